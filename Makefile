@@ -1,0 +1,37 @@
+# One command sets up and runs a backtest; one sets up and runs the tests.
+# Python 3.12 is found through pyenv when it is not the default python3.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+SHARED := ../shared/hyperliquid_research_data
+CATALOG := data/catalog
+ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/market_data/20240101/12/l2Book/BTC.lz4
+
+.PHONY: setup backtest test bench live clean
+
+$(VENV)/.installed: pyproject.toml
+	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+setup: $(VENV)/.installed
+
+$(CATALOG)/.built: $(VENV)/.installed
+	$(PY) -m adapters.hyperliquid.loaders $(ARCHIVE) --catalog $(CATALOG)
+	@touch $@
+
+backtest: $(CATALOG)/.built
+	$(PY) run_backtest.py --catalog $(CATALOG)
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: $(CATALOG)/.built
+	$(PY) benchmarks/backtest_throughput.py --catalog $(CATALOG)
+
+live: setup
+	$(PY) run_live.py
+
+clean:
+	rm -rf $(VENV) data reports
