@@ -1,0 +1,82 @@
+"""Read recorded Hyperliquid WebSocket traffic as ``(recv_ns, message)`` pairs, whatever the file format.
+
+Two real formats exist: the official S3 archive (LZ4-framed NDJSON, each line ``{"time": <ISO recv time>,
+"raw": <ws message>}``) and the hftbacktest collector (gzip text, each line ``<recv_ns> <ws json>``).
+Both carry the exact WS message, so the catalog loaders and the local exchange's market replay read them
+through this one iterator and never disagree about what the venue sent.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from datetime import timezone
+from pathlib import Path
+from typing import IO
+from typing import Any
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+class RecordingError(ValueError):
+    """A line of a recording that cannot be read; the message names the file and the line."""
+
+    def __init__(self, path: Path, line_no: int, reason: str) -> None:
+        super().__init__(f"{path.name} line {line_no}: {reason}")
+        self.path = path
+        self.line_no = line_no
+
+
+def open_text(path: Path) -> IO[str]:
+    """Open a recording as text, decompressing LZ4 frames or gzip by magic bytes rather than extension."""
+    with path.open("rb") as fh:
+        magic = fh.read(4)
+    if magic == b"\x04\x22\x4d\x18":
+        import lz4.frame
+
+        return io.TextIOWrapper(lz4.frame.open(path, "rb"), encoding="utf-8")
+    if magic[:2] == b"\x1f\x8b":
+        return gzip.open(path, "rt", encoding="utf-8")
+    return path.open("r", encoding="utf-8")
+
+
+def parse_iso_ns(text: str) -> int:
+    """``2024-01-01T12:00:01.138942031`` (UTC, up to ns) → epoch ns, keeping every digit datetime would drop."""
+    head, _, frac = text.partition(".")
+    seconds = datetime.fromisoformat(head).replace(tzinfo=timezone.utc)
+    whole_s = int((seconds - _EPOCH).total_seconds())
+    frac_digits = frac.rstrip("Z")[:9].ljust(9, "0") if frac else "0" * 9
+    return whole_s * 1_000_000_000 + int(frac_digits)
+
+
+def parse_line(line: str) -> tuple[int, dict[str, Any]]:
+    """One line of either format → (recv_ns, ws message). Raises ValueError with the reason."""
+    line = line.strip()
+    if line.startswith("{"):
+        record = json.loads(line)
+        if "raw" not in record or "time" not in record:
+            raise ValueError("archive line without 'time' and 'raw'")
+        return parse_iso_ns(record["time"]), record["raw"]
+    stamp, sep, body = line.partition(" ")
+    if not sep or not stamp.isdigit():
+        raise ValueError("expected '<recv_ns> <json>' or an archive JSON object")
+    return int(stamp), json.loads(body)
+
+
+def iter_ws_messages(path: Path | str) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """Yield ``(line_no, recv_ns, message)`` for every non-blank line; bad lines raise ``RecordingError``."""
+    path = Path(path)
+    with open_text(path) as fh:
+        for line_no, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                recv_ns, message = parse_line(line)
+            except (ValueError, json.JSONDecodeError) as exc:
+                raise RecordingError(path, line_no, str(exc)) from None
+            if not isinstance(message, dict):
+                raise RecordingError(path, line_no, "message is not a JSON object")
+            yield line_no, recv_ns, message

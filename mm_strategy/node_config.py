@@ -1,0 +1,86 @@
+"""The per venue+instrument JSON (``configs/<venue>_<instrument>.json``) that both entry points read.
+
+One file holds the strategy and actor ``Importable*Config``s, used unchanged by the backtest and the live node
+(lesson E14: paper ≡ live), plus the settings only one of the nodes needs. Loading validates the whole file,
+including each component's own config class, so a typo fails before any data is loaded, with the field named.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import msgspec
+from nautilus_trader.common.config import ImportableActorConfig
+from nautilus_trader.common.config import resolve_config_path
+from nautilus_trader.trading.config import ImportableStrategyConfig
+
+
+class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Simulated venue: a USDC margin account, real HL fees from the instrument, a fixed order latency."""
+
+    starting_balance_usdc: float = 10_000.0
+    default_leverage: float = 10.0
+    latency_ms: float = 50.0
+    queue_position: bool = True
+    liquidity_consumption: bool = True
+    prob_fill_on_limit: float = 1.0
+    random_seed: int = 42
+    log_level: str = "ERROR"
+
+    def __post_init__(self) -> None:
+        if self.starting_balance_usdc <= 0:
+            raise ValueError(f"BacktestSettings.starting_balance_usdc: must be > 0, got {self.starting_balance_usdc}")
+        if self.latency_ms < 0:
+            raise ValueError(f"BacktestSettings.latency_ms: must be >= 0, got {self.latency_ms}")
+        if not 0.0 <= self.prob_fill_on_limit <= 1.0:
+            raise ValueError(f"BacktestSettings.prob_fill_on_limit: must be in [0, 1], got {self.prob_fill_on_limit}")
+
+
+class LiveSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Live node settings that are not strategy parameters (venue endpoints, credentials source)."""
+
+    environment: str = "local"
+    private_key_env: str = "HYPERLIQUID_PK"
+    account_address: str | None = None
+    log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        if self.environment not in ("local", "testnet", "mainnet"):
+            raise ValueError(f"LiveSettings.environment: must be local, testnet or mainnet, got {self.environment!r}")
+
+
+class VenueInstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    instrument_id: str
+    coin: str
+    strategy: ImportableStrategyConfig
+    actors: list[ImportableActorConfig] = []
+    backtest: BacktestSettings = BacktestSettings()
+    live: LiveSettings = LiveSettings()
+
+
+def _validate_component(kind: str, config_path: str, config: dict) -> None:
+    """Parse a component's config with its own class now, so errors surface at load time with the path."""
+    config_cls = resolve_config_path(config_path)
+    try:
+        config_cls.parse(json.dumps(config))
+    except (msgspec.ValidationError, ValueError, TypeError) as exc:
+        raise ValueError(f"{kind} config ({config_path}): {exc}") from None
+
+
+def load_venue_config(path: Path | str) -> VenueInstrumentConfig:
+    """Read and fully validate a venue+instrument config file; errors name the file and the field."""
+    path = Path(path)
+    try:
+        settings = msgspec.json.decode(path.read_bytes(), type=VenueInstrumentConfig)
+    except FileNotFoundError:
+        raise ValueError(f"{path}: config file not found") from None
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    try:
+        _validate_component("strategy", settings.strategy.config_path, settings.strategy.config)
+        for actor in settings.actors:
+            _validate_component("actor", actor.config_path, actor.config)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
+    return settings

@@ -1,0 +1,156 @@
+"""Hyperliquid price/size rules on real examples, and the ladder/diff logic of quoting.py."""
+
+import json
+from decimal import Decimal
+
+import pytest
+from nautilus_trader.model.enums import OrderSide
+
+from adapters.hyperliquid.rules import Rounding
+from adapters.hyperliquid.rules import is_valid_price
+from adapters.hyperliquid.rules import is_valid_size
+from adapters.hyperliquid.rules import round_price
+from adapters.hyperliquid.rules import round_size_down
+from adapters.hyperliquid.rules import tick_at
+from mm_strategy.quoting import LadderSpec
+from mm_strategy.quoting import RestingOrder
+from mm_strategy.quoting import build_ladder
+from mm_strategy.quoting import diff_quotes
+from mm_strategy.quoting import level_offsets_bps
+
+BTC_SZ = 5
+
+
+def test_published_price_and_size_rule_vectors(signing_vectors):
+    cases = json.loads(signing_vectors.read_text())["price_and_size_rule_vectors"]["cases"]
+    checked = 0
+    for case in cases:
+        sz = case["szDecimals"] if case["szDecimals"] is not None else 0
+        if "price" in case:
+            assert is_valid_price(case["price"], sz, spot=case["market"] == "spot") == case["valid"], case
+        else:
+            assert is_valid_size(case["size"], sz) == case["valid"], case
+        checked += 1
+    assert checked == len(cases) == 13
+
+
+def test_ccxt_client_rounding_examples(signing_vectors):
+    # ccxt rounds to 5 significant figures then to the decimals cap; the wire strings are the venue's.
+    sz_decimals = {"BTC/USDC:USDC": 5, "ETH/USDC:USDC": 4, "MEME/USDC:USDC": 0, "SOL/USDC:USDC": 2}
+    cases = json.loads(signing_vectors.read_text())["client_rounding_examples_ccxt"]["cases"]
+    for case in cases:
+        sz = sz_decimals[case["symbol"]]
+        assert str(round_price(case["input_price"], sz)) == case["wire_p"], case
+        assert is_valid_price(case["wire_p"], sz)
+
+
+@pytest.mark.parametrize(
+    ("price", "valid"),
+    [
+        ("42651", True),  # every level of the real 2024-01-01 hour is a whole dollar
+        ("42651.5", False),  # 6 significant figures although BTC allows 1 decimal
+        ("42651.0", True),
+        ("105055", True),  # integers are always valid, even with 6 significant figures
+        ("9999.5", True),  # below $10k BTC gets a 0.1 tick
+        ("9999.55", False),
+    ],
+)
+def test_btc_prices_valid_and_invalid(price, valid):
+    assert is_valid_price(price, BTC_SZ) is valid
+
+
+def test_btc_tick_depends_on_price_level():
+    assert tick_at(Decimal("42651"), BTC_SZ) == Decimal(1)
+    assert tick_at(Decimal("105055"), BTC_SZ) == Decimal(1)
+    assert tick_at(Decimal("9999.5"), BTC_SZ) == Decimal("0.1")
+
+
+def test_rounding_directions_stay_passive():
+    assert round_price(42651.7, BTC_SZ, Rounding.DOWN) == Decimal(42651)
+    assert round_price(42651.2, BTC_SZ, Rounding.UP) == Decimal(42652)
+    assert round_price(9999.95, BTC_SZ, Rounding.UP) == Decimal(10000)  # crosses into the coarser tick
+    assert round_size_down("0.0014646", BTC_SZ) == Decimal("0.00146")
+
+
+SPEC = LadderSpec(num_levels=3, level_spacing_bps=2.0, level_spacing_ratio=1.5, sz_decimals=BTC_SZ)
+
+
+def test_level_offsets_are_geometric():
+    assert level_offsets_bps(SPEC) == [0.0, 2.0, 5.0]  # gaps 2, 3
+
+
+def test_ladder_prices_valid_monotone_and_not_crossed():
+    # real top of book from the 2024-01-01 hour: 42651 / 42652
+    bids, asks = build_ladder(
+        mid=42651.5,
+        best_bid=Decimal(42651),
+        best_ask=Decimal(42652),
+        bid_depth_bps=5.0,
+        ask_depth_bps=5.0,
+        bid_size=Decimal("0.005"),
+        ask_size=Decimal("0.005"),
+        bid_budget=Decimal("0.05"),
+        ask_budget=Decimal("0.05"),
+        spec=SPEC,
+    )
+    # bid 0: 42651.5·(1 − 5e-4) = 42630.17 → 42630 (down); ask 0: 42651.5·(1 + 5e-4) = 42672.83 → 42673 (up)
+    assert [b.price for b in bids] == [Decimal(42630), Decimal(42621), Decimal(42608)]
+    assert [a.price for a in asks] == [Decimal(42673), Decimal(42682), Decimal(42695)]
+    assert all(is_valid_price(q.price, BTC_SZ) for q in bids + asks)
+    assert bids[0].price < asks[0].price
+
+
+def test_skewed_reducing_side_lands_at_touch_never_crosses():
+    # short inventory: the bid depth is negative (the GLFT bid sits above the mid); post-only keeps it below the ask
+    bids, asks = build_ladder(
+        mid=42651.5,
+        best_bid=Decimal(42651),
+        best_ask=Decimal(42652),
+        bid_depth_bps=-3.0,
+        ask_depth_bps=13.0,
+        bid_size=Decimal("0.005"),
+        ask_size=Decimal("0.005"),
+        bid_budget=Decimal("0.05"),
+        ask_budget=Decimal("0.05"),
+        spec=SPEC,
+    )
+    assert bids[0].price == Decimal(42651)  # best ask − 1 tick
+    assert bids[1].price == Decimal(42650)  # strictly below the level above it
+    assert bids[0].price < asks[0].price
+
+
+def test_budget_and_min_notional_limit_levels():
+    bids, _ = build_ladder(
+        mid=42651.5,
+        best_bid=Decimal(42651),
+        best_ask=Decimal(42652),
+        bid_depth_bps=5.0,
+        ask_depth_bps=5.0,
+        bid_size=Decimal("0.005"),
+        ask_size=Decimal("0.005"),
+        bid_budget=Decimal("0.0072"),
+        ask_budget=Decimal("0.05"),
+        spec=SPEC,
+    )
+    # 0.005 then the remaining 0.0022 (= $93.8 ≥ $10); nothing left for level 2
+    assert [b.size for b in bids] == [Decimal("0.005"), Decimal("0.0022")]
+    tiny, _ = build_ladder(42651.5, Decimal(42651), Decimal(42652), 5.0, 5.0, Decimal("0.0002"), Decimal("0.005"),
+                           Decimal("0.05"), Decimal("0.05"), SPEC)
+    assert tiny == []  # 0.0002 BTC ≈ $8.5 < $10 minimum notional
+
+
+def test_diff_keeps_matching_orders_and_replaces_moved_ones():
+    bids, asks = build_ladder(42651.5, Decimal(42651), Decimal(42652), 5.0, 5.0, Decimal("0.005"), Decimal("0.005"),
+                              Decimal("0.05"), Decimal("0.05"), SPEC)
+    resting = [
+        RestingOrder("keep-bid", OrderSide.BUY, Decimal(42630), Decimal("0.005")),  # exact
+        RestingOrder("near-ask", OrderSide.SELL, Decimal(42674), Decimal("0.005")),  # 1 tick = 0.23 bps off
+        RestingOrder("far-bid", OrderSide.BUY, Decimal(42500), Decimal("0.005")),  # moved by 30 bps
+        RestingOrder("partial", OrderSide.SELL, Decimal(42682), Decimal("0.002")),  # size changed
+    ]
+    diff = diff_quotes(bids + asks, resting, mid=42651.5, requote_threshold_bps=1.0)
+    assert {o.order_id for o in diff.keep} == {"keep-bid", "near-ask"}
+    assert {o.order_id for o in diff.cancel} == {"far-bid", "partial"}
+    assert len(diff.place) == 4  # 2 bids and 2 asks still missing
+    strict = diff_quotes(bids + asks, resting, mid=42651.5, requote_threshold_bps=0.0)
+    assert {o.order_id for o in strict.keep} == {"keep-bid"}
