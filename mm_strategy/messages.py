@@ -1,0 +1,99 @@
+"""The estimates the actors publish and the strategy consumes (DESIGN §3), as NautilusTrader custom data.
+
+Each type is a ``@customdataclass`` (``ts_event``/``ts_init``, msgpack/Arrow serialisation, catalog support).
+Publishers and subscribers must use the *same* ``DataType`` including its metadata, otherwise the bus topics do
+not match (nautilus_conventions §2.2): :func:`data_type` is the one place that builds it.
+
+Units are SI and named in the fields. ``ts_event`` is the event time of the data that produced the estimate, so
+staleness is measured in the data's clock in both backtest and live.
+
+No ``from __future__ import annotations`` here: ``customdataclass`` reads real annotation objects.
+"""
+
+
+from nautilus_trader.core.data import Data
+from nautilus_trader.model.custom import customdataclass
+from nautilus_trader.model.data import DataType
+from nautilus_trader.model.identifiers import InstrumentId
+
+
+@customdataclass
+class KappaEstimate(Data):
+    instrument_id: InstrumentId
+    kappa_bid: float = 0.0
+    kappa_ask: float = 0.0
+    kappa_book: float = 0.0
+    kappa_own: float = 0.0
+    book_reliable: bool = False
+    book_reason: str = ""
+    own_fill_count: int = 0
+    blend_weight: float = 0.0
+
+
+@customdataclass
+class VolatilityEstimate(Data):
+    instrument_id: InstrumentId
+    sigma_frac_per_sqrt_s: float = 0.0
+    jump_ratio: float = 1.0
+    regime: str = ""
+
+
+@customdataclass
+class FillRateEstimate(Data):
+    instrument_id: InstrumentId
+    lambda0_per_s: float = 0.0
+    delta_char_bps: float = 0.0
+    observed_fills_per_hour: float = 0.0
+
+
+@customdataclass
+class AdverseSelectionEstimate(Data):
+    instrument_id: InstrumentId
+    as_bps_bid: float = 0.0
+    as_bps_ask: float = 0.0
+    as_bps_total: float = 0.0
+    fills_measured: int = 0
+    spread_addon_bps_bid: float = 0.0
+    spread_addon_bps_ask: float = 0.0
+
+
+@customdataclass
+class CalibrationState(Data):
+    instrument_id: InstrumentId
+    gamma_mult: float = 1.0
+    progress: float = 0.0
+    fills_in_window: int = 0
+    expected_fills_in_window: float = 0.0
+
+
+@customdataclass
+class InformedFlowEstimate(Data):
+    instrument_id: InstrumentId
+    p_informed: float = 0.0
+    confidence: float = 0.0
+
+
+@customdataclass
+class WarmupState(Data):
+    instrument_id: InstrumentId
+    progress: float = 0.0
+    is_warm: bool = False
+    liquid_regime: bool = False
+    forced: bool = False
+    uplift: float = 1.0
+
+
+ESTIMATE_TYPES: tuple[type[Data], ...] = (
+    KappaEstimate,
+    VolatilityEstimate,
+    FillRateEstimate,
+    AdverseSelectionEstimate,
+    CalibrationState,
+    InformedFlowEstimate,
+    WarmupState,
+)
+
+
+def data_type(cls: type[Data], instrument_id: InstrumentId) -> DataType:
+    """The bus ``DataType`` for an estimate of ``instrument_id``; metadata makes the topic publish == subscribe."""
+    return DataType(cls, metadata={"instrument_id": instrument_id.value})

@@ -1,0 +1,167 @@
+"""Calibration controller: lower γ while the estimators are uncalibrated and fills are scarce (inventory §B6).
+
+The explore/exploit bootstrap: adverse selection and κ can only be learned from our own fills, so while they are
+unknown and we fill below target, quote tighter (γ·mult, mult < 1) to buy information; phase this out as the
+estimators calibrate. Equations (DESIGN §5), with every choice pinned down:
+
+    span_s    = min(lookback_s, now − first timestamp seen)                 (event time, never "1 s per cycle")
+    expected  = target_fills_per_hour · span_s / 3600                       (the seed's window-normalisation fix)
+    ratio     = (fills_in_window + prior_fills) / (expected + prior_fills)
+    m         = max(min(ratio, 1), min_gamma_mult)
+    progress  = ½·min(as_fills_measured / as_fills_full, 1) + ½·min(kappa_confidence / kappa_confidence_full, 1)
+    gamma_mult = m + (1 − m)·progress
+
+Choices and why:
+- **expected over the observed span, not the full lookback.** The seed compared the window count with an hourly
+  target (4× too hungry at 900 s); fixing that with the full lookback still leaves the first 15 minutes biased:
+  at the target rate, 7.5 min in, 7.5 fills against an expected 15 reads as half the target. Over the observed span
+  the ratio is unbiased from the first second.
+- **prior_fills (default 2)**: the ratio is the posterior mean of (fill rate / target) under a Gamma prior centred on
+  the target with `prior_fills` pseudo-fills. Without it, 0 fills in the first 10 s (expected 0.17, and a 85 %
+  chance of seeing none *at* the target rate) gives ratio 0 and the floor multiplier: the controller would conclude
+  the market is dead from no evidence. With 2 pseudo-fills: ratio 0.92 after 10 s without fills, the floor after
+  80 s without fills (expected 1.33), and (15 + 2)/(15 + 2) = 1 on target. `prior_fills = 0` is the seed's
+  formula exactly; with nothing observed yet (span 0) the ratio is then taken as 1.
+- **progress**: the inventory's definition (§B6), linear in each input and capped. The inputs must be cold-start
+  counts of this process (lesson E2): AS `fills_measured` counts markouts since start, and κ confidence must be
+  `KappaEstimate.own_confidence` (data share of the posterior, 0 with no real fills). The original's 1/(1 + CV)
+  is 0.69 from the Gamma(5) prior alone, which would mark κ calibrated before any fill.
+- No snap to 1 at progress ≥ 0.95 (the original's `is_calibrated`): the formula is continuous and already within
+  2 % of 1 there; a snap would only add a jump in γ.
+
+The multiplier joins γ in log space with the other factors (DESIGN §4, lesson E5); the floor min_gamma_mult bounds
+it. Nothing is persisted: the window is this process's fill rate at this process's quotes, and the progress inputs
+are cold-start counts (E2); `to_state`/`restore` exist for the common interface.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from mm_strategy.models.fill_rate import TrailingEventWindow
+
+STATE_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationParams:
+    """Defaults: target 60/h, min_gamma_mult 0.6, lookback 900 s (seed session log); 20 AS fills and κ confidence
+    0.5 for full progress (inventory §B6); prior_fills 2 (module docstring)."""
+
+    target_fills_per_hour: float = 60.0
+    min_gamma_mult: float = 0.6
+    lookback_s: float = 900.0
+    as_fills_full: int = 20
+    kappa_confidence_full: float = 0.5
+    prior_fills: float = 2.0
+
+    def __post_init__(self) -> None:
+        checks = (
+            ("target_fills_per_hour", 0 < self.target_fills_per_hour < math.inf, "> 0 and finite"),
+            ("min_gamma_mult", 0 < self.min_gamma_mult <= 1, "in (0, 1]"),
+            ("lookback_s", 0 < self.lookback_s < math.inf, "> 0 and finite"),
+            ("as_fills_full", self.as_fills_full >= 1, ">= 1"),
+            ("kappa_confidence_full", 0 < self.kappa_confidence_full <= 1, "in (0, 1]"),
+            ("prior_fills", 0 <= self.prior_fills < math.inf, ">= 0 and finite"),
+        )
+        for name, ok, rule in checks:
+            if not ok:
+                raise ValueError(f"CalibrationParams.{name}: must be {rule}, got {getattr(self, name)!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class CalibrationEstimate:
+    """γ multiplier in [min_gamma_mult, 1] and how it was made (DESIGN §3 CalibrationState plus diagnostics)."""
+
+    gamma_mult: float
+    progress: float
+    fills_in_window: int
+    expected_fills_in_window: float
+    fill_ratio: float
+    span_s: float
+    as_fills_measured: int
+    kappa_confidence: float
+
+
+def expected_fills(target_fills_per_hour: float, span_s: float) -> float:
+    """Fills the target rate predicts over `span_s` seconds (the seed's fix: per window, not per hour)."""
+    return target_fills_per_hour * span_s / 3600.0
+
+
+def fill_ratio(fills: int, expected: float, prior_fills: float) -> float:
+    """(fills + prior)/(expected + prior): posterior-mean rate over target, 1 when there is no evidence at all."""
+    denominator = expected + prior_fills
+    return (fills + prior_fills) / denominator if denominator > 0.0 else 1.0
+
+
+def calibration_progress(as_fills: int, as_full: int, kappa_confidence: float, kappa_confidence_full: float) -> float:
+    """Mean of the two capped calibration fractions (inventory §B6), in [0, 1]."""
+    as_part = min(max(as_fills, 0) / as_full, 1.0)
+    kappa_part = min(max(kappa_confidence, 0.0) / kappa_confidence_full, 1.0)
+    return 0.5 * (as_part + kappa_part)
+
+
+def gamma_multiplier(ratio: float, progress: float, min_gamma_mult: float) -> float:
+    """m = max(min(ratio, 1), floor); mult = m + (1 − m)·progress."""
+    m = max(min(ratio, 1.0), min_gamma_mult)
+    return m + (1.0 - m) * progress
+
+
+class CalibrationController:
+    """Feed `on_fill` for every own fill (once, E11) and `on_progress_inputs` whenever the AS / κ estimates change;
+    read `estimate(ts_ns)`. The observed span starts at the first timestamp this controller sees (any call): create
+    it when the strategy starts and pass event time (backtest) or clock time (live)."""
+
+    __slots__ = ("params", "_fills", "_as_fills", "_kappa_confidence")
+
+    def __init__(self, params: CalibrationParams | None = None) -> None:
+        self.params = p = params or CalibrationParams()
+        self._fills = TrailingEventWindow(p.lookback_s)
+        self._as_fills = 0
+        self._kappa_confidence = 0.0
+
+    def on_fill(self, ts_ns: int) -> None:
+        self._fills.add(ts_ns)
+
+    def on_progress_inputs(self, ts_ns: int, as_fills_measured: int, kappa_confidence: float) -> None:
+        """AS markouts measured since this process started, and `KappaEstimate.own_confidence` (module docstring)."""
+        if not 0.0 <= kappa_confidence <= 1.0:
+            raise ValueError(
+                "CalibrationController.on_progress_inputs: kappa_confidence must be in [0, 1], "
+                f"got {kappa_confidence!r}"
+            )
+        self._fills.advance(ts_ns)
+        self._as_fills = as_fills_measured
+        self._kappa_confidence = kappa_confidence
+
+    def estimate(self, ts_ns: int) -> CalibrationEstimate:
+        p = self.params
+        window = self._fills
+        window.advance(ts_ns)
+        span_s = window.span_s
+        expected = expected_fills(p.target_fills_per_hour, span_s)
+        ratio = fill_ratio(window.count, expected, p.prior_fills)
+        progress = calibration_progress(
+            self._as_fills, p.as_fills_full, self._kappa_confidence, p.kappa_confidence_full
+        )
+        return CalibrationEstimate(
+            gamma_mult=gamma_multiplier(ratio, progress, p.min_gamma_mult),
+            progress=progress,
+            fills_in_window=window.count,
+            expected_fills_in_window=expected,
+            fill_ratio=ratio,
+            span_s=span_s,
+            as_fills_measured=self._as_fills,
+            kappa_confidence=self._kappa_confidence,
+        )
+
+    def to_state(self) -> dict:
+        return {"version": STATE_VERSION}
+
+    @classmethod
+    def restore(cls, params: CalibrationParams, state: dict) -> CalibrationController:
+        """A fresh controller (module docstring: nothing learned survives a restart by design)."""
+        if state.get("version") != STATE_VERSION:
+            raise ValueError(f"CalibrationController.restore: unsupported state version {state.get('version')!r}")
+        return cls(params)
