@@ -13,18 +13,10 @@ from dataclasses import field
 
 import numpy as np
 
+from mm_strategy.order_tags import PlacementTag
 from mm_strategy.reporting.inputs import FillRecord
 from mm_strategy.reporting.inputs import KillEventRecord
 from mm_strategy.reporting.inputs import ReportInputs
-
-
-@dataclass(slots=True)
-class Placement:
-    """Context of an order at submission, needed later to measure its fill (markout from the placement mid)."""
-
-    ts_ns: int
-    mid: float
-    level: int
 
 
 @dataclass
@@ -39,7 +31,6 @@ class SessionRecorder:
     kill_events: list[KillEventRecord] = field(default_factory=list)
     funding: list[tuple[int, float]] = field(default_factory=list)
     series: dict[str, tuple[list[int], list[float]]] = field(default_factory=dict)
-    placements: dict[str, Placement] = field(default_factory=dict)
 
     def on_mid(self, ts_ns: int, mid: float) -> None:
         self.mid_ts_ns.append(ts_ns)
@@ -55,11 +46,10 @@ class SessionRecorder:
         self.quote_bid.append(bid)
         self.quote_ask.append(ask)
 
-    def on_placement(self, order_id: str, ts_ns: int, mid: float, level: int) -> None:
-        self.placements[order_id] = Placement(ts_ns, mid, level)
-
     def on_fill(
         self,
+        placement: PlacementTag | None,
+        placement_ts_ns: int,
         order_id: str,
         ts_ns: int,
         side: str,
@@ -68,7 +58,6 @@ class SessionRecorder:
         fee: float,
         liquidity: str,
     ) -> FillRecord:
-        placed = self.placements.get(order_id)
         record = FillRecord(
             ts_ns=ts_ns,
             side=side,
@@ -77,9 +66,9 @@ class SessionRecorder:
             fee=fee,
             liquidity=liquidity,
             order_id=order_id,
-            level=placed.level if placed else -1,
-            placement_mid=placed.mid if placed else math.nan,
-            placement_ts_ns=placed.ts_ns if placed else ts_ns,
+            level=placement.level if placement else -1,
+            placement_mid=placement.mid if placement else math.nan,
+            placement_ts_ns=placement_ts_ns,
         )
         self.fills.append(record)
         return record

@@ -27,6 +27,8 @@ from nautilus_trader.trading.strategy import Strategy
 
 from adapters.hyperliquid.rules import tick_at
 from mm_strategy.config import GLFTMarketMakerConfig
+from mm_strategy.order_tags import placement_tags
+from mm_strategy.order_tags import read_placement
 from mm_strategy.models.glft import glft_terms
 from mm_strategy.models.glft import side_depths_ticks
 from mm_strategy.models.glft import to_tick_units
@@ -105,7 +107,7 @@ class GLFTMarketMaker(Strategy):
         for stale in diff.cancel:
             self.cancel_order(self._orders_by_id[stale.order_id])
         for level in self._within_cap(diff.place, position, working, diff):
-            self._submit(level, ts_ns, mid)
+            self._submit(level, mid)
 
     def _depths_bps(self, mid: float, best_bid: Decimal, position: Decimal) -> tuple[float, float]:
         """GLFT depths converted to bps of mid, the half-spread floored, skew kept (never zero when q ≠ 0)."""
@@ -153,7 +155,7 @@ class GLFTMarketMaker(Strategy):
                 accepted.append(level)
         return accepted
 
-    def _submit(self, level: QuoteLevel, ts_ns: int, mid: float) -> None:
+    def _submit(self, level: QuoteLevel, mid: float) -> None:
         instrument = self._instrument
         order = self.order_factory.limit(
             instrument_id=instrument.id,
@@ -162,10 +164,9 @@ class GLFTMarketMaker(Strategy):
             price=instrument.make_price(level.price),
             time_in_force=TimeInForce.GTC,
             post_only=True,
+            tags=placement_tags(mid, level.level),
         )
-        coid = order.client_order_id.value
-        self._orders_by_id[coid] = order
-        self.recorder.on_placement(coid, ts_ns, mid, level.level)
+        self._orders_by_id[order.client_order_id.value] = order
         self.submit_order(order)
 
     # -- order events ----------------------------------------------------------------------------------
@@ -186,7 +187,10 @@ class GLFTMarketMaker(Strategy):
 
     def on_order_filled(self, event: OrderFilled) -> None:
         coid = event.client_order_id.value
+        order = self.cache.order(event.client_order_id)
         self.recorder.on_fill(
+            placement=read_placement(order.tags) if order is not None else None,
+            placement_ts_ns=order.ts_init if order is not None else event.ts_event,
             order_id=coid,
             ts_ns=event.ts_event,
             side="BUY" if event.order_side == OrderSide.BUY else "SELL",
@@ -195,7 +199,6 @@ class GLFTMarketMaker(Strategy):
             fee=event.commission.as_double(),
             liquidity="MAKER" if event.liquidity_side == LiquiditySide.MAKER else "TAKER",
         )
-        order = self.cache.order(event.client_order_id)
         if order is not None and order.is_closed:
             self._forget(coid)
         self._record_quotes(event.ts_event)
