@@ -47,7 +47,10 @@ def ensure_catalog(catalog: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    from nautilus_trader.model.identifiers import InstrumentId
+
     from mm_strategy.backtest import DataRange
+    from mm_strategy.backtest import align_to_snapshot
     from mm_strategy.backtest import run_backtest
     from mm_strategy.node_config import load_venue_config
     from mm_strategy.session_report import write_session_report
@@ -59,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     ensure_catalog(args.catalog)
     out_dir = args.out or REPO_ROOT / "reports" / f"backtest-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}"
-    data_range = DataRange(start=_utc(args.start), end=_utc(args.end))
+    requested = DataRange(start=_utc(args.start), end=_utc(args.end))
+    data_range = align_to_snapshot(args.catalog, InstrumentId.from_str(settings.instrument_id), requested)
+    if data_range.start != requested.start:
+        print(f"starting at the last full-book snapshot {data_range.start} (requested {requested.start})", file=sys.stderr)
 
     outcome = run_backtest(settings, args.catalog, data_range)
     engine = outcome.engine

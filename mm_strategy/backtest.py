@@ -24,6 +24,7 @@ from nautilus_trader.config import ImportableFillModelConfig
 from nautilus_trader.config import ImportableLatencyModelConfig
 from nautilus_trader.config import RiskEngineConfig
 from nautilus_trader.model.data import OrderBookDelta
+from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
@@ -40,6 +41,22 @@ MAX_ORDER_RATE = "1000/00:00:01"
 class DataRange:
     start: pd.Timestamp | None = None
     end: pd.Timestamp | None = None
+
+
+def align_to_snapshot(catalog_path: Path, instrument_id: InstrumentId, data_range: DataRange) -> DataRange:
+    """Move ``start`` back to the last full-book snapshot (CLEAR) at or before it.
+
+    Diffs only make sense on top of a book: a replay that started between snapshots would build a partial,
+    wrong book. The loaders write a checkpoint snapshot every few minutes for this.
+    """
+    if data_range.start is None:
+        return data_range
+    catalog = ParquetDataCatalog(str(catalog_path))
+    before = catalog.order_book_deltas(instrument_ids=[instrument_id.value], end=data_range.start.value)
+    clears = [d.ts_init for d in before if d.action == BookAction.CLEAR]
+    if not clears:
+        raise ValueError(f"no full-book snapshot at or before {data_range.start} in {catalog_path}")
+    return DataRange(start=pd.Timestamp(clears[-1], tz="UTC"), end=data_range.end)
 
 
 def venue_config(settings: BacktestSettings) -> BacktestVenueConfig:

@@ -381,10 +381,10 @@ def test_catalog_round_trip(archive_result, ws_result, instrument, tmp_path):
 
 def test_cli_is_idempotent(archive_btc_hour, ws_recording_btc, tmp_path, capsys):
     catalog = tmp_path / "catalog"
-    argv = [str(archive_btc_hour), str(ws_recording_btc), "--catalog", str(catalog)]
+    argv = [str(archive_btc_hour), str(ws_recording_btc), "--catalog", str(catalog), "--checkpoint-s", "0"]
     assert loaders.main(argv) == 0
     out = capsys.readouterr().out
-    assert "BTC.lz4: 5,587 snapshots (536 repeats), 5,051 batches, 32,588 deltas" in out
+    assert "BTC.lz4: 5,587 snapshots (536 repeats), 5,051 batches (0 checkpoints), 32,588 deltas" in out
     files = _catalog_files(catalog)
     assert len(files) == 6  # instrument, deltas x2, quotes x2, trades (the archive has none)
     assert loaders.main(argv) == 0
@@ -442,3 +442,29 @@ def test_overlapping_sources_are_refused(ws_recording_btc, tmp_path, capsys):
     shutil.copy(ws_recording_btc, copy)
     assert loaders.main([str(ws_recording_btc), str(copy), "--catalog", str(tmp_path / "c")]) == 2
     assert "overlap" in capsys.readouterr().err
+
+
+def test_checkpoints_reemit_the_whole_book(archive_btc_hour):
+    """Every 300 s of receive time the book is re-emitted whole (CLEAR + ADDs), so a replay can start there."""
+    from nautilus_trader.model.enums import BookAction
+    from nautilus_trader.model.enums import BookType
+    from nautilus_trader.model.book import OrderBook
+
+    instrument = loaders.default_instrument()
+    result = loaders.parse_file(archive_btc_hour, instrument, checkpoint_s=300.0)
+    clears = [i for i, d in enumerate(result.deltas) if d.action == BookAction.CLEAR]
+    # the hour spans 3,598.7 s of receive time: the first snapshot plus one checkpoint per 300 s → 1 + 11
+    assert result.checkpoints == 11 and len(clears) == 12
+    gaps_s = [(result.deltas[b].ts_init - result.deltas[a].ts_init) / 1e9 for a, b in zip(clears, clears[1:])]
+    assert all(300.0 <= gap < 303.0 for gap in gaps_s)
+    # a book rebuilt from a checkpoint alone equals the book rebuilt from the start of the file
+    end = next(i for i, d in enumerate(result.deltas[clears[5]:], clears[5]) if d.flags & 128)
+    from_start, from_checkpoint = OrderBook(instrument.id, BookType.L2_MBP), OrderBook(instrument.id, BookType.L2_MBP)
+    for delta in result.deltas[: end + 1]:
+        from_start.apply_delta(delta)
+    for delta in result.deltas[clears[5] : end + 1]:
+        from_checkpoint.apply_delta(delta)
+    assert from_checkpoint.bids() and [(lv.price, lv.size()) for lv in from_checkpoint.bids()] == [
+        (lv.price, lv.size()) for lv in from_start.bids()
+    ]
+    assert [(lv.price, lv.size()) for lv in from_checkpoint.asks()] == [(lv.price, lv.size()) for lv in from_start.asks()]

@@ -77,6 +77,7 @@ DEFAULT_ARCHIVE = (
     _RESEARCH_DATA / "vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/market_data/20240101/12/l2Book/BTC.lz4"
 )
 DEFAULT_COIN = "BTC"
+DEFAULT_CHECKPOINT_S = 300.0
 
 EXIT_INPUT_ERROR = 2
 _NS_PER_MS = 1_000_000
@@ -341,6 +342,7 @@ class LoadResult:
     recv_time_regressions: int = 0
     trade_time_regressions: int = 0
     ts_event_capped: int = 0
+    checkpoints: int = 0
     parse_s: float = 0.0
 
     def action_counts(self) -> dict[str, int]:
@@ -362,7 +364,7 @@ class LoadResult:
         actions = ", ".join(f"{name} {count:,}" for name, count in self.action_counts().items())
         parts = [
             f"{self.path.name}: {self.snapshots:,} snapshots ({self.repeated_snapshots:,} repeats)",
-            f"{self.batches:,} batches",
+            f"{self.batches:,} batches ({self.checkpoints:,} checkpoints)",
             f"{len(self.deltas):,} deltas ({actions})",
             f"{len(self.trades):,} trades",
             f"{len(self.quotes):,} quotes",
@@ -393,8 +395,10 @@ def _span_text(span_ns: tuple[int, int] | None) -> str:
 class _RecordingParser:
     """Per-file state: the differ, the last top of book, seen trade ids and the timestamp guards."""
 
-    def __init__(self, path: Path, instrument: Instrument) -> None:
+    def __init__(self, path: Path, instrument: Instrument, checkpoint_s: float = 0.0) -> None:
         self.result = LoadResult(path=path, instrument_id=instrument.id)
+        self._checkpoint_ns = int(checkpoint_s * 1e9)
+        self._last_checkpoint_ns: int | None = None
         self._coin = instrument.raw_symbol.value
         self._price_precision = instrument.price_precision
         self._size_precision = instrument.size_precision
@@ -452,6 +456,7 @@ class _RecordingParser:
         ts_event_ns = self._capped(venue_ns, ts_init_ns)
         if bids and asks and bids[0][0] >= asks[0][0]:
             self.result.crossed_snapshots += 1
+        self._maybe_checkpoint(ts_init_ns)
         deltas = self._differ.diff(bids, asks, ts_event_ns, ts_init_ns)
         if deltas:
             self.result.batches += 1
@@ -459,6 +464,19 @@ class _RecordingParser:
         else:
             self.result.repeated_snapshots += 1
         self._quote_if_top_changed(bids, asks, ts_event_ns, ts_init_ns)
+
+    def _maybe_checkpoint(self, ts_init_ns: int) -> None:
+        """Every ``checkpoint_s`` re-emit the whole book (CLEAR + ADDs) instead of a diff.
+
+        A backtest that starts mid-file needs a full book to start from; a checkpoint is one. Checkpoints cost a
+        queue-position reset for resting orders (a CLEAR), hence a long default interval.
+        """
+        if self._last_checkpoint_ns is None:
+            self._last_checkpoint_ns = ts_init_ns
+        elif self._checkpoint_ns and ts_init_ns - self._last_checkpoint_ns >= self._checkpoint_ns:
+            self._differ.reset()
+            self._last_checkpoint_ns = ts_init_ns
+            self.result.checkpoints += 1
 
     def _quote_if_top_changed(self, bids: list[Level], asks: list[Level], ts_event_ns: int, ts_init_ns: int) -> None:
         if not bids or not asks:
@@ -544,13 +562,16 @@ def _parse_levels(raw_levels: list[dict[str, str]]) -> list[Level]:
     return levels
 
 
-def parse_file(path: Path | str, instrument: Instrument, progress: bool = False) -> LoadResult:
+def parse_file(path: Path | str, instrument: Instrument, progress: bool = False, checkpoint_s: float = 0.0) -> LoadResult:
     """Parse one recording (S3 archive or WS collector format) for ``instrument``'s coin.
+
+    ``checkpoint_s`` > 0 re-emits a full snapshot that often (see ``_RecordingParser._maybe_checkpoint``);
+    0 gives pure diffs after the first snapshot.
 
     Raises ``RecordingError`` (a ``ValueError`` naming the file and line) on input it cannot read.
     """
     path = Path(path)
-    parser = _RecordingParser(path, instrument)
+    parser = _RecordingParser(path, instrument, checkpoint_s)
     started_s = time.perf_counter()
     messages = _read_messages(path)
     if progress:
@@ -642,6 +663,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--catalog", type=Path, required=True, help="ParquetDataCatalog directory (created if absent)")
     parser.add_argument("--meta", type=Path, default=DEFAULT_META, help="meta JSON or SDK cassette (default: bundled)")
     parser.add_argument("--coin", default=DEFAULT_COIN, help="coin to load (default: BTC)")
+    parser.add_argument(
+        "--checkpoint-s",
+        type=float,
+        default=DEFAULT_CHECKPOINT_S,
+        help=f"full-book snapshot every N seconds so backtests can start mid-file (default {DEFAULT_CHECKPOINT_S:g}, 0 = off)",
+    )
     return parser.parse_args(argv)
 
 
@@ -651,7 +678,7 @@ def main(argv: list[str] | None = None) -> int:
         instrument = instrument_for(args.coin, args.meta)
         results = []
         for source in args.sources:
-            result = parse_file(source, instrument, progress=True)
+            result = parse_file(source, instrument, progress=True, checkpoint_s=args.checkpoint_s)
             print(result.summary())
             results.append(result)
         write_catalog(results, instrument, args.catalog)
