@@ -85,7 +85,6 @@ def main(argv: list[str] | None = None) -> int:
         strategy=strategy,
         portfolio=engine.portfolio,
         cache=engine.cache,
-        venue=strategy.config.instrument_id.venue,
         starting_equity=settings.backtest.starting_balance_usdc,
         out_dir=out_dir,
         title=f"GLFT market maker backtest: {settings.instrument_id}",

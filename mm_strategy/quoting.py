@@ -25,6 +25,76 @@ from adapters.hyperliquid.rules import Rounding
 from adapters.hyperliquid.rules import round_price
 from adapters.hyperliquid.rules import round_size_down
 from adapters.hyperliquid.rules import tick_at
+from mm_strategy.models.glft import glft_terms
+from mm_strategy.models.glft import to_tick_units
+from mm_strategy.models.risk import combine_addons_bps
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInputs:
+    """Everything the GLFT depths depend on this cycle, already resolved from estimates or priors."""
+
+    kappa_bid_per_frac: float
+    kappa_ask_per_frac: float
+    sigma_frac_per_sqrt_s: float
+    a_per_s: float
+    gamma: float
+    addon_bid_bps: float = 0.0
+    addon_ask_bps: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DepthRules:
+    half_spread_mult: float
+    skew_mult: float
+    min_half_spread_bps: float
+    addon_cap_bps: float
+
+
+@dataclass(frozen=True, slots=True)
+class Depths:
+    bid_bps: float
+    ask_bps: float
+    half_spread_bid_bps: float
+    half_spread_ask_bps: float
+    skew_bps_per_lot: float
+
+
+def glft_depths_bps(inputs: ModelInputs, mid: float, tick: float, q_lots: float, rules: DepthRules) -> Depths:
+    """Per-side GLFT depths in bps of mid (DESIGN §4).
+
+    Each side uses its own κ. The half-spread is floored (the floor covers the maker fee), each side's add-on
+    is capped on its own and added (lesson E5), and the inventory skew shifts both sides: it is never floored
+    away, so the reducing side may come inside the floor (lessons E3/E4). Long inventory (q > 0) widens the bid
+    and tightens the ask.
+    """
+    ticks_to_bps = tick / mid * 1e4
+    sides = []
+    for kappa in (inputs.kappa_bid_per_frac, inputs.kappa_ask_per_frac):
+        units = to_tick_units(kappa, inputs.sigma_frac_per_sqrt_s, mid, tick)
+        sides.append(
+            glft_terms(
+                gamma=inputs.gamma,
+                kappa_per_tick=units.kappa_per_tick,
+                a_per_s=inputs.a_per_s,
+                sigma_ticks_per_sqrt_s=units.sigma_ticks_per_sqrt_s,
+                half_spread_mult=rules.half_spread_mult,
+                skew_mult=rules.skew_mult,
+            ),
+        )
+    bid_terms, ask_terms = sides
+    half_bid = max(bid_terms.half_spread_ticks * ticks_to_bps, rules.min_half_spread_bps)
+    half_ask = max(ask_terms.half_spread_ticks * ticks_to_bps, rules.min_half_spread_bps)
+    skew_bps = 0.5 * (bid_terms.skew_ticks_per_lot + ask_terms.skew_ticks_per_lot) * ticks_to_bps
+    addon_bid = combine_addons_bps({"adverse_selection": inputs.addon_bid_bps}, {"adverse_selection": rules.addon_cap_bps})
+    addon_ask = combine_addons_bps({"adverse_selection": inputs.addon_ask_bps}, {"adverse_selection": rules.addon_cap_bps})
+    return Depths(
+        bid_bps=half_bid + addon_bid + skew_bps * q_lots,
+        ask_bps=half_ask + addon_ask - skew_bps * q_lots,
+        half_spread_bid_bps=half_bid,
+        half_spread_ask_bps=half_ask,
+        skew_bps_per_lot=skew_bps,
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,25 @@
 """``GLFTMarketMaker``: quotes a post-only ladder around the mid from the GLFT closed form (DESIGN §4).
 
-Each book batch runs one quote cycle: model inputs → GLFT depths (ticks) → bps with floors and add-ons →
-a ladder rounded to Hyperliquid rules → a diff against the resting orders, so orders that still match keep
-their queue position and only moved levels are cancelled and replaced. The cap is pending-aware: the
-worst-case position counts every working order (including those being cancelled) as filled.
+Each book batch runs one quote cycle:
+
+1. the kill switch sees the book and decides what may be quoted (``QuotePlan``: HALTED or pulled → cancel all;
+   REDUCING or a red inventory zone → reducing side only, tightened; yellow → smaller increasing side);
+2. model inputs come from the estimator actors' latest messages, or from the priors when missing or stale;
+   γ_eff = γ_base × vol scalar × calibration × inventory × warmup uplift, in log space and clamped;
+3. GLFT depths per side → a ladder rounded to Hyperliquid rules → a diff against the resting orders, so orders
+   that still match keep their queue position; the cap is pending-aware (every working order counts as filled).
+
+Risk checks that need no book event (staleness, equity for the loss limits) run on a timer in data time.
 """
 
 from __future__ import annotations
 
+import json
+from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
+from nautilus_trader.core.data import Data
 from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.data import OrderBookDeltas
 from nautilus_trader.model.enums import BookType
@@ -27,26 +37,59 @@ from nautilus_trader.trading.strategy import Strategy
 
 from adapters.hyperliquid.rules import tick_at
 from mm_strategy.config import GLFTMarketMakerConfig
+from mm_strategy.equity import equity_usdc
+from mm_strategy.estimates import LatestEstimates
+from mm_strategy.messages import ESTIMATE_TYPES
+from mm_strategy.messages import AdverseSelectionEstimate
+from mm_strategy.messages import CalibrationState
+from mm_strategy.messages import FillRateEstimate
+from mm_strategy.messages import KappaEstimate
+from mm_strategy.messages import VolatilityEstimate
+from mm_strategy.messages import WarmupState
+from mm_strategy.messages import data_type
+from mm_strategy.models.risk import KillEvent
+from mm_strategy.models.risk import KillSwitch
+from mm_strategy.models.risk import QuotePlan
+from mm_strategy.models.risk import Side
+from mm_strategy.models.risk import check_skew
+from mm_strategy.models.risk import gamma_for
+from mm_strategy.models.risk import reducing_side
 from mm_strategy.order_tags import placement_tags
 from mm_strategy.order_tags import read_placement
-from mm_strategy.models.glft import glft_terms
-from mm_strategy.models.glft import side_depths_ticks
-from mm_strategy.models.glft import to_tick_units
+from mm_strategy.quoting import DepthRules
+from mm_strategy.quoting import Depths
 from mm_strategy.quoting import LadderSpec
+from mm_strategy.quoting import ModelInputs
 from mm_strategy.quoting import QuoteLevel
 from mm_strategy.quoting import RestingOrder
 from mm_strategy.quoting import build_ladder
 from mm_strategy.quoting import diff_quotes
+from mm_strategy.quoting import glft_depths_bps
 from mm_strategy.recorder import SessionRecorder
+
+_RISK_TIMER = "mm.risk"
+_STATUS_TIMER = "mm.status"
+_SERIES_INTERVAL_NS = 1_000_000_000  # model-input series for the report: one point per data second
 
 
 class GLFTMarketMaker(Strategy):
     def __init__(self, config: GLFTMarketMakerConfig) -> None:
         super().__init__(config)
         self.recorder = SessionRecorder(instrument_id=str(config.instrument_id))
+        self.kill_switch = KillSwitch(config.risk)
         self._instrument: Instrument | None = None
         self._spec: LadderSpec | None = None
+        self._rules = DepthRules(
+            half_spread_mult=config.half_spread_mult,
+            skew_mult=config.skew_mult,
+            min_half_spread_bps=config.risk.min_spread_floor_bps,
+            addon_cap_bps=config.as_addon_cap_bps,
+        )
+        self._estimates: LatestEstimates | None = None
         self._orders_by_id: dict[str, Order] = {}
+        self._last_mid: float | None = None
+        self._last_series_ns = 0
+        self._skew_warned = False
         self.quote_cycles = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -63,91 +106,186 @@ class GLFTMarketMaker(Strategy):
             level_spacing_ratio=self.config.level_spacing_ratio,
             sz_decimals=self._instrument.size_precision,
         )
+        self._estimates = LatestEstimates(int(self.config.estimate_staleness_s * 1e9), self.log.info)
+        self._restore_from_file()
+        for cls in ESTIMATE_TYPES:
+            self.subscribe_data(data_type(cls, self.config.instrument_id), instrument_id=self.config.instrument_id)
         self.subscribe_order_book_deltas(self.config.instrument_id, BookType.L2_MBP)
+        self.msgbus.subscribe(topic=control_topic(self.id.value), handler=self._on_control)
+        self.clock.set_timer(_RISK_TIMER, _seconds(self.config.risk_check_interval_s), callback=self._on_risk_timer)
+        self.clock.set_timer(_STATUS_TIMER, _seconds(self.config.status_interval_s), callback=self._on_status_timer)
 
     def on_stop(self) -> None:
+        self.clock.cancel_timers()
         self.cancel_all_orders(self.config.instrument_id)
         if self.config.close_position_on_stop:
             self.close_all_positions(self.config.instrument_id)
+        self._save_to_file()
+        self.log.info(f"stopped: {self.kill_switch.status_line()}")
 
-    # -- market data -----------------------------------------------------------------------------------
+    def on_save(self) -> dict[str, bytes]:
+        return {"kill_switch": json.dumps(self.kill_switch.to_state()).encode()}
+
+    def on_load(self, state: dict[str, bytes]) -> None:
+        if "kill_switch" in state:
+            saved = json.loads(state["kill_switch"])
+            self.kill_switch = KillSwitch.restore(self.config.risk, saved, self.clock.timestamp_ns())
+            self._log_kill_events(list(self.kill_switch.events))
+
+    # -- operator control ------------------------------------------------------------------------------
+
+    def manual_halt(self, reason: str) -> None:
+        """Halt quoting now (cancel all, no new orders) until :meth:`manual_resume`."""
+        self._handle_kill_events(self.kill_switch.manual_halt(self.clock.timestamp_ns(), reason))
+
+    def manual_resume(self) -> None:
+        self._handle_kill_events(self.kill_switch.manual_resume(self.clock.timestamp_ns()))
+
+    def _on_control(self, command: str) -> None:
+        """Bus commands on ``control_topic``: ``halt[:reason]``, ``resume``, ``status``."""
+        verb, _, argument = str(command).partition(":")
+        if verb == "halt":
+            self.manual_halt(argument or "operator")
+        elif verb == "resume":
+            self.manual_resume()
+        elif verb == "status":
+            self.log.info(self.status_line())
+        else:
+            self.log.warning(f"unknown control command {command!r} (halt[:reason] | resume | status)")
+
+    def status_line(self) -> str:
+        position = self._net_position()
+        return f"{self.kill_switch.status_line()} | position {position} | cycles {self.quote_cycles}"
+
+    # -- data ------------------------------------------------------------------------------------------
+
+    def on_data(self, data: Data) -> None:
+        self._estimates.update(data)
 
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
         book: OrderBook = self.cache.order_book(self.config.instrument_id)
-        best_bid = book.best_bid_price()
-        best_ask = book.best_ask_price()
+        best_bid, best_ask = book.best_bid_price(), book.best_ask_price()
         if best_bid is None or best_ask is None:
             return
-        mid = (best_bid.as_double() + best_ask.as_double()) / 2.0
-        self.recorder.on_mid(deltas.ts_event, mid)
-        self._quote_cycle(deltas.ts_event, mid, best_bid.as_decimal(), best_ask.as_decimal())
+        # Engine clock time (receive time in a replay, local time live): the clock of fills, timers and
+        # staleness. Venue time lags it by the feed latency (0.1–2.9 s on the bundled hour).
+        ts_ns = self.clock.timestamp_ns()
+        bid_f, ask_f = best_bid.as_double(), best_ask.as_double()
+        self._handle_kill_events(self.kill_switch.on_book(ts_ns, bid_f, ask_f))
+        if bid_f >= ask_f:
+            return
+        mid = (bid_f + ask_f) / 2.0
+        self._last_mid = mid
+        self.recorder.on_mid(ts_ns, mid)
+        self._quote_cycle(ts_ns, mid, best_bid.as_decimal(), best_ask.as_decimal())
 
     # -- quoting ---------------------------------------------------------------------------------------
 
     def _quote_cycle(self, ts_ns: int, mid: float, best_bid: Decimal, best_ask: Decimal) -> None:
         self.quote_cycles += 1
         position = self._net_position()
-        bid_depth_bps, ask_depth_bps = self._depths_bps(mid, best_bid, position)
         working = self._working_orders()
+        plan = self.kill_switch.quote_plan(ts_ns, float(position))
+        if plan.cancel_all:
+            self._cancel(o for o in working if not o.is_pending_cancel)
+            return
+        inputs = self._model_inputs(ts_ns, position)
+        q_lots = float(position / self.config.order_size)
+        tick = float(tick_at(best_bid, self._spec.sz_decimals))
+        depths = glft_depths_bps(inputs, mid, tick, q_lots, self._rules)
+        self._check_skew(q_lots, depths)
+        bids, asks = self._desired_ladder(mid, best_bid, best_ask, position, working, depths, plan)
+        self._handle_kill_events(
+            self.kill_switch.on_quote_cycle(ts_ns, float(position), _reducing_side_quoted(position, bids, asks)),
+        )
+        resting = [_as_resting(o) for o in working if not _unkeepable(o)]
+        diff = diff_quotes(bids + asks, resting, mid, self.config.requote_threshold_bps)
+        self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
+        for level in self._within_cap(diff.place, position, working):
+            self._submit(level, mid, reduce_only=plan.reduce_only)
+        self._record_series(ts_ns, inputs, depths)
+
+    def _model_inputs(self, ts_ns: int, position: Decimal) -> ModelInputs:
+        """Resolve every model input from a fresh estimate or its prior (logged once per switch)."""
+        fresh = self._estimates.fresh
+        risk, priors = self.config.risk, self.config.priors
+        kappa = fresh(KappaEstimate, ts_ns)
+        vol = fresh(VolatilityEstimate, ts_ns)
+        fill_rate = fresh(FillRateEstimate, ts_ns)
+        adverse = fresh(AdverseSelectionEstimate, ts_ns)
+        calibration = fresh(CalibrationState, ts_ns)
+        warmup = fresh(WarmupState, ts_ns)
+        sigma = vol.sigma_frac_per_sqrt_s if vol and vol.sigma_frac_per_sqrt_s > 0 else risk.sigma_baseline_frac_per_sqrt_s
+        gamma = gamma_for(
+            risk,
+            sigma_frac_per_sqrt_s=sigma,
+            position=float(position),
+            calibration_mult=calibration.gamma_mult if calibration else 1.0,
+            warmup_uplift=warmup.uplift if warmup and not warmup.is_warm else 1.0,
+        )
+        return ModelInputs(
+            kappa_bid_per_frac=kappa.kappa_bid if kappa and kappa.kappa_bid > 0 else priors.kappa_per_frac,
+            kappa_ask_per_frac=kappa.kappa_ask if kappa and kappa.kappa_ask > 0 else priors.kappa_per_frac,
+            sigma_frac_per_sqrt_s=sigma,
+            a_per_s=fill_rate.lambda0_per_s if fill_rate and fill_rate.lambda0_per_s > 0 else priors.a_per_s,
+            gamma=gamma,
+            addon_bid_bps=adverse.spread_addon_bps_bid if adverse else 0.0,
+            addon_ask_bps=adverse.spread_addon_bps_ask if adverse else 0.0,
+        )
+
+    def _desired_ladder(
+        self,
+        mid: float,
+        best_bid: Decimal,
+        best_ask: Decimal,
+        position: Decimal,
+        working: list[Order],
+        depths: Depths,
+        plan: QuotePlan,
+    ) -> tuple[list[QuoteLevel], list[QuoteLevel]]:
+        """Ladder under the plan: sizes scaled per side, the reducing side tightened when reduce-only."""
+        bid_depth, ask_depth = depths.bid_bps, depths.ask_bps
+        reducing = reducing_side(float(position))
+        if reducing is Side.BID:
+            bid_depth -= plan.reducing_tighten_bps
+        elif reducing is Side.ASK:
+            ask_depth -= plan.reducing_tighten_bps
         bid_budget, ask_budget = self._side_budgets(position, working)
-        bids, asks = build_ladder(
+        if plan.reduce_only:
+            # reduce-only orders can at most flatten the position
+            bid_budget = min(bid_budget, max(-position, Decimal(0)))
+            ask_budget = min(ask_budget, max(position, Decimal(0)))
+        size = self.config.order_size
+        return build_ladder(
             mid=mid,
             best_bid=best_bid,
             best_ask=best_ask,
-            bid_depth_bps=bid_depth_bps,
-            ask_depth_bps=ask_depth_bps,
-            bid_size=self.config.order_size,
-            ask_size=self.config.order_size,
+            bid_depth_bps=bid_depth,
+            ask_depth_bps=ask_depth,
+            bid_size=size * Decimal(repr(plan.bid_size_mult)),
+            ask_size=size * Decimal(repr(plan.ask_size_mult)),
             bid_budget=bid_budget,
             ask_budget=ask_budget,
             spec=self._spec,
         )
-        resting = [self._as_resting(o) for o in working if not o.is_pending_cancel and not o.is_inflight]
-        diff = diff_quotes(bids + asks, resting, mid, self.config.requote_threshold_bps)
-        for stale in diff.cancel:
-            self.cancel_order(self._orders_by_id[stale.order_id])
-        for level in self._within_cap(diff.place, position, working, diff):
-            self._submit(level, mid)
-
-    def _depths_bps(self, mid: float, best_bid: Decimal, position: Decimal) -> tuple[float, float]:
-        """GLFT depths converted to bps of mid, the half-spread floored, skew kept (never zero when q ≠ 0)."""
-        priors = self.config.priors
-        tick = float(tick_at(best_bid, self._spec.sz_decimals))
-        units = to_tick_units(priors.kappa_per_frac, priors.sigma_frac_per_sqrt_s, mid, tick)
-        terms = glft_terms(
-            gamma=priors.gamma,
-            kappa_per_tick=units.kappa_per_tick,
-            a_per_s=priors.a_per_s,
-            sigma_ticks_per_sqrt_s=units.sigma_ticks_per_sqrt_s,
-            half_spread_mult=self.config.half_spread_mult,
-            skew_mult=self.config.skew_mult,
-        )
-        ticks_to_bps = tick / mid * 1e4
-        half_spread_bps = max(terms.half_spread_ticks * ticks_to_bps, self.config.min_half_spread_bps)
-        skew_bps = terms.skew_ticks_per_lot * ticks_to_bps
-        q_lots = float(position / self.config.order_size)
-        if q_lots != 0.0 and skew_bps <= 0.0:
-            self.log.warning(f"inventory skew is zero with q={q_lots:.3f} lots (lesson E3)")
-        return half_spread_bps + skew_bps * q_lots, half_spread_bps - skew_bps * q_lots
 
     def _side_budgets(self, position: Decimal, working: list[Order]) -> tuple[Decimal, Decimal]:
         """How much each side may still add: the cap minus the worst case of orders that can no longer be kept."""
-        pending_buy = sum((o.leaves_qty.as_decimal() for o in working if o.side == OrderSide.BUY and _unkeepable(o)), Decimal(0))
-        pending_sell = sum((o.leaves_qty.as_decimal() for o in working if o.side == OrderSide.SELL and _unkeepable(o)), Decimal(0))
-        cap = self.config.max_position
+        cap = Decimal(repr(self.config.risk.max_position))
+        pending_buy = _leaves(o for o in working if o.side == OrderSide.BUY and _unkeepable(o))
+        pending_sell = _leaves(o for o in working if o.side == OrderSide.SELL and _unkeepable(o))
         return max(cap - position - pending_buy, Decimal(0)), max(cap + position - pending_sell, Decimal(0))
 
-    def _within_cap(self, place, position: Decimal, working: list[Order], diff) -> list[QuoteLevel]:
+    def _within_cap(self, place: tuple[QuoteLevel, ...], position: Decimal, working: list[Order]) -> list[QuoteLevel]:
         """Trim new orders (deepest first) so position + every working order + new orders stays within the cap.
 
         Orders just sent for cancellation still count: they may fill before the cancel lands.
         """
-        cap = self.config.max_position
-        exposure = {
-            OrderSide.BUY: sum((o.leaves_qty.as_decimal() for o in working if o.side == OrderSide.BUY), Decimal(0)),
-            OrderSide.SELL: sum((o.leaves_qty.as_decimal() for o in working if o.side == OrderSide.SELL), Decimal(0)),
+        cap = Decimal(repr(self.config.risk.max_position))
+        room = {
+            OrderSide.BUY: cap - position - _leaves(o for o in working if o.side == OrderSide.BUY),
+            OrderSide.SELL: cap + position - _leaves(o for o in working if o.side == OrderSide.SELL),
         }
-        room = {OrderSide.BUY: cap - position - exposure[OrderSide.BUY], OrderSide.SELL: cap + position - exposure[OrderSide.SELL]}
         accepted = []
         for level in sorted(place, key=lambda lv: lv.level):
             if level.size <= room[level.side]:
@@ -155,7 +293,7 @@ class GLFTMarketMaker(Strategy):
                 accepted.append(level)
         return accepted
 
-    def _submit(self, level: QuoteLevel, mid: float) -> None:
+    def _submit(self, level: QuoteLevel, mid: float, reduce_only: bool) -> None:
         instrument = self._instrument
         order = self.order_factory.limit(
             instrument_id=instrument.id,
@@ -164,10 +302,74 @@ class GLFTMarketMaker(Strategy):
             price=instrument.make_price(level.price),
             time_in_force=TimeInForce.GTC,
             post_only=True,
+            reduce_only=reduce_only,
             tags=placement_tags(mid, level.level),
         )
         self._orders_by_id[order.client_order_id.value] = order
         self.submit_order(order)
+
+    def _cancel(self, orders) -> None:
+        for order in orders:
+            self.cancel_order(order)
+
+    def _check_skew(self, q_lots: float, depths: Depths) -> None:
+        warning = check_skew(q_lots, depths.skew_bps_per_lot)
+        if warning and not self._skew_warned:
+            self.log.warning(warning)
+        self._skew_warned = warning is not None
+
+    def _record_series(self, ts_ns: int, inputs: ModelInputs, depths: Depths) -> None:
+        if ts_ns - self._last_series_ns < _SERIES_INTERVAL_NS:
+            return
+        self._last_series_ns = ts_ns
+        record = self.recorder.on_value
+        record("kappa_bid", ts_ns, inputs.kappa_bid_per_frac)
+        record("kappa_ask", ts_ns, inputs.kappa_ask_per_frac)
+        record("sigma_frac_per_sqrt_s", ts_ns, inputs.sigma_frac_per_sqrt_s)
+        record("a_per_s", ts_ns, inputs.a_per_s)
+        record("gamma_eff", ts_ns, inputs.gamma)
+        record("as_addon_bps_bid", ts_ns, inputs.addon_bid_bps)
+        record("as_addon_bps_ask", ts_ns, inputs.addon_ask_bps)
+        record("half_spread_bps", ts_ns, 0.5 * (depths.half_spread_bid_bps + depths.half_spread_ask_bps))
+        record("skew_bps_per_lot", ts_ns, depths.skew_bps_per_lot)
+
+    # -- risk ------------------------------------------------------------------------------------------
+
+    def _on_risk_timer(self, event) -> None:
+        now = event.ts_event
+        events = self.kill_switch.check_staleness(now)
+        equity = equity_usdc(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
+        if equity is not None:
+            events += self.kill_switch.on_pnl(now, equity)
+        self._handle_kill_events(events)
+
+    def _on_status_timer(self, event) -> None:
+        self.log.info(self.status_line())
+
+    def _handle_kill_events(self, events: list[KillEvent]) -> None:
+        if not events:
+            return
+        self._log_kill_events(events)
+        if self.kill_switch.quote_plan(events[-1].ts_ns, float(self._net_position())).cancel_all:
+            self._cancel(o for o in self._working_orders() if not o.is_pending_cancel)
+
+    def _log_kill_events(self, events: list[KillEvent]) -> None:
+        for event in events:
+            self.log.warning(f"KILL SWITCH {event}")
+            self.recorder.on_kill_event(
+                event.ts_ns, str(event.trigger), str(event.from_state), str(event.to_state), event.detail,
+            )
+
+    def _restore_from_file(self) -> None:
+        path = self.config.state_path
+        if path and Path(path).exists():
+            self.on_load({"kill_switch": Path(path).read_bytes()})
+            self.log.info(f"restored kill switch from {path}: {self.kill_switch.status_line()}")
+
+    def _save_to_file(self) -> None:
+        if self.config.state_path:
+            Path(self.config.state_path).parent.mkdir(parents=True, exist_ok=True)
+            Path(self.config.state_path).write_bytes(self.on_save()["kill_switch"])
 
     # -- order events ----------------------------------------------------------------------------------
 
@@ -184,21 +386,29 @@ class GLFTMarketMaker(Strategy):
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         self._forget(event.client_order_id.value)
+        if event.due_post_only:
+            return  # the book moved under a post-only order: normal for a maker, not an error
+        kind = "rate_limit" if _is_rate_limit(event.reason) else "reject"
+        self._handle_kill_events(self.kill_switch.on_error(event.ts_event, kind))
 
     def on_order_filled(self, event: OrderFilled) -> None:
         coid = event.client_order_id.value
         order = self.cache.order(event.client_order_id)
+        is_buy = event.order_side == OrderSide.BUY
         self.recorder.on_fill(
             placement=read_placement(order.tags) if order is not None else None,
             placement_ts_ns=order.ts_init if order is not None else event.ts_event,
             order_id=coid,
             ts_ns=event.ts_event,
-            side="BUY" if event.order_side == OrderSide.BUY else "SELL",
+            side="BUY" if is_buy else "SELL",
             price=event.last_px.as_double(),
             qty=event.last_qty.as_double(),
             fee=event.commission.as_double(),
             liquidity="MAKER" if event.liquidity_side == LiquiditySide.MAKER else "TAKER",
         )
+        events = self.kill_switch.on_fill(event.ts_event, Side.BID if is_buy else Side.ASK)
+        events += self.kill_switch.on_position(event.ts_event, float(self._net_position()), had_fill=True)
+        self._handle_kill_events(events)
         if order is not None and order.is_closed:
             self._forget(coid)
         self._record_quotes(event.ts_event)
@@ -219,9 +429,6 @@ class GLFTMarketMaker(Strategy):
             unique.setdefault(order.client_order_id, order)
         return list(unique.values())
 
-    def _as_resting(self, order: Order) -> RestingOrder:
-        return RestingOrder(order.client_order_id.value, order.side, order.price.as_decimal(), order.leaves_qty.as_decimal())
-
     def _record_quotes(self, ts_ns: int) -> None:
         best_bid = best_ask = None
         for order in self.cache.orders_open(instrument_id=self.config.instrument_id, strategy_id=self.id):
@@ -233,6 +440,36 @@ class GLFTMarketMaker(Strategy):
         self.recorder.on_quotes(ts_ns, best_bid, best_ask)
 
 
+def control_topic(strategy_id: str) -> str:
+    """Message-bus topic on which an operator (e.g. ``run_live.py``'s signal handlers) controls a strategy."""
+    return f"mm.control.{strategy_id}"
+
+
+def _seconds(value_s: float) -> timedelta:
+    return timedelta(seconds=value_s)
+
+
+def _as_resting(order: Order) -> RestingOrder:
+    return RestingOrder(order.client_order_id.value, order.side, order.price.as_decimal(), order.leaves_qty.as_decimal())
+
+
+def _leaves(orders) -> Decimal:
+    return sum((o.leaves_qty.as_decimal() for o in orders), Decimal(0))
+
+
 def _unkeepable(order: Order) -> bool:
     """An order that the diff cannot keep this cycle but that may still fill: in flight or being cancelled."""
     return order.is_pending_cancel or order.is_inflight
+
+
+def _reducing_side_quoted(position: Decimal, bids: list[QuoteLevel], asks: list[QuoteLevel]) -> bool:
+    if position > 0:
+        return bool(asks)
+    if position < 0:
+        return bool(bids)
+    return True
+
+
+def _is_rate_limit(reason: str) -> bool:
+    text = (reason or "").lower()
+    return "429" in text or "too many" in text or "rate limit" in text

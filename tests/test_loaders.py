@@ -381,10 +381,10 @@ def test_catalog_round_trip(archive_result, ws_result, instrument, tmp_path):
 
 def test_cli_is_idempotent(archive_btc_hour, ws_recording_btc, tmp_path, capsys):
     catalog = tmp_path / "catalog"
-    argv = [str(archive_btc_hour), str(ws_recording_btc), "--catalog", str(catalog), "--checkpoint-s", "0"]
+    argv = [str(archive_btc_hour), str(ws_recording_btc), "--catalog", str(catalog), "--checkpoint-s", "0", "--no-heartbeat"]
     assert loaders.main(argv) == 0
     out = capsys.readouterr().out
-    assert "BTC.lz4: 5,587 snapshots (536 repeats), 5,051 batches (0 checkpoints), 32,588 deltas" in out
+    assert "BTC.lz4: 5,587 snapshots (536 repeats), 5,051 batches (0 checkpoints, 0 heartbeats), 32,588 deltas" in out
     files = _catalog_files(catalog)
     assert len(files) == 6  # instrument, deltas x2, quotes x2, trades (the archive has none)
     assert loaders.main(argv) == 0
@@ -468,3 +468,20 @@ def test_checkpoints_reemit_the_whole_book(archive_btc_hour):
         (lv.price, lv.size()) for lv in from_start.bids()
     ]
     assert [(lv.price, lv.size()) for lv in from_checkpoint.asks()] == [(lv.price, lv.size()) for lv in from_start.asks()]
+
+
+def test_heartbeats_keep_the_feed_alive_without_changing_the_book(archive_btc_hour):
+    """Each of the 536 repeated snapshots becomes one no-op UPDATE of the best bid; the book is unchanged."""
+    from nautilus_trader.model.enums import BookAction
+
+    instrument = loaders.default_instrument()
+    plain = loaders.parse_file(archive_btc_hour, instrument)
+    beating = loaders.parse_file(archive_btc_hour, instrument, heartbeat=True)
+    assert beating.heartbeats == beating.repeated_snapshots == 536
+    assert len(beating.deltas) == len(plain.deltas) + 536
+    assert beating.action_counts()["UPDATE"] == plain.action_counts()["UPDATE"] + 536
+    # the longest silence in receive time between batches drops to the real gap between snapshots (< 3 s)
+    last_ts = [d.ts_init for d in beating.deltas if d.flags & 128]
+    assert max(b - a for a, b in zip(last_ts, last_ts[1:])) < 3_000_000_000
+    heartbeat = next(d for d in beating.deltas if d.action == BookAction.UPDATE and d.flags & 128 and d.sequence > 1000)
+    assert heartbeat.order.size.as_double() > 0

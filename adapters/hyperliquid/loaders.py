@@ -206,10 +206,17 @@ class SnapshotDiffer:
     Levels are ``(price, size)`` floats, already parsed; the caller owns parsing and timestamps.
     """
 
-    __slots__ = ("_instrument_id", "_price_precision", "_size_precision", "_zero_size", "_books", "_sequence")
+    __slots__ = ("_instrument_id", "_heartbeat", "_price_precision", "_size_precision", "_zero_size", "_books", "_sequence")
 
-    def __init__(self, instrument_id: InstrumentId, price_precision: int, size_precision: int) -> None:
+    def __init__(
+        self,
+        instrument_id: InstrumentId,
+        price_precision: int,
+        size_precision: int,
+        heartbeat: bool = False,
+    ) -> None:
         self._instrument_id = instrument_id
+        self._heartbeat = heartbeat
         self._price_precision = price_precision
         self._size_precision = size_precision
         self._zero_size = Quantity(0, size_precision)
@@ -217,13 +224,17 @@ class SnapshotDiffer:
         self._sequence = 0
 
     @classmethod
-    def for_instrument(cls, instrument: Instrument) -> SnapshotDiffer:
-        return cls(instrument.id, instrument.price_precision, instrument.size_precision)
+    def for_instrument(cls, instrument: Instrument, heartbeat: bool = False) -> SnapshotDiffer:
+        return cls(instrument.id, instrument.price_precision, instrument.size_precision, heartbeat)
 
     @property
     def sequence(self) -> int:
         """The sequence number of the last delta produced (0 before any)."""
         return self._sequence
+
+    def is_unchanged(self, bids: Sequence[Level], asks: Sequence[Level]) -> bool:
+        """True when this snapshot equals the previous one (before ``diff`` records it)."""
+        return self._books is not None and self._books[OrderSide.BUY] == dict(bids) and self._books[OrderSide.SELL] == dict(asks)
 
     def reset(self) -> None:
         """Forget the book (e.g. after a reconnect), so the next snapshot is emitted whole as CLEAR + ADDs."""
@@ -243,6 +254,8 @@ class SnapshotDiffer:
         if old_books is None:
             return self._snapshot_deltas(new_books, ts_event_ns, ts_init_ns)
         changes = _book_changes(old_books, new_books)
+        if not changes and self._heartbeat:
+            changes = _heartbeat_change(new_books)
         return self._build(changes, 0, ts_event_ns, ts_init_ns)
 
     def diff_batch(
@@ -298,6 +311,18 @@ class SnapshotDiffer:
         return BookOrder(side, Price(price, self._price_precision), quantity, 0)
 
 
+def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[tuple[BookAction, OrderSide, float, float]]:
+    """A no-op UPDATE of the best bid: the venue re-sent an unchanged book, which proves the feed is alive.
+
+    Without it a quiet but healthy market looks exactly like a dead feed to every staleness check downstream.
+    """
+    bids = books[OrderSide.BUY]
+    if not bids:
+        return []
+    price = next(iter(bids))
+    return [(BookAction.UPDATE, OrderSide.BUY, price, bids[price])]
+
+
 def _book_changes(
     old_books: dict[OrderSide, dict[float, float]],
     new_books: dict[OrderSide, dict[float, float]],
@@ -343,6 +368,7 @@ class LoadResult:
     trade_time_regressions: int = 0
     ts_event_capped: int = 0
     checkpoints: int = 0
+    heartbeats: int = 0
     parse_s: float = 0.0
 
     def action_counts(self) -> dict[str, int]:
@@ -364,7 +390,7 @@ class LoadResult:
         actions = ", ".join(f"{name} {count:,}" for name, count in self.action_counts().items())
         parts = [
             f"{self.path.name}: {self.snapshots:,} snapshots ({self.repeated_snapshots:,} repeats)",
-            f"{self.batches:,} batches ({self.checkpoints:,} checkpoints)",
+            f"{self.batches:,} batches ({self.checkpoints:,} checkpoints, {self.heartbeats:,} heartbeats)",
             f"{len(self.deltas):,} deltas ({actions})",
             f"{len(self.trades):,} trades",
             f"{len(self.quotes):,} quotes",
@@ -395,14 +421,14 @@ def _span_text(span_ns: tuple[int, int] | None) -> str:
 class _RecordingParser:
     """Per-file state: the differ, the last top of book, seen trade ids and the timestamp guards."""
 
-    def __init__(self, path: Path, instrument: Instrument, checkpoint_s: float = 0.0) -> None:
+    def __init__(self, path: Path, instrument: Instrument, checkpoint_s: float = 0.0, heartbeat: bool = False) -> None:
         self.result = LoadResult(path=path, instrument_id=instrument.id)
         self._checkpoint_ns = int(checkpoint_s * 1e9)
         self._last_checkpoint_ns: int | None = None
         self._coin = instrument.raw_symbol.value
         self._price_precision = instrument.price_precision
         self._size_precision = instrument.size_precision
-        self._differ = SnapshotDiffer.for_instrument(instrument)
+        self._differ = SnapshotDiffer.for_instrument(instrument, heartbeat)
         self._last_top: tuple[Level, Level] | None = None
         self._seen_trades: set[tuple[int, int]] = set()
         self._first_recv_ns: int | None = None
@@ -457,12 +483,15 @@ class _RecordingParser:
         if bids and asks and bids[0][0] >= asks[0][0]:
             self.result.crossed_snapshots += 1
         self._maybe_checkpoint(ts_init_ns)
+        repeated = self._differ.is_unchanged(bids, asks)
         deltas = self._differ.diff(bids, asks, ts_event_ns, ts_init_ns)
-        if deltas:
-            self.result.batches += 1
-            self.result.deltas.extend(deltas)
-        else:
+        self.result.deltas.extend(deltas)
+        if repeated:
             self.result.repeated_snapshots += 1
+        if deltas and not repeated:
+            self.result.batches += 1
+        elif deltas:
+            self.result.heartbeats += 1
         self._quote_if_top_changed(bids, asks, ts_event_ns, ts_init_ns)
 
     def _maybe_checkpoint(self, ts_init_ns: int) -> None:
@@ -562,16 +591,23 @@ def _parse_levels(raw_levels: list[dict[str, str]]) -> list[Level]:
     return levels
 
 
-def parse_file(path: Path | str, instrument: Instrument, progress: bool = False, checkpoint_s: float = 0.0) -> LoadResult:
+def parse_file(
+    path: Path | str,
+    instrument: Instrument,
+    progress: bool = False,
+    checkpoint_s: float = 0.0,
+    heartbeat: bool = False,
+) -> LoadResult:
     """Parse one recording (S3 archive or WS collector format) for ``instrument``'s coin.
 
     ``checkpoint_s`` > 0 re-emits a full snapshot that often (see ``_RecordingParser._maybe_checkpoint``);
-    0 gives pure diffs after the first snapshot.
+    0 gives pure diffs after the first snapshot. ``heartbeat`` turns each repeated snapshot into one no-op
+    UPDATE, so the catalog keeps the feed's liveness (see ``_heartbeat_change``).
 
     Raises ``RecordingError`` (a ``ValueError`` naming the file and line) on input it cannot read.
     """
     path = Path(path)
-    parser = _RecordingParser(path, instrument, checkpoint_s)
+    parser = _RecordingParser(path, instrument, checkpoint_s, heartbeat)
     started_s = time.perf_counter()
     messages = _read_messages(path)
     if progress:
@@ -669,6 +705,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=DEFAULT_CHECKPOINT_S,
         help=f"full-book snapshot every N seconds so backtests can start mid-file (default {DEFAULT_CHECKPOINT_S:g}, 0 = off)",
     )
+    parser.add_argument(
+        "--no-heartbeat",
+        dest="heartbeat",
+        action="store_false",
+        help="drop repeated snapshots instead of writing a no-op UPDATE for each (default: write them)",
+    )
     return parser.parse_args(argv)
 
 
@@ -678,7 +720,7 @@ def main(argv: list[str] | None = None) -> int:
         instrument = instrument_for(args.coin, args.meta)
         results = []
         for source in args.sources:
-            result = parse_file(source, instrument, progress=True, checkpoint_s=args.checkpoint_s)
+            result = parse_file(source, instrument, progress=True, checkpoint_s=args.checkpoint_s, heartbeat=args.heartbeat)
             print(result.summary())
             results.append(result)
         write_catalog(results, instrument, args.catalog)

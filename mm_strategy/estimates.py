@@ -1,0 +1,43 @@
+"""The strategy's view of the estimator actors: the latest estimate of each type, or nothing if it is stale.
+
+DESIGN §2: an estimate older than the staleness limit counts as missing, and the strategy then quotes from its
+prior. That fallback must be visible: it is logged once when it starts and once when it ends (never per cycle,
+which would flood a live log), and the cycles spent on priors are counted per type for the report.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
+
+from nautilus_trader.core.data import Data
+
+T = TypeVar("T", bound=Data)
+
+
+class LatestEstimates:
+    def __init__(self, staleness_ns: int, log: Callable[[str], None]) -> None:
+        self._staleness_ns = staleness_ns
+        self._log = log
+        self._latest: dict[type, Data] = {}
+        self._on_prior: set[type] = set()
+        self.prior_cycles: Counter[str] = Counter()
+
+    def update(self, estimate: Data) -> None:
+        self._latest[type(estimate)] = estimate
+
+    def fresh(self, cls: type[T], now_ns: int) -> T | None:
+        """The latest ``cls`` estimate if it is younger than the staleness limit, else None (use the prior)."""
+        estimate = self._latest.get(cls)
+        if estimate is not None and now_ns - estimate.ts_event <= self._staleness_ns:
+            if cls in self._on_prior:
+                self._on_prior.discard(cls)
+                self._log(f"{cls.__name__}: fresh estimate again, leaving the prior")
+            return estimate
+        self.prior_cycles[cls.__name__] += 1
+        if cls not in self._on_prior:
+            self._on_prior.add(cls)
+            why = "none received yet" if estimate is None else f"last one {(now_ns - estimate.ts_event) / 1e9:.1f} s old"
+            self._log(f"{cls.__name__}: {why}; quoting from the prior")
+        return None
