@@ -7,6 +7,11 @@ not match (nautilus_conventions §2.2): :func:`data_type` is the one place that 
 Units are SI and named in the fields. ``ts_event`` is the event time of the data that produced the estimate, so
 staleness is measured in the data's clock in both backtest and live.
 
+Beyond DESIGN §3's minimum, each type carries what its model reports for cold-start gating and the report: the
+counts of this process's own data (``fills_since_start``, ``n_returns``, ``observations``, ``orders_classified``,
+``floor_observations``, ``kappa_fills``), which restart at zero after a restore (lesson E2), and the confidences
+(``KappaEstimate.own_confidence`` feeds the calibration controller).
+
 No ``from __future__ import annotations`` here: ``customdataclass`` reads real annotation objects.
 """
 
@@ -28,6 +33,8 @@ class KappaEstimate(Data):
     book_reason: str = ""
     own_fill_count: int = 0
     blend_weight: float = 0.0
+    own_confidence: float = 0.0
+    fills_since_start: int = 0
 
 
 @customdataclass
@@ -36,6 +43,8 @@ class VolatilityEstimate(Data):
     sigma_frac_per_sqrt_s: float = 0.0
     jump_ratio: float = 1.0
     regime: str = ""
+    sigma_total_frac_per_sqrt_s: float = 0.0
+    n_returns: int = 0
 
 
 @customdataclass
@@ -44,6 +53,8 @@ class FillRateEstimate(Data):
     lambda0_per_s: float = 0.0
     delta_char_bps: float = 0.0
     observed_fills_per_hour: float = 0.0
+    observations: int = 0
+    is_warm: bool = False
 
 
 @customdataclass
@@ -55,6 +66,7 @@ class AdverseSelectionEstimate(Data):
     fills_measured: int = 0
     spread_addon_bps_bid: float = 0.0
     spread_addon_bps_ask: float = 0.0
+    confidence: float = 0.0
 
 
 @customdataclass
@@ -64,6 +76,7 @@ class CalibrationState(Data):
     progress: float = 0.0
     fills_in_window: int = 0
     expected_fills_in_window: float = 0.0
+    fill_ratio: float = 1.0
 
 
 @customdataclass
@@ -71,6 +84,7 @@ class InformedFlowEstimate(Data):
     instrument_id: InstrumentId
     p_informed: float = 0.0
     confidence: float = 0.0
+    orders_classified: int = 0
 
 
 @customdataclass
@@ -81,6 +95,8 @@ class WarmupState(Data):
     liquid_regime: bool = False
     forced: bool = False
     uplift: float = 1.0
+    floor_observations: int = 0
+    kappa_fills: int = 0
 
 
 ESTIMATE_TYPES: tuple[type[Data], ...] = (
