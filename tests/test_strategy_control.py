@@ -1,0 +1,93 @@
+"""Operator control over the message bus and kill-switch persistence across a restart, in real backtests."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import msgspec
+import pandas as pd
+import pytest
+from nautilus_trader.common.actor import Actor
+from nautilus_trader.config import ActorConfig
+from nautilus_trader.config import ImportableActorConfig
+
+from adapters.hyperliquid import loaders
+from mm_strategy.backtest import DataRange
+from mm_strategy.backtest import run_backtest
+from mm_strategy.node_config import load_venue_config
+from mm_strategy.strategy import control_topic
+from run_backtest import DEFAULT_CONFIG
+
+HALT_AFTER_S = 120
+
+
+class OperatorConfig(ActorConfig, frozen=True):
+    strategy_id: str
+    command: str
+    after_s: float
+
+
+class Operator(Actor):
+    """Sends one control command to the strategy, ``after_s`` of data time after start (an operator stand-in)."""
+
+    def on_start(self) -> None:
+        self.clock.set_time_alert(
+            "operator",
+            self.clock.utc_now() + timedelta(seconds=self.config.after_s),
+            callback=lambda _: self.msgbus.publish(control_topic(self.config.strategy_id), self.config.command),
+        )
+
+
+@pytest.fixture(scope="module")
+def catalog(archive_btc_hour, tmp_path_factory):
+    path = tmp_path_factory.mktemp("catalog")
+    assert loaders.main([str(archive_btc_hour), "--catalog", str(path)]) == 0
+    return path
+
+
+def _settings(state_path, operator_command: str | None):
+    settings = load_venue_config(DEFAULT_CONFIG)
+    config = dict(settings.strategy.config, state_path=str(state_path))
+    strategy = msgspec.structs.replace(settings.strategy, config=config)
+    actors = []
+    if operator_command:
+        actors.append(
+            ImportableActorConfig(
+                actor_path=f"{__name__}:Operator",
+                config_path=f"{__name__}:OperatorConfig",
+                config={"strategy_id": "GLFTMarketMaker-001", "command": operator_command, "after_s": HALT_AFTER_S},
+            ),
+        )
+    return msgspec.structs.replace(settings, strategy=strategy, actors=actors)
+
+
+def _run(settings, catalog, end):
+    outcome = run_backtest(settings, catalog, DataRange(end=pd.Timestamp(end, tz="UTC")))
+    strategy = outcome.engine.trader.strategies()[0]
+    return strategy, outcome
+
+
+def test_manual_halt_cancels_everything_and_persists_across_restart(catalog, tmp_path):
+    state = tmp_path / "kill_switch.json"
+    strategy, outcome = _run(_settings(state, "halt:desk says stop"), catalog, "2024-01-01T12:06:00")
+    (event,) = [e for e in strategy.recorder.kill_events if e.trigger == "manual"]
+    assert event.to_state == "HALTED" and "desk says stop" in event.detail
+    cache = outcome.engine.cache
+    assert not cache.orders_open()  # everything cancelled
+    assert all(o.ts_init <= event.ts_ns for o in cache.orders())  # nothing new after the halt
+    saved = json.loads(state.read_text())
+    outcome.node.dispose()
+    assert "manual" in json.dumps(saved)
+
+    # restart from the saved state: a manual halt is latched, so the new session places no order at all
+    restarted, outcome = _run(_settings(state, None), catalog, "2024-01-01T12:03:00")
+    assert restarted.kill_switch.state == "HALTED"
+    assert outcome.engine.cache.orders() == []
+    outcome.node.dispose()
+
+    # resume over the bus lifts it
+    resumed, outcome = _run(_settings(state, "resume"), catalog, "2024-01-01T12:06:00")
+    assert resumed.kill_switch.state == "ACTIVE"
+    assert [o for o in outcome.engine.cache.orders() if o.ts_init > resumed.recorder.kill_events[-1].ts_ns]
+    outcome.node.dispose()
