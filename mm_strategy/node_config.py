@@ -7,6 +7,7 @@ including each component's own config class, so a typo fails before any data is 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -59,13 +60,34 @@ class VenueInstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_un
     live: LiveSettings = LiveSettings()
 
 
+def _unknown_dataclass_keys(raw: dict, parsed: object, path: str) -> list[str]:
+    """Keys of ``raw`` that a nested dataclass field of ``parsed`` does not have.
+
+    msgspec forbids unknown fields in Structs but silently drops them in dataclasses (the framework-free model
+    params such as ``RiskConfig``), where a misspelt key would quietly leave the default in force.
+    """
+    unknown = []
+    for key, value in raw.items():
+        child = getattr(parsed, key, None)
+        if not isinstance(value, dict) or child is None:
+            continue
+        if dataclasses.is_dataclass(child):
+            names = {f.name for f in dataclasses.fields(child)}
+            unknown += [f"{path}.{key}.{name}" for name in value if name not in names]
+        unknown += _unknown_dataclass_keys(value, child, f"{path}.{key}")
+    return unknown
+
+
 def _validate_component(kind: str, config_path: str, config: dict) -> None:
     """Parse a component's config with its own class now, so errors surface at load time with the path."""
     config_cls = resolve_config_path(config_path)
     try:
-        config_cls.parse(json.dumps(config))
+        parsed = config_cls.parse(json.dumps(config))
     except (msgspec.ValidationError, ValueError, TypeError) as exc:
         raise ValueError(f"{kind} config ({config_path}): {exc}") from None
+    unknown = _unknown_dataclass_keys(config, parsed, "$")
+    if unknown:
+        raise ValueError(f"{kind} config ({config_path}): unknown field(s) {', '.join(unknown)}")
 
 
 def load_venue_config(path: Path | str) -> VenueInstrumentConfig:

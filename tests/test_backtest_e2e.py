@@ -66,3 +66,12 @@ def test_bad_config_fails_fast_naming_the_field(tmp_path, catalog, capsys):
     bad.write_text(json.dumps(config))
     assert run_backtest.main(["--config", str(bad), "--catalog", str(catalog)]) == 2
     assert "RiskConfig.gamma_min" in capsys.readouterr().err
+
+
+def test_misspelt_nested_risk_field_is_rejected(tmp_path, catalog, capsys):
+    config = json.loads(run_backtest.DEFAULT_CONFIG.read_text())
+    config["strategy"]["config"]["risk"]["max_drawdwn_pct"] = 1.0  # typo: would silently keep the default
+    bad = tmp_path / "typo.json"
+    bad.write_text(json.dumps(config))
+    assert run_backtest.main(["--config", str(bad), "--catalog", str(catalog)]) == 2
+    assert "$.risk.max_drawdwn_pct" in capsys.readouterr().err
