@@ -25,6 +25,7 @@ from nautilus_trader.config import ImportableLatencyModelConfig
 from nautilus_trader.config import RiskEngineConfig
 from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.enums import BookAction
+from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
@@ -91,12 +92,21 @@ def venue_config(settings: BacktestSettings) -> BacktestVenueConfig:
     )
 
 
-def data_configs(catalog_path: Path, instrument_id: InstrumentId, data_range: DataRange) -> list[BacktestDataConfig]:
-    """Book deltas always; trades only when the catalog holds some (the S3 archive hour has none)."""
+def data_configs(
+    catalog_path: Path,
+    instrument_id: InstrumentId,
+    data_range: DataRange,
+    include_quotes: bool = False,
+) -> list[BacktestDataConfig]:
+    """Book deltas always; trades when the catalog holds some (the S3 archive hour has none); quotes on request
+    (our components read the book, but quote-driven strategies such as NautilusTrader's examples need them)."""
     catalog = ParquetDataCatalog(str(catalog_path))
+    available = catalog.list_data_types()
     classes = [OrderBookDelta]
-    if "trade_tick" in catalog.list_data_types():
+    if "trade_tick" in available:
         classes.append(TradeTick)
+    if include_quotes and "quote_tick" in available:
+        classes.append(QuoteTick)
     return [
         BacktestDataConfig(
             catalog_path=str(catalog_path),
@@ -114,6 +124,7 @@ def run_config(
     catalog_path: Path,
     data_range: DataRange = DataRange(),
     with_components: bool = True,
+    include_quotes: bool = False,
 ) -> BacktestRunConfig:
     """The run config; ``with_components=False`` gives the bare engine replay the benchmark compares against."""
     instrument_id = InstrumentId.from_str(settings.instrument_id)
@@ -130,7 +141,7 @@ def run_config(
     return BacktestRunConfig(
         engine=engine,
         venues=[venue_config(settings.backtest)],
-        data=data_configs(catalog_path, instrument_id, data_range),
+        data=data_configs(catalog_path, instrument_id, data_range, include_quotes),
         dispose_on_completion=False,
     )
 
@@ -152,8 +163,9 @@ def run_backtest(
     catalog_path: Path,
     data_range: DataRange = DataRange(),
     with_components: bool = True,
+    include_quotes: bool = False,
 ) -> BacktestOutcome:
-    config = run_config(settings, catalog_path, data_range, with_components)
+    config = run_config(settings, catalog_path, data_range, with_components, include_quotes)
     node = BacktestNode(configs=[config])
     started = time.perf_counter()
     results = node.run()
