@@ -90,6 +90,8 @@ class GLFTMarketMaker(Strategy):
         self._last_mid: float | None = None
         self._last_series_ns = 0
         self._skew_warned = False
+        self._last_top: tuple[float, float] | None = None
+        self._dirty = True
         self.quote_cycles = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -161,6 +163,7 @@ class GLFTMarketMaker(Strategy):
 
     def on_data(self, data: Data) -> None:
         self._estimates.update(data)
+        self._dirty = True
 
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
         book: OrderBook = self.cache.order_book(self.config.instrument_id)
@@ -177,6 +180,12 @@ class GLFTMarketMaker(Strategy):
         mid = (bid_f + ask_f) / 2.0
         self._last_mid = mid
         self.recorder.on_mid(ts_ns, mid)
+        # Same top of book and no order, estimate or risk event since the last cycle: the desired ladder and the
+        # working orders are unchanged, so the cycle would be a no-op (deep-level and heartbeat updates).
+        if not self._dirty and self._last_top == (bid_f, ask_f):
+            return
+        self._last_top = (bid_f, ask_f)
+        self._dirty = False
         self._quote_cycle(ts_ns, mid, best_bid.as_decimal(), best_ask.as_decimal())
 
     # -- quoting ---------------------------------------------------------------------------------------
@@ -336,6 +345,7 @@ class GLFTMarketMaker(Strategy):
     # -- risk ------------------------------------------------------------------------------------------
 
     def _on_risk_timer(self, event) -> None:
+        self._dirty = True  # estimates age and pauses expire with time alone
         now = event.ts_event
         events = self.kill_switch.check_staleness(now)
         equity = equity_usdc(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
@@ -349,6 +359,7 @@ class GLFTMarketMaker(Strategy):
     def _handle_kill_events(self, events: list[KillEvent]) -> None:
         if not events:
             return
+        self._dirty = True
         self._log_kill_events(events)
         if self.kill_switch.quote_plan(events[-1].ts_ns, float(self._net_position())).cancel_all:
             self._cancel(o for o in self._working_orders() if not o.is_pending_cancel)
@@ -372,6 +383,9 @@ class GLFTMarketMaker(Strategy):
             Path(self.config.state_path).write_bytes(self.on_save()["kill_switch"])
 
     # -- order events ----------------------------------------------------------------------------------
+
+    def on_order_event(self, event) -> None:
+        self._dirty = True  # any order state change can change the working set or the position
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         self._record_quotes(event.ts_event)

@@ -1,0 +1,52 @@
+"""Hyperliquid venue constants shared by the live clients: identifiers, endpoints, weights and venue strings.
+
+Venue strings (error texts, statuses) are matched by the clients, so they are defined once here, with the
+protocol reference section they come from (``shared/reference/hyperliquid_protocol.md``).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from nautilus_trader.model.identifiers import AccountId
+from nautilus_trader.model.identifiers import ClientId
+
+from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
+
+HYPERLIQUID: Final = HYPERLIQUID_VENUE.value
+HYPERLIQUID_CLIENT_ID: Final = ClientId(HYPERLIQUID)
+# One account per client: the master (or sub-account) address the orders trade for.
+HYPERLIQUID_ACCOUNT_ID: Final = AccountId(f"{HYPERLIQUID}-master")
+
+# Environments (protocol §1). "local" has no default URL: it is whatever local exchange the config points at.
+ENVIRONMENTS: Final = ("local", "testnet", "mainnet")
+ENVIRONMENT_URLS: Final = {
+    "mainnet": ("https://api.hyperliquid.xyz", "wss://api.hyperliquid.xyz/ws"),
+    "testnet": ("https://api.hyperliquid-testnet.xyz", "wss://api.hyperliquid-testnet.xyz/ws"),
+}
+
+# REST IP budget (protocol §6.6): 1200 weight per minute shared by /info and /exchange.
+IP_WEIGHT_PER_MIN: Final = 1200
+INFO_WEIGHT_2: Final = frozenset(
+    {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "exchangeStatus"},
+)
+INFO_WEIGHT_60: Final = frozenset({"userRole"})
+INFO_DEFAULT_WEIGHT: Final = 20
+# List endpoints add one weight per 20 items returned.
+INFO_PER_ITEM_TYPES: Final = frozenset({"userFills", "userFillsByTime", "historicalOrders", "recentTrades"})
+INFO_ITEMS_PER_WEIGHT: Final = 20
+# Time-ranged info responses hold at most this many elements (protocol §2.8).
+MAX_FILLS_PER_RESPONSE: Final = 2000
+
+# scheduleCancel must be at least 5 s ahead (protocol §3.5).
+MIN_DEAD_MAN_SWITCH_SECS: Final = 5.0
+
+# Venue texts matched by the execution client (protocol §3.8).
+POST_ONLY_REJECT_PREFIX: Final = "Post only order would have immediately matched"
+MISSING_ORDER_ERROR: Final = "Order was never placed, already canceled, or filled."
+ADDRESS_LIMIT_PREFIX: Final = "Too many cumulative requests sent"
+
+# Order statuses (protocol §2.9); the open-ended rest is classified by suffix.
+STATUS_OPEN: Final = "open"
+STATUS_FILLED: Final = "filled"
+STATUS_TRIGGERED: Final = "triggered"
