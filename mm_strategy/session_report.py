@@ -37,6 +37,8 @@ def write_session_report(
     recorder = strategy.recorder
     final_mid = recorder.mid[-1] if recorder.mid else None
     equity = equity_usdc(portfolio, cache, strategy.config.instrument_id, final_mid)
+    on_prior = strategy.estimates_on_prior()
+    run_info = {**run_info, "quote_cycles_on_prior": ", ".join(f"{k} {v}" for k, v in sorted(on_prior.items())) or "none"}
     inputs = recorder.to_report_inputs(starting_equity=starting_equity, final_equity=equity, run_info=run_info)
     paths = write_report(inputs, out_dir, title, engine=engine)
     metrics = compute_metrics(inputs)

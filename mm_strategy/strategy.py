@@ -43,6 +43,7 @@ from mm_strategy.messages import ESTIMATE_TYPES
 from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.messages import CalibrationState
 from mm_strategy.messages import FillRateEstimate
+from mm_strategy.messages import InformedFlowEstimate
 from mm_strategy.messages import KappaEstimate
 from mm_strategy.messages import VolatilityEstimate
 from mm_strategy.messages import WarmupState
@@ -70,6 +71,16 @@ from mm_strategy.recorder import SessionRecorder
 _RISK_TIMER = "mm.risk"
 _STATUS_TIMER = "mm.status"
 _SERIES_INTERVAL_NS = 1_000_000_000  # model-input series for the report: one point per data second
+# Estimate fields plotted in the report (the blended κ per side, σ and γ_eff come from the quote cycle itself).
+_REPORTED_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {  # (message field, series name)
+    KappaEstimate: (("kappa_book", "kappa_book"), ("kappa_own", "kappa_own"), ("blend_weight", "kappa_blend_weight")),
+    VolatilityEstimate: (("jump_ratio", "jump_ratio"),),
+    FillRateEstimate: (("lambda0_per_s", "fill_rate_lambda0_per_s"), ("delta_char_bps", "fill_rate_delta_char_bps")),
+    AdverseSelectionEstimate: (("as_bps_bid", "as_bps_bid"), ("as_bps_ask", "as_bps_ask")),
+    CalibrationState: (("gamma_mult", "calibration_mult"), ("progress", "calibration_progress")),
+    InformedFlowEstimate: (("p_informed", "p_informed"),),
+    WarmupState: (("progress", "warmup_progress"),),
+}
 
 
 class GLFTMarketMaker(Strategy):
@@ -91,6 +102,7 @@ class GLFTMarketMaker(Strategy):
         self._last_series_ns = 0
         self._skew_warned = False
         self._last_top: tuple[float, float] | None = None
+        self._last_estimate_ns: dict[type, int] = {}
         self._dirty = True
         self.quote_cycles = 0
 
@@ -155,6 +167,10 @@ class GLFTMarketMaker(Strategy):
         else:
             self.log.warning(f"unknown control command {command!r} (halt[:reason] | resume | status)")
 
+    def estimates_on_prior(self) -> dict[str, int]:
+        """Quote cycles that used a prior because an estimate type was missing or stale (for the report)."""
+        return dict(self._estimates.prior_cycles) if self._estimates else {}
+
     def status_line(self) -> str:
         position = self._net_position()
         return f"{self.kill_switch.status_line()} | position {position} | cycles {self.quote_cycles}"
@@ -164,6 +180,17 @@ class GLFTMarketMaker(Strategy):
     def on_data(self, data: Data) -> None:
         self._estimates.update(data)
         self._dirty = True
+        self._record_estimate(data)
+
+    def _record_estimate(self, data: Data) -> None:
+        """Estimator series for the report, at most one point per data second and type."""
+        fields = _REPORTED_FIELDS.get(type(data))
+        now = self.clock.timestamp_ns()
+        if not fields or now - self._last_estimate_ns.get(type(data), 0) < _SERIES_INTERVAL_NS:
+            return
+        self._last_estimate_ns[type(data)] = now
+        for field, series in fields:
+            self.recorder.on_value(series, now, float(getattr(data, field)))
 
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
         book: OrderBook = self.cache.order_book(self.config.instrument_id)
