@@ -43,6 +43,7 @@ class LiveSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 
     environment: str = "local"
     private_key_env: str = "HYPERLIQUID_PK"
+    private_key_file: str | None = None  # when set, the key is read from this file instead of private_key_env
     account_address: str | None = None
     log_level: str = "INFO"
 

@@ -257,7 +257,8 @@ class GLFTMarketMaker(Strategy):
             sigma_frac_per_sqrt_s=sigma,
             position=float(position),
             calibration_mult=calibration.gamma_mult if calibration else 1.0,
-            warmup_uplift=warmup.uplift if warmup and not warmup.is_warm else 1.0,
+            # the uplift decays with warmup progress and lasts past a forced start (models/warmup.py)
+            warmup_uplift=warmup.uplift if warmup else 1.0,
         )
         return ModelInputs(
             kappa_bid_per_frac=kappa.kappa_bid if kappa and kappa.kappa_bid > 0 else priors.kappa_per_frac,

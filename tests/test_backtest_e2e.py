@@ -33,7 +33,8 @@ def report(catalog, tmp_path_factory):
 def test_backtest_writes_report_with_fills(report):
     document = json.loads((report / "report.json").read_text())
     metrics = document["metrics"]
-    assert metrics["fills"]["count"] >= 5
+    # the learned fill rate widens quotes on this trade-less hour: 4 fills in the first 30 minutes
+    assert metrics["fills"]["count"] >= 3
     assert metrics["fills"]["maker"] == metrics["fills"]["count"]  # post-only: every fill is a maker fill
     assert metrics["session"]["mid_updates"] > 2000  # ~half of the hour's 5,051 book batches
     assert metrics["quoting"]["two_sided_frac"] > 0.99

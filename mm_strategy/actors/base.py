@@ -13,7 +13,7 @@ Time, one rule derived from the inputs:
 - an actor that learns from our own order events feeds its model ``ts_init`` throughout (book, trades, order
   events, estimates): the moment this process learned of each. It is the one clock market data and order events
   share in both nodes. Venue times would not do: the backtest venue stamps fills with the engine clock, which on the
-  bundled hour runs 0.5 s (median) behind the book's venue ``ts_event``, as long as the 500 ms markout horizon;
+  bundled hour is 0.5 s (median) later than the book's venue ``ts_event``, as long as the 500 ms markout horizon;
 - an actor fed market data only uses the venue's ``ts_event``, free of receipt jitter (trades of one taker order
   share it, which the informed-flow model's order grouping relies on).
 
@@ -55,6 +55,7 @@ from nautilus_trader.model.events import OrderCanceled
 from nautilus_trader.model.events import OrderExpired
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.orders import Order
 
 from mm_strategy.actors.order_events import OwnFill
 from mm_strategy.actors.order_events import RestingSpell
@@ -175,7 +176,7 @@ class EstimatorActor(Actor):
         self._last_mid = None
 
     def on_dispose(self) -> None:
-        if self._uses_own_orders:
+        if self.msgbus.is_subscribed(ORDER_EVENTS_TOPIC, self._on_order_event):
             self.msgbus.unsubscribe(topic=ORDER_EVENTS_TOPIC, handler=self._on_order_event)
 
     def on_save(self) -> dict[str, bytes]:
@@ -199,8 +200,9 @@ class EstimatorActor(Actor):
             self._skip("on_order_book_deltas", UnusableEvent("book without both sides: no mid"))
             return
         self._last_mid = mid
-        self._guarded(self.feed_book, self._model_ts(deltas), book, mid)
-        self._publish_if_due(deltas.ts_event, self._model_ts(deltas))
+        ts_model = self._model_ts(deltas)
+        self._guarded(self.feed_book, ts_model, book, mid)
+        self._publish_if_due(deltas.ts_event, ts_model)
 
     def on_trade_tick(self, tick: TradeTick) -> None:
         self._guarded(self.feed_trade, self._model_ts(tick), tick, self._last_mid)
@@ -215,11 +217,14 @@ class EstimatorActor(Actor):
             return
         order = self.cache.order(event.client_order_id)
         if self.uses_fills and isinstance(event, OrderFilled):
-            self._guarded(self.feed_fill, own_fill(event, order))
+            self._guarded(self._feed_fill_of, event, order)
         if self.uses_spells:
             self._guarded(self._feed_spell_of, event, order)
 
-    def _feed_spell_of(self, event: Any, order: Any) -> None:
+    def _feed_fill_of(self, event: OrderFilled, order: Order | None) -> None:
+        self.feed_fill(own_fill(event, order))
+
+    def _feed_spell_of(self, event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None) -> None:
         spell = resting_spell(event, order)
         if spell is not None:
             self.feed_spell(spell)

@@ -1,0 +1,1 @@
+"""The ``/ws`` client (heartbeat, reconnect, resubscribe) and the raw-frame recorder."""

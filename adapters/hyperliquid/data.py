@@ -1,0 +1,376 @@
+"""``HyperliquidDataClient``: the venue's public streams as NautilusTrader market data.
+
+- ``l2Book`` → ``OrderBookDeltas``. Every push is a full snapshot; ``SnapshotDiffer`` (the catalog loader's
+  differ) turns it into the ADD/UPDATE/DELETE deltas from the previous one, so the live book, queue positions
+  and fills behave exactly as in a backtest of a recording. The first snapshot of a subscription, and the first
+  after every reconnect or stale-stream resubscribe, is emitted whole (CLEAR + ADDs, ``F_SNAPSHOT``): after a
+  gap only a fresh snapshot is known-good. ``F_LAST`` closes every batch.
+- ``bbo`` → ``QuoteTick`` (the venue pushes it when the top changes, as the loaders derive quotes).
+- ``trades`` → ``TradeTick``, deduplicated by ``(time, tid)``; the trades the venue back-fills on subscribing
+  that predate the subscription are history and are dropped, as the loaders drop them.
+- ``activeAssetCtx`` → ``MarkPriceUpdate`` and ``FundingRateUpdate`` (one venue stream for both).
+
+Timestamps follow the loaders: ``ts_init`` is the receive time, ``ts_event`` the venue time capped at it, and a
+snapshot older than the previous one is dropped. A watchdog resubscribes a book that has been silent for
+``book_stale_secs`` (the stream can stall with the socket open, protocol §9.10). A frame that cannot be decoded
+is logged, counted in ``malformed_frames`` and skipped. Subscriptions to our own custom data (estimates that
+actors publish on the bus) are none of the venue's business and are ignored silently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+
+import msgspec
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock
+from nautilus_trader.common.component import MessageBus
+from nautilus_trader.data.messages import SubscribeData
+from nautilus_trader.data.messages import SubscribeFundingRates
+from nautilus_trader.data.messages import SubscribeInstrument
+from nautilus_trader.data.messages import SubscribeInstruments
+from nautilus_trader.data.messages import SubscribeMarkPrices
+from nautilus_trader.data.messages import SubscribeOrderBook
+from nautilus_trader.data.messages import SubscribeQuoteTicks
+from nautilus_trader.data.messages import SubscribeTradeTicks
+from nautilus_trader.data.messages import UnsubscribeData
+from nautilus_trader.data.messages import UnsubscribeFundingRates
+from nautilus_trader.data.messages import UnsubscribeInstrument
+from nautilus_trader.data.messages import UnsubscribeInstruments
+from nautilus_trader.data.messages import UnsubscribeMarkPrices
+from nautilus_trader.data.messages import UnsubscribeOrderBook
+from nautilus_trader.data.messages import UnsubscribeQuoteTicks
+from nautilus_trader.data.messages import UnsubscribeTradeTicks
+from nautilus_trader.live.data_client import LiveMarketDataClient
+from nautilus_trader.model.identifiers import ClientId
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import Instrument
+
+from adapters.hyperliquid.config import HyperliquidDataClientConfig
+from adapters.hyperliquid.constants import HYPERLIQUID_CLIENT_ID
+from adapters.hyperliquid.http.client import HyperliquidHttpClient
+from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
+from adapters.hyperliquid.loaders import SnapshotDiffer
+from adapters.hyperliquid.parsing import ms_to_ns
+from adapters.hyperliquid.providers import HyperliquidInstrumentProvider
+from adapters.hyperliquid.schemas.market import ActiveAssetCtx
+from adapters.hyperliquid.schemas.market import Bbo
+from adapters.hyperliquid.schemas.market import L2Book
+from adapters.hyperliquid.schemas.market import Trade
+from adapters.hyperliquid.schemas.ws import WsMessage
+from adapters.hyperliquid.websocket.client import HyperliquidWebSocketClient
+from adapters.hyperliquid.websocket.client import wait_or_stop
+from adapters.hyperliquid.websocket.recorder import RECORDED_CHANNELS
+from adapters.hyperliquid.websocket.recorder import FrameRecorder
+
+_decode_message = msgspec.json.Decoder(WsMessage).decode
+_decode_book = msgspec.json.Decoder(L2Book).decode
+_decode_bbo = msgspec.json.Decoder(Bbo).decode
+_decode_trades = msgspec.json.Decoder(list[Trade]).decode
+_decode_asset_ctx = msgspec.json.Decoder(ActiveAssetCtx).decode
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError)
+_TRADE_KEYS_KEPT = 10_000
+_WATCHDOG_MAX_PERIOD_S = 5.0
+
+
+@dataclass(slots=True)
+class _BookStream:
+    differ: SnapshotDiffer
+    last_venue_ms: int = 0
+    last_frame_s: float = field(default_factory=time.monotonic)
+
+    def restart(self) -> None:
+        """Forget the book: the next snapshot is emitted whole."""
+        self.differ.reset()
+        self.last_venue_ms = 0
+        self.last_frame_s = time.monotonic()
+
+
+@dataclass(slots=True)
+class _TradeStream:
+    since_ns: int
+    seen: set[tuple[int, int]] = field(default_factory=set)
+    order: deque[tuple[int, int]] = field(default_factory=deque)
+
+    def first_time(self, key: tuple[int, int]) -> bool:
+        if key in self.seen:
+            return False
+        self.seen.add(key)
+        self.order.append(key)
+        if len(self.order) > _TRADE_KEYS_KEPT:
+            self.seen.discard(self.order.popleft())
+        return True
+
+
+class HyperliquidDataClient(LiveMarketDataClient):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        http_client: HyperliquidHttpClient,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        instrument_provider: HyperliquidInstrumentProvider,
+        config: HyperliquidDataClientConfig,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            loop=loop,
+            client_id=ClientId(name) if name else HYPERLIQUID_CLIENT_ID,
+            venue=HYPERLIQUID_VENUE,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            instrument_provider=instrument_provider,
+            config=config,
+        )
+        self._provider = instrument_provider
+        self._http = http_client
+        self._config = config
+        self._ws = HyperliquidWebSocketClient(
+            config.endpoints().ws_url,
+            self._on_frame,
+            self._log,
+            heartbeat_secs=config.heartbeat_secs,
+            reconnect_delay_initial_secs=config.reconnect_delay_initial_secs,
+            reconnect_delay_max_secs=config.reconnect_delay_max_secs,
+            on_reconnected=self._on_reconnected,
+        )
+        self._books: dict[str, _BookStream] = {}
+        self._trades: dict[str, _TradeStream] = {}
+        self._quote_coins: set[str] = set()
+        self._ctx_users: dict[str, set[str]] = {}  # coin -> {"mark", "funding"}
+        self._handlers: dict[str, Callable[[msgspec.Raw, int], None]] = {
+            "l2Book": self._on_book,
+            "bbo": self._on_bbo,
+            "trades": self._on_trades,
+            "activeAssetCtx": self._on_asset_ctx,
+            "error": self._on_venue_error,
+            "subscriptionResponse": _ignore,
+            "pong": _ignore,
+        }
+        self._recorder: FrameRecorder | None = None
+        self._stopping = asyncio.Event()
+        self.malformed_frames = 0
+        self.stale_resubscribes = 0
+
+    @property
+    def ws(self) -> HyperliquidWebSocketClient:
+        return self._ws
+
+    # -- connection ------------------------------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        await self._provider.initialize()
+        for instrument in self._provider.list_all():
+            self._handle_data(instrument)
+        if self._config.record_path is not None:
+            self._recorder = FrameRecorder(self._config.record_path)
+            self._log.info(f"recording market frames to {self._recorder.path}")
+        await self._ws.connect()
+        self._stopping.clear()
+        self.create_task(self._watch_books(), log_msg="book staleness watchdog")
+
+    async def _disconnect(self) -> None:
+        self._stopping.set()
+        await self._ws.disconnect()
+        await self._http.close()
+        if self._recorder is not None:
+            self._recorder.close()
+            self._log.info(f"recorded {self._recorder.frames} frames to {self._recorder.path}")
+
+    async def _on_reconnected(self) -> None:
+        for stream in self._books.values():
+            stream.restart()
+        self._log.info("market data resubscribed; next book snapshots are emitted whole")
+
+    # -- subscriptions ---------------------------------------------------------------------------------
+
+    async def _subscribe(self, command: SubscribeData) -> None:
+        """Custom data types are ours (actor estimates on the bus), never the venue's: nothing to subscribe."""
+
+    async def _unsubscribe(self, command: UnsubscribeData) -> None:
+        """See ``_subscribe``."""
+
+    async def _subscribe_instruments(self, command: SubscribeInstruments) -> None:
+        """Instruments are published once on connect; the venue has no instrument stream."""
+
+    async def _subscribe_instrument(self, command: SubscribeInstrument) -> None:
+        """See ``_subscribe_instruments``."""
+
+    async def _unsubscribe_instruments(self, command: UnsubscribeInstruments) -> None:
+        """See ``_subscribe_instruments``."""
+
+    async def _unsubscribe_instrument(self, command: UnsubscribeInstrument) -> None:
+        """See ``_subscribe_instruments``."""
+
+    async def _subscribe_order_book_deltas(self, command: SubscribeOrderBook) -> None:
+        instrument = self._instrument(command.instrument_id)
+        if instrument is None:
+            return
+        coin = self._provider.coin_of(instrument)
+        if coin not in self._books:
+            self._books[coin] = _BookStream(SnapshotDiffer.for_instrument(instrument))
+            await self._ws.subscribe(self._book_subscription(coin))
+
+    async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:
+        coin = self._provider.coin_of_id(command.instrument_id)
+        if self._books.pop(coin, None) is not None:
+            await self._ws.unsubscribe(self._book_subscription(coin))
+
+    async def _subscribe_quote_ticks(self, command: SubscribeQuoteTicks) -> None:
+        instrument = self._instrument(command.instrument_id)
+        if instrument is not None and (coin := self._provider.coin_of(instrument)) not in self._quote_coins:
+            self._quote_coins.add(coin)
+            await self._ws.subscribe({"type": "bbo", "coin": coin})
+
+    async def _unsubscribe_quote_ticks(self, command: UnsubscribeQuoteTicks) -> None:
+        coin = self._provider.coin_of_id(command.instrument_id)
+        if coin in self._quote_coins:
+            self._quote_coins.discard(coin)
+            await self._ws.unsubscribe({"type": "bbo", "coin": coin})
+
+    async def _subscribe_trade_ticks(self, command: SubscribeTradeTicks) -> None:
+        instrument = self._instrument(command.instrument_id)
+        if instrument is not None and (coin := self._provider.coin_of(instrument)) not in self._trades:
+            self._trades[coin] = _TradeStream(since_ns=self._clock.timestamp_ns())
+            await self._ws.subscribe({"type": "trades", "coin": coin})
+
+    async def _unsubscribe_trade_ticks(self, command: UnsubscribeTradeTicks) -> None:
+        coin = self._provider.coin_of_id(command.instrument_id)
+        if self._trades.pop(coin, None) is not None:
+            await self._ws.unsubscribe({"type": "trades", "coin": coin})
+
+    async def _subscribe_mark_prices(self, command: SubscribeMarkPrices) -> None:
+        await self._use_asset_ctx(command.instrument_id, "mark")
+
+    async def _unsubscribe_mark_prices(self, command: UnsubscribeMarkPrices) -> None:
+        await self._release_asset_ctx(command.instrument_id, "mark")
+
+    async def _subscribe_funding_rates(self, command: SubscribeFundingRates) -> None:
+        await self._use_asset_ctx(command.instrument_id, "funding")
+
+    async def _unsubscribe_funding_rates(self, command: UnsubscribeFundingRates) -> None:
+        await self._release_asset_ctx(command.instrument_id, "funding")
+
+    async def _use_asset_ctx(self, instrument_id: InstrumentId, purpose: str) -> None:
+        instrument = self._instrument(instrument_id)
+        if instrument is None:
+            return
+        coin = self._provider.coin_of(instrument)
+        users = self._ctx_users.setdefault(coin, set())
+        if not users:
+            await self._ws.subscribe({"type": "activeAssetCtx", "coin": coin})
+        users.add(purpose)
+
+    async def _release_asset_ctx(self, instrument_id: InstrumentId, purpose: str) -> None:
+        coin = self._provider.coin_of_id(instrument_id)
+        users = self._ctx_users.get(coin)
+        if users and purpose in users:
+            users.discard(purpose)
+            if not users:
+                del self._ctx_users[coin]
+                await self._ws.unsubscribe({"type": "activeAssetCtx", "coin": coin})
+
+    def _book_subscription(self, coin: str) -> dict:
+        subscription = {"type": "l2Book", "coin": coin}
+        if self._config.book_fast:
+            subscription["fast"] = True
+        return subscription
+
+    def _instrument(self, instrument_id: InstrumentId) -> Instrument | None:
+        instrument = self._provider.find(instrument_id)
+        if instrument is None:
+            self._log.error(f"cannot subscribe to {instrument_id}: not a loaded {HYPERLIQUID_VENUE} instrument")
+        return instrument
+
+    # -- frames ----------------------------------------------------------------------------------------
+
+    def _on_frame(self, text: str) -> None:
+        recv_ns = self._clock.timestamp_ns()
+        try:
+            message = _decode_message(text)
+            handler = self._handlers.get(message.channel)
+            if handler is None:
+                raise ValueError(f"unknown channel {message.channel!r}")
+            handler(message.data, recv_ns)
+        except _DECODE_ERRORS as error:
+            self.malformed_frames += 1
+            self._log.warning(f"skipped a malformed frame ({type(error).__name__}: {error}): {text[:200]!r}")
+            return
+        if self._recorder is not None and message.channel in RECORDED_CHANNELS:
+            self._recorder.write(recv_ns, text)
+
+    def _on_book(self, data: msgspec.Raw, recv_ns: int) -> None:
+        book = _decode_book(data)
+        stream = self._books.get(book.coin)
+        if stream is None:
+            return  # a push racing an unsubscribe
+        bids, asks = book.parse_levels()
+        stream.last_frame_s = time.monotonic()
+        if book.time < stream.last_venue_ms:
+            self._log.warning(f"dropped a stale {book.coin} snapshot (venue time went back)")
+            return
+        stream.last_venue_ms = book.time
+        deltas = stream.differ.diff_batch(bids, asks, min(ms_to_ns(book.time), recv_ns), recv_ns)
+        if deltas is not None:
+            self._handle_data(deltas)
+
+    def _on_bbo(self, data: msgspec.Raw, recv_ns: int) -> None:
+        bbo = _decode_bbo(data)
+        instrument = self._provider.instrument_for_coin(bbo.coin)
+        if instrument is None or bbo.coin not in self._quote_coins:
+            return
+        quote = bbo.parse_to_quote_tick(instrument, recv_ns)
+        if quote is not None:
+            self._handle_data(quote)
+
+    def _on_trades(self, data: msgspec.Raw, recv_ns: int) -> None:
+        for trade in _decode_trades(data):
+            stream = self._trades.get(trade.coin)
+            instrument = self._provider.instrument_for_coin(trade.coin)
+            if stream is None or instrument is None:
+                continue
+            tick = trade.parse_to_trade_tick(instrument, recv_ns)  # validates before deduplicating
+            if stream.first_time(trade.key) and ms_to_ns(trade.time) >= stream.since_ns:
+                self._handle_data(tick)
+
+    def _on_asset_ctx(self, data: msgspec.Raw, recv_ns: int) -> None:
+        update = _decode_asset_ctx(data)
+        instrument = self._provider.instrument_for_coin(update.coin)
+        users = self._ctx_users.get(update.coin)
+        if instrument is None or not users:
+            return
+        if "mark" in users:
+            self._handle_data(update.ctx.parse_to_mark_price(instrument, recv_ns, recv_ns))
+        if "funding" in users:
+            self._handle_data(update.ctx.parse_to_funding_rate(instrument, recv_ns, recv_ns))
+
+    def _on_venue_error(self, data: msgspec.Raw, recv_ns: int) -> None:
+        self._log.warning(f"venue error on the market data socket: {bytes(data)[:300].decode('utf-8', 'replace')}")
+
+    # -- staleness watchdog ------------------------------------------------------------------------------
+
+    async def _watch_books(self) -> None:
+        period_s = min(self._config.book_stale_secs / 2, _WATCHDOG_MAX_PERIOD_S)
+        while await wait_or_stop(self._stopping, period_s):
+            if not self._ws.is_connected:
+                continue  # the reconnect restarts every stream anyway
+            now_s = time.monotonic()
+            for coin, stream in list(self._books.items()):
+                silent_s = now_s - stream.last_frame_s
+                if silent_s < self._config.book_stale_secs:
+                    continue
+                self._log.warning(f"{coin} book silent for {silent_s:.1f} s: resubscribing")
+                self.stale_resubscribes += 1
+                stream.restart()
+                await self._ws.resubscribe(self._book_subscription(coin))
+
+
+def _ignore(data: msgspec.Raw, recv_ns: int) -> None:
+    """Acks and pongs carry nothing to act on; receiving them is what keeps the connection alive."""

@@ -1,0 +1,1085 @@
+"""``HyperliquidExecutionClient``: orders, cancels and modifies for one account, and the events they produce.
+
+Order path: REST ``/exchange`` (why: ``http/exchange.py``). Every order carries the deterministic cloid of its
+``ClientOrderId`` (``keccak(coid)[:16]``), so any venue message maps back to the order without a stored table, and
+the map is rebuilt from the cache on connect. A submit list is one ``order`` action; a batch cancel, a cancel-all
+and the shutdown sweep are one ``cancelByCloid``/``cancel`` action each.
+
+Events come from three sources that race each other: the REST answer, the ``orderUpdates``/``userFills``/
+``userEvents`` streams, and REST look-ups (reconnect resync, unknown outcomes). Each order's state here
+(``_OrderState``) records what has already been *emitted*, because Nautilus applies events from a queue and the
+cache lags behind. The rules that make any arrival order safe:
+
+- ACCEPTED, REJECTED and CANCELED are emitted at most once; fills are deduplicated by trade id (``tid``), also
+  against the fills an order already holds after a restart.
+- A venue cancel carries the order's remaining size; when the venue filled more than the fills emitted so far,
+  the cancel is held until those fills arrive (otherwise Nautilus would see CANCELED, then a fill, and leave the
+  order PARTIALLY_FILLED, i.e. open). A REST cancel ``success`` has no size, so the stream's cancel closes the
+  order, or a short-delay ``orderStatus`` look-up does if the stream missed it.
+- A modify is the venue's cancel-replace: a new oid under the same cloid. Its REST answer gives the new oid;
+  the old oid's CANCELED is recognised and dropped, and a stream message about the new oid that overtakes the
+  REST answer applies the update first (the races of nautilus #3827/#3972/#4270).
+- A timeout or 5xx on an order leaves its outcome unknown: the order is looked up by cloid, never resent.
+
+After every reconnect of the user stream the client resyncs over REST, since ``orderUpdates``/``userEvents``
+replay nothing (protocol §9.9): fills since the last one seen (``userFillsByTime``), then the open orders
+(``frontendOpenOrders``), then an ``orderStatus`` for each order the node believes open that the venue no longer
+lists. The dead-man switch (``scheduleCancel``) is refreshed while running; a clean disconnect cancels every open
+order at the venue and clears the switch only once none is left.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from dataclasses import field
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+from nautilus_trader.cache.cache import Cache
+from nautilus_trader.common.component import LiveClock
+from nautilus_trader.common.component import MessageBus
+from nautilus_trader.execution.messages import BatchCancelOrders
+from nautilus_trader.execution.messages import CancelAllOrders
+from nautilus_trader.execution.messages import CancelOrder
+from nautilus_trader.execution.messages import GenerateFillReports
+from nautilus_trader.execution.messages import GenerateOrderStatusReport
+from nautilus_trader.execution.messages import GenerateOrderStatusReports
+from nautilus_trader.execution.messages import GeneratePositionStatusReports
+from nautilus_trader.execution.messages import ModifyOrder
+from nautilus_trader.execution.messages import QueryAccount
+from nautilus_trader.execution.messages import SubmitOrder
+from nautilus_trader.execution.messages import SubmitOrderList
+from nautilus_trader.execution.reports import FillReport
+from nautilus_trader.execution.reports import OrderStatusReport
+from nautilus_trader.execution.reports import PositionStatusReport
+from nautilus_trader.live.execution_client import LiveExecutionClient
+from nautilus_trader.model.currencies import USDC
+from nautilus_trader.model.enums import AccountType
+from nautilus_trader.model.enums import OmsType
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderType
+from nautilus_trader.model.identifiers import ClientId
+from nautilus_trader.model.identifiers import ClientOrderId
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.identifiers import StrategyId
+from nautilus_trader.model.identifiers import VenueOrderId
+from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import AccountBalance
+from nautilus_trader.model.objects import Money
+from nautilus_trader.model.objects import Price
+from nautilus_trader.model.objects import Quantity
+from nautilus_trader.model.orders import Order
+
+from adapters.hyperliquid import parsing
+from adapters.hyperliquid import signing
+from adapters.hyperliquid.config import HyperliquidExecClientConfig
+from adapters.hyperliquid.constants import ADDRESS_LIMIT_PREFIX
+from adapters.hyperliquid.constants import HYPERLIQUID_ACCOUNT_ID
+from adapters.hyperliquid.constants import HYPERLIQUID_CLIENT_ID
+from adapters.hyperliquid.constants import MISSING_ORDER_ERROR
+from adapters.hyperliquid.constants import STATUS_FILLED
+from adapters.hyperliquid.constants import STATUS_OPEN
+from adapters.hyperliquid.constants import STATUS_TRIGGERED
+from adapters.hyperliquid.http.client import HyperliquidHttpClient
+from adapters.hyperliquid.http.error import HyperliquidHttpError
+from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints
+from adapters.hyperliquid.http.info import HyperliquidInfoEndpoints
+from adapters.hyperliquid.http.ratelimit import AddressBudget
+from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
+from adapters.hyperliquid.providers import HyperliquidInstrumentProvider
+from adapters.hyperliquid.rules import MIN_NOTIONAL_USD
+from adapters.hyperliquid.rules import Rounding
+from adapters.hyperliquid.rules import is_valid_price
+from adapters.hyperliquid.rules import is_valid_size
+from adapters.hyperliquid.rules import round_price
+from adapters.hyperliquid.schemas.exchange import ExchangeResponse
+from adapters.hyperliquid.schemas.exchange import ItemStatus
+from adapters.hyperliquid.schemas.user import OrderUpdate
+from adapters.hyperliquid.schemas.user import UserEvent
+from adapters.hyperliquid.schemas.user import UserFill
+from adapters.hyperliquid.schemas.user import UserFills
+from adapters.hyperliquid.schemas.ws import WsMessage
+from adapters.hyperliquid.websocket.client import HyperliquidWebSocketClient
+from adapters.hyperliquid.websocket.client import wait_or_stop
+
+_decode_message = msgspec.json.Decoder(WsMessage).decode
+_decode_order_updates = msgspec.json.Decoder(list[OrderUpdate]).decode
+_decode_user_fills = msgspec.json.Decoder(UserFills).decode
+_decode_user_event = msgspec.json.Decoder(UserEvent).decode
+_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError)
+
+# A REST cancel ``success`` is normally followed within milliseconds by the stream's CANCELED (which carries the
+# remaining size); after this long without it the order is looked up instead.
+CANCEL_CONFIRM_S = 2.0
+# A cancel held for fills the venue reported but the stream has not delivered triggers a resync after this long.
+HELD_CLOSE_TIMEOUT_S = 5.0
+# Resync looks this far before the last fill seen (times are inclusive and fills are deduplicated).
+RESYNC_OVERLAP_MS = 2_000
+# Reconciliation with no start: fills of the last day.
+DEFAULT_FILL_LOOKBACK_MS = 86_400_000
+_FILL_IDS_KEPT = 50_000
+_ZERO = Decimal(0)
+
+
+@dataclass(slots=True)
+class _OrderState:
+    """What has been emitted for one order, and the venue facts needed to emit the rest correctly."""
+
+    client_order_id: ClientOrderId
+    strategy_id: StrategyId
+    instrument_id: InstrumentId
+    cloid: str
+    quantity: Decimal
+    oid: int | None = None
+    accepted: bool = False
+    closed: bool = False  # CANCELED/REJECTED/EXPIRED emitted
+    filled_qty: Decimal = _ZERO  # sum of fills emitted
+    submit_in_flight: bool = False
+    held_close: OrderUpdate | None = None  # a venue cancel waiting for fills still in flight
+    held_since_s: float = 0.0
+    replaced_oids: set[int] = field(default_factory=set)
+    modify: ModifyOrder | None = None  # in flight
+    modify_new_price: Price | None = None
+    modify_new_qty: Quantity | None = None
+    modify_held_cancel: OrderUpdate | None = None
+
+    @property
+    def venue_order_id(self) -> VenueOrderId | None:
+        return VenueOrderId(str(self.oid)) if self.oid is not None else None
+
+    @property
+    def terminal(self) -> bool:
+        """Nothing more can happen to it: closed, or filled in full."""
+        return self.closed or self.filled_qty >= self.quantity
+
+
+class _SeenTradeIds:
+    """The trade ids applied this session, bounded (old ids are also caught by ``order.trade_ids``)."""
+
+    def __init__(self, capacity: int = _FILL_IDS_KEPT) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._capacity = capacity
+
+    def add(self, trade_id: str) -> bool:
+        """True the first time ``trade_id`` is seen."""
+        if trade_id in self._ids:
+            return False
+        self._ids[trade_id] = None
+        if len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+        return True
+
+
+class HyperliquidExecutionClient(LiveExecutionClient):
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        http_client: HyperliquidHttpClient,
+        info: HyperliquidInfoEndpoints,
+        exchange: HyperliquidExchangeEndpoints,
+        msgbus: MessageBus,
+        cache: Cache,
+        clock: LiveClock,
+        instrument_provider: HyperliquidInstrumentProvider,
+        config: HyperliquidExecClientConfig,
+        name: str | None = None,
+    ) -> None:
+        super().__init__(
+            loop=loop,
+            client_id=ClientId(name) if name else HYPERLIQUID_CLIENT_ID,
+            venue=HYPERLIQUID_VENUE,
+            oms_type=OmsType.NETTING,
+            account_type=AccountType.MARGIN,
+            base_currency=USDC,
+            instrument_provider=instrument_provider,
+            msgbus=msgbus,
+            cache=cache,
+            clock=clock,
+            config=config,
+        )
+        self._set_account_id(HYPERLIQUID_ACCOUNT_ID)
+        self._config = config
+        self._provider = instrument_provider
+        self._http = http_client
+        self._info = info
+        self._exchange = exchange
+        # Queries and user streams name the account, never an agent signing for it (protocol §9.5).
+        self._user = signing.lower_address(config.account_address or exchange.signer_address)
+        self._ws = HyperliquidWebSocketClient(
+            config.endpoints().ws_url,
+            self._on_frame,
+            self._log,
+            heartbeat_secs=config.heartbeat_secs,
+            reconnect_delay_initial_secs=config.reconnect_delay_initial_secs,
+            reconnect_delay_max_secs=config.reconnect_delay_max_secs,
+            on_reconnected=self._on_reconnected,
+        )
+        self._states: dict[str, _OrderState] = {}  # by cloid
+        self._by_oid: dict[int, _OrderState] = {}
+        self._seen_trades = _SeenTradeIds()
+        self._budget = AddressBudget()
+        self._budget_read_s = 0.0
+        self._last_fill_ms = 0
+        self._session_start_ms = 0
+        self._resync_lock = asyncio.Lock()
+        self._account_refresh_pending = False
+        self._stopping = asyncio.Event()
+        self.malformed_frames = 0
+        self.resyncs = 0
+
+    @property
+    def user(self) -> str:
+        return self._user
+
+    @property
+    def ws(self) -> HyperliquidWebSocketClient:
+        return self._ws
+
+    # -- connection ------------------------------------------------------------------------------------
+
+    async def _connect(self) -> None:
+        await self._provider.initialize()
+        self._session_start_ms = self._now_ms()
+        self._rebuild_states()
+        await self._refresh_account()
+        await self._await_account_registered()
+        await self._read_budget()
+        await self._ws.connect()
+        self._stopping.clear()
+        for subscription in self._user_subscriptions():
+            await self._ws.subscribe(subscription)
+        if self._config.dead_man_switch_secs is not None:
+            self.create_task(self._keep_dead_man_switch(), log_msg="dead-man switch")
+        self.create_task(self._housekeeping(), log_msg="account housekeeping")
+        signer = self._exchange.signer_address
+        agent = f" via agent {signer}" if signer != self._user else ""
+        self._log.info(f"trading for {self._user}{agent}; {len(self._states)} known orders")
+
+    async def _disconnect(self) -> None:
+        self._stopping.set()
+        if self._config.cancel_all_on_disconnect:
+            await self._sweep_open_orders()
+        elif self._config.dead_man_switch_secs is not None:
+            await self._set_dead_man_switch(None)
+        # Fills still in flight on the stream when it closes would be lost: read them before closing.
+        await self._resync_or_log("disconnect")
+        await self._ws.disconnect()
+        await self._http.close()
+
+    def _user_subscriptions(self) -> list[dict[str, Any]]:
+        return [
+            {"type": "orderUpdates", "user": self._user},
+            {"type": "userFills", "user": self._user, "aggregateByTime": False},
+            {"type": "userEvents", "user": self._user},
+        ]
+
+    def _rebuild_states(self) -> None:
+        """Track every order of this venue in the cache (cloids are derived, so nothing needs storing)."""
+        for order in self._cache.orders(venue=HYPERLIQUID_VENUE):
+            state = self._track(order)
+            state.accepted = order.venue_order_id is not None
+            state.closed = order.is_closed
+            state.filled_qty = order.filled_qty.as_decimal()
+            if order.venue_order_id is not None and order.venue_order_id.value.isdigit():
+                self._set_oid(state, int(order.venue_order_id.value))
+
+    def _track(self, order: Order) -> _OrderState:
+        cloid = signing.cloid_from_client_order_id(order.client_order_id.value)
+        state = self._states.get(cloid)
+        if state is None:
+            state = _OrderState(
+                order.client_order_id, order.strategy_id, order.instrument_id, cloid, order.quantity.as_decimal()
+            )
+            self._states[cloid] = state
+        return state
+
+    def _set_oid(self, state: _OrderState, oid: int) -> None:
+        state.oid = oid
+        self._by_oid[oid] = state
+
+    def _state_for(self, cloid: str | None, oid: int) -> _OrderState | None:
+        state = self._states.get(cloid) if cloid is not None else None
+        if state is None:
+            state = self._by_oid.get(oid)
+        if state is None and cloid is not None:
+            state = self._adopt_from_cache(cloid)
+        return state
+
+    def _adopt_from_cache(self, cloid: str) -> _OrderState | None:
+        """An order the cache holds but this client did not track yet (e.g. created by reconciliation)."""
+        for order in self._cache.orders(venue=HYPERLIQUID_VENUE):
+            if signing.cloid_from_client_order_id(order.client_order_id.value) == cloid:
+                state = self._track(order)
+                state.accepted = order.venue_order_id is not None
+                state.filled_qty = order.filled_qty.as_decimal()
+                return state
+        return None
+
+    # -- submit ----------------------------------------------------------------------------------------
+
+    async def _submit_order(self, command: SubmitOrder) -> None:
+        await self._submit([command.order])
+
+    async def _submit_order_list(self, command: SubmitOrderList) -> None:
+        await self._submit(list(command.order_list.orders))
+
+    async def _submit(self, orders: list[Order]) -> None:
+        """Deny what the venue would refuse anyway, then send the rest as ONE ``order`` action."""
+        ts_now = self._clock.timestamp_ns()
+        batch: list[tuple[_OrderState, dict[str, Any]]] = []
+        for order in orders:
+            wire, reason = self._order_wire(order)
+            if wire is None:
+                self.generate_order_denied(order.strategy_id, order.instrument_id, order.client_order_id, reason, ts_now)
+                continue
+            batch.append((self._track(order), wire))
+        if not batch:
+            return
+        for state, _ in batch:
+            self.generate_order_submitted(state.strategy_id, state.instrument_id, state.client_order_id, ts_now)
+        if not await self._budget_allows(len(batch)):
+            reason = f"address request budget exhausted ({self._budget.used}/{self._budget.cap}); cancels still allowed"
+            for state, _ in batch:
+                self._emit_rejected(state, reason, ts_now)
+            return
+        states = [state for state, _ in batch]
+        for state in states:
+            state.submit_in_flight = True
+        try:
+            response = await self._exchange.post(signing.order_action([wire for _, wire in batch]), len(batch))
+        except HyperliquidHttpError as error:
+            self._on_submit_error(states, error)
+            return
+        finally:
+            for state in states:
+                state.submit_in_flight = False
+        self._budget.spend(len(batch))
+        self._apply_place_response(states, response)
+
+    def _order_wire(self, order: Order) -> tuple[dict[str, Any] | None, str]:
+        """The venue wire of ``order``, or ``(None, reason)`` for an order the venue cannot take."""
+        instrument = self._provider.find(order.instrument_id)
+        if instrument is None:
+            return None, f"{order.instrument_id} is not a loaded {HYPERLIQUID_VENUE} instrument"
+        sz_decimals = instrument.size_precision
+        if order.order_type == OrderType.MARKET:
+            tif = "Ioc"
+            price = self._market_order_price(instrument, order.side)
+            if price is None:
+                return None, "no book or quote to price a MARKET order"
+        elif order.order_type == OrderType.LIMIT:
+            tif = parsing.venue_tif(order.time_in_force, order.is_post_only)
+            if tif is None:
+                return None, f"unsupported time in force for Hyperliquid: {order.time_in_force.name}"
+            price = order.price.as_decimal()
+        else:
+            return None, f"unsupported order type for Hyperliquid: {order.order_type.name}"
+        size = order.leaves_qty.as_decimal()
+        if not is_valid_price(price, sz_decimals):
+            return None, f"price {price} breaks Hyperliquid's 5-significant-figure/decimals rule"
+        if not is_valid_size(size, sz_decimals):
+            return None, f"size {size} is not a positive multiple of 1e-{sz_decimals}"
+        if not order.is_reduce_only and price * size < MIN_NOTIONAL_USD:
+            return None, f"notional {price * size} below the venue minimum of ${MIN_NOTIONAL_USD}"
+        cloid = signing.cloid_from_client_order_id(order.client_order_id.value)
+        asset = self._provider.asset_of(instrument)
+        wire = signing.limit_order_wire(asset, order.side == OrderSide.BUY, price, size, order.is_reduce_only, tif, cloid)
+        return wire, ""
+
+    def _market_order_price(self, instrument: Instrument, side: OrderSide) -> Decimal | None:
+        """An IOC limit ``market_order_slippage_bps`` through the touch, rounded away from the market."""
+        book = self._cache.order_book(instrument.id)
+        touch = None
+        if book is not None:
+            touch = book.best_ask_price() if side == OrderSide.BUY else book.best_bid_price()
+        if touch is None and (quote := self._cache.quote_tick(instrument.id)) is not None:
+            touch = quote.ask_price if side == OrderSide.BUY else quote.bid_price
+        if touch is None:
+            return None
+        factor = Decimal(1) + Decimal(self._config.market_order_slippage_bps) / Decimal(10_000) * (1 if side == OrderSide.BUY else -1)
+        rounding = Rounding.UP if side == OrderSide.BUY else Rounding.DOWN
+        return round_price(touch.as_decimal() * factor, instrument.size_precision, rounding)
+
+    def _on_submit_error(self, states: list[_OrderState], error: HyperliquidHttpError) -> None:
+        if error.outcome_unknown:
+            self._log.warning(f"order outcome unknown ({error}); looking the orders up by cloid")
+            for state in states:
+                self.create_task(self._resolve_unknown(state, str(error)), log_msg=f"resolve {state.client_order_id}")
+            return
+        ts_now = self._clock.timestamp_ns()
+        for state in states:
+            self._emit_rejected(state, error.message, ts_now)
+
+    def _apply_place_response(self, states: list[_OrderState], response: ExchangeResponse) -> None:
+        ts_now = self._clock.timestamp_ns()
+        if response.error is not None:
+            self._note_budget_error(response.error)
+            for state in states:
+                self._emit_rejected(state, response.error, ts_now)
+            return
+        statuses = response.statuses()
+        if len(statuses) < len(states):  # pre-validation answers the whole batch with one error
+            reason = _status_error(statuses[0]) if statuses else "empty answer to an order action"
+            for state in states:
+                self._emit_rejected(state, reason or "order batch refused", ts_now)
+            return
+        for state, status in zip(states, statuses):
+            if isinstance(status, ItemStatus) and status.oid is not None:
+                self._emit_accepted(state, status.oid, ts_now)
+            elif isinstance(status, ItemStatus) and status.error is not None:
+                self._emit_rejected(state, status.error, ts_now)
+            else:
+                self._log.warning(f"unexpected order status {status!r} for {state.client_order_id}")
+
+    async def _resolve_unknown(self, state: _OrderState, reason: str) -> None:
+        """After a lost answer: the venue's record of the cloid decides; never resubmit."""
+        try:
+            response = await self._info.order_status(self._user, state.cloid)
+        except HyperliquidHttpError as error:
+            self._log.error(f"cannot look up {state.client_order_id} ({error}); the in-flight check will retry")
+            return
+        if response.order is None:
+            self._emit_rejected(state, f"not placed: {reason}", self._clock.timestamp_ns())
+        else:
+            self._on_order_update(response.order)
+
+    # -- cancel ----------------------------------------------------------------------------------------
+
+    async def _cancel_order(self, command: CancelOrder) -> None:
+        await self._cancel([self._state_or_track(command.client_order_id)])
+
+    async def _batch_cancel_orders(self, command: BatchCancelOrders) -> None:
+        await self._cancel([self._state_or_track(cancel.client_order_id) for cancel in command.cancels])
+
+    async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
+        orders = {
+            order.client_order_id: order
+            for order in (
+                *self._cache.orders_open(instrument_id=command.instrument_id, side=command.order_side),
+                *self._cache.orders_inflight(instrument_id=command.instrument_id, side=command.order_side),
+            )
+        }
+        await self._cancel([self._track(order) for order in orders.values()])
+
+    def _state_or_track(self, client_order_id: ClientOrderId) -> _OrderState | None:
+        order = self._cache.order(client_order_id)
+        return self._track(order) if order is not None else None
+
+    async def _cancel(self, candidates: list[_OrderState | None]) -> None:
+        states = [state for state in candidates if state is not None and not state.terminal]
+        if not states:
+            return
+        pairs = [(self._asset(state.instrument_id), state.cloid) for state in states]
+        try:
+            response = await self._exchange.post(signing.cancel_by_cloid_action(pairs), len(pairs))
+        except HyperliquidHttpError as error:
+            for state in states:
+                if error.outcome_unknown:
+                    self._confirm_cancel(state, 0.0, str(error))
+                else:
+                    self._emit_cancel_rejected(state, str(error))
+            return
+        self._budget.spend(len(pairs))
+        if response.error is not None:
+            for state in states:
+                self._emit_cancel_rejected(state, response.error)
+            return
+        statuses = response.statuses()
+        for index, state in enumerate(states):
+            status = statuses[index] if index < len(statuses) else None
+            error = _status_error(status) if status is not None else "no answer for this cancel"
+            if error is None:
+                # The stream's CANCELED carries the remaining size (fills first); the look-up covers a lost one.
+                self._confirm_cancel(state, CANCEL_CONFIRM_S, None)
+            elif error == MISSING_ORDER_ERROR:
+                # Filled or cancelled already, its news possibly still in flight: the venue's record decides.
+                self._confirm_cancel(state, 0.0, error)
+            else:
+                self._emit_cancel_rejected(state, error)
+
+    def _confirm_cancel(self, state: _OrderState, delay_s: float, refusal: str | None) -> None:
+        """Settle a cancel from the venue's record of the order: closed there → apply it (after its fills); still
+        open → the cancel did not happen, so report ``refusal`` (or a lost cancel) as a cancel rejection."""
+
+        async def confirm() -> None:
+            if delay_s and not await wait_or_stop(self._stopping, delay_s):
+                return
+            if state.terminal:
+                return
+            try:
+                response = await self._info.order_status(self._user, state.cloid)
+            except HyperliquidHttpError as error:
+                self._log.warning(f"cannot confirm the cancel of {state.client_order_id}: {error}")
+                return
+            venue = response.order
+            if venue is None or venue.status in (STATUS_OPEN, STATUS_TRIGGERED):
+                self._emit_cancel_rejected(state, refusal or "cancel acknowledged but the order is still open")
+            else:
+                self._on_order_update(venue)
+
+        self.create_task(confirm(), log_msg=f"confirm cancel of {state.client_order_id}")
+
+    def _asset(self, instrument_id: InstrumentId) -> int:
+        instrument = self._provider.find(instrument_id)
+        if instrument is None:
+            raise ValueError(f"{instrument_id} is not a loaded {HYPERLIQUID_VENUE} instrument")
+        return self._provider.asset_of(instrument)
+
+    # -- modify ----------------------------------------------------------------------------------------
+
+    async def _modify_order(self, command: ModifyOrder) -> None:
+        order = self._cache.order(command.client_order_id)
+        state = self._track(order) if order is not None else None
+        ts_now = self._clock.timestamp_ns()
+        if order is None or state is None or state.closed or not state.accepted or state.modify is not None:
+            reason = "order not modifiable now (unknown, closed, not yet accepted, or a modify is in flight)"
+            self._emit_modify_rejected(command, reason, ts_now)
+            return
+        price = command.price or order.price
+        quantity = command.quantity or order.quantity
+        remaining = quantity.as_decimal() - order.filled_qty.as_decimal()
+        instrument = self._provider.find(order.instrument_id)
+        if remaining <= 0 or instrument is None or not is_valid_price(price.as_decimal(), instrument.size_precision):
+            self._emit_modify_rejected(command, f"invalid modify (price {price}, remaining {remaining})", ts_now)
+            return
+        tif = parsing.venue_tif(order.time_in_force, order.is_post_only) or "Gtc"
+        wire = signing.limit_order_wire(
+            self._provider.asset_of(instrument),
+            order.side == OrderSide.BUY,
+            price.as_decimal(),
+            remaining,
+            order.is_reduce_only,
+            tif,
+            state.cloid,
+        )
+        state.modify, state.modify_new_price, state.modify_new_qty = command, price, quantity
+        try:
+            response = await self._exchange.post(signing.batch_modify_action([(state.cloid, wire)]), 1)
+        except HyperliquidHttpError as error:
+            self._finish_modify(state, None, str(error))
+            return
+        self._budget.spend(1)
+        statuses = response.statuses()
+        status = statuses[0] if statuses else None
+        error = response.error or (_status_error(status) if status is not None else "no answer to the modify")
+        new_oid = status.oid if isinstance(status, ItemStatus) else None
+        self._finish_modify(state, new_oid, error)
+
+    def _finish_modify(self, state: _OrderState, new_oid: int | None, error: str | None) -> None:
+        command, held = state.modify, state.modify_held_cancel
+        state.modify = state.modify_held_cancel = None
+        ts_now = self._clock.timestamp_ns()
+        if error is None and new_oid is not None:
+            if new_oid != state.oid:
+                self._apply_modify(state, new_oid, command, ts_now)
+            return  # the held CANCELED was the old leg's
+        self._emit_modify_rejected(command, error or "modify not applied", ts_now)
+        if held is not None:
+            self._on_order_update(held)  # a real cancel that raced the failed modify
+
+    def _apply_modify(self, state: _OrderState, new_oid: int, command: ModifyOrder | None, ts_event: int) -> None:
+        if state.oid is not None:
+            state.replaced_oids.add(state.oid)
+        self._set_oid(state, new_oid)
+        state.quantity = state.modify_new_qty.as_decimal()
+        self.generate_order_updated(
+            state.strategy_id,
+            state.instrument_id,
+            state.client_order_id,
+            VenueOrderId(str(new_oid)),
+            state.modify_new_qty,
+            state.modify_new_price,
+            None,
+            ts_event,
+            venue_order_id_modified=True,
+        )
+        if command is not None and state.modify is command:
+            state.modify = None  # applied ahead of the REST answer; the answer then finds nothing to do
+
+    # -- emitting (the only place events are generated) --------------------------------------------------
+
+    def _emit_accepted(self, state: _OrderState, oid: int, ts_event: int) -> None:
+        if state.oid is None:
+            self._set_oid(state, oid)
+        if state.accepted or state.closed:
+            return
+        state.accepted = True
+        self.generate_order_accepted(
+            state.strategy_id, state.instrument_id, state.client_order_id, state.venue_order_id, ts_event
+        )
+
+    def _emit_rejected(self, state: _OrderState, reason: str, ts_event: int) -> None:
+        if state.accepted or state.closed:
+            return
+        state.closed = True
+        self.generate_order_rejected(
+            state.strategy_id,
+            state.instrument_id,
+            state.client_order_id,
+            reason,
+            ts_event,
+            due_post_only=parsing.is_post_only_reject(reason) or reason == "badAloPxRejected",
+        )
+
+    def _emit_canceled(self, state: _OrderState, ts_event: int) -> None:
+        if state.closed:
+            return
+        state.closed = True
+        state.held_close = None
+        self.generate_order_canceled(
+            state.strategy_id, state.instrument_id, state.client_order_id, state.venue_order_id, ts_event
+        )
+
+    def _emit_cancel_rejected(self, state: _OrderState, reason: str) -> None:
+        if state.terminal:
+            return
+        if reason != MISSING_ORDER_ERROR:
+            self._log.warning(f"cancel of {state.client_order_id} refused: {reason}")
+        self.generate_order_cancel_rejected(
+            state.strategy_id,
+            state.instrument_id,
+            state.client_order_id,
+            state.venue_order_id,
+            reason,
+            self._clock.timestamp_ns(),
+        )
+
+    def _emit_modify_rejected(self, command: ModifyOrder, reason: str, ts_event: int) -> None:
+        self.generate_order_modify_rejected(
+            command.strategy_id, command.instrument_id, command.client_order_id, command.venue_order_id, reason, ts_event
+        )
+
+    def _emit_fill(self, state: _OrderState, order: Order, fill: UserFill, instrument: Instrument) -> None:
+        ts_event = parsing.ms_to_ns(fill.time)
+        if not state.accepted:
+            self._emit_accepted(state, fill.oid, ts_event)
+        if fill.oid != state.oid and state.modify is not None and fill.oid not in state.replaced_oids:
+            self._apply_modify(state, fill.oid, state.modify, ts_event)  # the new leg filled before the REST answer
+        last_qty = parsing.quantity(fill.sz, instrument)
+        self.generate_order_filled(
+            strategy_id=state.strategy_id,
+            instrument_id=state.instrument_id,
+            client_order_id=state.client_order_id,
+            venue_order_id=state.venue_order_id,
+            venue_position_id=None,
+            trade_id=fill.trade_id,
+            order_side=order.side,
+            order_type=order.order_type,
+            last_qty=last_qty,
+            last_px=parsing.price(fill.px, instrument),
+            quote_currency=instrument.quote_currency,
+            commission=fill.commission(),
+            liquidity_side=fill.liquidity_side,
+            ts_event=ts_event,
+        )
+        state.filled_qty += last_qty.as_decimal()
+        held = state.held_close
+        if held is not None and state.filled_qty >= held.order.original - held.order.remaining:
+            self._emit_canceled(state, parsing.ms_to_ns(held.statusTimestamp))
+
+    # -- venue messages --------------------------------------------------------------------------------
+
+    def _on_frame(self, text: str) -> None:
+        try:
+            message = _decode_message(text)
+            if message.channel == "orderUpdates":
+                items = [(self._on_order_update, update) for update in _decode_order_updates(message.data)]
+            elif message.channel == "userFills":
+                fills = _decode_user_fills(message.data)
+                if fills.user.lower() != self._user:
+                    return
+                items = [(self._process_fill_from(fills.isSnapshot), fill) for fill in fills.fills]
+            elif message.channel == "user":
+                items = self._user_event_items(_decode_user_event(message.data))
+            elif message.channel in ("pong", "subscriptionResponse"):
+                return
+            elif message.channel == "error":
+                self._log.warning(f"venue error on the user stream: {bytes(message.data)[:300]!r}")
+                return
+            else:
+                raise ValueError(f"unknown channel {message.channel!r}")
+        except _DECODE_ERRORS as error:
+            self.malformed_frames += 1
+            self._log.warning(f"skipped a malformed frame ({type(error).__name__}: {error}): {text[:200]!r}")
+            return
+        for handle, item in items:
+            try:
+                handle(item)
+            except _DECODE_ERRORS as error:  # one bad item must not cost the others of the frame
+                self._log.error(f"skipped {type(item).__name__} {item!r}: {error}")
+
+    def _process_fill_from(self, snapshot: bool):
+        return lambda fill: self._process_fill(fill, snapshot)
+
+    def _user_event_items(self, event: UserEvent) -> list[tuple[Any, Any]]:
+        if event.fills:
+            return [(self._process_fill_from(False), fill) for fill in event.fills]
+        if event.nonUserCancel:
+            # The venue cancelled on its own (dead-man switch, reduce-only, margin): orderUpdates normally
+            # closes these with their remaining size; the look-up covers a lost update.
+            return [
+                (lambda state: self._confirm_cancel(state, CANCEL_CONFIRM_S, None), state)
+                for c in event.nonUserCancel
+                if (state := self._by_oid.get(c.oid)) is not None
+            ]
+        if event.funding is not None:
+            self._log.info(f"funding {event.funding.coin}: {event.funding.usdc} USDC at rate {event.funding.fundingRate}")
+            self._schedule_account_refresh()
+        if event.liquidation is not None:
+            self._log.error(f"LIQUIDATION event: {bytes(event.liquidation)[:300]!r}")
+            self._schedule_account_refresh()
+        return []
+
+    def _on_order_update(self, update: OrderUpdate) -> None:
+        venue_order = update.order
+        state = self._state_for(venue_order.cloid, venue_order.oid)
+        if state is None:
+            self._report_external_order(update)
+            return
+        oid, status = venue_order.oid, update.status
+        ts_event = parsing.ms_to_ns(update.statusTimestamp)
+        if oid in state.replaced_oids:
+            return  # the old leg of a modify
+        if status in (STATUS_OPEN, STATUS_TRIGGERED, STATUS_FILLED):
+            if state.modify is not None and state.oid is not None and oid != state.oid:
+                self._apply_modify(state, oid, state.modify, ts_event)  # the new leg, ahead of the REST answer
+            else:
+                self._emit_accepted(state, oid, ts_event)
+            return  # fills arrive on their own
+        if parsing.is_canceled_status(status):
+            if state.modify is not None and oid == state.oid:
+                state.modify_held_cancel = update  # the modify's old leg, unless the modify fails
+                return
+            self._close_after_fills(state, update, ts_event)
+        elif parsing.is_rejected_status(status):
+            if not state.submit_in_flight:  # else the REST answer brings the venue's full text
+                self._emit_rejected(state, status, ts_event)
+        else:
+            self._log.warning(f"unknown order status {status!r} for {state.client_order_id}")
+
+    def _close_after_fills(self, state: _OrderState, update: OrderUpdate, ts_event: int) -> None:
+        venue_filled = update.order.original - update.order.remaining
+        if state.filled_qty >= venue_filled:
+            self._emit_canceled(state, ts_event)
+        elif state.held_close is None:
+            state.held_close, state.held_since_s = update, time.monotonic()
+
+    def _process_fill(self, fill: UserFill, snapshot: bool) -> None:
+        if not self._seen_trades.add(fill.trade_id.value):
+            return
+        self._last_fill_ms = max(self._last_fill_ms, fill.time)
+        instrument = self._provider.instrument_for_coin(fill.coin)
+        if instrument is None:
+            return  # spot or an unloaded coin
+        state = self._state_for(fill.cloid, fill.oid)
+        order = self._cache.order(state.client_order_id) if state is not None else None
+        if state is None or order is None:
+            if not snapshot:  # snapshot history of unknown orders is reconciliation's business
+                self._log.warning(f"fill {fill.trade_id} of an order this node does not know (oid {fill.oid})")
+                self._send_fill_report(fill.parse_to_fill_report(self.account_id, instrument, None, self._clock.timestamp_ns()))
+            return
+        if fill.trade_id in order.trade_ids:
+            return  # applied before (a restart, or reconciliation)
+        self._emit_fill(state, order, fill, instrument)
+        self._schedule_account_refresh()
+
+    def _report_external_order(self, update: OrderUpdate) -> None:
+        instrument = self._provider.instrument_for_coin(update.order.coin)
+        if instrument is None:
+            return
+        ts_now = self._clock.timestamp_ns()
+        report = update.order.parse_to_order_status_report(
+            self.account_id, instrument, None, update.status, parsing.ms_to_ns(update.statusTimestamp), ts_now
+        )
+        self._send_order_status_report(report)
+
+    # -- reconnect resync ------------------------------------------------------------------------------
+
+    async def _on_reconnected(self) -> None:
+        await self._resync_or_log("user stream reconnected")
+
+    async def resync(self, reason: str) -> None:
+        """Recover what the streams cannot replay: fills, then open orders, then orders that vanished."""
+        async with self._resync_lock:
+            self.resyncs += 1
+            listed_before_s = time.monotonic()
+            start_ms = (self._last_fill_ms or self._session_start_ms) - RESYNC_OVERLAP_MS
+            fills = await self._info.user_fills_by_time(self._user, start_ms)
+            seen_before = self._last_fill_ms
+            for fill in fills:
+                self._safely(self._process_fill, fill, False)
+            open_orders = await self._info.frontend_open_orders(self._user)
+            open_oids = {order.oid for order in open_orders}
+            for venue_order in open_orders:
+                update = OrderUpdate(order=venue_order, status=STATUS_OPEN, statusTimestamp=venue_order.timestamp)
+                self._safely(self._on_order_update, update)
+            vanished = [
+                state
+                for state in self._states.values()
+                if state.accepted and not state.terminal and state.oid not in open_oids and self._is_open_in_cache(state)
+            ]
+            for state in vanished:
+                await self._resolve_unknown(state, "gone from the venue's open orders")
+            recovered = sum(1 for fill in fills if fill.time > seen_before)
+            self._log.info(
+                f"resync ({reason}): {len(fills)} fills read ({recovered} newer than the last seen), "
+                f"{len(open_orders)} open at the venue, {len(vanished)} looked up "
+                f"[{time.monotonic() - listed_before_s:.2f} s]"
+            )
+        await self._refresh_account()
+
+    def _is_open_in_cache(self, state: _OrderState) -> bool:
+        order = self._cache.order(state.client_order_id)
+        return order is not None and order.is_open
+
+    def _safely(self, handle, item) -> None:
+        try:
+            handle(item)
+        except _DECODE_ERRORS as error:
+            self._log.error(f"skipped {type(item).__name__} during resync: {error}")
+
+    # -- dead-man switch, account, budget --------------------------------------------------------------------
+
+    async def _keep_dead_man_switch(self) -> None:
+        while True:
+            await self._set_dead_man_switch(self._now_ms() + int(self._config.dead_man_switch_secs * 1000))
+            if not await wait_or_stop(self._stopping, self._config.dead_man_switch_refresh_secs):
+                return
+
+    async def _set_dead_man_switch(self, deadline_ms: int | None) -> bool:
+        """Arm (or with ``None`` clear) the venue's scheduled cancel of every open order."""
+        try:
+            response = await self._exchange.post(signing.schedule_cancel_action(deadline_ms))
+        except HyperliquidHttpError as error:
+            self._log.warning(f"scheduleCancel failed: {error}")
+            return False
+        if response.error is not None:
+            self._log.warning(f"scheduleCancel refused: {response.error}")
+            return False
+        return True
+
+    async def _sweep_open_orders(self) -> None:
+        """Clean stop: cancel whatever is still open at the venue (ours or not), then clear the dead-man switch
+        only if nothing is left; otherwise leave it armed so the venue cancels the rest."""
+        try:
+            open_orders = await self._info.frontend_open_orders(self._user)
+            cancellable = [o for o in open_orders if self._asset_of_coin(o.coin) is not None]
+            if cancellable:
+                pairs = [(self._asset_of_coin(o.coin), o.oid) for o in cancellable]
+                response = await self._exchange.post(signing.cancel_action(pairs), len(pairs))
+                statuses = response.statuses()
+                ts_now = self._clock.timestamp_ns()
+                for index, venue_order in enumerate(cancellable):
+                    succeeded = index < len(statuses) and _status_error(statuses[index]) is None
+                    if succeeded and (state := self._by_oid.get(venue_order.oid)) is not None:
+                        self._emit_canceled(state, ts_now)
+                self._log.info(f"shutdown: cancelled {len(pairs)} open orders ({response.error or 'ok'})")
+                open_orders = await self._info.frontend_open_orders(self._user)
+        except HyperliquidHttpError as error:
+            self._log.error(f"shutdown sweep failed ({error}); the dead-man switch stays armed")
+            return
+        if open_orders:
+            self._log.error(f"{len(open_orders)} orders still open after the sweep; the dead-man switch stays armed")
+        elif self._config.dead_man_switch_secs is not None and await self._set_dead_man_switch(None):
+            self._log.info("no open orders left; dead-man switch cleared")
+
+    def _asset_of_coin(self, coin: str) -> int | None:
+        instrument = self._provider.instrument_for_coin(coin)
+        return self._provider.asset_of(instrument) if instrument is not None else None
+
+    async def _housekeeping(self) -> None:
+        """Periodic duties: resync when a cancel waits too long for its fills or on the resync interval, and
+        re-read the account and the address budget."""
+        last_resync_s = time.monotonic()
+        resync_every_s = self._config.resync_interval_secs
+        period_s = min(self._config.account_refresh_secs, HELD_CLOSE_TIMEOUT_S, resync_every_s or HELD_CLOSE_TIMEOUT_S)
+        while await wait_or_stop(self._stopping, period_s):
+            now_s = time.monotonic()
+            held_too_long = any(
+                s.held_close is not None and now_s - s.held_since_s > HELD_CLOSE_TIMEOUT_S for s in self._states.values()
+            )
+            if held_too_long or (resync_every_s is not None and now_s - last_resync_s >= resync_every_s):
+                last_resync_s = now_s
+                await self._resync_or_log("a cancel waited too long for its fills" if held_too_long else "periodic")
+            if now_s - self._budget_read_s >= self._config.account_refresh_secs:
+                await self._refresh_account()
+                await self._read_budget()
+
+    async def _resync_or_log(self, reason: str) -> None:
+        try:
+            await self.resync(reason)
+        except HyperliquidHttpError as error:
+            self._log.warning(f"resync ({reason}) failed: {error}; retrying on the next occasion")
+
+    def _schedule_account_refresh(self) -> None:
+        """Balances are venue-reported, so refresh after fills (debounced: one read per burst)."""
+        if self._account_refresh_pending:
+            return
+        self._account_refresh_pending = True
+
+        async def refresh() -> None:
+            await wait_or_stop(self._stopping, 0.25)
+            self._account_refresh_pending = False
+            await self._refresh_account()
+
+        self.create_task(refresh(), log_msg="account refresh")
+
+    async def _refresh_account(self) -> None:
+        try:
+            state = await self._info.clearinghouse_state(self._user)
+        except HyperliquidHttpError as error:
+            self._log.warning(f"cannot read the account ({error})")
+            return
+        cash = state.cash()
+        locked = min(max(state.margin_used(), _ZERO), max(cash, _ZERO))
+        balance = AccountBalance(Money(cash, USDC), Money(locked, USDC), Money(cash - locked, USDC))
+        self.generate_account_state(
+            balances=[balance], margins=[], reported=True, ts_event=parsing.ms_to_ns(state.time)
+        )
+
+    async def _query_account(self, command: QueryAccount) -> None:
+        await self._refresh_account()
+
+    async def _read_budget(self) -> None:
+        try:
+            limit = await self._info.user_rate_limit(self._user)
+        except HyperliquidHttpError as error:
+            self._log.warning(f"cannot read the address request budget ({error})")
+            return
+        self._budget_read_s = time.monotonic()
+        self._budget.update(limit.nRequestsUsed, limit.nRequestsCap)
+        if self._budget.is_low:
+            self._log.warning(
+                f"address request budget low: {limit.nRequestsUsed}/{limit.nRequestsCap} used "
+                f"(the cap grows by 1 per USDC traded)"
+            )
+
+    async def _budget_allows(self, n_orders: int) -> bool:
+        if self._budget.allows(n_orders):
+            return True
+        if time.monotonic() - self._budget_read_s > 10.0:  # the venue allows one action per 10 s when limited
+            await self._read_budget()
+        return self._budget.allows(n_orders)
+
+    def _note_budget_error(self, error: str) -> None:
+        if error.startswith(ADDRESS_LIMIT_PREFIX) and self._budget.cap is not None:
+            self._budget.update(self._budget.cap, self._budget.cap)
+            self._log.error(f"venue address limit reached: {error}")
+
+    def _now_ms(self) -> int:
+        return self._clock.timestamp_ns() // 1_000_000
+
+    # -- reconciliation reports ----------------------------------------------------------------------------
+
+    async def generate_order_status_report(self, command: GenerateOrderStatusReport) -> OrderStatusReport | None:
+        if command.client_order_id is not None:
+            target: int | str = signing.cloid_from_client_order_id(command.client_order_id.value)
+        elif command.venue_order_id is not None and command.venue_order_id.value.isdigit():
+            target = int(command.venue_order_id.value)
+        else:
+            return None
+        try:
+            response = await self._info.order_status(self._user, target)
+        except HyperliquidHttpError as error:
+            self._log_report_error(error, "OrderStatusReport")
+            return None
+        if response.order is None:
+            return None
+        return self._status_report(response.order)
+
+    async def generate_order_status_reports(self, command: GenerateOrderStatusReports) -> list[OrderStatusReport]:
+        """Open orders at the venue, plus (unless ``open_only``) the venue's last status of each order this node
+        knows, so reconciliation closes orders that ended while it was away."""
+        try:
+            updates = [
+                OrderUpdate(order=o, status=STATUS_OPEN, statusTimestamp=o.timestamp)
+                for o in await self._info.frontend_open_orders(self._user)
+            ]
+            if not command.open_only:
+                open_oids = {update.order.oid for update in updates}
+                start_ms = int(command.start.value // 1_000_000) if command.start is not None else 0
+                updates.extend(
+                    update
+                    for update in await self._info.historical_orders(self._user)
+                    if update.order.oid not in open_oids
+                    and update.order.cloid in self._states
+                    and update.statusTimestamp >= start_ms
+                )
+        except HyperliquidHttpError as error:
+            self._log_report_error(error, "OrderStatusReports")
+            return []
+        reports = [self._status_report(update) for update in updates]
+        return [r for r in reports if r is not None and (command.instrument_id in (None, r.instrument_id))]
+
+    def _status_report(self, update: OrderUpdate) -> OrderStatusReport | None:
+        instrument = self._provider.instrument_for_coin(update.order.coin)
+        if instrument is None:
+            return None
+        state = self._state_for(update.order.cloid, update.order.oid)
+        try:
+            return update.order.parse_to_order_status_report(
+                self.account_id,
+                instrument,
+                state.client_order_id if state is not None else None,
+                update.status,
+                parsing.ms_to_ns(update.statusTimestamp),
+                self._clock.timestamp_ns(),
+            )
+        except ValueError as error:
+            self._log.warning(f"no report for order {update.order.oid}: {error}")
+            return None
+
+    async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
+        start_ms = int(command.start.value // 1_000_000) if command.start is not None else self._now_ms() - DEFAULT_FILL_LOOKBACK_MS
+        end_ms = int(command.end.value // 1_000_000) if command.end is not None else None
+        try:
+            fills = await self._info.user_fills_by_time(self._user, start_ms, end_ms)
+        except HyperliquidHttpError as error:
+            self._log_report_error(error, "FillReports")
+            return []
+        ts_now = self._clock.timestamp_ns()
+        reports = []
+        for fill in fills:
+            instrument = self._provider.instrument_for_coin(fill.coin)
+            if instrument is None or command.instrument_id not in (None, instrument.id):
+                continue
+            if command.venue_order_id is not None and command.venue_order_id.value != str(fill.oid):
+                continue
+            state = self._state_for(fill.cloid, fill.oid)
+            try:
+                reports.append(fill.parse_to_fill_report(self.account_id, instrument, state.client_order_id if state else None, ts_now))
+            except ValueError as error:
+                self._log.warning(f"no report for fill {fill.trade_id}: {error}")
+        return reports
+
+    async def generate_position_status_reports(
+        self,
+        command: GeneratePositionStatusReports,
+    ) -> list[PositionStatusReport]:
+        """Every venue position, plus FLAT for instruments the cache holds a position in (so it can be closed)."""
+        try:
+            state = await self._info.clearinghouse_state(self._user)
+        except HyperliquidHttpError as error:
+            self._log_report_error(error, "PositionStatusReports")
+            return []
+        coins = {coin for coin, p in state.positions().items() if Decimal(p.szi) != 0}
+        coins |= {self._provider.coin_of_id(p.instrument_id) for p in self._cache.positions_open(venue=HYPERLIQUID_VENUE)}
+        ts_now = self._clock.timestamp_ns()
+        reports = []
+        for coin in sorted(coins):
+            instrument = self._provider.instrument_for_coin(coin)
+            if instrument is None or command.instrument_id not in (None, instrument.id):
+                continue
+            reports.append(state.parse_to_position_status_report(self.account_id, instrument, ts_now))
+        return reports
+
+
+def _status_error(status: ItemStatus | str) -> str | None:
+    """The error text of one item's status, or None when it succeeded (``"success"``, resting, filled)."""
+    if isinstance(status, ItemStatus):
+        return status.error
+    return None if status == "success" else status

@@ -1,0 +1,112 @@
+"""Mappings between Hyperliquid wire values and NautilusTrader enums, used by the schemas and the clients.
+
+The venue's status list is open-ended (protocol §2.9: new ``…Canceled``/``…Rejected`` reasons appear over time),
+so statuses are classified by suffix rather than enumerated; an unknown status maps to ``None`` and the
+caller logs it instead of guessing.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from nautilus_trader.model.enums import AggressorSide
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.enums import OrderType
+from nautilus_trader.model.enums import TimeInForce
+from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import Price
+from nautilus_trader.model.objects import Quantity
+
+from adapters.hyperliquid.constants import POST_ONLY_REJECT_PREFIX
+from adapters.hyperliquid.constants import STATUS_FILLED
+from adapters.hyperliquid.constants import STATUS_OPEN
+from adapters.hyperliquid.constants import STATUS_TRIGGERED
+
+NS_PER_MS = 1_000_000
+
+_ORDER_SIDE = {"B": OrderSide.BUY, "A": OrderSide.SELL}
+_AGGRESSOR = {"B": AggressorSide.BUYER, "A": AggressorSide.SELLER}
+# Venue tif → (Nautilus tif, post_only). FrontendMarket is the UI's market order: an IOC.
+_TIF = {
+    "Alo": (TimeInForce.GTC, True),
+    "Gtc": (TimeInForce.GTC, False),
+    "Ioc": (TimeInForce.IOC, False),
+    "FrontendMarket": (TimeInForce.IOC, False),
+}
+
+
+def ms_to_ns(ms: int) -> int:
+    return ms * NS_PER_MS
+
+
+def order_side(side: str) -> OrderSide:
+    try:
+        return _ORDER_SIDE[side]
+    except KeyError:
+        raise ValueError(f"side {side!r} is neither 'B' nor 'A'") from None
+
+
+def aggressor_side(side: str) -> AggressorSide:
+    try:
+        return _AGGRESSOR[side]
+    except KeyError:
+        raise ValueError(f"trade side {side!r} is neither 'B' nor 'A'") from None
+
+
+def time_in_force(tif: str | None) -> tuple[TimeInForce, bool]:
+    """(Nautilus time in force, post_only) of a venue ``tif``; triggers (``None``) rest like GTC."""
+    return _TIF.get(tif or "Gtc", (TimeInForce.GTC, False))
+
+
+def venue_tif(time_in_force_: TimeInForce, post_only: bool) -> str | None:
+    """The venue ``tif`` for a Nautilus order, or ``None`` when the venue has no equivalent (FOK, GTD, DAY…)."""
+    if time_in_force_ == TimeInForce.GTC:
+        return "Alo" if post_only else "Gtc"
+    if time_in_force_ == TimeInForce.IOC and not post_only:
+        return "Ioc"
+    return None
+
+
+def order_type(venue_order_type: str | None) -> OrderType:
+    """``frontendOpenOrders.orderType``: ``Limit``, ``Stop Market``, ``Take Profit Limit``, ``Market``…"""
+    name = (venue_order_type or "Limit").lower()
+    if name.startswith(("stop", "take profit")):
+        return OrderType.STOP_MARKET if name.endswith("market") else OrderType.STOP_LIMIT
+    return OrderType.MARKET if name == "market" else OrderType.LIMIT
+
+
+def order_status(status: str, remaining_sz: Decimal, orig_sz: Decimal) -> OrderStatus | None:
+    """A venue order status as a Nautilus status (``None`` if unknown). ``open`` with fills is PARTIALLY_FILLED."""
+    if status == STATUS_OPEN or status == STATUS_TRIGGERED:
+        return OrderStatus.PARTIALLY_FILLED if remaining_sz < orig_sz else OrderStatus.ACCEPTED
+    if status == STATUS_FILLED:
+        return OrderStatus.FILLED
+    if is_canceled_status(status):
+        return OrderStatus.CANCELED
+    if is_rejected_status(status):
+        return OrderStatus.REJECTED
+    return None
+
+
+def is_canceled_status(status: str) -> bool:
+    """``canceled``, ``marginCanceled``, ``scheduledCancel``, ``reduceOnlyCanceled``…"""
+    return status in ("canceled", "scheduledCancel") or status.endswith("Canceled")
+
+
+def is_rejected_status(status: str) -> bool:
+    """``rejected``, ``badAloPxRejected``, ``tickRejected``, ``perpMarginRejected``…"""
+    return status == "rejected" or status.endswith("Rejected")
+
+
+def is_post_only_reject(reason: str) -> bool:
+    return reason.startswith(POST_ONLY_REJECT_PREFIX)
+
+
+def price(text: str, instrument: Instrument) -> Price:
+    """A wire price at the instrument's precision (float, as the catalog loaders parse it)."""
+    return Price(float(text), instrument.price_precision)
+
+
+def quantity(text: str, instrument: Instrument) -> Quantity:
+    return Quantity(float(text), instrument.size_precision)

@@ -1,0 +1,63 @@
+"""``CalibrationActor``: our fills, plus the κ and AS estimates as progress inputs → ``CalibrationState``.
+
+Progress uses ``KappaEstimate.own_confidence`` and ``AdverseSelectionEstimate.fills_measured``: both count only this
+process's real fills, so a restored κ or AS model cannot mark calibration done (lesson E2). Until the first of each
+estimate arrives its input is 0 (nothing calibrated).
+"""
+
+from __future__ import annotations
+
+from nautilus_trader.core.data import Data
+
+from mm_strategy.actors.base import EstimatorActor
+from mm_strategy.actors.base import EstimatorActorConfig
+from mm_strategy.actors.order_events import OwnFill
+from mm_strategy.messages import AdverseSelectionEstimate
+from mm_strategy.messages import CalibrationState
+from mm_strategy.messages import KappaEstimate
+from mm_strategy.models import calibration
+from mm_strategy.models.calibration import CalibrationController
+from mm_strategy.models.calibration import CalibrationParams
+
+
+class CalibrationActorConfig(EstimatorActorConfig, frozen=True):
+    params: CalibrationParams = CalibrationParams()
+
+
+class CalibrationActor(EstimatorActor):
+    model_cls = CalibrationController
+    message_cls = CalibrationState
+    uses_fills = True
+    estimate_inputs = (KappaEstimate, AdverseSelectionEstimate)
+
+    def __init__(self, config: CalibrationActorConfig) -> None:
+        super().__init__(config)
+        self._as_fills_measured = 0
+        self._kappa_confidence = 0.0
+
+    def on_reset(self) -> None:
+        super().on_reset()
+        self._as_fills_measured = 0
+        self._kappa_confidence = 0.0
+
+    def feed_fill(self, fill: OwnFill) -> None:
+        self.model.on_fill(fill.ts_ns)
+
+    def feed_estimate(self, ts_ns: int, estimate: Data) -> None:
+        if isinstance(estimate, KappaEstimate):
+            self._kappa_confidence = estimate.own_confidence
+        else:
+            self._as_fills_measured = estimate.fills_measured
+        self.model.on_progress_inputs(ts_ns, self._as_fills_measured, self._kappa_confidence)
+
+    def to_message(self, estimate: calibration.CalibrationEstimate, ts_event: int, ts_init: int) -> CalibrationState:
+        return CalibrationState(
+            instrument_id=self._instrument_id,
+            gamma_mult=estimate.gamma_mult,
+            progress=estimate.progress,
+            fills_in_window=estimate.fills_in_window,
+            expected_fills_in_window=estimate.expected_fills_in_window,
+            fill_ratio=estimate.fill_ratio,
+            ts_event=ts_event,
+            ts_init=ts_init,
+        )

@@ -1,0 +1,50 @@
+"""``InformedFlowActor``: public trades and book mids → ``InformedFlowEstimate`` (P(informed), confidence).
+
+Market data only, so the model runs on venue ``ts_event`` (base.py): the trades of one taker order share it, which
+is how the model groups them into one order. A trade without an aggressor side is passed as 0, which the model
+ignores by design (its impact feature needs the direction).
+"""
+
+from __future__ import annotations
+
+from nautilus_trader.model.book import OrderBook
+from nautilus_trader.model.data import TradeTick
+from nautilus_trader.model.enums import AggressorSide
+
+from mm_strategy.actors.base import EstimatorActor
+from mm_strategy.actors.base import EstimatorActorConfig
+from mm_strategy.messages import InformedFlowEstimate
+from mm_strategy.models import informed_flow
+from mm_strategy.models.informed_flow import InformedFlowModel
+from mm_strategy.models.informed_flow import InformedFlowParams
+
+_AGGRESSOR_SIGN = {AggressorSide.BUYER: 1, AggressorSide.SELLER: -1}
+
+
+class InformedFlowActorConfig(EstimatorActorConfig, frozen=True):
+    params: InformedFlowParams = InformedFlowParams()
+
+
+class InformedFlowActor(EstimatorActor):
+    model_cls = InformedFlowModel
+    message_cls = InformedFlowEstimate
+    uses_trades = True
+
+    def feed_book(self, ts_ns: int, book: OrderBook, mid: float) -> None:
+        self.model.on_mid(ts_ns, mid)
+
+    def feed_trade(self, ts_ns: int, trade: TradeTick, mid: float | None) -> None:
+        sign = _AGGRESSOR_SIGN.get(trade.aggressor_side, 0)
+        self.model.on_trade(ts_ns, trade.price.as_double(), trade.size.as_double(), sign)
+
+    def to_message(
+        self, estimate: informed_flow.InformedFlowEstimate, ts_event: int, ts_init: int
+    ) -> InformedFlowEstimate:
+        return InformedFlowEstimate(
+            instrument_id=self._instrument_id,
+            p_informed=estimate.p_informed,
+            confidence=estimate.confidence,
+            orders_classified=estimate.orders_classified,
+            ts_event=ts_event,
+            ts_init=ts_init,
+        )

@@ -1,0 +1,36 @@
+"""``VolatilityActor``: the book mid every batch → ``VolatilityEstimate`` (bipower σ, jump ratio, regime)."""
+
+from __future__ import annotations
+
+from nautilus_trader.model.book import OrderBook
+
+from mm_strategy.actors.base import EstimatorActor
+from mm_strategy.actors.base import EstimatorActorConfig
+from mm_strategy.messages import VolatilityEstimate
+from mm_strategy.models import volatility
+from mm_strategy.models.volatility import VolatilityModel
+from mm_strategy.models.volatility import VolatilityParams
+
+
+class VolatilityActorConfig(EstimatorActorConfig, frozen=True):
+    params: VolatilityParams = VolatilityParams()
+
+
+class VolatilityActor(EstimatorActor):
+    model_cls = VolatilityModel
+    message_cls = VolatilityEstimate
+
+    def feed_book(self, ts_ns: int, book: OrderBook, mid: float) -> None:
+        self.model.on_mid(ts_ns, mid)
+
+    def to_message(self, estimate: volatility.VolatilityEstimate, ts_event: int, ts_init: int) -> VolatilityEstimate:
+        return VolatilityEstimate(
+            instrument_id=self._instrument_id,
+            sigma_frac_per_sqrt_s=estimate.sigma_frac_per_sqrt_s,
+            jump_ratio=estimate.jump_ratio,
+            regime=estimate.regime,
+            sigma_total_frac_per_sqrt_s=estimate.sigma_total_frac_per_sqrt_s,
+            n_returns=estimate.n_returns,
+            ts_event=ts_event,
+            ts_init=ts_init,
+        )

@@ -1,0 +1,54 @@
+"""``WarmupActor``: market-data time, our fills, and floor observations (the AS markouts measured since start,
+from ``AdverseSelectionEstimate.fills_measured``) → ``WarmupState``.
+
+The tracker's clock starts at the first book batch, so ``is_warm`` force-starts ``force_start_s`` of data later
+even with no fill at all (lesson E1). Nothing is restored into it (lesson E2), whatever ``state_dir`` holds.
+"""
+
+from __future__ import annotations
+
+from nautilus_trader.core.data import Data
+from nautilus_trader.model.book import OrderBook
+
+from mm_strategy.actors.base import EstimatorActor
+from mm_strategy.actors.base import EstimatorActorConfig
+from mm_strategy.actors.order_events import OwnFill
+from mm_strategy.messages import AdverseSelectionEstimate
+from mm_strategy.messages import WarmupState
+from mm_strategy.models import warmup
+from mm_strategy.models.warmup import WarmupParams
+from mm_strategy.models.warmup import WarmupTracker
+
+
+class WarmupActorConfig(EstimatorActorConfig, frozen=True):
+    params: WarmupParams = WarmupParams()
+
+
+class WarmupActor(EstimatorActor):
+    model_cls = WarmupTracker
+    message_cls = WarmupState
+    uses_fills = True
+    estimate_inputs = (AdverseSelectionEstimate,)
+
+    def feed_book(self, ts_ns: int, book: OrderBook, mid: float) -> None:
+        self.model.on_market_data(ts_ns)
+
+    def feed_fill(self, fill: OwnFill) -> None:
+        self.model.on_fill(fill.ts_ns)
+
+    def feed_estimate(self, ts_ns: int, estimate: Data) -> None:
+        self.model.on_floor_observations(ts_ns, estimate.fills_measured)
+
+    def to_message(self, estimate: warmup.WarmupEstimate, ts_event: int, ts_init: int) -> WarmupState:
+        return WarmupState(
+            instrument_id=self._instrument_id,
+            progress=estimate.progress,
+            is_warm=estimate.is_warm,
+            liquid_regime=estimate.liquid_regime,
+            forced=estimate.forced,
+            uplift=estimate.uplift,
+            floor_observations=estimate.floor_observations,
+            kappa_fills=estimate.kappa_fills,
+            ts_event=ts_event,
+            ts_init=ts_init,
+        )
