@@ -429,6 +429,23 @@ USER_SIGNED_TYPES: dict[str, tuple[str, tuple[dict[str, str], ...]]] = {
 _USER_SIGNED_DEFAULTS = {"agentName": ""}
 
 
+def _transfer_action(
+    action_type: str,
+    destination: str,
+    amount: Decimal | str,
+    time_ms: int,
+    is_mainnet: bool,
+    signature_chain_id: str,
+) -> dict[str, Any]:
+    """The shared shape of USDC transfers: header, destination, amount, and ``time`` equal to the nonce."""
+    return {
+        **_user_signed_header(action_type, is_mainnet, signature_chain_id),
+        "destination": lower_address(destination),
+        "amount": _wire_number(amount),
+        "time": time_ms,
+    }
+
+
 def usd_send_action(
     destination: str,
     amount: Decimal | str,
@@ -437,12 +454,7 @@ def usd_send_action(
     signature_chain_id: str = DEFAULT_SIGNATURE_CHAIN_ID,
 ) -> dict[str, Any]:
     """``usdSend`` (perp USDC to another address); ``time_ms`` must equal the request nonce."""
-    return {
-        **_user_signed_header("usdSend", is_mainnet, signature_chain_id),
-        "destination": lower_address(destination),
-        "amount": _wire_number(amount),
-        "time": time_ms,
-    }
+    return _transfer_action("usdSend", destination, amount, time_ms, is_mainnet, signature_chain_id)
 
 
 def withdraw_action(
@@ -453,12 +465,7 @@ def withdraw_action(
     signature_chain_id: str = DEFAULT_SIGNATURE_CHAIN_ID,
 ) -> dict[str, Any]:
     """``withdraw3`` (bridge withdrawal, primaryType ``Withdraw``); ``time_ms`` must equal the request nonce."""
-    return {
-        **_user_signed_header("withdraw3", is_mainnet, signature_chain_id),
-        "destination": lower_address(destination),
-        "amount": _wire_number(amount),
-        "time": time_ms,
-    }
+    return _transfer_action("withdraw3", destination, amount, time_ms, is_mainnet, signature_chain_id)
 
 
 def approve_agent_action(
