@@ -12,7 +12,6 @@ from pathlib import Path
 
 from mm_strategy.equity import equity_usdc
 from mm_strategy.reporting import ReportPaths
-from mm_strategy.reporting import compute_metrics
 from mm_strategy.reporting import summary_table
 from mm_strategy.reporting import write_report
 
@@ -41,5 +40,4 @@ def write_session_report(
     run_info = {**run_info, "quote_cycles_on_prior": ", ".join(f"{k} {v}" for k, v in sorted(on_prior.items())) or "none"}
     inputs = recorder.to_report_inputs(starting_equity=starting_equity, final_equity=equity, run_info=run_info)
     paths = write_report(inputs, out_dir, title, engine=engine)
-    metrics = compute_metrics(inputs)
-    return SessionReport(paths=paths, metrics=metrics, summary=summary_table(metrics))
+    return SessionReport(paths=paths, metrics=paths.metrics, summary=summary_table(paths.metrics))

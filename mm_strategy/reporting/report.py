@@ -17,10 +17,11 @@ from mm_strategy.reporting.metrics import metrics_from_analysis
 class ReportPaths:
     json: Path
     html: Path
+    metrics: dict
 
 
 def write_report(inputs: ReportInputs, out_dir: Path, title: str, engine=None) -> ReportPaths:
-    """Compute the metrics and write both files into ``out_dir`` (created if needed).
+    """Compute the metrics and write both files into ``out_dir`` (created if needed); the paths carry the metrics.
 
     ``engine`` (a finished ``BacktestEngine`` or ``BacktestResult``) adds NautilusTrader's standard tearsheet
     section built from the engine's account; without it (live, tests) that section shows our own equity curve.
@@ -30,7 +31,7 @@ def write_report(inputs: ReportInputs, out_dir: Path, title: str, engine=None) -
     out_dir.mkdir(parents=True, exist_ok=True)
     analysis = analyse(inputs)
     metrics = metrics_from_analysis(analysis)
-    paths = ReportPaths(json=out_dir / "report.json", html=out_dir / "report.html")
+    paths = ReportPaths(json=out_dir / "report.json", html=out_dir / "report.html", metrics=metrics)
     document = {
         "title": title,
         "instrument_id": inputs.instrument_id,
