@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             "started_utc": started.isoformat(),
             "wall_time_s": f"{(datetime.now(timezone.utc) - started).total_seconds():.1f}",
             "ws_reconnects": str(data_client.ws.reconnects + exec_client.ws.reconnects),
-            "resyncs": str(exec_client.resyncs),
+            "resyncs": ", ".join(f"{reason} {n}" for reason, n in sorted(exec_client.resyncs.items())) or "none",
             "malformed_frames": str(data_client.malformed_frames + exec_client.malformed_frames),
         }
         out_dir = args.out or REPO_ROOT / "reports" / f"live-{stamp}"

@@ -13,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -28,7 +29,7 @@ from adapters.hyperliquid.execution import HyperliquidExecutionClient
 from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY
 from adapters.hyperliquid.local_exchange import LocalExchange
 from adapters.hyperliquid.local_exchange import LocalExchangeConfig
-from adapters.hyperliquid.local_exchange import test_account_address
+from adapters.hyperliquid.local_exchange import test_account_address as funded_account_address
 from mm_strategy.live import VenueTarget
 from mm_strategy.live import build_node
 from mm_strategy.live import hyperliquid_clients
@@ -80,6 +81,19 @@ class LiveNode:
     node: TradingNode
     run_task: asyncio.Task
     exchange: LocalExchange
+    emitted_fill_ids: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        """Record every fill the execution client emits: the engine drops duplicate trade ids silently, so only
+        the client's own output shows whether it ever emitted one twice."""
+        client = self.exec_client
+        emit = client.generate_order_filled
+
+        def recording(**event: Any) -> None:
+            self.emitted_fill_ids.append(event["trade_id"].value)
+            emit(**event)
+
+        client.generate_order_filled = recording
 
     @property
     def data_client(self) -> HyperliquidDataClient:
@@ -96,10 +110,10 @@ class LiveNode:
     @property
     def account(self):
         """The venue's own record of the funded test account."""
-        return self.exchange.venue.accounts[test_account_address()]
+        return self.exchange.venue.accounts[funded_account_address()]
 
     def venue_open_orders(self) -> list:
-        return self.exchange.venue.user_open_orders(test_account_address())
+        return self.exchange.venue.user_open_orders(funded_account_address())
 
     def venue_position(self, coin: str = "BTC") -> Decimal:
         return self.account.position(coin).szi

@@ -70,7 +70,8 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
 
     ``dead_man_switch_secs``: keep a venue ``scheduleCancel`` that far ahead, refreshed every
     ``dead_man_switch_refresh_secs``, so a crashed or partitioned node has its orders cancelled by the venue;
-    ``None`` disables it. ``cancel_all_on_disconnect`` sweeps the venue's open orders on a clean stop and only
+    ``None`` disables it. Each refresh is an action against the address request budget (every 20 s ≈ 4,300 a
+    day, next to a new account's 10,000 buffer), hence not more often. ``cancel_all_on_disconnect`` sweeps the venue's open orders on a clean stop and only
     then clears the schedule. ``market_order_slippage_bps``: MARKET orders become IOC limits this far through
     the touch. ``account_refresh_secs``: how often the account balance and the address request budget are
     re-read. ``resync_interval_secs``: besides after every reconnect, re-read fills and open orders this often,
@@ -91,7 +92,7 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     private_key_env: str | None = "HYPERLIQUID_PK"
     private_key_file: str | None = None
     dead_man_switch_secs: float | None = 60.0
-    dead_man_switch_refresh_secs: float = 15.0
+    dead_man_switch_refresh_secs: float = 20.0
     cancel_all_on_disconnect: bool = True
     market_order_slippage_bps: float = 50.0
     account_refresh_secs: float = 30.0

@@ -32,10 +32,13 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import Counter
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -119,6 +122,7 @@ CANCEL_CONFIRM_S = 2.0
 HELD_CLOSE_TIMEOUT_S = 5.0
 # Resync looks this far before the last fill seen (times are inclusive and fills are deduplicated).
 RESYNC_OVERLAP_MS = 2_000
+RESYNC_ON_RECONNECT = "user stream reconnected"
 # Reconciliation with no start: fills of the last day.
 DEFAULT_FILL_LOOKBACK_MS = 86_400_000
 _FILL_IDS_KEPT = 50_000
@@ -227,9 +231,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._session_start_ms = 0
         self._resync_lock = asyncio.Lock()
         self._account_refresh_pending = False
+        self._resync_requested = False
         self._stopping = asyncio.Event()
         self.malformed_frames = 0
-        self.resyncs = 0
+        self.resyncs: Counter[str] = Counter()  # by reason
 
     @property
     def user(self) -> str:
@@ -280,21 +285,27 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     def _rebuild_states(self) -> None:
         """Track every order of this venue in the cache (cloids are derived, so nothing needs storing)."""
         for order in self._cache.orders(venue=HYPERLIQUID_VENUE):
-            state = self._track(order)
-            state.accepted = order.venue_order_id is not None
-            state.closed = order.is_closed
-            state.filled_qty = order.filled_qty.as_decimal()
-            if order.venue_order_id is not None and order.venue_order_id.value.isdigit():
-                self._set_oid(state, int(order.venue_order_id.value))
+            self._track(order)
 
     def _track(self, order: Order) -> _OrderState:
+        """The state of ``order``, created from what the cache knows the first time (a new order, or one from
+        before a restart)."""
         cloid = signing.cloid_from_client_order_id(order.client_order_id.value)
         state = self._states.get(cloid)
         if state is None:
             state = _OrderState(
-                order.client_order_id, order.strategy_id, order.instrument_id, cloid, order.quantity.as_decimal()
+                order.client_order_id,
+                order.strategy_id,
+                order.instrument_id,
+                cloid,
+                order.quantity.as_decimal(),
+                accepted=order.venue_order_id is not None,
+                closed=order.is_closed,
+                filled_qty=order.filled_qty.as_decimal(),
             )
             self._states[cloid] = state
+            if order.venue_order_id is not None and order.venue_order_id.value.isdigit():
+                self._set_oid(state, int(order.venue_order_id.value))
         return state
 
     def _set_oid(self, state: _OrderState, oid: int) -> None:
@@ -302,22 +313,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._by_oid[oid] = state
 
     def _state_for(self, cloid: str | None, oid: int) -> _OrderState | None:
+        """The order a venue message is about: by cloid (ours carry one), else by venue order id."""
         state = self._states.get(cloid) if cloid is not None else None
-        if state is None:
-            state = self._by_oid.get(oid)
-        if state is None and cloid is not None:
-            state = self._adopt_from_cache(cloid)
-        return state
-
-    def _adopt_from_cache(self, cloid: str) -> _OrderState | None:
-        """An order the cache holds but this client did not track yet (e.g. created by reconciliation)."""
-        for order in self._cache.orders(venue=HYPERLIQUID_VENUE):
-            if signing.cloid_from_client_order_id(order.client_order_id.value) == cloid:
-                state = self._track(order)
-                state.accepted = order.venue_order_id is not None
-                state.filled_qty = order.filled_qty.as_decimal()
-                return state
-        return None
+        return state if state is not None else self._by_oid.get(oid)
 
     # -- submit ----------------------------------------------------------------------------------------
 
@@ -445,7 +443,25 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if response.order is None:
             self._emit_rejected(state, f"not placed: {reason}", self._clock.timestamp_ns())
         else:
-            self._on_order_update(response.order)
+            self._apply_lookup(state, response.order)
+
+    def _apply_lookup(self, state: _OrderState, venue: OrderUpdate) -> None:
+        """Apply the venue's record of an order; if it shows fills this node has not received, the stream lost
+        them, so fetch them now rather than at the next periodic resync."""
+        self._on_order_update(venue)
+        if venue.order.original - venue.order.remaining > state.filled_qty:
+            self._request_resync("a look-up found fills the stream did not deliver")
+
+    def _request_resync(self, reason: str) -> None:
+        if self._resync_lock.locked() or self._resync_requested:
+            return
+        self._resync_requested = True
+
+        async def resync() -> None:
+            self._resync_requested = False
+            await self._resync_or_log(reason)
+
+        self.create_task(resync(), log_msg="resync")
 
     # -- cancel ----------------------------------------------------------------------------------------
 
@@ -456,12 +472,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         await self._cancel([self._state_or_track(cancel.client_order_id) for cancel in command.cancels])
 
     async def _cancel_all_orders(self, command: CancelAllOrders) -> None:
+        query = {"instrument_id": command.instrument_id, "strategy_id": command.strategy_id, "side": command.order_side}
         orders = {
             order.client_order_id: order
-            for order in (
-                *self._cache.orders_open(instrument_id=command.instrument_id, side=command.order_side),
-                *self._cache.orders_inflight(instrument_id=command.instrument_id, side=command.order_side),
-            )
+            for order in (*self._cache.orders_open(**query), *self._cache.orders_inflight(**query))
         }
         await self._cancel([self._track(order) for order in orders.values()])
 
@@ -519,7 +533,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             if venue is None or venue.status in (STATUS_OPEN, STATUS_TRIGGERED):
                 self._emit_cancel_rejected(state, refusal or "cancel acknowledged but the order is still open")
             else:
-                self._on_order_update(venue)
+                self._apply_lookup(state, venue)
 
         self.create_task(confirm(), log_msg=f"confirm cancel of {state.client_order_id}")
 
@@ -684,53 +698,55 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     # -- venue messages --------------------------------------------------------------------------------
 
     def _on_frame(self, text: str) -> None:
+        """Decode the whole frame first (a malformed frame is skipped whole, counted and logged), then act on
+        each item, so one item that cannot be applied does not cost the others."""
         try:
             message = _decode_message(text)
-            if message.channel == "orderUpdates":
-                items = [(self._on_order_update, update) for update in _decode_order_updates(message.data)]
-            elif message.channel == "userFills":
-                fills = _decode_user_fills(message.data)
-                if fills.user.lower() != self._user:
-                    return
-                items = [(self._process_fill_from(fills.isSnapshot), fill) for fill in fills.fills]
-            elif message.channel == "user":
-                items = self._user_event_items(_decode_user_event(message.data))
-            elif message.channel in ("pong", "subscriptionResponse"):
-                return
-            elif message.channel == "error":
-                self._log.warning(f"venue error on the user stream: {bytes(message.data)[:300]!r}")
-                return
-            else:
-                raise ValueError(f"unknown channel {message.channel!r}")
+            actions = self._frame_actions(message)
         except _DECODE_ERRORS as error:
             self.malformed_frames += 1
             self._log.warning(f"skipped a malformed frame ({type(error).__name__}: {error}): {text[:200]!r}")
             return
-        for handle, item in items:
+        for action in actions:
             try:
-                handle(item)
-            except _DECODE_ERRORS as error:  # one bad item must not cost the others of the frame
-                self._log.error(f"skipped {type(item).__name__} {item!r}: {error}")
+                action()
+            except _DECODE_ERRORS as error:
+                self._log.error(f"skipped one item of a {message.channel} frame: {error}")
 
-    def _process_fill_from(self, snapshot: bool):
-        return lambda fill: self._process_fill(fill, snapshot)
+    def _frame_actions(self, message: WsMessage) -> list[Callable[[], Any]]:
+        channel = message.channel
+        if channel == "orderUpdates":
+            return [partial(self._on_order_update, update) for update in _decode_order_updates(message.data)]
+        if channel == "userFills":
+            fills = _decode_user_fills(message.data)
+            if fills.user.lower() != self._user:
+                return []
+            return [partial(self._process_fill, fill, fills.isSnapshot) for fill in fills.fills]
+        if channel == "user":
+            return self._user_event_actions(_decode_user_event(message.data))
+        if channel == "error":
+            self._log.warning(f"venue error on the user stream: {bytes(message.data)[:300]!r}")
+            return []
+        if channel in ("pong", "subscriptionResponse"):
+            return []
+        raise ValueError(f"unknown channel {channel!r}")
 
-    def _user_event_items(self, event: UserEvent) -> list[tuple[Any, Any]]:
+    def _user_event_actions(self, event: UserEvent) -> list[Callable[[], Any]]:
         if event.fills:
-            return [(self._process_fill_from(False), fill) for fill in event.fills]
+            return [partial(self._process_fill, fill, False) for fill in event.fills]
         if event.nonUserCancel:
             # The venue cancelled on its own (dead-man switch, reduce-only, margin): orderUpdates normally
             # closes these with their remaining size; the look-up covers a lost update.
             return [
-                (lambda state: self._confirm_cancel(state, CANCEL_CONFIRM_S, None), state)
-                for c in event.nonUserCancel
-                if (state := self._by_oid.get(c.oid)) is not None
+                partial(self._confirm_cancel, state, CANCEL_CONFIRM_S, None)
+                for cancel in event.nonUserCancel
+                if (state := self._by_oid.get(cancel.oid)) is not None
             ]
         if event.funding is not None:
             self._log.info(f"funding {event.funding.coin}: {event.funding.usdc} USDC at rate {event.funding.fundingRate}")
             self._schedule_account_refresh()
         if event.liquidation is not None:
-            self._log.error(f"LIQUIDATION event: {bytes(event.liquidation)[:300]!r}")
+            self._log.error(f"LIQUIDATION event: {event.liquidation}")
             self._schedule_account_refresh()
         return []
 
@@ -768,24 +784,26 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         elif state.held_close is None:
             state.held_close, state.held_since_s = update, time.monotonic()
 
-    def _process_fill(self, fill: UserFill, snapshot: bool) -> None:
+    def _process_fill(self, fill: UserFill, snapshot: bool) -> bool:
+        """Apply a fill unless already applied; True if it was emitted now."""
         if not self._seen_trades.add(fill.trade_id.value):
-            return
+            return False
         self._last_fill_ms = max(self._last_fill_ms, fill.time)
         instrument = self._provider.instrument_for_coin(fill.coin)
         if instrument is None:
-            return  # spot or an unloaded coin
+            return False  # spot or an unloaded coin
         state = self._state_for(fill.cloid, fill.oid)
         order = self._cache.order(state.client_order_id) if state is not None else None
         if state is None or order is None:
             if not snapshot:  # snapshot history of unknown orders is reconciliation's business
                 self._log.warning(f"fill {fill.trade_id} of an order this node does not know (oid {fill.oid})")
                 self._send_fill_report(fill.parse_to_fill_report(self.account_id, instrument, None, self._clock.timestamp_ns()))
-            return
+            return False
         if fill.trade_id in order.trade_ids:
-            return  # applied before (a restart, or reconciliation)
+            return False  # applied before (a restart, or reconciliation)
         self._emit_fill(state, order, fill, instrument)
         self._schedule_account_refresh()
+        return True
 
     def _report_external_order(self, update: OrderUpdate) -> None:
         instrument = self._provider.instrument_for_coin(update.order.coin)
@@ -800,18 +818,16 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     # -- reconnect resync ------------------------------------------------------------------------------
 
     async def _on_reconnected(self) -> None:
-        await self._resync_or_log("user stream reconnected")
+        await self._resync_or_log(RESYNC_ON_RECONNECT)
 
     async def resync(self, reason: str) -> None:
         """Recover what the streams cannot replay: fills, then open orders, then orders that vanished."""
         async with self._resync_lock:
-            self.resyncs += 1
-            listed_before_s = time.monotonic()
+            self.resyncs[reason] += 1
+            started_s = time.monotonic()
             start_ms = (self._last_fill_ms or self._session_start_ms) - RESYNC_OVERLAP_MS
             fills = await self._info.user_fills_by_time(self._user, start_ms)
-            seen_before = self._last_fill_ms
-            for fill in fills:
-                self._safely(self._process_fill, fill, False)
+            recovered = sum(1 for fill in fills if self._safely(self._process_fill, fill, False))
             open_orders = await self._info.frontend_open_orders(self._user)
             open_oids = {order.oid for order in open_orders}
             for venue_order in open_orders:
@@ -823,24 +839,35 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 if state.accepted and not state.terminal and state.oid not in open_oids and self._is_open_in_cache(state)
             ]
             for state in vanished:
-                await self._resolve_unknown(state, "gone from the venue's open orders")
-            recovered = sum(1 for fill in fills if fill.time > seen_before)
-            self._log.info(
-                f"resync ({reason}): {len(fills)} fills read ({recovered} newer than the last seen), "
-                f"{len(open_orders)} open at the venue, {len(vanished)} looked up "
-                f"[{time.monotonic() - listed_before_s:.2f} s]"
+                await self._resolve_unknown(state, "gone from the venue's open orders")  # fills already applied
+            self._close_orders_whose_fills_are_lost()
+            log = self._log.warning if recovered else self._log.info
+            log(
+                f"resync ({reason}): {len(fills)} fills read, {recovered} of them new to this node; "
+                f"{len(open_orders)} open at the venue, {len(vanished)} looked up [{time.monotonic() - started_s:.2f} s]"
             )
         await self._refresh_account()
+
+    def _close_orders_whose_fills_are_lost(self) -> None:
+        """A venue cancel held this long for fills that even ``userFillsByTime`` does not return (beyond its 10000
+        most recent fills) will never be completed: close the order rather than leave it open forever."""
+        now_s = time.monotonic()
+        for state in self._states.values():
+            held = state.held_close
+            if held is not None and now_s - state.held_since_s > HELD_CLOSE_TIMEOUT_S:
+                self._log.error(f"{state.client_order_id} was cancelled after fills this node could not recover")
+                self._emit_canceled(state, parsing.ms_to_ns(held.statusTimestamp))
 
     def _is_open_in_cache(self, state: _OrderState) -> bool:
         order = self._cache.order(state.client_order_id)
         return order is not None and order.is_open
 
-    def _safely(self, handle, item) -> None:
+    def _safely(self, handle, item, *args) -> Any:
         try:
-            handle(item)
+            return handle(item, *args)
         except _DECODE_ERRORS as error:
             self._log.error(f"skipped {type(item).__name__} during resync: {error}")
+            return None
 
     # -- dead-man switch, account, budget --------------------------------------------------------------------
 
@@ -938,7 +965,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         locked = min(max(state.margin_used(), _ZERO), max(cash, _ZERO))
         balance = AccountBalance(Money(cash, USDC), Money(locked, USDC), Money(cash - locked, USDC))
         self.generate_account_state(
-            balances=[balance], margins=[], reported=True, ts_event=parsing.ms_to_ns(state.time)
+            balances=[balance], margins=[], reported=True, ts_event=state.ts_ns(self._clock.timestamp_ns())
         )
 
     async def _query_account(self, command: QueryAccount) -> None:

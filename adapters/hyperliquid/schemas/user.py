@@ -7,6 +7,7 @@ from fields that together identify a fill, so they can still be reported and ded
 
 from __future__ import annotations
 
+import hashlib
 from decimal import Decimal
 
 import msgspec
@@ -17,6 +18,7 @@ from nautilus_trader.execution.reports import PositionStatusReport
 from nautilus_trader.model.currencies import USDC
 from nautilus_trader.model.enums import LiquiditySide
 from nautilus_trader.model.enums import PositionSide
+from nautilus_trader.model.enums import TriggerType
 from nautilus_trader.model.identifiers import AccountId
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import TradeId
@@ -80,6 +82,8 @@ class OpenOrder(msgspec.Struct, frozen=True):
             order_status=nautilus_status,
             price=parsing.price(self.limitPx, instrument),
             trigger_price=parsing.price(self.triggerPx, instrument) if is_trigger else None,
+            # The venue triggers on the mark price (protocol §3.2).
+            trigger_type=TriggerType.MARK_PRICE if is_trigger else TriggerType.NO_TRIGGER,
             quantity=Quantity(self.original, instrument.size_precision),
             filled_qty=Quantity(self.original - self.remaining, instrument.size_precision),
             post_only=post_only,
@@ -136,10 +140,12 @@ class UserFill(msgspec.Struct, frozen=True):
 
     @property
     def trade_id(self) -> TradeId:
-        """``tid``; for tid-less (2023) fills, the transaction hash, order id, time, price and size."""
+        """``tid``; for tid-less (2023) fills a digest of the transaction hash, order id, time, price and size
+        (a ``TradeId`` holds at most 36 characters)."""
         if self.tid is not None:
             return TradeId(str(self.tid))
-        return TradeId(f"{self.hash[-16:]}-{self.oid}-{self.time}-{self.px}-{self.sz}")
+        key = f"{self.hash}|{self.oid}|{self.time}|{self.px}|{self.sz}".encode()
+        return TradeId(hashlib.blake2b(key, digest_size=16).hexdigest())
 
     @property
     def liquidity_side(self) -> LiquiditySide:
@@ -197,14 +203,23 @@ class UserFunding(msgspec.Struct, frozen=True):
     fundingRate: str
 
 
+class AccountLiquidation(msgspec.Struct, frozen=True):
+    """``WsLiquidation`` of ``userEvents``: unlike everything else it uses snake_case keys (protocol §5.2)."""
+
+    liquidated_user: str | None = None
+    liquidated_ntl_pos: str | None = None
+    liquidated_account_value: str | None = None
+    liquidator: str | None = None
+    lid: int | None = None
+
+
 class UserEvent(msgspec.Struct, frozen=True):
-    """WS ``userEvents`` (channel ``user``): exactly one of these keys is present. ``liquidation`` uses snake_case
-    keys and is only logged, so it is kept raw."""
+    """WS ``userEvents`` (channel ``user``): exactly one of these keys is present."""
 
     fills: list[UserFill] | None = None
     funding: UserFunding | None = None
     nonUserCancel: list[NonUserCancel] | None = None
-    liquidation: msgspec.Raw | None = None
+    liquidation: AccountLiquidation | None = None
 
 
 class Leverage(msgspec.Struct, frozen=True):
@@ -241,8 +256,11 @@ class ClearinghouseState(msgspec.Struct, frozen=True):
     assetPositions: list[AssetPosition]
     crossMarginSummary: MarginSummary
     withdrawable: str
-    time: int
+    time: int | None = None  # absent from 2023 captures
     marginSummary: MarginSummary | None = None
+
+    def ts_ns(self, default_ns: int) -> int:
+        return parsing.ms_to_ns(self.time) if self.time is not None else default_ns
 
     def positions(self) -> dict[str, Position]:
         return {asset.position.coin: asset.position for asset in self.assetPositions}
@@ -277,7 +295,7 @@ class ClearinghouseState(msgspec.Struct, frozen=True):
             quantity=Quantity(abs(szi), instrument.size_precision),
             avg_px_open=Decimal(entry) if entry is not None else None,
             report_id=UUID4(),
-            ts_last=parsing.ms_to_ns(self.time),
+            ts_last=self.ts_ns(ts_init),
             ts_init=ts_init,
         )
 

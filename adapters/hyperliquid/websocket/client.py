@@ -122,7 +122,10 @@ class HyperliquidWebSocketClient:
 
     async def _run(self) -> None:
         while not self._closing:
-            await self._read_until_closed()
+            try:
+                await self._read_until_closed()
+            except (aiohttp.ClientError, ConnectionError, OSError) as error:
+                self._log.warning(f"WebSocket read failed ({type(error).__name__}: {error}); reconnecting")
             if self._closing:
                 return
             await self._reconnect()
@@ -147,6 +150,8 @@ class HyperliquidWebSocketClient:
             self._log.error(f"WebSocket frame handler failed: {type(error).__name__}: {error}")
 
     async def _reconnect(self) -> None:
+        if self._ws is not None and not self._ws.closed:
+            await self._ws.close()
         delay_s = self._delay_initial_s
         while not self._closing:
             try:
