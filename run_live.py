@@ -3,9 +3,11 @@
 
     python run_live.py                                     # local exchange in-process on the bundled BTC hour
     python run_live.py --duration 120 --speed 20           # two minutes of a 20x replay, then report
-    python run_live.py --record data/live_catalog          # also record the feed: run_backtest.py --catalog data/live_catalog
-    python run_live.py --exchange-url http://127.0.0.1:8787   # a local exchange started on its own
-                                                           #   (python -m adapters.hyperliquid.local_exchange --fund-test-account)
+    python run_live.py --record data/live_catalog          # also record the feed into a catalog, then
+    python run_backtest.py --catalog data/live_catalog     #   backtest exactly what was traded live
+    python run_live.py --exchange-url http://127.0.0.1:8787   # a local exchange started on its own with
+                                                           #   python -m adapters.hyperliquid.local_exchange \
+                                                           #     --fund-test-account
     python run_live.py --environment testnet               # the real testnet; key from $HYPERLIQUID_PK (config: live)
     python run_live.py --environment mainnet --duration 3600
 
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"report: {report.paths.html}")
         print(f"        {report.paths.json}")
         if raw_recording is not None and raw_recording.exists():
-            result = record_to_catalog(raw_recording, node.cache.instrument(InstrumentId.from_str(settings.instrument_id)), args.record)
+            instrument = node.cache.instrument(InstrumentId.from_str(settings.instrument_id))
+            result = record_to_catalog(raw_recording, instrument, args.record)
             print(f"recorded {result.summary()}")
             print(f"catalog {args.record}: python run_backtest.py --catalog {args.record}")
     node.dispose()

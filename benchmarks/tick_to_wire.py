@@ -131,10 +131,11 @@ async def measure_tick_to_wire(frames: int, log_level: str) -> Probes:
     unlimited = WeightLimiter(per_minute=10**9)
     factories.get_weight_limiter = lambda url: unlimited
     settings = load_venue_config(REPO_ROOT / "configs" / "hyperliquid_btc.json")
-    strategy_config = {**settings.strategy.config, "requote_threshold_bps": 0.5}
+    strategy = settings.strategy
+    strategy_config = {**strategy.config, "requote_threshold_bps": 0.5}
     settings = msgspec.structs.replace(
         settings,
-        strategy=ImportableStrategyConfig(settings.strategy.strategy_path, settings.strategy.config_path, strategy_config),
+        strategy=ImportableStrategyConfig(strategy.strategy_path, strategy.config_path, strategy_config),
         live=msgspec.structs.replace(settings.live, private_key_env=KEY_ENV, log_level=log_level),
     )
     node = build_node(node_config(settings, VenueTarget.local(exchange.url)), loop=asyncio.get_running_loop())

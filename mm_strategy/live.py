@@ -60,7 +60,11 @@ def node_config(
     instrument_id = InstrumentId.from_str(settings.instrument_id)
     provider = InstrumentProviderConfig(load_ids=frozenset([instrument_id]))
     live = settings.live
-    endpoints = {"environment": target.environment, "base_url_http": target.base_url_http, "base_url_ws": target.base_url_ws}
+    endpoints = {
+        "environment": target.environment,
+        "base_url_http": target.base_url_http,
+        "base_url_ws": target.base_url_ws,
+    }
     key_source = (
         {"private_key_file": live.private_key_file, "private_key_env": None}
         if live.private_key_file is not None
@@ -84,6 +88,7 @@ def node_config(
             HYPERLIQUID: HyperliquidExecClientConfig(
                 instrument_provider=provider,
                 account_address=live.account_address,
+                leverage=live.leverage,
                 **key_source,
                 **endpoints,
             ),
@@ -118,7 +123,7 @@ def hyperliquid_clients(node: TradingNode) -> tuple[HyperliquidDataClient, Hyper
 async def wait_until_running(node: TradingNode, timeout_s: float) -> None:
     """Until the trader runs (connected, reconciled, strategies started); raises ``TimeoutError``."""
     async with asyncio.timeout(timeout_s):
-        while not (node.is_running and node.trader.is_running):
+        while not (node.is_running() and node.trader.is_running):
             await asyncio.sleep(0.05)
 
 
@@ -137,7 +142,7 @@ async def run_node(node: TradingNode, stop: asyncio.Event, startup_timeout_s: fl
         await asyncio.wait({run_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
         stop_task.cancel()
     finally:
-        if node.is_running:
+        if node.is_running():
             await node.stop_async()
         await asyncio.wait({run_task}, timeout=10.0)
     return starting_equity

@@ -45,6 +45,7 @@ class LiveSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     private_key_env: str = "HYPERLIQUID_PK"
     private_key_file: str | None = None  # when set, the key is read from this file instead of private_key_env
     account_address: str | None = None
+    leverage: int | None = None  # cross leverage set on connect; None keeps the account's setting
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:

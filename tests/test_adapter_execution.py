@@ -189,7 +189,7 @@ async def test_fills_positions_and_reconciliation_on_restart(exchange_factory, n
     strategy.submit_order(market)
     await settled(live, market, OrderStatus.FILLED)
     await wait_for(lambda: live.node_position() == Decimal("0.002"), 5, "the node position")
-    assert live.venue_position() == Decimal("0.002")
+    assert await live.clearinghouse_position() == Decimal("0.002")
     fills = [e for o in live.node.cache.orders() for e in o.events if isinstance(e, OrderFilled)]
     assert sorted(e.trade_id.value for e in fills) == sorted(str(f["tid"]) for f in live.account.fills)
     assert all(e.commission.as_decimal() > 0 for e in fills), "taker fees from the venue's fill"
@@ -202,7 +202,7 @@ async def test_fills_positions_and_reconciliation_on_restart(exchange_factory, n
 
     restarted = await node_factory(exchange, live_settings(strategy=MANUAL))
     await wait_for(lambda: restarted.node_position() == Decimal("0.002"), 10, "the position reconciled on start")
-    assert restarted.venue_position() == Decimal("0.002")
+    assert await restarted.clearinghouse_position() == Decimal("0.002")
 
 
 async def test_429_storms_and_lost_answers_never_lose_or_double_an_order(exchange_factory, node_factory):
@@ -229,7 +229,8 @@ async def test_agent_wallet_trades_for_the_master(exchange_factory, node_factory
     master = funded_account_address()
     exchange = await exchange_factory(manual_clock=True, agents=((agent, master),))
     settings = live_settings(strategy=MANUAL)
-    settings = msgspec.structs.replace(settings, live=msgspec.structs.replace(settings.live, account_address=master))
+    live_part = msgspec.structs.replace(settings.live, account_address=master, leverage=7)
+    settings = msgspec.structs.replace(settings, live=live_part)
     monkeypatch.setenv(KEY_ENV, agent_key)
     live = await node_factory(exchange, settings)
     assert live.exec_client.user == master and live.exec_client._exchange.signer_address == agent
@@ -239,4 +240,5 @@ async def test_agent_wallet_trades_for_the_master(exchange_factory, node_factory
     live.strategy.submit_order(order)
     await settled(live, order, OrderStatus.ACCEPTED)
     assert [o.user for o in live.venue_open_orders()] == [master], "the order belongs to the master account"
+    assert live.account.leverage == {"BTC": 7}, "updateLeverage on connect, signed by the agent for the master"
     assert TEST_ACCOUNT_KEY != agent_key

@@ -43,12 +43,13 @@ def venue_fill_ids(live: LiveNode) -> list[str]:
     return [str(fill["tid"]) for fill in live.account.fills]
 
 
-def assert_reconciled_with_venue(live: LiveNode) -> None:
+async def assert_reconciled_with_venue(live: LiveNode) -> None:
     assert sorted(live.emitted_fill_ids) == sorted(venue_fill_ids(live)), "each venue fill emitted exactly once"
     assert sorted(node_fill_ids(live)) == sorted(venue_fill_ids(live)), "each venue fill applied exactly once"
-    assert live.node_position() == live.venue_position(), "node position == clearinghouseState szi"
+    venue_szi = await live.clearinghouse_position()
+    assert live.node_position() == venue_szi, "node position == clearinghouseState szi"
     positions = live.node.cache.positions(instrument_id=BTC_ID)
-    assert sum((Decimal(str(p.signed_qty)) for p in positions if p.is_open), Decimal(0)) == live.venue_position()
+    assert sum((Decimal(str(p.signed_qty)) for p in positions if p.is_open), Decimal(0)) == venue_szi
 
 
 def assert_clean_shutdown(live: LiveNode) -> None:
@@ -72,7 +73,7 @@ async def test_glft_quotes_fills_reconcile_and_shut_down_cleanly(exchange_factor
     assert len(live.strategy.recorder.fills) >= 4, "fills reached the strategy"
     await live.stop()
 
-    assert_reconciled_with_venue(live)
+    await assert_reconciled_with_venue(live)
     assert_clean_shutdown(live)
     assert live.data_client.malformed_frames == live.exec_client.malformed_frames == 0
     assert (tmp_path / "raw.gz").stat().st_size > 0, "the market feed was recorded"
@@ -97,7 +98,7 @@ async def test_fills_during_a_user_stream_gap_are_recovered_once(exchange_factor
     assert live.data_client.ws.reconnects >= 1 and live.exec_client.ws.reconnects >= 1
 
     await live.stop()
-    assert_reconciled_with_venue(live)
+    await assert_reconciled_with_venue(live)
     assert_clean_shutdown(live)
 
 
@@ -124,7 +125,7 @@ async def test_malformed_frames_are_skipped_and_the_node_keeps_trading(exchange_
     await wait_for(lambda: live.strategy.quote_cycles > cycles + 50, 20, "the strategy to keep quoting")
     await wait_for(lambda: len(live.account.fills) > fills, 40, "fills after the bad frames")
     await live.stop()
-    assert_reconciled_with_venue(live)
+    await assert_reconciled_with_venue(live)
     assert_clean_shutdown(live)
 
 

@@ -18,6 +18,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+import aiohttp
 import msgspec
 import pytest
 from nautilus_trader.live.node import TradingNode
@@ -115,14 +116,19 @@ class LiveNode:
     def venue_open_orders(self) -> list:
         return self.exchange.venue.user_open_orders(funded_account_address())
 
-    def venue_position(self, coin: str = "BTC") -> Decimal:
-        return self.account.position(coin).szi
+    async def clearinghouse_position(self, coin: str = "BTC") -> Decimal:
+        """``szi`` as the venue's ``clearinghouseState`` endpoint reports it."""
+        body = {"type": "clearinghouseState", "user": funded_account_address()}
+        async with aiohttp.ClientSession() as session, session.post(f"{self.exchange.url}/info", json=body) as answer:
+            state = await answer.json()
+        positions = {entry["position"]["coin"]: Decimal(entry["position"]["szi"]) for entry in state["assetPositions"]}
+        return positions.get(coin, Decimal(0))
 
     def node_position(self) -> Decimal:
         return Decimal(str(self.node.portfolio.net_position(BTC_ID)))
 
     async def stop(self) -> None:
-        if self.node.is_running:
+        if self.node.is_running():
             await self.node.stop_async()
         await asyncio.wait({self.run_task}, timeout=10.0)
 

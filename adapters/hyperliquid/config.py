@@ -71,13 +71,15 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     ``dead_man_switch_secs``: keep a venue ``scheduleCancel`` that far ahead, refreshed every
     ``dead_man_switch_refresh_secs``, so a crashed or partitioned node has its orders cancelled by the venue;
     ``None`` disables it. Each refresh is an action against the address request budget (every 20 s ≈ 4,300 a
-    day, next to a new account's 10,000 buffer), hence not more often. ``cancel_all_on_disconnect`` sweeps the venue's open orders on a clean stop and only
-    then clears the schedule. ``market_order_slippage_bps``: MARKET orders become IOC limits this far through
-    the touch. ``account_refresh_secs``: how often the account balance and the address request budget are
-    re-read. ``resync_interval_secs``: besides after every reconnect, re-read fills and open orders this often,
-    which repairs a frame lost without a disconnect (cheap: 40 weight of the 1200/min budget); ``None`` = only on
-    reconnect. Use it instead of the engine's ``open_check_interval_secs``, whose inferred fills would race the
-    real ones this client still delivers.
+    day, next to a new account's 10,000 buffer), hence not more often. ``cancel_all_on_disconnect`` sweeps the
+    venue's open orders on a clean stop and only then clears the schedule. ``market_order_slippage_bps``: MARKET
+    orders become IOC limits this far through the touch. ``account_refresh_secs``: how often the account
+    balance and the address request budget are re-read. ``resync_interval_secs``: besides after every reconnect,
+    re-read fills and open orders this often, which repairs a frame lost without a disconnect (cheap: 40 weight
+    of the 1200/min budget); ``None`` = only on reconnect. Use it instead of the engine's
+    ``open_check_interval_secs``, whose inferred fills would race the real ones this client still delivers.
+    ``leverage``: set this cross leverage on every loaded instrument when connecting (``updateLeverage``);
+    ``None`` leaves the account's setting alone.
     """
 
     environment: str = "mainnet"
@@ -97,6 +99,7 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     market_order_slippage_bps: float = 50.0
     account_refresh_secs: float = 30.0
     resync_interval_secs: float | None = 60.0
+    leverage: int | None = None
 
     def __post_init__(self) -> None:
         _validate_transport(self)
@@ -109,6 +112,8 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
                 raise ValueError(f"dead_man_switch_secs must be >= {MIN_DEAD_MAN_SWITCH_SECS} (venue minimum)")
             if not 0 < self.dead_man_switch_refresh_secs < self.dead_man_switch_secs:
                 raise ValueError("dead_man_switch_refresh_secs must be in (0, dead_man_switch_secs)")
+        if self.leverage is not None and self.leverage < 1:
+            raise ValueError(f"leverage must be >= 1, got {self.leverage}")
         if self.resync_interval_secs is not None and self.resync_interval_secs <= 0:
             raise ValueError(f"resync_interval_secs must be > 0 or None, got {self.resync_interval_secs}")
         if self.market_order_slippage_bps <= 0:
@@ -133,7 +138,9 @@ def _validate_transport(config: HyperliquidDataClientConfig | HyperliquidExecCli
         raise ValueError(f"environment must be one of {ENVIRONMENTS}, got {config.environment!r}")
     resolve_endpoints(config.environment, config.base_url_http, config.base_url_ws)
     if not 0 < config.heartbeat_secs < 60:
-        raise ValueError(f"heartbeat_secs must be in (0, 60): the venue drops a connection idle 60 s, got {config.heartbeat_secs}")
+        raise ValueError(
+            f"heartbeat_secs must be in (0, 60): the venue drops a connection idle 60 s, got {config.heartbeat_secs}"
+        )
     if not 0 < config.reconnect_delay_initial_secs <= config.reconnect_delay_max_secs:
         raise ValueError("need 0 < reconnect_delay_initial_secs <= reconnect_delay_max_secs")
     if config.http_timeout_secs <= 0 or config.max_retries < 0:

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -56,6 +55,7 @@ from adapters.hyperliquid.constants import HYPERLIQUID_CLIENT_ID
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
 from adapters.hyperliquid.loaders import SnapshotDiffer
+from adapters.hyperliquid.parsing import RecentKeys
 from adapters.hyperliquid.parsing import ms_to_ns
 from adapters.hyperliquid.providers import HyperliquidInstrumentProvider
 from adapters.hyperliquid.schemas.market import ActiveAssetCtx
@@ -93,18 +93,8 @@ class _BookStream:
 
 @dataclass(slots=True)
 class _TradeStream:
-    since_ns: int
-    seen: set[tuple[int, int]] = field(default_factory=set)
-    order: deque[tuple[int, int]] = field(default_factory=deque)
-
-    def first_time(self, key: tuple[int, int]) -> bool:
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        self.order.append(key)
-        if len(self.order) > _TRADE_KEYS_KEPT:
-            self.seen.discard(self.order.popleft())
-        return True
+    since_ns: int  # trades before the subscription are the venue's back-fill: history, not events
+    seen: RecentKeys = field(default_factory=lambda: RecentKeys(_TRADE_KEYS_KEPT))
 
 
 class HyperliquidDataClient(LiveMarketDataClient):
@@ -132,15 +122,7 @@ class HyperliquidDataClient(LiveMarketDataClient):
         self._provider = instrument_provider
         self._http = http_client
         self._config = config
-        self._ws = HyperliquidWebSocketClient(
-            config.endpoints().ws_url,
-            self._on_frame,
-            self._log,
-            heartbeat_secs=config.heartbeat_secs,
-            reconnect_delay_initial_secs=config.reconnect_delay_initial_secs,
-            reconnect_delay_max_secs=config.reconnect_delay_max_secs,
-            on_reconnected=self._on_reconnected,
-        )
+        self._ws = HyperliquidWebSocketClient.for_config(config, self._on_frame, self._log, self._on_reconnected)
         self._books: dict[str, _BookStream] = {}
         self._trades: dict[str, _TradeStream] = {}
         self._quote_coins: set[str] = set()
@@ -337,7 +319,7 @@ class HyperliquidDataClient(LiveMarketDataClient):
             if stream is None or instrument is None:
                 continue
             tick = trade.parse_to_trade_tick(instrument, recv_ns)  # validates before deduplicating
-            if stream.first_time(trade.key) and ms_to_ns(trade.time) >= stream.since_ns:
+            if stream.seen.first_time(trade.key) and ms_to_ns(trade.time) >= stream.since_ns:
                 self._handle_data(tick)
 
     def _on_asset_ctx(self, data: msgspec.Raw, recv_ns: int) -> None:

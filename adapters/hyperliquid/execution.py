@@ -33,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field
@@ -161,23 +160,6 @@ class _OrderState:
         return self.closed or self.filled_qty >= self.quantity
 
 
-class _SeenTradeIds:
-    """The trade ids applied this session, bounded (old ids are also caught by ``order.trade_ids``)."""
-
-    def __init__(self, capacity: int = _FILL_IDS_KEPT) -> None:
-        self._ids: OrderedDict[str, None] = OrderedDict()
-        self._capacity = capacity
-
-    def add(self, trade_id: str) -> bool:
-        """True the first time ``trade_id`` is seen."""
-        if trade_id in self._ids:
-            return False
-        self._ids[trade_id] = None
-        if len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
-        return True
-
-
 class HyperliquidExecutionClient(LiveExecutionClient):
     def __init__(
         self,
@@ -213,18 +195,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._exchange = exchange
         # Queries and user streams name the account, never an agent signing for it (protocol §9.5).
         self._user = signing.lower_address(config.account_address or exchange.signer_address)
-        self._ws = HyperliquidWebSocketClient(
-            config.endpoints().ws_url,
-            self._on_frame,
-            self._log,
-            heartbeat_secs=config.heartbeat_secs,
-            reconnect_delay_initial_secs=config.reconnect_delay_initial_secs,
-            reconnect_delay_max_secs=config.reconnect_delay_max_secs,
-            on_reconnected=self._on_reconnected,
-        )
+        self._ws = HyperliquidWebSocketClient.for_config(config, self._on_frame, self._log, self._on_reconnected)
         self._states: dict[str, _OrderState] = {}  # by cloid
         self._by_oid: dict[int, _OrderState] = {}
-        self._seen_trades = _SeenTradeIds()
+        self._seen_trades = parsing.RecentKeys(_FILL_IDS_KEPT)  # bounded; older ones are in order.trade_ids
         self._budget = AddressBudget()
         self._budget_read_s = 0.0
         self._last_fill_ms = 0
@@ -250,6 +224,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         await self._provider.initialize()
         self._session_start_ms = self._now_ms()
         self._rebuild_states()
+        await self._set_leverage()
         await self._refresh_account()
         await self._await_account_registered()
         await self._read_budget()
@@ -332,7 +307,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         for order in orders:
             wire, reason = self._order_wire(order)
             if wire is None:
-                self.generate_order_denied(order.strategy_id, order.instrument_id, order.client_order_id, reason, ts_now)
+                self.generate_order_denied(
+                    order.strategy_id, order.instrument_id, order.client_order_id, reason, ts_now
+                )
                 continue
             batch.append((self._track(order), wire))
         if not batch:
@@ -385,7 +362,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             return None, f"notional {price * size} below the venue minimum of ${MIN_NOTIONAL_USD}"
         cloid = signing.cloid_from_client_order_id(order.client_order_id.value)
         asset = self._provider.asset_of(instrument)
-        wire = signing.limit_order_wire(asset, order.side == OrderSide.BUY, price, size, order.is_reduce_only, tif, cloid)
+        is_buy = order.side == OrderSide.BUY
+        wire = signing.limit_order_wire(asset, is_buy, price, size, order.is_reduce_only, tif, cloid)
         return wire, ""
 
     def _market_order_price(self, instrument: Instrument, side: OrderSide) -> Decimal | None:
@@ -398,7 +376,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             touch = quote.ask_price if side == OrderSide.BUY else quote.bid_price
         if touch is None:
             return None
-        factor = Decimal(1) + Decimal(self._config.market_order_slippage_bps) / Decimal(10_000) * (1 if side == OrderSide.BUY else -1)
+        slippage = Decimal(self._config.market_order_slippage_bps) / Decimal(10_000)
+        factor = 1 + slippage if side == OrderSide.BUY else 1 - slippage
         rounding = Rounding.UP if side == OrderSide.BUY else Rounding.DOWN
         return round_price(touch.as_decimal() * factor, instrument.size_precision, rounding)
 
@@ -520,8 +499,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         open → the cancel did not happen, so report ``refusal`` (or a lost cancel) as a cancel rejection."""
 
         async def confirm() -> None:
-            if delay_s and not await wait_or_stop(self._stopping, delay_s):
-                return
+            if self._stopping.is_set() or (delay_s and not await wait_or_stop(self._stopping, delay_s)):
+                return  # at shutdown the disconnect's sweep and resync settle every order
             if state.terminal:
                 return
             try:
@@ -664,7 +643,12 @@ class HyperliquidExecutionClient(LiveExecutionClient):
 
     def _emit_modify_rejected(self, command: ModifyOrder, reason: str, ts_event: int) -> None:
         self.generate_order_modify_rejected(
-            command.strategy_id, command.instrument_id, command.client_order_id, command.venue_order_id, reason, ts_event
+            command.strategy_id,
+            command.instrument_id,
+            command.client_order_id,
+            command.venue_order_id,
+            reason,
+            ts_event,
         )
 
     def _emit_fill(self, state: _OrderState, order: Order, fill: UserFill, instrument: Instrument) -> None:
@@ -743,7 +727,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 if (state := self._by_oid.get(cancel.oid)) is not None
             ]
         if event.funding is not None:
-            self._log.info(f"funding {event.funding.coin}: {event.funding.usdc} USDC at rate {event.funding.fundingRate}")
+            funding = event.funding
+            self._log.info(f"funding {funding.coin}: {funding.usdc} USDC at rate {funding.fundingRate}")
             self._schedule_account_refresh()
         if event.liquidation is not None:
             self._log.error(f"LIQUIDATION event: {event.liquidation}")
@@ -786,7 +771,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
 
     def _process_fill(self, fill: UserFill, snapshot: bool) -> bool:
         """Apply a fill unless already applied; True if it was emitted now."""
-        if not self._seen_trades.add(fill.trade_id.value):
+        if not self._seen_trades.first_time(fill.trade_id.value):
             return False
         self._last_fill_ms = max(self._last_fill_ms, fill.time)
         instrument = self._provider.instrument_for_coin(fill.coin)
@@ -797,7 +782,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if state is None or order is None:
             if not snapshot:  # snapshot history of unknown orders is reconciliation's business
                 self._log.warning(f"fill {fill.trade_id} of an order this node does not know (oid {fill.oid})")
-                self._send_fill_report(fill.parse_to_fill_report(self.account_id, instrument, None, self._clock.timestamp_ns()))
+                ts_now = self._clock.timestamp_ns()
+                self._send_fill_report(fill.parse_to_fill_report(self.account_id, instrument, None, ts_now))
             return False
         if fill.trade_id in order.trade_ids:
             return False  # applied before (a restart, or reconciliation)
@@ -836,7 +822,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             vanished = [
                 state
                 for state in self._states.values()
-                if state.accepted and not state.terminal and state.oid not in open_oids and self._is_open_in_cache(state)
+                if state.accepted
+                and not state.terminal
+                and state.oid not in open_oids
+                and self._is_open_in_cache(state)
             ]
             for state in vanished:
                 await self._resolve_unknown(state, "gone from the venue's open orders")  # fills already applied
@@ -844,7 +833,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             log = self._log.warning if recovered else self._log.info
             log(
                 f"resync ({reason}): {len(fills)} fills read, {recovered} of them new to this node; "
-                f"{len(open_orders)} open at the venue, {len(vanished)} looked up [{time.monotonic() - started_s:.2f} s]"
+                f"{len(open_orders)} open at the venue, {len(vanished)} looked up "
+                f"[{time.monotonic() - started_s:.2f} s]"
             )
         await self._refresh_account()
 
@@ -870,6 +860,23 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             return None
 
     # -- dead-man switch, account, budget --------------------------------------------------------------------
+
+    async def _set_leverage(self) -> None:
+        """Apply the configured cross leverage to every loaded instrument; a refusal (e.g. above the asset's
+        maximum) is logged and the account keeps its previous setting."""
+        if self._config.leverage is None:
+            return
+        for instrument in self._provider.list_all():
+            action = signing.update_leverage_action(self._provider.asset_of(instrument), True, self._config.leverage)
+            try:
+                response = await self._exchange.post(action)
+            except HyperliquidHttpError as error:
+                self._log.error(f"updateLeverage {instrument.id} failed: {error}")
+                continue
+            if response.error is not None:
+                self._log.error(f"updateLeverage {instrument.id} refused: {response.error}")
+            else:
+                self._log.info(f"{instrument.id}: cross leverage {self._config.leverage}x")
 
     async def _keep_dead_man_switch(self) -> None:
         while True:
@@ -927,7 +934,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         while await wait_or_stop(self._stopping, period_s):
             now_s = time.monotonic()
             held_too_long = any(
-                s.held_close is not None and now_s - s.held_since_s > HELD_CLOSE_TIMEOUT_S for s in self._states.values()
+                s.held_close is not None and now_s - s.held_since_s > HELD_CLOSE_TIMEOUT_S
+                for s in self._states.values()
             )
             if held_too_long or (resync_every_s is not None and now_s - last_resync_s >= resync_every_s):
                 last_resync_s = now_s
@@ -949,9 +957,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._account_refresh_pending = True
 
         async def refresh() -> None:
-            await wait_or_stop(self._stopping, 0.25)
+            proceed = await wait_or_stop(self._stopping, 0.25)
             self._account_refresh_pending = False
-            await self._refresh_account()
+            if proceed:  # at shutdown the disconnect's own resync reads the account last
+                await self._refresh_account()
 
         self.create_task(refresh(), log_msg="account refresh")
 
@@ -1061,7 +1070,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             return None
 
     async def generate_fill_reports(self, command: GenerateFillReports) -> list[FillReport]:
-        start_ms = int(command.start.value // 1_000_000) if command.start is not None else self._now_ms() - DEFAULT_FILL_LOOKBACK_MS
+        if command.start is not None:
+            start_ms = int(command.start.value // 1_000_000)
+        else:
+            start_ms = self._now_ms() - DEFAULT_FILL_LOOKBACK_MS
         end_ms = int(command.end.value // 1_000_000) if command.end is not None else None
         try:
             fills = await self._info.user_fills_by_time(self._user, start_ms, end_ms)
@@ -1078,7 +1090,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 continue
             state = self._state_for(fill.cloid, fill.oid)
             try:
-                reports.append(fill.parse_to_fill_report(self.account_id, instrument, state.client_order_id if state else None, ts_now))
+                client_order_id = state.client_order_id if state is not None else None
+                reports.append(fill.parse_to_fill_report(self.account_id, instrument, client_order_id, ts_now))
             except ValueError as error:
                 self._log.warning(f"no report for fill {fill.trade_id}: {error}")
         return reports
@@ -1094,7 +1107,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             self._log_report_error(error, "PositionStatusReports")
             return []
         coins = {coin for coin, p in state.positions().items() if Decimal(p.szi) != 0}
-        coins |= {self._provider.coin_of_id(p.instrument_id) for p in self._cache.positions_open(venue=HYPERLIQUID_VENUE)}
+        cached = self._cache.positions_open(venue=HYPERLIQUID_VENUE)
+        coins |= {self._provider.coin_of_id(position.instrument_id) for position in cached}
         ts_now = self._clock.timestamp_ns()
         reports = []
         for coin in sorted(coins):

@@ -1,4 +1,5 @@
-"""Mappings between Hyperliquid wire values and NautilusTrader enums, used by the schemas and the clients.
+"""Helpers for Hyperliquid wire values: mappings to NautilusTrader enums and values, and deduplication of the
+identities the venue repeats (trades and fills are re-sent on every (re)subscription).
 
 The venue's status list is open-ended (protocol §2.9: new ``…Canceled``/``…Rejected`` reasons appear over time),
 so statuses are classified by suffix rather than enumerated; an unknown status maps to ``None`` and the
@@ -7,6 +8,8 @@ caller logs it instead of guessing.
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Hashable
 from decimal import Decimal
 
 from nautilus_trader.model.enums import AggressorSide
@@ -110,3 +113,20 @@ def price(text: str, instrument: Instrument) -> Price:
 
 def quantity(text: str, instrument: Instrument) -> Quantity:
     return Quantity(float(text), instrument.size_precision)
+
+
+class RecentKeys:
+    """The last ``capacity`` keys seen; ``first_time(key)`` is True once per key. Bounded because a session
+    runs for days while the venue only ever repeats recent trades and fills."""
+
+    def __init__(self, capacity: int) -> None:
+        self._keys: OrderedDict[Hashable, None] = OrderedDict()
+        self._capacity = capacity
+
+    def first_time(self, key: Hashable) -> bool:
+        if key in self._keys:
+            return False
+        self._keys[key] = None
+        if len(self._keys) > self._capacity:
+            self._keys.popitem(last=False)
+        return True

@@ -40,6 +40,7 @@ class HyperliquidHttpClient:
         self._timeout = aiohttp.ClientTimeout(total=timeout_secs)
         self._max_retries = max_retries
         self._session: aiohttp.ClientSession | None = None
+        self._closed = False
 
     @property
     def base_url(self) -> str:
@@ -53,6 +54,8 @@ class HyperliquidHttpClient:
         """POST ``body`` to ``path`` and return the 200 answer's bytes; raises ``HyperliquidHttpError``."""
         attempt = 0
         while True:
+            if self._closed:
+                raise HyperliquidHttpError(0, "the HTTP client is closed")
             await self._limiter.acquire(weight)
             try:
                 return await self._send(path, body)
@@ -85,6 +88,8 @@ class HyperliquidHttpClient:
         return self._session
 
     async def close(self) -> None:
+        """Close for good: a late request fails instead of opening a session on a loop about to close."""
+        self._closed = True
         if self._session is not None and not self._session.closed:
             await self._session.close()
         self._session = None

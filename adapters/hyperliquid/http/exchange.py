@@ -49,7 +49,8 @@ class HyperliquidExchangeEndpoints:
         return _encode(exchange_payload(action, nonce, signature))
 
     async def post(self, action: dict[str, Any], batch_length: int = 1) -> ExchangeResponse:
-        raw = await self._client.post("/exchange", self.signed_body(action), action_weight(batch_length), idempotent=False)
+        body = self.signed_body(action)
+        raw = await self._client.post("/exchange", body, action_weight(batch_length), idempotent=False)
         try:
             return _decode_response(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:

@@ -74,7 +74,8 @@ class HyperliquidInfoEndpoints:
         next page starts at the last time seen; times are inclusive, so overlaps are dropped by trade id)."""
         fills: dict[str, UserFill] = {}
         while True:
-            body: dict[str, Any] = {"type": "userFillsByTime", "user": user, "startTime": start_ms, "aggregateByTime": False}
+            body: dict[str, Any] = {"type": "userFillsByTime", "user": user, "startTime": start_ms}
+            body["aggregateByTime"] = False
             if end_ms is not None:
                 body["endTime"] = end_ms
             page = await self._query(body, list[UserFill])

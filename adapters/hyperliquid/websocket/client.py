@@ -29,6 +29,9 @@ import aiohttp
 import msgspec
 from nautilus_trader.common.component import Logger
 
+from adapters.hyperliquid.config import HyperliquidDataClientConfig
+from adapters.hyperliquid.config import HyperliquidExecClientConfig
+
 _encode = msgspec.json.encode
 _PING = '{"method":"ping"}'
 _MAX_FRAME_BYTES = 16 * 1024 * 1024
@@ -61,6 +64,24 @@ class HyperliquidWebSocketClient:
         self._last_frame_s = 0.0
         self.reconnects = 0
 
+    @classmethod
+    def for_config(
+        cls,
+        config: HyperliquidDataClientConfig | HyperliquidExecClientConfig,
+        handler: Callable[[str], None],
+        logger: Logger,
+        on_reconnected: Callable[[], Awaitable[None]],
+    ) -> HyperliquidWebSocketClient:
+        return cls(
+            config.endpoints().ws_url,
+            handler,
+            logger,
+            heartbeat_secs=config.heartbeat_secs,
+            reconnect_delay_initial_secs=config.reconnect_delay_initial_secs,
+            reconnect_delay_max_secs=config.reconnect_delay_max_secs,
+            on_reconnected=on_reconnected,
+        )
+
     @property
     def is_connected(self) -> bool:
         return self._ws is not None and not self._ws.closed
@@ -69,7 +90,11 @@ class HyperliquidWebSocketClient:
         """Open the connection; raises if the first attempt fails, so a bad URL fails the node's connect."""
         self._closing = False
         self._session = aiohttp.ClientSession()
-        await self._open()
+        try:
+            await self._open()
+        except BaseException:
+            await self._session.close()
+            raise
         self._tasks = [asyncio.create_task(self._run()), asyncio.create_task(self._heartbeat())]
 
     async def disconnect(self) -> None:
