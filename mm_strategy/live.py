@@ -9,9 +9,11 @@ The live twin of ``mm_strategy/backtest.py``: the strategy and actor ``Importabl
 from __future__ import annotations
 
 import asyncio
+import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 from nautilus_trader.common.config import LoggingConfig
 from nautilus_trader.config import InstrumentProviderConfig
 from nautilus_trader.config import LiveExecEngineConfig
@@ -33,6 +35,7 @@ from adapters.hyperliquid.factories import HyperliquidLiveExecClientFactory
 from mm_strategy.backtest import MAX_ORDER_RATE
 from mm_strategy.node_config import VenueInstrumentConfig
 from mm_strategy.equity import equity_usdc
+from mm_strategy.strategy import control_topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,8 +96,8 @@ def node_config(
                 **endpoints,
             ),
         },
-        actors=list(settings.actors),
-        strategies=[settings.strategy],
+        actors=[_with_config(a, state_dir=live.state_dir) for a in settings.actors] if live.state_dir else list(settings.actors),
+        strategies=[_with_state_path(settings.strategy, live.state_dir)] if live.state_dir else [settings.strategy],
         timeout_connection=30.0,
         timeout_reconciliation=10.0,
         timeout_portfolio=10.0,
@@ -102,6 +105,16 @@ def node_config(
         # Time for the strategy's cancel-all on stop to be answered before the clients disconnect.
         timeout_post_stop=2.0,
     )
+
+
+def _with_config(component, **changes):
+    return msgspec.structs.replace(component, config={**component.config, **changes})
+
+
+def _with_state_path(strategy, state_dir: str):
+    """The strategy's kill switch persists next to the actors' state (latched halts survive a restart)."""
+    tag = strategy.config.get("order_id_tag", "000")
+    return _with_config(strategy, state_path=str(Path(state_dir) / f"kill_switch-{tag}.json"))
 
 
 def build_node(config: TradingNodeConfig, loop: asyncio.AbstractEventLoop | None = None) -> TradingNode:
@@ -137,6 +150,7 @@ async def run_node(node: TradingNode, stop: asyncio.Event, startup_timeout_s: fl
     starting_equity = None
     try:
         await wait_until_running(node, startup_timeout_s)
+        install_operator_signals(node)
         starting_equity = await _equity_once_quoted(node)
         stop_task = asyncio.ensure_future(stop.wait())
         await asyncio.wait({run_task, stop_task}, return_when=asyncio.FIRST_COMPLETED)
@@ -146,6 +160,28 @@ async def run_node(node: TradingNode, stop: asyncio.Event, startup_timeout_s: fl
             await node.stop_async()
         await asyncio.wait({run_task}, timeout=10.0)
     return starting_equity
+
+
+OPERATOR_SIGNALS = {signal.SIGUSR1: "halt:operator signal SIGUSR1", signal.SIGUSR2: "resume"}
+
+
+def install_operator_signals(node: TradingNode) -> None:
+    """``kill -USR1 <pid>`` halts every strategy (cancel all, no new orders), ``kill -USR2 <pid>`` resumes.
+
+    The signal becomes the same bus command a test or another component can send (``strategy.control_topic``),
+    so there is one control path; the strategy logs the kill-switch event and its status line.
+    """
+    loop = asyncio.get_running_loop()
+    for signum, command in OPERATOR_SIGNALS.items():
+        try:
+            loop.add_signal_handler(signum, _publish_control, node, command)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return  # not the main thread (embedded use, some tests): the bus command is still available
+
+
+def _publish_control(node: TradingNode, command: str) -> None:
+    for strategy in node.trader.strategies():
+        node.kernel.msgbus.publish(control_topic(strategy.id.value), command)
 
 
 async def _equity_once_quoted(node: TradingNode, timeout_s: float = 10.0) -> float | None:

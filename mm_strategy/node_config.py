@@ -46,6 +46,9 @@ class LiveSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     private_key_file: str | None = None  # when set, the key is read from this file instead of private_key_env
     account_address: str | None = None
     leverage: int | None = None  # cross leverage set on connect; None keeps the account's setting
+    # Where a live node keeps the actors' learned state and the kill switch between restarts. Live only: a
+    # backtest must not inherit the last run's state, or runs stop being reproducible.
+    state_dir: str | None = None
     log_level: str = "INFO"
 
     def __post_init__(self) -> None:

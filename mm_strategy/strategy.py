@@ -394,7 +394,7 @@ class GLFTMarketMaker(Strategy):
 
     def _log_kill_events(self, events: list[KillEvent]) -> None:
         for event in events:
-            self.log.warning(f"KILL SWITCH {event}")
+            self.log.warning(str(event))
             self.recorder.on_kill_event(
                 event.ts_ns, str(event.trigger), str(event.from_state), str(event.to_state), event.detail,
             )
