@@ -50,15 +50,21 @@ class Order:
     def is_open(self) -> bool:
         return self.status == "open"
 
-    def ws_wire(self) -> dict[str, Any]:
-        """``WsBasicOrder`` of ``orderUpdates``: cloid only when one was set."""
-        wire = {
+    def _core_wire(self) -> dict[str, Any]:
+        """The keys every order shape of the venue starts with, in the venue's order."""
+        return {
             "coin": self.coin,
             "side": self.side,
             "limitPx": dec(self.limit_px),
             "sz": dec(self.sz),
             "oid": self.oid,
             "timestamp": self.timestamp,
+        }
+
+    def ws_wire(self) -> dict[str, Any]:
+        """``WsBasicOrder`` of ``orderUpdates``: cloid only when one was set."""
+        wire = {
+            **self._core_wire(),
             "origSz": dec(self.orig_sz),
         }
         if self.cloid is not None:
@@ -67,24 +73,14 @@ class Order:
 
     def open_orders_wire(self) -> dict[str, Any]:
         return {
-            "coin": self.coin,
-            "side": self.side,
-            "limitPx": dec(self.limit_px),
-            "sz": dec(self.sz),
-            "oid": self.oid,
-            "timestamp": self.timestamp,
+            **self._core_wire(),
             "origSz": dec(self.orig_sz),
             "reduceOnly": self.reduce_only,
         }
 
     def frontend_wire(self) -> dict[str, Any]:
         return {
-            "coin": self.coin,
-            "side": self.side,
-            "limitPx": dec(self.limit_px),
-            "sz": dec(self.sz),
-            "oid": self.oid,
-            "timestamp": self.timestamp,
+            **self._core_wire(),
             "triggerCondition": "N/A",
             "isTrigger": False,
             "triggerPx": "0.0",
