@@ -73,6 +73,21 @@ def test_rounding_directions_stay_passive():
 
 
 SPEC = LadderSpec(num_levels=3, level_spacing_bps=2.0, level_spacing_ratio=1.5, sz_decimals=BTC_SZ)
+# real top of book from the 2024-01-01 hour: 42651 / 42652
+REAL_TOP = {"mid": 42651.5, "best_bid": Decimal(42651), "best_ask": Decimal(42652)}
+
+
+def _ladder(bid_depth_bps=5.0, ask_depth_bps=5.0, bid_size="0.005", bid_budget="0.05"):
+    return build_ladder(
+        **REAL_TOP,
+        bid_depth_bps=bid_depth_bps,
+        ask_depth_bps=ask_depth_bps,
+        bid_size=Decimal(bid_size),
+        ask_size=Decimal("0.005"),
+        bid_budget=Decimal(bid_budget),
+        ask_budget=Decimal("0.05"),
+        spec=SPEC,
+    )
 
 
 def test_level_offsets_are_geometric():
@@ -80,19 +95,7 @@ def test_level_offsets_are_geometric():
 
 
 def test_ladder_prices_valid_monotone_and_not_crossed():
-    # real top of book from the 2024-01-01 hour: 42651 / 42652
-    bids, asks = build_ladder(
-        mid=42651.5,
-        best_bid=Decimal(42651),
-        best_ask=Decimal(42652),
-        bid_depth_bps=5.0,
-        ask_depth_bps=5.0,
-        bid_size=Decimal("0.005"),
-        ask_size=Decimal("0.005"),
-        bid_budget=Decimal("0.05"),
-        ask_budget=Decimal("0.05"),
-        spec=SPEC,
-    )
+    bids, asks = _ladder()
     # bid 0: 42651.5·(1 − 5e-4) = 42630.17 → 42630 (down); ask 0: 42651.5·(1 + 5e-4) = 42672.83 → 42673 (up)
     assert [b.price for b in bids] == [Decimal(42630), Decimal(42621), Decimal(42608)]
     assert [a.price for a in asks] == [Decimal(42673), Decimal(42682), Decimal(42695)]
@@ -102,46 +105,22 @@ def test_ladder_prices_valid_monotone_and_not_crossed():
 
 def test_skewed_reducing_side_lands_at_touch_never_crosses():
     # short inventory: the bid depth is negative (the GLFT bid sits above the mid); post-only keeps it below the ask
-    bids, asks = build_ladder(
-        mid=42651.5,
-        best_bid=Decimal(42651),
-        best_ask=Decimal(42652),
-        bid_depth_bps=-3.0,
-        ask_depth_bps=13.0,
-        bid_size=Decimal("0.005"),
-        ask_size=Decimal("0.005"),
-        bid_budget=Decimal("0.05"),
-        ask_budget=Decimal("0.05"),
-        spec=SPEC,
-    )
+    bids, asks = _ladder(bid_depth_bps=-3.0, ask_depth_bps=13.0)
     assert bids[0].price == Decimal(42651)  # best ask − 1 tick
     assert bids[1].price == Decimal(42650)  # strictly below the level above it
     assert bids[0].price < asks[0].price
 
 
 def test_budget_and_min_notional_limit_levels():
-    bids, _ = build_ladder(
-        mid=42651.5,
-        best_bid=Decimal(42651),
-        best_ask=Decimal(42652),
-        bid_depth_bps=5.0,
-        ask_depth_bps=5.0,
-        bid_size=Decimal("0.005"),
-        ask_size=Decimal("0.005"),
-        bid_budget=Decimal("0.0072"),
-        ask_budget=Decimal("0.05"),
-        spec=SPEC,
-    )
+    bids, _ = _ladder(bid_budget="0.0072")
     # 0.005 then the remaining 0.0022 (= $93.8 ≥ $10); nothing left for level 2
     assert [b.size for b in bids] == [Decimal("0.005"), Decimal("0.0022")]
-    tiny, _ = build_ladder(42651.5, Decimal(42651), Decimal(42652), 5.0, 5.0, Decimal("0.0002"), Decimal("0.005"),
-                           Decimal("0.05"), Decimal("0.05"), SPEC)
+    tiny, _ = _ladder(bid_size="0.0002")
     assert tiny == []  # 0.0002 BTC ≈ $8.5 < $10 minimum notional
 
 
 def test_diff_keeps_matching_orders_and_replaces_moved_ones():
-    bids, asks = build_ladder(42651.5, Decimal(42651), Decimal(42652), 5.0, 5.0, Decimal("0.005"), Decimal("0.005"),
-                              Decimal("0.05"), Decimal("0.05"), SPEC)
+    bids, asks = _ladder()
     resting = [
         RestingOrder("keep-bid", OrderSide.BUY, Decimal(42630), Decimal("0.005")),  # exact
         RestingOrder("near-ask", OrderSide.SELL, Decimal(42674), Decimal("0.005")),  # 1 tick = 0.23 bps off
