@@ -26,7 +26,9 @@ import aiohttp
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
-from adapters.hyperliquid import signing  # noqa: E402
+from adapters.hyperliquid import actions  # noqa: E402
+from adapters.hyperliquid import credentials  # noqa: E402
+from adapters.hyperliquid.nonces import NonceManager  # noqa: E402
 
 BTC = 0
 MAX_SECONDS_PER_RUN = 30.0
@@ -34,7 +36,7 @@ KEY = "0x" + "be" * 32  # throwaway benchmark key, funded only on the local exch
 
 
 async def start_server() -> tuple[subprocess.Popen, str]:
-    signer = signing.HyperliquidSigner.from_key(KEY)
+    signer = credentials.HyperliquidSigner.from_key(KEY)
     process = subprocess.Popen(
         [sys.executable, "-m", "adapters.hyperliquid.local_exchange", "--port", "0", "--no-ip-limit",
          "--log-level", "WARNING", "--account", f"{signer.address}=10000000"],
@@ -49,16 +51,16 @@ async def start_server() -> tuple[subprocess.Popen, str]:
     return process, url.strip()
 
 
-def signed_batches(signer: signing.HyperliquidSigner, nonces: signing.NonceManager, px: Decimal, n_requests: int,
+def signed_batches(signer: credentials.HyperliquidSigner, nonces: NonceManager, px: Decimal, n_requests: int,
                    batch: int) -> list[dict]:
     payloads = []
     for i in range(n_requests):
         orders = [
-            signing.limit_order_wire(BTC, True, px - (i * batch + j) % 200, "0.001", False, "Alo") for j in range(batch)
+            actions.limit_order_wire(BTC, True, px - (i * batch + j) % 200, "0.001", False, "Alo") for j in range(batch)
         ]
-        action = signing.order_action(orders)
+        action = actions.order_action(orders)
         nonce = nonces.next_nonce()
-        payloads.append(signing.exchange_payload(action, nonce, signer.sign_l1_action(action, nonce, is_mainnet=False)))
+        payloads.append(actions.exchange_payload(action, nonce, signer.sign_l1_action(action, nonce, is_mainnet=False)))
     return payloads
 
 
@@ -111,7 +113,7 @@ async def run_ws(session: aiohttp.ClientSession, url: str, payloads: list[dict],
 
 async def post_action(session: aiohttp.ClientSession, url: str, signer, nonces, action: dict) -> dict:
     nonce = nonces.next_nonce()
-    payload = signing.exchange_payload(action, nonce, signer.sign_l1_action(action, nonce, is_mainnet=False))
+    payload = actions.exchange_payload(action, nonce, signer.sign_l1_action(action, nonce, is_mainnet=False))
     async with session.post(url + "/exchange", json=payload) as r:
         answer = await r.json()
     assert answer["status"] == "ok", answer
@@ -121,21 +123,21 @@ async def post_action(session: aiohttp.ClientSession, url: str, signer, nonces, 
 async def earn_request_budget(session: aiohttp.ClientSession, url: str, signer, nonces, best_bid: Decimal) -> None:
     """The venue's own way to more requests: 1 per USDC traded. Buy and sell 1 BTC as taker (~85k USDC)."""
     for is_buy, px in ((True, best_bid + 200), (False, best_bid - 200)):
-        order = signing.limit_order_wire(BTC, is_buy, px, "1", not is_buy, "Ioc")
-        await post_action(session, url, signer, nonces, signing.order_action([order]))
+        order = actions.limit_order_wire(BTC, is_buy, px, "1", not is_buy, "Ioc")
+        await post_action(session, url, signer, nonces, actions.order_action([order]))
 
 
 async def cancel_all(session: aiohttp.ClientSession, url: str, signer, nonces) -> None:
     async with session.post(url + "/info", json={"type": "openOrders", "user": signer.address}) as r:
         oids = [o["oid"] for o in await r.json()]
     for start in range(0, len(oids), 40):
-        cancels = signing.cancel_action([(BTC, oid) for oid in oids[start : start + 40]])
+        cancels = actions.cancel_action([(BTC, oid) for oid in oids[start : start + 40]])
         await post_action(session, url, signer, nonces, cancels)
 
 
 async def main(n_orders: int, in_flight: int) -> None:
-    signer = signing.HyperliquidSigner.from_key(KEY)
-    nonces = signing.NonceManager()
+    signer = credentials.HyperliquidSigner.from_key(KEY)
+    nonces = NonceManager()
     process, url = await start_server()
     rows = []
     try:

@@ -34,17 +34,17 @@ from eth_account import Account  # noqa: E402
 from eth_account.messages import encode_typed_data  # noqa: E402
 from eth_hash.auto import keccak  # noqa: E402
 
+from adapters.hyperliquid.actions import cloid_from_client_order_id  # noqa: E402
+from adapters.hyperliquid.actions import limit_order_wire  # noqa: E402
+from adapters.hyperliquid.actions import order_action  # noqa: E402
+from adapters.hyperliquid.actions import usd_send_action  # noqa: E402
+from adapters.hyperliquid.credentials import HyperliquidSigner  # noqa: E402
 from adapters.hyperliquid.signing import USER_SIGNED_TYPES  # noqa: E402
-from adapters.hyperliquid.signing import HyperliquidSigner  # noqa: E402
 from adapters.hyperliquid.signing import action_hash  # noqa: E402
-from adapters.hyperliquid.signing import cloid_from_client_order_id  # noqa: E402
 from adapters.hyperliquid.signing import l1_signing_digest  # noqa: E402
 from adapters.hyperliquid.signing import l1_typed_data  # noqa: E402
-from adapters.hyperliquid.signing import limit_order_wire  # noqa: E402
-from adapters.hyperliquid.signing import order_action  # noqa: E402
 from adapters.hyperliquid.signing import recover_l1_signer  # noqa: E402
 from adapters.hyperliquid.signing import recover_user_signed_signer  # noqa: E402
-from adapters.hyperliquid.signing import usd_send_action  # noqa: E402
 
 BENCH_KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"  # throwaway, never funded
 NONCE = 1_716_531_066_415

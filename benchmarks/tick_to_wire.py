@@ -36,13 +36,15 @@ sys.path.insert(0, str(REPO_ROOT))
 
 from nautilus_trader.trading.config import ImportableStrategyConfig  # noqa: E402
 
+from adapters.hyperliquid import actions  # noqa: E402
+from adapters.hyperliquid import credentials  # noqa: E402
 from adapters.hyperliquid import factories  # noqa: E402
-from adapters.hyperliquid import signing  # noqa: E402
 from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints  # noqa: E402
 from adapters.hyperliquid.http.ratelimit import WeightLimiter  # noqa: E402
 from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY  # noqa: E402
 from adapters.hyperliquid.local_exchange import LocalExchange  # noqa: E402
 from adapters.hyperliquid.local_exchange import LocalExchangeConfig  # noqa: E402
+from adapters.hyperliquid.nonces import NonceManager  # noqa: E402
 from mm_strategy.live import VenueTarget  # noqa: E402
 from mm_strategy.live import build_node  # noqa: E402
 from mm_strategy.live import hyperliquid_clients  # noqa: E402
@@ -156,11 +158,11 @@ async def measure_tick_to_wire(frames: int, log_level: str) -> Probes:
 
 
 def measure_signing() -> tuple[list[int], list[int]]:
-    signer = signing.HyperliquidSigner.from_key(TEST_ACCOUNT_KEY)
+    signer = credentials.HyperliquidSigner.from_key(TEST_ACCOUNT_KEY)
     endpoints = HyperliquidExchangeEndpoints(client=None, signer=signer, is_mainnet=False)  # signing only
-    wire = signing.limit_order_wire(0, True, "42727", "0.005", False, "Alo", signing.cloid_from_client_order_id("O-1"))
-    action = signing.order_action([wire])
-    nonces = signing.NonceManager()
+    wire = actions.limit_order_wire(0, True, "42727", "0.005", False, "Alo", actions.cloid_from_client_order_id("O-1"))
+    action = actions.order_action([wire])
+    nonces = NonceManager()
     sign_ns, body_ns = [], []
     for _ in range(SIGNING_ROUNDS):
         started = time.perf_counter_ns()

@@ -25,8 +25,8 @@ from nautilus_trader.trading.strategy import Strategy
 
 from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY
 from adapters.hyperliquid.local_exchange import test_account_address as funded_account_address
-from adapters.hyperliquid.signing import HyperliquidSigner
-from adapters.hyperliquid.signing import cloid_from_client_order_id
+from adapters.hyperliquid.actions import cloid_from_client_order_id
+from adapters.hyperliquid.credentials import HyperliquidSigner
 from tests.test_live_support import BTC_ID
 from tests.test_live_support import KEY_ENV
 from tests.test_live_support import LiveNode

@@ -9,10 +9,12 @@ import msgspec
 import pytest
 from nautilus_trader.common.component import Logger
 
+from adapters.hyperliquid import actions
+from adapters.hyperliquid import credentials
 from adapters.hyperliquid import loaders
-from adapters.hyperliquid import signing
 from adapters.hyperliquid.config import HyperliquidDataClientConfig
 from adapters.hyperliquid.config import HyperliquidExecClientConfig
+from adapters.hyperliquid.credentials import PrivateKeyError
 from adapters.hyperliquid.factories import get_weight_limiter
 from adapters.hyperliquid.factories import load_signer
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
@@ -23,7 +25,6 @@ from adapters.hyperliquid.http.ratelimit import AddressBudget
 from adapters.hyperliquid.http.ratelimit import WeightLimiter
 from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY
 from adapters.hyperliquid.recordings import iter_ws_messages
-from adapters.hyperliquid.signing import PrivateKeyError
 from adapters.hyperliquid.websocket.client import HyperliquidWebSocketClient
 from adapters.hyperliquid.websocket.recorder import FrameRecorder
 from tests.test_live_support import exchange_factory  # noqa: F401  (fixture)
@@ -108,16 +109,16 @@ def test_address_budget():
 async def test_lost_action_answers_are_unknown_outcomes_and_not_resent(exchange_factory):
     exchange = await exchange_factory(manual_clock=True)
     client = HyperliquidHttpClient(exchange.url, WeightLimiter(), timeout_secs=5, max_retries=3)
-    endpoints = HyperliquidExchangeEndpoints(client, signing.HyperliquidSigner.from_key(TEST_ACCOUNT_KEY), is_mainnet=False)
+    endpoints = HyperliquidExchangeEndpoints(client, credentials.HyperliquidSigner.from_key(TEST_ACCOUNT_KEY), is_mainnet=False)
     executed: list[str] = []
     execute = exchange.actions.execute
     exchange.actions.execute = lambda envelope: executed.append(envelope.action_type) or execute(envelope)
     exchange.faults.drop(action="scheduleCancel", phase="response", count=1)
     with pytest.raises(HyperliquidHttpError) as error:
-        await endpoints.post(signing.schedule_cancel_action(None))
+        await endpoints.post(actions.schedule_cancel_action(None))
     assert error.value.outcome_unknown and executed == ["scheduleCancel"], "executed once, never resent"
     exchange.faults.http_429(count=2)
-    response = await endpoints.post(signing.schedule_cancel_action(None))
+    response = await endpoints.post(actions.schedule_cancel_action(None))
     assert response.error is None and executed == ["scheduleCancel", "scheduleCancel"], "429s retried, then executed once"
     await client.close()
 

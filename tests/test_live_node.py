@@ -17,8 +17,8 @@ from decimal import Decimal
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
+from adapters.hyperliquid.actions import cloid_from_client_order_id
 from adapters.hyperliquid.execution import RESYNC_ON_RECONNECT
-from adapters.hyperliquid.signing import cloid_from_client_order_id
 from tests.conftest import REPO_ROOT
 from tests.test_live_support import BTC_ID
 from tests.test_live_support import LiveNode

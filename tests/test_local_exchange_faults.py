@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from adapters.hyperliquid import signing
+from adapters.hyperliquid import actions
 from tests.test_local_exchange_support import BTC
 from tests.test_local_exchange_support import Rest
 from tests.test_local_exchange_support import Trader
@@ -80,7 +80,7 @@ async def test_modify_updates_in_natural_and_reordered_order(exchange, alice, ht
     await ws.next("orderUpdates")
 
     async def modify_statuses(target, px) -> list[tuple[str, int]]:
-        await alice.act(signing.modify_action(target, wire(True, px, cloid=cloid)))
+        await alice.act(actions.modify_action(target, wire(True, px, cloid=cloid)))
         first, second = await ws.next("orderUpdates"), await ws.next("orderUpdates")
         return [(u["status"], u["order"]["oid"]) for u in first + second]
 
@@ -101,7 +101,7 @@ async def test_modify_order_can_be_configured(venue_factory, http):
     bid, _ = await touch(rest)
     oid = (await alice.order(True, bid - 5, "0.01"))["resting"]["oid"]
     await ws.next("orderUpdates")
-    await alice.act(signing.modify_action(oid, wire(True, bid - 6)))
+    await alice.act(actions.modify_action(oid, wire(True, bid - 6)))
     assert [(await ws.next("orderUpdates"))[0]["status"] for _ in range(2)] == ["open", "canceled"]
 
 
@@ -124,11 +124,11 @@ async def test_delayed_and_dropped_ws_posts(exchange, alice, http, rest):
     exchange.faults.delay(0.3, action="cancel")
     oid = (await alice.order(True, bid - 1, "0.01"))["resting"]["oid"]
     started = time.monotonic()
-    cancel = await ws.post(1, "action", alice.payload(signing.cancel_action([(BTC, oid)])))
+    cancel = await ws.post(1, "action", alice.payload(actions.cancel_action([(BTC, oid)])))
     assert cancel["payload"]["response"]["data"]["statuses"] == ["success"]
     assert time.monotonic() - started >= 0.3
     exchange.faults.drop(action="order")
-    payload = alice.payload(signing.order_action([wire(True, bid - 2)]))
+    payload = alice.payload(actions.order_action([wire(True, bid - 2)]))
     await ws.send({"method": "post", "id": 2, "request": {"type": "action", "payload": payload}})
     assert await ws.nothing_on("post")
     assert len(await rest.info("openOrders", user=alice.address)) == 1
@@ -159,7 +159,7 @@ async def test_restart_keeps_state_on_the_same_port(exchange, alice, http, rest)
     bid, ask = await touch(rest)
     resting = (await alice.order(True, bid - 1, "0.01"))["resting"]["oid"]
     nonce = alice.nonces.next_nonce()
-    await alice.act(signing.order_action([wire(True, ask, "0.001", "Ioc")]), nonce=nonce)
+    await alice.act(actions.order_action([wire(True, ask, "0.001", "Ioc")]), nonce=nonce)
     kinds = ("openOrders", "userFills", "clearinghouseState")
     before = {kind: await rest.info(kind, user=alice.address) for kind in kinds}
     ws = await http.ws_connect(exchange.ws_url)
@@ -178,7 +178,7 @@ async def test_restart_keeps_state_on_the_same_port(exchange, alice, http, rest)
             after.pop("time"), value.pop("time")
         assert after == value, kind
     assert [o["oid"] for o in before["openOrders"]] == [resting]
-    duplicate = await alice.act(signing.noop_action(), nonce=nonce)
+    duplicate = await alice.act(actions.noop_action(), nonce=nonce)
     assert duplicate["response"] == f"Invalid nonce: duplicate nonce {nonce}", "nonce state survives"
     fresh = await open_ws(http, exchange)
     await fresh.subscribe({"type": "userFills", "user": alice.address})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from decimal import Decimal
 
+from adapters.hyperliquid import actions
 from adapters.hyperliquid import signing
 from adapters.hyperliquid.local_exchange import AccountConfig
 from tests.test_local_exchange_support import BTC
@@ -138,9 +139,9 @@ async def test_rejections_carry_the_venue_texts(venue_factory, http):
         "reduceOnlyRejected", "iocCancelRejected",
     ]
     # A whole-request error for an asset that does not exist, and a per-cancel error for an unknown oid.
-    order = signing.limit_order_wire(9999, True, bid - 1, "0.01", False, "Alo")
-    assert await alice.act(signing.order_action([order])) == {"status": "err", "response": "Asset 9999 does not exist."}
-    assert await alice.act(signing.cancel_action([(BTC, 123)])) == {
+    order = actions.limit_order_wire(9999, True, bid - 1, "0.01", False, "Alo")
+    assert await alice.act(actions.order_action([order])) == {"status": "err", "response": "Asset 9999 does not exist."}
+    assert await alice.act(actions.cancel_action([(BTC, 123)])) == {
         "status": "ok",
         "response": {"type": "cancel", "data": {"statuses": [{"error": MISSING_ORDER}]}},
     }
@@ -154,13 +155,13 @@ async def test_rejections_carry_the_venue_texts(venue_factory, http):
 
 async def test_signature_failures_name_the_recovered_address(alice, rest):
     bid, _ = await touch(rest)
-    action = signing.order_action([wire(True, bid - 1)])
+    action = actions.order_action([wire(True, bid - 1)])
     nonce = alice.nonces.next_nonce()
     # Signed for mainnet (source "a") while the local venue verifies as testnet: a stranger's address.
     signature = alice.signer.sign_l1_action(action, nonce, is_mainnet=True)
     stranger = signing.recover_l1_signer(action, nonce, None, None, signature, False)
     assert stranger != alice.address
-    status, body = await rest.post("/exchange", signing.exchange_payload(action, nonce, signature))
+    status, body = await rest.post("/exchange", actions.exchange_payload(action, nonce, signature))
     assert status == 200
     assert body == {"status": "err", "response": f"L1 error: User or API Wallet {stranger} does not exist."}
     # A price with a trailing zero is hashed as sent by the client but canonically by the venue (§4.3.3).
@@ -176,7 +177,7 @@ async def test_signature_failures_name_the_recovered_address(alice, rest):
 
 async def test_nonce_rules(alice, rest):
     bid, _ = await touch(rest)
-    action = signing.order_action([wire(True, bid - 1)])
+    action = actions.order_action([wire(True, bid - 1)])
     nonce = alice.nonces.next_nonce()
     assert (await alice.act(action, nonce=nonce))["status"] == "ok"
     duplicate = await alice.act(action, nonce=nonce)
@@ -187,15 +188,15 @@ async def test_nonce_rules(alice, rest):
     # The 100 highest are kept; a nonce below all of them is refused once the set is full.
     base = alice.nonces.next_nonce()
     for offset in range(100):
-        assert (await alice.act(signing.noop_action(), nonce=base + 1000 + offset))["status"] == "ok"
-    stale = await alice.act(signing.noop_action(), nonce=base + 1)
+        assert (await alice.act(actions.noop_action(), nonce=base + 1000 + offset))["status"] == "ok"
+    stale = await alice.act(actions.noop_action(), nonce=base + 1)
     assert stale["status"] == "err" and stale["response"].startswith("Invalid nonce:")
 
 
 async def test_agent_wallet_must_be_approved_by_the_master(exchange, alice, rest):
     agent = Trader(rest, signer_for("alice-agent"))
     bid, _ = await touch(rest)
-    refused = await agent.act(signing.order_action([wire(True, bid - 1)]))
+    refused = await agent.act(actions.order_action([wire(True, bid - 1)]))
     assert refused == {"status": "err", "response": f"L1 error: User or API Wallet {agent.address} does not exist."}
     assert await alice.approve_agent(agent.address) == OK_DEFAULT
     placed = await agent.order(True, bid - 1, "0.01")
@@ -205,8 +206,8 @@ async def test_agent_wallet_must_be_approved_by_the_master(exchange, alice, rest
     # A new unnamed agent replaces the old one.
     successor = Trader(rest, signer_for("alice-agent-2"))
     await alice.approve_agent(successor.address)
-    assert (await agent.act(signing.noop_action()))["status"] == "err"
-    assert (await successor.act(signing.noop_action()))["status"] == "ok"
+    assert (await agent.act(actions.noop_action()))["status"] == "err"
+    assert (await successor.act(actions.noop_action()))["status"] == "ok"
     # An agent cannot approve agents: user-signed actions need the master's key.
     assert (await agent.approve_agent(signer_for("x").address))["response"].startswith("L1 error: User or API Wallet")
 
@@ -218,12 +219,12 @@ async def test_vault_and_expiry_and_deposit_checks(venue_factory, http):
     rest = Rest(http, exchange.url)
     alice = Trader(rest, signer_for("alice"))
     vault = "0x" + "ab" * 20
-    unregistered = await alice.act(signing.noop_action(), vault_address=vault)
+    unregistered = await alice.act(actions.noop_action(), vault_address=vault)
     assert unregistered == {"status": "err", "response": f"Vault not registered: {vault}"}
-    expired = await alice.act(signing.noop_action(), expires_after=int(time.time() * 1000) - 1000)
+    expired = await alice.act(actions.noop_action(), expires_after=int(time.time() * 1000) - 1000)
     assert expired["status"] == "err" and expired["response"].startswith("Action expired")
-    assert (await alice.act(signing.noop_action(), expires_after=int(time.time() * 1000) + 60_000))["status"] == "ok"
-    assert await Trader(rest, broke).act(signing.noop_action()) == {
+    assert (await alice.act(actions.noop_action(), expires_after=int(time.time() * 1000) + 60_000))["status"] == "ok"
+    assert await Trader(rest, broke).act(actions.noop_action()) == {
         "status": "err", "response": f"Must deposit before performing actions. User: {broke.address}"
     }
 
@@ -232,10 +233,10 @@ async def test_cancel_and_cancel_by_cloid(alice, rest):
     bid, _ = await touch(rest)
     first = (await alice.order(True, bid - 3, "0.01"))["resting"]["oid"]
     await alice.order(True, bid - 4, "0.01", cloid=CLOID)
-    by_oid = await alice.act(signing.cancel_action([(BTC, first)]))
-    by_cloid = await alice.act(signing.cancel_by_cloid_action([(BTC, CLOID)]))
+    by_oid = await alice.act(actions.cancel_action([(BTC, first)]))
+    by_cloid = await alice.act(actions.cancel_by_cloid_action([(BTC, CLOID)]))
     assert by_oid["response"]["data"]["statuses"] == by_cloid["response"]["data"]["statuses"] == ["success"]
-    again = await alice.act(signing.cancel_action([(BTC, first)]))
+    again = await alice.act(actions.cancel_action([(BTC, first)]))
     assert again["response"]["data"]["statuses"] == [{"error": MISSING_ORDER}]
     assert await rest.info("openOrders", user=alice.address) == []
     assert (await rest.info("orderStatus", user=alice.address, oid=first))["order"]["status"] == "canceled"
@@ -245,19 +246,19 @@ async def test_modify_is_cancel_replace_keeping_the_cloid(alice, rest):
     bid, _ = await touch(rest)
     old = (await alice.order(True, bid - 3, "0.01", cloid=CLOID))["resting"]["oid"]
     new_wire = wire(True, bid - 2, "0.02", cloid=CLOID)
-    assert await alice.act(signing.modify_action(old, new_wire)) == OK_DEFAULT
+    assert await alice.act(actions.modify_action(old, new_wire)) == OK_DEFAULT
     [current] = await rest.info("frontendOpenOrders", user=alice.address)
     assert current["oid"] != old and current["cloid"] == CLOID
     assert (Decimal(current["limitPx"]), current["sz"]) == (bid - 2, "0.02")
     assert (await rest.info("orderStatus", user=alice.address, oid=old))["order"]["status"] == "canceled"
     # batchModify by cloid answers like an order action; a modify that would cross leaves the order alone.
     crossing = wire(True, bid + 50, "0.02", cloid=CLOID)
-    body = await alice.act(signing.batch_modify_action([(CLOID, crossing)]))
+    body = await alice.act(actions.batch_modify_action([(CLOID, crossing)]))
     assert body["response"]["data"]["statuses"][0]["error"].startswith("Post only order would have immediately matched")
     assert [o["oid"] for o in await rest.info("openOrders", user=alice.address)] == [current["oid"]]
-    body = await alice.act(signing.batch_modify_action([(CLOID, wire(True, bid - 5, "0.02", cloid=CLOID))]))
+    body = await alice.act(actions.batch_modify_action([(CLOID, wire(True, bid - 5, "0.02", cloid=CLOID))]))
     assert body["response"]["type"] == "order" and list(body["response"]["data"]["statuses"][0]) == ["resting"]
-    missing = await alice.act(signing.modify_action(1, new_wire))
+    missing = await alice.act(actions.modify_action(1, new_wire))
     assert missing == {"status": "err", "response": MISSING_ORDER}
 
 
@@ -266,9 +267,9 @@ async def test_schedule_cancel_is_a_dead_mans_switch(exchange, alice, rest):
     await alice.order(True, bid - 3, "0.01")
     await alice.order(True, bid - 4, "0.01")
     now = exchange.clock.now_ms()
-    too_early = await alice.act(signing.schedule_cancel_action(now + 1000))
+    too_early = await alice.act(actions.schedule_cancel_action(now + 1000))
     assert too_early["status"] == "err"
-    assert await alice.act(signing.schedule_cancel_action(now + 6000)) == OK_DEFAULT
+    assert await alice.act(actions.schedule_cancel_action(now + 6000)) == OK_DEFAULT
     exchange.advance_to(now + 5900)
     assert len(await rest.info("openOrders", user=alice.address)) == 2
     exchange.advance_to(now + 6100)
@@ -277,20 +278,20 @@ async def test_schedule_cancel_is_a_dead_mans_switch(exchange, alice, rest):
     assert {h["status"] for h in history} == {"scheduledCancel"}
     # Clearing (no time key) disarms it.
     await alice.order(True, bid - 3, "0.01")
-    await alice.act(signing.schedule_cancel_action(exchange.clock.now_ms() + 6000))
-    await alice.act(signing.schedule_cancel_action(None))
+    await alice.act(actions.schedule_cancel_action(exchange.clock.now_ms() + 6000))
+    await alice.act(actions.schedule_cancel_action(None))
     exchange.advance(10)
     assert len(await rest.info("openOrders", user=alice.address)) == 1
 
 
 async def test_update_leverage_changes_margin(exchange, alice, rest):
-    assert await alice.act(signing.update_leverage_action(BTC, True, 5)) == OK_DEFAULT
+    assert await alice.act(actions.update_leverage_action(BTC, True, 5)) == OK_DEFAULT
     _, ask = await touch(rest)
     await alice.order(True, ask, "0.01", tif="Ioc")
     position = (await rest.info("clearinghouseState", user=alice.address))["assetPositions"][0]["position"]
     assert position["leverage"] == {"type": "cross", "value": 5}
     assert Decimal(position["marginUsed"]) == (Decimal(position["positionValue"]) / 5).quantize(USD)
-    assert (await alice.act(signing.update_leverage_action(BTC, True, 51)))["status"] == "err"
+    assert (await alice.act(actions.update_leverage_action(BTC, True, 51)))["status"] == "err"
 
 
 async def test_address_budget_is_enforced_but_cancels_still_pass(venue_factory, http):
@@ -301,19 +302,19 @@ async def test_address_budget_is_enforced_but_cancels_still_pass(venue_factory, 
     bid, _ = await touch(rest)
     first = await alice.order(True, bid - 1, "0.01")  # the once-per-10-s allowance of a limited address
     assert "resting" in first
-    refused = await alice.act(signing.order_action([wire(True, bid - 2)]))
+    refused = await alice.act(actions.order_action([wire(True, bid - 2)]))
     assert refused == {
         "status": "err",
         "response": "Too many cumulative requests sent (10002 > 10000) for cumulative volume traded $0.00. "
         "Place taker orders to free up 1 request per USDC traded.",
     }
-    cancel = await alice.act(signing.cancel_action([(BTC, first["resting"]["oid"])]))
+    cancel = await alice.act(actions.cancel_action([(BTC, first["resting"]["oid"])]))
     assert cancel["response"]["data"]["statuses"] == ["success"]
     assert (await rest.info("userRateLimit", user=alice.address))["nRequestsUsed"] == 10_002
 
 
 async def test_malformed_exchange_requests_never_crash(alice, rest):
-    good = alice.payload(signing.noop_action())
+    good = alice.payload(actions.noop_action())
     signature = good["signature"]
     order = {"a": 0, "b": True, "p": "42000", "s": "1", "r": False, "t": {"limit": {"tif": "Alo"}}}
 
@@ -338,7 +339,7 @@ async def test_malformed_exchange_requests_never_crash(alice, rest):
         got_status, got = await rest.post("/exchange", body, raw=isinstance(body, str))
         assert got_status == status, (body, got_status, got)
         assert isinstance(got, str) and "Traceback" not in got
-    assert (await alice.act(signing.noop_action()))["status"] == "ok", "still serving"
+    assert (await alice.act(actions.noop_action()))["status"] == "ok", "still serving"
 
 
 async def test_margin_counts_resting_orders_and_nets_bids_against_asks(venue_factory, http):

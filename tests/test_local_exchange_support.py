@@ -20,6 +20,9 @@ import aiohttp
 import pytest
 from eth_utils import keccak
 
+from adapters.hyperliquid import actions
+from adapters.hyperliquid import credentials
+from adapters.hyperliquid import nonces
 from adapters.hyperliquid import signing
 from adapters.hyperliquid.local_exchange import AccountConfig
 from adapters.hyperliquid.local_exchange import LocalExchange
@@ -34,7 +37,7 @@ MISSING_ORDER = "Order was never placed, already canceled, or filled."
 
 def wire(is_buy: bool, px: Decimal | str, sz: Decimal | str = "0.01", tif: str = "Alo", **kw: Any) -> dict:
     """A BTC limit order wire (§3.2)."""
-    return signing.limit_order_wire(BTC, is_buy, px, sz, kw.pop("reduce_only", False), tif, **kw)
+    return actions.limit_order_wire(BTC, is_buy, px, sz, kw.pop("reduce_only", False), tif, **kw)
 
 
 def key_for(name: str) -> str:
@@ -42,8 +45,8 @@ def key_for(name: str) -> str:
     return "0x" + keccak(f"local-exchange-test {name}".encode()).hex()
 
 
-def signer_for(name: str) -> signing.HyperliquidSigner:
-    return signing.HyperliquidSigner.from_key(key_for(name))
+def signer_for(name: str) -> credentials.HyperliquidSigner:
+    return credentials.HyperliquidSigner.from_key(key_for(name))
 
 
 def capture(cassette_dir, name: str, index: int = -1) -> Any:
@@ -75,11 +78,11 @@ class Rest:
 class Trader:
     """Signs and posts actions for one signer (the account itself or its agent), reference §3–§4."""
 
-    def __init__(self, rest: Rest, signer: signing.HyperliquidSigner, is_mainnet: bool = False) -> None:
+    def __init__(self, rest: Rest, signer: credentials.HyperliquidSigner, is_mainnet: bool = False) -> None:
         self.rest = rest
         self.signer = signer
         self.is_mainnet = is_mainnet
-        self.nonces = signing.NonceManager()
+        self.nonces = nonces.NonceManager()
 
     @property
     def address(self) -> str:
@@ -89,7 +92,7 @@ class Trader:
         nonce = self.nonces.next_nonce() if nonce is None else nonce
         vault, expires_after = extra.get("vault_address"), extra.get("expires_after")
         signature = self.signer.sign_l1_action(action, nonce, vault, expires_after, is_mainnet=self.is_mainnet)
-        return signing.exchange_payload(action, nonce, signature, vault, expires_after)
+        return actions.exchange_payload(action, nonce, signature, vault, expires_after)
 
     async def act(self, action: dict, nonce: int | None = None, **extra: Any) -> dict:
         status, body = await self.rest.post("/exchange", self.payload(action, nonce, **extra))
@@ -97,7 +100,7 @@ class Trader:
         return body
 
     async def orders(self, *wires: dict) -> list:
-        body = await self.act(signing.order_action(wires))
+        body = await self.act(actions.order_action(wires))
         assert body["status"] == "ok", body
         return body["response"]["data"]["statuses"]
 
@@ -106,10 +109,10 @@ class Trader:
 
     async def approve_agent(self, agent: str, name: str | None = None) -> dict:
         nonce = self.nonces.next_nonce()
-        action = signing.approve_agent_action(agent, name, nonce, self.is_mainnet)
+        action = actions.approve_agent_action(agent, name, nonce, self.is_mainnet)
         primary, types = signing.USER_SIGNED_TYPES["approveAgent"]
         signature = self.signer.sign_user_signed_action(action, primary, types)
-        status, body = await self.rest.post("/exchange", signing.exchange_payload(action, nonce, signature))
+        status, body = await self.rest.post("/exchange", actions.exchange_payload(action, nonce, signature))
         assert status == 200, body
         return body
 

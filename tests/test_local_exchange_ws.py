@@ -7,7 +7,8 @@ import json
 
 import aiohttp
 
-from adapters.hyperliquid import signing
+from adapters.hyperliquid import actions
+from adapters.hyperliquid import credentials
 from tests.test_local_exchange_support import BTC
 from tests.test_local_exchange_support import Rest
 from tests.test_local_exchange_support import Trader
@@ -85,7 +86,7 @@ async def test_user_fills_snapshot_then_stream_and_order_updates(exchange, alice
         "coin": "BTC", "side": "B", "limitPx": str(bid - 10), "sz": "0.01", "oid": oid,
         "timestamp": update["order"]["timestamp"], "origSz": "0.01", "cloid": "0x" + "aa" * 16,
     }
-    await alice.act(signing.cancel_action([(BTC, oid)]))
+    await alice.act(actions.cancel_action([(BTC, oid)]))
     assert [u["status"] for u in await ws.next("orderUpdates")] == ["canceled"]
 
 
@@ -102,7 +103,7 @@ async def test_post_requests_round_trip(exchange, alice, http, rest):
     info = await ws.post(1, "info", {"type": "l2Book", "coin": "BTC"})
     assert info == {"type": "info", "payload": {"type": "l2Book", "data": await rest.info("l2Book", coin="BTC")}}
     bid, _ = await touch(rest)
-    action = signing.order_action([wire(True, bid - 1)])
+    action = actions.order_action([wire(True, bid - 1)])
     nonce = alice.nonces.next_nonce()
     placed = await ws.post(2, "action", alice.payload(action, nonce))
     assert placed["type"] == "action" and list(placed["payload"]["response"]["data"]["statuses"][0]) == ["resting"]
@@ -156,11 +157,11 @@ async def test_real_time_replay_pushes_without_being_stepped(venue_factory, http
 
 
 async def test_post_action_of_an_agent_over_ws(exchange, alice, http, rest):
-    agent = Trader(rest, signing.HyperliquidSigner.from_key("0x" + "42" * 32))
+    agent = Trader(rest, credentials.HyperliquidSigner.from_key("0x" + "42" * 32))
     await alice.approve_agent(agent.address, "bot")
     ws = await open_ws(http, exchange)
     bid, _ = await touch(rest)
-    placed = await ws.post(9, "action", agent.payload(signing.order_action([wire(True, bid - 1)])))
+    placed = await ws.post(9, "action", agent.payload(actions.order_action([wire(True, bid - 1)])))
     oid = placed["payload"]["response"]["data"]["statuses"][0]["resting"]["oid"]
     assert [o["oid"] for o in await rest.info("openOrders", user=alice.address)] == [oid]
 

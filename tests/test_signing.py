@@ -22,40 +22,40 @@ from eth_account.messages import encode_typed_data
 from eth_hash.auto import keccak
 from nautilus_trader.core import nautilus_pyo3
 
-from adapters.hyperliquid import signing
+from adapters.hyperliquid import credentials
+from adapters.hyperliquid.actions import approve_agent_action
+from adapters.hyperliquid.actions import approve_builder_fee_action
+from adapters.hyperliquid.actions import batch_modify_action
+from adapters.hyperliquid.actions import cancel_action
+from adapters.hyperliquid.actions import cancel_by_cloid_action
+from adapters.hyperliquid.actions import cloid_from_client_order_id
+from adapters.hyperliquid.actions import decimal_to_wire
+from adapters.hyperliquid.actions import exchange_payload
+from adapters.hyperliquid.actions import float_to_int_for_hashing
+from adapters.hyperliquid.actions import float_to_wire
+from adapters.hyperliquid.actions import limit_order_wire
+from adapters.hyperliquid.actions import modify_action
+from adapters.hyperliquid.actions import noop_action
+from adapters.hyperliquid.actions import order_action
+from adapters.hyperliquid.actions import schedule_cancel_action
+from adapters.hyperliquid.actions import trigger_order_wire
+from adapters.hyperliquid.actions import update_leverage_action
+from adapters.hyperliquid.actions import usd_send_action
+from adapters.hyperliquid.actions import withdraw_action
+from adapters.hyperliquid.credentials import HyperliquidSigner
+from adapters.hyperliquid.credentials import PrivateKeyError
+from adapters.hyperliquid.nonces import NonceManager
 from adapters.hyperliquid.signing import EXCHANGE_DOMAIN_SEPARATOR
 from adapters.hyperliquid.signing import USER_SIGNED_TYPES
-from adapters.hyperliquid.signing import HyperliquidSigner
 from adapters.hyperliquid.signing import InvalidSignatureError
-from adapters.hyperliquid.signing import NonceManager
-from adapters.hyperliquid.signing import PrivateKeyError
 from adapters.hyperliquid.signing import action_hash
 from adapters.hyperliquid.signing import action_msgpack
-from adapters.hyperliquid.signing import approve_agent_action
-from adapters.hyperliquid.signing import approve_builder_fee_action
-from adapters.hyperliquid.signing import batch_modify_action
-from adapters.hyperliquid.signing import cancel_action
-from adapters.hyperliquid.signing import cancel_by_cloid_action
-from adapters.hyperliquid.signing import cloid_from_client_order_id
-from adapters.hyperliquid.signing import decimal_to_wire
-from adapters.hyperliquid.signing import exchange_payload
-from adapters.hyperliquid.signing import float_to_int_for_hashing
-from adapters.hyperliquid.signing import float_to_wire
 from adapters.hyperliquid.signing import l1_signing_digest
 from adapters.hyperliquid.signing import l1_typed_data
-from adapters.hyperliquid.signing import limit_order_wire
-from adapters.hyperliquid.signing import modify_action
-from adapters.hyperliquid.signing import noop_action
-from adapters.hyperliquid.signing import order_action
 from adapters.hyperliquid.signing import phantom_agent_hash
 from adapters.hyperliquid.signing import recover_l1_signer
 from adapters.hyperliquid.signing import recover_user_signed_signer
-from adapters.hyperliquid.signing import schedule_cancel_action
-from adapters.hyperliquid.signing import trigger_order_wire
-from adapters.hyperliquid.signing import update_leverage_action
-from adapters.hyperliquid.signing import usd_send_action
 from adapters.hyperliquid.signing import user_signed_digest
-from adapters.hyperliquid.signing import withdraw_action
 
 # A throwaway test key (not one of the vectors' keys); never funded anywhere.
 TEST_KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
@@ -621,13 +621,13 @@ def _raised_by(build) -> BaseException:
 
 
 def _traceback_with_locals(error: BaseException) -> str:
-    """The traceback from the first frame inside the signing module down, with every local variable and any
+    """The traceback from the first frame inside the credentials module down, with every local variable and any
     chained exception: what a crash reporter that captures locals would record. (The test's own frames hold
     the key by construction, so they are left out.)"""
     frames = error.__traceback__
-    while frames is not None and frames.tb_frame.f_code.co_filename != signing.__file__:
+    while frames is not None and frames.tb_frame.f_code.co_filename != credentials.__file__:
         frames = frames.tb_next
-    assert frames is not None, "the error was not raised from the signing module"
+    assert frames is not None, "the error was not raised from the credentials module"
     exception = traceback.TracebackException(type(error), error, frames, capture_locals=True)
     return "".join(exception.format(chain=True))
 
@@ -715,7 +715,7 @@ def test_nonces_within_one_millisecond_and_across_a_clock_step_back():
 
 
 def test_nonces_follow_the_wall_clock():
-    from adapters.hyperliquid.signing import wall_clock_ms
+    from adapters.hyperliquid.nonces import wall_clock_ms
 
     before = wall_clock_ms()
     nonce = NonceManager().next_nonce()

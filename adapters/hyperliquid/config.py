@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from nautilus_trader.config import LiveDataClientConfig
 from nautilus_trader.config import LiveExecClientConfig
 
+from adapters.hyperliquid.actions import lower_address
 from adapters.hyperliquid.constants import ENVIRONMENT_URLS
 from adapters.hyperliquid.constants import ENVIRONMENTS
 from adapters.hyperliquid.constants import MIN_DEAD_MAN_SWITCH_SECS
-from adapters.hyperliquid.signing import lower_address
 
 
 @dataclass(frozen=True, slots=True)

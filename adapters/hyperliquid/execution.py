@@ -76,8 +76,8 @@ from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 from nautilus_trader.model.orders import Order
 
+from adapters.hyperliquid import actions
 from adapters.hyperliquid import parsing
-from adapters.hyperliquid import signing
 from adapters.hyperliquid.config import HyperliquidExecClientConfig
 from adapters.hyperliquid.constants import ADDRESS_LIMIT_PREFIX
 from adapters.hyperliquid.constants import HYPERLIQUID_ACCOUNT_ID
@@ -194,7 +194,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._info = info
         self._exchange = exchange
         # Queries and user streams name the account, never an agent signing for it (protocol §9.5).
-        self._user = signing.lower_address(config.account_address or exchange.signer_address)
+        self._user = actions.lower_address(config.account_address or exchange.signer_address)
         self._ws = HyperliquidWebSocketClient.for_config(config, self._on_frame, self._log, self._on_reconnected)
         self._states: dict[str, _OrderState] = {}  # by cloid
         self._by_oid: dict[int, _OrderState] = {}
@@ -265,7 +265,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     def _track(self, order: Order) -> _OrderState:
         """The state of ``order``, created from what the cache knows the first time (a new order, or one from
         before a restart)."""
-        cloid = signing.cloid_from_client_order_id(order.client_order_id.value)
+        cloid = actions.cloid_from_client_order_id(order.client_order_id.value)
         state = self._states.get(cloid)
         if state is None:
             state = _OrderState(
@@ -325,7 +325,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         for state in states:
             state.submit_in_flight = True
         try:
-            response = await self._exchange.post(signing.order_action([wire for _, wire in batch]), len(batch))
+            response = await self._exchange.post(actions.order_action([wire for _, wire in batch]), len(batch))
         except HyperliquidHttpError as error:
             self._on_submit_error(states, error)
             return
@@ -360,10 +360,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             return None, f"size {size} is not a positive multiple of 1e-{sz_decimals}"
         if not order.is_reduce_only and price * size < MIN_NOTIONAL_USD:
             return None, f"notional {price * size} below the venue minimum of ${MIN_NOTIONAL_USD}"
-        cloid = signing.cloid_from_client_order_id(order.client_order_id.value)
+        cloid = actions.cloid_from_client_order_id(order.client_order_id.value)
         asset = self._provider.asset_of(instrument)
         is_buy = order.side == OrderSide.BUY
-        wire = signing.limit_order_wire(asset, is_buy, price, size, order.is_reduce_only, tif, cloid)
+        wire = actions.limit_order_wire(asset, is_buy, price, size, order.is_reduce_only, tif, cloid)
         return wire, ""
 
     def _market_order_price(self, instrument: Instrument, side: OrderSide) -> Decimal | None:
@@ -468,7 +468,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             return
         pairs = [(self._asset(state.instrument_id), state.cloid) for state in states]
         try:
-            response = await self._exchange.post(signing.cancel_by_cloid_action(pairs), len(pairs))
+            response = await self._exchange.post(actions.cancel_by_cloid_action(pairs), len(pairs))
         except HyperliquidHttpError as error:
             for state in states:
                 if error.outcome_unknown:
@@ -540,7 +540,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             self._emit_modify_rejected(command, f"invalid modify (price {price}, remaining {remaining})", ts_now)
             return
         tif = parsing.venue_tif(order.time_in_force, order.is_post_only) or "Gtc"
-        wire = signing.limit_order_wire(
+        wire = actions.limit_order_wire(
             self._provider.asset_of(instrument),
             order.side == OrderSide.BUY,
             price.as_decimal(),
@@ -551,7 +551,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         )
         state.modify, state.modify_new_price, state.modify_new_qty = command, price, quantity
         try:
-            response = await self._exchange.post(signing.batch_modify_action([(state.cloid, wire)]), 1)
+            response = await self._exchange.post(actions.batch_modify_action([(state.cloid, wire)]), 1)
         except HyperliquidHttpError as error:
             self._finish_modify(state, None, str(error))
             return
@@ -686,14 +686,14 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         each item, so one item that cannot be applied does not cost the others."""
         try:
             message = _decode_message(text)
-            actions = self._frame_actions(message)
+            handlers = self._frame_actions(message)
         except _DECODE_ERRORS as error:
             self.malformed_frames += 1
             self._log.warning(f"skipped a malformed frame ({type(error).__name__}: {error}): {text[:200]!r}")
             return
-        for action in actions:
+        for handle in handlers:
             try:
-                action()
+                handle()
             except _DECODE_ERRORS as error:
                 self._log.error(f"skipped one item of a {message.channel} frame: {error}")
 
@@ -867,7 +867,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if self._config.leverage is None:
             return
         for instrument in self._provider.list_all():
-            action = signing.update_leverage_action(self._provider.asset_of(instrument), True, self._config.leverage)
+            action = actions.update_leverage_action(self._provider.asset_of(instrument), True, self._config.leverage)
             try:
                 response = await self._exchange.post(action)
             except HyperliquidHttpError as error:
@@ -887,7 +887,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     async def _set_dead_man_switch(self, deadline_ms: int | None) -> bool:
         """Arm (or with ``None`` clear) the venue's scheduled cancel of every open order."""
         try:
-            response = await self._exchange.post(signing.schedule_cancel_action(deadline_ms))
+            response = await self._exchange.post(actions.schedule_cancel_action(deadline_ms))
         except HyperliquidHttpError as error:
             self._log.warning(f"scheduleCancel failed: {error}")
             return False
@@ -904,7 +904,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             cancellable = [o for o in open_orders if self._asset_of_coin(o.coin) is not None]
             if cancellable:
                 pairs = [(self._asset_of_coin(o.coin), o.oid) for o in cancellable]
-                response = await self._exchange.post(signing.cancel_action(pairs), len(pairs))
+                response = await self._exchange.post(actions.cancel_action(pairs), len(pairs))
                 statuses = response.statuses()
                 ts_now = self._clock.timestamp_ns()
                 for index, venue_order in enumerate(cancellable):
@@ -1013,7 +1013,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
 
     async def generate_order_status_report(self, command: GenerateOrderStatusReport) -> OrderStatusReport | None:
         if command.client_order_id is not None:
-            target: int | str = signing.cloid_from_client_order_id(command.client_order_id.value)
+            target: int | str = actions.cloid_from_client_order_id(command.client_order_id.value)
         elif command.venue_order_id is not None and command.venue_order_id.value.isdigit():
             target = int(command.venue_order_id.value)
         else:

@@ -22,6 +22,7 @@ from nautilus_trader.live.factories import LiveExecClientFactory
 
 from adapters.hyperliquid.config import HyperliquidDataClientConfig
 from adapters.hyperliquid.config import HyperliquidExecClientConfig
+from adapters.hyperliquid.credentials import HyperliquidSigner
 from adapters.hyperliquid.data import HyperliquidDataClient
 from adapters.hyperliquid.execution import HyperliquidExecutionClient
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
@@ -29,7 +30,6 @@ from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints
 from adapters.hyperliquid.http.info import HyperliquidInfoEndpoints
 from adapters.hyperliquid.http.ratelimit import WeightLimiter
 from adapters.hyperliquid.providers import HyperliquidInstrumentProvider
-from adapters.hyperliquid.signing import HyperliquidSigner
 
 
 @lru_cache(maxsize=None)

@@ -14,12 +14,12 @@ from typing import Any
 
 import msgspec
 
+from adapters.hyperliquid.actions import exchange_payload
+from adapters.hyperliquid.credentials import HyperliquidSigner
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.http.error import HyperliquidHttpError
+from adapters.hyperliquid.nonces import NonceManager
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
-from adapters.hyperliquid.signing import HyperliquidSigner
-from adapters.hyperliquid.signing import NonceManager
-from adapters.hyperliquid.signing import exchange_payload
 
 _encode = msgspec.json.encode
 _decode_response = msgspec.json.Decoder(ExchangeResponse).decode

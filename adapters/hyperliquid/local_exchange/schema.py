@@ -15,10 +15,10 @@ from decimal import Decimal
 from decimal import InvalidOperation
 from typing import Any
 
+from adapters.hyperliquid.actions import canonical_cloid
+from adapters.hyperliquid.actions import decimal_to_wire
+from adapters.hyperliquid.actions import lower_address
 from adapters.hyperliquid.local_exchange.errors import deserialize_error
-from adapters.hyperliquid.signing import canonical_cloid
-from adapters.hyperliquid.signing import decimal_to_wire
-from adapters.hyperliquid.signing import lower_address
 
 TIFS = ("Alo", "Ioc", "Gtc", "FrontendMarket")
 GROUPINGS = ("na", "normalTpsl", "positionTpsl")

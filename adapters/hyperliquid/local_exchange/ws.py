@@ -23,6 +23,7 @@ import msgspec
 from aiohttp import WSMsgType
 from aiohttp import web
 
+from adapters.hyperliquid.actions import lower_address
 from adapters.hyperliquid.local_exchange import errors
 from adapters.hyperliquid.local_exchange.book import FAST_LEVELS
 from adapters.hyperliquid.local_exchange.book import MAX_LEVELS
@@ -32,7 +33,6 @@ from adapters.hyperliquid.local_exchange.events import Message
 from adapters.hyperliquid.local_exchange.faults import REORDER_TIMEOUT_S
 from adapters.hyperliquid.local_exchange.faults import FaultController
 from adapters.hyperliquid.local_exchange.info import book_aggregation
-from adapters.hyperliquid.signing import lower_address
 
 log = logging.getLogger(__name__)
 
