@@ -14,6 +14,7 @@ from decimal import ROUND_DOWN
 from decimal import ROUND_FLOOR
 from decimal import ROUND_HALF_EVEN
 from decimal import Decimal
+from decimal import InvalidOperation
 from enum import Enum
 
 MAX_DECIMALS_PERP = 6
@@ -54,12 +55,17 @@ def tick_at(price: Decimal | float | str, sz_decimals: int, spot: bool = False) 
 
 
 def is_valid_price(price: Decimal | str, sz_decimals: int, spot: bool = False) -> bool:
+    """Total over every ``Decimal``: a price with more digits than decimal arithmetic carries (28) cannot be a
+    multiple of its tick, so it is invalid rather than an exception (a venue must answer it per order)."""
     px = _as_decimal(price)
-    if px <= 0 or not px.is_finite():
+    if not px.is_finite() or px <= 0:
         return False
     if px == px.to_integral_value():
         return True
-    return px % tick_at(px, sz_decimals, spot) == 0
+    try:
+        return px % tick_at(px, sz_decimals, spot) == 0
+    except InvalidOperation:
+        return False
 
 
 def round_price(
@@ -79,8 +85,14 @@ def round_price(
 
 
 def is_valid_size(size: Decimal | str, sz_decimals: int) -> bool:
+    """Total over every ``Decimal``, like ``is_valid_price``: a size too long to quantize is invalid."""
     sz = _as_decimal(size)
-    return sz > 0 and sz == sz.quantize(Decimal(1).scaleb(-sz_decimals), rounding=ROUND_DOWN)
+    if not sz.is_finite() or sz <= 0:
+        return False
+    try:
+        return sz == sz.quantize(Decimal(1).scaleb(-sz_decimals), rounding=ROUND_DOWN)
+    except InvalidOperation:
+        return False
 
 
 def round_size_down(size: Decimal | float | str, sz_decimals: int) -> Decimal:

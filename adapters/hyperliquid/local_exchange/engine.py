@@ -510,7 +510,14 @@ def _price_error(px: Decimal, sz_decimals: int) -> str | None:
         return errors.INVALID_PRICE
     if px == px.to_integral_value():
         return None
-    decimals = -px.normalize().as_tuple().exponent
-    if decimals > max_price_decimals(sz_decimals):
+    if _decimals(px) > max_price_decimals(sz_decimals):
         return errors.INVALID_PRICE
     return None if is_valid_price(px, sz_decimals) else errors.TICK
+
+
+def _decimals(px: Decimal) -> int:
+    """Digits after the point, trailing zeros excluded, counted exactly (``normalize`` would round a price longer
+    than the context precision and misjudge it)."""
+    _, digits, exponent = px.as_tuple()
+    trailing_zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exponent + trailing_zeros))

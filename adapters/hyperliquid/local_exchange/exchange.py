@@ -1,8 +1,9 @@
 """``POST /exchange`` (and WS ``post`` actions): authenticate, check nonce and budget, then act.
 
-Order of checks, as on the venue: expiry, signature → signer, signer → account (itself or an approved agent's
-master), the signer's nonce, the account's address budget, then the action. Any failure before the action is
-a whole-request ``{"status":"err","response":…}``; per-order problems come back in ``statuses``.
+Order of checks, cheapest first: expiry and the nonce's time window (no signer needed), then signature → signer,
+signer → account (itself or an approved agent's master), the signer's nonce set, the account's address budget,
+then the action. Any failure before the action is a whole-request ``{"status":"err","response":…}``; per-order
+problems come back in ``statuses``.
 """
 
 from __future__ import annotations
@@ -58,6 +59,9 @@ class ActionHandler:
         now_ms = self.venue.clock.now_ms()
         if envelope.expires_after is not None and envelope.expires_after < now_ms:
             raise ActionError(errors.ACTION_EXPIRED.format(expires_after=envelope.expires_after, now=now_ms))
+        window_error = self.nonces.window_error(envelope.nonce, now_ms)
+        if window_error is not None:  # cheap checks first: signature recovery is the costly step
+            raise ActionError(window_error)
         signer = self._recover(envelope)
         if envelope.action_type == "approveAgent":
             account = self._master_account(signer)

@@ -21,10 +21,19 @@ class NonceStore:
         self._heaps: dict[str, list[int]] = {}
         self._sets: dict[str, set[int]] = {}
 
-    def check(self, signer: str, nonce: int, now_ms: int) -> str | None:
-        """The venue's error text if ``nonce`` is unusable for ``signer``, else None (nothing recorded)."""
+    @staticmethod
+    def window_error(nonce: int, now_ms: int) -> str | None:
+        """The error text if ``nonce`` is outside the time window: needs no signer, so it is checked before the
+        (costly) signature recovery."""
         if not now_ms - _WINDOW_BEFORE_MS < nonce < now_ms + _WINDOW_AFTER_MS:
             return errors.NONCE_OUT_OF_WINDOW.format(nonce=nonce, now=now_ms)
+        return None
+
+    def check(self, signer: str, nonce: int, now_ms: int) -> str | None:
+        """The venue's error text if ``nonce`` is unusable for ``signer``, else None (nothing recorded)."""
+        window_error = self.window_error(nonce, now_ms)
+        if window_error is not None:
+            return window_error
         if nonce in self._sets.get(signer, ()):
             return errors.DUPLICATE_NONCE.format(nonce=nonce)
         heap = self._heaps.get(signer)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from decimal import InvalidOperation
 from typing import Any
 
+from adapters.hyperliquid.actions import WIRE_MAX_DECIMALS
 from adapters.hyperliquid.actions import canonical_cloid
 from adapters.hyperliquid.actions import decimal_to_wire
 from adapters.hyperliquid.actions import lower_address
@@ -33,6 +34,11 @@ L1_ACTIONS = (
     "noop",
 )
 USER_SIGNED_ACTIONS = ("approveAgent",)
+# Bounds on a price or size, checked before it is expanded: far beyond any real value (the largest price on the
+# venue has 6 integer digits), yet short enough that writing one out costs nothing. Absurd values inside the
+# bounds (a size of 1e30) are left to the per-order checks, which reject them in their own status slot.
+MAX_NUMBER_CHARS = 64
+MAX_INTEGER_DIGITS = 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,13 +301,29 @@ def _typed(value: Any, kind: type, path: str) -> Any:
 
 
 def _number(text: str, path: str) -> str:
+    """A price or size string → its canonical wire form, bounded before anything is expanded: the text length
+    first, then the digits the plain form would have (``"1e400000000"`` is 11 characters but 400 million digits
+    written out, which is what the signature is computed over)."""
+    if len(text) > MAX_NUMBER_CHARS:
+        raise deserialize_error(f"{path}: invalid decimal (longer than {MAX_NUMBER_CHARS} characters)")
     try:
         value = Decimal(text)
-        if not value.is_finite() or value < 0:
-            raise InvalidOperation
-        return decimal_to_wire(value)
-    except (InvalidOperation, ValueError):
-        raise deserialize_error(f"{path}: invalid decimal {text!r}") from None
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0 or not _fits_the_wire(value):
+        raise deserialize_error(f"{path}: invalid decimal {text!r}")
+    return decimal_to_wire(value) if value else "0"  # a zero may carry any exponent: never write it out
+
+
+def _fits_the_wire(value: Decimal) -> bool:
+    """At most ``MAX_INTEGER_DIGITS`` before the point and ``WIRE_MAX_DECIMALS`` after it (trailing zeros aside),
+    judged from the digits and exponent alone."""
+    _, digits, exponent = value.as_tuple()
+    significant = "".join(map(str, digits)).rstrip("0")
+    if not significant:
+        return True  # zero, whatever its exponent
+    exponent += len(digits) - len(significant)
+    return len(significant) + exponent <= MAX_INTEGER_DIGITS and -exponent <= WIRE_MAX_DECIMALS
 
 
 def _cloid(text: str, path: str) -> str:

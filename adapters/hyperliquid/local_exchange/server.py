@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 _decode = msgspec.json.Decoder().decode
 _encode = msgspec.json.encode
 _TIMER_PERIOD_S = 0.1
+# How long a stop waits for in-flight handlers (a delayed action, a WS handshake) before cancelling them. aiohttp's
+# default of 60 s kept the port closed that long after a 2 s restart fault.
+_SHUTDOWN_TIMEOUT_S = 0.5
 
 
 class LocalExchange:
@@ -82,7 +85,9 @@ class LocalExchange:
             self.clock.start()
             self.venue.advance_to(0)
             self._started = True
-        self._runner = web.AppRunner(self._app(), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            self._app(), access_log=None, handle_signals=False, shutdown_timeout=_SHUTDOWN_TIMEOUT_S
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.host, self.port, reuse_address=True)
         await site.start()
@@ -98,7 +103,7 @@ class LocalExchange:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
         if self._runner is not None:
-            await self.ws.drop_all(abrupt=False)
+            await self.ws.close_all()
             await self._runner.cleanup()
             self._runner = None
 
@@ -192,7 +197,7 @@ class LocalExchange:
         raw = await request.read()
         try:
             return _decode(raw)
-        except msgspec.DecodeError as error:
+        except (msgspec.DecodeError, RecursionError) as error:  # RecursionError: nesting deeper than Python's stack
             raise BadRequest(400, errors.PARSE_JSON.format(detail=error)) from None
 
     async def _info(self, request: web.Request) -> web.StreamResponse:

@@ -269,7 +269,7 @@ class WsEndpoint:
     async def _on_text(self, session: Session, text: str) -> None:
         try:
             message = decode_client_message(text)
-        except (msgspec.DecodeError, ValueError):
+        except (msgspec.DecodeError, ValueError, RecursionError):  # RecursionError: absurdly deep nesting
             log.info("malformed websocket message: %.200s", text)
             session.send("error", ws_error(errors.WS_PARSE.format(raw=text)))
             return
@@ -370,6 +370,16 @@ class WsEndpoint:
         await asyncio.sleep(delay_s)
         response = {"type": "action", "payload": self.actions.execute(envelope)}
         session.send("post", frame("post", {"id": post_id, "response": response}))
+
+    async def close_all(self) -> None:
+        """Shutdown: a polite 1012 close to every connection at once, then abort whatever has not closed within
+        the close timeout, so no connection can hold the server (and its port) open."""
+        sessions = list(self.hub.sessions)
+        closes = [session.ws.close(code=1012, message=b"service restart") for session in sessions]
+        await asyncio.gather(*closes, return_exceptions=True)
+        for session in sessions:
+            if session.transport is not None and not session.transport.is_closing():
+                session.transport.abort()
 
     async def drop_all(self, abrupt: bool = True) -> int:
         """Cut every connection: ``abrupt`` aborts the TCP stream (the client sees 1006), else a 1012 close."""
