@@ -1,7 +1,7 @@
 """The strategy's view of the estimator actors: the latest estimate of each type, or nothing if it is stale.
 
 DESIGN §2: an estimate older than the staleness limit counts as missing, and the strategy then quotes from its
-prior. That fallback must be visible: it is logged once when it starts and once when it ends (never per cycle,
+prior, or from the last value where that is more conservative (``inputs.py``). That fallback must be visible: it is logged once when it starts and once when it ends (never per cycle,
 which would flood a live log), and the cycles spent on priors are counted per type for the report.
 """
 
@@ -26,6 +26,10 @@ class LatestEstimates:
 
     def update(self, estimate: Data) -> None:
         self._latest[type(estimate)] = estimate
+
+    def last(self, cls: type[T]) -> T | None:
+        """The latest ``cls`` estimate whatever its age (for the conservative fallback), None if none arrived."""
+        return self._latest.get(cls)
 
     def fresh(self, cls: type[T], now_ns: int) -> T | None:
         """The latest ``cls`` estimate if it is younger than the staleness limit, else None (use the prior)."""

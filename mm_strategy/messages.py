@@ -29,6 +29,11 @@ class KappaEstimate(Data):
     instrument_id: InstrumentId
     kappa_bid: float = 0.0
     kappa_ask: float = 0.0
+    a_per_s_bid: float = 0.0
+    a_per_s_ask: float = 0.0
+    source: str = "prior"
+    fit_r2: float = 0.0
+    fit_updates: int = 0
     kappa_book: float = 0.0
     kappa_own: float = 0.0
     book_reliable: bool = False
@@ -75,7 +80,7 @@ class AdverseSelectionEstimate(Data):
 @customdataclass
 class CalibrationState(Data):
     instrument_id: InstrumentId
-    gamma_mult: float = 1.0
+    half_spread_mult: float = 1.0
     progress: float = 0.0
     fills_in_window: int = 0
     expected_fills_in_window: float = 0.0
@@ -86,6 +91,9 @@ class CalibrationState(Data):
 class InformedFlowEstimate(Data):
     instrument_id: InstrumentId
     p_informed: float = 0.0
+    p_informed_buy: float = 0.0
+    p_informed_sell: float = 0.0
+    has_trades: bool = False
     confidence: float = 0.0
     orders_classified: int = 0
 

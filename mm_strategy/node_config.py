@@ -3,6 +3,10 @@
 One file holds the strategy and actor ``Importable*Config``s, used unchanged by the backtest and the live node
 (lesson E14: paper ≡ live), plus the settings only one of the nodes needs. Loading validates the whole file,
 including each component's own config class, so a typo fails before any data is loaded, with the field named.
+
+The instrument id and the instrument's priors (κ, A, σ) are written once, at the top of the file, and injected
+into every component whose config has an ``instrument_id`` / ``priors`` field: a second copy that could drift
+(the κ prior once lived in two places under two names) is refused with the path named.
 """
 
 from __future__ import annotations
@@ -15,6 +19,11 @@ import msgspec
 from nautilus_trader.common.config import ImportableActorConfig
 from nautilus_trader.common.config import resolve_config_path
 from nautilus_trader.trading.config import ImportableStrategyConfig
+
+from mm_strategy.models.priors import InstrumentPriors
+
+# Top-level fields injected into each component config that declares them (written once per file).
+INJECTED_FIELDS = ("instrument_id", "priors")
 
 
 class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -59,6 +68,7 @@ class LiveSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 class VenueInstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     instrument_id: str
     coin: str
+    priors: InstrumentPriors
     strategy: ImportableStrategyConfig
     actors: list[ImportableActorConfig] = []
     backtest: BacktestSettings = BacktestSettings()
@@ -95,19 +105,61 @@ def _validate_component(kind: str, config_path: str, config: dict) -> None:
         raise ValueError(f"{kind} config ({config_path}): unknown field(s) {', '.join(unknown)}")
 
 
-def load_venue_config(path: Path | str) -> VenueInstrumentConfig:
-    """Read and fully validate a venue+instrument config file; errors name the file and the field."""
-    path = Path(path)
+def _inject_shared_fields(raw: dict) -> None:
+    """Copy the top-level instrument id and priors into each component config that declares those fields."""
+    components = [("strategy", raw.get("strategy"))]
+    components += [(f"actors[{i}]", actor) for i, actor in enumerate(raw.get("actors") or [])]
+    for where, component in components:
+        if not isinstance(component, dict) or not isinstance(component.get("config"), dict):
+            continue  # the typed decode below reports the missing or malformed section
+        config = component["config"]
+        try:
+            declared = {f.encode_name for f in msgspec.structs.fields(resolve_config_path(component["config_path"]))}
+        except (KeyError, ImportError, AttributeError, TypeError, ValueError) as exc:
+            raise ValueError(f"$.{where}.config_path: cannot import ({exc})") from None
+        for name in INJECTED_FIELDS:
+            if name not in declared or name not in raw:
+                continue
+            if name in config:
+                raise ValueError(f"$.{where}.config.{name}: written once at the top level of the file; remove it here")
+            config[name] = raw[name]
+
+
+def load_venue_config_dict(raw: dict, source: str) -> VenueInstrumentConfig:
+    """Validate an already-parsed config document (``source`` names it in errors); ``raw`` is not modified.
+
+    Sweeps apply their parameter overrides to the document and come through here, so an override is checked by
+    exactly the rules a hand-edited file is.
+    """
+    if not isinstance(raw, dict):
+        raise ValueError(f"{source}: a config file holds a JSON object, got {type(raw).__name__}")
+    raw = json.loads(json.dumps(raw))  # a private copy: injection must not leak into the caller's document
     try:
-        settings = msgspec.json.decode(path.read_bytes(), type=VenueInstrumentConfig)
-    except FileNotFoundError:
-        raise ValueError(f"{path}: config file not found") from None
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        _inject_shared_fields(raw)
+        settings = msgspec.convert(raw, type=VenueInstrumentConfig)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+    except ValueError as exc:
+        raise ValueError(f"{source}: {exc}") from None
+    unknown = _unknown_dataclass_keys({"priors": raw.get("priors")}, settings, "$")
+    if unknown:
+        raise ValueError(f"{source}: unknown field(s) {', '.join(unknown)}")
     try:
         _validate_component("strategy", settings.strategy.config_path, settings.strategy.config)
         for actor in settings.actors:
             _validate_component("actor", actor.config_path, actor.config)
     except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from None
+        raise ValueError(f"{source}: {exc}") from None
     return settings
+
+
+def load_venue_config(path: Path | str) -> VenueInstrumentConfig:
+    """Read and fully validate a venue+instrument config file; errors name the file and the field."""
+    path = Path(path)
+    try:
+        raw = json.loads(path.read_bytes())
+    except FileNotFoundError:
+        raise ValueError(f"{path}: config file not found") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path}: not valid JSON ({exc})") from None
+    return load_venue_config_dict(raw, str(path))

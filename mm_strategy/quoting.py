@@ -8,8 +8,9 @@ Kept free of the engine (plain Decimals and floats) so every rule is unit-tested
   best bid stays strictly below its best ask;
 * sizes truncated to ``szDecimals``, levels under the $10 minimum notional dropped;
 * a pending-aware budget per side (the strategy computes the worst-case position including in-flight orders);
-* requote by diff: a resting order whose price is within ``requote_threshold_bps`` of a desired level and whose
-  size matches is kept, so it keeps its queue position.
+* requote by diff, level by level: a resting order is kept only for its own level and only while its price is
+  within the tolerance of that level's price (about a tick, or a fraction of the half-spread), so it keeps its
+  queue position without ever standing in for another level.
 """
 
 from __future__ import annotations
@@ -32,15 +33,23 @@ from mm_strategy.models.risk import combine_addons_bps
 
 @dataclass(frozen=True, slots=True)
 class ModelInputs:
-    """Everything the GLFT depths depend on this cycle, already resolved from estimates or priors."""
+    """Everything the GLFT depths depend on this cycle, already resolved from estimates or priors (``inputs.py``).
+
+    κ and A per side come from one intensity curve λ(δ) = A·e^(−κδ) (DESIGN §5): a κ from one model with an A
+    from another would not be a GLFT input. ``half_spread_mult`` is calibration × warmup (≤ 1 tightens).
+    """
 
     kappa_bid_per_frac: float
     kappa_ask_per_frac: float
+    a_bid_per_s: float
+    a_ask_per_s: float
     sigma_frac_per_sqrt_s: float
-    a_per_s: float
-    gamma: float
-    addon_bid_bps: float = 0.0
-    addon_ask_bps: float = 0.0
+    gamma_per_usd: float
+    half_spread_mult: float = 1.0
+    as_addon_bid_bps: float = 0.0
+    as_addon_ask_bps: float = 0.0
+    informed_addon_bid_bps: float = 0.0
+    informed_addon_ask_bps: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +57,8 @@ class DepthRules:
     half_spread_mult: float
     skew_mult: float
     min_half_spread_bps: float
-    addon_cap_bps: float
+    as_addon_cap_bps: float
+    informed_addon_cap_bps: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,25 +70,32 @@ class Depths:
     skew_bps_per_lot: float
 
 
-def glft_depths_bps(inputs: ModelInputs, mid: float, tick: float, q_lots: float, rules: DepthRules) -> Depths:
+def _addon_bps(as_bps: float, informed_bps: float, rules: DepthRules) -> float:
+    addons = {"adverse_selection": as_bps, "informed_flow": informed_bps}
+    caps = {"adverse_selection": rules.as_addon_cap_bps, "informed_flow": rules.informed_addon_cap_bps}
+    return combine_addons_bps(addons, caps)
+
+
+def glft_depths_bps(inputs: ModelInputs, mid: float, tick: float, lot: float, q_lots: float, rules: DepthRules) -> Depths:
     """Per-side GLFT depths in bps of mid (DESIGN §4).
 
-    Each side uses its own κ. The half-spread is floored (the floor covers the maker fee), each side's add-on
-    is capped on its own and added (lesson E5), and the inventory skew shifts both sides: it is never floored
+    Each side uses its own κ and A (one curve per side) and the same γ for the half-spread and the skew. The
+    half-spread is scaled (config × calibration × warmup) then floored (the floor covers the maker fee); each
+    add-on is capped on its own and added (lesson E5); the inventory skew shifts both sides and is never floored
     away, so the reducing side may come inside the floor (lessons E3/E4). Long inventory (q > 0) widens the bid
     and tightens the ask.
     """
     ticks_to_bps = tick / mid * 1e4
     sides = []
-    for kappa in (inputs.kappa_bid_per_frac, inputs.kappa_ask_per_frac):
-        units = to_tick_units(kappa, inputs.sigma_frac_per_sqrt_s, mid, tick)
+    for kappa, a_per_s in ((inputs.kappa_bid_per_frac, inputs.a_bid_per_s), (inputs.kappa_ask_per_frac, inputs.a_ask_per_s)):
+        units = to_tick_units(inputs.gamma_per_usd, kappa, inputs.sigma_frac_per_sqrt_s, mid, tick, lot)
         sides.append(
             glft_terms(
-                gamma=inputs.gamma,
+                gamma=units.gamma_per_tick_lot,
                 kappa_per_tick=units.kappa_per_tick,
-                a_per_s=inputs.a_per_s,
+                a_per_s=a_per_s,
                 sigma_ticks_per_sqrt_s=units.sigma_ticks_per_sqrt_s,
-                half_spread_mult=rules.half_spread_mult,
+                half_spread_mult=rules.half_spread_mult * inputs.half_spread_mult,
                 skew_mult=rules.skew_mult,
             ),
         )
@@ -86,8 +103,8 @@ def glft_depths_bps(inputs: ModelInputs, mid: float, tick: float, q_lots: float,
     half_bid = max(bid_terms.half_spread_ticks * ticks_to_bps, rules.min_half_spread_bps)
     half_ask = max(ask_terms.half_spread_ticks * ticks_to_bps, rules.min_half_spread_bps)
     skew_bps = 0.5 * (bid_terms.skew_ticks_per_lot + ask_terms.skew_ticks_per_lot) * ticks_to_bps
-    addon_bid = combine_addons_bps({"adverse_selection": inputs.addon_bid_bps}, {"adverse_selection": rules.addon_cap_bps})
-    addon_ask = combine_addons_bps({"adverse_selection": inputs.addon_ask_bps}, {"adverse_selection": rules.addon_cap_bps})
+    addon_bid = _addon_bps(inputs.as_addon_bid_bps, inputs.informed_addon_bid_bps, rules)
+    addon_ask = _addon_bps(inputs.as_addon_ask_bps, inputs.informed_addon_ask_bps, rules)
     return Depths(
         bid_bps=half_bid + addon_bid + skew_bps * q_lots,
         ask_bps=half_ask + addon_ask - skew_bps * q_lots,
@@ -124,6 +141,7 @@ class RestingOrder:
     side: OrderSide
     price: Decimal
     leaves_qty: Decimal
+    level: int | None  # the ladder level it was placed for (None: not placed by this strategy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,33 +233,41 @@ def build_ladder(
     return bids, asks
 
 
-def diff_quotes(
-    desired: Sequence[QuoteLevel],
-    resting: Sequence[RestingOrder],
-    mid: float,
-    requote_threshold_bps: float,
-) -> QuoteDiff:
-    """Match desired levels to resting orders; keep matches, cancel the rest, place what is missing.
+def requote_tolerance(tick: Decimal, half_spread_px: float, tolerance_ticks: float, half_spread_frac: float) -> Decimal:
+    """How far a resting order may sit from its level's price and still be kept: the larger of ``tolerance_ticks``
+    ticks and ``half_spread_frac`` of the half-spread (in price units).
 
-    A resting order matches a desired level on the same side when its remaining size equals the desired size
-    and its price is within the requote threshold (in bps of mid). Each resting order matches at most one
-    level, nearest price first, so a ladder that shifted by one level reuses the orders it can.
+    Keeping an order keeps its queue place; a tolerance of a fraction of the half-spread bounds how stale a kept
+    quote can be relative to what the model asks for, whatever the instrument's tick.
     """
-    tolerance = Decimal(repr(mid * requote_threshold_bps * 1e-4))
-    unmatched = list(resting)
-    keep: list[RestingOrder] = []
+    return max(tick * Decimal(repr(tolerance_ticks)), Decimal(repr(half_spread_px * half_spread_frac)))
+
+
+def diff_quotes(desired: Sequence[QuoteLevel], resting: Sequence[RestingOrder], tolerance_px: Decimal) -> QuoteDiff:
+    """Match desired levels to resting orders level by level; keep matches, cancel the rest, place what is missing.
+
+    A resting order can only be kept for the level it was placed for, on its side, while its price is within
+    ``tolerance_px`` of that level's price and its remaining size is positive and no larger than the level's.
+    Orders never migrate across levels: after a move, the old deepest order is not promoted to level 0 (that
+    would keep a stale quote and make the fill-rate model record the wrong depth); it is cancelled and each
+    level is placed where the model wants it. Of several orders for one level the nearest is kept.
+    """
+    by_level: dict[tuple[OrderSide, int], list[RestingOrder]] = {}
+    for order in resting:
+        if order.level is not None:
+            by_level.setdefault((order.side, order.level), []).append(order)
+    kept: list[RestingOrder] = []
     place: list[QuoteLevel] = []
     for level in desired:
-        best: RestingOrder | None = None
-        for order in unmatched:
-            if order.side != level.side or order.leaves_qty != level.size:
-                continue
-            gap = abs(order.price - level.price)
-            if gap <= tolerance and (best is None or gap < abs(best.price - level.price)):
-                best = order
-        if best is None:
-            place.append(level)
+        candidates = [
+            order
+            for order in by_level.get((level.side, level.level), ())
+            if abs(order.price - level.price) <= tolerance_px and 0 < order.leaves_qty <= level.size
+        ]
+        if candidates:
+            kept.append(min(candidates, key=lambda order: abs(order.price - level.price)))
         else:
-            unmatched.remove(best)
-            keep.append(best)
-    return QuoteDiff(keep=tuple(keep), cancel=tuple(unmatched), place=tuple(place))
+            place.append(level)
+    kept_ids = {order.order_id for order in kept}
+    cancel = tuple(order for order in resting if order.order_id not in kept_ids)
+    return QuoteDiff(keep=tuple(kept), cancel=cancel, place=tuple(place))

@@ -4,10 +4,16 @@ Each book batch runs one quote cycle:
 
 1. the kill switch sees the book and decides what may be quoted (``QuotePlan``: HALTED or pulled → cancel all;
    REDUCING or a red inventory zone → reducing side only, tightened; yellow → smaller increasing side);
-2. model inputs come from the estimator actors' latest messages, or from the priors when missing or stale;
-   γ_eff = γ_base × vol scalar × calibration × inventory × warmup uplift, in log space and clamped;
-3. GLFT depths per side → a ladder rounded to Hyperliquid rules → a diff against the resting orders, so orders
-   that still match keep their queue position; the cap is pending-aware (every working order counts as filled).
+2. model inputs come from the estimator actors' latest messages, or from the priors when missing, or the more
+   conservative of prior and last value when stale (``inputs.py``); γ_eff (per USD) = γ × vol scalar × inventory,
+   in log space and clamped; calibration and warmup scale the half-spread;
+3. GLFT depths per side → a ladder rounded to Hyperliquid rules → a level-by-level diff against the resting
+   orders, so an order that still sits at its own level's price keeps its queue position; the cap is pending-aware
+   (every working order counts as filled).
+
+Every report series is recorded on the engine clock (``self.clock``), never on an event's venue timestamp: venue
+time lags receive time and fills recovered by a resync are older still, so mixing them made series go backwards
+and lost the live report after a reconnect (issue 12, defect 1).
 
 Risk checks that need no book event (staleness, equity for the loss limits) run on a timer in data time.
 """
@@ -48,13 +54,14 @@ from mm_strategy.messages import KappaEstimate
 from mm_strategy.messages import VolatilityEstimate
 from mm_strategy.messages import WarmupState
 from mm_strategy.messages import data_type
-from mm_strategy.models.risk import KillEvent
-from mm_strategy.models.risk import KillSwitch
-from mm_strategy.models.risk import QuotePlan
-from mm_strategy.models.risk import Side
+from mm_strategy.inputs import EstimateView
+from mm_strategy.inputs import resolve_inputs
+from mm_strategy.models.inventory import Side
+from mm_strategy.models.inventory import reducing_side
+from mm_strategy.models.kill_switch import KillEvent
+from mm_strategy.models.kill_switch import KillSwitch
+from mm_strategy.models.kill_switch import QuotePlan
 from mm_strategy.models.risk import check_skew
-from mm_strategy.models.risk import gamma_for
-from mm_strategy.models.risk import reducing_side
 from mm_strategy.order_tags import placement_tags
 from mm_strategy.order_tags import read_placement
 from mm_strategy.quoting import DepthRules
@@ -66,6 +73,7 @@ from mm_strategy.quoting import RestingOrder
 from mm_strategy.quoting import build_ladder
 from mm_strategy.quoting import diff_quotes
 from mm_strategy.quoting import glft_depths_bps
+from mm_strategy.quoting import requote_tolerance
 from mm_strategy.recorder import SessionRecorder
 
 _RISK_TIMER = "mm.risk"
@@ -77,7 +85,7 @@ _REPORTED_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {  # (message field,
     VolatilityEstimate: (("jump_ratio", "jump_ratio"),),
     FillRateEstimate: (("lambda0_per_s", "fill_rate_lambda0_per_s"), ("delta_char_bps", "fill_rate_delta_char_bps")),
     AdverseSelectionEstimate: (("as_bps_bid", "as_bps_bid"), ("as_bps_ask", "as_bps_ask")),
-    CalibrationState: (("gamma_mult", "calibration_mult"), ("progress", "calibration_progress")),
+    CalibrationState: (("half_spread_mult", "calibration_mult"), ("progress", "calibration_progress")),
     InformedFlowEstimate: (("p_informed", "p_informed"),),
     WarmupState: (("progress", "warmup_progress"),),
 }
@@ -94,7 +102,8 @@ class GLFTMarketMaker(Strategy):
             half_spread_mult=config.half_spread_mult,
             skew_mult=config.skew_mult,
             min_half_spread_bps=config.risk.min_spread_floor_bps,
-            addon_cap_bps=config.as_addon_cap_bps,
+            as_addon_cap_bps=config.as_addon_cap_bps,
+            informed_addon_cap_bps=config.informed_addon_cap_bps,
         )
         self._estimates: LatestEstimates | None = None
         self._orders_by_id: dict[str, Order] = {}
@@ -226,48 +235,32 @@ class GLFTMarketMaker(Strategy):
             self._cancel(o for o in working if not o.is_pending_cancel)
             return
         inputs = self._model_inputs(ts_ns, position)
-        q_lots = float(position / self.config.order_size)
-        tick = float(tick_at(best_bid, self._spec.sz_decimals))
-        depths = glft_depths_bps(inputs, mid, tick, q_lots, self._rules)
+        lot = float(self.config.order_size)
+        q_lots = float(position) / lot
+        tick = tick_at(best_bid, self._spec.sz_decimals)
+        depths = glft_depths_bps(inputs, mid, float(tick), lot, q_lots, self._rules)
         self._check_skew(q_lots, depths)
         bids, asks = self._desired_ladder(mid, best_bid, best_ask, position, working, depths, plan)
         self._handle_kill_events(
             self.kill_switch.on_quote_cycle(ts_ns, float(position), _reducing_side_quoted(position, bids, asks)),
         )
         resting = [_as_resting(o) for o in working if not _unkeepable(o)]
-        diff = diff_quotes(bids + asks, resting, mid, self.config.requote_threshold_bps)
+        half_spread_px = mid * 1e-4 * min(depths.half_spread_bid_bps, depths.half_spread_ask_bps)
+        tolerance = requote_tolerance(
+            tick, half_spread_px, self.config.requote_tolerance_ticks, self.config.requote_tolerance_half_spread_frac
+        )
+        diff = diff_quotes(bids + asks, resting, tolerance)
         self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
         for level in self._within_cap(diff.place, position, working):
             self._submit(level, mid, reduce_only=plan.reduce_only)
         self._record_series(ts_ns, inputs, depths)
 
     def _model_inputs(self, ts_ns: int, position: Decimal) -> ModelInputs:
-        """Resolve every model input from a fresh estimate or its prior (logged once per switch)."""
-        fresh = self._estimates.fresh
-        risk, priors = self.config.risk, self.config.priors
-        kappa = fresh(KappaEstimate, ts_ns)
-        vol = fresh(VolatilityEstimate, ts_ns)
-        fill_rate = fresh(FillRateEstimate, ts_ns)
-        adverse = fresh(AdverseSelectionEstimate, ts_ns)
-        calibration = fresh(CalibrationState, ts_ns)
-        warmup = fresh(WarmupState, ts_ns)
-        sigma = vol.sigma_frac_per_sqrt_s if vol and vol.sigma_frac_per_sqrt_s > 0 else risk.sigma_baseline_frac_per_sqrt_s
-        gamma = gamma_for(
-            risk,
-            sigma_frac_per_sqrt_s=sigma,
-            position=float(position),
-            calibration_mult=calibration.gamma_mult if calibration else 1.0,
-            # the uplift decays with warmup progress and lasts past a forced start (models/warmup.py)
-            warmup_uplift=warmup.uplift if warmup else 1.0,
-        )
-        return ModelInputs(
-            kappa_bid_per_frac=kappa.kappa_bid if kappa and kappa.kappa_bid > 0 else priors.kappa_per_frac,
-            kappa_ask_per_frac=kappa.kappa_ask if kappa and kappa.kappa_ask > 0 else priors.kappa_per_frac,
-            sigma_frac_per_sqrt_s=sigma,
-            a_per_s=fill_rate.lambda0_per_s if fill_rate and fill_rate.lambda0_per_s > 0 else priors.a_per_s,
-            gamma=gamma,
-            addon_bid_bps=adverse.spread_addon_bps_bid if adverse else 0.0,
-            addon_ask_bps=adverse.spread_addon_bps_ask if adverse else 0.0,
+        """Every model input from a fresh estimate, else its conservative fallback (``inputs.py``, logged once)."""
+        estimates = self._estimates
+        view = EstimateView(fresh=lambda cls: estimates.fresh(cls, ts_ns), last=estimates.last)
+        return resolve_inputs(
+            view, self.config.priors, self.config.risk, float(position), self.config.informed_addon_cap_bps
         )
 
     def _desired_ladder(
@@ -363,10 +356,14 @@ class GLFTMarketMaker(Strategy):
         record("kappa_bid", ts_ns, inputs.kappa_bid_per_frac)
         record("kappa_ask", ts_ns, inputs.kappa_ask_per_frac)
         record("sigma_frac_per_sqrt_s", ts_ns, inputs.sigma_frac_per_sqrt_s)
-        record("a_per_s", ts_ns, inputs.a_per_s)
-        record("gamma_eff", ts_ns, inputs.gamma)
-        record("as_addon_bps_bid", ts_ns, inputs.addon_bid_bps)
-        record("as_addon_bps_ask", ts_ns, inputs.addon_ask_bps)
+        record("a_per_s_bid", ts_ns, inputs.a_bid_per_s)
+        record("a_per_s_ask", ts_ns, inputs.a_ask_per_s)
+        record("gamma_eff_per_usd", ts_ns, inputs.gamma_per_usd)
+        record("half_spread_mult", ts_ns, inputs.half_spread_mult)
+        record("as_addon_bps_bid", ts_ns, inputs.as_addon_bid_bps)
+        record("as_addon_bps_ask", ts_ns, inputs.as_addon_ask_bps)
+        record("informed_addon_bps_bid", ts_ns, inputs.informed_addon_bid_bps)
+        record("informed_addon_bps_ask", ts_ns, inputs.informed_addon_ask_bps)
         record("half_spread_bps", ts_ns, 0.5 * (depths.half_spread_bid_bps + depths.half_spread_ask_bps))
         record("skew_bps_per_lot", ts_ns, depths.skew_bps_per_lot)
 
@@ -416,44 +413,47 @@ class GLFTMarketMaker(Strategy):
         self._dirty = True  # any order state change can change the working set or the position
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
-        self._record_quotes(event.ts_event)
+        self._record_quotes()
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         self._forget(event.client_order_id.value)
-        self._record_quotes(event.ts_event)
+        self._record_quotes()
 
     def on_order_expired(self, event: OrderExpired) -> None:
         self._forget(event.client_order_id.value)
-        self._record_quotes(event.ts_event)
+        self._record_quotes()
 
     def on_order_rejected(self, event: OrderRejected) -> None:
         self._forget(event.client_order_id.value)
         if event.due_post_only:
             return  # the book moved under a post-only order: normal for a maker, not an error
         kind = "rate_limit" if _is_rate_limit(event.reason) else "reject"
-        self._handle_kill_events(self.kill_switch.on_error(event.ts_event, kind))
+        self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), kind))
 
     def on_order_filled(self, event: OrderFilled) -> None:
         coid = event.client_order_id.value
         order = self.cache.order(event.client_order_id)
         is_buy = event.order_side == OrderSide.BUY
+        now_ns = self.clock.timestamp_ns()
         self.recorder.on_fill(
             placement=read_placement(order.tags) if order is not None else None,
-            placement_ts_ns=order.ts_init if order is not None else event.ts_event,
+            placement_ts_ns=order.ts_init if order is not None else now_ns,
             order_id=coid,
-            ts_ns=event.ts_event,
+            ts_ns=now_ns,
             side="BUY" if is_buy else "SELL",
             price=event.last_px.as_double(),
             qty=event.last_qty.as_double(),
             fee=event.commission.as_double(),
             liquidity="MAKER" if event.liquidity_side == LiquiditySide.MAKER else "TAKER",
         )
-        events = self.kill_switch.on_fill(event.ts_event, Side.BID if is_buy else Side.ASK)
-        events += self.kill_switch.on_position(event.ts_event, float(self._net_position()), had_fill=True)
+        # One taker order's fills share the venue's fill timestamp: that groups a sweep into one aggressor event.
+        side = Side.BID if is_buy else Side.ASK
+        events = self.kill_switch.on_fill(now_ns, side, aggressor_key=str(event.ts_event))
+        events += self.kill_switch.on_position(now_ns, float(self._net_position()), had_fill=True)
         self._handle_kill_events(events)
         if order is not None and order.is_closed:
             self._forget(coid)
-        self._record_quotes(event.ts_event)
+        self._record_quotes()
 
     # -- helpers ---------------------------------------------------------------------------------------
 
@@ -471,7 +471,8 @@ class GLFTMarketMaker(Strategy):
             unique.setdefault(order.client_order_id, order)
         return list(unique.values())
 
-    def _record_quotes(self, ts_ns: int) -> None:
+    def _record_quotes(self) -> None:
+        ts_ns = self.clock.timestamp_ns()
         best_bid = best_ask = None
         for order in self.cache.orders_open(instrument_id=self.config.instrument_id, strategy_id=self.id):
             px = order.price.as_double()
@@ -492,7 +493,14 @@ def _seconds(value_s: float) -> timedelta:
 
 
 def _as_resting(order: Order) -> RestingOrder:
-    return RestingOrder(order.client_order_id.value, order.side, order.price.as_decimal(), order.leaves_qty.as_decimal())
+    placement = read_placement(order.tags)
+    return RestingOrder(
+        order.client_order_id.value,
+        order.side,
+        order.price.as_decimal(),
+        order.leaves_qty.as_decimal(),
+        level=placement.level if placement is not None else None,
+    )
 
 
 def _leaves(orders) -> Decimal:

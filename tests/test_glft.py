@@ -65,10 +65,38 @@ def test_c1_alone_shrinks_with_gamma_towards_one_over_kappa():
 
 def test_tick_unit_conversion_at_btc_prices():
     # mid 42,700, tick 1 → one tick = 1/42700 of the price. κ 2500 /frac → 2500/42700 = 0.0585480 /tick;
-    # σ 2e-4 /√s → 2e-4·42700 = 8.54 ticks/√s.
-    units = to_tick_units(kappa_per_frac=2500.0, sigma_frac_per_sqrt_s=2e-4, mid=42_700.0, tick=1.0)
+    # σ 2e-4 /√s → 2e-4·42700 = 8.54 ticks/√s; γ 2 /USD with a 0.005 BTC lot: one tick·lot is 0.005 USD → 0.01
+    units = to_tick_units(
+        gamma_per_usd=2.0, kappa_per_frac=2500.0, sigma_frac_per_sqrt_s=2e-4, mid=42_700.0, tick=1.0, lot=0.005
+    )
     assert units.kappa_per_tick == pytest.approx(0.0585480, rel=1e-5)
     assert units.sigma_ticks_per_sqrt_s == pytest.approx(8.54)
+    assert units.gamma_per_tick_lot == pytest.approx(0.01)
+
+
+def _depths_usd(gamma_per_usd, tick, lot, q_lots=2.0, mid=111_000.0):
+    units = to_tick_units(gamma_per_usd, 20_000.0, 3.5e-5, mid, tick, lot)
+    terms = glft_terms(units.gamma_per_tick_lot, units.kappa_per_tick, 0.03, units.sigma_ticks_per_sqrt_s)
+    return [depth * tick for depth in side_depths_ticks(terms, q_lots)]
+
+
+def test_gamma_per_usd_gives_the_same_quotes_whatever_the_tick():
+    # Issue 10 defect 1: γ was per (tick × lot), so one configured value meant a different risk aversion on every
+    # tick. Per USD, the quoted depths in price units do not depend on the tick at all.
+    coarse, fine = _depths_usd(1.0, tick=1.0, lot=0.01), _depths_usd(1.0, tick=0.1, lot=0.01)
+    assert fine == pytest.approx(coarse, rel=1e-9)
+    assert coarse[0] > coarse[1]  # long two lots: the bid is deeper than the ask
+
+
+def test_gamma_per_usd_prices_the_risk_of_each_fill():
+    # The same 0.02 BTC position held as 2 lots of 0.01 or 4 lots of 0.005 carries the same USD risk. GLFT prices
+    # the risk of a fill of one lot Δ: with γ per USD, c2² ∝ γΔ, so the skew per lot grows as √lot and the skew per
+    # BTC of position as 1/√lot (√2 apart here), and a larger lot (a riskier fill) quotes a wider half-spread.
+    big = _depths_usd(1.0, tick=1.0, lot=0.01, q_lots=2.0)
+    small = _depths_usd(1.0, tick=1.0, lot=0.005, q_lots=4.0)
+    skew_big, skew_small = (big[0] - big[1]) / 2, (small[0] - small[1]) / 2
+    assert skew_small / skew_big == pytest.approx(2**0.5, rel=0.01)
+    assert (big[0] + big[1]) > (small[0] + small[1])
 
 
 def test_small_gamma_over_kappa_does_not_overflow():

@@ -8,12 +8,12 @@ import math
 
 import pytest
 
-from mm_strategy.models.calibration import CalibrationController
+from mm_strategy.models.calibration import CalibrationModel
 from mm_strategy.models.calibration import CalibrationParams
 from mm_strategy.models.calibration import calibration_progress
 from mm_strategy.models.calibration import expected_fills
 from mm_strategy.models.calibration import fill_ratio
-from mm_strategy.models.calibration import gamma_multiplier
+from mm_strategy.models.calibration import tightening_mult
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
@@ -24,8 +24,8 @@ def at(t_s: float) -> int:
     return T0 + round(t_s * S)
 
 
-def controller_with_fills(params: CalibrationParams, fill_times_s: list[float]) -> CalibrationController:
-    ctl = CalibrationController(params)
+def controller_with_fills(params: CalibrationParams, fill_times_s: list[float]) -> CalibrationModel:
+    ctl = CalibrationModel(params)
     ctl.estimate(T0)  # the strategy starts: the observed span begins here
     for t_s in fill_times_s:
         ctl.on_fill(at(t_s))
@@ -38,9 +38,9 @@ def test_pure_formula_pieces() -> None:
     assert fill_ratio(6, 15.0, 0.0) == 0.4 and fill_ratio(0, 0.0, 0.0) == 1.0  # no evidence → neutral
     assert fill_ratio(0, 15.0, 2.0) == pytest.approx(2 / 17)
     # m = max(min(0.4, 1), 0.6) = 0.6; mult = 0.6 + 0.4·0.25 = 0.7
-    assert gamma_multiplier(0.4, 0.25, 0.6) == pytest.approx(0.7)
+    assert tightening_mult(0.4, 0.25, 0.6) == pytest.approx(0.7)
     # m = min(1.8, 1) = 1 → 1 whatever the progress
-    assert gamma_multiplier(1.8, 0.0, 0.6) == 1.0
+    assert tightening_mult(1.8, 0.0, 0.6) == 1.0
     # progress = ½·min(10/20, 1) + ½·min(0.25/0.5, 1) = 0.25 + 0.25
     assert calibration_progress(10, 20, 0.25, 0.5) == 0.5
     assert calibration_progress(40, 20, 0.9, 0.5) == 1.0
@@ -55,9 +55,9 @@ def test_full_window_seed_formula_and_the_normalisation_fix() -> None:
     assert (est.fills_in_window, est.expected_fills_in_window, est.span_s) == (12, 15.0, 900.0)
     # progress = ½·5/20 = 0.125; mult = 0.8 + 0.2·0.125 = 0.825
     assert est.fill_ratio == pytest.approx(0.8) and est.progress == 0.125
-    assert est.gamma_mult == pytest.approx(0.825)
+    assert est.half_spread_mult == pytest.approx(0.825)
     # the seed's bug (12 fills against the hourly 60) would have read ratio 0.2 → m = 0.6 → 0.65
-    assert est.gamma_mult > gamma_multiplier(12 / 60, 0.125, 0.6) == pytest.approx(0.65)
+    assert est.half_spread_mult > tightening_mult(12 / 60, 0.125, 0.6) == pytest.approx(0.65)
 
 
 def test_first_window_is_normalised_by_elapsed_time() -> None:
@@ -66,24 +66,24 @@ def test_first_window_is_normalised_by_elapsed_time() -> None:
     est = ctl.estimate(at(450))
     # ratio = 7/7.5 = 0.9333 → mult 0.9333 (over the full 900 s it would read 7/15 = 0.467 → floor 0.6)
     assert est.span_s == 450.0 and est.expected_fills_in_window == 7.5
-    assert est.gamma_mult == pytest.approx(0.9333333, rel=1e-6)
+    assert est.half_spread_mult == pytest.approx(0.9333333, rel=1e-6)
 
 
 def test_no_fills_in_the_first_seconds_is_not_a_dead_market() -> None:
     ctl = controller_with_fills(CalibrationParams(), [])  # prior_fills = 2
-    assert ctl.estimate(T0).gamma_mult == 1.0  # span 0: (0 + 2)/(0 + 2) = 1
+    assert ctl.estimate(T0).half_spread_mult == 1.0  # span 0: (0 + 2)/(0 + 2) = 1
     # 10 s: expected = 60·10/3600 = 0.1667; ratio = 2/2.1667 = 0.9231 → mult 0.9231 (the seed formula: 0 → 0.6)
-    assert ctl.estimate(at(10)).gamma_mult == pytest.approx(0.9230769, rel=1e-6)
+    assert ctl.estimate(at(10)).half_spread_mult == pytest.approx(0.9230769, rel=1e-6)
     # 80 s: expected 1.3333; ratio = 2/3.3333 = 0.6 → the floor; 300 s: 2/7 = 0.286 → floor 0.6
-    assert ctl.estimate(at(80)).gamma_mult == pytest.approx(0.6)
-    assert ctl.estimate(at(300)).gamma_mult == 0.6
+    assert ctl.estimate(at(80)).half_spread_mult == pytest.approx(0.6)
+    assert ctl.estimate(at(300)).half_spread_mult == 0.6
 
 
 def test_on_target_reads_one_with_the_prior() -> None:
     # 15 fills in the last 900 s: (15 + 2)/(15 + 2) = 1
     ctl = controller_with_fills(CalibrationParams(), [1030 + 60 * k for k in range(15)])
     est = ctl.estimate(at(1900))
-    assert est.fills_in_window == 15 and est.fill_ratio == 1.0 and est.gamma_mult == 1.0
+    assert est.fills_in_window == 15 and est.fill_ratio == 1.0 and est.half_spread_mult == 1.0
 
 
 def test_progress_phases_the_hunger_out() -> None:
@@ -95,7 +95,7 @@ def test_progress_phases_the_hunger_out() -> None:
         (25, 0.6, 1.0),  # progress 1
     ]:
         ctl.on_progress_inputs(at(600), as_fills, kappa_conf)
-        assert ctl.estimate(at(600)).gamma_mult == pytest.approx(expected_mult)
+        assert ctl.estimate(at(600)).half_spread_mult == pytest.approx(expected_mult)
     with pytest.raises(ValueError, match="kappa_confidence"):
         ctl.on_progress_inputs(at(600), 0, 1.5)
 
@@ -114,19 +114,19 @@ def test_time_comes_from_timestamps_not_from_calls() -> None:
 def test_restore_is_fresh() -> None:
     ctl = controller_with_fills(CalibrationParams(), [10.0, 20.0])
     state = json.loads(json.dumps(ctl.to_state()))
-    restored = CalibrationController.restore(CalibrationParams(), state)
+    restored = CalibrationModel.restore(CalibrationParams(), None, state)
     est = restored.estimate(at(30))
     assert est.fills_in_window == 0 and est.span_s == 0.0 and est.progress == 0.0
     with pytest.raises(ValueError, match="version"):
-        CalibrationController.restore(CalibrationParams(), {})
+        CalibrationModel.restore(CalibrationParams(), None, {})
 
 
 @pytest.mark.parametrize(
     ("field", "value"),
     [
         ("target_fills_per_hour", 0.0),
-        ("min_gamma_mult", 1.5),
-        ("min_gamma_mult", 0.0),
+        ("min_half_spread_mult", 1.5),
+        ("min_half_spread_mult", 0.0),
         ("lookback_s", math.inf),
         ("as_fills_full", 0),
         ("kappa_confidence_full", 0.0),

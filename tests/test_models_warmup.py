@@ -9,7 +9,7 @@ import math
 import pytest
 
 from mm_strategy.models.warmup import WarmupParams
-from mm_strategy.models.warmup import WarmupTracker
+from mm_strategy.models.warmup import WarmupModel
 from mm_strategy.models.warmup import warmup_progress
 from mm_strategy.models.warmup import warmup_uplift
 
@@ -21,8 +21,8 @@ def at(t_s: float) -> int:
     return T0 + round(t_s * S)
 
 
-def tracker_with(fill_times_s: list[float], floor_obs: int = 0, floor_at_s: float = 0.0) -> WarmupTracker:
-    tracker = WarmupTracker()
+def tracker_with(fill_times_s: list[float], floor_obs: int = 0, floor_at_s: float = 0.0) -> WarmupModel:
+    tracker = WarmupModel(WarmupParams())
     tracker.on_market_data(T0)
     for t_s in fill_times_s:
         tracker.on_fill(at(t_s))
@@ -62,7 +62,7 @@ def test_liquid_thresholds_are_20_floor_observations_and_10_fills() -> None:
 
 
 def test_force_start_after_30_s_of_data_without_any_fill() -> None:
-    tracker = WarmupTracker()
+    tracker = WarmupModel(WarmupParams())
     assert not tracker.estimate(at(100)).is_warm  # no data yet: the clock has not started
     tracker.on_market_data(at(100))
     before = tracker.estimate(at(129.999))
@@ -103,11 +103,11 @@ def test_floor_observation_counts_only_grow() -> None:
 def test_a_restored_tracker_is_cold() -> None:
     warm = tracker_with([200, 400, 600, 800, 1000], floor_obs=10, floor_at_s=1050)
     assert warm.estimate(at(1100)).is_warm
-    restored = WarmupTracker.restore(WarmupParams(), json.loads(json.dumps(warm.to_state())))
+    restored = WarmupModel.restore(WarmupParams(), None, json.loads(json.dumps(warm.to_state())))
     est = restored.estimate(at(1100))
     assert not est.is_warm and est.progress == 0.0 and est.kappa_fills == 0 and est.uplift == pytest.approx(1.1)
     with pytest.raises(ValueError, match="version"):
-        WarmupTracker.restore(WarmupParams(), {"version": 2})
+        WarmupModel.restore(WarmupParams(), None, {"version": 2})
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,7 @@ from mm_strategy.quoting import LadderSpec
 from mm_strategy.quoting import RestingOrder
 from mm_strategy.quoting import build_ladder
 from mm_strategy.quoting import diff_quotes
+from mm_strategy.quoting import requote_tolerance
 from mm_strategy.quoting import level_offsets_bps
 
 BTC_SZ = 5
@@ -119,17 +120,60 @@ def test_budget_and_min_notional_limit_levels():
     assert tiny == []  # 0.0002 BTC ≈ $8.5 < $10 minimum notional
 
 
-def test_diff_keeps_matching_orders_and_replaces_moved_ones():
-    bids, asks = _ladder()
+def _resting(order_id, side, price, size="0.005", level=0):
+    return RestingOrder(order_id, side, Decimal(price), Decimal(size), level)
+
+
+def test_diff_keeps_an_order_only_for_its_own_level_within_the_tolerance():
+    bids, asks = _ladder()  # bids 42630 / 42621 / 42608, asks 42673 / 42682 / 42695
     resting = [
-        RestingOrder("keep-bid", OrderSide.BUY, Decimal(42630), Decimal("0.005")),  # exact
-        RestingOrder("near-ask", OrderSide.SELL, Decimal(42674), Decimal("0.005")),  # 1 tick = 0.23 bps off
-        RestingOrder("far-bid", OrderSide.BUY, Decimal(42500), Decimal("0.005")),  # moved by 30 bps
-        RestingOrder("partial", OrderSide.SELL, Decimal(42682), Decimal("0.002")),  # size changed
+        _resting("keep-bid", OrderSide.BUY, 42630, level=0),  # exact
+        _resting("near-ask", OrderSide.SELL, 42674, level=0),  # 1 tick off: within tolerance
+        _resting("far-bid", OrderSide.BUY, 42500, level=1),  # its level moved by 30 bps
+        _resting("partial", OrderSide.SELL, 42682, size="0.002", level=1),  # partly filled: keeps its queue place
+        _resting("foreign", OrderSide.SELL, 42695, level=None),  # not placed by this ladder
     ]
-    diff = diff_quotes(bids + asks, resting, mid=42651.5, requote_threshold_bps=1.0)
-    assert {o.order_id for o in diff.keep} == {"keep-bid", "near-ask"}
-    assert {o.order_id for o in diff.cancel} == {"far-bid", "partial"}
-    assert len(diff.place) == 4  # 2 bids and 2 asks still missing
-    strict = diff_quotes(bids + asks, resting, mid=42651.5, requote_threshold_bps=0.0)
-    assert {o.order_id for o in strict.keep} == {"keep-bid"}
+    diff = diff_quotes(bids + asks, resting, tolerance_px=Decimal(1))
+    assert {o.order_id for o in diff.keep} == {"keep-bid", "near-ask", "partial"}
+    assert {o.order_id for o in diff.cancel} == {"far-bid", "foreign"}
+    assert [(q.side, q.level) for q in diff.place] == [(OrderSide.BUY, 1), (OrderSide.BUY, 2), (OrderSide.SELL, 2)]
+    strict = diff_quotes(bids + asks, resting, tolerance_px=Decimal(0))
+    assert {o.order_id for o in strict.keep} == {"keep-bid", "partial"}
+
+
+def test_after_a_move_the_deepest_order_is_not_promoted_to_the_top_level():
+    # Issue 10 defect 2: the mid fell 9 ticks; the old level-2 bid (42621) now sits within 5 bps of the new level-0
+    # price (42621 after the move), and the old diff kept it as level 0 and cancelled the shallow ones. Level by
+    # level, each resting order is compared with its own level only: all three are stale and replaced.
+    bids, _ = _ladder()
+    resting = [_resting(f"bid-{q.level}", OrderSide.BUY, q.price, level=q.level) for q in bids]
+    moved = build_ladder(
+        mid=42642.5,
+        best_bid=Decimal(42642),
+        best_ask=Decimal(42643),
+        bid_depth_bps=5.0,
+        ask_depth_bps=5.0,
+        bid_size=Decimal("0.005"),
+        ask_size=Decimal("0.005"),
+        bid_budget=Decimal("0.05"),
+        ask_budget=Decimal("0.05"),
+        spec=SPEC,
+    )[0]
+    assert moved[0].price == Decimal(42621) == bids[1].price  # the old level 1 sits exactly at the new level 0
+    diff = diff_quotes(moved, resting, tolerance_px=Decimal(1))
+    assert diff.keep == () and {o.order_id for o in diff.cancel} == {"bid-0", "bid-1", "bid-2"}
+    assert [q.level for q in diff.place] == [0, 1, 2]
+
+
+def test_duplicate_orders_for_one_level_keep_the_nearest():
+    bids, _ = _ladder()
+    resting = [_resting("a", OrderSide.BUY, 42631), _resting("b", OrderSide.BUY, 42630)]
+    diff = diff_quotes(bids[:1], resting, tolerance_px=Decimal(1))
+    assert [o.order_id for o in diff.keep] == ["b"] and [o.order_id for o in diff.cancel] == ["a"]
+
+
+def test_requote_tolerance_is_a_tick_or_a_fraction_of_the_half_spread():
+    # BTC: tick 1 USD; half-spread 1.5 bps at 111,000 = 16.65 USD → a quarter is 4.16 USD, larger than a tick
+    assert requote_tolerance(Decimal(1), 16.65, 1.0, 0.25) == Decimal("4.1625")
+    # a tight half-spread of 0.3 USD: one tick wins
+    assert requote_tolerance(Decimal(1), 0.3, 1.0, 0.25) == Decimal(1)

@@ -63,6 +63,7 @@ from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.actors.order_events import own_fill
 from mm_strategy.actors.order_events import resting_spell
 from mm_strategy.messages import data_type
+from mm_strategy.models.priors import InstrumentPriors
 
 ORDER_EVENTS_TOPIC = "events.order.*"  # ExecutionEngine: f"events.order.{strategy_id}"
 _LEARNED_EVENTS = (OrderFilled, OrderCanceled, OrderExpired)
@@ -72,12 +73,18 @@ _NS_PER_MS = 1_000_000
 class EstimatorActorConfig(ActorConfig, frozen=True):
     """Shared settings; each concrete config adds ``params``, its model's frozen parameter dataclass.
 
+    ``instrument_id`` and ``priors`` are written once at the top of a venue config and injected by
+    ``load_venue_config``. Every model is built as ``Model(params, priors)`` and restored as
+    ``Model.restore(params, priors, state)``: one pattern for the seven (``XParams`` → ``XModel`` → ``XReading``,
+    the model-side result, whose bus message is ``XEstimate``/``XState`` in ``messages.py``).
+
     ``parse`` (what ``ImportableActorConfig`` and ``load_venue_config`` use) also rejects unknown keys inside
     ``params``: msgspec checks a dataclass's types and runs its ``__post_init__`` range checks, naming the field,
     but silently drops unknown keys, and a misspelt parameter would otherwise run on its default unnoticed.
     """
 
     instrument_id: InstrumentId
+    priors: InstrumentPriors
     publish_interval_ms: int = 250
     state_dir: str | None = None
 
@@ -122,7 +129,7 @@ class EstimatorActor(Actor):
 
     def __init__(self, config: EstimatorActorConfig) -> None:
         super().__init__(config)
-        self.model = self.model_cls(config.params)
+        self.model = self.model_cls(config.params, config.priors)
         self.skipped: Counter[str] = Counter()
         self._instrument_id = config.instrument_id
         self._data_type = data_type(self.message_cls, config.instrument_id)
@@ -170,7 +177,7 @@ class EstimatorActor(Actor):
             self.log.warning(f"events skipped since start: {dict(self.skipped)}")
 
     def on_reset(self) -> None:
-        self.model = self.model_cls(self.config.params)
+        self.model = self.model_cls(self.config.params, self.config.priors)
         self.skipped.clear()
         self._next_publish_ns = 0
         self._last_mid = None
@@ -257,7 +264,7 @@ class EstimatorActor(Actor):
     # -- persistence ---------------------------------------------------------------------------------------------
 
     def _restore_model(self, state: dict) -> None:
-        self.model = self.model_cls.restore(self.config.params, state)
+        self.model = self.model_cls.restore(self.config.params, self.config.priors, state)
 
     def _state_path(self) -> Path | None:
         state_dir = self.config.state_dir

@@ -16,7 +16,7 @@ from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.messages import CalibrationState
 from mm_strategy.messages import KappaEstimate
 from mm_strategy.models import calibration
-from mm_strategy.models.calibration import CalibrationController
+from mm_strategy.models.calibration import CalibrationModel
 from mm_strategy.models.calibration import CalibrationParams
 
 
@@ -25,7 +25,7 @@ class CalibrationActorConfig(EstimatorActorConfig, frozen=True):
 
 
 class CalibrationActor(EstimatorActor):
-    model_cls = CalibrationController
+    model_cls = CalibrationModel
     message_cls = CalibrationState
     uses_fills = True
     estimate_inputs = (KappaEstimate, AdverseSelectionEstimate)
@@ -50,10 +50,10 @@ class CalibrationActor(EstimatorActor):
             self._as_fills_measured = estimate.fills_measured
         self.model.on_progress_inputs(ts_ns, self._as_fills_measured, self._kappa_confidence)
 
-    def to_message(self, estimate: calibration.CalibrationEstimate, ts_event: int, ts_init: int) -> CalibrationState:
+    def to_message(self, estimate: calibration.CalibrationReading, ts_event: int, ts_init: int) -> CalibrationState:
         return CalibrationState(
             instrument_id=self._instrument_id,
-            gamma_mult=estimate.gamma_mult,
+            half_spread_mult=estimate.half_spread_mult,
             progress=estimate.progress,
             fills_in_window=estimate.fills_in_window,
             expected_fills_in_window=estimate.expected_fills_in_window,

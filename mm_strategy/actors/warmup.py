@@ -17,7 +17,7 @@ from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.messages import WarmupState
 from mm_strategy.models import warmup
 from mm_strategy.models.warmup import WarmupParams
-from mm_strategy.models.warmup import WarmupTracker
+from mm_strategy.models.warmup import WarmupModel
 
 
 class WarmupActorConfig(EstimatorActorConfig, frozen=True):
@@ -25,7 +25,7 @@ class WarmupActorConfig(EstimatorActorConfig, frozen=True):
 
 
 class WarmupActor(EstimatorActor):
-    model_cls = WarmupTracker
+    model_cls = WarmupModel
     message_cls = WarmupState
     uses_fills = True
     estimate_inputs = (AdverseSelectionEstimate,)
@@ -39,7 +39,7 @@ class WarmupActor(EstimatorActor):
     def feed_estimate(self, ts_ns: int, estimate: Data) -> None:
         self.model.on_floor_observations(ts_ns, estimate.fills_measured)
 
-    def to_message(self, estimate: warmup.WarmupEstimate, ts_event: int, ts_init: int) -> WarmupState:
+    def to_message(self, estimate: warmup.WarmupReading, ts_event: int, ts_init: int) -> WarmupState:
         return WarmupState(
             instrument_id=self._instrument_id,
             progress=estimate.progress,

@@ -1,15 +1,17 @@
-"""Calibration controller: lower γ while the estimators are uncalibrated and fills are scarce (inventory §B6).
+"""Calibration: quote a tighter half-spread while the estimators are uncalibrated and fills are scarce (§B6).
 
 The explore/exploit bootstrap: adverse selection and κ can only be learned from our own fills, so while they are
-unknown and we fill below target, quote tighter (γ·mult, mult < 1) to buy information; phase this out as the
-estimators calibrate. Equations (DESIGN §5), with every choice pinned down:
+unknown and we fill below target, quote tighter (half-spread · mult, mult < 1) to buy information; phase this out
+as the estimators calibrate. The multiplier acts on the half-spread, which is monotone in fill probability. The
+original lowered γ instead, but the GLFT half-spread is not monotone in γ (c1 = ln(1 + γΔ/κ)/(γΔ) falls with γ
+while the σ term rises), so "lower γ to attract fills" can widen quotes (issue 10, defect 7). Equations (DESIGN §5), with every choice pinned down:
 
     span_s    = min(lookback_s, now − first timestamp seen)                 (event time, never "1 s per cycle")
     expected  = target_fills_per_hour · span_s / 3600                       (the seed's window-normalisation fix)
     ratio     = (fills_in_window + prior_fills) / (expected + prior_fills)
-    m         = max(min(ratio, 1), min_gamma_mult)
+    m         = max(min(ratio, 1), min_half_spread_mult)
     progress  = ½·min(as_fills_measured / as_fills_full, 1) + ½·min(kappa_confidence / kappa_confidence_full, 1)
-    gamma_mult = m + (1 − m)·progress
+    half_spread_mult = m + (1 − m)·progress
 
 Choices and why:
 - **expected over the observed span, not the full lookback.** The seed compared the window count with an hourly
@@ -27,10 +29,10 @@ Choices and why:
   `KappaEstimate.own_confidence` (data share of the posterior, 0 with no real fills). The original's 1/(1 + CV)
   is 0.69 from the Gamma(5) prior alone, which would mark κ calibrated before any fill.
 - No snap to 1 at progress ≥ 0.95 (the original's `is_calibrated`): the formula is continuous and already within
-  2 % of 1 there; a snap would only add a jump in γ.
+  2 % of 1 there; a snap would only add a jump in the spread.
 
-The multiplier joins γ in log space with the other factors (DESIGN §4, lesson E5); the floor min_gamma_mult bounds
-it. Nothing is persisted: the window is this process's fill rate at this process's quotes, and the progress inputs
+The multiplier scales the GLFT half-spread together with the warmup uplift (``risk.combined_half_spread_mult``); the
+floor ``min_half_spread_mult`` bounds it, and the half-spread floor (≥ maker fee) still applies after it. Nothing is persisted: the window is this process's fill rate at this process's quotes, and the progress inputs
 are cold-start counts (E2); `to_state`/`restore` exist for the common interface.
 """
 
@@ -40,17 +42,18 @@ import math
 from dataclasses import dataclass
 
 from mm_strategy.models.fill_rate import TrailingEventWindow
+from mm_strategy.models.priors import InstrumentPriors
 
 STATE_VERSION = 1
 
 
 @dataclass(frozen=True, slots=True)
 class CalibrationParams:
-    """Defaults: target 60/h, min_gamma_mult 0.6, lookback 900 s (seed session log); 20 AS fills and κ confidence
+    """Defaults: target 60/h, min_half_spread_mult 0.6, lookback 900 s (seed session log); 20 AS fills and κ confidence
     0.5 for full progress (inventory §B6); prior_fills 2 (module docstring)."""
 
     target_fills_per_hour: float = 60.0
-    min_gamma_mult: float = 0.6
+    min_half_spread_mult: float = 0.6
     lookback_s: float = 900.0
     as_fills_full: int = 20
     kappa_confidence_full: float = 0.5
@@ -59,7 +62,7 @@ class CalibrationParams:
     def __post_init__(self) -> None:
         checks = (
             ("target_fills_per_hour", 0 < self.target_fills_per_hour < math.inf, "> 0 and finite"),
-            ("min_gamma_mult", 0 < self.min_gamma_mult <= 1, "in (0, 1]"),
+            ("min_half_spread_mult", 0 < self.min_half_spread_mult <= 1, "in (0, 1]"),
             ("lookback_s", 0 < self.lookback_s < math.inf, "> 0 and finite"),
             ("as_fills_full", self.as_fills_full >= 1, ">= 1"),
             ("kappa_confidence_full", 0 < self.kappa_confidence_full <= 1, "in (0, 1]"),
@@ -71,10 +74,10 @@ class CalibrationParams:
 
 
 @dataclass(frozen=True, slots=True)
-class CalibrationEstimate:
-    """γ multiplier in [min_gamma_mult, 1] and how it was made (DESIGN §3 CalibrationState plus diagnostics)."""
+class CalibrationReading:
+    """Half-spread multiplier in [min_half_spread_mult, 1] and how it was made (DESIGN §3 CalibrationState)."""
 
-    gamma_mult: float
+    half_spread_mult: float
     progress: float
     fills_in_window: int
     expected_fills_in_window: float
@@ -102,21 +105,21 @@ def calibration_progress(as_fills: int, as_full: int, kappa_confidence: float, k
     return 0.5 * (as_part + kappa_part)
 
 
-def gamma_multiplier(ratio: float, progress: float, min_gamma_mult: float) -> float:
+def tightening_mult(ratio: float, progress: float, min_half_spread_mult: float) -> float:
     """m = max(min(ratio, 1), floor); mult = m + (1 − m)·progress."""
-    m = max(min(ratio, 1.0), min_gamma_mult)
+    m = max(min(ratio, 1.0), min_half_spread_mult)
     return m + (1.0 - m) * progress
 
 
-class CalibrationController:
+class CalibrationModel:
     """Feed `on_fill` for every own fill (once, E11) and `on_progress_inputs` whenever the AS / κ estimates change;
     read `estimate(ts_ns)`. The observed span starts at the first timestamp this controller sees (any call): create
     it when the strategy starts and pass event time (backtest) or clock time (live)."""
 
     __slots__ = ("params", "_fills", "_as_fills", "_kappa_confidence")
 
-    def __init__(self, params: CalibrationParams | None = None) -> None:
-        self.params = p = params or CalibrationParams()
+    def __init__(self, params: CalibrationParams, priors: InstrumentPriors | None = None) -> None:
+        self.params = p = params
         self._fills = TrailingEventWindow(p.lookback_s)
         self._as_fills = 0
         self._kappa_confidence = 0.0
@@ -128,14 +131,14 @@ class CalibrationController:
         """AS markouts measured since this process started, and `KappaEstimate.own_confidence` (module docstring)."""
         if not 0.0 <= kappa_confidence <= 1.0:
             raise ValueError(
-                "CalibrationController.on_progress_inputs: kappa_confidence must be in [0, 1], "
+                "CalibrationModel.on_progress_inputs: kappa_confidence must be in [0, 1], "
                 f"got {kappa_confidence!r}"
             )
         self._fills.advance(ts_ns)
         self._as_fills = as_fills_measured
         self._kappa_confidence = kappa_confidence
 
-    def estimate(self, ts_ns: int) -> CalibrationEstimate:
+    def estimate(self, ts_ns: int) -> CalibrationReading:
         p = self.params
         window = self._fills
         window.advance(ts_ns)
@@ -145,8 +148,8 @@ class CalibrationController:
         progress = calibration_progress(
             self._as_fills, p.as_fills_full, self._kappa_confidence, p.kappa_confidence_full
         )
-        return CalibrationEstimate(
-            gamma_mult=gamma_multiplier(ratio, progress, p.min_gamma_mult),
+        return CalibrationReading(
+            half_spread_mult=tightening_mult(ratio, progress, p.min_half_spread_mult),
             progress=progress,
             fills_in_window=window.count,
             expected_fills_in_window=expected,
@@ -160,8 +163,8 @@ class CalibrationController:
         return {"version": STATE_VERSION}
 
     @classmethod
-    def restore(cls, params: CalibrationParams, state: dict) -> CalibrationController:
-        """A fresh controller (module docstring: nothing learned survives a restart by design)."""
+    def restore(cls, params: CalibrationParams, priors: InstrumentPriors | None, state: dict) -> CalibrationModel:
+        """A fresh model (module docstring: nothing learned survives a restart by design)."""
         if state.get("version") != STATE_VERSION:
-            raise ValueError(f"CalibrationController.restore: unsupported state version {state.get('version')!r}")
-        return cls(params)
+            raise ValueError(f"CalibrationModel.restore: unsupported state version {state.get('version')!r}")
+        return cls(params, priors)

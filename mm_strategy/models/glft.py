@@ -1,17 +1,24 @@
 """Guéant–Lehalle–Fernandez-Tapia optimal quotes, asymptotic closed form (Guéant 2017, eqs. 4.6–4.7).
 
-Everything here works in ticks and order-size units, as hftbacktest's GLFT tutorial does: κ in 1/tick, σ in
-ticks/√s, A in fills/s, γ per (tick·lot), Δ = 1 lot, q = position / order size. The caller converts from the
-estimators' SI units (κ per price fraction, σ as a fraction per √s) with :func:`to_tick_units`, so the
-formula itself stays unit-free and testable against hand-worked numbers.
+The formula works in ticks and order-size lots, as hftbacktest's GLFT tutorial does: κ in 1/tick, σ in
+ticks/√s, A in fills/s, γ per (tick·lot) of PnL, Δ = 1 lot, q = position / order size. Nobody configures those
+units: :func:`to_tick_units` converts from the instrument-independent units the estimators and configs use
+(γ per USD of PnL, κ per price fraction, σ as a fraction per √s), so γ means the same risk aversion on every
+instrument, tick and order size (DESIGN §4):
+
+    one tick·lot of PnL = tick (USD per unit) × lot (units) USD  ⇒  γ_tick·lot = γ_per_usd · tick · lot
+    κ_tick = κ_frac · tick/mid            σ_tick = σ_frac · mid/tick
+
+In those units γΔ/κ = γ_per_usd·lot·mid/κ_frac and every depth × tick is free of the tick, so a tick change
+moves no quote; a larger lot is a larger risk per fill and quotes wider, as the model says it should.
 
     c1 = 1/(γΔ) · ln(1 + γΔ/κ)
     c2 = sqrt( γ/(2AΔκ) · (1 + γΔ/κ)^(κ/(γΔ) + 1) )
     half_spread = c1 + Δ/2 · c2 · σ          skew = c2 · σ
     bid depth = half_spread + skew·q          ask depth = half_spread − skew·q
 
-``half_spread_mult`` and ``skew_mult`` scale the two terms separately (hftbacktest's adj1/adj2): the raw skew
-is far too strong at practical γ (two lots of inventory would offset the whole half-spread).
+``half_spread_mult`` and ``skew_mult`` scale the two terms separately (hftbacktest's adj1/adj2) and ship at 1.0:
+with γ in stable units one risk aversion drives both terms.
 """
 
 from __future__ import annotations
@@ -30,20 +37,34 @@ class GlftTerms:
 
 @dataclass(frozen=True, slots=True)
 class TickUnits:
-    """GLFT inputs expressed in ticks (see module docstring)."""
+    """GLFT inputs expressed in ticks and lots (see module docstring)."""
 
+    gamma_per_tick_lot: float
     kappa_per_tick: float
     sigma_ticks_per_sqrt_s: float
 
 
-def to_tick_units(kappa_per_frac: float, sigma_frac_per_sqrt_s: float, mid: float, tick: float) -> TickUnits:
-    """Convert κ (1/price fraction) and σ (fraction/√s) to tick units at this mid.
+def to_tick_units(
+    gamma_per_usd: float,
+    kappa_per_frac: float,
+    sigma_frac_per_sqrt_s: float,
+    mid: float,
+    tick: float,
+    lot: float,
+) -> TickUnits:
+    """Convert γ (1/USD), κ (1/price fraction) and σ (fraction/√s) to tick·lot units at this mid.
 
-    A distance of one tick is ``tick/mid`` as a price fraction, so κ_tick = κ_frac · tick/mid and
-    σ_tick = σ_frac · mid/tick.
+    ``tick`` is the price increment in quote currency (USD-like) per unit, ``lot`` the order size in units.
     """
+    for name, value in (("mid", mid), ("tick", tick), ("lot", lot)):
+        if not (value > 0.0 and math.isfinite(value)):
+            raise ValueError(f"to_tick_units {name}: must be finite and > 0, got {value!r}")
     tick_frac = tick / mid
-    return TickUnits(kappa_per_tick=kappa_per_frac * tick_frac, sigma_ticks_per_sqrt_s=sigma_frac_per_sqrt_s / tick_frac)
+    return TickUnits(
+        gamma_per_tick_lot=gamma_per_usd * tick * lot,
+        kappa_per_tick=kappa_per_frac * tick_frac,
+        sigma_ticks_per_sqrt_s=sigma_frac_per_sqrt_s / tick_frac,
+    )
 
 
 def glft_coefficients(gamma: float, kappa: float, a_per_s: float, delta: float = 1.0) -> tuple[float, float]:

@@ -1,7 +1,7 @@
-"""Warmup: how much of the cold start is behind us, and the γ uplift while we quote from priors.
+"""Warmup: how much of the cold start is behind us, and the half-spread uplift while we quote from priors.
 
-Nothing here blocks quoting: the strategy quotes from the priors from the first valid book, with γ multiplied by
-`uplift`. `is_warm` is for any gate that still wants to wait (full size, optional features); it can never wait on
+Nothing here blocks quoting: the strategy quotes from the priors from the first valid book, with the GLFT
+half-spread multiplied by `uplift`. `is_warm` is for any gate that still wants to wait (full size, optional features); it can never wait on
 fills it can only get by quoting, because it turns on by itself `force_start_s` after the first market data
 (lesson E1: the original's deadlocks and warmup death spiral; 30 s is the original's `max_warmup_secs`, §B7).
 
@@ -14,9 +14,10 @@ Thresholds (seed session log, inventory §B2 "Session-log (Jan) rule"):
   running maximum: a regime flip to liquid raises the thresholds but warmup never moves backwards (a γ that widens
   again mid-session for no new risk is noise). Reaching both thresholds graduates permanently (E11).
 - uplift = 1 + (max_uplift − 1)·(1 − progress): 1.1 at start, 1 when graduated. 1.1 is the original's
-  warmup γ scaling (§B3 `enable_warmup_gamma_scaling`); it multiplies γ in log space with the other factors, so it
-  cannot compound uncapped (E5), and the calibration controller's fill hunger (×0.6 at worst) dominates it. It does
-  not decay with `forced`: force-starting releases gates, it does not make the priors any better.
+  warmup γ scaling (§B3 `enable_warmup_gamma_scaling`), applied to the half-spread instead of γ (the half-spread is
+  monotone in it, γ's effect is not); it is bounded here and multiplies only the calibration factor, so it cannot
+  compound uncapped (E5), and the calibration model's fill hunger (×0.6 at worst) dominates it. It does not decay
+  with `forced`: force-starting releases gates, it does not make the priors any better.
 - forced = the timer released `is_warm` before the thresholds did.
 
 Lesson E2: only this process's real counts gate anything. Nothing is restored — a restored model starts cold, even
@@ -27,6 +28,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from mm_strategy.models.priors import InstrumentPriors
 
 _NS_PER_S = 1_000_000_000
 STATE_VERSION = 1
@@ -60,7 +63,7 @@ class WarmupParams:
 
 
 @dataclass(frozen=True, slots=True)
-class WarmupEstimate:
+class WarmupReading:
     """DESIGN §3 WarmupState (progress, is_warm, liquid_regime, forced, uplift) and the counts behind it."""
 
     progress: float
@@ -86,14 +89,14 @@ def warmup_uplift(progress: float, max_uplift: float) -> float:
     return 1.0 + (max_uplift - 1.0) * (1.0 - progress)
 
 
-class WarmupTracker:
+class WarmupModel:
     """Feed `on_market_data` (any book/quote event; only the first one matters), `on_fill` (every own fill, once)
     and `on_floor_observations` (the AS model's since-start markout count); read `estimate(ts_ns)`."""
 
     __slots__ = ("params", "_first_data_ns", "_fills", "_floor_obs", "_progress", "_graduated")
 
-    def __init__(self, params: WarmupParams | None = None) -> None:
-        self.params = params or WarmupParams()
+    def __init__(self, params: WarmupParams, priors: InstrumentPriors | None = None) -> None:
+        self.params = params
         self._first_data_ns: int | None = None
         self._fills = 0
         self._floor_obs = 0
@@ -113,7 +116,7 @@ class WarmupTracker:
         self.on_market_data(ts_ns)
         self._floor_obs = max(self._floor_obs, count)
 
-    def estimate(self, ts_ns: int) -> WarmupEstimate:
+    def estimate(self, ts_ns: int) -> WarmupReading:
         """Evaluates the regime at `ts_ns` (the fill rate moves with time alone) and latches progress/graduation."""
         p = self.params
         data_s = 0.0 if self._first_data_ns is None else max(ts_ns - self._first_data_ns, 0) / _NS_PER_S
@@ -125,7 +128,7 @@ class WarmupTracker:
         self._graduated = self._graduated or progress >= 1.0
         self._progress = 1.0 if self._graduated else max(self._progress, progress)
         forced = not self._graduated and self._first_data_ns is not None and data_s >= p.force_start_s
-        return WarmupEstimate(
+        return WarmupReading(
             progress=self._progress,
             is_warm=self._graduated or forced,
             liquid_regime=liquid,
@@ -143,8 +146,8 @@ class WarmupTracker:
         return {"version": STATE_VERSION}
 
     @classmethod
-    def restore(cls, params: WarmupParams, state: dict) -> WarmupTracker:
-        """A cold tracker whatever the saved state said (lesson E2, module docstring)."""
+    def restore(cls, params: WarmupParams, priors: InstrumentPriors | None, state: dict) -> WarmupModel:
+        """A cold model whatever the saved state said (lesson E2, module docstring)."""
         if state.get("version") != STATE_VERSION:
-            raise ValueError(f"WarmupTracker.restore: unsupported state version {state.get('version')!r}")
-        return cls(params)
+            raise ValueError(f"WarmupModel.restore: unsupported state version {state.get('version')!r}")
+        return cls(params, priors)

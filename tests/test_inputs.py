@@ -1,0 +1,101 @@
+"""The quote cycle's inputs: conservative fallback for stale estimates, calibration acting on the half-spread,
+the informed-flow widening per side, and the depths they produce (issue 10 defects 6, 7 and 9)."""
+
+from __future__ import annotations
+
+import pytest
+from nautilus_trader.model.identifiers import InstrumentId
+
+from mm_strategy.estimates import LatestEstimates
+from mm_strategy.inputs import EstimateView
+from mm_strategy.inputs import informed_addon_bps
+from mm_strategy.inputs import resolve_inputs
+from mm_strategy.messages import CalibrationState
+from mm_strategy.messages import InformedFlowEstimate
+from mm_strategy.messages import KappaEstimate
+from mm_strategy.messages import VolatilityEstimate
+from mm_strategy.models.glft import glft_terms
+from mm_strategy.models.glft import to_tick_units
+from mm_strategy.models.priors import InstrumentPriors
+from mm_strategy.models.risk import RiskConfig
+from mm_strategy.quoting import DepthRules
+from mm_strategy.quoting import glft_depths_bps
+
+IID = InstrumentId.from_str("BTC-USD-PERP.HYPERLIQUID")
+S = 1_000_000_000
+PRIORS = InstrumentPriors(kappa_per_frac=20_000.0, a_per_s=0.8, sigma_frac_per_sqrt_s=3.5e-5)
+RISK = RiskConfig(max_position=0.1, capital_usd=10_000.0)
+RULES = DepthRules(half_spread_mult=1.0, skew_mult=1.0, min_half_spread_bps=0.0, as_addon_cap_bps=10.0, informed_addon_cap_bps=3.0)
+MID, TICK, LOT = 111_000.0, 1.0, 0.01
+
+
+def kappa_msg(ts_s: float, a_per_s: float, kappa: float = 25_000.0) -> KappaEstimate:
+    return KappaEstimate(
+        instrument_id=IID, kappa_bid=kappa, kappa_ask=kappa, a_per_s_bid=a_per_s, a_per_s_ask=a_per_s,
+        source="trades", ts_event=round(ts_s * S), ts_init=round(ts_s * S),
+    )
+
+
+def resolve(estimates: LatestEstimates, now_s: float, position: float = 0.03):
+    now = round(now_s * S)
+    view = EstimateView(fresh=lambda cls: estimates.fresh(cls, now), last=estimates.last)
+    return resolve_inputs(view, PRIORS, RISK, position, informed_addon_cap_bps=3.0)
+
+
+def test_a_stale_curve_never_makes_quotes_less_conservative():
+    # Issue 10 defect 9: the learned A was 0.04 /s; when the estimate went stale the strategy fell back to the
+    # 0.8 /s prior and the skew dropped 4x. The fallback keeps the more conservative of prior and last value.
+    estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
+    estimates.update(kappa_msg(0.0, a_per_s=0.04))
+    fresh = resolve(estimates, 5.0)
+    stale = resolve(estimates, 60.0)
+    assert (fresh.a_bid_per_s, stale.a_bid_per_s) == (0.04, 0.04)  # not the 0.8 prior
+    assert stale.kappa_bid_per_frac == 20_000.0  # the prior is the smaller κ: wider
+    fresh_depths = glft_depths_bps(fresh, MID, TICK, LOT, 3.0, RULES)
+    stale_depths = glft_depths_bps(stale, MID, TICK, LOT, 3.0, RULES)
+    assert stale_depths.skew_bps_per_lot >= fresh_depths.skew_bps_per_lot
+    assert stale_depths.half_spread_bid_bps >= fresh_depths.half_spread_bid_bps
+    assert estimates.prior_cycles["KappaEstimate"] == 1  # the fallback is counted for the report
+
+
+def test_a_missing_estimate_uses_the_prior_and_a_stale_sigma_keeps_the_larger_value():
+    estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
+    assert resolve(estimates, 1.0).a_bid_per_s == 0.8 and resolve(estimates, 1.0).sigma_frac_per_sqrt_s == 3.5e-5
+    estimates.update(VolatilityEstimate(instrument_id=IID, sigma_frac_per_sqrt_s=2e-5, ts_event=0, ts_init=0))
+    assert resolve(estimates, 60.0).sigma_frac_per_sqrt_s == 3.5e-5  # stale and calmer than the prior: prior
+    estimates.update(VolatilityEstimate(instrument_id=IID, sigma_frac_per_sqrt_s=9e-5, ts_event=0, ts_init=0))
+    assert resolve(estimates, 60.0).sigma_frac_per_sqrt_s == 9e-5  # stale but wilder: keep it
+
+
+def test_calibration_tightens_the_half_spread_whatever_gamma_does():
+    # Issue 10 defect 7: the GLFT half-spread is not monotone in γ (c1 = ln(1 + γΔ/κ)/(γΔ) falls with γ), so the
+    # seed's "γ·0.6 to attract fills" widened the quotes here. Calibration now scales the half-spread itself.
+    units = to_tick_units(50.0, 20_000.0, 3.5e-5, MID, TICK, LOT)
+    lower = to_tick_units(30.0, 20_000.0, 3.5e-5, MID, TICK, LOT)
+    calm = dict(a_per_s=5.0, sigma_ticks_per_sqrt_s=units.sigma_ticks_per_sqrt_s * 0.01)
+    half_at = {g.gamma_per_tick_lot: glft_terms(g.gamma_per_tick_lot, g.kappa_per_tick, **calm).half_spread_ticks for g in (units, lower)}
+    assert half_at[lower.gamma_per_tick_lot] > half_at[units.gamma_per_tick_lot]  # lower γ, WIDER: the seed's trap
+    estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
+    full = glft_depths_bps(resolve(estimates, 1.0, position=0.0), MID, TICK, LOT, 0.0, RULES)
+    estimates.update(CalibrationState(instrument_id=IID, half_spread_mult=0.6, ts_event=S, ts_init=S))
+    hungry_inputs = resolve(estimates, 2.0, position=0.0)
+    hungry = glft_depths_bps(hungry_inputs, MID, TICK, LOT, 0.0, RULES)
+    assert hungry_inputs.gamma_per_usd == 1.0  # γ untouched
+    assert hungry.half_spread_bid_bps == pytest.approx(0.6 * full.half_spread_bid_bps)
+    assert resolve(estimates, 60.0, position=0.0).half_spread_mult == 1.0  # stale calibration: no tightening
+
+
+def test_informed_buying_widens_the_ask_and_no_trades_stays_neutral():
+    # Issue 10 defect 6: P(informed) was published and never used.
+    buying = InformedFlowEstimate(
+        instrument_id=IID, p_informed_buy=0.8, p_informed_sell=0.1, has_trades=True, confidence=0.5, ts_event=0, ts_init=0
+    )
+    bid_bps, ask_bps = informed_addon_bps(buying, cap_bps=3.0)
+    assert (bid_bps, ask_bps) == (pytest.approx(0.15), pytest.approx(1.2))
+    silent = InformedFlowEstimate(instrument_id=IID, p_informed=0.1, has_trades=False, confidence=1.0, ts_event=0, ts_init=0)
+    assert informed_addon_bps(silent, cap_bps=3.0) == (0.0, 0.0)
+    estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
+    base = glft_depths_bps(resolve(estimates, 1.0, position=0.0), MID, TICK, LOT, 0.0, RULES)
+    estimates.update(buying)
+    widened = glft_depths_bps(resolve(estimates, 1.0, position=0.0), MID, TICK, LOT, 0.0, RULES)
+    assert widened.ask_bps == pytest.approx(base.ask_bps + 1.2) and widened.bid_bps == pytest.approx(base.bid_bps + 0.15)
