@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mm_strategy.equity import equity_usdc
+from mm_strategy.reporting import ReportInputs
 from mm_strategy.reporting import ReportPaths
 from mm_strategy.reporting import summary_table
 from mm_strategy.reporting import write_report
@@ -23,6 +24,16 @@ class SessionReport:
     summary: str
 
 
+def session_inputs(strategy, portfolio, cache, starting_equity: float, run_info: dict[str, str]) -> ReportInputs:
+    """The report's inputs from a finished session; sweeps compute the metrics from these without a page."""
+    recorder = strategy.recorder
+    final_mid = recorder.mid[-1] if recorder.mid else None
+    equity = equity_usdc(portfolio, cache, strategy.config.instrument_id, final_mid)
+    on_prior = strategy.estimates_on_prior()
+    run_info = {**run_info, "quote_cycles_on_prior": ", ".join(f"{k} {v}" for k, v in sorted(on_prior.items())) or "none"}
+    return recorder.to_report_inputs(starting_equity=starting_equity, final_equity=equity, run_info=run_info)
+
+
 def write_session_report(
     strategy,
     portfolio,
@@ -33,11 +44,6 @@ def write_session_report(
     run_info: dict[str, str],
     engine=None,
 ) -> SessionReport:
-    recorder = strategy.recorder
-    final_mid = recorder.mid[-1] if recorder.mid else None
-    equity = equity_usdc(portfolio, cache, strategy.config.instrument_id, final_mid)
-    on_prior = strategy.estimates_on_prior()
-    run_info = {**run_info, "quote_cycles_on_prior": ", ".join(f"{k} {v}" for k, v in sorted(on_prior.items())) or "none"}
-    inputs = recorder.to_report_inputs(starting_equity=starting_equity, final_equity=equity, run_info=run_info)
+    inputs = session_inputs(strategy, portfolio, cache, starting_equity, run_info)
     paths = write_report(inputs, out_dir, title, engine=engine)
     return SessionReport(paths=paths, metrics=paths.metrics, summary=summary_table(paths.metrics))
