@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.backtest.results import BacktestResult
+from nautilus_trader.common.config import ImportableActorConfig
 from nautilus_trader.common.config import LoggingConfig
 from nautilus_trader.config import BacktestDataConfig
 from nautilus_trader.config import BacktestEngineConfig
@@ -33,6 +34,7 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
 from mm_strategy.node_config import BacktestSettings
 from mm_strategy.node_config import VenueInstrumentConfig
+from mm_strategy.queue_model import FillModelSettings
 
 # A market maker replaces orders far faster than NautilusTrader's default 100 submits/s throttle assumes.
 MAX_ORDER_RATE = "1000/00:00:01"
@@ -61,7 +63,14 @@ def align_to_snapshot(catalog_path: Path, instrument_id: InstrumentId, data_rang
 
 
 def venue_config(settings: BacktestSettings) -> BacktestVenueConfig:
-    """HYPERLIQUID as a NETTING, MARGIN venue in USDC with an L2 book, maker/taker fees from the instrument."""
+    """HYPERLIQUID as a NETTING, MARGIN venue in USDC with an L2 book, maker/taker fees from the instrument.
+
+    ``fill_model.kind`` "trades" fills from trades with NautilusTrader's queue position; a queue kind fills from
+    the book alone (``mm_strategy.queue_fill_model``): trades then never fill us, NautilusTrader's trade-driven
+    queue is off, and liquidity consumption stays on (the matching engine then treats a consulted order with no
+    inferred fill as "nothing available" rather than as an error).
+    """
+    queue = settings.fill_model.is_queue
     return BacktestVenueConfig(
         name=HYPERLIQUID_VENUE.value,
         oms_type="NETTING",
@@ -70,16 +79,16 @@ def venue_config(settings: BacktestSettings) -> BacktestVenueConfig:
         starting_balances=[f"{settings.starting_balance_usdc} USDC"],
         default_leverage=settings.default_leverage,
         book_type="L2_MBP",
-        trade_execution=True,
-        queue_position=settings.queue_position,
-        liquidity_consumption=settings.liquidity_consumption,
+        trade_execution=not queue,
+        queue_position=settings.queue_position and not queue,
+        liquidity_consumption=settings.liquidity_consumption or queue,
         fee_model=ImportableFeeModelConfig(
             fee_model_path="nautilus_trader.backtest.models:MakerTakerFeeModel",
             config_path="nautilus_trader.backtest.config:MakerTakerFeeModelConfig",
             config={},
         ),
         fill_model=ImportableFillModelConfig(
-            fill_model_path="nautilus_trader.backtest.models:FillModel",
+            fill_model_path="mm_strategy.queue_fill_model:QueueFillModel" if queue else "nautilus_trader.backtest.models:FillModel",
             config_path="nautilus_trader.backtest.config:FillModelConfig",
             config={"prob_fill_on_limit": settings.prob_fill_on_limit, "prob_slippage": 0.0, "random_seed": settings.random_seed},
         ),
@@ -89,6 +98,17 @@ def venue_config(settings: BacktestSettings) -> BacktestVenueConfig:
             # LatencyModelConfig defaults to a 1 s base latency: always set it explicitly.
             config={"base_latency_nanos": int(settings.latency_ms * 1_000_000)},
         ),
+        modules=[queue_feed_module(settings.fill_model)] if queue else None,
+    )
+
+
+def queue_feed_module(fill_model: FillModelSettings, drive_fills: bool = True) -> ImportableActorConfig:
+    """The venue module that feeds the queue model; ``drive_fills=False`` only records what it infers."""
+    function = fill_model.queue_function()
+    return ImportableActorConfig(
+        actor_path="mm_strategy.queue_fill_model:QueueFeedModule",
+        config_path="mm_strategy.queue_fill_model:QueueFeedModuleConfig",
+        config={"function": function.kind, "exponent": function.exponent, "drive_fills": drive_fills},
     )
 
 
@@ -97,13 +117,15 @@ def data_configs(
     instrument_id: InstrumentId,
     data_range: DataRange,
     include_quotes: bool = False,
+    include_trades: bool = True,
 ) -> list[BacktestDataConfig]:
-    """Book deltas always; trades when the catalog holds some (the S3 archive hour has none); quotes on request
-    (our components read the book, but quote-driven strategies such as NautilusTrader's examples need them)."""
+    """Book deltas always; trades when the catalog holds some (the S3 archive hour has none) unless dropped (to
+    judge a book-only fill model on data with trades); quotes on request (our components read the book, but
+    quote-driven strategies such as NautilusTrader's examples need them)."""
     catalog = ParquetDataCatalog(str(catalog_path))
     available = catalog.list_data_types()
     classes = [OrderBookDelta]
-    if "trade_tick" in available:
+    if include_trades and "trade_tick" in available:
         classes.append(TradeTick)
     if include_quotes and "quote_tick" in available:
         classes.append(QuoteTick)
@@ -125,6 +147,7 @@ def run_config(
     data_range: DataRange = DataRange(),
     with_components: bool = True,
     include_quotes: bool = False,
+    include_trades: bool = True,
 ) -> BacktestRunConfig:
     """The run config; ``with_components=False`` gives the bare engine replay the benchmark compares against."""
     instrument_id = InstrumentId.from_str(settings.instrument_id)
@@ -141,7 +164,7 @@ def run_config(
     return BacktestRunConfig(
         engine=engine,
         venues=[venue_config(settings.backtest)],
-        data=data_configs(catalog_path, instrument_id, data_range, include_quotes),
+        data=data_configs(catalog_path, instrument_id, data_range, include_quotes, include_trades),
         dispose_on_completion=False,
     )
 
@@ -164,8 +187,9 @@ def run_backtest(
     data_range: DataRange = DataRange(),
     with_components: bool = True,
     include_quotes: bool = False,
+    include_trades: bool = True,
 ) -> BacktestOutcome:
-    config = run_config(settings, catalog_path, data_range, with_components, include_quotes)
+    config = run_config(settings, catalog_path, data_range, with_components, include_quotes, include_trades)
     node = BacktestNode(configs=[config])
     started = time.perf_counter()
     results = node.run()

@@ -21,6 +21,7 @@ from nautilus_trader.common.config import resolve_config_path
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
 from mm_strategy.models.priors import InstrumentPriors
+from mm_strategy.queue_model import FillModelSettings
 
 # Top-level fields injected into each component config that declares them (written once per file).
 INJECTED_FIELDS = ("instrument_id", "priors")
@@ -37,6 +38,7 @@ class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     prob_fill_on_limit: float = 1.0
     random_seed: int = 42
     log_level: str = "ERROR"
+    fill_model: FillModelSettings = FillModelSettings()  # "trades" (default) or a book-only queue model
 
     def __post_init__(self) -> None:
         if self.starting_balance_usdc <= 0:

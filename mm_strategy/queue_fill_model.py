@@ -1,0 +1,244 @@
+"""NautilusTrader plumbing for the book-only queue model (``mm_strategy.queue_model``): who sees what, and when.
+
+NautilusTrader 1.231's ``FillModel`` is consulted by the matching engine only for orders the matching core finds
+fillable, and it never sees the book's deltas. So the model is two objects:
+
+- ``QueueFeedModule`` (a venue ``SimulationModule``): the exchange hands it every data point in ``pre_process``
+  before the matching engine applies it. It mirrors the L2 book, and at the last delta of each batch (``F_LAST``)
+  moves each of our resting orders' queue positions to the batch's level sizes. In ``process``, after the venue
+  settled its commands, it starts tracking newly accepted orders at the back of their level.
+- ``QueueFillModel`` (a ``FillModel``): says ``fill_limit_inside_spread``, so the matching core consults it for
+  every resting order at or better than the best price on its side, on every book update. It answers with a
+  one-level book holding what the queue model inferred executed through the order and not yet filled; an order
+  that crosses the opposite best keeps NautilusTrader's own book-crossing fill.
+
+Because the module runs before the matching engine on the same delta, a fill happens on the very book update
+that implies it. With ``drive_fills`` off the module only records what it infers (``inferred_fills``) while the
+venue fills from trades: the agreement benchmark runs both on the same orders.
+
+Orders sharing one price are tracked independently (each one's queue excludes the others); ``venue_config`` in
+``mm_strategy.backtest`` wires both objects from the ``backtest.fill_model`` settings.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from nautilus_trader.backtest.config import SimulationModuleConfig
+from nautilus_trader.backtest.models import FillModel
+from nautilus_trader.backtest.modules import SimulationModule
+from nautilus_trader.core.data import Data
+from nautilus_trader.model.book import OrderBook
+from nautilus_trader.model.data import BookOrder
+from nautilus_trader.model.data import OrderBookDelta
+from nautilus_trader.model.data import OrderBookDeltas
+from nautilus_trader.model.enums import BookType
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderType
+from nautilus_trader.model.enums import RecordFlag
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.objects import Quantity
+
+from mm_strategy.queue_model import QueueFunction
+from mm_strategy.queue_model import QueuePosition
+from mm_strategy.queue_model import advance
+
+_F_LAST = RecordFlag.F_LAST.value
+_NS_PER_S = 1_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class InferredFill:
+    ts_ns: int
+    client_order_id: str
+    side: str  # "BUY" | "SELL"
+    price: float
+    qty: float
+
+
+@dataclass(slots=True)
+class _Tracked:
+    order: object  # the venue's Order
+    position: QueuePosition
+    price_raw: int
+    stop_ns: int | None = None  # shadow only: keep inferring until then after the venue filled the order
+
+
+class QueueFeedModuleConfig(SimulationModuleConfig, frozen=True):
+    """``function``/``exponent``: the queue function (``QueueFunction``). ``drive_fills`` off: infer and record only
+    (the venue's own fill model fills), keeping orders the venue filled tracked for ``shadow_grace_s`` more."""
+
+    function: str = "power"
+    exponent: float = 2.0
+    drive_fills: bool = True
+    shadow_grace_s: float = 5.0
+
+
+class QueueFeedModule(SimulationModule):
+    """Feeds the queue model from the venue's book deltas and open orders (see the module docstring)."""
+
+    def __init__(self, config: QueueFeedModuleConfig) -> None:
+        super().__init__(config)
+        self.function = QueueFunction(config.function, config.exponent)  # validates, naming the field
+        if config.shadow_grace_s < 0:
+            raise ValueError(f"QueueFeedModuleConfig.shadow_grace_s: must be >= 0, got {config.shadow_grace_s}")
+        self._drive_fills = config.drive_fills
+        self._grace_ns = int(config.shadow_grace_s * _NS_PER_S)
+        self._books: dict[InstrumentId, OrderBook] = {}
+        self._tracked: dict[str, _Tracked] = {}
+        self.inferred_fills: list[InferredFill] = []
+
+    def register_venue(self, exchange) -> None:
+        super().register_venue(exchange)
+        if self._drive_fills:
+            fill_model = exchange.fill_model
+            if not isinstance(fill_model, QueueFillModel):
+                raise ValueError(
+                    f"QueueFeedModuleConfig.drive_fills: the venue's fill model must be a QueueFillModel, "
+                    f"got {type(fill_model).__name__}",
+                )
+            fill_model.attach(self)
+
+    # -- the venue's hooks ------------------------------------------------------------------------------------
+
+    def pre_process(self, data: Data) -> None:
+        if isinstance(data, OrderBookDelta):
+            book = self._book(data.instrument_id)
+            book.apply_delta(data)
+            if data.flags & _F_LAST:
+                self._on_book(data.instrument_id, book, data.ts_init)
+        elif isinstance(data, OrderBookDeltas):
+            book = self._book(data.instrument_id)
+            book.apply_deltas(data)
+            self._on_book(data.instrument_id, book, data.ts_init)
+
+    def process(self, ts_now: int) -> None:
+        """Track newly accepted orders; stop tracking closed ones (after the grace in shadow mode)."""
+        open_ids = set()
+        for order in self.exchange.get_open_orders():
+            if order.order_type != OrderType.LIMIT:
+                continue
+            key = order.client_order_id.value
+            open_ids.add(key)
+            tracked = self._tracked.get(key)
+            if tracked is None or tracked.price_raw != order.price.raw:  # new, or modified to a new price
+                self._tracked[key] = self._start(order)
+        for key in [k for k in self._tracked if k not in open_ids]:
+            tracked = self._tracked[key]
+            if self._drive_fills or not tracked.order.is_closed or tracked.order.filled_qty.as_double() <= 0:
+                del self._tracked[key]  # cancelled (shadow: its life is over) or driven mode
+            elif tracked.stop_ns is None:
+                tracked.stop_ns = ts_now + self._grace_ns
+            elif ts_now > tracked.stop_ns:
+                del self._tracked[key]
+
+    def log_diagnostics(self, logger) -> None:
+        logger.info(f"{type(self).__name__}: {len(self.inferred_fills)} inferred fills, {len(self._tracked)} tracked")
+
+    def reset(self) -> None:
+        self._books.clear()
+        self._tracked.clear()
+        self.inferred_fills.clear()
+
+    # -- for the fill model -----------------------------------------------------------------------------------
+
+    def owed_qty(self, order) -> float:
+        """Quantity inferred executed through ``order`` that the venue has not filled yet."""
+        tracked = self._tracked.get(order.client_order_id.value)
+        if tracked is None:
+            return 0.0
+        return max(min(tracked.position.inferred, order.quantity.as_double()) - order.filled_qty.as_double(), 0.0)
+
+    # -- internals --------------------------------------------------------------------------------------------
+
+    def _book(self, instrument_id: InstrumentId) -> OrderBook:
+        book = self._books.get(instrument_id)
+        if book is None:
+            book = self._books[instrument_id] = OrderBook(instrument_id, BookType.L2_MBP)
+        return book
+
+    def _start(self, order) -> _Tracked:
+        book = self._book(order.instrument_id)
+        level = _level_qty(book, order)
+        ahead = level if _is_visible(book, order) else None
+        position = QueuePosition(quantity=order.quantity.as_double(), ahead=ahead, level=level)
+        return _Tracked(order=order, position=position, price_raw=order.price.raw)
+
+    def _on_book(self, instrument_id: InstrumentId, book: OrderBook, ts_ns: int) -> None:
+        for key, tracked in self._tracked.items():
+            order = tracked.order
+            if order.instrument_id != instrument_id or tracked.position.remaining <= 0.0:
+                continue
+            if tracked.stop_ns is not None and ts_ns > tracked.stop_ns:
+                continue
+            filled = advance(
+                tracked.position,
+                _level_qty(book, order),
+                _is_visible(book, order),
+                _is_at_touch(book, order),
+                self.function,
+            )
+            if filled > 0.0:
+                side = "BUY" if order.side == OrderSide.BUY else "SELL"
+                self.inferred_fills.append(InferredFill(ts_ns, key, side, order.price.as_double(), filled))
+
+
+def _level_qty(book: OrderBook, order) -> float:
+    # get_quantity_at_level takes the *incoming* order's side: SELL reads the bids a BUY of ours rests among.
+    incoming = OrderSide.SELL if order.side == OrderSide.BUY else OrderSide.BUY
+    return book.get_quantity_at_level(order.price, incoming, order.quantity.precision).as_double()
+
+
+def _is_at_touch(book: OrderBook, order) -> bool:
+    if order.side == OrderSide.BUY:
+        best = book.best_bid_price()
+        return best is None or order.price >= best
+    best = book.best_ask_price()
+    return best is None or order.price <= best
+
+
+def _is_visible(book: OrderBook, order) -> bool:
+    """Our price is within the depth the data shows on our side (or better than its best)."""
+    levels = book.bids() if order.side == OrderSide.BUY else book.asks()
+    if not levels:
+        return True
+    worst = levels[-1].price
+    return order.price >= worst if order.side == OrderSide.BUY else order.price <= worst
+
+
+class QueueFillModel(FillModel):
+    """Fills resting orders with what the attached ``QueueFeedModule`` inferred (see the module docstring)."""
+
+    def __init__(self, config=None) -> None:
+        super().__init__(config=config)
+        self._feed: QueueFeedModule | None = None
+        self._empty_books: dict[InstrumentId, OrderBook] = {}
+
+    def attach(self, feed: QueueFeedModule) -> None:
+        self._feed = feed
+
+    def fill_limit_inside_spread(self) -> bool:
+        return True  # consult us for resting orders at the touch, not only for orders crossing the spread
+
+    def get_orderbook_for_fill_simulation(self, instrument, order, best_bid, best_ask):
+        if order.order_type != OrderType.LIMIT:
+            return None
+        crosses = order.price >= best_ask if order.side == OrderSide.BUY else order.price <= best_bid
+        if crosses:
+            return None  # NautilusTrader's own book-crossing fill at our limit
+        owed = self._feed.owed_qty(order) if self._feed is not None else 0.0
+        size = Quantity(owed, instrument.size_precision) if owed > 0.0 else None
+        if size is None or size.raw < instrument.size_increment.raw:
+            return self._empty_book(instrument.id)
+        # Whole lots only; the rest stays owed until it makes a lot.
+        size = Quantity.from_raw(size.raw - size.raw % instrument.size_increment.raw, instrument.size_precision)
+        book = OrderBook(instrument.id, BookType.L2_MBP)
+        contra = OrderSide.SELL if order.side == OrderSide.BUY else OrderSide.BUY
+        book.add(BookOrder(contra, order.price, size, 1), 0, 0)
+        return book
+
+    def _empty_book(self, instrument_id: InstrumentId) -> OrderBook:
+        book = self._empty_books.get(instrument_id)
+        if book is None:
+            book = self._empty_books[instrument_id] = OrderBook(instrument_id, BookType.L2_MBP)
+        return book
