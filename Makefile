@@ -7,7 +7,10 @@ SHARED := ../shared/hyperliquid_research_data
 CATALOG := data/catalog
 ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/market_data/20240101/12/l2Book/BTC.lz4
 
-.PHONY: setup backtest test bench live clean
+HL_CSV := $(SHARED)/hl-collector-csv/recordings
+WS26 := $(SHARED)/hftbacktest/examples/hyperliquid/btcusd_20250126.gz
+
+.PHONY: setup backtest test bench live clean catalogs compare
 
 $(VENV)/.installed: pyproject.toml
 	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
@@ -20,6 +23,20 @@ setup: $(VENV)/.installed
 $(CATALOG)/.built: $(VENV)/.installed
 	$(PY) -m adapters.hyperliquid.loaders $(ARCHIVE) --catalog $(CATALOG)
 	@touch $@
+
+# The bundled real data with trades: 9 minutes of BTC, ETH and SOL (one catalog per coin) and the 26 s WS recording.
+data/catalog_hl_%/.built: $(VENV)/.installed
+	$(PY) -m adapters.hyperliquid.loaders $(HL_CSV)/hl_$(shell echo $* | tr a-z A-Z)_20250903.gz --coin $(shell echo $* | tr a-z A-Z) --catalog data/catalog_hl_$*
+	@touch $@
+
+data/catalog_ws26/.built: $(VENV)/.installed
+	$(PY) -m adapters.hyperliquid.loaders $(WS26) --catalog data/catalog_ws26
+	@touch $@
+
+catalogs: $(CATALOG)/.built data/catalog_hl_btc/.built data/catalog_hl_eth/.built data/catalog_hl_sol/.built data/catalog_ws26/.built
+
+compare: catalogs
+	$(PY) benchmarks/compare_grid.py
 
 backtest: $(CATALOG)/.built
 	$(PY) run_backtest.py --catalog $(CATALOG)

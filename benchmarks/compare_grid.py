@@ -1,11 +1,17 @@
 #!/usr/bin/env python
 """Strategy quality vs NautilusTrader's ``GridMarketMaker`` example on the same data, venue and fill model (DESIGN §8).
 
-Both runs replay the same catalog through the same simulated HYPERLIQUID venue; the grid additionally gets the
-catalog's quotes, which it trades on. Both are scored by the same report code (our fills → markouts, PnL split),
-with the mids of the book both saw.
+For each dataset (a venue+instrument config and a catalog) both strategies replay the same catalog through the same
+simulated HYPERLIQUID venue; the grid additionally gets the catalog's quotes, which it trades on. The grid runs at
+the anchor's shape (3 levels, 2 bps, requote at 5 bps) with our order size (0.01 BTC on BTC) and prices rounded
+to Hyperliquid's rules (``grid_baseline.py``). Both are scored by the same report code (fills → markouts, PnL
+split, time two-sided from the orders' own accept/close events), with the mids of the book both saw.
 
-    python benchmarks/compare_grid.py [--catalog data/catalog] [--config configs/hyperliquid_btc.json]
+    python benchmarks/compare_grid.py                       # every bundled dataset whose catalog exists
+    python benchmarks/compare_grid.py --dataset configs/hyperliquid_eth.json:data/catalog_hl_eth
+
+``make catalogs`` builds the catalogs of the bundled real data (archive hour, 9-minute BTC/ETH/SOL with trades,
+26 s WS recording).
 """
 
 from __future__ import annotations
@@ -13,28 +19,69 @@ from __future__ import annotations
 import argparse
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
+import numpy as np
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from nautilus_trader.model.enums import LiquiditySide  # noqa: E402
 from nautilus_trader.model.enums import OrderSide  # noqa: E402
+from nautilus_trader.model.events import OrderAccepted  # noqa: E402
 from nautilus_trader.model.events import OrderFilled  # noqa: E402
 from nautilus_trader.trading.config import ImportableStrategyConfig  # noqa: E402
 
 from mm_strategy.backtest import run_backtest  # noqa: E402
 from mm_strategy.equity import equity_usdc  # noqa: E402
+from mm_strategy.node_config import VenueInstrumentConfig  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
 from mm_strategy.reporting import compute_metrics  # noqa: E402
 from mm_strategy.reporting.inputs import FillRecord  # noqa: E402
-from run_backtest import DEFAULT_CATALOG  # noqa: E402
-from run_backtest import DEFAULT_CONFIG  # noqa: E402
-from run_backtest import ensure_catalog  # noqa: E402
 
 GRID = {"num_levels": 3, "grid_step_bps": 2, "requote_threshold_bps": 5, "skew_factor": 0.0}
+DEFAULT_DATASETS = (
+    ("hl 9 min BTC (trades)", "configs/hyperliquid_btc.json", "data/catalog_hl_btc"),
+    ("hl 9 min ETH (trades)", "configs/hyperliquid_eth.json", "data/catalog_hl_eth"),
+    ("hl 9 min SOL (trades)", "configs/hyperliquid_sol.json", "data/catalog_hl_sol"),
+    ("ws 26 s BTC (trades)", "configs/hyperliquid_btc.json", "data/catalog_ws26"),
+    ("archive 1 h BTC (book only)", "configs/hyperliquid_btc.json", "data/catalog"),
+)
+COLUMNS = (
+    ("fills", 6, "d"), ("fills/h", 8, ".0f"), ("net", 9, ".3f"), ("spread", 8, ".3f"), ("fees", 7, ".3f"),
+    ("mo5s bp", 8, ".2f"), ("2-sided%", 9, ".1f"), ("max|q|", 9, ".4g"), ("kills", 6, "d"),
+)
+
+
+@dataclass(frozen=True)
+class Score:
+    fills: int
+    fills_per_hour: float
+    net: float
+    spread: float
+    fees: float
+    markout_5s_bps: float
+    two_sided_pct: float
+    max_abs_q: float
+    kills: int
+
+    @classmethod
+    def of(cls, metrics: dict) -> Score:
+        pnl = metrics["pnl"]
+        mo = metrics["markouts"]["by_group"]["all"]["horizons"]["5s"]["markout_bps"]
+        return cls(
+            fills=metrics["fills"]["count"],
+            fills_per_hour=metrics["fills"]["fills_per_hour"] or 0.0,
+            net=pnl["net"],
+            spread=pnl["spread_capture"],
+            fees=pnl["fees"],
+            markout_5s_bps=mo if mo is not None else math.nan,
+            two_sided_pct=100 * metrics["quoting"]["two_sided_frac"],
+            max_abs_q=metrics["position"]["max_abs"],
+            kills=sum(not event["cleared"] for event in metrics["kill_events"]),
+        )
 
 
 def engine_fills(engine) -> list[FillRecord]:
@@ -60,54 +107,106 @@ def engine_fills(engine) -> list[FillRecord]:
     return sorted(fills, key=lambda f: f.ts_ns)
 
 
-def row(name: str, metrics: dict, wall_s: float, points: int) -> str:
-    pnl, mo = metrics["pnl"], metrics["markouts"]["by_group"]["all"]["horizons"]["5s"]["markout_bps"]
-    return (
-        f"{name:<28}{metrics['fills']['count']:>6}{pnl['net']:>10.2f}{pnl['spread_capture']:>9.2f}{pnl['fees']:>8.2f}"
-        f"{(mo if mo is not None else float('nan')):>9.2f}{100 * metrics['quoting']['two_sided_frac']:>9.2f}"
-        f"{metrics['position']['max_abs']:>9.4f}{points / wall_s:>10,.0f}"
-    )
+def quotes_from_orders(engine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(ts, best bid, best ask) of our resting orders, from each order's accept and close events."""
+    changes = []  # (ts, +1 open / -1 close, side, price)
+    for order in engine.cache.orders():
+        accepted = next((e.ts_event for e in order.events if isinstance(e, OrderAccepted)), None)
+        if accepted is None:
+            continue
+        px = order.price.as_double()
+        changes.append((accepted, 1, order.side, px))
+        if order.is_closed:
+            changes.append((order.ts_last, -1, order.side, px))
+    changes.sort(key=lambda c: (c[0], c[1]))
+    open_px: dict[OrderSide, list[float]] = {OrderSide.BUY: [], OrderSide.SELL: []}
+    ts, bids, asks = [], [], []
+    for when, step, side, px in changes:
+        if step > 0:
+            open_px[side].append(px)
+        else:
+            open_px[side].remove(px)
+        ts.append(when)
+        bids.append(max(open_px[OrderSide.BUY], default=math.nan))
+        asks.append(min(open_px[OrderSide.SELL], default=math.nan))
+    return np.array(ts, dtype=np.int64), np.array(bids), np.array(asks)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG)
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    args = parser.parse_args(argv)
-    settings = load_venue_config(args.config)
-    ensure_catalog(args.catalog)
-    ours = run_backtest(settings, args.catalog)
-    strategy = ours.engine.trader.strategies()[0]
-    start = settings.backtest.starting_balance_usdc
-    mid = strategy.recorder.mid[-1]
-    our_inputs = strategy.recorder.to_report_inputs(start, equity_usdc(ours.engine.portfolio, ours.engine.cache, strategy.config.instrument_id, mid), {})
-    our_metrics = compute_metrics(our_inputs)
-
+def grid_settings(settings: VenueInstrumentConfig) -> VenueInstrumentConfig:
     own = settings.strategy.config
-    grid_config = {"instrument_id": own["instrument_id"], "max_position": str(own["risk"]["max_position"]), "trade_size": own["order_size"], **GRID}
+    grid_config = {
+        "instrument_id": own["instrument_id"],
+        "max_position": str(own["risk"]["max_position"]),
+        "trade_size": own["order_size"],
+        **GRID,
+    }
     grid_strategy = ImportableStrategyConfig(
-        strategy_path="nautilus_trader.examples.strategies.grid_market_maker:GridMarketMaker",
+        strategy_path="benchmarks.grid_baseline:HyperliquidGridMarketMaker",
         config_path="nautilus_trader.examples.strategies.grid_market_maker:GridMarketMakerConfig",
         config=grid_config,
     )
-    grid = run_backtest(msgspec.structs.replace(settings, strategy=grid_strategy, actors=[]), args.catalog, include_quotes=True)
+    return msgspec.structs.replace(settings, strategy=grid_strategy, actors=[])
+
+
+def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
+    settings = load_venue_config(config)
+    ours = run_backtest(settings, catalog)
+    strategy = ours.engine.trader.strategies()[0]
+    start = settings.backtest.starting_balance_usdc
+    mid = strategy.recorder.mid[-1]
+    final = equity_usdc(ours.engine.portfolio, ours.engine.cache, strategy.config.instrument_id, mid)
+    our_inputs = strategy.recorder.to_report_inputs(start, final, {})
+    ours_score = Score.of(compute_metrics(our_inputs))
+    ours.node.dispose()
+
+    grid = run_backtest(grid_settings(settings), catalog, include_quotes=True)
+    quote_ts, quote_bid, quote_ask = quotes_from_orders(grid.engine)
     grid_inputs = our_inputs.__class__(
         instrument_id=our_inputs.instrument_id,
         mid_ts_ns=our_inputs.mid_ts_ns,
         mid=our_inputs.mid,
-        quote_ts_ns=our_inputs.quote_ts_ns[:0],
-        quote_bid=our_inputs.quote_bid[:0],
-        quote_ask=our_inputs.quote_ask[:0],
+        quote_ts_ns=quote_ts,
+        quote_bid=quote_bid,
+        quote_ask=quote_ask,
         fills=engine_fills(grid.engine),
         starting_equity=start,
         final_equity=equity_usdc(grid.engine.portfolio, grid.engine.cache, strategy.config.instrument_id, mid),
     )
-    grid_metrics = compute_metrics(grid_inputs)
-    print(f"{'strategy':<28}{'fills':>6}{'net':>10}{'spread':>9}{'fees':>8}{'mo5s bp':>9}{'2-sided%':>9}{'max|q|':>9}{'pts/s':>10}")
-    print(row("GLFTMarketMaker (ours)", our_metrics, ours.wall_s, ours.result.iterations))
-    print(row(f"GridMarketMaker {GRID['num_levels']}x{GRID['grid_step_bps']}bp", grid_metrics, grid.wall_s, grid.result.iterations))
-    print(f"reconciliation error: ours {our_metrics['pnl']['reconciliation_error']:+.2e}, grid {grid_metrics['pnl']['reconciliation_error']:+.2e}")
-    print("(grid two-sided % is not measured: it has no quote recorder)")
+    grid_score = Score.of(compute_metrics(grid_inputs))
+    grid.node.dispose()
+    return ours_score, grid_score
+
+
+def format_row(dataset: str, name: str, score: Score) -> str:
+    cells = "".join(f"{getattr(score, f):>{w}{fmt}}" for f, (_, w, fmt) in zip(Score.__dataclass_fields__, COLUMNS))
+    return f"{dataset:<30}{name:<10}{cells}"
+
+
+def parse_dataset(text: str) -> tuple[str, str, str]:
+    config, sep, catalog = text.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(f"--dataset wants CONFIG:CATALOG, got {text!r}")
+    return (Path(catalog).name, config, catalog)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", type=parse_dataset, action="append", help="CONFIG:CATALOG (repeatable)")
+    args = parser.parse_args(argv)
+    datasets = args.dataset or [d for d in DEFAULT_DATASETS if (REPO_ROOT / d[2]).exists()]
+    if not datasets:
+        print("no catalog found: run `make catalogs` first", file=sys.stderr)
+        return 2
+    header = "".join(f"{name:>{w}}" for name, w, _ in COLUMNS)
+    print(f"{'dataset':<30}{'strategy':<10}{header}")
+    totals = {"ours": 0.0, "grid": 0.0}
+    for label, config, catalog in datasets:
+        ours, grid = compare(REPO_ROOT / config, REPO_ROOT / catalog)
+        print(format_row(label, "GLFT", ours))
+        print(format_row("", "grid", grid))
+        totals["ours"] += ours.net
+        totals["grid"] += grid.net
+    print(f"total net: GLFT {totals['ours']:+.3f}, grid {totals['grid']:+.3f} (quote currency, USDC)")
     return 0
 
 

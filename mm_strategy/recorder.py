@@ -73,8 +73,10 @@ class SessionRecorder:
         self.fills.append(record)
         return record
 
-    def on_kill_event(self, ts_ns: int, trigger: str, from_state: str, to_state: str, detail: str) -> None:
-        self.kill_events.append(KillEventRecord(ts_ns, trigger, from_state, to_state, detail))
+    def on_kill_event(
+        self, ts_ns: int, trigger: str, from_state: str, to_state: str, detail: str, cleared: bool = False
+    ) -> None:
+        self.kill_events.append(KillEventRecord(ts_ns, trigger, from_state, to_state, detail, cleared))
 
     def on_value(self, name: str, ts_ns: int, value: float) -> None:
         """Append one point of a named time series (estimates, γ_eff, ...) for the report's plots."""

@@ -393,7 +393,7 @@ class GLFTMarketMaker(Strategy):
         for event in events:
             self.log.warning(str(event))
             self.recorder.on_kill_event(
-                event.ts_ns, str(event.trigger), str(event.from_state), str(event.to_state), event.detail,
+                event.ts_ns, str(event.trigger), str(event.from_state), str(event.to_state), event.detail, event.cleared
             )
 
     def _restore_from_file(self) -> None:

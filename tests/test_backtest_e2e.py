@@ -62,11 +62,11 @@ def test_no_kill_switch_false_trips_on_real_data(report):
 
 def test_bad_config_fails_fast_naming_the_field(tmp_path, catalog, capsys):
     config = json.loads(run_backtest.DEFAULT_CONFIG.read_text())
-    config["strategy"]["config"]["risk"]["gamma_min"] = -1
+    config["strategy"]["config"]["risk"]["gamma_min_per_usd"] = -1
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(config))
     assert run_backtest.main(["--config", str(bad), "--catalog", str(catalog)]) == 2
-    assert "RiskConfig.gamma_min" in capsys.readouterr().err
+    assert "RiskConfig.gamma_min_per_usd" in capsys.readouterr().err
 
 
 def test_misspelt_nested_risk_field_is_rejected(tmp_path, catalog, capsys):

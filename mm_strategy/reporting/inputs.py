@@ -56,6 +56,7 @@ class KillEventRecord:
     from_state: str
     to_state: str
     detail: str
+    cleared: bool = False  # a trigger clearing (pause ended, book fresh again), not a trip
 
 
 @dataclass

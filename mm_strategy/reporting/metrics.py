@@ -261,6 +261,7 @@ def kill_event_dict(event) -> dict:
         "from_state": event.from_state,
         "to_state": event.to_state,
         "detail": event.detail,
+        "cleared": event.cleared,
     }
 
 

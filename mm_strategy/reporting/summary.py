@@ -42,7 +42,8 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
             "max drawdown",
             f"{_money(drawdown['max_abs'])} ({fmt_number(drawdown['max_pct_of_starting_equity'], '.3f')} % of start)",
         ),
-        ("kill events", str(len(metrics["kill_events"]))),
+        ("kill events", f"{sum(not e['cleared'] for e in metrics['kill_events'])} trips, "
+         f"{sum(e['cleared'] for e in metrics['kill_events'])} clears"),
     ]
 
 
