@@ -241,15 +241,15 @@ def test_burst_of_same_side_fills_pauses_that_side():
     event = only(switch.on_fill(at(2.5), Side.BID))
     assert (event.trigger, event.from_state, event.to_state) == (Trigger.BURST_BID, KillState.ACTIVE, KillState.ACTIVE)
     assert event.detail == (
-        "4 BID aggressor events in 1.50 s (>= 4 within 2 s): BID paused 10 s unless it reduces the position"
+        "4 BID aggressor events in 1.50 s (>= 4 within 2 s): BID paused 20 s unless it reduces the position"
     )
     assert switch.paused_sides(at(3)) == {Side.BID}
     plan = switch.quote_plan(at(3), 0.02)  # the burst made us long: the paused bid adds, the ask reduces
     assert (plan.bid_size_mult, plan.ask_size_mult) == (0.0, 1.0)
     assert switch.quote_plan(at(3), -0.02).bid_size_mult == 1.0  # still short: the bid reduces, never paused (E4)
-    assert "BID 10s" in switch.status_line()
-    ended = only(switch.on_book(at(12.5), 42_700.0, 42_701.0))
-    assert ended.cleared and ended.trigger is Trigger.BURST_BID and switch.paused_sides(at(12.5)) == frozenset()
+    assert "BID 20s" in switch.status_line()
+    ended = only(switch.on_book(at(22.5), 42_700.0, 42_701.0))
+    assert ended.cleared and ended.trigger is Trigger.BURST_BID and switch.paused_sides(at(22.5)) == frozenset()
 
 
 def test_one_sweep_through_several_levels_is_one_aggressor_event():
@@ -348,7 +348,7 @@ def test_status_line_for_operators():
     for i in range(4):
         switch.on_fill(at(4 + 0.1 * i), Side.ASK)
     assert switch.status_line() == (
-        "risk REDUCING | reasons: drawdown, burst_ask | pull: no | paused: ASK 10s | "
+        "risk REDUCING | reasons: drawdown, burst_ask | pull: no | paused: ASK 20s | "
         "equity 9940.00 USD (day -60.00, peak 10150.00) | events: 2"
     )
 

@@ -33,7 +33,7 @@ def test_defaults():
     assert (CONFIG.min_spread_floor_bps, CONFIG.inventory_threshold, CONFIG.maker_fee_bps) == (1.5, 0.5, 1.5)
     assert (CONFIG.max_volatility_multiplier, CONFIG.volatility_weight) == (2.0, 0.5)
     assert (CONFIG.stale_pull_s, CONFIG.stale_halt_s, CONFIG.burst_events, CONFIG.burst_window_s) == (5.0, 30.0, 4, 2.0)
-    assert CONFIG.side_pause_s == 10.0
+    assert CONFIG.side_pause_s == 20.0  # continuation after bursts peaks at 10–30 s on the bundled data
 
 
 @pytest.mark.parametrize(

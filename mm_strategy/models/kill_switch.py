@@ -17,7 +17,8 @@ stale_book            no valid book for ≥ stale_pull_s (5 s)          pull    
 stale_book_halt       no valid book for ≥ stale_halt_s (30 s)         HALTED    transient  next valid book
 rate_limit            > max_rate_limit_errors (3) in 60 s             REDUCING  transient  window back to ≤ 3
 rejects               > max_rejects (20) in 60 s                      REDUCING  transient  window back to ≤ 20
-burst_bid, burst_ask  ≥ burst_events (4) same-side aggressor events    pause     transient  side_pause_s (10 s)
+burst_bid, burst_ask  ≥ burst_events (4) same-side aggressor events   pause     transient  side_pause_s (20 s)
+                      in 2 s (a sweep of several levels is one)
 max_position          |q| > 2 × max_position                          REDUCING  transient  |q| ≤ max_position
 inventory_stuck_warn  no reducing quote 10 cycles, |q| ≥ 10% of max   REDUCING  transient  a reducing quote
 drawdown              equity > 2% below today's peak (≥ min_peak)     REDUCING  daily      UTC day roll, resume

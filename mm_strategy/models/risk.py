@@ -66,7 +66,7 @@ class RiskConfig:
     reject_window_s: float = 60.0
     burst_events: int = 4
     burst_window_s: float = 2.0
-    side_pause_s: float = 10.0
+    side_pause_s: float = 20.0  # the mid keeps moving with a burst for 10–30 s on the bundled data, then reverts
     stuck_min_position_frac: float = 0.1
     stuck_warn_cycles: int = 10
     stuck_halt_cycles: int = 30
