@@ -57,6 +57,7 @@ from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.orders import Order
 
+from mm_strategy.actors.order_events import MidHistory
 from mm_strategy.actors.order_events import OwnFill
 from mm_strategy.actors.order_events import RestingSpell
 from mm_strategy.actors.order_events import UnusableEvent
@@ -137,6 +138,7 @@ class EstimatorActor(Actor):
         self._uses_own_orders = self.uses_fills or self.uses_spells
         self._next_publish_ns = 0
         self._last_mid: float | None = None
+        self._mids = MidHistory() if self.uses_spells else None  # the depth each order rested at (order_events.py)
 
     # -- hooks ---------------------------------------------------------------------------------------------------
 
@@ -181,6 +183,7 @@ class EstimatorActor(Actor):
         self.skipped.clear()
         self._next_publish_ns = 0
         self._last_mid = None
+        self._mids = MidHistory() if self.uses_spells else None
 
     def on_dispose(self) -> None:
         if self.msgbus.is_subscribed(ORDER_EVENTS_TOPIC, self._on_order_event):
@@ -208,6 +211,8 @@ class EstimatorActor(Actor):
             return
         self._last_mid = mid
         ts_model = self._model_ts(deltas)
+        if self._mids is not None:
+            self._mids.add(ts_model, mid)
         self._guarded(self.feed_book, ts_model, book, mid)
         self._publish_if_due(deltas.ts_event, ts_model)
 
@@ -232,7 +237,7 @@ class EstimatorActor(Actor):
         self.feed_fill(own_fill(event, order))
 
     def _feed_spell_of(self, event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None) -> None:
-        spell = resting_spell(event, order)
+        spell = resting_spell(event, order, self._mids)
         if spell is not None:
             self.feed_spell(spell)
 

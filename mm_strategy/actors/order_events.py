@@ -1,30 +1,36 @@
 """Our own order events reduced to what the estimators learn from: fills and resting spells.
 
-Every estimator measures from the mid *at placement* (lesson E10), which the strategy writes into the order's tags
-(``order_tags.py``). The order comes from the cache, which has already applied the event when the bus delivers it,
-so nothing here keeps state between events.
+Markouts measure from the mid *at placement* (lesson E10), which the strategy writes into the order's tags
+(``order_tags.py``). The order comes from the cache, which has already applied the event when the bus delivers it.
 
-Resting spells (the fill-rate model's observations), decided once here for every actor:
+Resting spells (the intensity curve's own-order observations, DESIGN §5), decided once here for every actor:
 
 - a spell starts when the venue accepts the order and ends at its **first** fill (filled) or at its cancel/expiry
-  without any fill (censored). Its depth is the order's price measured from the placement mid, its length the time
-  between the two venue events (``ts_event`` of both, so the same clock in backtest and live);
-- a partial fill followed by a cancel is therefore **one filled spell**, ended by the first fill. The remainder's
-  further resting is not observed: after a fill the mid has come to our price, so the remainder no longer rests at
-  its placement depth, and its later fills (often the same taker sweep printing several times) would count one
-  arrival more than once;
-- a modified order (``OrderUpdated``) gives no spell: its price no longer relates to the placement mid;
+  without any fill (censored). Its start and end are the ``ts_init`` of the two events: the clock the actors feed
+  their models and key the book mids by (``base.py``), the engine clock in a backtest and the receive time live;
+- its depth is where the order **actually rested**, not its depth from the placement mid: ``MidHistory`` keeps the
+  book mid over time (a step function), and the spell carries one (depth, seconds) segment per mid in force while
+  it rested, their time-weighted mean ``depth_bps``, and ``end_depth_bps`` from the last mid strictly before the end
+  event (for a fill, the depth it filled at: the book update that crossed it is not counted against it). An order
+  kept across a mid move — the strategy keeps one for its own level within about a tick — rests at a depth that
+  drifts with the mid, and a model that took the placement depth for the whole spell would misplace its exposure;
+- a partial fill followed by a cancel is **one filled spell**, ended by the first fill: after a fill the mid has come
+  to our price, and the remainder's later fills (often the same taker sweep) would count one arrival more than once;
+- a modified order (``OrderUpdated``) gives no spell: its price changed while it rested;
 - an order never accepted (rejected, or cancelled in flight) never rested and gives no spell.
 
-Orders without placement tags (another component's, or reconciled from the venue) have no placement mid: models
-that need it raise :class:`UnusableEvent`, which the actor logs once and skips.
+Orders without placement tags (another component's, or reconciled from the venue) are not ours to learn from: they
+raise :class:`UnusableEvent`, which the actor logs once and skips.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.events import OrderAccepted
 from nautilus_trader.model.events import OrderCanceled
 from nautilus_trader.model.events import OrderExpired
 from nautilus_trader.model.events import OrderFilled
@@ -62,13 +68,79 @@ class OwnFill:
 
 @dataclass(frozen=True, slots=True)
 class RestingSpell:
-    """One resting spell of one order: ``rested_s`` at ``depth_bps`` from the placement mid, ended by a fill or
-    not; ``ts_ns`` is when the spell's end was learned (``ts_init``)."""
+    """One resting spell of one order (module docstring). ``side`` is BUY (+1, a bid) or SELL (−1);
+    ``segments`` are (depth_bps, seconds) per mid in force while it rested, their seconds summing to ``rested_s``;
+    ``depth_bps`` is their time-weighted mean (the end depth for a spell of zero length); depths are positive on the
+    passive side and may dip below zero when the mid crossed our price. ``ts_ns`` is the end event's ``ts_init``."""
 
     ts_ns: int
+    side: int
     depth_bps: float
+    end_depth_bps: float
     rested_s: float
     filled: bool
+    segments: tuple[tuple[float, float], ...]
+
+
+class MidHistory:
+    """The book mid over ``ts_init`` as a step function, for the depth each order rested at.
+
+    ``add`` is O(1) amortised (an unchanged mid is not stored; samples older than ``max_age_s`` behind the newest
+    are dropped in bulk); ``segments`` is a bisection plus one step per mid change inside the spell. An order that
+    rested longer than ``max_age_s`` is measured from the oldest mid kept for its start (a bounded, documented
+    approximation for orders the strategy would have requoted long before).
+    """
+
+    __slots__ = ("_max_age_ns", "_ts", "_mids", "_start")
+
+    def __init__(self, max_age_s: float = 3600.0) -> None:
+        self._max_age_ns = round(max_age_s * _NS_PER_S)
+        self._ts: list[int] = []
+        self._mids: list[float] = []
+        self._start = 0  # index of the oldest live sample; the prefix is deleted once it is half the list
+
+    def __len__(self) -> int:
+        return len(self._ts) - self._start
+
+    def add(self, ts_ns: int, mid: float) -> None:
+        ts, mids = self._ts, self._mids
+        if len(ts) > self._start:
+            if mid == mids[-1]:
+                return
+            if ts_ns < ts[-1]:
+                ts_ns = ts[-1]  # time only moves forward: a late sample takes effect now
+        ts.append(ts_ns)
+        mids.append(mid)
+        cutoff = ts_ns - self._max_age_ns
+        start = self._start
+        while start + 1 < len(ts) and ts[start + 1] <= cutoff:
+            start += 1
+        if start > len(ts) // 2:
+            del ts[:start], mids[:start]
+            start = 0
+        self._start = start
+
+    def segments(self, t0_ns: int, t1_ns: int) -> list[tuple[float, float]]:
+        """(mid, seconds) for each mid in force on [t0, t1); the mid at t0 is the last sample at or before it
+        (the oldest kept when none is). Empty when t1 ≤ t0 or nothing was recorded before t1."""
+        ts, mids, start = self._ts, self._mids, self._start
+        if t1_ns <= t0_ns or len(ts) == start or ts[start] >= t1_ns:
+            return []
+        i = max(bisect_right(ts, t0_ns, start) - 1, start)
+        end = bisect_left(ts, t1_ns, i)
+        out = []
+        t = t0_ns
+        for j in range(i, end):
+            t_next = ts[j + 1] if j + 1 < end else t1_ns
+            if t_next > t:
+                out.append((mids[j], (t_next - t) / _NS_PER_S))
+                t = t_next
+        return out
+
+    def mid_before(self, t_ns: int) -> float | None:
+        """The last mid recorded strictly before ``t_ns``."""
+        i = bisect_left(self._ts, t_ns, self._start) - 1
+        return self._mids[i] if i >= self._start else None
 
 
 def side_sign(side: OrderSide) -> int:
@@ -101,10 +173,13 @@ def own_fill(event: OrderFilled, order: Order | None) -> OwnFill:
     )
 
 
-def resting_spell(event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None) -> RestingSpell | None:
+def resting_spell(
+    event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None, mids: MidHistory
+) -> RestingSpell | None:
     """The spell this event ends (module docstring), None when it ends none; UnusableEvent when it ends one that
     cannot be measured."""
-    if order is None or order.ts_accepted == 0:
+    accepted = None if order is None else next((e for e in order.events if isinstance(e, OrderAccepted)), None)
+    if accepted is None:
         return None
     filled = isinstance(event, OrderFilled)
     if filled and order.filled_qty != event.last_qty:
@@ -112,16 +187,25 @@ def resting_spell(event: OrderFilled | OrderCanceled | OrderExpired, order: Orde
     if not filled and order.filled_qty.as_double() > 0.0:
         return None  # cancel of a partly filled order: its spell ended at the first fill
     if any(isinstance(e, OrderUpdated) for e in order.events):
-        raise UnusableEvent("modified order: its price no longer relates to the placement mid")
-    mid = placement_mid(order)
-    if mid is None:
+        raise UnusableEvent("modified order: its price changed while it rested")
+    if placement_mid(order) is None:
         raise UnusableEvent("order without placement tags (not placed by our strategy)")
     price = getattr(order, "price", None)  # market orders have no price attribute at all
     if price is None:
         raise UnusableEvent("order without a limit price")
+    end_mid = mids.mid_before(event.ts_init)
+    if end_mid is None:
+        raise UnusableEvent("no book mid before the order's end: the depth it rested at is unknown")
+    side, px = side_sign(order.side), price.as_double()
+    segments = tuple((depth_bps(side, px, mid), seconds) for mid, seconds in mids.segments(accepted.ts_init, event.ts_init))
+    rested_s = max(event.ts_init - accepted.ts_init, 0) / _NS_PER_S
+    end_depth = depth_bps(side, px, end_mid)
     return RestingSpell(
         ts_ns=event.ts_init,
-        depth_bps=depth_bps(side_sign(order.side), price.as_double(), mid),
-        rested_s=max(event.ts_event - order.ts_accepted, 0) / _NS_PER_S,
+        side=side,
+        depth_bps=sum(d * s for d, s in segments) / rested_s if rested_s > 0.0 else end_depth,
+        end_depth_bps=end_depth,
+        rested_s=rested_s,
         filled=filled,
+        segments=segments,
     )
