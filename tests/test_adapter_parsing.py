@@ -45,7 +45,7 @@ from adapters.hyperliquid.schemas.user import UserRateLimit
 from adapters.hyperliquid.schemas.ws import WsMessage
 
 ACCOUNT = AccountId("HYPERLIQUID-master")
-TS = 1_700_000_000_000_000_000
+TS = 1_800_000_000_000_000_000  # a receive time after every fixture (2027), as a live receive time always is
 
 
 @pytest.fixture(scope="module")

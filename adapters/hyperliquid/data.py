@@ -11,9 +11,12 @@
 - ``activeAssetCtx`` → ``MarkPriceUpdate`` and ``FundingRateUpdate`` (one venue stream for both).
 
 Timestamps follow the loaders: ``ts_init`` is the receive time, ``ts_event`` the venue time capped at it, and a
-snapshot older than the previous one is dropped. A watchdog resubscribes a book that has been silent for
-``book_stale_secs`` (the stream can stall with the socket open, protocol §9.10). A frame that cannot be decoded
-is logged, counted in ``malformed_frames`` and skipped. Subscriptions to our own custom data (estimates that
+snapshot older than the previous one is dropped. A venue time that is negative or far ahead of the receive time
+is malformed (``parsing.event_ns``): taken as the stream's last time it would make every later snapshot look stale.
+A watchdog resubscribes a book that has *applied* nothing for ``book_stale_secs`` (the stream can stall with the
+socket open, protocol §9.10, and frames that arrive but are dropped do not count as life). A frame that cannot be
+used, whatever the exception, is logged, counted in ``malformed_frames`` and skipped; it costs nothing that comes
+after it (a snapshot is validated before the book differ stores it). Subscriptions to our own custom data (estimates that
 actors publish on the bus) are none of the venue's business and are ignored silently.
 """
 
@@ -56,6 +59,7 @@ from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
 from adapters.hyperliquid.loaders import SnapshotDiffer
 from adapters.hyperliquid.parsing import RecentKeys
+from adapters.hyperliquid.parsing import event_ns
 from adapters.hyperliquid.parsing import ms_to_ns
 from adapters.hyperliquid.providers import HyperliquidInstrumentProvider
 from adapters.hyperliquid.schemas.market import ActiveAssetCtx
@@ -73,7 +77,6 @@ _decode_book = msgspec.json.Decoder(L2Book).decode
 _decode_bbo = msgspec.json.Decoder(Bbo).decode
 _decode_trades = msgspec.json.Decoder(list[Trade]).decode
 _decode_asset_ctx = msgspec.json.Decoder(ActiveAssetCtx).decode
-_DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, TypeError)
 _TRADE_KEYS_KEPT = 10_000
 _WATCHDOG_MAX_PERIOD_S = 5.0
 
@@ -82,13 +85,13 @@ _WATCHDOG_MAX_PERIOD_S = 5.0
 class _BookStream:
     differ: SnapshotDiffer
     last_venue_ms: int = 0
-    last_frame_s: float = field(default_factory=time.monotonic)
+    last_applied_s: float = field(default_factory=time.monotonic)  # what the staleness watchdog measures
 
     def restart(self) -> None:
         """Forget the book: the next snapshot is emitted whole."""
         self.differ.reset()
         self.last_venue_ms = 0
-        self.last_frame_s = time.monotonic()
+        self.last_applied_s = time.monotonic()
 
 
 @dataclass(slots=True)
@@ -274,6 +277,8 @@ class HyperliquidDataClient(LiveMarketDataClient):
     # -- frames ----------------------------------------------------------------------------------------
 
     def _on_frame(self, text: str) -> None:
+        """Every exception here comes from the frame (decoding, validation, an unrepresentable value: msgspec,
+        ValueError, OverflowError, RecursionError…), so all of them are counted as malformed at this level."""
         recv_ns = self._clock.timestamp_ns()
         try:
             message = _decode_message(text)
@@ -281,7 +286,7 @@ class HyperliquidDataClient(LiveMarketDataClient):
             if handler is None:
                 raise ValueError(f"unknown channel {message.channel!r}")
             handler(message.data, recv_ns)
-        except _DECODE_ERRORS as error:
+        except Exception as error:
             self.malformed_frames += 1
             self._log.warning(f"skipped a malformed frame ({type(error).__name__}: {error}): {text[:200]!r}")
             return
@@ -294,12 +299,13 @@ class HyperliquidDataClient(LiveMarketDataClient):
         if stream is None:
             return  # a push racing an unsubscribe
         bids, asks = book.parse_levels()
-        stream.last_frame_s = time.monotonic()
+        ts_event = event_ns(book.time, recv_ns)
         if book.time < stream.last_venue_ms:
             self._log.warning(f"dropped a stale {book.coin} snapshot (venue time went back)")
             return
+        deltas = stream.differ.diff_batch(bids, asks, ts_event, recv_ns)  # raises before storing a bad book
         stream.last_venue_ms = book.time
-        deltas = stream.differ.diff_batch(bids, asks, min(ms_to_ns(book.time), recv_ns), recv_ns)
+        stream.last_applied_s = time.monotonic()
         if deltas is not None:
             self._handle_data(deltas)
 
@@ -313,12 +319,14 @@ class HyperliquidDataClient(LiveMarketDataClient):
             self._handle_data(quote)
 
     def _on_trades(self, data: msgspec.Raw, recv_ns: int) -> None:
+        """Every trade of the frame is validated before any is emitted or remembered: a bad one fails the frame."""
+        ticks = []
         for trade in _decode_trades(data):
             stream = self._trades.get(trade.coin)
             instrument = self._provider.instrument_for_coin(trade.coin)
-            if stream is None or instrument is None:
-                continue
-            tick = trade.parse_to_trade_tick(instrument, recv_ns)  # validates before deduplicating
+            if stream is not None and instrument is not None:
+                ticks.append((stream, trade, trade.parse_to_trade_tick(instrument, recv_ns)))
+        for stream, trade, tick in ticks:
             if stream.seen.first_time(trade.key) and ms_to_ns(trade.time) >= stream.since_ns:
                 self._handle_data(tick)
 
@@ -328,10 +336,11 @@ class HyperliquidDataClient(LiveMarketDataClient):
         users = self._ctx_users.get(update.coin)
         if instrument is None or not users:
             return
-        if "mark" in users:
-            self._handle_data(update.ctx.parse_to_mark_price(instrument, recv_ns, recv_ns))
-        if "funding" in users:
-            self._handle_data(update.ctx.parse_to_funding_rate(instrument, recv_ns, recv_ns))
+        mark = update.ctx.parse_to_mark_price(instrument, recv_ns, recv_ns) if "mark" in users else None
+        funding = update.ctx.parse_to_funding_rate(instrument, recv_ns, recv_ns) if "funding" in users else None
+        for item in (mark, funding):
+            if item is not None:
+                self._handle_data(item)
 
     def _on_venue_error(self, data: msgspec.Raw, recv_ns: int) -> None:
         self._log.warning(f"venue error on the market data socket: {bytes(data)[:300].decode('utf-8', 'replace')}")
@@ -345,10 +354,10 @@ class HyperliquidDataClient(LiveMarketDataClient):
                 continue  # the reconnect restarts every stream anyway
             now_s = time.monotonic()
             for coin, stream in list(self._books.items()):
-                silent_s = now_s - stream.last_frame_s
+                silent_s = now_s - stream.last_applied_s
                 if silent_s < self._config.book_stale_secs:
                     continue
-                self._log.warning(f"{coin} book silent for {silent_s:.1f} s: resubscribing")
+                self._log.warning(f"{coin} book applied nothing for {silent_s:.1f} s: resubscribing")
                 self.stale_resubscribes += 1
                 stream.restart()
                 await self._ws.resubscribe(self._book_subscription(coin))

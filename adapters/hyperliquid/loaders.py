@@ -62,6 +62,8 @@ from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import PRICE_MAX
+from nautilus_trader.model.objects import QUANTITY_MAX
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
@@ -247,16 +249,24 @@ class SnapshotDiffer:
         ts_event_ns: int,
         ts_init_ns: int,
     ) -> list[OrderBookDelta]:
-        """The deltas from the previous snapshot to this one (best level first on each side); [] if unchanged."""
+        """The deltas from the previous snapshot to this one (best level first on each side); [] if unchanged.
+
+        A snapshot with a level NautilusTrader cannot represent (non-finite, non-positive, beyond ``PRICE_MAX`` or
+        ``QUANTITY_MAX``) raises ``ValueError`` and leaves the differ as it was: the next valid snapshot is then
+        diffed against the last good book, never against the refused one."""
+        _check_levels(bids)
+        _check_levels(asks)
         new_books = {OrderSide.BUY: dict(bids), OrderSide.SELL: dict(asks)}
         old_books = self._books
-        self._books = new_books
         if old_books is None:
-            return self._snapshot_deltas(new_books, ts_event_ns, ts_init_ns)
-        changes = _book_changes(old_books, new_books)
-        if not changes and self._heartbeat:
-            changes = _heartbeat_change(new_books)
-        return self._build(changes, 0, ts_event_ns, ts_init_ns)
+            deltas = self._snapshot_deltas(new_books, ts_event_ns, ts_init_ns)
+        else:
+            changes = _book_changes(old_books, new_books)
+            if not changes and self._heartbeat:
+                changes = _heartbeat_change(new_books)
+            deltas = self._build(changes, 0, ts_event_ns, ts_init_ns)
+        self._books = new_books
+        return deltas
 
     def diff_batch(
         self,
@@ -287,21 +297,22 @@ class SnapshotDiffer:
         ts_event_ns: int,
         ts_init_ns: int,
     ) -> list[OrderBookDelta]:
+        """The deltas; the sequence advances only once all of them are built (a failure leaves it unchanged)."""
         deltas = []
         last = len(changes) - 1
         for index, (action, side, price, size) in enumerate(changes):
-            self._sequence += 1
             deltas.append(
                 OrderBookDelta(
                     self._instrument_id,
                     action,
                     self._order(action, side, price, size),
                     flags | RecordFlag.F_LAST if index == last else flags,
-                    self._sequence,
+                    self._sequence + index + 1,
                     ts_event_ns,
                     ts_init_ns,
                 ),
             )
+        self._sequence += len(deltas)
         return deltas
 
     def _order(self, action: BookAction, side: OrderSide, price: float, size: float) -> BookOrder | None:
@@ -309,6 +320,12 @@ class SnapshotDiffer:
             return None
         quantity = self._zero_size if action == BookAction.DELETE else Quantity(size, self._size_precision)
         return BookOrder(side, Price(price, self._price_precision), quantity, 0)
+
+
+def _check_levels(levels: Sequence[Level]) -> None:
+    for price, size in levels:
+        if not (0 < price <= PRICE_MAX and 0 < size <= QUANTITY_MAX):  # False for nan and inf as well
+            raise ValueError(f"book level ({price}, {size}) is not a representable positive price and size")
 
 
 def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[tuple[BookAction, OrderSide, float, float]]:

@@ -8,9 +8,11 @@ caller logs it instead of guessing.
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Hashable
 from decimal import Decimal
+from decimal import InvalidOperation
 
 from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.enums import OrderSide
@@ -39,8 +41,26 @@ _TIF = {
 }
 
 
+# A venue time further ahead of our receive time than this is not clock disagreement but a corrupt frame. Generous,
+# because the local exchange's manual clock runs ahead of the wall clock by whatever a test has replayed.
+MAX_VENUE_TIME_AHEAD_S = 300.0
+_MAX_AHEAD_NS = int(MAX_VENUE_TIME_AHEAD_S * 1e9)
+
+
 def ms_to_ns(ms: int) -> int:
     return ms * NS_PER_MS
+
+
+def event_ns(venue_ms: int, ts_init_ns: int) -> int:
+    """``ts_event`` of a pushed message: its venue time, capped at the receive time ``ts_init_ns`` (clocks disagree
+    by milliseconds). A negative time, or one more than ``MAX_VENUE_TIME_AHEAD_S`` ahead, is malformed
+    (``ValueError``): taken as is, a future time would hold the stream's "last venue time" for days."""
+    if venue_ms < 0:
+        raise ValueError(f"negative venue time {venue_ms}")
+    venue_ns = venue_ms * NS_PER_MS
+    if venue_ns - ts_init_ns > _MAX_AHEAD_NS:
+        raise ValueError(f"venue time {venue_ms} is {(venue_ns - ts_init_ns) / 1e9:,.0f} s ahead of the receive time")
+    return min(venue_ns, ts_init_ns)
 
 
 def order_side(side: str) -> OrderSide:
@@ -107,12 +127,28 @@ def is_post_only_reject(reason: str) -> bool:
 
 
 def price(text: str, instrument: Instrument) -> Price:
-    """A wire price at the instrument's precision (float, as the catalog loaders parse it)."""
-    return Price(float(text), instrument.price_precision)
+    """A wire price at the instrument's precision (float, as the catalog loaders parse it). The venue's prices
+    are never negative; a negative or non-finite one is malformed (``ValueError``), where ``Price`` would keep it."""
+    value = float(text)
+    if not 0 <= value < math.inf:
+        raise ValueError(f"price {text!r} is not a finite non-negative number")
+    return Price(value, instrument.price_precision)
 
 
 def quantity(text: str, instrument: Instrument) -> Quantity:
     return Quantity(float(text), instrument.size_precision)
+
+
+def decimal(text: str) -> Decimal:
+    """A wire decimal string as a finite ``Decimal``; anything else is malformed (``ValueError``, where
+    ``Decimal`` itself raises ``InvalidOperation`` or returns NaN and infinities)."""
+    try:
+        value = Decimal(text)
+    except (InvalidOperation, TypeError):
+        raise ValueError(f"invalid decimal {text!r}") from None
+    if not value.is_finite():
+        raise ValueError(f"non-finite decimal {text!r}")
+    return value
 
 
 class RecentKeys:

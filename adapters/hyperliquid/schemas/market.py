@@ -7,8 +7,6 @@ does not break decoding; a missing required key fails decoding and the frame is 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import msgspec
 from nautilus_trader.model.data import FundingRateUpdate
 from nautilus_trader.model.data import MarkPriceUpdate
@@ -18,7 +16,8 @@ from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.instruments import Instrument
 
 from adapters.hyperliquid.parsing import aggressor_side
-from adapters.hyperliquid.parsing import ms_to_ns
+from adapters.hyperliquid.parsing import decimal
+from adapters.hyperliquid.parsing import event_ns
 from adapters.hyperliquid.parsing import price
 from adapters.hyperliquid.parsing import quantity
 
@@ -65,7 +64,7 @@ class AssetCtx(msgspec.Struct, frozen=True):
     def parse_to_funding_rate(self, instrument: Instrument, ts_event: int, ts_init: int) -> FundingRateUpdate:
         return FundingRateUpdate(
             instrument.id,
-            Decimal(self.funding),
+            decimal(self.funding),
             ts_event,
             ts_init,
             interval=FUNDING_INTERVAL_MINS,
@@ -117,7 +116,7 @@ class Bbo(msgspec.Struct, frozen=True):
             price(ask.px, instrument),
             quantity(bid.sz, instrument),
             quantity(ask.sz, instrument),
-            min(ms_to_ns(self.time), ts_init),
+            event_ns(self.time, ts_init),
             ts_init,
         )
 
@@ -146,6 +145,6 @@ class Trade(msgspec.Struct, frozen=True):
             quantity(self.sz, instrument),
             aggressor_side(self.side),
             TradeId(str(self.tid)),
-            min(ms_to_ns(self.time), ts_init),
+            event_ns(self.time, ts_init),
             ts_init,
         )

@@ -50,11 +50,11 @@ class OpenOrder(msgspec.Struct, frozen=True):
 
     @property
     def remaining(self) -> Decimal:
-        return Decimal(self.sz)
+        return parsing.decimal(self.sz)
 
     @property
     def original(self) -> Decimal:
-        return Decimal(self.origSz if self.origSz is not None else self.sz)
+        return parsing.decimal(self.origSz if self.origSz is not None else self.sz)
 
     def parse_to_order_status_report(
         self,
@@ -155,7 +155,7 @@ class UserFill(msgspec.Struct, frozen=True):
         """The fee in USDC. Perp fees are USDC; a fee in another token (spot) is not convertible here."""
         if self.feeToken != USDC.code:
             raise ValueError(f"fee in {self.feeToken}, not USDC")
-        return Money(Decimal(self.fee), USDC)
+        return Money(parsing.decimal(self.fee), USDC)
 
     def parse_to_fill_report(
         self,
@@ -266,16 +266,16 @@ class ClearinghouseState(msgspec.Struct, frozen=True):
         return {asset.position.coin: asset.position for asset in self.assetPositions}
 
     def account_value(self) -> Decimal:
-        return Decimal((self.marginSummary or self.crossMarginSummary).accountValue)
+        return parsing.decimal((self.marginSummary or self.crossMarginSummary).accountValue)
 
     def cash(self) -> Decimal:
         """Account value without the positions' unrealized PnL: what NautilusTrader holds as the balance, while
         the portfolio adds unrealized PnL itself (reporting both would count it twice)."""
-        unrealized = sum((Decimal(p.position.unrealizedPnl) for p in self.assetPositions), Decimal(0))
+        unrealized = sum((parsing.decimal(p.position.unrealizedPnl) for p in self.assetPositions), Decimal(0))
         return self.account_value() - unrealized
 
     def margin_used(self) -> Decimal:
-        return Decimal((self.marginSummary or self.crossMarginSummary).totalMarginUsed)
+        return parsing.decimal((self.marginSummary or self.crossMarginSummary).totalMarginUsed)
 
     def parse_to_position_status_report(
         self,
@@ -285,7 +285,7 @@ class ClearinghouseState(msgspec.Struct, frozen=True):
     ) -> PositionStatusReport:
         """The position in ``instrument`` (FLAT when the venue lists none), so reconciliation can also close one."""
         position = self.positions().get(instrument.raw_symbol.value)
-        szi = Decimal(position.szi) if position is not None else Decimal(0)
+        szi = parsing.decimal(position.szi) if position is not None else Decimal(0)
         side = PositionSide.FLAT if szi == 0 else PositionSide.LONG if szi > 0 else PositionSide.SHORT
         entry = position.entryPx if position is not None and szi != 0 else None
         return PositionStatusReport(
@@ -293,7 +293,7 @@ class ClearinghouseState(msgspec.Struct, frozen=True):
             instrument_id=instrument.id,
             position_side=side,
             quantity=Quantity(abs(szi), instrument.size_precision),
-            avg_px_open=Decimal(entry) if entry is not None else None,
+            avg_px_open=parsing.decimal(entry) if entry is not None else None,
             report_id=UUID4(),
             ts_last=self.ts_ns(ts_init),
             ts_init=ts_init,

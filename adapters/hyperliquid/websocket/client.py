@@ -10,8 +10,10 @@ panic when the loop closes right after ``disconnect()`` (nautilus_conventions §
 Behaviour:
 - frames are handed to ``handler(text)`` in arrival order on the node's loop; a handler exception is logged and
   the connection stays up (one bad frame must never cost the stream);
-- a ping goes out every ``heartbeat_secs``; a connection silent for two heartbeats (no pong either) is presumed
-  dead and recycled, which also catches half-open TCP connections;
+- a ping goes out every ``heartbeat_secs`` (the venue closes a client silent for 60 s), and also as soon as the
+  connection has been silent for ``probe_after_secs``; a ping that nothing answers within ``pong_timeout_secs``
+  means the socket is dead though still open (half-open TCP, a stalled proxy) and it is recycled at once, without
+  waiting for a close handshake that will never come: a dead socket is found within a few seconds, not minutes;
 - on any loss the client reconnects with exponential backoff and jitter, resends every subscription, then awaits
   ``on_reconnected()``, where the owner resyncs whatever the stream cannot replay.
 """
@@ -36,6 +38,7 @@ _encode = msgspec.json.encode
 _PING = '{"method":"ping"}'
 _MAX_FRAME_BYTES = 16 * 1024 * 1024
 _CONNECT_TIMEOUT_S = 10.0
+_LIVENESS_TICK_S = 0.25
 
 
 class HyperliquidWebSocketClient:
@@ -48,11 +51,15 @@ class HyperliquidWebSocketClient:
         reconnect_delay_initial_secs: float = 0.25,
         reconnect_delay_max_secs: float = 5.0,
         on_reconnected: Callable[[], Awaitable[None]] | None = None,
+        probe_after_secs: float = 2.0,
+        pong_timeout_secs: float = 3.0,
     ) -> None:
         self._url = url
         self._handler = handler
         self._log = logger
         self._heartbeat_secs = heartbeat_secs
+        self._probe_after_s = probe_after_secs
+        self._pong_timeout_s = pong_timeout_secs
         self._delay_initial_s = reconnect_delay_initial_secs
         self._delay_max_s = reconnect_delay_max_secs
         self._on_reconnected = on_reconnected
@@ -62,7 +69,10 @@ class HyperliquidWebSocketClient:
         self._tasks: list[asyncio.Task] = []
         self._closing = False
         self._last_frame_s = 0.0
+        self._last_ping_s = 0.0
+        self._unanswered_ping_s: float | None = None  # when the oldest ping still awaiting any frame went out
         self.reconnects = 0
+        self.dead_sockets = 0
 
     @classmethod
     def for_config(
@@ -143,7 +153,8 @@ class HyperliquidWebSocketClient:
             timeout=aiohttp.ClientWSTimeout(ws_close=2.0),
             receive_timeout=None,
         )
-        self._last_frame_s = time.monotonic()
+        self._last_frame_s = self._last_ping_s = time.monotonic()
+        self._unanswered_ping_s = None
 
     async def _run(self) -> None:
         while not self._closing:
@@ -206,19 +217,34 @@ class HyperliquidWebSocketClient:
             self._log.error(f"post-reconnect recovery failed: {type(error).__name__}: {error}")
 
     async def _heartbeat(self) -> None:
+        """Pings on schedule and on silence; any frame received after a ping answers it."""
         while not self._closing:
-            await asyncio.sleep(self._heartbeat_secs)
+            await asyncio.sleep(min(_LIVENESS_TICK_S, self._heartbeat_secs))
             ws = self._ws
             if ws is None or ws.closed:
                 continue
-            if time.monotonic() - self._last_frame_s > 2 * self._heartbeat_secs:
-                self._log.warning("WebSocket silent for two heartbeats (no pong): recycling the connection")
-                await ws.close()
+            now = time.monotonic()
+            if self._unanswered_ping_s is not None and self._last_frame_s >= self._unanswered_ping_s:
+                self._unanswered_ping_s = None
+            if self._unanswered_ping_s is not None:
+                if now - self._unanswered_ping_s >= self._pong_timeout_s:
+                    self._recycle_dead(ws, now - self._last_frame_s)
                 continue
-            try:
-                await ws.send_str(_PING)
-            except (ConnectionError, RuntimeError, aiohttp.ClientError):
-                continue  # the reader sees the close and reconnects
+            if now - self._last_ping_s >= self._heartbeat_secs or now - self._last_frame_s >= self._probe_after_s:
+                self._last_ping_s = self._unanswered_ping_s = now
+                try:
+                    await ws.send_str(_PING)
+                except (ConnectionError, RuntimeError, aiohttp.ClientError):
+                    continue  # the reader sees the close and reconnects
+
+    def _recycle_dead(self, ws: aiohttp.ClientWebSocketResponse, silent_s: float) -> None:
+        """Close in the background: ``close()`` first ends the reader's wait, so the reconnect starts at once,
+        while the close handshake the dead peer never answers times out on its own (``ws_close``)."""
+        self.dead_sockets += 1
+        self._unanswered_ping_s = None
+        self._log.warning(f"WebSocket silent {silent_s:.1f} s, ping unanswered: presumed dead, reconnecting")
+        self._tasks = [task for task in self._tasks if not task.done()]
+        self._tasks.append(asyncio.create_task(ws.close()))
 
 
 async def wait_or_stop(stop: asyncio.Event, seconds: float) -> bool:
