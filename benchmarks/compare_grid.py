@@ -78,7 +78,7 @@ class Score:
             spread=pnl["spread_capture"],
             fees=pnl["fees"],
             markout_5s_bps=mo if mo is not None else math.nan,
-            two_sided_pct=100 * metrics["quoting"]["two_sided_frac"],
+            two_sided_pct=100 * metrics["quoting"]["two_sided_frac_live_feed"],
             max_abs_q=metrics["position"]["max_abs"],
             kills=sum(not event["cleared"] for event in metrics["kill_events"]),
         )

@@ -133,6 +133,23 @@ def test_two_sided_time_is_weighted_by_duration_over_the_quoting_period():
     assert q["mean_quoted_spread_bps"] == pytest.approx(150.0)
 
 
+def test_two_sided_time_on_a_live_feed_leaves_out_the_feed_outage():
+    # Two-sided from 0 to 100 s except a pull from 40 s (stale-book trip) until the feed came back at 90 s.
+    quotes = [(0, 99.0, 101.0), (40, math.nan, math.nan), (90, 99.0, 101.0)]
+    events = [
+        KillEventRecord(40 * S, "stale_book", "ACTIVE", "ACTIVE", "last valid book 5.1 s ago"),
+        KillEventRecord(90 * S, "stale_book", "ACTIVE", "ACTIVE", "valid book after 55 s", cleared=True),
+    ]
+    q = compute_metrics(inputs([(0, 100.0), (100, 100.0)], [], quotes=quotes, kill_events=events))["quoting"]
+    assert q["two_sided_frac"] == pytest.approx(0.5)
+    assert q["feed_down_s"] == pytest.approx(50.0)
+    assert q["two_sided_frac_live_feed"] == pytest.approx(1.0)  # all 50 s of live feed were quoted two-sided
+    # a pull for another reason (here a burst pause on both sides) still counts against uptime
+    other = [KillEventRecord(40 * S, "burst_bid", "ACTIVE", "ACTIVE", "4 BID aggressor events")]
+    q = compute_metrics(inputs([(0, 100.0), (100, 100.0)], [], quotes=quotes, kill_events=other))["quoting"]
+    assert q["two_sided_frac_live_feed"] == pytest.approx(0.5) and q["feed_down_s"] == 0.0
+
+
 def test_no_quotes_means_no_time_two_sided():
     q = compute_metrics(inputs([(0, 100.0), (40, 100.0)], [], quotes=[]))["quoting"]
     assert q["two_sided_frac"] == 0.0 and q["none_frac"] == 1.0 and q["mean_quoted_spread_bps"] is None

@@ -189,29 +189,69 @@ def fill_metrics(analysis: Analysis) -> dict:
     }
 
 
+FEED_DOWN_TRIGGER = "stale_book"  # the kill switch's "no valid book" pull: nobody can quote a dead feed
+
+
+def feed_down_intervals(kill_events, end_ns: int) -> list[tuple[int, int]]:
+    """[start, end) of each period the market-data feed was down, from the stale-book pull's trips and clears."""
+    intervals, start = [], None
+    for event in sorted(kill_events, key=lambda e: e.ts_ns):
+        if event.trigger != FEED_DOWN_TRIGGER:
+            continue
+        if not event.cleared and start is None:
+            start = event.ts_ns
+        elif event.cleared and start is not None:
+            intervals.append((start, event.ts_ns))
+            start = None
+    if start is not None:
+        intervals.append((start, end_ns))
+    return intervals
+
+
 def quoting_metrics(analysis: Analysis) -> dict:
     """Time-weighted quoting states over the quoting period: from our first quote (or the session start if we
     never quoted) to the session end. Two-sided = a bid and an ask both resting. ``start_delay_s`` is the time
-    before the first quote (warm-up), which the fractions deliberately leave out."""
+    before the first quote (warm-up), which the fractions deliberately leave out.
+
+    ``*_live_feed`` fractions also leave out the time the market-data feed was down (the kill switch's stale-book
+    pull, e.g. the recorder outages of 250 s and 51 s in the bundled 9-minute capture): quoting then is impossible
+    by design, so uptime is judged on the time there was a market to quote.
+    """
     inputs = analysis.inputs
     ts_ns, bid, ask = inputs.quote_ts_ns, inputs.quote_bid, inputs.quote_ask
     if ts_ns.size == 0:
         ts_ns, bid, ask = np.array([analysis.start_ns]), np.array([np.nan]), np.array([np.nan])
     period_start = max(int(ts_ns[0]), analysis.start_ns)
-    durations = step_durations_ns(ts_ns, period_start, analysis.end_ns).astype(np.float64)
-    total = durations.sum()
+    down = feed_down_intervals(inputs.kill_events, analysis.end_ns)
+    # one grid of every quote change and feed boundary, so each step has one quote state and one feed state
+    bounds = np.array([t for interval in down for t in interval], dtype=np.int64)
+    grid = np.unique(np.concatenate([ts_ns, bounds, [period_start]]))
+    grid = grid[(grid >= period_start) & (grid < analysis.end_ns)]
+    state = np.maximum(asof_index(ts_ns, grid), 0)
+    bid, ask = bid[state], ask[state]
+    durations = step_durations_ns(grid, period_start, analysis.end_ns).astype(np.float64)
+    feed_live = np.ones(grid.size, dtype=bool)
+    for start, end in down:
+        feed_live &= ~((grid >= start) & (grid < end))
+    total, live_total = durations.sum(), durations[feed_live].sum()
     has_bid, has_ask = np.isfinite(bid), np.isfinite(ask)
     quoted_spread_bps = (ask - bid) / ((ask + bid) / 2) * 1e4
 
     def frac(mask: np.ndarray) -> float:
         return float(durations[mask].sum() / total) if total > 0 else float("nan")
 
+    def live_frac(mask: np.ndarray) -> float:
+        return float(durations[mask & feed_live].sum() / live_total) if live_total > 0 else float("nan")
+
     two_sided = has_bid & has_ask
     return {
         "period_s": total / NS_PER_S,
         "start_delay_s": (period_start - analysis.start_ns) / NS_PER_S,
         "quote_changes": int(inputs.quote_ts_ns.size),
+        "feed_down_s": (total - live_total) / NS_PER_S,
         "two_sided_frac": frac(two_sided),
+        "two_sided_frac_live_feed": live_frac(two_sided),
+        "none_frac_live_feed": live_frac(~has_bid & ~has_ask),
         "one_sided_frac": frac(has_bid ^ has_ask),
         "bid_only_frac": frac(has_bid & ~has_ask),
         "ask_only_frac": frac(has_ask & ~has_bid),

@@ -35,6 +35,10 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
         ),
         ("two-sided", f"{_pct(quoting['two_sided_frac'])} of quoting time ({_pct(quoting['none_frac'])} none)"),
         (
+            "two-sided, feed live",
+            f"{_pct(quoting['two_sided_frac_live_feed'])} (feed down {quoting['feed_down_s']:.0f} s excluded)",
+        ),
+        (
             "max |position|",
             f"{fmt_number(position['max_abs'], '.6g')} base (final {fmt_number(position['final'], '+.6g')})",
         ),
