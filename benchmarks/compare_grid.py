@@ -80,7 +80,8 @@ class Score:
             markout_5s_bps=mo if mo is not None else math.nan,
             two_sided_pct=100 * metrics["quoting"]["two_sided_frac_live_feed"],
             max_abs_q=metrics["position"]["max_abs"],
-            kills=sum(not event["cleared"] for event in metrics["kill_events"]),
+            # trips other than the stale-book pull and halt, which fire on the capture's real recorder outages
+            kills=sum(not e["cleared"] and not e["trigger"].startswith("stale_book") for e in metrics["kill_events"]),
         )
 
 
@@ -207,6 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         totals["ours"] += ours.net
         totals["grid"] += grid.net
     print(f"total net: GLFT {totals['ours']:+.3f}, grid {totals['grid']:+.3f} (quote currency, USDC)")
+    print("2-sided% is over the time the feed was live; kills leave out stale-book trips on feed outages")
     return 0
 
 

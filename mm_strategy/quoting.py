@@ -56,6 +56,7 @@ class ModelInputs:
 class DepthRules:
     half_spread_mult: float
     skew_mult: float
+    maker_fee_bps: float
     min_half_spread_bps: float
     as_addon_cap_bps: float
     informed_addon_cap_bps: float
@@ -80,8 +81,9 @@ def glft_depths_bps(inputs: ModelInputs, mid: float, tick: float, lot: float, q_
     """Per-side GLFT depths in bps of mid (DESIGN §4).
 
     Each side uses its own κ and A (one curve per side) and the same γ for the half-spread and the skew. The
-    half-spread is scaled (config × calibration × warmup) then floored (the floor covers the maker fee); each
-    add-on is capped on its own and added (lesson E5); the inventory skew shifts both sides and is never floored
+    half-spread is scaled (config × calibration × warmup), the maker fee is added — a fill earns the depth minus
+    the fee, so with a fee per fill the optimal depth is the fee-free one plus the fee (the fee shifts the edge
+    the GLFT objective sees) — and the result is floored; each add-on is capped on its own and added (lesson E5); the inventory skew shifts both sides and is never floored
     away, so the reducing side may come inside the floor (lessons E3/E4). Long inventory (q > 0) widens the bid
     and tightens the ask.
     """
@@ -100,8 +102,8 @@ def glft_depths_bps(inputs: ModelInputs, mid: float, tick: float, lot: float, q_
             ),
         )
     bid_terms, ask_terms = sides
-    half_bid = max(bid_terms.half_spread_ticks * ticks_to_bps, rules.min_half_spread_bps)
-    half_ask = max(ask_terms.half_spread_ticks * ticks_to_bps, rules.min_half_spread_bps)
+    half_bid = max(bid_terms.half_spread_ticks * ticks_to_bps + rules.maker_fee_bps, rules.min_half_spread_bps)
+    half_ask = max(ask_terms.half_spread_ticks * ticks_to_bps + rules.maker_fee_bps, rules.min_half_spread_bps)
     skew_bps = 0.5 * (bid_terms.skew_ticks_per_lot + ask_terms.skew_ticks_per_lot) * ticks_to_bps
     addon_bid = _addon_bps(inputs.as_addon_bid_bps, inputs.informed_addon_bid_bps, rules)
     addon_ask = _addon_bps(inputs.as_addon_ask_bps, inputs.informed_addon_ask_bps, rules)

@@ -101,6 +101,7 @@ class GLFTMarketMaker(Strategy):
         self._rules = DepthRules(
             half_spread_mult=config.half_spread_mult,
             skew_mult=config.skew_mult,
+            maker_fee_bps=config.risk.maker_fee_bps,
             min_half_spread_bps=config.risk.min_spread_floor_bps,
             as_addon_cap_bps=config.as_addon_cap_bps,
             informed_addon_cap_bps=config.informed_addon_cap_bps,

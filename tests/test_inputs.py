@@ -25,7 +25,14 @@ IID = InstrumentId.from_str("BTC-USD-PERP.HYPERLIQUID")
 S = 1_000_000_000
 PRIORS = InstrumentPriors(kappa_per_frac=20_000.0, a_per_s=0.8, sigma_frac_per_sqrt_s=3.5e-5)
 RISK = RiskConfig(max_position=0.1, capital_usd=10_000.0)
-RULES = DepthRules(half_spread_mult=1.0, skew_mult=1.0, min_half_spread_bps=0.0, as_addon_cap_bps=10.0, informed_addon_cap_bps=3.0)
+RULES = DepthRules(
+    half_spread_mult=1.0,
+    skew_mult=1.0,
+    maker_fee_bps=0.0,
+    min_half_spread_bps=0.0,
+    as_addon_cap_bps=10.0,
+    informed_addon_cap_bps=3.0,
+)
 MID, TICK, LOT = 111_000.0, 1.0, 0.01
 
 
@@ -99,3 +106,17 @@ def test_informed_buying_widens_the_ask_and_no_trades_stays_neutral():
     estimates.update(buying)
     widened = glft_depths_bps(resolve(estimates, 1.0, position=0.0), MID, TICK, LOT, 0.0, RULES)
     assert widened.ask_bps == pytest.approx(base.ask_bps + 1.2) and widened.bid_bps == pytest.approx(base.bid_bps + 0.15)
+
+
+def test_the_maker_fee_is_added_to_the_model_half_spread_then_floored():
+    estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
+    inputs = resolve(estimates, 1.0, position=0.0)
+    free = glft_depths_bps(inputs, MID, TICK, LOT, 0.0, RULES)
+    with_fee = glft_depths_bps(inputs, MID, TICK, LOT, 0.0, DepthRules(**{**_rules_dict(), "maker_fee_bps": 1.5}))
+    assert with_fee.half_spread_bid_bps == pytest.approx(free.half_spread_bid_bps + 1.5)
+    floored = glft_depths_bps(inputs, MID, TICK, LOT, 0.0, DepthRules(**{**_rules_dict(), "min_half_spread_bps": 9.0}))
+    assert floored.half_spread_ask_bps == 9.0
+
+
+def _rules_dict() -> dict:
+    return {name: getattr(RULES, name) for name in RULES.__slots__}
