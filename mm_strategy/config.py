@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from nautilus_trader.common.config import resolve_path
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.identifiers import InstrumentId
 
@@ -31,13 +32,15 @@ class GLFTMarketMakerConfig(StrategyConfig, frozen=True):
     Spreads are in bps of mid. Estimates older than ``estimate_staleness_s`` count as missing and fall back
     conservatively (``inputs.py``). A resting order is kept for its level while within the larger of
     ``requote_tolerance_ticks`` ticks and ``requote_tolerance_half_spread_frac`` of the half-spread.
-    ``state_path`` persists the kill switch across restarts without a Redis cache.
+    ``state_path`` persists the kill switch across restarts without a Redis cache. ``venue_rules`` names the
+    venue's price/size rules (``"module:Class"``, see ``venue_rules.py``); None uses the instrument's increments.
     """
 
     instrument_id: InstrumentId
     priors: InstrumentPriors
     order_size: Decimal
     risk: RiskConfig
+    venue_rules: str | None = None
     num_levels: int = 3
     level_spacing_bps: float = 2.0
     level_spacing_ratio: float = 1.5
@@ -81,3 +84,8 @@ class GLFTMarketMakerConfig(StrategyConfig, frozen=True):
         require(self.estimate_staleness_s > 0, owner, "estimate_staleness_s", "must be > 0", self.estimate_staleness_s)
         require(self.risk_check_interval_s > 0, owner, "risk_check_interval_s", "must be > 0", self.risk_check_interval_s)
         require(self.status_interval_s > 0, owner, "status_interval_s", "must be > 0", self.status_interval_s)
+        if self.venue_rules is not None:
+            try:
+                resolve_path(self.venue_rules)
+            except (ImportError, AttributeError, ValueError) as exc:
+                require(False, owner, "venue_rules", f"must name an importable 'module:Class' ({exc})", self.venue_rules)

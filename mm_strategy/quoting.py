@@ -2,11 +2,11 @@
 
 Kept free of the engine (plain Decimals and floats) so every rule is unit-tested directly:
 
-* prices rounded to the venue rule at the quoted level (5 significant figures, ``6 − szDecimals`` decimals),
+* prices rounded by the venue's rules (``venue_rules.py``: Hyperliquid's depend on the level) at the quoted level,
   bids down and asks up so rounding never makes a quote more aggressive;
 * post-only safety: a bid never reaches the best ask and an ask never reaches the best bid, and the ladder's
   best bid stays strictly below its best ask;
-* sizes truncated to ``szDecimals``, levels under the $10 minimum notional dropped;
+* sizes truncated to the venue's size step, levels under its minimum notional dropped;
 * a pending-aware budget per side (the strategy computes the worst-case position including in-flight orders);
 * requote by diff, level by level: a resting order is kept only for its own level and only while its price is
   within the tolerance of that level's price (about a tick, or a fraction of the half-spread), so it keeps its
@@ -21,14 +21,11 @@ from decimal import Decimal
 
 from nautilus_trader.model.enums import OrderSide
 
-from adapters.hyperliquid.rules import MIN_NOTIONAL_USD
-from adapters.hyperliquid.rules import Rounding
-from adapters.hyperliquid.rules import round_price
-from adapters.hyperliquid.rules import round_size_down
-from adapters.hyperliquid.rules import tick_at
 from mm_strategy.models.glft import glft_terms
 from mm_strategy.models.glft import to_tick_units
 from mm_strategy.models.risk import combine_addons_bps
+from mm_strategy.venue_rules import Passive
+from mm_strategy.venue_rules import VenueRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +120,7 @@ class LadderSpec:
     num_levels: int
     level_spacing_bps: float
     level_spacing_ratio: float
-    sz_decimals: int
-    min_notional: Decimal = MIN_NOTIONAL_USD
+    rules: VenueRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,20 +165,20 @@ def _side_prices(
     depth0_bps: float,
     offsets_bps: Sequence[float],
     limit_px: Decimal,
-    sz_decimals: int,
+    rules: VenueRules,
 ) -> list[Decimal]:
     """Rounded, post-only-safe, strictly monotone prices for one side (best first)."""
     sign = -1.0 if side == OrderSide.BUY else 1.0
-    rounding = Rounding.DOWN if side == OrderSide.BUY else Rounding.UP
+    direction = Passive.DOWN if side == OrderSide.BUY else Passive.UP
     prices: list[Decimal] = []
     for offset in offsets_bps:
         raw = mid * (1.0 + sign * (depth0_bps + offset) * 1e-4)
-        px = round_price(raw, sz_decimals, rounding)
+        px = rules.round_price(raw, direction)
         bound = limit_px if not prices else prices[-1]
         if side == OrderSide.BUY and px >= bound:
-            px = round_price(bound - tick_at(bound, sz_decimals), sz_decimals, Rounding.DOWN)
+            px = rules.round_price(bound - rules.tick_at(bound), Passive.DOWN)
         elif side == OrderSide.SELL and px <= bound:
-            px = round_price(bound + tick_at(bound, sz_decimals), sz_decimals, Rounding.UP)
+            px = rules.round_price(bound + rules.tick_at(bound), Passive.UP)
         prices.append(px)
     return prices
 
@@ -198,8 +194,8 @@ def _sized_levels(
     levels: list[QuoteLevel] = []
     remaining = budget
     for index, px in enumerate(prices):
-        size = round_size_down(min(order_size, remaining), spec.sz_decimals)
-        if size <= 0 or px * size < spec.min_notional:
+        size = spec.rules.round_size_down(min(order_size, remaining))
+        if size <= 0 or px * size < spec.rules.min_notional:
             break
         levels.append(QuoteLevel(side, px, size, index))
         remaining -= size
@@ -226,8 +222,8 @@ def build_ladder(
     position cap in the worst case (every working order filling).
     """
     offsets = level_offsets_bps(spec)
-    bid_prices = _side_prices(OrderSide.BUY, mid, bid_depth_bps, offsets, best_ask, spec.sz_decimals)
-    ask_prices = _side_prices(OrderSide.SELL, mid, ask_depth_bps, offsets, best_bid, spec.sz_decimals)
+    bid_prices = _side_prices(OrderSide.BUY, mid, bid_depth_bps, offsets, best_ask, spec.rules)
+    ask_prices = _side_prices(OrderSide.SELL, mid, ask_depth_bps, offsets, best_bid, spec.rules)
     bids = _sized_levels(OrderSide.BUY, bid_prices, bid_size, bid_budget, spec)
     asks = _sized_levels(OrderSide.SELL, ask_prices, ask_size, ask_budget, spec)
     if bids and asks and bids[0].price >= asks[0].price:

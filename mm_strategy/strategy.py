@@ -41,7 +41,6 @@ from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
-from adapters.hyperliquid.rules import tick_at
 from mm_strategy.config import GLFTMarketMakerConfig
 from mm_strategy.equity import equity_usdc
 from mm_strategy.estimates import LatestEstimates
@@ -75,6 +74,7 @@ from mm_strategy.quoting import diff_quotes
 from mm_strategy.quoting import glft_depths_bps
 from mm_strategy.quoting import requote_tolerance
 from mm_strategy.recorder import SessionRecorder
+from mm_strategy.venue_rules import venue_rules_for
 
 _RISK_TIMER = "mm.risk"
 _STATUS_TIMER = "mm.status"
@@ -128,7 +128,7 @@ class GLFTMarketMaker(Strategy):
             num_levels=self.config.num_levels,
             level_spacing_bps=self.config.level_spacing_bps,
             level_spacing_ratio=self.config.level_spacing_ratio,
-            sz_decimals=self._instrument.size_precision,
+            rules=venue_rules_for(self._instrument, self.config.venue_rules),
         )
         self._estimates = LatestEstimates(int(self.config.estimate_staleness_s * 1e9), self.log.info)
         self._restore_from_file()
@@ -238,7 +238,7 @@ class GLFTMarketMaker(Strategy):
         inputs = self._model_inputs(ts_ns, position)
         lot = float(self.config.order_size)
         q_lots = float(position) / lot
-        tick = tick_at(best_bid, self._spec.sz_decimals)
+        tick = self._spec.rules.tick_at(best_bid)
         depths = glft_depths_bps(inputs, mid, float(tick), lot, q_lots, self._rules)
         self._check_skew(q_lots, depths)
         bids, asks = self._desired_ladder(mid, best_bid, best_ask, position, working, depths, plan)

@@ -1,6 +1,9 @@
 """Hyperliquid price/size rules on real examples, and the ladder/diff logic of quoting.py."""
 
 import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
 from decimal import Decimal
 
 import pytest
@@ -12,12 +15,15 @@ from adapters.hyperliquid.rules import is_valid_size
 from adapters.hyperliquid.rules import round_price
 from adapters.hyperliquid.rules import round_size_down
 from adapters.hyperliquid.rules import tick_at
+from adapters.hyperliquid.venue_rules import HyperliquidRules
 from mm_strategy.quoting import LadderSpec
 from mm_strategy.quoting import RestingOrder
 from mm_strategy.quoting import build_ladder
 from mm_strategy.quoting import diff_quotes
 from mm_strategy.quoting import requote_tolerance
 from mm_strategy.quoting import level_offsets_bps
+from mm_strategy.venue_rules import Passive
+from mm_strategy.venue_rules import venue_rules_for
 
 BTC_SZ = 5
 
@@ -73,7 +79,9 @@ def test_rounding_directions_stay_passive():
     assert round_size_down("0.0014646", BTC_SZ) == Decimal("0.00146")
 
 
-SPEC = LadderSpec(num_levels=3, level_spacing_bps=2.0, level_spacing_ratio=1.5, sz_decimals=BTC_SZ)
+# the rules read only the instrument's size precision (szDecimals)
+HL_BTC_RULES = HyperliquidRules(SimpleNamespace(size_precision=BTC_SZ))
+SPEC = LadderSpec(num_levels=3, level_spacing_bps=2.0, level_spacing_ratio=1.5, rules=HL_BTC_RULES)
 # real top of book from the 2024-01-01 hour: 42651 / 42652
 REAL_TOP = {"mid": 42651.5, "best_bid": Decimal(42651), "best_ask": Decimal(42652)}
 
@@ -177,3 +185,37 @@ def test_requote_tolerance_is_a_tick_or_a_fraction_of_the_half_spread():
     assert requote_tolerance(Decimal(1), 16.65, 1.0, 0.25) == Decimal("4.1625")
     # a tight half-spread of 0.3 USD: one tick wins
     assert requote_tolerance(Decimal(1), 0.3, 1.0, 0.25) == Decimal(1)
+
+
+def test_fixed_tick_venues_round_with_the_instruments_own_increments():
+    # A Binance-style instrument: tick 0.1, size step 0.001, $5 minimum notional.
+    instrument = SimpleNamespace(
+        price_increment=SimpleNamespace(as_decimal=lambda: Decimal("0.1")),
+        size_increment=SimpleNamespace(as_decimal=lambda: Decimal("0.001")),
+        min_notional=SimpleNamespace(as_decimal=lambda: Decimal(5)),
+    )
+    rules = venue_rules_for(instrument, None)
+    assert rules.tick_at(Decimal("111000.0")) == Decimal("0.1")  # no 5-significant-figure rule
+    assert rules.round_price(111000.07, Passive.DOWN) == Decimal("111000.0")
+    assert rules.round_price(111000.01, Passive.UP) == Decimal("111000.1")
+    assert rules.round_size_down(Decimal("0.0129")) == Decimal("0.012") and rules.min_notional == Decimal(5)
+    bids, asks = build_ladder(
+        mid=111000.05, best_bid=Decimal("111000.0"), best_ask=Decimal("111000.1"), bid_depth_bps=1.0,
+        ask_depth_bps=1.0, bid_size=Decimal("0.01"), ask_size=Decimal("0.01"), bid_budget=Decimal(1),
+        ask_budget=Decimal(1), spec=LadderSpec(3, 1.0, 1.5, rules=rules),
+    )
+    assert [b.price for b in bids] == [Decimal("110988.9"), Decimal("110977.8"), Decimal("110961.1")]
+    assert asks[0].price == Decimal("111011.2")
+
+
+def test_the_strategy_side_of_the_code_imports_no_venue_adapter():
+    # DESIGN §1: venue rules reach the strategy through an interface. The node builders (backtest.py, live.py)
+    # still wire Hyperliquid clients; moving them out of mm_strategy is issue 14's.
+    root = Path(__file__).resolve().parents[1] / "mm_strategy"
+    builders = {"backtest.py", "live.py"}
+    offenders = [
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if path.name not in builders and re.search(r"^\s*(from|import)\s+adapters\b", path.read_text(), re.M)
+    ]
+    assert offenders == []
