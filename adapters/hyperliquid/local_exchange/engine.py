@@ -15,6 +15,7 @@ from eth_utils import keccak
 
 from adapters.hyperliquid.local_exchange import errors
 from adapters.hyperliquid.local_exchange.book import BookSnapshot
+from adapters.hyperliquid.local_exchange.candles import CandleStore
 from adapters.hyperliquid.local_exchange.clock import VenueClock
 from adapters.hyperliquid.local_exchange.config import LocalExchangeConfig
 from adapters.hyperliquid.local_exchange.errors import ActionError
@@ -83,6 +84,9 @@ class Venue:
         self._funding_hour = -1
         self._mids: dict[str, str] = {}
         self._prev_day_px: dict[str, Decimal | None] = {coin: _first_mid(recording, coin) for coin in recording.coins}
+        self.candles = CandleStore()
+        self.funding_history: list[dict[str, Any]] = []  # fundingHistory: every coin's hourly rate, oldest first
+        self.user_funding: dict[str, list[dict[str, Any]]] = {}  # userFunding: each account's payments
 
     # ------------------------------------------------------------------------------------------ lookups
 
@@ -169,6 +173,7 @@ class Venue:
             for trade in trades
         ]
         market.record_trades(wire)
+        self.candles.add(market.coin, wire)
         self.outbox.market("trades", market.coin, wire)
         # The recorder's first frame back-fills older trades; only fresh ones can have traded with us.
         fresh = [t for t in wire if now_ms - t["time"] <= _STALE_TRADE_MS]
@@ -209,6 +214,9 @@ class Venue:
     def _pay_funding(self, rate: Decimal, time_ms: int) -> None:
         """Hourly funding on the mark (reference §6.5 uses the oracle; the replay has none): longs pay a
         positive rate. ``cumFunding`` counts what was paid."""
+        for coin, market in self.markets.items():
+            if market.mark() is not None:
+                self.funding_history.append({"coin": coin, "fundingRate": dec(rate), "premium": "0.0", "time": time_ms})
         for account in self.accounts.values():
             for coin, pos in account.positions.items():
                 mark = self.markets[coin].mark()
@@ -223,6 +231,10 @@ class Venue:
                     "time": time_ms, "coin": coin, "usdc": dec(-paid), "szi": dec(pos.szi), "fundingRate": dec(rate)
                 }
                 self.outbox.user_event(account.address, {"funding": funding})
+                delta = {"coin": coin, "fundingRate": dec(rate), "szi": dec(pos.szi), "type": "funding"}
+                delta |= {"usdc": dec(-paid), "nSamples": None}
+                entry = {"delta": delta, "hash": "0x" + "00" * 32, "time": time_ms}
+                self.user_funding.setdefault(account.address, []).append(entry)
 
     # ------------------------------------------------------------------------------------------- orders
 

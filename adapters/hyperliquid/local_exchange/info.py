@@ -20,6 +20,13 @@ from adapters.hyperliquid.local_exchange.state import clearinghouse_wire
 
 MAX_FILLS = 2000
 MAX_HISTORICAL = 2000
+MAX_FUNDING = 500
+# No spot market is modelled: the spot meta lists USDC alone, the perp collateral (entry as in the real-shaped
+# nautilus_trader fixture http_spot_meta_non_usdc_collateral.json). The official SDK's constructors read it.
+SPOT_META = {
+    "tokens": [{"index": 0, "isCanonical": True, "name": "USDC", "szDecimals": 8, "tokenId": "0x1", "weiDecimals": 8}],
+    "universe": [],
+}
 
 
 class InfoHandler:
@@ -39,6 +46,11 @@ class InfoHandler:
             "orderStatus": self._order_status,
             "historicalOrders": self._historical_orders,
             "userRateLimit": self._user_rate_limit,
+            "spotMeta": lambda _: SPOT_META,
+            "spotMetaAndAssetCtxs": lambda _: [SPOT_META, []],
+            "candleSnapshot": self._candle_snapshot,
+            "fundingHistory": self._funding_history,
+            "userFunding": self._user_funding,
         }
         self.types = tuple(self._handlers)
 
@@ -99,9 +111,48 @@ class InfoHandler:
         orders.sort(key=lambda o: o.oid, reverse=True)
         return [o.status_wire() for o in orders[:MAX_HISTORICAL]]
 
+    def _candle_snapshot(self, request: InfoRequest) -> list[dict[str, Any]]:
+        coin, interval, start_ms, end_ms = request.candle_request()
+        return self.venue.candles.candles(coin, interval, start_ms, end_ms)
+
+    def _funding_history(self, request: InfoRequest) -> list[dict[str, Any]]:
+        coin, (start, end) = request.coin(), _time_range(request)
+        rates = [f for f in self.venue.funding_history if f["coin"] == coin and start <= f["time"] <= end]
+        return rates[:MAX_FUNDING]
+
+    def _user_funding(self, request: InfoRequest) -> list[dict[str, Any]]:
+        start, end = _time_range(request)
+        payments = self.venue.user_funding.get(request.user(), [])
+        return [p for p in payments if start <= p["time"] <= end][:MAX_FUNDING]
+
+    def web_data(self, user: str) -> dict[str, Any]:
+        """``webData2``: the front end's aggregate of one account. The venue's has more keys (vaults, TWAPs,
+        spot) and is deprecated (reference §5.2); this carries what a client can use, in the same shapes."""
+        account = self.venue.accounts.get(user)
+        now_ms = self.venue.clock.now_ms()
+        return {
+            "clearinghouseState": self._clearinghouse_state(InfoRequest("clearinghouseState", {"user": user})),
+            "leadingVaults": [],
+            "totalVaultEquity": "0.0",
+            "openOrders": [o.frontend_wire() for o in self.venue.user_open_orders(user)] if account else [],
+            "agentAddress": None,
+            "agentValidUntil": None,
+            "cumLedger": "0.0",
+            "meta": self.venue.meta,
+            "assetCtxs": [self.venue.asset_ctx(market) for market in self.venue.markets_by_asset],
+            "serverTime": now_ms,
+            "isVault": False,
+            "user": user,
+        }
+
     def _user_rate_limit(self, request: InfoRequest) -> dict[str, Any]:
         account = self.venue.accounts.get(request.user())
         return user_rate_limit_wire(account, self.venue.config.address_initial_buffer)
+
+
+def _time_range(request: InfoRequest) -> tuple[int, int]:
+    end = request.optional_int("endTime")
+    return request.int_field("startTime"), end if end is not None else 2**63
 
 
 def book_aggregation(body: dict[str, Any]) -> tuple[int | None, int | None]:

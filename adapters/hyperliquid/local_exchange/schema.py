@@ -19,6 +19,7 @@ from adapters.hyperliquid.actions import WIRE_MAX_DECIMALS
 from adapters.hyperliquid.actions import canonical_cloid
 from adapters.hyperliquid.actions import decimal_to_wire
 from adapters.hyperliquid.actions import lower_address
+from adapters.hyperliquid.local_exchange.candles import INTERVAL_MS
 from adapters.hyperliquid.local_exchange.errors import deserialize_error
 
 TIFS = ("Alo", "Ioc", "Gtc", "FrontendMarket")
@@ -248,6 +249,15 @@ class InfoRequest:
 
     def optional_int(self, key: str) -> int | None:
         return _optional(self.body, key, int, "body")
+
+    def candle_request(self) -> tuple[str, str, int, int]:
+        """``candleSnapshot``'s ``req``: (coin, interval, startTime, endTime)."""
+        req = _get(self.body, "req", dict, "body")
+        interval = _get(req, "interval", str, "body.req")
+        if interval not in INTERVAL_MS:
+            raise deserialize_error(f"body.req.interval: unknown variant `{interval}`")
+        coin = _get(req, "coin", str, "body.req")
+        return coin, interval, _get(req, "startTime", int, "body.req"), _get(req, "endTime", int, "body.req")
 
     def oid(self) -> int | str:
         oid = self.body.get("oid")

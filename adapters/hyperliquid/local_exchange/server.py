@@ -55,9 +55,9 @@ class LocalExchange:
         self.clock = VenueClock(self.config.speed, self.config.manual_clock)
         self.venue = Venue(self.config, load_meta(self.config.meta), load_recording(self.config.data), self.clock)
         self.faults = FaultController()
-        self.hub = Hub(self.config.user_fills_stream_snapshot_key)
-        self.venue.sink = self.hub.deliver
         self.info = InfoHandler(self.venue)
+        self.hub = Hub(self.config.user_fills_stream_snapshot_key, self.venue.candles.current, self.info.web_data)
+        self.venue.sink = self.hub.deliver
         self.actions = ActionHandler(self.venue)
         self.ip_limiter = IpWeightLimiter(self.config.ip_weight_per_min)
         self.ws = WsEndpoint(self.venue, self.info, self.actions, self.hub, self.faults, self.config.ws_idle_timeout_s)

@@ -4,6 +4,9 @@ Every server frame is ``{"channel", "data"}`` (``pong`` has no data). ``userEven
 ``user``. ``userFills`` starts with an ``isSnapshot: true`` frame of past fills; ``orderUpdates`` and
 ``userEvents`` have no snapshot, so a client that reconnects must reconcile over REST. ``l2Book``, ``bbo``,
 ``allMids`` and ``activeAssetCtx`` send the current state right after the ack, ``trades`` the last 30 trades.
+``candle`` pushes the current candle of its interval on every trade; ``webData2`` (the front end's account
+aggregate) pushes on subscribing and after every change to the account; ``notification`` is accepted and stays
+quiet (nothing here is notified), so the official SDK's subscriptions all work.
 The venue closes a connection that has sent nothing for 60 s; only an application ``{"method":"ping"}`` (or
 any other message) counts, WS protocol pings do not.
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +32,7 @@ from adapters.hyperliquid.local_exchange import errors
 from adapters.hyperliquid.local_exchange.book import FAST_LEVELS
 from adapters.hyperliquid.local_exchange.book import MAX_LEVELS
 from adapters.hyperliquid.local_exchange.book import BookSnapshot
+from adapters.hyperliquid.local_exchange.candles import INTERVAL_MS
 from adapters.hyperliquid.local_exchange.errors import BadRequest
 from adapters.hyperliquid.local_exchange.events import Message
 from adapters.hyperliquid.local_exchange.faults import REORDER_TIMEOUT_S
@@ -40,7 +45,8 @@ _encode = msgspec.json.encode
 _decode = msgspec.json.Decoder().decode
 CHANNEL_OF = {"userEvents": "user"}
 _COIN_TYPES = ("l2Book", "trades", "bbo", "activeAssetCtx")
-_USER_TYPES = ("orderUpdates", "userEvents", "userFills")
+_USER_TYPES = ("orderUpdates", "userEvents", "userFills", "webData2", "notification")
+_ACCOUNT_MESSAGES = ("orderUpdates", "fills", "userEvent")  # engine messages that change what webData2 shows
 _CLOSE_TIMEOUT_S = 2.0
 
 
@@ -53,6 +59,7 @@ class Subscription:
     n_sig_figs: int | None = None
     mantissa: int | None = None
     n_levels: int = MAX_LEVELS
+    interval: str | None = None  # candle
 
     @property
     def channel(self) -> str:
@@ -67,6 +74,10 @@ def parse_subscription(raw: Any, known_coins: dict) -> Subscription:
     identity = _encode(dict(sorted(raw.items())))
     if kind == "allMids":
         return Subscription(kind, None, raw, identity)
+    if kind == "candle":
+        if raw.get("coin") not in known_coins or raw.get("interval") not in INTERVAL_MS:
+            raise ValueError(f"unknown coin {raw.get('coin')!r} or interval {raw.get('interval')!r}")
+        return Subscription(kind, raw["coin"], raw, identity, interval=raw["interval"])
     if kind in _COIN_TYPES:
         coin = raw.get("coin")
         if coin not in known_coins:
@@ -147,12 +158,21 @@ class Session:
 
 
 class Hub:
-    """Routes the engine's messages to subscribed sessions, encoding each payload once per variant."""
+    """Routes the engine's messages to subscribed sessions, encoding each payload once per variant. Views that
+    are computed rather than pushed by the engine (the current candle, an account's webData2) come from the
+    ``candle`` and ``web_data`` callables."""
 
-    def __init__(self, user_fills_stream_snapshot_key: bool) -> None:
+    def __init__(
+        self,
+        user_fills_stream_snapshot_key: bool,
+        candle: Callable[[str, str], dict[str, Any] | None],
+        web_data: Callable[[str], dict[str, Any]],
+    ) -> None:
         self.sessions: set[Session] = set()
         self._index: dict[tuple[str, str | None], set[Session]] = {}
         self._stream_snapshot_key = user_fills_stream_snapshot_key
+        self.candle = candle
+        self.web_data = web_data
 
     def add(self, session: Session) -> None:
         self.sessions.add(session)
@@ -175,11 +195,16 @@ class Hub:
         return self._index.get((kind, key), set())
 
     def deliver(self, messages: list[Message]) -> None:
+        changed_accounts: set[str] = set()
         for message in messages:
+            if message.kind in _ACCOUNT_MESSAGES:
+                changed_accounts.add(message.key)
             if message.kind == "l2Book":
                 self._deliver_book(message.key, message.payload)
             elif message.kind in ("bbo", "trades", "allMids", "activeAssetCtx", "orderUpdates"):
                 self._broadcast(message.kind, message.key, message.kind, message.payload)
+                if message.kind == "trades":
+                    self._deliver_candles(message.key)
             elif message.kind == "fills":
                 user_fills = {"user": message.key, "fills": message.payload}
                 if self._stream_snapshot_key:
@@ -188,6 +213,21 @@ class Hub:
                 self._broadcast("userEvents", message.key, "user", {"fills": message.payload})
             elif message.kind == "userEvent":
                 self._broadcast("userEvents", message.key, "user", message.payload)
+        for user in changed_accounts:
+            if self.subscribers("webData2", user):
+                self._broadcast("webData2", user, "webData2", self.web_data(user))
+
+    def _deliver_candles(self, coin: str) -> None:
+        encoded: dict[str, bytes | None] = {}
+        for session in self.subscribers("candle", coin):
+            for sub in session.subs.values():
+                if sub.type != "candle" or sub.key != coin:
+                    continue
+                if sub.interval not in encoded:
+                    candle = self.candle(coin, sub.interval)
+                    encoded[sub.interval] = frame("candle", candle) if candle is not None else None
+                if encoded[sub.interval] is not None:
+                    session.send("candle", encoded[sub.interval])
 
     def _broadcast(self, kind: str, key: str | None, channel: str, data: Any) -> None:
         sessions = self.subscribers(kind, key)
@@ -323,6 +363,10 @@ class WsEndpoint:
         if sub.type == "userFills":
             account = venue.accounts.get(sub.key)
             return {"isSnapshot": True, "user": sub.key, "fills": account.fills[-2000:] if account is not None else []}
+        if sub.type == "webData2":
+            return self.hub.web_data(sub.key)
+        if sub.type == "candle":
+            return self.hub.candle(sub.key, sub.interval)
         if sub.type not in _COIN_TYPES:
             return None  # orderUpdates and userEvents have no snapshot
         market = venue.markets[sub.key]
