@@ -1,0 +1,141 @@
+"""From a spec to the list of runs, every one validated before any backtest starts.
+
+A run is (base config, parameter set, dataset, window). Its config document is the base config with the dataset's
+overrides and then the parameter set applied (see :mod:`.overrides`), validated by ``load_venue_config_dict``: an
+unknown path or an invalid value fails here, naming the parameter and the field, not an hour into the sweep.
+
+Each run has a content id (a hash of its config document, catalog and window), so a resumed sweep skips exactly
+the runs whose inputs did not change, even after the spec was edited.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from mm_strategy.node_config import load_venue_config_dict
+from mm_strategy.research.expand import parameter_sets
+from mm_strategy.research.expand import params_id
+from mm_strategy.research.overrides import OverrideError
+from mm_strategy.research.overrides import apply_overrides
+from mm_strategy.research.spec import SpecError
+from mm_strategy.research.spec import SweepSpec
+from mm_strategy.research.windows import Window
+from mm_strategy.research.windows import plan_windows
+
+
+@dataclass(frozen=True, slots=True)
+class RunTask:
+    """Everything a worker needs for one backtest, picklable and independent of the driver's files but the catalog."""
+
+    run_id: str
+    config: str  # the base config as the spec names it
+    params_id: str
+    params: dict[str, object]
+    dataset: str
+    catalog: str  # absolute: Ray workers on other nodes read the same path
+    window: int
+    start_ns: int
+    end_ns: int
+    document: dict  # the overridden config document
+    source: str  # names the config and parameter set in errors
+
+
+@dataclass(frozen=True, slots=True)
+class SweepPlan:
+    spec: SweepSpec
+    tasks: list[RunTask]
+    parameter_sets: list[dict[str, object]]
+    windows: dict[str, list[Window]]  # dataset name → its windows
+    base_documents: dict[str, dict]  # config as named → its document, for the winning-config writer
+
+
+def plan_sweep(spec: SweepSpec) -> SweepPlan:
+    bases = {str(path): read_config_document(path, f"configs[{i}]") for i, path in enumerate(spec.configs)}
+    sets = parameter_sets(spec)
+    for config, base in bases.items():
+        check_parameter_paths(spec, config, base)
+    windows: dict[str, list[Window]] = {}
+    instruments: dict[str, str] = {}
+    tasks: list[RunTask] = []
+    for config, base in bases.items():
+        for d, dataset in enumerate(spec.datasets):
+            field = f"datasets[{d}]"
+            with_dataset = _overridden(base, dataset.overrides, f"{config} with {field}.overrides", f"{field}.overrides")
+            instrument_id = with_dataset.get("instrument_id")
+            if not isinstance(instrument_id, str):
+                raise SpecError(f"configs: {config} has no top-level instrument_id")
+            if instruments.setdefault(dataset.name, instrument_id) != instrument_id:
+                raise SpecError(f"configs: the base configs trade different instruments on {field}; one per spec")
+            if dataset.name not in windows:
+                windows[dataset.name] = plan_windows(dataset, instrument_id, spec.walk_forward, field)
+            dataset_windows = windows[dataset.name]
+            catalog = str(dataset.catalog.resolve())
+            for params in sets:
+                pid = params_id(params)
+                source = f"{config} with parameters {json.dumps(params, sort_keys=True)}"
+                document = _overridden(with_dataset, params, source, "parameters")
+                for window in dataset_windows:
+                    tasks.append(
+                        RunTask(
+                            run_id=run_id(document, catalog, window),
+                            config=config,
+                            params_id=pid,
+                            params=params,
+                            dataset=dataset.name,
+                            catalog=catalog,
+                            window=window.index,
+                            start_ns=window.start_ns,
+                            end_ns=window.end_ns,
+                            document=document,
+                            source=source,
+                        )
+                    )
+    unique = {task.run_id: task for task in tasks}
+    return SweepPlan(spec, list(unique.values()), sets, windows, bases)
+
+
+def read_config_document(path: Path, field: str) -> dict:
+    """The base config as a raw document, validated as it stands so its own errors are not blamed on a parameter."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpecError(f"{field}: {path}: config file not found") from None
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{field}: {path}: not valid JSON ({exc})") from None
+    _validate(document, str(path), field)
+    return document
+
+
+def check_parameter_paths(spec: SweepSpec, config: str, base: dict) -> None:
+    """Each parameter alone, at its first value, so an unknown path is reported under its own name."""
+    firsts = {c.path: c.values[0] for c in spec.choices} | {r.path: r.low for r in spec.ranges}
+    for path, value in firsts.items():
+        _overridden(base, {path: value}, f"{config} with {path} = {value!r}", f"parameters.{path}")
+
+
+def _overridden(document: dict, overrides: dict, source: str, field: str) -> dict:
+    try:
+        result = apply_overrides(document, overrides)
+    except OverrideError as exc:
+        raise SpecError(f"{field}: {exc}") from None
+    _validate(result, source, field)
+    return result
+
+
+def _validate(document: dict, source: str, field: str) -> None:
+    try:
+        load_venue_config_dict(document, source)
+    except ValueError as exc:
+        raise SpecError(f"{field}: {exc}") from None
+
+
+def run_id(document: dict, catalog: str, window: Window) -> str:
+    canonical = json.dumps(
+        {"config": document, "catalog": catalog, "start_ns": window.start_ns, "end_ns": window.end_ns},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]

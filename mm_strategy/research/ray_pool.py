@@ -1,0 +1,69 @@
+"""Run backtests as Ray tasks, past one machine: the same worker function as the local pool, one task per worker.
+
+``max_calls=1`` makes Ray retire a worker process after one task, so every backtest gets a fresh process (one
+NautilusTrader node per process) on whichever node has a free CPU. Ray is an optional extra (``pip install
+.[ray]``); every node needs this package installed and must see the catalog at the same absolute path (a shared
+filesystem). Rows come back to the driver, which alone writes the results table. Ray's own fault tolerance
+re-runs a task whose node died; a backtest that fails is not an exception here (it returns an error row).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Iterable
+
+from mm_strategy.research.plan import RunTask
+from mm_strategy.research.runner import execute_run
+from mm_strategy.research.runner import failure_columns
+from mm_strategy.research.runner import task_columns
+
+RAY_MISSING = "--ray needs Ray, an optional extra: pip install '.[ray]' (then start or reach a cluster)"
+IN_FLIGHT_PER_CPU = 2  # enough queued tasks to keep every CPU busy without flooding the scheduler
+
+
+class RayUnavailable(RuntimeError):
+    """Ray is not installed, or the cluster cannot be reached; raised before any backtest starts."""
+
+
+def require_ray():
+    """The ``ray`` module, or :class:`RayUnavailable` saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise RayUnavailable(RAY_MISSING) from None
+    return ray
+
+
+def run_ray(tasks: Iterable[RunTask], address: str, on_row: Callable[[dict], None]) -> None:
+    """Run every task on the Ray cluster at ``address`` (``auto``, ``host:port`` or ``ray://host:port``)."""
+    ray = require_ray()
+    try:
+        ray.init(address=address, log_to_driver=False)
+    except ConnectionError as exc:
+        raise RayUnavailable(f"--ray {address}: cannot reach the cluster ({exc})") from None
+    remote_run = ray.remote(num_cpus=1, max_calls=1)(execute_run)
+    in_flight = max(1, int(ray.cluster_resources().get("CPU", 1))) * IN_FLIGHT_PER_CPU
+    queue = iter(tasks)
+    pending: dict = {}
+    try:
+        for task in queue:
+            pending[remote_run.remote(task)] = task
+            if len(pending) == in_flight:
+                break
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                task = pending.pop(ref)
+                try:
+                    row = ray.get(ref)
+                except ray.exceptions.RayError as exc:
+                    summary = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                    row = task_columns(task) | failure_columns(f"Ray task failed: {type(exc).__name__}: {summary}", str(exc))
+                on_row(row)
+                following = next(queue, None)
+                if following is not None:
+                    pending[remote_run.remote(following)] = following
+    finally:
+        for ref in pending:  # interrupted: cancel this sweep's tasks only
+            ray.cancel(ref, force=True)
+        ray.shutdown()

@@ -1,0 +1,339 @@
+"""The sweep spec: what to vary, on which data, and how to judge a run. JSON or YAML, validated on load.
+
+    name: hl_btc_example                        # results go to reports/sweeps/<name> unless --out says otherwise
+    configs: [configs/hyperliquid_btc.json]     # base config(s); each one is a candidate dimension of its own
+    parameters:                                 # dotted paths into the config file (see .overrides)
+      strategy.config.num_levels: [2, 3, 4]                              # a list of values
+      strategy.config.level_spacing_bps: {start: 0.5, stop: 2.0, num: 4} # a grid (log: true for geometric)
+      strategy.config.risk.gamma_per_usd: {low: 0.2, high: 5.0, log: true}  # sampled (integer: true rounds)
+      backtest.latency_ms: 50                                            # a single value: fixed for the sweep
+    sampling: {method: lhs, samples: 8, seed: 7} # random or lhs (Latin hypercube), for {low, high} parameters
+    datasets:
+      - catalog: data/catalog_hl_btc_cp15       # optional: name, start, end (UTC ISO), overrides {path: value}
+    walk_forward: {window_s: 45, max_gap_s: 30} # optional: roll windows over each dataset (see .windows)
+    rank: net_pnl                               # or weights: {net_pnl: 1.0, markout_5s_bps: 0.5}
+    constraints: ["two_sided_frac >= 0.95"]     # a run breaking one is infeasible: never chosen, still shown
+
+Lists and grids combine as a full grid; sampled parameters draw ``samples`` points together, and each point is
+combined with every grid point. Relative paths are relative to the working directory (the repository root when
+run through ``make sweep``). Every error names the spec field.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from typing import Literal
+
+import msgspec
+import numpy as np
+import pandas as pd
+
+from mm_strategy.research.metrics import resolve_metric
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9_.-]+$")
+CONSTRAINT_PATTERN = re.compile(r"^\s*([A-Za-z0-9_.]+)\s*(>=|<=|==|>|<)\s*([-+0-9.eE]+)\s*$")
+COMPARISONS = {">=": operator.ge, "<=": operator.le, "==": operator.eq, ">": operator.gt, "<": operator.lt}
+DEFAULT_MAX_GAP_S = 30.0  # the strategy halts on a book older than 30 s: a window across such a gap tests the halt
+
+
+class SpecError(ValueError):
+    """A spec that cannot run; the message names the field."""
+
+
+class _Sampling(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    method: Literal["random", "lhs"]
+    samples: int
+    seed: int
+
+
+class _Dataset(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    catalog: str
+    name: str | None = None
+    start: str | None = None
+    end: str | None = None
+    overrides: dict[str, Any] = {}
+
+
+class _WalkForward(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    window_s: float
+    max_gap_s: float = DEFAULT_MAX_GAP_S
+
+
+class _SpecFile(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    name: str
+    configs: list[str]
+    datasets: list[_Dataset]
+    parameters: dict[str, Any] = {}
+    sampling: _Sampling | None = None
+    walk_forward: _WalkForward | None = None
+    rank: str | dict[str, float] = "net_pnl"
+    constraints: list[str] = []
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A parameter taking each of ``values`` (a list, a grid or one fixed value)."""
+
+    path: str
+    values: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Range:
+    """A sampled parameter: uniform on [low, high], or uniform in log space when ``log``; rounded if ``integer``."""
+
+    path: str
+    low: float
+    high: float
+    log: bool = False
+    integer: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Sampling:
+    method: str
+    samples: int
+    seed: int
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    name: str
+    catalog: Path
+    start: pd.Timestamp | None
+    end: pd.Timestamp | None
+    overrides: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class WalkForward:
+    window_s: float
+    max_gap_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Constraint:
+    text: str
+    column: str
+    op: str
+    threshold: float
+
+    def holds(self, values: pd.Series) -> pd.Series:
+        """Element-wise; a missing value (NaN) breaks the constraint."""
+        return COMPARISONS[self.op](values, self.threshold) & values.notna()
+
+
+@dataclass(frozen=True, slots=True)
+class SweepSpec:
+    name: str
+    source: Path
+    configs: tuple[Path, ...]
+    datasets: tuple[Dataset, ...]
+    choices: tuple[Choice, ...]
+    ranges: tuple[Range, ...]
+    sampling: Sampling | None
+    walk_forward: WalkForward | None
+    rank_weights: dict[str, float]  # results column → weight; score = Σ weight · value, higher is better
+    constraints: tuple[Constraint, ...]
+
+    @property
+    def parameter_paths(self) -> list[str]:
+        return [c.path for c in self.choices] + [r.path for r in self.ranges]
+
+
+def load_spec(path: Path | str) -> SweepSpec:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{path}: spec file not found") from None
+    try:
+        raw = _parse_text(text, path)
+        return parse_spec(raw, path)
+    except SpecError as exc:
+        raise SpecError(f"{path}: {exc}") from None
+
+
+def parse_spec(raw: object, source: Path) -> SweepSpec:
+    try:
+        spec = msgspec.convert(raw, type=_SpecFile)
+    except msgspec.ValidationError as exc:
+        raise SpecError(str(exc)) from None
+    if not NAME_PATTERN.match(spec.name):
+        raise SpecError(f"name: {spec.name!r} must be letters, digits, '_', '.' or '-' (it names the results folder)")
+    if not spec.configs:
+        raise SpecError("configs: no base config, so the spec expands to zero runs")
+    if not spec.datasets:
+        raise SpecError("datasets: no dataset, so the spec expands to zero runs")
+    choices, ranges = [], []
+    for param_path, value in spec.parameters.items():
+        dimension = _parameter(param_path, value)
+        (ranges if isinstance(dimension, Range) else choices).append(dimension)
+    datasets = tuple(_dataset(i, d, spec.parameters) for i, d in enumerate(spec.datasets))
+    names = [d.name for d in datasets]
+    if len(set(names)) != len(names):
+        raise SpecError(f"datasets: names must differ (got {', '.join(names)}); set name: on each")
+    return SweepSpec(
+        name=spec.name,
+        source=source,
+        configs=tuple(Path(c) for c in spec.configs),
+        datasets=datasets,
+        choices=tuple(choices),
+        ranges=tuple(ranges),
+        sampling=_sampling(spec.sampling, ranges),
+        walk_forward=_walk_forward(spec.walk_forward),
+        rank_weights=_rank(spec.rank),
+        constraints=tuple(_constraint(i, text) for i, text in enumerate(spec.constraints)),
+    )
+
+
+def _parse_text(text: str, path: Path) -> object:
+    if path.suffix.lower() in (".yaml", ".yml"):
+        try:
+            import yaml
+        except ImportError:
+            raise SpecError("reading a YAML spec needs PyYAML (pip install pyyaml); or write the spec as JSON") from None
+        try:
+            return yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise SpecError(f"not valid YAML ({exc})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"not valid JSON ({exc})") from None
+
+
+def _parameter(path: str, value: object) -> Choice | Range:
+    field = f"parameters.{path}"
+    if isinstance(value, list):
+        if not value:
+            raise SpecError(f"{field}: an empty list, so the spec expands to zero runs")
+        return Choice(path, tuple(value))
+    if not isinstance(value, dict):
+        return Choice(path, (value,))
+    keys = set(value)
+    if keys <= {"start", "stop", "num", "log"} and {"start", "stop", "num"} <= keys:
+        return Choice(path, _grid(field, value))
+    if keys <= {"low", "high", "log", "integer"} and {"low", "high"} <= keys:
+        low, high = _number(field, "low", value["low"]), _number(field, "high", value["high"])
+        log = _flag(field, "log", value.get("log", False))
+        if not low < high:
+            raise SpecError(f"{field}: low must be < high, got {low} and {high}")
+        if log and low <= 0:
+            raise SpecError(f"{field}: log sampling needs low > 0, got {low}")
+        return Range(path, low, high, log=log, integer=_flag(field, "integer", value.get("integer", False)))
+    raise SpecError(f"{field}: expected a value, a list, {{start, stop, num[, log]}} or {{low, high[, log, integer]}}")
+
+
+def _grid(field: str, value: dict) -> tuple:
+    start, stop = _number(field, "start", value["start"]), _number(field, "stop", value["stop"])
+    num = value["num"]
+    if isinstance(num, bool) or not isinstance(num, int) or num < 1:
+        raise SpecError(f"{field}.num: must be an integer >= 1, got {num!r}")
+    if _flag(field, "log", value.get("log", False)):
+        if start <= 0 or stop <= 0:
+            raise SpecError(f"{field}: a log grid needs start and stop > 0, got {start} and {stop}")
+        points = np.geomspace(start, stop, num)
+    else:
+        points = np.linspace(start, stop, num)
+    # round off binary noise (0.30000000000000004) so values print, hash and write back as typed
+    return tuple(float(f"{p:.12g}") for p in points)
+
+
+def _number(field: str, key: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpecError(f"{field}.{key}: must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _flag(field: str, key: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise SpecError(f"{field}.{key}: must be true or false, got {value!r}")
+    return value
+
+
+def _dataset(index: int, raw: _Dataset, parameters: dict) -> Dataset:
+    field = f"datasets[{index}]"
+    clash = sorted(set(raw.overrides) & set(parameters))
+    if clash:
+        raise SpecError(f"{field}.overrides: {', '.join(clash)} also swept under parameters; set it in one place")
+    return Dataset(
+        name=raw.name or Path(raw.catalog).name,
+        catalog=Path(raw.catalog),
+        start=_timestamp(f"{field}.start", raw.start),
+        end=_timestamp(f"{field}.end", raw.end),
+        overrides=dict(raw.overrides),
+    )
+
+
+def _timestamp(field: str, value: str | None) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except ValueError as exc:
+        raise SpecError(f"{field}: not a time ({exc})") from None
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def _sampling(raw: _Sampling | None, ranges: list[Range]) -> Sampling | None:
+    if raw is None:
+        if ranges:
+            paths = ", ".join(r.path for r in ranges)
+            raise SpecError(f"sampling: required (method, samples, seed) for the {{low, high}} parameter(s) {paths}")
+        return None
+    if not ranges:
+        raise SpecError("sampling: given, but no parameter is a {low, high} range to sample")
+    if raw.samples < 1:
+        raise SpecError(f"sampling.samples: {raw.samples}, so the spec expands to zero runs")
+    return Sampling(method=raw.method, samples=raw.samples, seed=raw.seed)
+
+
+def _walk_forward(raw: _WalkForward | None) -> WalkForward | None:
+    if raw is None:
+        return None
+    if not (math.isfinite(raw.window_s) and raw.window_s > 0):
+        raise SpecError(f"walk_forward.window_s: must be > 0, got {raw.window_s}")
+    if not (math.isfinite(raw.max_gap_s) and raw.max_gap_s > 0):
+        raise SpecError(f"walk_forward.max_gap_s: must be > 0, got {raw.max_gap_s}")
+    return WalkForward(window_s=raw.window_s, max_gap_s=raw.max_gap_s)
+
+
+def _rank(raw: str | dict[str, float]) -> dict[str, float]:
+    weights = {raw: 1.0} if isinstance(raw, str) else raw
+    if not weights:
+        raise SpecError("rank: no metric to rank by")
+    resolved: dict[str, float] = {}
+    for name, weight in weights.items():
+        field = f"rank.{name}" if isinstance(raw, dict) else "rank"
+        try:
+            column = resolve_metric(name, field)
+        except ValueError as exc:
+            raise SpecError(str(exc)) from None
+        if not (math.isfinite(weight) and weight != 0):
+            raise SpecError(f"{field}: weight must be finite and non-zero, got {weight}")
+        resolved[column] = resolved.get(column, 0.0) + float(weight)
+    return resolved
+
+
+def _constraint(index: int, text: str) -> Constraint:
+    field = f"constraints[{index}]"
+    match = CONSTRAINT_PATTERN.match(text)
+    if not match:
+        raise SpecError(f"{field}: {text!r} is not 'metric OP number' (OP one of >=, <=, >, <, ==)")
+    name, op, number = match.groups()
+    try:
+        column = resolve_metric(name, field)
+    except ValueError as exc:
+        raise SpecError(str(exc)) from None
+    try:
+        threshold = float(number)
+    except ValueError:
+        raise SpecError(f"{field}: {number!r} is not a number") from None
+    return Constraint(text=text.strip(), column=column, op=op, threshold=threshold)
