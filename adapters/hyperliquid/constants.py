@@ -25,16 +25,7 @@ ENVIRONMENT_URLS: Final = {
     "testnet": ("https://api.hyperliquid-testnet.xyz", "wss://api.hyperliquid-testnet.xyz/ws"),
 }
 
-# REST IP budget (protocol §6.6): 1200 weight per minute shared by /info and /exchange.
-IP_WEIGHT_PER_MIN: Final = 1200
-INFO_WEIGHT_2: Final = frozenset(
-    {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "exchangeStatus"},
-)
-INFO_WEIGHT_60: Final = frozenset({"userRole"})
-INFO_DEFAULT_WEIGHT: Final = 20
-# List endpoints add one weight per 20 items returned.
-INFO_PER_ITEM_TYPES: Final = frozenset({"userFills", "userFillsByTime", "historicalOrders", "recentTrades"})
-INFO_ITEMS_PER_WEIGHT: Final = 20
+# REST weights (protocol §6.6) are in weights.py, shared with the local exchange.
 # Time-ranged info responses hold at most this many elements (protocol §2.8).
 MAX_FILLS_PER_RESPONSE: Final = 2000
 

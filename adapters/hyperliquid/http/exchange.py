@@ -20,15 +20,10 @@ from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.http.error import HyperliquidHttpError
 from adapters.hyperliquid.nonces import NonceManager
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
+from adapters.hyperliquid.weights import action_weight
 
 _encode = msgspec.json.encode
 _decode_response = msgspec.json.Decoder(ExchangeResponse).decode
-_BATCH_PER_WEIGHT = 40
-
-
-def action_weight(batch_length: int) -> int:
-    """IP weight of an action: ``1 + floor(batch_length / 40)`` (protocol §6.6)."""
-    return 1 + batch_length // _BATCH_PER_WEIGHT
 
 
 class HyperliquidExchangeEndpoints:

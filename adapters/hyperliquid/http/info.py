@@ -1,7 +1,8 @@
 """``POST /info`` endpoints used by the provider and the clients, decoded into the schemas' Structs.
 
-Each call acquires its documented IP weight first (protocol §6.6); list endpoints are charged their per-item
-weight after the answer, when the count is known. ``user`` is always the master/sub-account address, never an
+Each call acquires its documented IP weight first (protocol §6.6, the table in ``weights.py`` that the local
+exchange charges with too); list endpoints are charged their per-item weight after the answer, when the count is
+known. ``user`` is always the master/sub-account address, never an
 agent's (an agent's address answers with an empty account, protocol §9.5).
 """
 
@@ -11,11 +12,6 @@ from typing import Any
 
 import msgspec
 
-from adapters.hyperliquid.constants import INFO_DEFAULT_WEIGHT
-from adapters.hyperliquid.constants import INFO_ITEMS_PER_WEIGHT
-from adapters.hyperliquid.constants import INFO_PER_ITEM_TYPES
-from adapters.hyperliquid.constants import INFO_WEIGHT_2
-from adapters.hyperliquid.constants import INFO_WEIGHT_60
 from adapters.hyperliquid.constants import MAX_FILLS_PER_RESPONSE
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.http.error import HyperliquidHttpError
@@ -28,16 +24,10 @@ from adapters.hyperliquid.schemas.user import OrderStatusResponse
 from adapters.hyperliquid.schemas.user import OrderUpdate
 from adapters.hyperliquid.schemas.user import UserFill
 from adapters.hyperliquid.schemas.user import UserRateLimit
+from adapters.hyperliquid.weights import info_items_weight
+from adapters.hyperliquid.weights import info_weight
 
 _encode = msgspec.json.encode
-
-
-def info_weight(info_type: str) -> int:
-    if info_type in INFO_WEIGHT_2:
-        return 2
-    if info_type in INFO_WEIGHT_60:
-        return 60
-    return INFO_DEFAULT_WEIGHT
 
 
 class HyperliquidInfoEndpoints:
@@ -93,8 +83,8 @@ class HyperliquidInfoEndpoints:
             result = self._decoder(schema).decode(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:
             raise HyperliquidHttpError(200, f"unexpected {info_type} answer: {error}") from None
-        if info_type in INFO_PER_ITEM_TYPES and isinstance(result, list):
-            self._client.limiter.charge(len(result) // INFO_ITEMS_PER_WEIGHT)
+        if isinstance(result, list):
+            self._client.limiter.charge(info_items_weight(info_type, len(result)))
         return result
 
     def _decoder(self, schema: Any) -> msgspec.json.Decoder:

@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import Callable
 
-from adapters.hyperliquid.constants import IP_WEIGHT_PER_MIN
+from adapters.hyperliquid.weights import IP_WEIGHT_PER_MIN
 
 
 class WeightLimiter:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from eth_utils import keccak
 
+from adapters.hyperliquid.weights import IP_WEIGHT_PER_MIN
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 RESEARCH_DATA = REPO_ROOT.parent / "shared" / "hyperliquid_research_data"
 DEFAULT_ARCHIVE = (
@@ -66,7 +68,7 @@ class LocalExchangeConfig:
     # [DOC-WS] says streaming userFills carry isSnapshot:false; a live probe [3P] says the key is absent.
     user_fills_stream_snapshot_key: bool = False
     # Rate limits (reference §6.6). None disables the IP limit (benchmarks).
-    ip_weight_per_min: int | None = 1200
+    ip_weight_per_min: int | None = IP_WEIGHT_PER_MIN
     address_initial_buffer: int = 10_000
     # A GTC that partly fills on entry is believed to answer "resting" (reference §7.5, unverified).
     gtc_partial_fill_status: str = "resting"

@@ -1,8 +1,7 @@
 """The venue's two rate limits (reference §6.6).
 
 - Per IP: REST requests share 1200 weight per minute (a bucket refilled continuously); over budget → HTTP 429.
-  Actions weigh ``1 + floor(batch / 40)``; info requests 2, 20 or 60 by type, plus 1 per 20 items returned
-  for the list endpoints.
+  The weights are the client's own table (``adapters/hyperliquid/weights.py``).
 - Per address (actions only): ``10 000 + floor(cumulative USDC volume)`` requests, a batch of n counting n;
   cancels get ``min(cap + 100 000, 2·cap)``; a limited address may still act once every 10 s.
 """
@@ -18,26 +17,8 @@ from adapters.hyperliquid.local_exchange import errors
 from adapters.hyperliquid.local_exchange.state import Account
 from adapters.hyperliquid.local_exchange.wire import dec
 
-_INFO_WEIGHT_2 = frozenset(
-    {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "exchangeStatus"}
-)
-_INFO_WEIGHT_60 = frozenset({"userRole"})
-_PER_ITEM_TYPES = frozenset({"userFills", "userFillsByTime", "historicalOrders", "recentTrades", "fundingHistory"})
 _LIMITED_INTERVAL_MS = 10_000
 CANCEL_ACTIONS = frozenset({"cancel", "cancelByCloid", "scheduleCancel"})
-
-
-def info_weight(info_type: str, n_items: int = 0) -> int:
-    if info_type in _INFO_WEIGHT_2:
-        return 2
-    if info_type in _INFO_WEIGHT_60:
-        return 60
-    extra = n_items // 20 if info_type in _PER_ITEM_TYPES else 0
-    return 20 + extra
-
-
-def action_weight(batch_length: int) -> int:
-    return 1 + batch_length // 40
 
 
 class IpWeightLimiter:

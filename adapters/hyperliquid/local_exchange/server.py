@@ -33,11 +33,12 @@ from adapters.hyperliquid.local_exchange.exchange import ActionHandler
 from adapters.hyperliquid.local_exchange.faults import FaultController
 from adapters.hyperliquid.local_exchange.info import InfoHandler
 from adapters.hyperliquid.local_exchange.ratelimit import IpWeightLimiter
-from adapters.hyperliquid.local_exchange.ratelimit import action_weight
-from adapters.hyperliquid.local_exchange.ratelimit import info_weight
 from adapters.hyperliquid.local_exchange.replay import load_recording
 from adapters.hyperliquid.local_exchange.ws import Hub
 from adapters.hyperliquid.local_exchange.ws import WsEndpoint
+from adapters.hyperliquid.weights import action_weight
+from adapters.hyperliquid.weights import info_items_weight
+from adapters.hyperliquid.weights import info_weight
 
 log = logging.getLogger(__name__)
 
@@ -209,7 +210,7 @@ class LocalExchange:
             return _too_many_requests()
         result = self.info.answer(info_request)
         if isinstance(result, list):
-            self.ip_limiter.charge(ip, info_weight(info_request.type, len(result)) - info_weight(info_request.type))
+            self.ip_limiter.charge(ip, info_items_weight(info_request.type, len(result)))
         return _json(result)
 
     async def _exchange(self, request: web.Request) -> web.StreamResponse:
