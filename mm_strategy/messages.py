@@ -46,6 +46,9 @@ class KappaEstimate(Data):
 
 @customdataclass
 class VolatilityEstimate(Data):
+    """σ of the mid per √s as a price fraction: bipower variation of 20 s returns (diffusive part), capped at 10× the
+    prior; ``sigma_total`` the realised-variance twin; ``jump_ratio`` = RV/BV (models/volatility.py)."""
+
     instrument_id: InstrumentId
     sigma_frac_per_sqrt_s: float = 0.0
     jump_ratio: float = 1.0
@@ -67,6 +70,10 @@ class FillRateEstimate(Data):
 
 @customdataclass
 class AdverseSelectionEstimate(Data):
+    """``as_bps_*``: EWMA of the mid's move in the 500 ms after each of our fills, from the mid at fill, positive =
+    adverse (bid = our buys). ``spread_addon_bps_*`` = confidence·P(informed)·E[adverse move | informed] per side,
+    capped, counting adverse moves only (models/adverse_selection.py)."""
+
     instrument_id: InstrumentId
     as_bps_bid: float = 0.0
     as_bps_ask: float = 0.0
@@ -89,6 +96,11 @@ class CalibrationState(Data):
 
 @customdataclass
 class InformedFlowEstimate(Data):
+    """``p_informed_buy``: probability that a recent aggressive buy order was informed (followed by an upward mid
+    move), decayed over seconds and shrunk towards 0 → our asks at risk; ``p_informed_sell`` the same for sells →
+    our bids at risk. ``has_trades`` False (no trade in the window) means neutral: p's and confidence 0
+    (models/informed_flow.py)."""
+
     instrument_id: InstrumentId
     p_informed: float = 0.0
     p_informed_buy: float = 0.0

@@ -16,6 +16,7 @@ ARCHIVE_BTC_HOUR = (
     RESEARCH_DATA / "vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/market_data/20240101/12/l2Book/BTC.lz4"
 )
 WS_RECORDING_BTC = RESEARCH_DATA / "hftbacktest/examples/hyperliquid/btcusd_20250126.gz"
+HL_CAPTURES = RESEARCH_DATA / "hl-collector-csv/recordings"  # hl_<COIN>_20250903.gz: 9 min with trades (SOURCES §6)
 SDK_CASSETTES = RESEARCH_DATA / "hyperliquid-python-sdk/tests/cassettes/info_test"
 NT_FIXTURES = RESEARCH_DATA / "nautilus_trader/crates/adapters/hyperliquid/test_data"
 SIGNING_VECTORS = SHARED / "hl_signing_vectors.json"
@@ -36,6 +37,11 @@ def archive_btc_hour() -> Path:
 @pytest.fixture(scope="session")
 def ws_recording_btc() -> Path:
     return _require(WS_RECORDING_BTC)
+
+
+@pytest.fixture(scope="session")
+def hl_captures() -> Path:
+    return _require(HL_CAPTURES)
 
 
 @pytest.fixture(scope="session")

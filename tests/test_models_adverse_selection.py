@@ -1,4 +1,5 @@
-"""Adverse selection: one sign (positive = adverse), placement anchor, horizon resolution, exact EWMAs, add-ons."""
+"""Adverse selection: one sign (positive = adverse), the mid at fill as anchor, horizon resolution, exact EWMAs, and
+an add-on that counts adverse moves only and stays bounded and stationary when fed back (issue 10 defect 3)."""
 
 from __future__ import annotations
 
@@ -12,18 +13,27 @@ from mm_strategy.models.adverse_selection import (
     AdverseSelectionModel,
     AdverseSelectionParams,
 )
+from mm_strategy.models.priors import InstrumentPriors
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
+PRIORS = InstrumentPriors(kappa_per_frac=10_000.0, a_per_s=0.05, sigma_frac_per_sqrt_s=4e-5)
+# informed threshold = 2·σ·√0.5 s = 2·4e-5·0.7071·1e4 = 0.5657 bps
+THRESHOLD_BPS = 2 * 4e-5 * 0.5**0.5 * 1e4
+DEFAULTS = AdverseSelectionParams()
+
+
+def model_with(**params) -> AdverseSelectionModel:
+    return AdverseSelectionModel(AdverseSelectionParams(**params), PRIORS)
 
 
 def at(t_s: float) -> int:
     return T0 + round(t_s * S)
 
 
-def fill_and_mark(model: AdverseSelectionModel, t_s: float, side: int, later_mid: float, placement_mid=100.0) -> None:
-    """A fill at t_s (price 1 bp inside the placement mid on our side) whose 500 ms mid is `later_mid`."""
-    model.on_fill(at(t_s), side, placement_mid * (1 - side * 1e-4), 0.01, placement_mid)
+def fill_and_mark(model: AdverseSelectionModel, t_s: float, side: int, later_mid: float, fill_mid=100.0) -> None:
+    """A fill at t_s at the mid at fill (our quote was 1 bp inside a placement mid) whose 500 ms mid is `later_mid`."""
+    model.on_fill(at(t_s), side, fill_mid, 0.01, fill_mid, fill_mid * (1 + side * 1e-4))
     model.on_mid(at(t_s + 0.5), later_mid)
 
 
@@ -37,7 +47,7 @@ def fill_and_mark(model: AdverseSelectionModel, t_s: float, side: int, later_mid
     ],
 )
 def test_sign_positive_is_adverse(side: int, later_mid: float, expected_bps: float) -> None:
-    model = AdverseSelectionModel()
+    model = model_with()
     fill_and_mark(model, 0.0, side, later_mid)
     est = model.estimate(at(1.0))
     measured = est.as_bps_bid if side == BUY else est.as_bps_ask
@@ -46,21 +56,24 @@ def test_sign_positive_is_adverse(side: int, later_mid: float, expected_bps: flo
     assert est.fills_measured == 1
 
 
-def test_anchor_is_the_placement_mid_not_the_mid_at_fill() -> None:
-    model = AdverseSelectionModel()
+def test_anchor_is_the_mid_at_fill_and_the_placement_markout_is_kept_for_the_report() -> None:
+    model = model_with()
     model.on_mid(at(0.0), 100.0)  # placement
-    model.on_mid(at(0.9), 99.99)  # the mid drops onto our bid
-    model.on_fill(at(1.0), BUY, 99.99, 0.01, placement_mid=100.0)
-    model.on_mid(at(1.5), 99.99)  # unchanged after the fill: AS from the mid at fill would be 0
-    # AS = −(99.99 − 100)/100·1e4 = +1 bp; edge = depth 1 bp − AS 1 bp = 0
+    model.on_mid(at(0.9), 99.99)  # the mid drops onto our bid: the mid at fill
+    model.on_fill(at(1.0), BUY, 99.99, 0.01, fill_mid=99.99, placement_mid=100.0)
+    model.on_mid(at(1.5), 99.99)  # unchanged after the fill
     est = model.estimate(at(2.0))
-    assert est.as_bps_bid == pytest.approx(1.0)
-    assert est.horizons[0].edge_bps_total == pytest.approx(0.0)
+    primary = est.horizons[0]
+    assert est.as_bps_bid == pytest.approx(0.0)  # no move after the fill: nothing for the add-on
+    assert primary.markout_bps_total == pytest.approx(0.0)  # bought at the mid at fill, mid unchanged
+    # from the placement mid: −(99.99 − 100)/100 = +1 bp, which is our own quoted depth
+    assert primary.placement_as_bps_total == pytest.approx(1.0)
+    assert primary.fills_placement == 1
 
 
 def test_each_horizon_resolves_at_the_first_mid_at_or_after_it() -> None:
-    model = AdverseSelectionModel()
-    model.on_fill(at(0.0), BUY, 99.99, 0.01, 100.0)
+    model = model_with()
+    model.on_fill(at(0.0), BUY, 99.99, 0.01, 100.0, None)  # 1 bp below the mid at fill; placement unknown
     model.on_mid(at(0.3), 90.0)  # before every horizon: ignored
     assert model.estimate(at(0.3)).fills_measured == 0
     model.on_mid(at(0.6), 99.99)  # first mid after 0.5 s: AS_0.5 = +1 bp
@@ -71,15 +84,16 @@ def test_each_horizon_resolves_at_the_first_mid_at_or_after_it() -> None:
     est = model.estimate(at(61.0))
     assert [h.horizon_s for h in est.horizons] == [0.5, 2.0, 10.0, 60.0]
     assert [h.as_bps_bid for h in est.horizons] == pytest.approx([1.0, -2.0, 3.0, -4.0])
-    # fill 1 bp inside the placement mid: edge = 1 − AS
-    assert [h.edge_bps_total for h in est.horizons] == pytest.approx([0.0, 3.0, -2.0, 5.0])
+    # markout = s·(m(t+h) − p)/m_fill = edge at fill 1 bp − AS
+    assert [h.markout_bps_total for h in est.horizons] == pytest.approx([0.0, 3.0, -2.0, 5.0])
     assert [h.fills_bid for h in est.horizons] == [1, 1, 1, 1]
+    assert [h.fills_placement for h in est.horizons] == [0, 0, 0, 0]
     assert est.fills_measured == 1 and est.fills_pending == 0
     assert est.as_bps_bid == est.horizons[0].as_bps_bid
 
 
 def test_ewma_alpha_is_applied_exactly_and_the_sides_are_separate() -> None:
-    model = AdverseSelectionModel()
+    model = model_with()
     fill_and_mark(model, 0.0, BUY, 99.96)  # AS +4
     fill_and_mark(model, 1.0, BUY, 100.02)  # AS −2
     fill_and_mark(model, 2.0, SELL, 100.07)  # ask AS +7
@@ -94,56 +108,112 @@ def test_ewma_alpha_is_applied_exactly_and_the_sides_are_separate() -> None:
     assert (est.horizons[0].fills_bid, est.horizons[0].fills_ask) == (3, 1)
 
 
-def test_informed_addon_with_partial_confidence() -> None:
-    model = AdverseSelectionModel()
-    fill_and_mark(model, 0.0, BUY, 99.96)  # AS 4: not informed (|AS| ≤ 5)
-    fill_and_mark(model, 1.0, BUY, 100.02)  # AS −2: not informed
-    fill_and_mark(model, 2.0, BUY, 99.90)  # AS 10: informed
-    est = model.estimate(at(3.0))
-    # P(informed)_bid: 0 → 0 → 0 + 0.12·(1 − 0) = 0.12; E[|ΔP| | informed] = 10; confidence = 3/50 = 0.06
-    # add-on = 0.06·0.12·10 = 0.072 bps
-    assert est.p_informed_bid == pytest.approx(0.12)
-    assert est.confidence == pytest.approx(0.06)
-    assert est.spread_addon_bps_bid == pytest.approx(0.072)
-    assert est.spread_addon_bps_ask == 0.0
+def test_informed_threshold_is_two_sigma_of_the_horizon_move() -> None:
+    est = model_with().estimate(at(0.0))
+    assert est.informed_threshold_bps == pytest.approx(THRESHOLD_BPS)
+    assert model_with(informed_threshold_sigmas=3.0).estimate(at(0.0)).informed_threshold_bps == pytest.approx(
+        1.5 * THRESHOLD_BPS
+    )
 
 
-def test_informed_uses_absolute_markout_per_design() -> None:
-    model = AdverseSelectionModel()
-    fill_and_mark(model, 0.0, SELL, 100.06)  # AS +6: informed
-    fill_and_mark(model, 1.0, SELL, 99.93)  # AS −7: |AS| > 5 counts as informed too (DESIGN §5)
-    fill_and_mark(model, 2.0, SELL, 100.03)  # AS +3: not informed
-    est = model.estimate(at(3.0))
-    # P: 1 → 1 → 1 + 0.12·(0 − 1) = 0.88; E|ΔP|: 6 → 6 + 0.12·(7 − 6) = 6.12; confidence 3/50
-    # add-on = 0.06·0.88·6.12 = 0.323136
-    assert est.p_informed_ask == pytest.approx(0.88)
-    assert est.spread_addon_bps_ask == pytest.approx(0.323136)
-    assert est.spread_addon_bps_bid == 0.0
+def test_only_adverse_moves_above_the_threshold_are_informed() -> None:
+    model = model_with()
+    fill_and_mark(model, 0.0, SELL, 100.006)  # AS +0.6 > 0.566: informed
+    fill_and_mark(model, 1.0, SELL, 99.93)  # AS −7: a large favourable move is not informed
+    fill_and_mark(model, 2.0, SELL, 100.005)  # AS +0.5 < 0.566: not informed
+    fill_and_mark(model, 3.0, SELL, 100.03)  # AS +3: informed
+    est = model.estimate(at(4.0))
+    # P: 1 → 0.88 → 0.7744 → 0.7744 + 0.12·(1 − 0.7744) = 0.801472; E: 0.6 → 0.6 + 0.12·(3 − 0.6) = 0.888
+    # add-on = confidence 4/50 · 0.801472 · 0.888
+    assert est.p_informed_ask == pytest.approx(0.801472)
+    assert est.informed_move_bps_ask == pytest.approx(0.888)
+    assert est.confidence == pytest.approx(0.08)
+    assert est.spread_addon_bps_ask == pytest.approx(0.08 * 0.801472 * 0.888)
+    assert est.spread_addon_bps_bid == 0.0 and est.p_informed_bid == 0.0
+
+
+def test_favourable_moves_never_raise_the_addon() -> None:
+    model = model_with(warmup_fills=1)
+    fill_and_mark(model, 0.0, BUY, 99.98)  # AS +2: informed, add-on 2
+    start = model.estimate(at(1.0)).spread_addon_bps_bid
+    assert start == pytest.approx(2.0)
+    addons = []
+    for k in range(1, 200):  # favourable moves of every size, 0.1 to 20 bps
+        fill_and_mark(model, float(k), BUY, 100.0 * (1 + 1e-5 * (k % 200)))
+        addons.append(model.estimate(at(k + 1.0)).spread_addon_bps_bid)
+    assert all(later <= earlier for earlier, later in zip([start, *addons], addons))
+    assert addons[-1] < 0.01 * start  # P(informed) decays by 0.88 per favourable fill
+    assert model.estimate(at(300.0)).spread_addon_bps_ask == 0.0
+
+
+def run_closed_loop(model: AdverseSelectionModel, moves_bps: list[float], fills: int, base_depth_bps: float = 4.0):
+    """Our quote feeds back: fills alternate buy/sell, each at depth base + the current add-on of its side from a
+    placement mid of 100; the book comes to our price (the mid at fill is the fill price, as in a book-crossing fill)
+    and then moves `moves_bps[k % len]` against us. Returns (add-on bid, add-on ask, placement AS) after each fill."""
+    out = []
+    for k in range(fills):
+        side = BUY if k % 2 == 0 else SELL
+        est = model.estimate(at(k))
+        depth_bps = base_depth_bps + (est.spread_addon_bps_bid if side == BUY else est.spread_addon_bps_ask)
+        fill_px = 100.0 * (1 - side * depth_bps * 1e-4)
+        model.on_fill(at(k), side, fill_px, 0.01, fill_px, 100.0)
+        model.on_mid(at(k + 0.5), fill_px * (1 - side * moves_bps[k % len(moves_bps)] * 1e-4))
+        est = model.estimate(at(k + 0.5))
+        out.append((est.spread_addon_bps_bid, est.spread_addon_bps_ask, est.horizons[0].placement_as_bps_total))
+    return out
+
+
+def test_a_constant_post_fill_move_gives_a_stationary_addon_when_fed_back() -> None:
+    """The issue's case: a constant 1.5 bps move after each fill. Measured from the placement mid (the old model),
+    the markout held the depth, the depth held the add-on, and in this loop the add-on went 1.2 → 11.9 → 28.4 → 50
+    bps (the cap) over 10/50/100/1000 fills."""
+    counts = (10, 50, 100, 1000)
+    warm = run_closed_loop(model_with(warmup_fills=10), [1.5], 1000)
+    assert [warm[n - 1][0] for n in counts] == pytest.approx([1.5] * 4)
+    assert [warm[n - 1][1] for n in counts] == pytest.approx([1.5] * 4)
+    # the placement markout (report only) = depth 4 + add-on 1.5 + move 1.5: it holds our own depth
+    assert warm[-1][2] == pytest.approx(7.0, rel=1e-4)
+
+    default = run_closed_loop(model_with(), [1.5], 1000)  # warmup 50: confidence 10/50 at 10 fills
+    assert [default[n - 1][0] for n in counts] == pytest.approx([0.3, 1.5, 1.5, 1.5])
+
+
+def test_a_stationary_mix_of_moves_gives_a_bounded_stationary_addon() -> None:
+    # period of 8 fills; bids see −2, 1.0, 0, 0.5 (one informed fill in 4, 1.0 bps), asks see 0.3, 3, −1, 3 (two in
+    # 4, 3 bps); E[add-on] ≈ ¼·1.0 and ½·3.0
+    moves = [-2.0, 0.3, 1.0, 3.0, 0.0, -1.0, 0.5, 3.0]
+    out = run_closed_loop(model_with(), moves, 1000)
+    for side, expected in ((0, 0.25), (1, 1.5)):
+        early = sum(row[side] for row in out[200:400]) / 200  # 25 whole periods each
+        late = sum(row[side] for row in out[800:1000]) / 200
+        assert early == pytest.approx(late, rel=1e-3)
+        assert late == pytest.approx(expected, rel=0.15)
+        assert max(row[side] for row in out) <= max(moves)  # never beyond the largest adverse move
 
 
 def test_addon_is_capped() -> None:
-    model = AdverseSelectionModel(AdverseSelectionParams(warmup_fills=1))
+    model = model_with(warmup_fills=1)
     fill_and_mark(model, 0.0, BUY, 98.0)  # AS = 200 bps, P = 1, confidence 1: 200 → capped at 50
     assert model.estimate(at(1.0)).spread_addon_bps_bid == pytest.approx(50.0)
 
 
 def test_late_markouts_and_overflow_are_dropped() -> None:
-    model = AdverseSelectionModel()
-    model.on_fill(at(0.0), BUY, 99.99, 0.01, 100.0)
+    model = model_with()
+    model.on_fill(at(0.0), BUY, 99.99, 0.01, 100.0, 100.0)
     model.on_mid(at(6.0), 99.98)  # 0.5 s markout is 5.5 s late (> 5 s): dropped; the 2 s one is 4 s late: kept
     est = model.estimate(at(6.0))
     assert est.fills_measured == 0 and est.markouts_dropped == 1
     assert est.horizons[1].as_bps_bid == pytest.approx(2.0)
 
-    small = AdverseSelectionModel(AdverseSelectionParams(max_pending_fills=2))
+    small = model_with(max_pending_fills=2)
     for t_s in (0.0, 0.1, 0.2):
-        small.on_fill(at(t_s), SELL, 100.01, 0.01, 100.0)
+        small.on_fill(at(t_s), SELL, 100.01, 0.01, 100.0, 100.0)
     est = small.estimate(at(0.3))
     assert est.fills_pending == 2 and est.markouts_dropped == 4  # the oldest fill, at each of the 4 horizons
 
 
 def test_no_fills_reads_zero_with_zero_counts() -> None:
-    model = AdverseSelectionModel()
+    model = model_with()
     model.on_mid(at(0.0), 100.0)
     est = model.estimate(at(0.0))
     assert (est.as_bps_bid, est.as_bps_ask, est.as_bps_total) == (0.0, 0.0, 0.0)
@@ -158,7 +228,7 @@ def test_no_fills_reads_zero_with_zero_counts() -> None:
         ("extra_horizons_s", (2.0, 0.5)),  # duplicates the primary horizon
         ("ewma_alpha", 1.5),
         ("warmup_fills", 0),
-        ("informed_threshold_bps", -1.0),
+        ("informed_threshold_sigmas", -1.0),
         ("max_spread_addon_bps", float("inf")),
         ("max_pending_fills", 0),
     ],
@@ -169,24 +239,26 @@ def test_params_validation_names_the_field(field: str, value) -> None:
 
 
 def test_bad_inputs_raise() -> None:
-    model = AdverseSelectionModel()
+    model = model_with()
     with pytest.raises(ValueError, match="side must be BUY"):
-        model.on_fill(at(0.0), 0, 100.0, 0.01, 100.0)
-    with pytest.raises(ValueError, match="placement_mid must be > 0"):
-        model.on_fill(at(0.0), BUY, 100.0, 0.01, 0.0)
+        model.on_fill(at(0.0), 0, 100.0, 0.01, 100.0, 100.0)
+    with pytest.raises(ValueError, match="fill_mid and placement_mid .* must be > 0"):
+        model.on_fill(at(0.0), BUY, 100.0, 0.01, 0.0, None)
+    with pytest.raises(ValueError, match="must be > 0"):
+        model.on_fill(at(0.0), BUY, 100.0, 0.01, 100.0, float("nan"))
     with pytest.raises(ValueError, match="mid must be > 0"):
         model.on_mid(at(0.0), float("nan"))
 
 
 def test_restore_keeps_ewmas_but_restarts_the_fill_count() -> None:
-    model = AdverseSelectionModel()
+    model = model_with()
     fill_and_mark(model, 0.0, BUY, 99.90)  # AS +10, informed
     fill_and_mark(model, 1.0, SELL, 100.03)  # ask AS +3
     model.on_mid(at(62.0), 100.0)  # resolves every horizon
     before = model.estimate(at(62.0))
     state = json.loads(json.dumps(model.to_state()))
 
-    restored = AdverseSelectionModel.restore(model.params, state)
+    restored = AdverseSelectionModel.restore(model.params, PRIORS, state)
     after = restored.estimate(at(62.0))
     assert after.horizons == before.horizons
     assert after.p_informed_bid == before.p_informed_bid == 1.0
@@ -194,16 +266,16 @@ def test_restore_keeps_ewmas_but_restarts_the_fill_count() -> None:
     assert after.fills_measured == 0 and after.confidence == 0.0 and after.spread_addon_bps_bid == 0.0
     assert restored.fills_measured_lifetime == 2
 
-    fill_and_mark(restored, 100.0, BUY, 100.0, placement_mid=100.0)  # AS 0 → EWMA continues from the restored 10
+    fill_and_mark(restored, 100.0, BUY, 100.0)  # AS 0 → EWMA continues from the restored 10
     after = restored.estimate(at(101.0))
     assert after.as_bps_bid == pytest.approx(10 + 0.12 * (0 - 10))
     assert after.fills_measured == 1 and restored.fills_measured_lifetime == 3
     # 1 fill of 50: add-on = (1/50)·P·E = 0.02·(1 − 0.12)·10
     assert after.spread_addon_bps_bid == pytest.approx(0.02 * 0.88 * 10)
 
-    other = AdverseSelectionModel.restore(AdverseSelectionParams(extra_horizons_s=(2.0, 30.0)), state)
+    other = AdverseSelectionModel.restore(AdverseSelectionParams(extra_horizons_s=(2.0, 30.0)), PRIORS, state)
     horizons = other.estimate(at(62.0)).horizons
     assert horizons[1] == before.horizons[1]  # 2 s restored
     assert horizons[2].fills_bid == 0  # 30 s was never measured
     with pytest.raises(ValueError, match="unsupported state version"):
-        AdverseSelectionModel.restore(model.params, {**state, "version": 0})
+        AdverseSelectionModel.restore(model.params, PRIORS, {**state, "version": 1})  # placement-anchored EWMAs

@@ -1,4 +1,11 @@
-"""``AdverseSelectionActor``: book mids and our fills (placement mid) → ``AdverseSelectionEstimate``."""
+"""``AdverseSelectionActor``: book mids and our fills → ``AdverseSelectionEstimate``.
+
+The model measures each fill's adverse move from the mid at fill, which is this actor's last book mid when the fill
+event arrives (``EstimatorActor._last_mid``: the mid of the last book batch before the fill, on the same engine-clock
+``ts_init`` timeline as the fill). The fill's placement mid (``OwnFill.placement_mid``) goes along for the report's
+placement markout only; fills of untagged orders are still measured. A fill before any book mid cannot be measured
+and is skipped (counted and logged once by the base class).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +14,11 @@ from nautilus_trader.model.book import OrderBook
 from mm_strategy.actors.base import EstimatorActor
 from mm_strategy.actors.base import EstimatorActorConfig
 from mm_strategy.actors.order_events import OwnFill
+from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.messages import AdverseSelectionEstimate
-from mm_strategy.models import adverse_selection
 from mm_strategy.models.adverse_selection import AdverseSelectionModel
 from mm_strategy.models.adverse_selection import AdverseSelectionParams
+from mm_strategy.models.adverse_selection import AdverseSelectionReading
 
 
 class AdverseSelectionActorConfig(EstimatorActorConfig, frozen=True):
@@ -26,20 +34,21 @@ class AdverseSelectionActor(EstimatorActor):
         self.model.on_mid(ts_ns, mid)
 
     def feed_fill(self, fill: OwnFill) -> None:
-        self.model.on_fill(fill.ts_ns, fill.side, fill.px, fill.qty, fill.require_placement_mid())
+        fill_mid = self._last_mid
+        if fill_mid is None:
+            raise UnusableEvent("fill before any book mid: no mid at fill to measure from")
+        self.model.on_fill(fill.ts_ns, fill.side, fill.px, fill.qty, fill_mid, fill.placement_mid)
 
-    def to_message(
-        self, estimate: adverse_selection.AdverseSelectionEstimate, ts_event: int, ts_init: int
-    ) -> AdverseSelectionEstimate:
+    def to_message(self, reading: AdverseSelectionReading, ts_event: int, ts_init: int) -> AdverseSelectionEstimate:
         return AdverseSelectionEstimate(
             instrument_id=self._instrument_id,
-            as_bps_bid=estimate.as_bps_bid,
-            as_bps_ask=estimate.as_bps_ask,
-            as_bps_total=estimate.as_bps_total,
-            fills_measured=estimate.fills_measured,
-            spread_addon_bps_bid=estimate.spread_addon_bps_bid,
-            spread_addon_bps_ask=estimate.spread_addon_bps_ask,
-            confidence=estimate.confidence,
+            as_bps_bid=reading.as_bps_bid,
+            as_bps_ask=reading.as_bps_ask,
+            as_bps_total=reading.as_bps_total,
+            fills_measured=reading.fills_measured,
+            spread_addon_bps_bid=reading.spread_addon_bps_bid,
+            spread_addon_bps_ask=reading.spread_addon_bps_ask,
+            confidence=reading.confidence,
             ts_event=ts_event,
             ts_init=ts_init,
         )

@@ -1,8 +1,8 @@
-"""``InformedFlowActor``: public trades and book mids → ``InformedFlowEstimate`` (P(informed), confidence).
+"""``InformedFlowActor``: public trades and book mids → ``InformedFlowEstimate`` (per-side P(informed)).
 
 Market data only, so the model runs on venue ``ts_event`` (base.py): the trades of one taker order share it, which
-is how the model groups them into one order. A trade without an aggressor side is passed as 0, which the model
-ignores by design (its impact feature needs the direction).
+is how the model groups them into one order. A trade without an aggressor side is passed as 0: it shows the tape is
+alive (``has_trades``) but is not classified (the impact needs the direction).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from nautilus_trader.model.enums import AggressorSide
 from mm_strategy.actors.base import EstimatorActor
 from mm_strategy.actors.base import EstimatorActorConfig
 from mm_strategy.messages import InformedFlowEstimate
-from mm_strategy.models import informed_flow
 from mm_strategy.models.informed_flow import InformedFlowModel
 from mm_strategy.models.informed_flow import InformedFlowParams
+from mm_strategy.models.informed_flow import InformedFlowReading
 
 _AGGRESSOR_SIGN = {AggressorSide.BUYER: 1, AggressorSide.SELLER: -1}
 
@@ -37,14 +37,15 @@ class InformedFlowActor(EstimatorActor):
         sign = _AGGRESSOR_SIGN.get(trade.aggressor_side, 0)
         self.model.on_trade(ts_ns, trade.price.as_double(), trade.size.as_double(), sign)
 
-    def to_message(
-        self, estimate: informed_flow.InformedFlowEstimate, ts_event: int, ts_init: int
-    ) -> InformedFlowEstimate:
+    def to_message(self, reading: InformedFlowReading, ts_event: int, ts_init: int) -> InformedFlowEstimate:
         return InformedFlowEstimate(
             instrument_id=self._instrument_id,
-            p_informed=estimate.p_informed,
-            confidence=estimate.confidence,
-            orders_classified=estimate.orders_classified,
+            p_informed=reading.p_informed,
+            p_informed_buy=reading.p_informed_buy,
+            p_informed_sell=reading.p_informed_sell,
+            has_trades=reading.has_trades,
+            confidence=reading.confidence,
+            orders_classified=reading.orders_classified,
             ts_event=ts_event,
             ts_init=ts_init,
         )

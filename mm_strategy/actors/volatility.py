@@ -7,9 +7,9 @@ from nautilus_trader.model.book import OrderBook
 from mm_strategy.actors.base import EstimatorActor
 from mm_strategy.actors.base import EstimatorActorConfig
 from mm_strategy.messages import VolatilityEstimate
-from mm_strategy.models import volatility
 from mm_strategy.models.volatility import VolatilityModel
 from mm_strategy.models.volatility import VolatilityParams
+from mm_strategy.models.volatility import VolatilityReading
 
 
 class VolatilityActorConfig(EstimatorActorConfig, frozen=True):
@@ -23,14 +23,14 @@ class VolatilityActor(EstimatorActor):
     def feed_book(self, ts_ns: int, book: OrderBook, mid: float) -> None:
         self.model.on_mid(ts_ns, mid)
 
-    def to_message(self, estimate: volatility.VolatilityEstimate, ts_event: int, ts_init: int) -> VolatilityEstimate:
+    def to_message(self, reading: VolatilityReading, ts_event: int, ts_init: int) -> VolatilityEstimate:
         return VolatilityEstimate(
             instrument_id=self._instrument_id,
-            sigma_frac_per_sqrt_s=estimate.sigma_frac_per_sqrt_s,
-            jump_ratio=estimate.jump_ratio,
-            regime=estimate.regime,
-            sigma_total_frac_per_sqrt_s=estimate.sigma_total_frac_per_sqrt_s,
-            n_returns=estimate.n_returns,
+            sigma_frac_per_sqrt_s=reading.sigma_frac_per_sqrt_s,
+            jump_ratio=reading.jump_ratio,
+            regime=reading.regime,
+            sigma_total_frac_per_sqrt_s=reading.sigma_total_frac_per_sqrt_s,
+            n_returns=reading.n_returns,
             ts_event=ts_event,
             ts_init=ts_init,
         )

@@ -1,29 +1,36 @@
-"""Adverse selection of our own fills, measured by markouts of the mid against the mid at order placement.
+"""Adverse selection of our own fills: the mid's move *after* each fill, from the mid at fill.
 
 Definition, used everywhere (lesson E10, inventory §B5 sign bug; one sign, one anchor):
 
-    AS_h = −s · (m(t_fill + h) − m_placement) / m_placement · 1e4   [bps]
+    AS_h = −s · (m(t_fill + h) − m_fill) / m_fill · 1e4   [bps]
 
-- s = +1 for our buy (a bid fill), −1 for our sell (an ask fill).
-- m_placement is the mid when the filled order was *placed*, passed by the caller (DESIGN §5). The mid at fill time
-  would make AS ≈ 0 by construction (the tautology bug of §B5): the move that brought the price to our quote is the
-  adverse part.
+- s = +1 for our buy (a bid fill), −1 for our sell (an ask fill); positive = adverse (we bought and the mid fell).
+- m_fill is the mid at fill: the last book mid before the fill event, given by the caller (the actor's last mid).
 - m(t_fill + h) is the first mid observed at or after t_fill + h.
-- Positive = adverse: a buy followed by a lower mid, or a sell followed by a higher mid, costs us.
 
-With our fill price p = m_placement − s·δ (δ = quoted depth), the mid-marked edge of the fill is
-`edge_h = s·(m(t+h) − p)/m_placement·1e4 = δ_bps − AS_h` (positive = profit), so AS_h is exactly what the quoted
-half-spread must cover; the edge is published per horizon for that check (it is the mm_anchors §5 markout, anchored
-on the placement mid).
+Why the mid at fill and not the mid at placement (issue 10 defect 3): a markout from the placement mid contains our
+own quoted depth (the book had to come to our price to fill us). Fed back into the quote, it made the add-on grow on
+itself: a constant 1.5 bps post-fill move drove the depth 5 → 20 → 53 bps (the cap) after 10/50/100 fills. The move
+after the fill does not depend on where we quoted, so the add-on built on it is stationary for a stationary market.
+(The §B5 "tautology" note was about using the mid at fill as the anchor of the *whole* markout, which drops the
+move that brought the price to us; that move is kept below as the placement markout, for the report.)
 
-Statistics (inventory §B5, DESIGN §5):
-- per horizon (500 ms primary, 2/10/60 s extra) EWMAs with α = 0.12 of signed AS per side (bid = our buys, ask = our
-  sells) and over all fills. An EWMA starts at its first observation; 0.0 is reported until then (check the counts).
-- at the primary horizon, a fill is informed if |AS| > 5 bps; per side, P(informed) is the EWMA of that indicator and
-  E[|ΔP| | informed] the EWMA of |AS| over informed fills. Spread add-on per side =
-  min(cap, confidence · P(informed) · E[|ΔP| | informed]), confidence = min(1, fills_measured / warmup_fills).
-- `fills_measured` counts primary-horizon markouts since this process started, never restored ones (lesson E2): a
-  restored model keeps its EWMAs but its add-on confidence, and any cold-start gate on fills_measured, start at zero.
+Statistics (inventory §B5, DESIGN §5): per horizon (500 ms primary, 2/10/60 s extra), EWMAs with α = 0.12 of
+- AS_h per side (bid = our buys, ask = our sells) and over all fills;
+- the markout MO_h = s·(m(t+h) − p)/m_fill·1e4 (mm_anchors §5, positive = profit; = edge at fill − AS_h);
+- the placement AS, −s·(m(t+h) − m_placement)/m_placement·1e4, over fills whose placement mid is known: it includes
+  our depth and is for the report, never for the add-on.
+An EWMA starts at its first observation; 0.0 is reported until then (check the counts).
+
+Add-on per side (Glosten–Milgrom, adverse moves only): a fill is *informed* when its primary-horizon AS is adverse
+and above threshold = `informed_threshold_sigmas`·σ_prior·√h (2σ of the mid's own move over h, from the
+instrument prior, so the threshold means the same on every coin and pure noise almost never counts; a favourable
+move never counts). P(informed) per side is the EWMA of that indicator, E[adverse move | informed] the EWMA of AS over
+informed fills, and add-on = min(cap, confidence · P(informed) · E[adverse move | informed]) with
+confidence = min(1, fills_measured / warmup_fills). Bounded by the cap and by the largest post-fill moves seen.
+
+`fills_measured` counts primary-horizon markouts since this process started, never restored ones (lesson E2): a
+restored model keeps its EWMAs but its add-on confidence, and any cold-start gate on fills_measured, start at zero.
 """
 
 from __future__ import annotations
@@ -32,23 +39,26 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+from mm_strategy.models.priors import InstrumentPriors
+
 _NS_PER_S = 1_000_000_000
 _BPS = 1e4
 BUY = 1
 SELL = -1
 _SIDES = (BUY, SELL)  # index 0 = bid (our buys), 1 = ask (our sells)
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
 class AdverseSelectionParams:
-    """Defaults from DESIGN §5 (seed values: horizon 500 ms, α 0.12) and inventory §B5 (pending cap 5000)."""
+    """Defaults from DESIGN §5 (seed values: horizon 500 ms, α 0.12, warmup 50) and inventory §B5 (pending cap 5000,
+    add-on cap 50 bps); the informed threshold in σ units (module docstring)."""
 
     measurement_horizon_s: float = 0.5
     extra_horizons_s: tuple[float, ...] = (2.0, 10.0, 60.0)
     ewma_alpha: float = 0.12
     warmup_fills: int = 50
-    informed_threshold_bps: float = 5.0
+    informed_threshold_sigmas: float = 2.0
     max_spread_addon_bps: float = 50.0
     max_pending_fills: int = 5000
     max_resolution_delay_s: float = 5.0
@@ -64,7 +74,7 @@ class AdverseSelectionParams:
             ),
             ("ewma_alpha", 0 < self.ewma_alpha <= 1, "in (0, 1]"),
             ("warmup_fills", self.warmup_fills >= 1, ">= 1"),
-            ("informed_threshold_bps", 0 <= self.informed_threshold_bps < math.inf, ">= 0 and finite"),
+            ("informed_threshold_sigmas", 0 <= self.informed_threshold_sigmas < math.inf, ">= 0 and finite"),
             ("max_spread_addon_bps", 0 <= self.max_spread_addon_bps < math.inf, ">= 0 and finite"),
             ("max_pending_fills", self.max_pending_fills >= 1, ">= 1"),
             ("max_resolution_delay_s", 0 < self.max_resolution_delay_s < math.inf, "> 0 and finite"),
@@ -76,21 +86,24 @@ class AdverseSelectionParams:
 
 @dataclass(frozen=True, slots=True)
 class HorizonMarkout:
-    """EWMAs at one horizon. as_* positive = adverse; edge_bps_total positive = profit (δ − AS)."""
+    """EWMAs at one horizon (module docstring). as_* (from the mid at fill) and placement_as_bps_total positive =
+    adverse; markout_bps_total positive = profit. fills_placement counts fills with a known placement mid."""
 
     horizon_s: float
     as_bps_bid: float
     as_bps_ask: float
     as_bps_total: float
-    edge_bps_total: float
+    markout_bps_total: float
+    placement_as_bps_total: float
     fills_bid: int
     fills_ask: int
+    fills_placement: int
 
 
 @dataclass(frozen=True, slots=True)
-class AdverseSelectionEstimate:
-    """Primary-horizon (measurement_horizon_s) AS per side and total, add-ons, and every horizon in `horizons`
-    (primary first, then extra_horizons_s in the configured order)."""
+class AdverseSelectionReading:
+    """Primary-horizon (measurement_horizon_s) post-fill AS per side and total, the add-on and its two factors per
+    side, and every horizon in `horizons` (primary first, then extra_horizons_s in the configured order)."""
 
     as_bps_bid: float
     as_bps_ask: float
@@ -100,15 +113,18 @@ class AdverseSelectionEstimate:
     spread_addon_bps_ask: float
     p_informed_bid: float
     p_informed_ask: float
+    informed_move_bps_bid: float
+    informed_move_bps_ask: float
+    informed_threshold_bps: float
     confidence: float
     fills_pending: int
     markouts_dropped: int
     horizons: tuple[HorizonMarkout, ...]
 
 
-def adverse_selection_bps(side: int, placement_mid: float, later_mid: float) -> float:
-    """AS = −s·(m_later − m_placement)/m_placement in bps; positive = adverse (module docstring)."""
-    return -side * (later_mid - placement_mid) / placement_mid * _BPS
+def adverse_selection_bps(side: int, anchor_mid: float, later_mid: float) -> float:
+    """AS = −s·(m_later − m_anchor)/m_anchor in bps; positive = adverse (module docstring)."""
+    return -side * (later_mid - anchor_mid) / anchor_mid * _BPS
 
 
 def ewma(prev: float | None, x: float, alpha: float) -> float:
@@ -117,7 +133,7 @@ def ewma(prev: float | None, x: float, alpha: float) -> float:
 
 
 def spread_addon_bps(p_informed: float, informed_move_bps: float, confidence: float, cap_bps: float) -> float:
-    """Glosten–Milgrom add-on = confidence·P(informed)·E[|ΔP| | informed], clamped to [0, cap] (inventory §B5)."""
+    """Glosten–Milgrom add-on = confidence·P(informed)·E[adverse move | informed], clamped to [0, cap]."""
     return min(max(confidence * p_informed * informed_move_bps, 0.0), cap_bps)
 
 
@@ -129,23 +145,40 @@ def _side_index(side: int) -> int:
     raise ValueError(f"side must be BUY (+1) or SELL (-1), got {side!r}")
 
 
-class _HorizonStats:
-    """Signed-AS EWMAs per side ([bid, ask]) and overall, plus the edge EWMA, at one horizon."""
+def _finite_positive(x: float) -> bool:
+    return 0 < x < math.inf
 
-    __slots__ = ("horizon_s", "as_side", "count_side", "as_total", "edge_total")
+
+class _HorizonStats:
+    """Post-fill AS EWMAs per side ([bid, ask]) and overall, markout and placement-AS EWMAs, at one horizon."""
+
+    __slots__ = (
+        "horizon_s",
+        "as_side",
+        "count_side",
+        "as_total",
+        "markout_total",
+        "placement_total",
+        "count_placement",
+    )
 
     def __init__(self, horizon_s: float) -> None:
         self.horizon_s = horizon_s
         self.as_side: list[float | None] = [None, None]
         self.count_side = [0, 0]
         self.as_total: float | None = None
-        self.edge_total: float | None = None
+        self.markout_total: float | None = None
+        self.placement_total: float | None = None
+        self.count_placement = 0
 
-    def observe(self, i: int, as_bps: float, edge_bps: float, alpha: float) -> None:
+    def observe(self, i: int, as_bps: float, markout_bps: float, placement_as_bps: float, alpha: float) -> None:
         self.as_side[i] = ewma(self.as_side[i], as_bps, alpha)
         self.count_side[i] += 1
         self.as_total = ewma(self.as_total, as_bps, alpha)
-        self.edge_total = ewma(self.edge_total, edge_bps, alpha)
+        self.markout_total = ewma(self.markout_total, markout_bps, alpha)
+        if placement_as_bps == placement_as_bps:  # not NaN: placement mid known
+            self.placement_total = ewma(self.placement_total, placement_as_bps, alpha)
+            self.count_placement += 1
 
     def snapshot(self) -> HorizonMarkout:
         bid, ask = self.as_side
@@ -154,28 +187,27 @@ class _HorizonStats:
             as_bps_bid=bid or 0.0,
             as_bps_ask=ask or 0.0,
             as_bps_total=self.as_total or 0.0,
-            edge_bps_total=self.edge_total or 0.0,
+            markout_bps_total=self.markout_total or 0.0,
+            placement_as_bps_total=self.placement_total or 0.0,
             fills_bid=self.count_side[0],
             fills_ask=self.count_side[1],
+            fills_placement=self.count_placement,
         )
 
     def to_state(self) -> dict:
-        return {
-            "as_side": list(self.as_side),
-            "count_side": list(self.count_side),
-            "as_total": self.as_total,
-            "edge_total": self.edge_total,
-        }
+        return {name: getattr(self, name) for name in self.__slots__ if name != "horizon_s"}
 
     def load(self, state: dict) -> None:
         self.as_side = list(state["as_side"])
         self.count_side = [int(c) for c in state["count_side"]]
         self.as_total = state["as_total"]
-        self.edge_total = state["edge_total"]
+        self.markout_total = state["markout_total"]
+        self.placement_total = state["placement_total"]
+        self.count_placement = int(state["count_placement"])
 
 
 class AdverseSelectionModel:
-    """Feed mids with `on_mid` and our fills with `on_fill`, both with exchange ts_ns in time order.
+    """Feed mids with `on_mid` and our fills with `on_fill`, both with ts_ns on one clock, in time order.
 
     Pending markouts live in one FIFO per horizon (fills arrive in time order, so each FIFO is ordered by due time):
     `on_mid` pops only what is due, O(1) amortised per event. A markout whose first later mid arrives more than
@@ -186,6 +218,8 @@ class AdverseSelectionModel:
 
     __slots__ = (
         "params",
+        "priors",
+        "informed_threshold_bps",
         "_stats",
         "_horizons_ns",
         "_pending",
@@ -197,14 +231,18 @@ class AdverseSelectionModel:
         "_dropped",
     )
 
-    def __init__(self, params: AdverseSelectionParams | None = None) -> None:
-        self.params = params or AdverseSelectionParams()
-        p = self.params
+    def __init__(self, params: AdverseSelectionParams, priors: InstrumentPriors) -> None:
+        self.params = params
+        self.priors = priors
+        p = params
+        self.informed_threshold_bps = (
+            p.informed_threshold_sigmas * priors.sigma_frac_per_sqrt_s * math.sqrt(p.measurement_horizon_s) * _BPS
+        )
         horizons_s = (p.measurement_horizon_s, *p.extra_horizons_s)
         self._stats = [_HorizonStats(h) for h in horizons_s]
         self._horizons_ns = [round(h * _NS_PER_S) for h in horizons_s]
-        # per horizon: (due_ns, side index, placement_mid, depth_bps)
-        self._pending: list[deque[tuple[int, int, float, float]]] = [deque() for _ in horizons_s]
+        # per horizon: (due_ns, side index, fill_mid, fill_px, placement_mid or NaN)
+        self._pending: list[deque[tuple[int, int, float, float, float]]] = [deque() for _ in horizons_s]
         self._max_delay_ns = round(p.max_resolution_delay_s * _NS_PER_S)
         self._p_informed: list[float | None] = [None, None]
         self._informed_move: list[float | None] = [None, None]
@@ -212,62 +250,68 @@ class AdverseSelectionModel:
         self._fills_measured_restored = 0
         self._dropped = 0
 
-    def on_fill(self, ts_ns: int, side: int, fill_px: float, qty: float, placement_mid: float) -> None:
+    def on_fill(
+        self, ts_ns: int, side: int, fill_px: float, qty: float, fill_mid: float, placement_mid: float | None
+    ) -> None:
         """Queue one fill for markout at every horizon.
 
-        `side` is BUY (+1, our bid filled) or SELL (−1, our ask filled). `qty` is checked but does not weight the
-        EWMA: DESIGN/§B5 define a per-fill average, and partial fills of one order each count.
+        `side` is BUY (+1, our bid filled) or SELL (−1, our ask filled); `fill_mid` the last book mid before the
+        fill; `placement_mid` the mid when the order was placed, None when unknown (only the report's placement AS
+        needs it). `qty` is checked but does not weight the EWMAs: DESIGN/§B5 define a per-fill average, and partial
+        fills of one order each count.
         """
         i = _side_index(side)
-        if not (0 < fill_px < math.inf and 0 < qty < math.inf and 0 < placement_mid < math.inf):
+        placement_ok = placement_mid is None or _finite_positive(placement_mid)
+        if not (_finite_positive(fill_px) and _finite_positive(qty) and _finite_positive(fill_mid) and placement_ok):
             raise ValueError(
-                "AdverseSelectionModel.on_fill: fill_px, qty and placement_mid must be > 0 and finite, "
-                f"got {fill_px!r}, {qty!r}, {placement_mid!r}"
+                "AdverseSelectionModel.on_fill: fill_px, qty, fill_mid and placement_mid (when given) must be > 0 and "
+                f"finite, got {fill_px!r}, {qty!r}, {fill_mid!r}, {placement_mid!r}"
             )
-        depth_bps = side * (placement_mid - fill_px) / placement_mid * _BPS
+        anchor = math.nan if placement_mid is None else placement_mid
         cap = self.params.max_pending_fills
         for queue, horizon_ns in zip(self._pending, self._horizons_ns):
             if len(queue) >= cap:
                 queue.popleft()
                 self._dropped += 1
-            queue.append((ts_ns + horizon_ns, i, placement_mid, depth_bps))
+            queue.append((ts_ns + horizon_ns, i, fill_mid, fill_px, anchor))
 
     def on_mid(self, ts_ns: int, mid: float) -> None:
         """Resolve every markout due at or before ts_ns with this mid (the first one at or after its horizon)."""
-        if not 0.0 < mid < math.inf:
+        if not _finite_positive(mid):
             raise ValueError(f"AdverseSelectionModel.on_mid: mid must be > 0 and finite, got {mid!r}")
         alpha = self.params.ewma_alpha
         for k, queue in enumerate(self._pending):
             while queue and queue[0][0] <= ts_ns:
-                due_ns, i, placement_mid, depth_bps = queue.popleft()
+                due_ns, i, fill_mid, fill_px, placement_mid = queue.popleft()
                 if ts_ns - due_ns > self._max_delay_ns:
                     self._dropped += 1
                     continue
-                as_bps = adverse_selection_bps(_SIDES[i], placement_mid, mid)
-                self._stats[k].observe(i, as_bps, depth_bps - as_bps, alpha)
+                side = _SIDES[i]
+                as_bps = adverse_selection_bps(side, fill_mid, mid)
+                markout_bps = side * (mid - fill_px) / fill_mid * _BPS
+                placement_as_bps = adverse_selection_bps(side, placement_mid, mid)  # NaN when unknown
+                self._stats[k].observe(i, as_bps, markout_bps, placement_as_bps, alpha)
                 if k == 0:
                     self._observe_informed(i, as_bps, alpha)
 
     def _observe_informed(self, i: int, as_bps: float, alpha: float) -> None:
-        informed = abs(as_bps) > self.params.informed_threshold_bps
+        informed = as_bps > self.informed_threshold_bps  # adverse and large: a favourable move never counts
         self._p_informed[i] = ewma(self._p_informed[i], 1.0 if informed else 0.0, alpha)
         if informed:
-            self._informed_move[i] = ewma(self._informed_move[i], abs(as_bps), alpha)
+            self._informed_move[i] = ewma(self._informed_move[i], as_bps, alpha)
         self._fills_measured += 1
 
-    def estimate(self, ts_ns: int) -> AdverseSelectionEstimate:
+    def estimate(self, ts_ns: int) -> AdverseSelectionReading:
         """Current statistics; ts_ns is unused by the maths (markouts are resolved by on_mid) and kept for the
         common model API."""
         p = self.params
         confidence = min(1.0, self._fills_measured / p.warmup_fills)
         p_inf = [x or 0.0 for x in self._p_informed]
-        addons = [
-            spread_addon_bps(p_inf[i], self._informed_move[i] or 0.0, confidence, p.max_spread_addon_bps)
-            for i in (0, 1)
-        ]
+        move = [x or 0.0 for x in self._informed_move]
+        addons = [spread_addon_bps(p_inf[i], move[i], confidence, p.max_spread_addon_bps) for i in (0, 1)]
         horizons = tuple(s.snapshot() for s in self._stats)
         primary = horizons[0]
-        return AdverseSelectionEstimate(
+        return AdverseSelectionReading(
             as_bps_bid=primary.as_bps_bid,
             as_bps_ask=primary.as_bps_ask,
             as_bps_total=primary.as_bps_total,
@@ -276,6 +320,9 @@ class AdverseSelectionModel:
             spread_addon_bps_ask=addons[1],
             p_informed_bid=p_inf[0],
             p_informed_ask=p_inf[1],
+            informed_move_bps_bid=move[0],
+            informed_move_bps_ask=move[1],
+            informed_threshold_bps=self.informed_threshold_bps,
             confidence=confidence,
             fills_pending=len(self._pending[0]),
             markouts_dropped=self._dropped,
@@ -294,12 +341,12 @@ class AdverseSelectionModel:
         }
 
     @classmethod
-    def restore(cls, params: AdverseSelectionParams, state: dict) -> AdverseSelectionModel:
+    def restore(cls, params: AdverseSelectionParams, priors: InstrumentPriors, state: dict) -> AdverseSelectionModel:
         """EWMAs come back (horizons absent from `state` start empty); fills_measured, hence confidence, restarts at
-        0 (lesson E2)."""
+        0 (lesson E2). Version 1 states (placement-anchored AS) are refused: their EWMAs hold our own depth."""
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"AdverseSelectionModel.restore: unsupported state version {state.get('version')!r}")
-        model = cls(params)
+        model = cls(params, priors)
         saved = state["horizons"]
         for stats in model._stats:
             key = str(round(stats.horizon_s * 1000))

@@ -1,32 +1,37 @@
-"""Jump-robust volatility of the mid: bipower variation on a fixed time grid.
+"""Jump-robust volatility of the mid: bipower variation of H-second returns sampled every second.
 
 Why bipower: the GLFT half-spread and skew scale with the diffusive σ. Realised variance (RV = Σr²) counts a jump as
-variance and would widen quotes for minutes after a single print; bipower variation (BV = π/2·Σ|r_t|·|r_{t−1}|)
+variance and would widen quotes for minutes after a single print; bipower variation (BV = π/2·Σ|r_t|·|r_{t−H}|)
 converges to the diffusive part only, and RV/BV > 1 flags the jump (inventory §B7 "Volatility (bipower)").
 
-Sampling (inventory §B7 units caveat: the original mixed per-bucket returns with per-second σ):
-- The book updates irregularly (≈ every 0.6 s on the bundled hour). Each grid point k·Δ (Δ = `sample_interval_s`,
-  1 s by default, aligned to the epoch so results do not depend on the start time) takes the last mid observed at or
-  before it (last-value sampling).
-- A grid interval with no new update adds no return (the mid there is unknown, not unchanged): with Poisson arrivals
-  every 0.6 s, 19 % of 1 s intervals are empty, and their zero returns would bias BV down by 17 % (measured). The
-  next return spans the empty intervals or the feed gap.
-- Every return is normalised by √(time between the two sampled updates, in s), so all returns estimate σ² per second
-  whatever their length (unbiased for any arrival rate). The duration is floored at half a grid step so a one-tick
-  move just after a quiet spell is amplified by at most √2.
+Why H-second returns (`return_horizon_s`, 20 s by default) and not 1 s ones: the mid moves in whole half-ticks, in
+bursts. At 1 s, two thirds of the returns on the bundled BTC hour are zero, and a product of neighbouring |r| is zero
+whenever either is, so 1 s bipower read σ ≈ 2.4–2.7e-5 /√s against 4.2e-5 realised at 10–60 s (−40 %). Realised σ
+of that hour rises from 3.5e-5 at 1 s to 4.2e-5 at 10 s and is flat from there to 60 s; at 20 s a return spans
+≈ 8 ticks and the half-tick bounce of the mid adds < 1 % of its variance. So returns are taken over H, where
+discreteness no longer biases them, and the quote's σ is the σ that holds over the 10–60 s an inventory is held.
+
+Sampling (O(1) per book event, O(1) per elapsed second):
+- Each grid point k·Δ (Δ = `sample_interval_s`, 1 s, aligned to the epoch so results do not depend on the start
+  time) takes the last mid observed at or before it. The ring buffer keeps the last 2H/Δ + 1 grid log-mids.
+- Every grid step adds one overlapping H-return r_n = x_n − x_{n−K} (K = H/Δ) and its bipower pair with the
+  adjacent, non-overlapping return r_{n−K}: RV term r_n²/H, BV term π/2·|r_n|·|r_{n−K}|/H, both σ² per second.
+  Overlapping returns use every second of data (a 20 s return every second, not every 20 s) at no bias.
+- A feed gap longer than `max_feed_gap_s` restarts the chain (the mid there is unknown, not unchanged: carried
+  forward it would add returns that are too small); the first bipower pair then comes 2H later.
 
 Estimation:
-- EWMAs over returns (not wall time, so a gap does not decay what was learned): σ from a slow BV (`half_life_s`),
-  the jump ratio from fast RV and BV (`jump_half_life_s`) so that one jump shows up at once.
-- "Prior until enough returns": every EWMA starts with `prior_weight_returns` pseudo-returns at the baseline σ
-  (RV = BV = σ_b²). With no data the output is the prior exactly; the prior's weight decays like any old return.
-- σ is clamped to [min_sigma_mult, max_sigma_mult]·baseline: the 10× cap is lesson E15; the floor keeps the GLFT skew
+- EWMAs over grid steps: σ from a slow BV (`half_life_s`), the jump ratio from fast RV and BV (`jump_half_life_s`).
+  A feed gap does not decay what was learned (no steps are taken over it).
+- Prior until enough returns: every EWMA starts with `prior_weight_s` seconds' worth of pseudo-returns at the
+  instrument's prior σ (``InstrumentPriors.sigma_frac_per_sqrt_s``, RV = BV = σ_prior²). With no data the output is
+  the prior exactly; the prior's weight decays like any old return.
+- σ is clamped to [min_sigma_mult, max_sigma_mult]·σ_prior: the 10× cap is lesson E15; the floor keeps the GLFT skew
   c2·σ away from 0 when q ≠ 0 (lesson E3) after a long flat stretch.
 
-Measured on the bundled BTC hour (2024-01-01 12:00, 1 s grid, defaults): σ_BV ≈ 2.4e-5 /√s (≈ 14 % annualised),
-σ_RV ≈ 4.2e-5, full-hour RV/BV ≈ 1.6. Two thirds of the 1 s returns are zero (the mid moves in bursts of whole ticks),
-which pulls BV below RV without any jump; hence the jump regime also needs a material jump variance (see
-`classify_regime`): it then fires on 2 of 5,587 snapshots instead of 271.
+Measured with the defaults against realised σ at 10–60 s (`benchmarks/validate_estimators.py`): the bundled BTC hour
+reads 4.2e-5 (realised 4.2–4.3e-5); the 9-minute HL captures of 2025-09-03 read within the 10–60 s realised band of
+each coin (BTC ≈ 6.6e-5, ETH ≈ 9.5e-5, SOL ≈ 1.3e-4).
 """
 
 from __future__ import annotations
@@ -34,25 +39,29 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from mm_strategy.models.priors import InstrumentPriors
+
 _NS_PER_S = 1_000_000_000
-_BIPOWER_SCALE = math.pi / 2.0  # 1/E|Z|² for Z ~ N(0, 1): makes E[π/2·|r_t||r_{t−1}|] = σ²
+_BIPOWER_SCALE = math.pi / 2.0  # 1/E|Z|² for Z ~ N(0, 1): makes E[π/2·|r_t||r_{t−H}|] = σ²·H
 
 REGIME_CALM = "calm"
 REGIME_NORMAL = "normal"
 REGIME_VOLATILE = "volatile"
 REGIME_JUMP = "jump"
-STATE_VERSION = 1
+STATE_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
 class VolatilityParams:
-    """Defaults: baseline σ 2e-4 /√s and the 10× cap from DESIGN §5; jump/regime thresholds from inventory §B7."""
+    """The 10× cap from DESIGN §5; jump/regime thresholds from inventory §B7; horizon and half-lives chosen on the
+    bundled data (module docstring). The baseline σ is the instrument prior, not a parameter."""
 
-    baseline_sigma_frac_per_sqrt_s: float = 2e-4
     sample_interval_s: float = 1.0
-    half_life_s: float = 120.0
-    jump_half_life_s: float = 30.0
-    prior_weight_returns: float = 30.0
+    return_horizon_s: float = 20.0
+    half_life_s: float = 300.0
+    jump_half_life_s: float = 60.0
+    prior_weight_s: float = 60.0
+    max_feed_gap_s: float = 10.0
     max_sigma_mult: float = 10.0
     min_sigma_mult: float = 0.05
     max_jump_ratio: float = 10.0
@@ -62,12 +71,22 @@ class VolatilityParams:
     volatile_above_mult: float = 1.5
 
     def __post_init__(self) -> None:
+        steps = self.return_horizon_s / self.sample_interval_s if self.sample_interval_s > 0 else math.nan
         checks = (
-            ("baseline_sigma_frac_per_sqrt_s", 0 < self.baseline_sigma_frac_per_sqrt_s < math.inf, "> 0 and finite"),
             ("sample_interval_s", 0 < self.sample_interval_s < math.inf, "> 0 and finite"),
+            (
+                "return_horizon_s",
+                steps >= 1 and abs(steps - round(steps)) < 1e-9 and steps <= 3600,
+                "a whole multiple (1 to 3600) of sample_interval_s",
+            ),
             ("half_life_s", 0 < self.half_life_s < math.inf, "> 0 and finite"),
             ("jump_half_life_s", 0 < self.jump_half_life_s < math.inf, "> 0 and finite"),
-            ("prior_weight_returns", 0 < self.prior_weight_returns < math.inf, "> 0 and finite"),
+            ("prior_weight_s", 0 < self.prior_weight_s < math.inf, "> 0 and finite"),
+            (
+                "max_feed_gap_s",
+                self.sample_interval_s <= self.max_feed_gap_s <= self.return_horizon_s,
+                "in [sample_interval_s, return_horizon_s]",
+            ),
             ("max_sigma_mult", 1 <= self.max_sigma_mult < math.inf, ">= 1 and finite"),
             ("min_sigma_mult", 0 < self.min_sigma_mult <= 1, "in (0, 1]"),
             ("max_jump_ratio", 1 < self.max_jump_ratio < math.inf, "> 1 and finite"),
@@ -82,12 +101,12 @@ class VolatilityParams:
 
 
 @dataclass(frozen=True, slots=True)
-class VolatilityEstimate:
+class VolatilityReading:
     """σ (BV, clamped) and σ_total (RV, clamped) in fraction of price per √s; jump_ratio = fast RV/BV, capped.
 
-    `n_returns` counts returns used since this process started (a restored model starts at 0, like every cold-start
-    count: lesson E2). `last_mid_age_s` is the time since the last mid update (inf before any): the caller decides
-    staleness.
+    `n_returns` counts the H-returns used since this process started (a restored model starts at 0, like every
+    cold-start count: lesson E2). `last_mid_age_s` is the time since the last mid update (inf before any): the
+    caller decides staleness.
     """
 
     sigma_frac_per_sqrt_s: float
@@ -104,12 +123,11 @@ def half_life_decay(half_life: float, step: float) -> float:
 
 
 def classify_regime(sigma_ratio: float, jump_ratio: float, jump_sigma_ratio: float, params: VolatilityParams) -> str:
-    """Regime from σ/σ_baseline, RV/BV and the jump part √(RV − BV)/σ_baseline.
+    """Regime from σ/σ_prior, RV/BV and the jump part √(RV − BV)/σ_prior.
 
     Thresholds from inventory §B7 (0.5 / 1.5 / JR 3), no hysteresis (the EWMAs already smooth). A jump needs a high
-    ratio *and* a material jump variance: on a quiet book one isolated tick between flat seconds has no bipower
-    neighbour and drives RV/BV above 3 (5 % of the bundled hour) while moving the price by 0.1 bp. A jump wins over the
-    σ level because it calls for a different response (pause, not widen).
+    ratio *and* a material jump variance, so a flat stretch broken by one tick does not read as a jump. A jump wins
+    over the σ level because it calls for a different response (pause, not widen).
     """
     if jump_ratio >= params.jump_ratio_threshold and jump_sigma_ratio >= params.jump_min_sigma_mult:
         return REGIME_JUMP
@@ -128,7 +146,7 @@ def capped_ratio(num: float, den: float, cap: float) -> float:
 
 
 class _VarianceEwma:
-    """RV and BV EWMAs sharing one weight, started from a prior pseudo-sample (σ_b², weight w0)."""
+    """RV and BV EWMAs sharing one weight, started from a prior pseudo-sample (σ_prior², weight w0)."""
 
     __slots__ = ("decay", "weight", "rv_sum", "bv_sum")
 
@@ -162,76 +180,85 @@ class VolatilityModel:
 
     __slots__ = (
         "params",
+        "priors",
         "_interval_ns",
+        "_max_gap_ns",
+        "_k",
+        "_horizon_s",
         "_slow",
         "_fast",
         "_n_returns",
         "_last_mid",
         "_last_ts_ns",
         "_next_grid_ns",
-        "_prev_sample_log_mid",
-        "_prev_sample_ns",
-        "_prev_abs_ret",
+        "_ring",
+        "_n_samples",
     )
 
-    def __init__(self, params: VolatilityParams | None = None) -> None:
-        self.params = params or VolatilityParams()
-        p = self.params
+    def __init__(self, params: VolatilityParams, priors: InstrumentPriors) -> None:
+        self.params = params
+        self.priors = priors
+        p = params
         self._interval_ns = max(1, round(p.sample_interval_s * _NS_PER_S))
-        prior_var = p.baseline_sigma_frac_per_sqrt_s**2
-        step_s, prior_weight = p.sample_interval_s, p.prior_weight_returns
+        self._max_gap_ns = round(p.max_feed_gap_s * _NS_PER_S)
+        self._k = round(p.return_horizon_s / p.sample_interval_s)
+        self._horizon_s = self._k * p.sample_interval_s
+        prior_var = priors.sigma_frac_per_sqrt_s**2
+        step_s = p.sample_interval_s
+        prior_weight = p.prior_weight_s / step_s
         self._slow = _VarianceEwma(half_life_decay(p.half_life_s, step_s), prior_var, prior_weight)
         self._fast = _VarianceEwma(half_life_decay(p.jump_half_life_s, step_s), prior_var, prior_weight)
         self._n_returns = 0
-        # sampling chain: last update seen, first grid point at or after it, last sampled update and |return|
         self._last_mid = math.nan
         self._last_ts_ns = -1
-        self._next_grid_ns = -1
-        self._prev_sample_log_mid = math.nan
-        self._prev_sample_ns = 0
-        self._prev_abs_ret = math.nan
+        self._next_grid_ns = -1  # first grid point not yet sampled (>= the last update's ts)
+        self._ring = [0.0] * (2 * self._k + 1)  # grid log-mids; index n mod len
+        self._n_samples = 0  # grid points sampled since the chain (re)started
 
     def on_mid(self, ts_ns: int, mid: float) -> None:
-        """O(1): at most one sample per update.
+        """Samples every grid point in [last update, ts_ns) with the last mid, then records this one.
 
-        The previous update is sampled when this one lands past the grid point it preceded. Updates older than the
-        last one are ignored (the grid only moves forward); non-positive or non-finite mids raise, since a bad mid
-        here would poison σ for a half-life.
+        Updates older than the last one are ignored (the grid only moves forward); non-positive or non-finite mids
+        raise, since a bad mid here would poison σ for a half-life.
         """
         if not 0.0 < mid < math.inf:
             raise ValueError(f"VolatilityModel.on_mid: mid must be > 0 and finite, got {mid!r}")
         if ts_ns < self._last_ts_ns:
             return
-        if ts_ns > self._next_grid_ns:
-            if self._last_ts_ns >= 0:
-                self._sample(self._last_ts_ns, math.log(self._last_mid))
-            interval = self._interval_ns
-            self._next_grid_ns = -(-ts_ns // interval) * interval
+        interval = self._interval_ns
+        if self._last_ts_ns < 0 or ts_ns - self._last_ts_ns > self._max_gap_ns:
+            self._n_samples = 0  # first update or a feed gap: restart the chain
+        else:
+            log_mid = math.log(self._last_mid)
+            grid_ns = self._next_grid_ns
+            while grid_ns < ts_ns:
+                self._sample(log_mid)
+                grid_ns += interval
+        self._next_grid_ns = -(-ts_ns // interval) * interval
         self._last_mid = mid
         self._last_ts_ns = ts_ns
 
-    def _sample(self, obs_ns: int, log_mid: float) -> None:
-        prev_ns = self._prev_sample_ns
-        prev_log_mid = self._prev_sample_log_mid
-        self._prev_sample_ns = obs_ns
-        self._prev_sample_log_mid = log_mid
-        if prev_log_mid != prev_log_mid:  # NaN: first sample of a chain
+    def _sample(self, log_mid: float) -> None:
+        ring, k = self._ring, self._k
+        size = len(ring)
+        n = self._n_samples
+        ring[n % size] = log_mid
+        self._n_samples = n + 1
+        if n < 2 * k:
             return
-        duration_ns = max(obs_ns - prev_ns, self._interval_ns >> 1)
-        abs_ret = abs(log_mid - prev_log_mid) / math.sqrt(duration_ns / _NS_PER_S)
-        prev_abs_ret = self._prev_abs_ret
-        self._prev_abs_ret = abs_ret
-        if prev_abs_ret != prev_abs_ret:  # NaN: first return, no bipower pair yet
-            return
-        sq = abs_ret * abs_ret
-        bipower = _BIPOWER_SCALE * abs_ret * prev_abs_ret
+        mid_back = ring[(n - k) % size]
+        ret = log_mid - mid_back
+        prev_ret = mid_back - ring[(n - 2 * k) % size]
+        horizon_s = self._horizon_s
+        sq = ret * ret / horizon_s
+        bipower = _BIPOWER_SCALE * abs(ret) * abs(prev_ret) / horizon_s
         self._slow.update(sq, bipower)
         self._fast.update(sq, bipower)
         self._n_returns += 1
 
-    def estimate(self, ts_ns: int) -> VolatilityEstimate:
+    def estimate(self, ts_ns: int) -> VolatilityReading:
         p = self.params
-        base = p.baseline_sigma_frac_per_sqrt_s
+        base = self.priors.sigma_frac_per_sqrt_s
         lo, hi = p.min_sigma_mult * base, p.max_sigma_mult * base
         sigma = min(max(math.sqrt(self._slow.bv()), lo), hi)
         sigma_total = min(max(math.sqrt(self._slow.rv()), lo), hi)
@@ -239,7 +266,7 @@ class VolatilityModel:
         jump_ratio = capped_ratio(fast_rv, fast_bv, p.max_jump_ratio)
         jump_sigma_ratio = math.sqrt(max(fast_rv - fast_bv, 0.0)) / base
         age_s = (ts_ns - self._last_ts_ns) / _NS_PER_S if self._last_ts_ns >= 0 else math.inf
-        return VolatilityEstimate(
+        return VolatilityReading(
             sigma_frac_per_sqrt_s=sigma,
             sigma_total_frac_per_sqrt_s=sigma_total,
             jump_ratio=jump_ratio,
@@ -253,11 +280,10 @@ class VolatilityModel:
         return {"version": STATE_VERSION, "slow": self._slow.to_state(), "fast": self._fast.to_state()}
 
     @classmethod
-    def restore(cls, params: VolatilityParams, state: dict) -> VolatilityModel:
+    def restore(cls, params: VolatilityParams, priors: InstrumentPriors, state: dict) -> VolatilityModel:
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"VolatilityModel.restore: unsupported state version {state.get('version')!r}")
-        model = cls(params)
+        model = cls(params, priors)
         model._slow.load(state["slow"])
         model._fast.load(state["fast"])
         return model
-
