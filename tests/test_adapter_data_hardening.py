@@ -96,7 +96,9 @@ async def test_frames_that_raise_anything_are_counted_malformed(harness_factory)
         '{"channel": "l2Book", "data": ' + "[" * deep + "]" * deep + "}",
         "[" * deep + "]" * deep,
         spoiled(current_book_frame(harness), ("data", "time"), -5),
-        json.dumps({"channel": "trades", "data": [{"coin": "BTC", "side": "B", "px": "1", "sz": "1", "time": -1, "tid": 1}]}),
+        json.dumps(
+            {"channel": "trades", "data": [{"coin": "BTC", "side": "B", "px": "1", "sz": "1", "time": -1, "tid": 1}]}
+        ),
     ]
     for frame in bad_frames:
         harness.client._on_frame(frame)
@@ -124,7 +126,10 @@ async def test_an_unrepresentable_level_costs_only_its_own_frame(harness_factory
 def test_the_differ_is_unchanged_by_a_snapshot_it_refuses(archive_btc_hour):
     instrument = loaders.default_instrument()
     first, second = [(m["data"]) for _, _, m in list(loaders._read_messages(archive_btc_hour))[:2]]
-    levels = [loaders._parse_levels(side) for side in first["levels"]], [loaders._parse_levels(s) for s in second["levels"]]
+    levels = (
+        [loaders._parse_levels(side) for side in first["levels"]],
+        [loaders._parse_levels(s) for s in second["levels"]],
+    )
     clean = loaders.SnapshotDiffer.for_instrument(instrument)
     clean.diff(*levels[0], 1, 1)
     expected = clean.diff(*levels[1], 2, 2)
@@ -150,7 +155,9 @@ async def test_a_dead_but_open_socket_is_recycled_within_seconds(exchange_factor
     default 30 s heartbeat; a ping deadline catches it within a few seconds."""
     exchange = await exchange_factory(manual_clock=True)
     frames: list[str] = []
-    client = HyperliquidWebSocketClient(exchange.ws_url, frames.append, Logger("test"), reconnect_delay_initial_secs=0.05)
+    client = HyperliquidWebSocketClient(
+        exchange.ws_url, frames.append, Logger("test"), reconnect_delay_initial_secs=0.05
+    )
     await client.connect()
     await client.subscribe({"type": "orderUpdates", "user": "0x" + "ab" * 20})  # a quiet stream
     exchange.faults.drop(channel="pong", count=None, seconds=600)

@@ -32,7 +32,11 @@ DEEP = 100_000
 
 def unsigned_order(px: str, sz: str, nonce: int = 1_700_000_000_000) -> dict:
     order = {"a": 0, "b": True, "p": px, "s": sz, "r": False, "t": {"limit": {"tif": "Alo"}}}
-    return {"action": {"type": "order", "orders": [order], "grouping": "na"}, "nonce": nonce, "signature": GARBAGE_SIGNATURE}
+    return {
+        "action": {"type": "order", "orders": [order], "grouping": "na"},
+        "nonce": nonce,
+        "signature": GARBAGE_SIGNATURE,
+    }
 
 
 @pytest.mark.parametrize(
@@ -77,7 +81,9 @@ async def test_cheap_checks_come_before_signature_recovery(exchange, rest, monke
 async def test_each_order_of_a_batch_gets_its_own_status(exchange, alice, rest):
     """Defect 3: ``[good, good, size 1e30]`` used to be an HTTP 500 with the two good orders resting unseen."""
     bid, _ = await touch(rest)
-    statuses = await alice.orders(wire(True, bid - 10, "0.01"), wire(True, bid - 11, "0.01"), wire(True, bid - 12, "1e30"))
+    statuses = await alice.orders(
+        wire(True, bid - 10, "0.01"), wire(True, bid - 11, "0.01"), wire(True, bid - 12, "1e30")
+    )
     assert [list(status) for status in statuses] == [["resting"], ["resting"], ["error"]]
     assert statuses[2]["error"] == errors.INVALID_SIZE
     open_oids = {order["oid"] for order in await rest.info("openOrders", user=alice.address)}
@@ -103,7 +109,9 @@ async def test_deeply_nested_json_is_a_clean_parse_error(exchange, rest, http):
     for path in ("/info", "/exchange"):
         status, body = await rest.post(path, nested, raw=True)
         assert status == 400 and body.startswith("Failed to parse the request body as JSON"), (path, status, body)
-        status, body = await rest.post(path, json.dumps({"type": "meta", "x": 1})[:-1] + ', "y": ' + nested + "}", raw=True)
+        status, body = await rest.post(
+            path, json.dumps({"type": "meta", "x": 1})[:-1] + ', "y": ' + nested + "}", raw=True
+        )
         assert status == 400, (path, status)
     ws = await open_ws(http, exchange)
     await ws.send('{"method": "subscribe", "subscription": ' + nested + "}")
@@ -116,7 +124,9 @@ async def test_restart_reopens_the_port_with_a_request_in_flight(exchange, alice
     """Defect 5: a connection the shutdown did not know about kept the port closed for aiohttp's 60 s."""
     bid, _ = await touch(rest)
     exchange.faults.delay(action="order", delay_s=120.0, count=1)
-    in_flight = asyncio.create_task(alice.rest.post("/exchange", alice.payload(actions.order_action([wire(True, bid - 10)]))))
+    in_flight = asyncio.create_task(
+        alice.rest.post("/exchange", alice.payload(actions.order_action([wire(True, bid - 10)])))
+    )
     await asyncio.sleep(0.2)  # the request is inside the server, held by the delay fault
     async with asyncio.timeout(20):  # deadline far below the 60 s the port used to stay closed
         await exchange.restart(downtime_s=0.1)

@@ -158,11 +158,26 @@ async def test_websocket_subscriptions_work_unchanged(venue):
         await wait_for(lambda: info.ws_manager.ws_ready, 5, "the SDK's WebSocket")
         for name, subscription in subscriptions.items():
             await call(info.subscribe, subscription, collect(name))
-        await wait_for(lambda: len(exchange.hub.sessions) == 1 and len(next(iter(exchange.hub.sessions)).subs) == 11, 5, "11 subscriptions accepted")
+        await wait_for(
+            lambda: len(exchange.hub.sessions) == 1 and len(next(iter(exchange.hub.sessions)).subs) == 11,
+            5,
+            "11 subscriptions accepted",
+        )
         sdk = await call(Exchange, wallet, exchange.url)
         await call(sdk.market_open, "BTC", True, 0.001)
         exchange.advance(60.0)
-        pushed = ("allMids", "l2Book", "trades", "bbo", "activeAssetCtx", "candle", "userFills", "orderUpdates", "userEvents", "webData2")
+        pushed = (
+            "allMids",
+            "l2Book",
+            "trades",
+            "bbo",
+            "activeAssetCtx",
+            "candle",
+            "userFills",
+            "orderUpdates",
+            "userEvents",
+            "webData2",
+        )
         await wait_for(lambda: all(received.get(name) for name in pushed), 10, f"a push on each of {pushed}")
     finally:
         await call(info.disconnect_websocket)

@@ -25,7 +25,13 @@ from tests.test_local_exchange_support import venue_factory  # noqa: F401  (fixt
 
 def test_weights_follow_the_documented_table():
     assert [weights.action_weight(n) for n in (1, 39, 40, 79, 80)] == [1, 1, 2, 2, 3]
-    assert [weights.info_weight(t) for t in ("l2Book", "orderStatus", "userRole", "meta", "fundingHistory")] == [2, 2, 60, 20, 20]
+    assert [weights.info_weight(t) for t in ("l2Book", "orderStatus", "userRole", "meta", "fundingHistory")] == [
+        2,
+        2,
+        60,
+        20,
+        20,
+    ]
     assert weights.info_items_weight("fundingHistory", 45) == weights.info_items_weight("userFills", 45) == 2
     assert weights.info_items_weight("candleSnapshot", 119) == 1 and weights.info_items_weight("meta", 500) == 0
 
@@ -36,12 +42,18 @@ async def test_the_client_charges_a_funding_history_answer_per_item(exchange, sd
     exchange.venue.funding_history.extend(real_rates)
     limiter = WeightLimiter(clock=lambda: 0.0)  # never refills: what it lacks is exactly what it was charged
     client = HyperliquidHttpClient(exchange.url, limiter)
-    answer = await HyperliquidInfoEndpoints(client)._query({"type": "fundingHistory", "coin": "BTC", "startTime": 0}, list)
+    answer = await HyperliquidInfoEndpoints(client)._query(
+        {"type": "fundingHistory", "coin": "BTC", "startTime": 0}, list
+    )
     await client.close()
     served = [rate for rate in real_rates if rate["coin"] == "BTC"][: local_info.MAX_FUNDING]
     assert answer == served
     charged = weights.IP_WEIGHT_PER_MIN - limiter.available
-    assert charged == 20 + len(served) // 20 == weights.info_weight("fundingHistory") + weights.info_items_weight("fundingHistory", len(served))
+    assert (
+        charged
+        == 20 + len(served) // 20
+        == weights.info_weight("fundingHistory") + weights.info_items_weight("fundingHistory", len(served))
+    )
 
 
 def test_the_texts_the_client_matches_are_the_texts_the_exchange_answers():

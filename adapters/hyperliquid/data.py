@@ -16,8 +16,8 @@ is malformed (``parsing.event_ns``): taken as the stream's last time it would ma
 A watchdog resubscribes a book that has *applied* nothing for ``book_stale_secs`` (the stream can stall with the
 socket open, protocol §9.10, and frames that arrive but are dropped do not count as life). A frame that cannot be
 used, whatever the exception, is logged, counted in ``malformed_frames`` and skipped; it costs nothing that comes
-after it (a snapshot is validated before the book differ stores it). Subscriptions to our own custom data (estimates that
-actors publish on the bus) are none of the venue's business and are ignored silently.
+after it (a snapshot is validated before the book differ stores it). Subscriptions to our own custom data
+(estimates that actors publish on the bus) are none of the venue's business and are ignored silently.
 """
 
 from __future__ import annotations

@@ -48,7 +48,13 @@ MAX_VENUE_TIME_AHEAD_S = 3600.0
 _MAX_AHEAD_NS = int(MAX_VENUE_TIME_AHEAD_S * 1e9)
 
 
+_MAX_MS = (2**64 - 1) // NS_PER_MS  # NautilusTrader timestamps are unsigned 64-bit nanoseconds
+
+
 def ms_to_ns(ms: int) -> int:
+    """A venue time (ms) as a Nautilus timestamp; one no timestamp can hold is malformed (``ValueError``)."""
+    if not 0 <= ms <= _MAX_MS:
+        raise ValueError(f"venue time {ms} ms is outside the timestamp range")
     return ms * NS_PER_MS
 
 
@@ -56,9 +62,7 @@ def event_ns(venue_ms: int, ts_init_ns: int) -> int:
     """``ts_event`` of a pushed message: its venue time, capped at the receive time ``ts_init_ns`` (clocks disagree
     by milliseconds). A negative time, or one more than ``MAX_VENUE_TIME_AHEAD_S`` ahead, is malformed
     (``ValueError``): taken as is, a future time would hold the stream's "last venue time" for days."""
-    if venue_ms < 0:
-        raise ValueError(f"negative venue time {venue_ms}")
-    venue_ns = venue_ms * NS_PER_MS
+    venue_ns = ms_to_ns(venue_ms)
     if venue_ns - ts_init_ns > _MAX_AHEAD_NS:
         raise ValueError(f"venue time {venue_ms} is {(venue_ns - ts_init_ns) / 1e9:,.0f} s ahead of the receive time")
     return min(venue_ns, ts_init_ns)

@@ -78,6 +78,8 @@ def round_price(
     px = _as_decimal(price)
     tick = tick_at(px, sz_decimals, spot)
     rounded = (px / tick).to_integral_value(rounding=rounding.value) * tick
+    if rounded <= 0:
+        raise ValueError(f"{price} rounds {rounding.name} to no valid price: it is below the smallest tick {tick}")
     coarser = tick_at(rounded, sz_decimals, spot)
     if coarser != tick:
         rounded = (rounded / coarser).to_integral_value(rounding=rounding.value) * coarser

@@ -75,13 +75,10 @@ def parse_subscription(raw: Any, known_coins: dict) -> Subscription:
     if kind == "allMids":
         return Subscription(kind, None, raw, identity)
     if kind == "candle":
-        if raw.get("coin") not in known_coins or raw.get("interval") not in INTERVAL_MS:
-            raise ValueError(f"unknown coin {raw.get('coin')!r} or interval {raw.get('interval')!r}")
-        return Subscription(kind, raw["coin"], raw, identity, interval=raw["interval"])
+        coin = _known(raw.get("coin"), known_coins, "coin")
+        return Subscription(kind, coin, raw, identity, interval=_known(raw.get("interval"), INTERVAL_MS, "interval"))
     if kind in _COIN_TYPES:
-        coin = raw.get("coin")
-        if coin not in known_coins:
-            raise ValueError(f"unknown coin {coin!r}")
+        coin = _known(raw.get("coin"), known_coins, "coin")
         if kind != "l2Book":
             return Subscription(kind, coin, raw, identity)
         try:
@@ -93,6 +90,13 @@ def parse_subscription(raw: Any, known_coins: dict) -> Subscription:
     if kind in _USER_TYPES:
         return Subscription(kind, lower_address(raw.get("user")), raw, identity)
     raise ValueError(f"unsupported subscription type {kind!r}")
+
+
+def _known(value: Any, names: dict, what: str) -> str:
+    """``value`` if it is one of ``names``' keys; checked as a string first (a list is not even hashable)."""
+    if not isinstance(value, str) or value not in names:
+        raise ValueError(f"unknown {what} {value!r}")
+    return value
 
 
 def frame(channel: str, data: Any) -> bytes:
