@@ -229,6 +229,7 @@ class AdverseSelectionModel:
         "_fills_measured",
         "_fills_measured_restored",
         "_dropped",
+        "_reading",
     )
 
     def __init__(self, params: AdverseSelectionParams, priors: InstrumentPriors) -> None:
@@ -249,6 +250,7 @@ class AdverseSelectionModel:
         self._fills_measured = 0
         self._fills_measured_restored = 0
         self._dropped = 0
+        self._reading: AdverseSelectionReading | None = None  # cached until a fill, a markout or a drop changes it
 
     def on_fill(
         self, ts_ns: int, side: int, fill_px: float, qty: float, fill_mid: float, placement_mid: float | None
@@ -268,6 +270,7 @@ class AdverseSelectionModel:
                 f"finite, got {fill_px!r}, {qty!r}, {fill_mid!r}, {placement_mid!r}"
             )
         anchor = math.nan if placement_mid is None else placement_mid
+        self._reading = None
         cap = self.params.max_pending_fills
         for queue, horizon_ns in zip(self._pending, self._horizons_ns):
             if len(queue) >= cap:
@@ -282,6 +285,7 @@ class AdverseSelectionModel:
         alpha = self.params.ewma_alpha
         for k, queue in enumerate(self._pending):
             while queue and queue[0][0] <= ts_ns:
+                self._reading = None
                 due_ns, i, fill_mid, fill_px, placement_mid = queue.popleft()
                 if ts_ns - due_ns > self._max_delay_ns:
                     self._dropped += 1
@@ -303,7 +307,12 @@ class AdverseSelectionModel:
 
     def estimate(self, ts_ns: int) -> AdverseSelectionReading:
         """Current statistics; ts_ns is unused by the maths (markouts are resolved by on_mid) and kept for the
-        common model API."""
+        common model API. Rebuilt only after a fill or a markout: most book events change nothing here."""
+        if self._reading is None:
+            self._reading = self._build_reading()
+        return self._reading
+
+    def _build_reading(self) -> AdverseSelectionReading:
         p = self.params
         confidence = min(1.0, self._fills_measured / p.warmup_fills)
         p_inf = [x or 0.0 for x in self._p_informed]

@@ -193,6 +193,7 @@ class VolatilityModel:
         "_next_grid_ns",
         "_ring",
         "_n_samples",
+        "_levels",
     )
 
     def __init__(self, params: VolatilityParams, priors: InstrumentPriors) -> None:
@@ -214,6 +215,7 @@ class VolatilityModel:
         self._next_grid_ns = -1  # first grid point not yet sampled (>= the last update's ts)
         self._ring = [0.0] * (2 * self._k + 1)  # grid log-mids; index n mod len
         self._n_samples = 0  # grid points sampled since the chain (re)started
+        self._levels: tuple[float, float, float, str] | None = None  # σ, σ_total, jump ratio, regime; None = stale
 
     def on_mid(self, ts_ns: int, mid: float) -> None:
         """Samples every grid point in [last update, ts_ns) with the last mid, then records this one.
@@ -255,8 +257,17 @@ class VolatilityModel:
         self._slow.update(sq, bipower)
         self._fast.update(sq, bipower)
         self._n_returns += 1
+        self._levels = None
 
     def estimate(self, ts_ns: int) -> VolatilityReading:
+        """The levels change once per grid step at most and are computed then, on demand; only the age is new."""
+        levels = self._levels
+        if levels is None:
+            levels = self._levels = self._compute_levels()
+        age_s = (ts_ns - self._last_ts_ns) / _NS_PER_S if self._last_ts_ns >= 0 else math.inf
+        return VolatilityReading(*levels, n_returns=self._n_returns, last_mid_age_s=max(age_s, 0.0))
+
+    def _compute_levels(self) -> tuple[float, float, float, str]:
         p = self.params
         base = self.priors.sigma_frac_per_sqrt_s
         lo, hi = p.min_sigma_mult * base, p.max_sigma_mult * base
@@ -265,15 +276,7 @@ class VolatilityModel:
         fast_rv, fast_bv = self._fast.rv(), self._fast.bv()
         jump_ratio = capped_ratio(fast_rv, fast_bv, p.max_jump_ratio)
         jump_sigma_ratio = math.sqrt(max(fast_rv - fast_bv, 0.0)) / base
-        age_s = (ts_ns - self._last_ts_ns) / _NS_PER_S if self._last_ts_ns >= 0 else math.inf
-        return VolatilityReading(
-            sigma_frac_per_sqrt_s=sigma,
-            sigma_total_frac_per_sqrt_s=sigma_total,
-            jump_ratio=jump_ratio,
-            regime=classify_regime(sigma / base, jump_ratio, jump_sigma_ratio, p),
-            n_returns=self._n_returns,
-            last_mid_age_s=max(age_s, 0.0),
-        )
+        return sigma, sigma_total, jump_ratio, classify_regime(sigma / base, jump_ratio, jump_sigma_ratio, p)
 
     def to_state(self) -> dict:
         """Learned EWMAs only: neither the sampling chain (a return across a restart means nothing) nor n_returns."""
