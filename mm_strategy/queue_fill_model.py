@@ -13,8 +13,9 @@ fillable, and it never sees the book's deltas. So the model is two objects:
   that crosses the opposite best keeps NautilusTrader's own book-crossing fill.
 
 Because the module runs before the matching engine on the same delta, a fill happens on the very book update
-that implies it. With ``drive_fills`` off the module only records what it infers (``inferred_fills``) while the
-venue fills from trades: the agreement benchmark runs both on the same orders.
+that implies it. Every inferred fill is published on the message bus (``INFERRED_FILL_TOPIC``); with
+``drive_fills`` off the module only publishes while the venue fills from trades, so the agreement benchmark can
+judge the inference on exactly the orders that trades filled or did not.
 
 Orders sharing one price are tracked independently (each one's queue excludes the others); ``venue_config`` in
 ``mm_strategy.backtest`` wires both objects from the ``backtest.fill_model`` settings.
@@ -41,10 +42,12 @@ from nautilus_trader.model.objects import Quantity
 
 from mm_strategy.queue_model import QueueFunction
 from mm_strategy.queue_model import QueuePosition
+from mm_strategy.queue_model import Touch
 from mm_strategy.queue_model import advance
 
 _F_LAST = RecordFlag.F_LAST.value
 _NS_PER_S = 1_000_000_000
+INFERRED_FILL_TOPIC = "mm.queue_model.inferred_fill"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +89,7 @@ class QueueFeedModule(SimulationModule):
         self._grace_ns = int(config.shadow_grace_s * _NS_PER_S)
         self._books: dict[InstrumentId, OrderBook] = {}
         self._tracked: dict[str, _Tracked] = {}
-        self.inferred_fills: list[InferredFill] = []
+        self._inferred_count = 0
 
     def register_venue(self, exchange) -> None:
         super().register_venue(exchange)
@@ -133,12 +136,12 @@ class QueueFeedModule(SimulationModule):
                 del self._tracked[key]
 
     def log_diagnostics(self, logger) -> None:
-        logger.info(f"{type(self).__name__}: {len(self.inferred_fills)} inferred fills, {len(self._tracked)} tracked")
+        logger.info(f"{type(self).__name__}: {self._inferred_count} inferred fills, {len(self._tracked)} tracked")
 
     def reset(self) -> None:
         self._books.clear()
         self._tracked.clear()
-        self.inferred_fills.clear()
+        self._inferred_count = 0
 
     # -- for the fill model -----------------------------------------------------------------------------------
 
@@ -161,7 +164,7 @@ class QueueFeedModule(SimulationModule):
         book = self._book(order.instrument_id)
         level = _level_qty(book, order)
         ahead = level if _is_visible(book, order) else None
-        position = QueuePosition(quantity=order.quantity.as_double(), ahead=ahead, level=level)
+        position = QueuePosition(quantity=order.quantity.as_double(), ahead=ahead, level=level, touch=_touch(book, order))
         return _Tracked(order=order, position=position, price_raw=order.price.raw)
 
     def _on_book(self, instrument_id: InstrumentId, book: OrderBook, ts_ns: int) -> None:
@@ -175,12 +178,13 @@ class QueueFeedModule(SimulationModule):
                 tracked.position,
                 _level_qty(book, order),
                 _is_visible(book, order),
-                _is_at_touch(book, order),
+                _touch(book, order),
                 self.function,
             )
             if filled > 0.0:
                 side = "BUY" if order.side == OrderSide.BUY else "SELL"
-                self.inferred_fills.append(InferredFill(ts_ns, key, side, order.price.as_double(), filled))
+                self._inferred_count += 1
+                self.msgbus.publish(INFERRED_FILL_TOPIC, InferredFill(ts_ns, key, side, order.price.as_double(), filled))
 
 
 def _level_qty(book: OrderBook, order) -> float:
@@ -189,12 +193,14 @@ def _level_qty(book: OrderBook, order) -> float:
     return book.get_quantity_at_level(order.price, incoming, order.quantity.precision).as_double()
 
 
-def _is_at_touch(book: OrderBook, order) -> bool:
-    if order.side == OrderSide.BUY:
-        best = book.best_bid_price()
-        return best is None or order.price >= best
-    best = book.best_ask_price()
-    return best is None or order.price <= best
+def _touch(book: OrderBook, order) -> Touch:
+    best = book.best_bid_price() if order.side == OrderSide.BUY else book.best_ask_price()
+    if best is None:
+        return Touch.BETTER
+    if order.price == best:
+        return Touch.AT
+    better = order.price > best if order.side == OrderSide.BUY else order.price < best
+    return Touch.BETTER if better else Touch.BEHIND
 
 
 def _is_visible(book: OrderBook, order) -> bool:

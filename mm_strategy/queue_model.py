@@ -17,10 +17,12 @@ front. A larger exponent says cancellations come mostly from the larger side of 
 
 Fill rules: the order fills when the queue ahead is consumed and the level keeps being consumed:
 - overflow: a decrease assigns more to the front than the front holds; the excess went through our position.
-  Only at the best price (or when the market moved past ours): executions happen at the touch, a deep level only
-  shrinks by cancellations;
-- depletion: the level held quantity, is now empty, and our side's best price moved past ours (a BUY's best bid
-  fell below its price): the level was consumed through us, the rest of the order fills.
+  Only at the best price (or better): executions happen at the touch, a deep level only shrinks by cancellations;
+- sweep: our side's best price moved past ours (a BUY was at or behind the best bid, and now the best bid is
+  below its price): every quantity at our price and better is gone, consumed through us, so the rest of the order
+  fills. This covers our level emptying at the touch and a sweep through a level that had emptied earlier (our
+  order then sat alone at its price). An order placed better than the best does not fill until the market has
+  come to it.
 Increases never move us (new orders join behind). A level beyond the venue's visible depth window at placement
 has an unknown queue: the order joins the back of the level when the level is first seen.
 
@@ -32,6 +34,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from enum import Enum
 from typing import Literal
 
 import msgspec
@@ -65,6 +68,14 @@ class QueueFunction:
         return weight_front / (weight_front + math.log1p(back / unit))
 
 
+class Touch(Enum):
+    """Our price against the best price on our side (for a BUY: below, at or above the best bid)."""
+
+    BEHIND = "behind"
+    AT = "at"
+    BETTER = "better"  # better than the best, or no best at all: nothing visible at our price or ahead of it
+
+
 @dataclass(slots=True)
 class QueuePosition:
     """One resting order's place in its level: ``ahead`` is None until the level is first seen."""
@@ -72,6 +83,7 @@ class QueuePosition:
     quantity: float  # the order's size
     ahead: float | None  # visible quantity ahead of us at our price
     level: float  # the level's visible size at the last update (our own order is never in the data)
+    touch: Touch  # at the last update
     inferred: float = 0.0  # cumulative quantity inferred executed through our position
 
     @property
@@ -79,18 +91,17 @@ class QueuePosition:
         return max(self.quantity - self.inferred, 0.0)
 
 
-def advance(position: QueuePosition, new_level: float, visible: bool, at_touch: bool, function: QueueFunction) -> float:
-    """Move ``position`` to the level's new size; return the quantity newly inferred filled.
+def advance(position: QueuePosition, new_level: float, visible: bool, touch: Touch, function: QueueFunction) -> float:
+    """Move ``position`` to the level's new size and touch; return the quantity newly inferred filled.
 
     ``visible``: our price is within the depth the data shows (an absent level there is genuinely empty).
-    ``at_touch``: after this update our price is at or better than the best price on our side (a BUY's price is at
-    or above the best bid, or there is no bid at all).
     """
+    swept = touch is Touch.BETTER and position.touch is not Touch.BETTER
+    position.touch = touch
     if position.ahead is None:
-        if visible:
-            position.ahead = new_level
-            position.level = new_level
-        return 0.0
+        if not visible:
+            return 0.0
+        position.ahead = position.level = new_level  # join the back of the level, now that it is seen
     previous = position.level
     position.level = new_level
     filled = 0.0
@@ -101,12 +112,12 @@ def advance(position: QueuePosition, new_level: float, visible: bool, at_touch: 
         from_back = min((1.0 - function.front_share(front, back, position.quantity)) * decrease, back)
         ahead = front - (decrease - from_back)
         if ahead < 0.0:
-            if at_touch:
+            if touch is not Touch.BEHIND:
                 filled = -ahead
             ahead = 0.0
         position.ahead = ahead
-        if new_level <= 0.0 and at_touch:
-            filled = position.remaining
+    if swept:
+        filled = position.remaining
     filled = min(filled, position.remaining)
     position.inferred += filled
     return filled
