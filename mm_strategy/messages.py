@@ -11,8 +11,7 @@ Beyond DESIGN §3's minimum, each type carries what its model reports for cold-s
 counts of this process's own data (``fills_since_start``, ``n_returns``, ``observations``, ``orders_classified``,
 ``floor_observations``, ``kappa_fills``), which restart at zero after a restore (lesson E2), and the confidences
 (``KappaEstimate.own_confidence`` feeds the calibration controller). ``FillRateEstimate.observations`` counts
-resting spells, most of them without a fill; ``effective_fills`` (forgetting-weighted) says how many fills back
-λ₀ and δ_char.
+resting spells, most of them without a fill.
 
 No ``from __future__ import annotations`` here: ``customdataclass`` reads real annotation objects.
 """
@@ -26,6 +25,11 @@ from nautilus_trader.model.identifiers import InstrumentId
 
 @customdataclass
 class KappaEstimate(Data):
+    """The one intensity curve per side, λ(δ) = A·e^(−κδ) (models/kappa.py): ``kappa_*`` per price fraction and
+    ``a_per_s_*`` fills/s at zero depth, always positive and finite (the prior when the fit is unreliable); the data
+    it comes from (``source``: "prior", "trades" or "book_crossings", "+own" when our resting spells refine it,
+    "bid:…,ask:…" when the sides differ); the market fit's R² and arrivals (``fit_r2``, ``fit_updates``, worse side)."""
+
     instrument_id: InstrumentId
     kappa_bid: float = 0.0
     kappa_ask: float = 0.0
@@ -59,12 +63,15 @@ class VolatilityEstimate(Data):
 
 @customdataclass
 class FillRateEstimate(Data):
+    """Our fills against the kappa model's curve (models/fill_rate.py): observed and curve-expected fills per hour
+    at the depths our orders rested, over a trailing window; the curve used (A, 1/κ in bps, mean of the sides)."""
+
     instrument_id: InstrumentId
     lambda0_per_s: float = 0.0
     delta_char_bps: float = 0.0
     observed_fills_per_hour: float = 0.0
+    expected_fills_per_hour: float = 0.0
     observations: int = 0
-    effective_fills: float = 0.0
     is_warm: bool = False
 
 

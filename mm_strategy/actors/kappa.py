@@ -1,4 +1,5 @@
-"""``KappaActor``: book levels every batch, public trades and our fills (placement mid) → ``KappaEstimate``."""
+"""``KappaActor``: best prices of every book batch, public trades and our resting spells → ``KappaEstimate``, the
+one intensity curve per side (κ and A) the strategy quotes from."""
 
 from __future__ import annotations
 
@@ -8,48 +9,56 @@ from nautilus_trader.model.enums import AggressorSide
 
 from mm_strategy.actors.base import EstimatorActor
 from mm_strategy.actors.base import EstimatorActorConfig
-from mm_strategy.actors.order_events import OwnFill
+from mm_strategy.actors.order_events import BUY
+from mm_strategy.actors.order_events import RestingSpell
 from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.messages import KappaEstimate
-from mm_strategy.models import kappa
-from mm_strategy.models.kappa import KappaEstimator
+from mm_strategy.models.kappa import ASK
+from mm_strategy.models.kappa import BID
+from mm_strategy.models.kappa import KappaModel
 from mm_strategy.models.kappa import KappaParams
+from mm_strategy.models.kappa import KappaReading
+
+_BPS = 1e4
 
 
 class KappaActorConfig(EstimatorActorConfig, frozen=True):
     params: KappaParams = KappaParams()
 
 
-def book_levels(levels: list, max_levels: int) -> list[tuple[float, float]]:
-    """(price, size) floats of the first ``max_levels`` ``BookLevel``s, best first, as the model takes them."""
-    return [(level.price.as_double(), level.size()) for level in levels[:max_levels]]
-
-
 class KappaActor(EstimatorActor):
-    model_cls = KappaEstimator
+    model_cls = KappaModel
     message_cls = KappaEstimate
     uses_trades = True
-    uses_fills = True
+    uses_spells = True
 
     def feed_book(self, ts_ns: int, book: OrderBook, mid: float) -> None:
-        n = self.config.params.book_levels
-        self.model.on_book(ts_ns, book_levels(book.bids(), n), book_levels(book.asks(), n), mid)
+        self.model.on_book(ts_ns, book.best_bid_price().as_double(), book.best_ask_price().as_double())
 
     def feed_trade(self, ts_ns: int, trade: TradeTick, mid: float | None) -> None:
         if trade.aggressor_side == AggressorSide.NO_AGGRESSOR:
             raise UnusableEvent("trade without an aggressor side: the book side it hit is unknown")
         if mid is None:
             raise UnusableEvent("trade before the first book: no mid to measure its depth from")
-        self.model.on_trade(ts_ns, trade.price.as_double(), mid, trade.aggressor_side == AggressorSide.BUYER)
+        # prints of one taker order share its venue time: ts_event groups them into one arrival
+        self.model.on_trade(
+            ts_ns, trade.price.as_double(), mid, trade.aggressor_side == AggressorSide.BUYER, trade.ts_event
+        )
 
-    def feed_fill(self, fill: OwnFill) -> None:
-        self.model.on_own_fill(fill.ts_ns, fill.px, fill.require_placement_mid())
+    def feed_spell(self, spell: RestingSpell) -> None:
+        fill_depth = spell.end_depth_bps / _BPS if spell.filled else None
+        self.model.on_spell(spell.ts_ns, BID if spell.side == BUY else ASK, spell.exposure_frac(), fill_depth)
 
-    def to_message(self, estimate: kappa.KappaEstimate, ts_event: int, ts_init: int) -> KappaEstimate:
+    def to_message(self, estimate: KappaReading, ts_event: int, ts_init: int) -> KappaEstimate:
         return KappaEstimate(
             instrument_id=self._instrument_id,
             kappa_bid=estimate.kappa_bid,
             kappa_ask=estimate.kappa_ask,
+            a_per_s_bid=estimate.a_bid_per_s,
+            a_per_s_ask=estimate.a_ask_per_s,
+            source=estimate.source,
+            fit_r2=estimate.fit_r2,
+            fit_updates=estimate.fit_updates,
             kappa_book=estimate.kappa_book,
             kappa_own=estimate.kappa_own,
             book_reliable=estimate.book_reliable,

@@ -81,6 +81,10 @@ class RestingSpell:
     filled: bool
     segments: tuple[tuple[float, float], ...]
 
+    def exposure_frac(self) -> list[tuple[float, float]]:
+        """The segments as (depth as a price fraction, seconds), the models' units."""
+        return [(depth / _BPS, seconds) for depth, seconds in self.segments]
+
 
 class MidHistory:
     """The book mid over ``ts_init`` as a step function, for the depth each order rested at.

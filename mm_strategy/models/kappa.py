@@ -1,46 +1,54 @@
-"""Blended κ: the decay of fill intensity with quote distance, λ(δ) ∝ exp(−κ·δ), δ = |px − mid|/mid.
+"""One intensity curve per side, λ(δ) = A·e^(−κδ): fills per second of a quote resting δ from the mid.
 
-κ is in 1/price-fraction (κ = 2500 ↔ a mean fill distance of 1/2500 = 4 bps). Three sources (inventory §B1, §B7,
-DESIGN §5), per side (bid = the side our buy orders rest on):
+δ is a price fraction (κ per fraction: κ = 20,000 ↔ a characteristic depth of 0.5 bp), A is fills/s at zero depth.
+GLFT needs κ and A from the *same* curve (DESIGN §4–5): this model is their one source, per side (bid = the side our
+buys rest on, hit by sell aggressors), and the strategy reads both from its ``KappaEstimate``.
 
-1. Book κ, from market data, refreshed continuously:
-   - **trade arrivals** when the side saw at least `min_trades` trades in the window: hftbacktest's estimator
-     (mm_anchors §1.2). A quote at depth δ is hit by every trade that reached depth ≥ δ, so the arrival rate at
-     δ is the survival count N(δ) = #{trades with depth ≥ δ}; OLS of ln N(δ_j) on the bin depths δ_j gives −κ.
-     (This cumulates *trades*, which is right; the rate normalisation 1/window only moves the intercept.)
-   - otherwise **per-level book size**: OLS of ln(size at level i) on its distance δ_i. Never cumulative depth:
-     cumulative depth rises with δ, so −slope ≤ 0 and the original pinned κ at its lower clamp forever (§B1 flaw).
-     Successive snapshots are pooled with a time half-life (`book_half_life_s`): one fit on 20 noisy levels
-     jumps whenever a large order appears, and a jumping κ is a flickering quote.
-   Each fit is clamped to [kappa_min, kappa_max] and reports R².
-2. Own-fill κ: Gamma–Exponential conjugate posterior on the **count** of our fills in the window and the sum of
-   their distances from the mid **at placement** (lessons E10, E11): α = strength + n, β = strength/prior + Σd,
-   κ_own = α/β. Prior Gamma(5, 5/2500): five pseudo-fills at 4 bps.
-   Caveat, as DESIGN specifies it: a maker fill prints at our limit, so its distance is the depth *we* quoted.
-   κ_own is 1/(mean quoted depth of the orders that filled): it follows our own quoting (quote wider → κ_own
-   falls → GLFT quotes wider). fill_rate.py, which also sees the exposure of orders that did not fill, estimates
-   the same decay without that loop (κ = 1e4/δ_char_bps).
-3. The prior (2500), which stands in for book κ whenever the book fit is unreliable.
+Market fit, from arrivals: an arrival is an aggressive move that reached some depth beyond the mid just before it.
+- **trades**, where the data has them: a taker order reaches |px − mid|/mid on its side (a buy lifts the ask side),
+  mid = the last book mid before it. Prints sharing the taker order's venue time are one arrival at the deepest
+  print: one sweep fills a resting quote once. A print on the wrong side of a stale mid reached no depth and is
+  dropped (hftbacktest, mm_anchors §1.2).
+- **book crossings**, where it has none: between two book updates the opposite best moved past the previous mid,
+  (best_bid − mid_prev)/mid_prev > 0 on the ask side, (mid_prev − best_ask)/mid_prev > 0 on the bid side: exactly
+  the moves that fill a resting quote in a trade-less backtest.
+- λ(δ) = N(>δ)/T: arrivals in the window that went *beyond* δ, per second of observed window. Arrivals at a quote's
+  own depth are not counted as filling it (queue-conservative, hftbacktest's "excluding those at the same price"):
+  three quarters of BTC's taker orders stop at the touch, and counting them puts a kink at the touch that no
+  exponential fits (R² 0.2–0.5 on the 2025-09-03 captures against 0.8–0.99 without it).
+- ``fit_survival``: arrival depths are histogrammed in ``depth_bin_bps`` bins (0.02 bp, finer than half a tick of
+  every coin traded: BTC's 1 USD at 111k is 0.09 bp); each occupied bin is one point (its mean depth, ln N beyond
+  it); weighted least squares of ln N on δ with weights N (Var ln N ≈ 1/N), leaving out points with fewer than
+  ``min_survivors`` arrivals beyond them (ln 1 is noise); κ = −slope, A = e^intercept/T, weighted R².
+- The fit covers the near range where we quote, depths below ``max_depth_bps`` (5 bp: 4–10 characteristic depths
+  of BTC, ETH and SOL, whose 1/κ is 0.5–1.2 bp); deeper arrivals are left out (hftbacktest refits "the nearest
+  range" too). The far tail is not exponential: sweeps measured from a mid up to 1.2 s stale put a dozen ETH taker
+  orders 9–14 bp out on 2025-09-03, which as survivors floor N(>δ) and drag the ask's κ from 14.5k to 1.4k.
+  A coin quoted much wider needs a larger range in its config (``calibrate`` warns when the curve nears it).
+- Source per side: trades when the window holds ≥ ``min_updates`` trade arrivals on that side, else crossings.
+  Per-event work is O(1) (a histogram increment and the window's expiry); the fit runs when an estimate is read,
+  and is cached until an arrival enters or leaves the window (T only rescales A).
 
-Reliability of a side's book κ, checked in this order, first failure is the reason (DESIGN §5, two-sided per
-§B1/E11): fewer than `min_book_updates` observations behind the fit; no fit (< 3 points or no spread in δ);
-R² < `min_r2`; κ > `reliability_ratio`·prior; κ < prior/`reliability_ratio`. An unreliable side uses the prior.
+Reliability, checked in this order, the first failure is the reason (DESIGN §5, the seed's check made two-sided):
+fewer than ``min_updates`` arrivals; no fit (< 3 points); R² < ``min_r2``; κ > ``reliability_ratio``·κ_prior; κ <
+κ_prior/``reliability_ratio``. An unreliable side publishes the instrument prior (κ and A: one curve). The band is
+on κ, the shape of the curve; A is a rate that moves with the market's activity, which is what it must track.
 
-Blend (§B1, on the *windowed* count, so expired fills hand the weight back): w = 1/(1 + exp(−(n − 10)/5)),
-κ_side = (1 − w)·κ_book_side + w·κ_own, clamped. The original's extra ×0.8 "warmup factor" is left out on
-purpose: the warmup uplift lives in warmup.py and enters γ once (lesson E5).
+Own refinement, from our own resting spells (fills **and** non-fills, at the depths each order actually rested,
+``actors/order_events.py``): exposure-based Poisson likelihood, Σ_fills ln λ(δ_i) − Σ_segments T_j·λ(δ_j).
+- A ~ Gamma(s_A, s_A/A_base): ``own_a_strength`` pseudo-fills centred on the market (or prior) curve's A; given κ,
+  A | data = Gamma(s_A + N, s_A/A_base + Σ T_j·e^(−κδ_j)), i.e. A_own = N/Σ T·e^(−κδ) shrunk towards A_base.
+- κ ~ Gamma(s_κ + 1, s_κ/κ_base), mode κ_base (``own_kappa_strength``), refined only as far as the data supports
+  it: by the likelihood of *where* our fills happened given how many did, in which A cancels. Only fill rates that
+  differ between the depths we rested at move κ; a lower fill rate at the one depth we quote (queue position) is
+  evidence on A, not on the decay — attributing it to κ would steepen the curve and tighten the quote.
+- Both are kept within ``reliability_ratio``× of the base curve: own data refines the curve, it does not replace a
+  market fit that passed its checks (and a run of non-fills far out cannot drag A into a spiral of wider quotes).
+- The window (``window_s``) is the market fit's; ``own_confidence`` = n/(n + s_A) with n = min(fills in the window,
+  fills since this process started), the data share the calibration controller reads (0 after a restore: E2).
 
-Cold start (lesson E2): the posterior keeps restored fills that are still inside the window, but
-`fills_since_start` counts only this process's fills, and `own_confidence` — the share of the posterior's α that
-comes from real data, n/(n + strength) with n = min(windowed, since start) — is 0 after a restore. It is the κ
-confidence the calibration controller should use; the original's 1/(1 + CV) is already 0.69 from the prior alone
-(CV = 1/√5), which would call κ calibrated before any fill.
-
-Measured on the bundled BTC hour (defaults, both sides): book κ p10 50 (the floor: 37 % of fits see size *grow*
-with distance), median 140, p90 410, median R² 0.014. Per-level size on a BTC book says next to nothing about fill
-intensity; the R² gate rejects every snapshot, so a trade-less backtest quotes from the prior until our own fills
-move the blend. On the 26 s WS recording nearly every trade prints at the touch (0.05 bp, one bin), so the
-trade-arrival fit lacks depths too (hftbacktest issue #32) and the levels fit stands in.
+Measured on the bundled data with the defaults (both sides pooled by ``mm_strategy.calibrate``; per side in the
+report): see ``calibrate.py`` and the kappa tests.
 """
 
 from __future__ import annotations
@@ -51,14 +59,27 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import numpy as np
+
+from mm_strategy.models.priors import InstrumentPriors
+
 _NS_PER_S = 1_000_000_000
 _BPS = 1e4
-MIN_DISTANCE_FRAC = 1e-5  # 0.1 bp floor on own-fill distances (§B1): a zero distance would make κ_own explode
-STATE_VERSION = 1
+BID = 0
+ASK = 1
+STATE_VERSION = 2
+_NEWTON_MAX_ITER = 60
+_NEWTON_REL_TOL = 1e-10
 
 
-class BookReason(StrEnum):
-    """Why a side's book κ is (not) used; the value is what the actor publishes as `book_reason`."""
+class CurveSource(StrEnum):
+    PRIOR = "prior"
+    TRADES = "trades"
+    BOOK_CROSSINGS = "book_crossings"
+
+
+class FitReason(StrEnum):
+    """Why a side's market fit is (not) the active curve; the value is what the actor publishes as `book_reason`."""
 
     OK = "ok"
     TOO_FEW_UPDATES = "too_few_updates"
@@ -68,50 +89,34 @@ class BookReason(StrEnum):
     BELOW_MIN = "below_min"
 
 
-class BookSource(StrEnum):
-    TRADES = "trades"
-    LEVELS = "levels"
-    NONE = "none"
-
-
 @dataclass(frozen=True, slots=True)
 class KappaParams:
-    """Defaults: prior/strength/blend/window from DESIGN §5 (seed values, §B1); clamp [50, 10000] from the
-    original's book-κ estimator (§B7 KappaOrchestrator); reliability 3× / 10 updates / R² 0.3 from DESIGN §5."""
+    """Window 600 s, reliability 3×/R² 0.3/10 updates from DESIGN §5; own-A strength 10 pseudo-fills (the seed's
+    λ₀ prior strength); histogram resolution and the survival cut-off chosen on the bundled data (module docstring).
+    The κ and A priors are the instrument's (``InstrumentPriors``), not parameters."""
 
-    prior: float = 2500.0
-    strength: float = 5.0
-    blend_min_fills: float = 10.0
-    blend_scale: float = 5.0
     window_s: float = 600.0
-    kappa_min: float = 50.0
-    kappa_max: float = 10_000.0
-    reliability_ratio: float = 3.0
-    min_book_updates: int = 10
+    min_updates: int = 10
     min_r2: float = 0.3
-    book_levels: int = 20
-    book_half_life_s: float = 5.0
-    min_trades: int = 20
-    trade_bin_bps: float = 0.5
-    trade_bins: int = 40
+    reliability_ratio: float = 3.0
+    depth_bin_bps: float = 0.02
+    max_depth_bps: float = 5.0
+    min_survivors: int = 2
+    own_a_strength: float = 10.0
+    own_kappa_strength: float = 10.0
 
     def __post_init__(self) -> None:
         checks = (
-            ("kappa_min", 0 < self.kappa_min < math.inf, "> 0 and finite"),
-            ("kappa_max", self.kappa_min < self.kappa_max < math.inf, "> kappa_min and finite"),
-            ("prior", self.kappa_min <= self.prior <= self.kappa_max, "in [kappa_min, kappa_max]"),
-            ("strength", 0 < self.strength < math.inf, "> 0 and finite"),
-            ("blend_min_fills", 0 <= self.blend_min_fills < math.inf, ">= 0 and finite"),
-            ("blend_scale", 0 < self.blend_scale < math.inf, "> 0 and finite"),
             ("window_s", 0 < self.window_s < math.inf, "> 0 and finite"),
-            ("reliability_ratio", 1 < self.reliability_ratio < math.inf, "> 1 and finite"),
-            ("min_book_updates", self.min_book_updates >= 1, ">= 1"),
+            ("min_updates", self.min_updates >= 1, ">= 1"),
             ("min_r2", 0 <= self.min_r2 <= 1, "in [0, 1]"),
-            ("book_levels", self.book_levels >= 3, ">= 3"),
-            ("book_half_life_s", 0 <= self.book_half_life_s < math.inf, ">= 0 and finite (0 = no pooling)"),
-            ("min_trades", self.min_trades >= 3, ">= 3"),
-            ("trade_bin_bps", 0 < self.trade_bin_bps < math.inf, "> 0 and finite"),
-            ("trade_bins", self.trade_bins >= 3, ">= 3"),
+            ("reliability_ratio", 1 < self.reliability_ratio < math.inf, "> 1 and finite"),
+            ("depth_bin_bps", 0 < self.depth_bin_bps < math.inf, "> 0 and finite"),
+            ("max_depth_bps", 3 * self.depth_bin_bps <= self.max_depth_bps < math.inf,
+             ">= 3 bins and finite"),
+            ("min_survivors", self.min_survivors >= 1, ">= 1"),
+            ("own_a_strength", 0 < self.own_a_strength < math.inf, "> 0 and finite"),
+            ("own_kappa_strength", 0 < self.own_kappa_strength < math.inf, "> 0 and finite"),
         )
         for name, ok, rule in checks:
             if not ok:
@@ -119,344 +124,524 @@ class KappaParams:
 
 
 @dataclass(frozen=True, slots=True)
-class ExpFit:
-    """OLS of ln(quantity) on distance: quantity ∝ exp(−kappa·δ). `kappa` is −slope, unclamped."""
+class SurvivalFit:
+    """ln N(>δ) = ln_n0 − kappa·δ fitted on `points` histogram points; A = e^ln_n0 / span."""
 
-    kappa: float
+    ln_n0: float
+    kappa_per_frac: float
     r2: float
+    points: int
 
 
 @dataclass(frozen=True, slots=True)
-class BookSideFit:
-    """One side's book κ: the clamped fit (NaN when none), its R² (NaN when none), where it came from, the
-    reliability verdict, and the value that enters the blend (the fit when reliable, else the prior)."""
+class IntensityFit:
+    """A market fit of one side: λ(δ) = a_per_s·e^(−kappa_per_frac·δ), its R², how many arrivals and histogram
+    points back it, and the span of data (s) the rate is measured over."""
 
-    kappa_fit: float
+    a_per_s: float
+    kappa_per_frac: float
     r2: float
-    source: BookSource
-    observations: int
-    reason: BookReason
-    kappa_eff: float
+    arrivals: int
+    points: int
+    span_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class SideCurve:
+    """One side's published curve and where it came from.
+
+    - market: the fit of `market_source` (None when there was none); reason: the reliability verdict on it;
+      base_*: the curve own data refines (the market fit when reliable, else the prior);
+    - a_per_s, kappa_per_frac: the published curve; source: `base source` plus "+own" when own spells are in the
+      window; own_weight: the data share of A's posterior, Σ T·e^(−κδ)/(Σ T·e^(−κδ) + s_A/A_base).
+    """
+
+    a_per_s: float
+    kappa_per_frac: float
+    source: str
+    market_source: CurveSource
+    market: IntensityFit | None
+    arrivals: int
+    reason: FitReason
+    base_a_per_s: float
+    base_kappa_per_frac: float
+    own_fills: int
+    own_exposure_s: float
+    own_weight: float
 
     @property
     def reliable(self) -> bool:
-        return self.reason is BookReason.OK
+        return self.reason is FitReason.OK
 
 
 @dataclass(frozen=True, slots=True)
-class KappaEstimate:
-    """κ per side for GLFT (1/price-fraction) and what produced it (DESIGN §3 KappaEstimate plus diagnostics).
+class KappaReading:
+    """Both sides' curves and the DESIGN §3 `KappaEstimate` summary (the actor maps it field by field).
 
-    - kappa_book: mean of the two sides' effective book κ (the prior on an unreliable side).
-    - book_reliable: both sides reliable; book_reason: the bid's reason if it failed, else the ask's.
-    - own_fill_count: own fills in the window (drives the blend); fills_since_start: this process only (gates).
-    - own_confidence: n/(n + strength), n = min(own_fill_count, fills_since_start) (module docstring).
+    - kappa_book: mean of the sides' base κ (the prior on an unreliable side); kappa_own: mean of the published κ;
+    - fit_r2, fit_updates: the worse side's market-fit R² (0 without a fit) and arrivals behind it;
+    - book_reliable: both market fits reliable; book_reason: the bid's reason if it failed, else the ask's;
+    - own_fill_count: filled spells in the window; fills_since_start: this process's only (E2);
+    - blend_weight: mean own_weight of the sides; own_confidence: n/(n + s_A) (module docstring).
     """
 
     kappa_bid: float
     kappa_ask: float
+    a_bid_per_s: float
+    a_ask_per_s: float
+    source: str
+    fit_r2: float
+    fit_updates: int
     kappa_book: float
     kappa_own: float
-    kappa_own_sd: float
-    own_confidence: float
     book_reliable: bool
-    book_reason: BookReason
+    book_reason: FitReason
     own_fill_count: int
     fills_since_start: int
     blend_weight: float
-    book_updates: int
-    bid: BookSideFit
-    ask: BookSideFit
+    own_confidence: float
+    bid: SideCurve
+    ask: SideCurve
 
 
-def blend_weight(n_fills: float, min_fills: float, scale: float) -> float:
-    """Sigmoid weight of own-fill κ: 0.12 at n = 0, 0.5 at n = min_fills, 0.88 at min_fills + 2·scale (§B1)."""
-    z = (n_fills - min_fills) / scale
-    if z < -700.0:  # exp overflow guard; the weight is 0 to double precision long before this
-        return 0.0
-    return 1.0 / (1.0 + math.exp(-z))
+# --- the market fit ---------------------------------------------------------------------------------------------
 
 
-def gamma_posterior(n_fills: int, sum_distance_frac: float, prior: float, strength: float) -> tuple[float, float]:
-    """(mean, sd) of the Gamma(strength + n, strength/prior + Σd) posterior on κ; counts, not sizes (§B1, E11)."""
-    alpha = strength + n_fills
-    beta = strength / prior + sum_distance_frac
-    return alpha / beta, math.sqrt(alpha) / beta
+def fit_survival(counts: np.ndarray, depth_sums: np.ndarray, min_survivors: int) -> SurvivalFit | None:
+    """WLS of ln N(>δ) on δ over the occupied bins of an arrival-depth histogram (module docstring).
+
+    `counts[i]` arrivals in bin i with depths summing to `depth_sums[i]` (price fractions). None with fewer than 3
+    points. N(>δ) falls strictly from one occupied bin to the next, so κ > 0 whenever there is a fit.
+    """
+    occupied = np.flatnonzero(counts)
+    if len(occupied) < 3:
+        return None
+    n_bin = counts[occupied].astype(np.float64)
+    beyond = n_bin.sum() - np.cumsum(n_bin)
+    keep = beyond >= min_survivors
+    if np.count_nonzero(keep) < 3:
+        return None
+    x = depth_sums[occupied][keep] / n_bin[keep]
+    w = beyond[keep]
+    y = np.log(w)
+    sw = w.sum()
+    mx, my = (w @ x) / sw, (w @ y) / sw
+    dx, dy = x - mx, y - my
+    vxx, vxy, vyy = w @ (dx * dx), w @ (dx * dy), w @ (dy * dy)
+    if vxx <= 0.0 or vyy <= 0.0:
+        return None
+    slope = vxy / vxx
+    return SurvivalFit(
+        ln_n0=float(my - slope * mx), kappa_per_frac=float(-slope), r2=float(min(vxy * vxy / (vxx * vyy), 1.0)),
+        points=int(len(x)),
+    )
 
 
-def book_reliability(fit_kappa: float | None, r2: float, observations: int, params: KappaParams) -> BookReason:
-    """The two-sided reliability rule of the module docstring; `fit_kappa` is the clamped fit or None."""
-    if observations < params.min_book_updates:
-        return BookReason.TOO_FEW_UPDATES
-    if fit_kappa is None:
-        return BookReason.NO_FIT
-    if r2 < params.min_r2:
-        return BookReason.LOW_R2
-    if fit_kappa > params.reliability_ratio * params.prior:
-        return BookReason.ABOVE_MAX
-    if fit_kappa < params.prior / params.reliability_ratio:
-        return BookReason.BELOW_MIN
-    return BookReason.OK
+class ArrivalDepths:
+    """Depths of one side's arrivals of one source in a trailing window, histogrammed for `fit_survival`.
 
-
-def clamp(x: float, lo: float, hi: float) -> float:
-    return lo if x < lo else hi if x > hi else x
-
-
-class _Regression:
-    """Weighted sufficient statistics of (x, y) for OLS, with exponential decay for pooling over time."""
-
-    __slots__ = ("w", "sx", "sy", "sxx", "sxy", "syy")
-
-    def __init__(self) -> None:
-        self.w = self.sx = self.sy = self.sxx = self.sxy = self.syy = 0.0
-
-    def decay(self, factor: float) -> None:
-        self.w *= factor
-        self.sx *= factor
-        self.sy *= factor
-        self.sxx *= factor
-        self.sxy *= factor
-        self.syy *= factor
-
-    def add(self, x: float, y: float) -> None:
-        self.w += 1.0
-        self.sx += x
-        self.sy += y
-        self.sxx += x * x
-        self.sxy += x * y
-        self.syy += y * y
-
-    def add_levels(self, levels: Sequence[tuple[float, float]], mid: float, max_levels: int) -> None:
-        """x = |px − mid|/mid, y = ln(size) for the first `max_levels` levels with size > 0.
-
-        The hot path of the κ actor (every book event): inlined sums on local floats, no per-level calls or
-        arrays. Measured at 20 levels: 3.1 µs per side, against 7–8 µs to build and reduce numpy arrays.
-        """
-        inv_mid = 1.0 / mid
-        log = math.log
-        w = sx = sy = sxx = sxy = syy = 0.0
-        for px, sz in levels[:max_levels]:
-            if sz <= 0.0:
-                continue
-            x = abs(px - mid) * inv_mid
-            y = log(sz)
-            w += 1.0
-            sx += x
-            sy += y
-            sxx += x * x
-            sxy += x * y
-            syy += y * y
-        self.w += w
-        self.sx += sx
-        self.sy += sy
-        self.sxx += sxx
-        self.sxy += sxy
-        self.syy += syy
-
-    def fit(self) -> ExpFit | None:
-        """None with less than 3 points' weight or no spread in x. R² = 0 when y is constant (no decay seen)."""
-        w = self.w
-        if w < 3.0:
-            return None
-        vxx = self.sxx - self.sx * self.sx / w
-        if vxx <= 1e-12 * self.sxx:
-            return None
-        vxy = self.sxy - self.sx * self.sy / w
-        vyy = self.syy - self.sy * self.sy / w
-        r2 = vxy * vxy / (vxx * vyy) if vyy > 0.0 else 0.0
-        return ExpFit(kappa=-vxy / vxx, r2=min(r2, 1.0))
-
-    def reset(self) -> None:
-        self.w = self.sx = self.sy = self.sxx = self.sxy = self.syy = 0.0
-
-
-class _ArrivalDepths:
-    """Depths of one side's trades in a trailing window, binned for the survival regression (mm_anchors §1.2).
-
-    A depth in bin i satisfies i·w ≤ d < (i+1)·w; depths beyond the last bin go into it, which keeps the survival
-    count N_j = Σ_{i≥j} count_i = #{d ≥ j·w} exact for every bin. The fit is cached until the window changes.
+    Depths at or beyond `max_depth_bps` are outside the fitted range and not kept. O(1) per arrival (expiry
+    included); the fit is cached until an arrival enters or leaves the window.
     """
 
-    __slots__ = ("_window_ns", "_bin_frac", "_events", "_counts", "_fit", "_dirty")
+    __slots__ = ("_window_ns", "_bin_frac", "_events", "_counts", "_depth_sums", "_fit", "_dirty")
 
-    def __init__(self, window_s: float, bin_bps: float, bins: int) -> None:
+    def __init__(self, window_s: float, depth_bin_bps: float, max_depth_bps: float) -> None:
         self._window_ns = round(window_s * _NS_PER_S)
-        self._bin_frac = bin_bps / _BPS
-        self._events: deque[tuple[int, int]] = deque()
-        self._counts = [0] * bins
-        self._fit: ExpFit | None = None
+        self._bin_frac = depth_bin_bps / _BPS
+        n_bins = math.floor(max_depth_bps / depth_bin_bps + 1e-9)
+        self._events: deque[tuple[int, int, float]] = deque()
+        self._counts = np.zeros(n_bins, dtype=np.int64)
+        self._depth_sums = np.zeros(n_bins)
+        self._fit: SurvivalFit | None = None
         self._dirty = False
 
     def __len__(self) -> int:
         return len(self._events)
 
     def add(self, ts_ns: int, depth_frac: float) -> None:
-        i = min(int(depth_frac / self._bin_frac), len(self._counts) - 1)
-        self._events.append((ts_ns, i))
+        """One arrival that went `depth_frac` (> 0) beyond the mid."""
+        self.expire(ts_ns)
+        i = int(depth_frac / self._bin_frac)
+        if i >= len(self._counts):
+            return
+        self._events.append((ts_ns, i, depth_frac))
         self._counts[i] += 1
+        self._depth_sums[i] += depth_frac
         self._dirty = True
 
     def expire(self, now_ns: int) -> None:
         cutoff = now_ns - self._window_ns
-        events, counts = self._events, self._counts
+        events = self._events
+        if not events or events[0][0] > cutoff:
+            return
         while events and events[0][0] <= cutoff:
-            counts[events.popleft()[1]] -= 1
-            self._dirty = True
+            _, i, depth = events.popleft()
+            self._counts[i] -= 1
+            self._depth_sums[i] = self._depth_sums[i] - depth if self._counts[i] else 0.0
+        self._dirty = True
 
-    def fit(self) -> ExpFit | None:
+    def fit(self, min_survivors: int) -> SurvivalFit | None:
         if self._dirty:
-            self._fit = self._survival_fit()
+            self._fit = fit_survival(self._counts, self._depth_sums, min_survivors)
             self._dirty = False
         return self._fit
 
-    def _survival_fit(self) -> ExpFit | None:
-        reg = _Regression()
-        survivors = 0
-        for j in range(len(self._counts) - 1, -1, -1):
-            survivors += self._counts[j]
-            if survivors:
-                reg.add(j * self._bin_frac, math.log(survivors))
-        return reg.fit()
+    def histogram(self) -> tuple[np.ndarray, np.ndarray]:
+        """(counts, depth sums) in the window: what `fit_survival` fits, for pooling sides (calibrate.py)."""
+        return self._counts.copy(), self._depth_sums.copy()
 
 
-class KappaEstimator:
-    """Feed `on_book` (every L2 snapshot), `on_trade` (every market trade, once: E11), `on_own_fill` (every own
-    fill, once); read `estimate(ts_ns)`. Time is only ever the caller's ts_ns."""
+class MarketArrivals:
+    """Arrivals per side from trades and from book crossings (module docstring), and the window's span.
 
-    __slots__ = ("params", "_levels", "_arrivals", "_book_updates", "_last_book_ns", "_window_ns", "_own",
-                 "_own_sum_d", "_fills_since_start")
+    Feed `on_book` (best prices of every book update) and `on_trade` (every public trade, once: E11); read
+    `fit(side, source, now)`. `taker_ts_ns` groups the prints of one taker order (the venue time they share).
+    """
 
-    def __init__(self, params: KappaParams | None = None) -> None:
-        self.params = p = params or KappaParams()
-        self._levels = (_Regression(), _Regression())  # index 0 = bid, 1 = ask
-        self._arrivals = tuple(_ArrivalDepths(p.window_s, p.trade_bin_bps, p.trade_bins) for _ in range(2))
-        self._book_updates = 0
-        self._last_book_ns: int | None = None
-        self._window_ns = round(p.window_s * _NS_PER_S)
-        self._own: deque[tuple[int, float]] = deque()  # (ts_ns, distance_frac) of own fills in the window
-        self._own_sum_d = 0.0
-        self._fills_since_start = 0
+    __slots__ = ("params", "trades", "crossings", "_prev_mid", "_start_ns", "_pending")
 
-    def on_book(
-        self, ts_ns: int, bids: Sequence[tuple[float, float]], asks: Sequence[tuple[float, float]], mid: float
-    ) -> None:
-        """One L2 snapshot: levels as (price, size), best first. O(levels). Pools with the previous snapshots,
-        decayed by 0.5^(Δt/book_half_life_s) (half-life 0: this snapshot alone)."""
-        if not 0.0 < mid < math.inf:
-            raise ValueError(f"KappaEstimator.on_book: mid must be > 0 and finite, got {mid!r}")
-        factor = self._pool_factor(ts_ns)
-        n = self.params.book_levels
-        for reg, levels in zip(self._levels, (bids, asks), strict=True):
-            if factor == 0.0:
-                reg.reset()
-            elif factor < 1.0:
-                reg.decay(factor)
-            reg.add_levels(levels, mid, n)
-        self._book_updates += 1
+    def __init__(self, params: KappaParams) -> None:
+        self.params = p = params
+        self.trades = tuple(ArrivalDepths(p.window_s, p.depth_bin_bps, p.max_depth_bps) for _ in range(2))
+        self.crossings = tuple(ArrivalDepths(p.window_s, p.depth_bin_bps, p.max_depth_bps) for _ in range(2))
+        self._prev_mid: float | None = None
+        self._start_ns: int | None = None
+        self._pending: list | None = None  # [ts_ns, taker_ts_ns, side, deepest depth] of the taker order in progress
 
-    def _pool_factor(self, ts_ns: int) -> float:
-        last, self._last_book_ns = self._last_book_ns, ts_ns
-        half_life = self.params.book_half_life_s
-        if half_life == 0.0:
+    def on_book(self, ts_ns: int, best_bid: float, best_ask: float) -> None:
+        if not (0.0 < best_bid < math.inf and 0.0 < best_ask < math.inf):
+            raise ValueError(f"MarketArrivals.on_book: best prices must be > 0 and finite, got {best_bid!r}, {best_ask!r}")
+        if self._start_ns is None:
+            self._start_ns = ts_ns
+        prev = self._prev_mid
+        if prev is not None:
+            ask_depth = (best_bid - prev) / prev
+            if ask_depth > 0.0:
+                self.crossings[ASK].add(ts_ns, ask_depth)
+            bid_depth = (prev - best_ask) / prev
+            if bid_depth > 0.0:
+                self.crossings[BID].add(ts_ns, bid_depth)
+        self._prev_mid = 0.5 * (best_bid + best_ask)
+
+    def on_trade(self, ts_ns: int, px: float, mid: float, aggressor_is_buy: bool, taker_ts_ns: int) -> None:
+        if not (0.0 < mid < math.inf and 0.0 < px < math.inf):
+            raise ValueError(f"MarketArrivals.on_trade: px and mid must be > 0 and finite, got {px!r}, {mid!r}")
+        if self._start_ns is None:
+            self._start_ns = ts_ns
+        side = ASK if aggressor_is_buy else BID
+        depth = (px - mid) / mid if aggressor_is_buy else (mid - px) / mid
+        pending = self._pending
+        if pending is not None and pending[1] == taker_ts_ns and pending[2] == side:
+            if depth > pending[3]:
+                pending[3] = depth
+            return
+        self.flush()
+        self._pending = [ts_ns, taker_ts_ns, side, depth]
+
+    def flush(self) -> None:
+        """Close the taker order in progress (called before any read)."""
+        pending, self._pending = self._pending, None
+        if pending is not None and pending[3] > 0.0:
+            self.trades[pending[2]].add(pending[0], pending[3])
+
+    def span_s(self, now_ns: int) -> float:
+        if self._start_ns is None:
             return 0.0
-        if last is None or ts_ns <= last:
-            return 1.0
-        return 0.5 ** ((ts_ns - last) / _NS_PER_S / half_life)
+        return min(max(now_ns - self._start_ns, 0), round(self.params.window_s * _NS_PER_S)) / _NS_PER_S
 
-    def on_trade(self, ts_ns: int, px: float, mid: float, aggressor_is_buy: bool) -> None:
-        """A market trade against the mid just before it. A buy aggressor lifts asks (our ask side), a sell hits
-        bids. A trade on the wrong side of that mid (stale mid) carries no depth and is skipped (mm_anchors §1.2)."""
-        if not 0.0 < mid < math.inf:
-            raise ValueError(f"KappaEstimator.on_trade: mid must be > 0 and finite, got {mid!r}")
-        depth_frac = (px - mid) / mid if aggressor_is_buy else (mid - px) / mid
-        if depth_frac >= 0.0:
-            arrivals = self._arrivals[1 if aggressor_is_buy else 0]
-            arrivals.expire(ts_ns)  # keeps the deque bounded by the window even if nobody reads an estimate
-            arrivals.add(ts_ns, depth_frac)
+    def source_for(self, side: int, now_ns: int) -> CurveSource:
+        """Trades when the side has at least `min_updates` trade arrivals in the window, else book crossings."""
+        self.flush()
+        trades = self.trades[side]
+        trades.expire(now_ns)
+        return CurveSource.TRADES if len(trades) >= self.params.min_updates else CurveSource.BOOK_CROSSINGS
 
-    def on_own_fill(self, ts_ns: int, fill_px: float, placement_mid: float) -> None:
-        """An own fill; the distance is measured from the mid when the order was **placed** (E10), floored at
-        0.1 bp. Partial fills of one order are separate fills (the count is what the posterior needs)."""
-        if not 0.0 < placement_mid < math.inf:
-            raise ValueError(f"KappaEstimator.on_own_fill: placement_mid must be > 0 and finite, got {placement_mid!r}")
-        distance = max(abs(fill_px - placement_mid) / placement_mid, MIN_DISTANCE_FRAC)
-        self._own.append((ts_ns, distance))
-        self._own_sum_d += distance
-        self._fills_since_start += 1
+    def arrivals(self, side: int, source: CurveSource) -> ArrivalDepths:
+        return (self.trades if source is CurveSource.TRADES else self.crossings)[side]
 
-    def _expire(self, now_ns: int) -> None:
+    def fit(self, side: int, source: CurveSource, now_ns: int) -> tuple[IntensityFit | None, int]:
+        """The side's fit from `source` over the window ending at `now_ns`, and the arrivals in that window."""
+        self.flush()
+        arrivals = self.arrivals(side, source)
+        arrivals.expire(now_ns)
+        span = self.span_s(now_ns)
+        survival = arrivals.fit(self.params.min_survivors)
+        if survival is None or span <= 0.0:
+            return None, len(arrivals)
+        return intensity(survival, span, len(arrivals)), len(arrivals)
+
+
+def intensity(survival: SurvivalFit, span_s: float, arrivals: int) -> IntensityFit:
+    return IntensityFit(
+        a_per_s=math.exp(survival.ln_n0) / span_s,
+        kappa_per_frac=survival.kappa_per_frac,
+        r2=survival.r2,
+        arrivals=arrivals,
+        points=survival.points,
+        span_s=span_s,
+    )
+
+
+def reliability(fit: IntensityFit | None, arrivals: int, kappa_prior: float, params: KappaParams) -> FitReason:
+    """The two-sided reliability rule of the module docstring."""
+    if arrivals < params.min_updates:
+        return FitReason.TOO_FEW_UPDATES
+    if fit is None:
+        return FitReason.NO_FIT
+    if fit.r2 < params.min_r2:
+        return FitReason.LOW_R2
+    if fit.kappa_per_frac > params.reliability_ratio * kappa_prior:
+        return FitReason.ABOVE_MAX
+    if fit.kappa_per_frac < kappa_prior / params.reliability_ratio:
+        return FitReason.BELOW_MIN
+    return FitReason.OK
+
+
+# --- own refinement ---------------------------------------------------------------------------------------------
+
+
+def refine_curve(
+    a_base: float,
+    kappa_base: float,
+    depths_frac: Sequence[float],
+    exposure_s: Sequence[float],
+    n_fills: int,
+    fill_depth_sum_frac: float,
+    params: KappaParams,
+) -> tuple[float, float, float]:
+    """(A, κ, data weight) of the posterior of the module docstring, given our exposure (seconds resting at each
+    depth) and fills (count and summed depth at fill).
+
+    κ: the mode of prior × the likelihood of *where* the N fills happened given that N happened,
+    Π e^(−κδ_i)/S(κ)^N with S_m = Σ T·δ^m·e^(−κδ). A cancels from it, so only fill rates that differ between
+    depths move κ; exposure at a single depth leaves it at κ_base whatever the fill rate there (that says A).
+    Newton on the concave ln p(κ) = −κ·D − N·ln S(κ) + s_κ·ln κ − s_κ·κ/κ_base, bracketed in the band, bisecting
+    when a step leaves the bracket:
+        g = −D + N·S₁/S + s_κ/κ − s_κ/κ_base,   h = N·(S₁² − S₂·S)/S² − s_κ/κ²  (< 0), D = Σ δ_fill.
+    A | κ̂ ~ Gamma(s_A + N, s_A/A_base + S(κ̂)): its mean, and the data weight S/(S + s_A/A_base).
+    """
+    s_a, s_k, band = params.own_a_strength, params.own_kappa_strength, params.reliability_ratio
+    beta0 = s_a / a_base
+
+    def sums(kappa: float) -> tuple[float, float, float]:
+        s0 = s1 = s2 = 0.0
+        for d, t in zip(depths_frac, exposure_s, strict=True):
+            e = t * math.exp(-kappa * d)
+            s0 += e
+            s1 += e * d
+            s2 += e * d * d
+        return s0, s1, s2
+
+    kappa = kappa_base
+    if n_fills > 0 and sums(kappa_base)[0] > 0.0:
+        lo, hi = kappa_base / band, kappa_base * band
+        for _ in range(_NEWTON_MAX_ITER):
+            s0, s1, s2 = sums(kappa)
+            grad = -fill_depth_sum_frac + n_fills * s1 / s0 + s_k / kappa - s_k / kappa_base
+            curv = n_fills * (s1 * s1 - s2 * s0) / (s0 * s0) - s_k / (kappa * kappa)
+            if grad == 0.0:
+                break
+            if grad > 0.0:  # g decreases (concavity): its sign says on which side the mode lies
+                lo = kappa
+            else:
+                hi = kappa
+            step = kappa - grad / curv
+            if not lo < step < hi:
+                step = 0.5 * (lo + hi)
+            done = abs(step - kappa) <= _NEWTON_REL_TOL * kappa
+            kappa = step
+            if done:
+                break
+    s0 = sums(kappa)[0]
+    a = min(max((s_a + n_fills) / (beta0 + s0), a_base / band), a_base * band)
+    return a, kappa, s0 / (s0 + beta0)
+
+
+class _OwnSpells:
+    """One side's own resting spells in the window: exposure seconds per depth bin (with their depth-weighted sum,
+    so each bin is evaluated at its exposure-weighted mean depth) and the fills' count and summed depth."""
+
+    __slots__ = ("_window_ns", "_bin_frac", "_spells", "_bins", "n_fills", "fill_depth_sum", "exposure_s")
+
+    def __init__(self, window_s: float, depth_bin_bps: float) -> None:
+        self._window_ns = round(window_s * _NS_PER_S)
+        self._bin_frac = depth_bin_bps / _BPS
+        # (ts_ns, ((bin, seconds, seconds·depth), ...), fill depth or None)
+        self._spells: deque[tuple[int, tuple[tuple[int, float, float], ...], float | None]] = deque()
+        self._bins: dict[int, list] = {}  # bin -> [seconds, seconds·depth, entries]
+        self.n_fills = 0
+        self.fill_depth_sum = 0.0
+        self.exposure_s = 0.0
+
+    def __len__(self) -> int:
+        return len(self._spells)
+
+    def add(self, ts_ns: int, exposure: Sequence[tuple[float, float]], fill_depth_frac: float | None) -> None:
+        merged: dict[int, list] = {}
+        for depth, seconds in exposure:
+            depth = max(depth, 0.0)  # through the mid: λ is A there at most
+            entry = merged.setdefault(int(depth / self._bin_frac), [0.0, 0.0])
+            entry[0] += seconds
+            entry[1] += seconds * depth
+        self._add(ts_ns, tuple((i, t, td) for i, (t, td) in merged.items()), fill_depth_frac)
+
+    def _add(self, ts_ns: int, entries: tuple[tuple[int, float, float], ...], fill_depth: float | None) -> None:
+        if fill_depth is not None:
+            fill_depth = max(fill_depth, 0.0)
+            self.n_fills += 1
+            self.fill_depth_sum += fill_depth
+        for i, t, td in entries:
+            entry = self._bins.setdefault(i, [0.0, 0.0, 0])
+            entry[0] += t
+            entry[1] += td
+            entry[2] += 1
+            self.exposure_s += t
+        self._spells.append((ts_ns, entries, fill_depth))
+
+    def expire(self, now_ns: int) -> None:
         cutoff = now_ns - self._window_ns
-        own = self._own
-        if own and own[0][0] <= cutoff:
-            while own and own[0][0] <= cutoff:
-                own.popleft()
-            self._own_sum_d = math.fsum(d for _, d in own)  # re-sum on expiry: no drift from add/subtract
-        for arrivals in self._arrivals:
-            arrivals.expire(now_ns)
+        spells = self._spells
+        while spells and spells[0][0] <= cutoff:
+            _, entries, fill_depth = spells.popleft()
+            if fill_depth is not None:
+                self.n_fills -= 1
+                self.fill_depth_sum = self.fill_depth_sum - fill_depth if self.n_fills else 0.0
+            for i, t, td in entries:
+                entry = self._bins[i]
+                entry[2] -= 1
+                if entry[2] == 0:
+                    del self._bins[i]
+                else:
+                    entry[0] -= t
+                    entry[1] -= td
+                self.exposure_s -= t
+        if not spells:
+            self.exposure_s = 0.0
 
-    def _book_side(self, side: int) -> BookSideFit:
-        p = self.params
-        arrivals = self._arrivals[side]
-        fit = arrivals.fit() if len(arrivals) >= p.min_trades else None
-        if fit is not None:
-            source, observations = BookSource.TRADES, len(arrivals)
-        else:
-            fit = self._levels[side].fit()
-            source = BookSource.LEVELS if fit is not None else BookSource.NONE
-            observations = self._book_updates
-        kappa_fit = None if fit is None else clamp(fit.kappa, p.kappa_min, p.kappa_max)
-        r2 = math.nan if fit is None else fit.r2
-        reason = book_reliability(kappa_fit, r2, observations, p)
-        return BookSideFit(
-            kappa_fit=math.nan if kappa_fit is None else kappa_fit,
-            r2=r2,
-            source=source,
-            observations=observations,
-            reason=reason,
-            kappa_eff=kappa_fit if reason is BookReason.OK else p.prior,
+    def refine(self, a_base: float, kappa_base: float, params: KappaParams) -> tuple[float, float, float]:
+        if not self._spells:
+            return a_base, kappa_base, 0.0
+        bins = [entry for entry in self._bins.values() if entry[0] > 0.0]
+        return refine_curve(
+            a_base, kappa_base, [td / t for t, td, _ in bins], [t for t, _, _ in bins], self.n_fills,
+            self.fill_depth_sum, params,
         )
 
-    def estimate(self, ts_ns: int) -> KappaEstimate:
-        p = self.params
-        self._expire(ts_ns)
-        n_window = len(self._own)
-        kappa_own, kappa_own_sd = gamma_posterior(n_window, self._own_sum_d, p.prior, p.strength)
+    def to_state(self) -> list:
+        return [[ts, [list(e) for e in entries], fill] for ts, entries, fill in self._spells]
+
+    def restore(self, spells: list) -> None:
+        for ts, entries, fill in spells:
+            checked = tuple((int(i), float(t), float(td)) for i, t, td in entries)
+            if any(i < 0 or not (0.0 <= t < math.inf and 0.0 <= td < math.inf) for i, t, td in checked):
+                raise ValueError(f"KappaModel.restore: bad exposure entry in {entries!r}")
+            if fill is not None and not 0.0 <= fill < math.inf:
+                raise ValueError(f"KappaModel.restore: fill depth must be >= 0 and finite, got {fill!r}")
+            self._add(int(ts), checked, None if fill is None else float(fill))
+
+
+# --- the model --------------------------------------------------------------------------------------------------
+
+
+class KappaModel:
+    """Feed `on_book` (best prices of every book update), `on_trade` (every public trade, once: E11) and `on_spell`
+    (every resting spell of our orders, once); read `estimate(ts_ns)`. Time is only ever the caller's ts_ns."""
+
+    __slots__ = ("params", "priors", "market", "_own", "_fills_since_start")
+
+    def __init__(self, params: KappaParams, priors: InstrumentPriors) -> None:
+        self.params = params
+        self.priors = priors
+        self.market = MarketArrivals(params)
+        self._own = (_OwnSpells(params.window_s, params.depth_bin_bps), _OwnSpells(params.window_s, params.depth_bin_bps))
+        self._fills_since_start = 0
+
+    def on_book(self, ts_ns: int, best_bid: float, best_ask: float) -> None:
+        self.market.on_book(ts_ns, best_bid, best_ask)
+
+    def on_trade(self, ts_ns: int, px: float, mid: float, aggressor_is_buy: bool, taker_ts_ns: int) -> None:
+        self.market.on_trade(ts_ns, px, mid, aggressor_is_buy, taker_ts_ns)
+
+    def on_spell(
+        self, ts_ns: int, side: int, exposure: Sequence[tuple[float, float]], fill_depth_frac: float | None
+    ) -> None:
+        """One resting spell of ours on `side` (BID/ASK): (depth_frac, seconds) segments where it rested, and the
+        depth it filled at (None for a cancel or expiry)."""
+        if side not in (BID, ASK):
+            raise ValueError(f"KappaModel.on_spell: side must be BID (0) or ASK (1), got {side!r}")
+        for depth, seconds in exposure:
+            if not (math.isfinite(depth) and 0.0 <= seconds < math.inf):
+                raise ValueError(f"KappaModel.on_spell: bad exposure segment {(depth, seconds)!r}")
+        if fill_depth_frac is not None and not math.isfinite(fill_depth_frac):
+            raise ValueError(f"KappaModel.on_spell: fill depth must be finite, got {fill_depth_frac!r}")
+        self._own[side].add(ts_ns, exposure, fill_depth_frac)
+        if fill_depth_frac is not None:
+            self._fills_since_start += 1
+
+    def _side(self, side: int, ts_ns: int) -> SideCurve:
+        p, priors = self.params, self.priors
+        source = self.market.source_for(side, ts_ns)
+        market, arrivals = self.market.fit(side, source, ts_ns)
+        reason = reliability(market, arrivals, priors.kappa_per_frac, p)
+        if reason is FitReason.OK:
+            base_a, base_kappa, base_source = market.a_per_s, market.kappa_per_frac, source
+        else:
+            base_a, base_kappa, base_source = priors.a_per_s, priors.kappa_per_frac, CurveSource.PRIOR
+        own = self._own[side]
+        own.expire(ts_ns)
+        a, kappa, weight = own.refine(base_a, base_kappa, p)
+        return SideCurve(
+            a_per_s=a,
+            kappa_per_frac=kappa,
+            source=f"{base_source}+own" if len(own) else str(base_source),
+            market_source=source,
+            market=market,
+            arrivals=arrivals,
+            reason=reason,
+            base_a_per_s=base_a,
+            base_kappa_per_frac=base_kappa,
+            own_fills=own.n_fills,
+            own_exposure_s=own.exposure_s,
+            own_weight=weight,
+        )
+
+    def estimate(self, ts_ns: int) -> KappaReading:
+        bid, ask = self._side(BID, ts_ns), self._side(ASK, ts_ns)
+        n_window = bid.own_fills + ask.own_fills
         n_real = min(n_window, self._fills_since_start)
-        w = blend_weight(n_window, p.blend_min_fills, p.blend_scale)
-        bid, ask = self._book_side(0), self._book_side(1)
-        return KappaEstimate(
-            kappa_bid=clamp((1.0 - w) * bid.kappa_eff + w * kappa_own, p.kappa_min, p.kappa_max),
-            kappa_ask=clamp((1.0 - w) * ask.kappa_eff + w * kappa_own, p.kappa_min, p.kappa_max),
-            kappa_book=0.5 * (bid.kappa_eff + ask.kappa_eff),
-            kappa_own=kappa_own,
-            kappa_own_sd=kappa_own_sd,
-            own_confidence=n_real / (n_real + p.strength),
+        return KappaReading(
+            kappa_bid=bid.kappa_per_frac,
+            kappa_ask=ask.kappa_per_frac,
+            a_bid_per_s=bid.a_per_s,
+            a_ask_per_s=ask.a_per_s,
+            source=bid.source if bid.source == ask.source else f"bid:{bid.source},ask:{ask.source}",
+            fit_r2=min(s.market.r2 if s.market is not None else 0.0 for s in (bid, ask)),
+            fit_updates=min(bid.arrivals, ask.arrivals),
+            kappa_book=0.5 * (bid.base_kappa_per_frac + ask.base_kappa_per_frac),
+            kappa_own=0.5 * (bid.kappa_per_frac + ask.kappa_per_frac),
             book_reliable=bid.reliable and ask.reliable,
             book_reason=ask.reason if bid.reliable else bid.reason,
             own_fill_count=n_window,
             fills_since_start=self._fills_since_start,
-            blend_weight=w,
-            book_updates=self._book_updates,
+            blend_weight=0.5 * (bid.own_weight + ask.own_weight),
+            own_confidence=n_real / (n_real + self.params.own_a_strength),
             bid=bid,
             ask=ask,
         )
 
     def to_state(self) -> dict:
-        """Own fills still in the window (the learned part). Book and trade statistics are market data the next
-        process re-reads within seconds; persisting them would also fake the `book_updates` gate."""
-        return {"version": STATE_VERSION, "own_fills": [[ts, d] for ts, d in self._own]}
+        """Own spells still in the window (the learned part). Market arrivals are market data the next process
+        re-reads within minutes; persisting them would also fake the `min_updates` gate."""
+        return {"version": STATE_VERSION, "own": [own.to_state() for own in self._own]}
 
     @classmethod
-    def restore(cls, params: KappaParams, state: dict) -> KappaEstimator:
-        """Restored fills enter the posterior and the blend until they expire; `fills_since_start` and
-        `own_confidence` start at 0 (lesson E2)."""
+    def restore(cls, params: KappaParams, priors: InstrumentPriors, state: dict) -> KappaModel:
+        """Restored spells enter the posterior until they expire; `fills_since_start` and `own_confidence` start
+        at 0 (lesson E2)."""
         if state.get("version") != STATE_VERSION:
-            raise ValueError(f"KappaEstimator.restore: unsupported state version {state.get('version')!r}")
-        model = cls(params)
-        for ts, d in state["own_fills"]:
-            if not MIN_DISTANCE_FRAC <= d < math.inf:
-                raise ValueError(f"KappaEstimator.restore: own-fill distance must be >= 1e-5, got {d!r}")
-            model._own.append((int(ts), float(d)))
-        model._own_sum_d = math.fsum(d for _, d in model._own)
+            raise ValueError(f"KappaModel.restore: unsupported state version {state.get('version')!r}")
+        model = cls(params, priors)
+        for own, spells in zip(model._own, state["own"], strict=True):
+            own.restore(spells)
         return model
