@@ -10,12 +10,12 @@ ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/ma
 HL_CSV := $(SHARED)/hl-collector-csv/recordings
 WS26 := $(SHARED)/hftbacktest/examples/hyperliquid/btcusd_20250126.gz
 
-.PHONY: setup backtest test bench live clean catalogs compare
+.PHONY: setup backtest test bench live clean catalogs compare sweep
 
 $(VENV)/.installed: pyproject.toml
 	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -e '.[dev,ray]'
 	@touch $@
 
 setup: $(VENV)/.installed
@@ -32,6 +32,16 @@ data/catalog_hl_%/.built: $(VENV)/.installed
 data/catalog_ws26/.built: $(VENV)/.installed
 	$(PY) -m adapters.hyperliquid.loaders $(WS26) --catalog data/catalog_ws26
 	@touch $@
+
+# Sweeps: the 9 minutes of BTC with trades, with a full-book checkpoint every 15 s so walk-forward windows can
+# start on any 15 s boundary (a backtest must start on a full book).
+SWEEP_CATALOG := data/sweep_hl_btc_cp15
+$(SWEEP_CATALOG)/.built: $(VENV)/.installed
+	$(PY) -m adapters.hyperliquid.loaders $(HL_CSV)/hl_BTC_20250903.gz --coin BTC --catalog $(SWEEP_CATALOG) --checkpoint-s 15
+	@touch $@
+
+sweep: $(SWEEP_CATALOG)/.built
+	$(PY) run_sweep.py configs/sweeps/hl_btc_example.yaml
 
 catalogs: $(CATALOG)/.built data/catalog_hl_btc/.built data/catalog_hl_eth/.built data/catalog_hl_sol/.built data/catalog_ws26/.built
 

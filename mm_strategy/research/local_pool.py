@@ -18,10 +18,13 @@ import multiprocessing.connection
 from collections.abc import Callable
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 from mm_strategy.research.plan import RunTask
 from mm_strategy.research.runner import execute_run
 from mm_strategy.research.runner import failure_columns
+from mm_strategy.research.runner import log_excerpt
+from mm_strategy.research.runner import new_log_file
 from mm_strategy.research.runner import task_columns
 
 PRELOAD = ["mm_strategy.research.runner"]
@@ -33,6 +36,12 @@ class _Active:
     task: RunTask
     process: multiprocessing.process.BaseProcess
     receiver: multiprocessing.connection.Connection
+    log: Path  # the child's engine log: read here when the child dies without a row
+
+    def close(self) -> None:
+        self.process.join()
+        self.receiver.close()
+        self.log.unlink(missing_ok=True)
 
 
 def run_local(
@@ -68,20 +77,20 @@ def run_local(
     finally:
         for run in active.values():  # interrupted: stop what this sweep started, nothing else
             run.process.terminate()
-            run.process.join()
-            run.receiver.close()
+            run.close()
 
 
 def _start(context, task: RunTask) -> _Active:
     receiver, sender = context.Pipe(duplex=False)
-    process = context.Process(target=_child, args=(task, sender), name=f"sweep-{task.run_id}", daemon=True)
+    log = new_log_file()
+    process = context.Process(target=_child, args=(task, str(log), sender), name=f"sweep-{task.run_id}", daemon=True)
     process.start()
     sender.close()  # the child holds the only writer: its death shows here as end-of-file
-    return _Active(task, process, receiver)
+    return _Active(task, process, receiver, log)
 
 
-def _child(task: RunTask, sender: multiprocessing.connection.Connection) -> None:
-    sender.send(execute_run(task))
+def _child(task: RunTask, log_path: str, sender: multiprocessing.connection.Connection) -> None:
+    sender.send(execute_run(task, log_path))
     sender.close()
 
 
@@ -90,9 +99,8 @@ def _finish(run: _Active) -> dict:
         row = run.receiver.recv()
     except EOFError:
         run.process.join()
-        row = task_columns(run.task) | {"pid": run.process.pid} | failure_columns(
+        row = task_columns(run.task) | {"pid": run.process.pid, "log_excerpt": log_excerpt(run.log)} | failure_columns(
             f"worker process died (exit code {run.process.exitcode}) before returning a result", ""
         )
-    run.process.join()
-    run.receiver.close()
+    run.close()
     return row

@@ -174,7 +174,7 @@ def failures_figure(failures: pd.DataFrame, theme: dict) -> go.Figure:
     top = failures.head(FAILURE_ROWS)
     columns = [top["run_id"].tolist(), top["dataset"].tolist(), top["window"].tolist(), top["params_json"].tolist(),
                top["error"].fillna("").tolist()]
-    title = f"Failed runs ({len(failures)}; errors and engine log tails are in the results table)"
+    title = f"Failed runs ({len(failures)}; errors and engine log excerpts are in the results table)"
     return _layout(go.Figure(_table(["run", "dataset", "window", "parameters", "error"], columns, theme)), title, theme,
                    height=100 + 2 * TABLE_ROW_PX * len(top))
 

@@ -30,26 +30,48 @@ from mm_strategy.research.plan import RunTask
 from mm_strategy.session_report import session_inputs
 
 PARAM_PREFIX = "param."
-LOG_TAIL_CHARS = 4000
+LOG_EXCERPT_CHARS = 4000
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
 
 
-def execute_run(task: RunTask) -> dict:
+def execute_run(task: RunTask, log_path: str | None = None) -> dict:
+    """Run one backtest and return its row. The engine's log goes to ``log_path`` (the local pool names one so it
+    can still read the log when the process dies) or to a temporary file of its own."""
     started = time.perf_counter()
     row = task_columns(task) | {"host": socket.gethostname(), "pid": os.getpid()}
-    with _captured_stderr() as log:
+    log = Path(log_path) if log_path is not None else new_log_file()
+    with _stderr_to(log):
         try:
             row.update(_backtest(task))
             row["status"] = STATUS_OK
         except Exception as exc:  # any failure of one run is recorded, never fatal to the sweep
             row.update(failure_columns(f"{type(exc).__name__}: {exc}", traceback.format_exc()))
     if row["status"] == STATUS_ERROR:
-        row["log_tail"] = log.read_text(errors="replace")[-LOG_TAIL_CHARS:]
-    log.unlink(missing_ok=True)
+        row["log_excerpt"] = log_excerpt(log)
+    if log_path is None:
+        log.unlink(missing_ok=True)
     row["run_wall_s"] = time.perf_counter() - started
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
     return row
+
+
+def new_log_file() -> Path:
+    handle, name = tempfile.mkstemp(prefix="sweep-run-", suffix=".log")
+    os.close(handle)
+    return Path(name)
+
+
+def log_excerpt(path: Path) -> str:
+    """The engine log, or its start and end when long: a Rust panic names its cause first, a Python error last."""
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return ""
+    if len(text) <= LOG_EXCERPT_CHARS:
+        return text
+    half = LOG_EXCERPT_CHARS // 2
+    return f"{text[:half]}\n[... {len(text) - 2 * half} characters cut ...]\n{text[-half:]}"
 
 
 def task_columns(task: RunTask) -> dict:
@@ -89,17 +111,17 @@ def _backtest(task: RunTask) -> dict:
 
 
 @contextlib.contextmanager
-def _captured_stderr() -> Iterator[Path]:
-    """Send file descriptor 2 (where NautilusTrader's Rust logger writes) to a temporary file for the run.
+def _stderr_to(path: Path) -> Iterator[None]:
+    """Send file descriptor 2 (where NautilusTrader's Rust logger writes, panics included) to ``path``.
 
     The worker owns its process, so swapping the descriptor affects no one else; it keeps engine logs from tearing
     the driver's progress bar and keeps them for the row of a failed run.
     """
-    handle, name = tempfile.mkstemp(prefix="sweep-run-", suffix=".log")
+    handle = os.open(path, os.O_WRONLY | os.O_APPEND)
     saved = os.dup(2)
     os.dup2(handle, 2)
     try:
-        yield Path(name)
+        yield
     finally:
         sys.stderr.flush()
         os.dup2(saved, 2)

@@ -1,0 +1,37 @@
+"""Shared by the sweep tests: the real 9-minute BTC capture as a catalog with a checkpoint every 15 s, and specs.
+
+The capture (2025-09-03 12:55:12.5 to 13:04:14.8 UTC, with trades) has recorder gaps of 250 s (from 134.6 s) and
+51 s (from 388.7 s); walk-forward windows must skip them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from adapters.hyperliquid import loaders
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BASE_CONFIG = REPO_ROOT / "configs" / "hyperliquid_btc.json"
+CHECKPOINT_S = 15
+# 138.5 s after the start, inside the first recorder gap: three 45 s walk-forward windows end before it
+FIRST_SEGMENT_END = "2025-09-03T12:57:31"
+
+
+def build_catalog(hl_captures: Path, path: Path) -> Path:
+    capture = hl_captures / "hl_BTC_20250903.gz"
+    args = [str(capture), "--coin", "BTC", "--catalog", str(path), "--checkpoint-s", str(CHECKPOINT_S)]
+    assert loaders.main(args) == 0
+    return path
+
+
+def write_spec(path: Path, catalog: Path, **fields) -> Path:
+    """A JSON spec on the shipped BTC config and the catalog; ``fields`` replace or add top-level entries."""
+    spec = {
+        "name": "test",
+        "configs": [str(BASE_CONFIG)],
+        "datasets": [{"catalog": str(catalog), "name": "hl_btc"}],
+        **fields,
+    }
+    path.write_text(json.dumps(spec, indent=2))
+    return path
