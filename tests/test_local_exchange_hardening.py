@@ -139,3 +139,15 @@ def test_bound_constants_leave_room_for_every_real_number():
     """The largest real values (a BTC price, a big size) are far inside the bound."""
     envelope = parse_envelope(unsigned_order("99999", "123456.12345"))
     assert Decimal(envelope.action["orders"][0]["s"]) == Decimal("123456.12345")
+
+
+@pytest.mark.parametrize("field", ["a", "nonce"])
+async def test_integers_beyond_u64_are_refused_before_hashing(exchange, rest, field):
+    """Found by fuzzing: an asset id of 2**64 reached msgpack (OverflowError, HTTP 500) before any check."""
+    body = unsigned_order("42000", "0.01", nonce=exchange.clock.now_ms())
+    if field == "a":
+        body["action"]["orders"][0]["a"] = 2**64
+    else:
+        body["nonce"] = 2**64
+    status, text = await rest.post("/exchange", body)
+    assert status == 422 and "invalid type" in text, (status, text)

@@ -71,7 +71,7 @@ def parse_envelope(body: Any) -> Envelope:
     signature = _get(obj, "signature", dict, "body")
     for key in ("r", "s"):
         _get(signature, key, str, "signature")
-    if "v" not in signature or type(signature["v"]) is not int:
+    if "v" not in signature or type(signature["v"]) is not int or not 0 <= signature["v"] < 256:
         raise deserialize_error("signature.v: invalid type, expected u8")
     vault = _optional(obj, "vaultAddress", str, "body")
     return Envelope(
@@ -165,7 +165,7 @@ def _modify_target(raw: dict[str, Any], path: str) -> dict[str, Any]:
     oid = raw.get("oid")
     if isinstance(oid, str):
         oid = _cloid(oid, f"{path}.oid")
-    elif type(oid) is not int:
+    elif type(oid) is not int or not 0 <= oid < _U64_LIMIT:
         raise deserialize_error(f"{path}.oid: expected an integer oid or a cloid string")
     return {"oid": oid, "order": _order_wire(_get(raw, "order", dict, path), f"{path}.order")}
 
@@ -263,7 +263,7 @@ class InfoRequest:
         oid = self.body.get("oid")
         if isinstance(oid, str):
             return _cloid(oid, "oid")
-        if type(oid) is not int:
+        if type(oid) is not int or not 0 <= oid < _U64_LIMIT:
             raise deserialize_error("oid: expected an integer oid or a cloid string")
         return oid
 
@@ -300,10 +300,14 @@ def _optional(obj: dict[str, Any], key: str, kind: type, path: str) -> Any:
     return None if value is None else _typed(value, kind, f"{path}.{key}")
 
 
+_U64_LIMIT = 2**64
+
+
 def _typed(value: Any, kind: type, path: str) -> Any:
-    # bool is an int subclass in Python; the venue's deserialiser keeps them apart.
+    # bool is an int subclass in Python; the venue's deserialiser keeps them apart. Its integers are unsigned
+    # 64-bit at most: anything larger must stop here, before msgpack is asked to hash it.
     ok = type(value) is kind if kind in (int, bool) else isinstance(value, kind)
-    if kind is int and ok and value < 0:
+    if kind is int and ok and not 0 <= value < _U64_LIMIT:
         ok = False
     if not ok:
         raise deserialize_error(f"{path}: invalid type: expected {_TYPE_NAMES[kind]}")
