@@ -30,6 +30,8 @@ from adapters.hyperliquid import loaders
 from adapters.hyperliquid.loaders import LoaderError
 from adapters.hyperliquid.loaders import SnapshotDiffer
 from adapters.hyperliquid.recordings import RecordingError
+from tests.conftest import RESEARCH_DATA
+from tests.conftest import _require
 
 BTC_PERP = InstrumentId.from_str("BTC-USD-PERP.HYPERLIQUID")
 
@@ -485,3 +487,28 @@ def test_heartbeats_keep_the_feed_alive_without_changing_the_book(archive_btc_ho
     assert max(b - a for a, b in zip(last_ts, last_ts[1:])) < 3_000_000_000
     heartbeat = next(d for d in beating.deltas if d.action == BookAction.UPDATE and d.flags & 128 and d.sequence > 1000)
     assert heartbeat.order.size.as_double() > 0
+
+
+def test_cli_loads_every_coin_found_unless_one_is_named(tmp_path, capsys):
+    """Without ``--coin`` every coin of the sources gets its instrument and streams (non-BTC coins used to be
+    skipped silently); ``--coin`` restricts the load to one."""
+    recordings = RESEARCH_DATA / "hl-collector-csv" / "recordings"
+    btc, eth = (_require(recordings / f"hl_{coin}_20250903.gz") for coin in ("BTC", "ETH"))
+    both = tmp_path / "both"
+    assert loaders.main([str(btc), str(eth), "--catalog", str(both)]) == 0
+    catalog = ParquetDataCatalog(str(both))
+    assert sorted(i.id.value for i in catalog.instruments()) == ["BTC-USD-PERP.HYPERLIQUID", "ETH-USD-PERP.HYPERLIQUID"]
+    for coin in ("BTC", "ETH"):
+        alone = loaders.parse_file(
+            recordings / f"hl_{coin}_20250903.gz",
+            loaders.instrument_for(coin),
+            checkpoint_s=loaders.DEFAULT_CHECKPOINT_S,
+            heartbeat=True,
+        )
+        instrument_id = alone.instrument_id.value
+        assert len(catalog.trade_ticks(instrument_ids=[instrument_id])) == len(alone.trades) > 0
+        assert len(catalog.order_book_deltas(instrument_ids=[instrument_id])) == len(alone.deltas)
+    assert "other coins skipped" not in capsys.readouterr().out
+    only_eth = tmp_path / "eth"
+    assert loaders.main([str(btc), str(eth), "--coin", "ETH", "--catalog", str(only_eth)]) == 0
+    assert [i.id.value for i in ParquetDataCatalog(str(only_eth)).instruments()] == ["ETH-USD-PERP.HYPERLIQUID"]

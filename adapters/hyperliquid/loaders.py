@@ -1,13 +1,14 @@
 """Turn recorded Hyperliquid market data into a NautilusTrader ``ParquetDataCatalog``.
 
-    python -m adapters.hyperliquid.loaders SRC [SRC ...] --catalog DIR [--meta PATH] [--coin BTC]
+    python -m adapters.hyperliquid.loaders SRC [SRC ...] --catalog DIR [--meta PATH] [--coin COIN]
 
 Inputs (read through ``recordings.iter_ws_messages``, format detected by content):
 - the official S3 archive: LZ4-framed (or gzip, or plain) NDJSON ``{"time": <ISO recv>, "raw": <ws message>}``;
 - the hftbacktest collector: gzip (or plain) text ``<recv_ns> <ws json>``.
 The receive time becomes ``ts_init``; the venue ``time`` (ms) becomes ``ts_event``.
 
-Outputs per source file, for the instrument built from a real ``meta`` response:
+Every coin found in the sources is loaded, one instrument per coin (built from a real ``meta`` response);
+``--coin`` restricts the load to one. Outputs per source file and coin:
 - ``OrderBookDelta``: every ``l2Book`` snapshot is diffed against the previous one (``SnapshotDiffer``), because
   Nautilus' queue-position model resets on CLEAR and would fill us too early on a snapshot feed;
 - ``TradeTick`` from ``trades``. Subscribing replays the venue's recent trades: a trade stamped before the file's
@@ -715,7 +716,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="S3 archive (.lz4) or WS recording (.gz)")
     parser.add_argument("--catalog", type=Path, required=True, help="ParquetDataCatalog directory (created if absent)")
     parser.add_argument("--meta", type=Path, default=DEFAULT_META, help="meta JSON or SDK cassette (default: bundled)")
-    parser.add_argument("--coin", default=DEFAULT_COIN, help="coin to load (default: BTC)")
+    parser.add_argument("--coin", default=None, help="load only this coin (default: every coin in the sources)")
     parser.add_argument(
         "--checkpoint-s",
         type=float,
@@ -731,20 +732,46 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def coins_in(paths: Iterable[Path | str]) -> list[str]:
+    """Every coin with a book or a trade in the sources, in order of first appearance."""
+    coins: dict[str, None] = {}
+    for path in paths:
+        for _, _, message in _read_messages(Path(path)):
+            data = message.get("data")
+            if message.get("channel") == "l2Book" and isinstance(data, dict):
+                coins.setdefault(str(data.get("coin")), None)
+            elif message.get("channel") == "trades" and isinstance(data, list):
+                coins.update((str(trade.get("coin")), None) for trade in data if isinstance(trade, dict))
+    return list(coins)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        instrument = instrument_for(args.coin, args.meta)
-        results = []
-        for source in args.sources:
-            result = parse_file(source, instrument, progress=True, checkpoint_s=args.checkpoint_s, heartbeat=args.heartbeat)
-            print(result.summary())
-            results.append(result)
-        write_catalog(results, instrument, args.catalog)
+        if args.coin is not None:
+            sources_of = {args.coin: list(args.sources)}
+        else:  # each source is parsed for the coins it holds
+            sources_of = {}
+            for source in args.sources:
+                for coin in coins_in([source]):
+                    sources_of.setdefault(coin, []).append(source)
+            if not sources_of:
+                raise LoaderError("no l2Book or trades message in the sources: nothing to load")
+        instruments = [instrument_for(coin, args.meta) for coin in sources_of]
+        for instrument in instruments:
+            results = []
+            for source in sources_of[instrument.raw_symbol.value]:
+                result = parse_file(
+                    source, instrument, progress=True, checkpoint_s=args.checkpoint_s, heartbeat=args.heartbeat
+                )
+                print(result.summary())
+                results.append(result)
+            write_catalog(results, instrument, args.catalog)
     except (RecordingError, LoaderError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
-    print(f"catalog {args.catalog}: {instrument.id} from {len(results)} file(s)")
+    loaded = ", ".join(str(instrument.id) for instrument in instruments)
+    print(f"catalog {args.catalog}: {loaded} from {len(args.sources)} file(s)")
     return 0
 
 
