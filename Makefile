@@ -10,7 +10,7 @@ ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/ma
 HL_CSV := $(SHARED)/hl-collector-csv/recordings
 WS26 := $(SHARED)/hftbacktest/examples/hyperliquid/btcusd_20250126.gz
 
-.PHONY: setup backtest test bench live clean catalogs compare sweep
+.PHONY: setup backtest test bench fuzz live clean catalogs compare sweep calibrate
 
 $(VENV)/.installed: pyproject.toml
 	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
@@ -45,6 +45,12 @@ sweep: $(SWEEP_CATALOG)/.built
 
 catalogs: $(CATALOG)/.built data/catalog_hl_btc/.built data/catalog_hl_eth/.built data/catalog_hl_sol/.built data/catalog_ws26/.built
 
+# A config's "priors" block (κ, A, σ) fitted from a catalog:
+#   make calibrate CATALOG=data/catalog_hl_eth INSTRUMENT=ETH-USD-PERP.HYPERLIQUID
+INSTRUMENT ?= BTC-USD-PERP.HYPERLIQUID
+calibrate: setup
+	$(PY) -m mm_strategy.calibrate --catalog $(CATALOG) --instrument $(INSTRUMENT)
+
 compare: catalogs
 	$(PY) benchmarks/compare_grid.py
 
@@ -56,6 +62,9 @@ test: setup
 
 bench: $(CATALOG)/.built
 	$(PY) benchmarks/backtest_throughput.py --catalog $(CATALOG)
+
+fuzz: setup
+	$(PY) benchmarks/fuzz_frames.py
 
 live: setup
 	$(PY) run_live.py
