@@ -1,0 +1,99 @@
+"""``python -m mm_strategy.calibrate`` on real catalogs built from the bundled data: the priors block it prints parses
+as the config's ``priors``, its κ/A is the kappa model's own fit, σ is the realised σ at 10–60 s, and bad input is
+an error naming the problem, not a traceback."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from nautilus_trader.model.identifiers import InstrumentId
+
+from adapters.hyperliquid import loaders
+from mm_strategy import calibrate
+from mm_strategy.models.kappa import CurveSource
+from mm_strategy.models.priors import InstrumentPriors
+
+BTC = "BTC-USD-PERP.HYPERLIQUID"
+ETH = "ETH-USD-PERP.HYPERLIQUID"
+
+
+@pytest.fixture(scope="module")
+def archive_catalog(archive_btc_hour, tmp_path_factory) -> Path:
+    instrument = loaders.default_instrument()
+    result = loaders.parse_file(archive_btc_hour, instrument, checkpoint_s=loaders.DEFAULT_CHECKPOINT_S, heartbeat=True)
+    path = tmp_path_factory.mktemp("archive") / "catalog"
+    loaders.write_catalog([result], instrument, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def eth_catalog(hl_captures, tmp_path_factory) -> Path:
+    instrument = loaders.instrument_for("ETH")
+    result = loaders.parse_file(hl_captures / "hl_ETH_20250903.gz", instrument)
+    path = tmp_path_factory.mktemp("eth") / "catalog"
+    loaders.write_catalog([result], instrument, path)
+    return path
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = calibrate.main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_archive_hour_priors_from_book_crossings(archive_catalog, capsys) -> None:
+    code, out, err = run(capsys, "--catalog", str(archive_catalog), "--instrument", BTC)
+    assert code == 0
+    priors = InstrumentPriors(**json.loads(out)["priors"])  # the block is the config's top-level "priors"
+    # no trades: the pooled book-crossing curve, κ 8.6× and A 1/39 of the seed's 2,500 and 0.8/s (R² 0.89);
+    # σ: realised 4.18–4.27e-5 at 10–60 s (DESIGN §5: 4.2e-5), its median
+    assert priors == InstrumentPriors(kappa_per_frac=21_600.0, a_per_s=0.0203, sigma_frac_per_sqrt_s=4.26e-5)
+    assert "curve (book_crossings, both sides pooled): κ 21,602 (1/κ 0.463 bp), A 0.0203/s, R² 0.893" in err
+    # the tick the book actually moves by (5 significant figures: 1 USD), and the spread, 2 ticks (DESIGN §9)
+    assert "tick in the book 1 (0.234 bp; instrument increment 0.1)" in err
+    assert "spread (time-weighted median) 0.468 bp = 2.00 ticks" in err
+    assert "WARNING" not in err
+
+
+def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, capsys) -> None:
+    code, out, err = run(capsys, "--catalog", str(eth_catalog), "--instrument", ETH)
+    assert code == 0
+    assert json.loads(out) == {"priors": {"kappa_per_frac": 15_600.0, "a_per_s": 0.0492, "sigma_frac_per_sqrt_s": 9.58e-5}}
+    assert "curve (trades, both sides pooled)" in err and "bid book_crossings" in err  # both sources shown per side
+    # the same fit as the online model's: its market arrivals over the whole capture, each side
+    cal = calibrate.calibrate(eth_catalog, InstrumentId.from_str(ETH))
+    assert cal.curves.source is CurveSource.TRADES
+    for (side, source), fit in cal.curves.sides.items():
+        assert fit is not None and fit.r2 > 0.9 and 14_000 < fit.kappa_per_frac < 20_000
+    assert "tick in the book 0.1 (0.230 bp" in err and "spread (time-weighted median) 0.230 bp = 1.00 ticks" in err
+
+
+def test_a_narrow_fit_range_is_flagged(eth_catalog, capsys) -> None:
+    code, _, err = run(capsys, "--catalog", str(eth_catalog), "--instrument", ETH, "--max-depth-bps", "1")
+    assert code == 0 and "WARNING: the fit range max_depth_bps 1 holds fewer than 4 characteristic depths" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (("--instrument", "ETH"), "missing '.' separator"),
+        (("--instrument", BTC), "no instrument BTC-USD-PERP.HYPERLIQUID in the catalog"),
+        (("--instrument", ETH, "--max-depth-bps", "0"), "KappaParams.max_depth_bps: must be >= 3 bins"),
+    ],
+)
+def test_bad_input_is_an_error_that_names_it(eth_catalog, capsys, argv, message) -> None:
+    code, out, err = run(capsys, "--catalog", str(eth_catalog), *argv)
+    assert code == calibrate.EXIT_INPUT_ERROR and out == "" and message in err
+
+
+def test_too_little_data_for_a_curve_is_an_error(ws_recording_btc, tmp_path, capsys) -> None:
+    # the 26 s WS recording: 2 book crossings and 8 taker orders, too few for a curve
+    instrument = loaders.default_instrument()
+    loaders.write_catalog([loaders.parse_file(ws_recording_btc, instrument)], instrument, tmp_path / "catalog")
+    code, out, err = run(capsys, "--catalog", str(tmp_path / "catalog"), "--instrument", BTC)
+    assert code == calibrate.EXIT_INPUT_ERROR and out == ""
+    assert "error: no κ/A fit from book_crossings" in err
+    code, _, err = run(capsys, "--catalog", str(tmp_path / "missing"), "--instrument", BTC)
+    assert code == calibrate.EXIT_INPUT_ERROR and "not a catalog directory" in err
