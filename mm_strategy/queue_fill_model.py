@@ -35,9 +35,11 @@ from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.data import OrderBookDeltas
 from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import OrderType
 from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
 from mm_strategy.queue_model import QueueFunction
@@ -128,8 +130,8 @@ class QueueFeedModule(SimulationModule):
                 self._tracked[key] = self._start(order)
         for key in [k for k in self._tracked if k not in open_ids]:
             tracked = self._tracked[key]
-            if self._drive_fills or not tracked.order.is_closed or tracked.order.filled_qty.as_double() <= 0:
-                del self._tracked[key]  # cancelled (shadow: its life is over) or driven mode
+            if self._drive_fills or tracked.order.status != OrderStatus.FILLED:
+                del self._tracked[key]  # driven mode, or (shadow) cancelled: its life is over
             elif tracked.stop_ns is None:
                 tracked.stop_ns = ts_now + self._grace_ns
             elif ts_now > tracked.stop_ns:
@@ -162,23 +164,28 @@ class QueueFeedModule(SimulationModule):
 
     def _start(self, order) -> _Tracked:
         book = self._book(order.instrument_id)
+        view = _SideView.of(book, order.side)
         level = _level_qty(book, order)
-        ahead = level if _is_visible(book, order) else None
-        position = QueuePosition(quantity=order.quantity.as_double(), ahead=ahead, level=level, touch=_touch(book, order))
+        ahead = level if view.is_visible(order.price) else None
+        position = QueuePosition(quantity=order.quantity.as_double(), ahead=ahead, level=level, touch=view.touch(order.price))
         return _Tracked(order=order, position=position, price_raw=order.price.raw)
 
     def _on_book(self, instrument_id: InstrumentId, book: OrderBook, ts_ns: int) -> None:
+        views: dict[OrderSide, _SideView] = {}
         for key, tracked in self._tracked.items():
             order = tracked.order
             if order.instrument_id != instrument_id or tracked.position.remaining <= 0.0:
                 continue
             if tracked.stop_ns is not None and ts_ns > tracked.stop_ns:
                 continue
+            view = views.get(order.side)
+            if view is None:
+                view = views[order.side] = _SideView.of(book, order.side)
             filled = advance(
                 tracked.position,
                 _level_qty(book, order),
-                _is_visible(book, order),
-                _touch(book, order),
+                view.is_visible(order.price),
+                view.touch(order.price),
                 self.function,
             )
             if filled > 0.0:
@@ -193,23 +200,33 @@ def _level_qty(book: OrderBook, order) -> float:
     return book.get_quantity_at_level(order.price, incoming, order.quantity.precision).as_double()
 
 
-def _touch(book: OrderBook, order) -> Touch:
-    best = book.best_bid_price() if order.side == OrderSide.BUY else book.best_ask_price()
-    if best is None:
-        return Touch.BETTER
-    if order.price == best:
-        return Touch.AT
-    better = order.price > best if order.side == OrderSide.BUY else order.price < best
-    return Touch.BETTER if better else Touch.BEHIND
+@dataclass(frozen=True, slots=True)
+class _SideView:
+    """One side of the mirrored book as our orders on it see it: its best and its deepest visible price."""
 
+    is_buy: bool
+    best: Price | None
+    worst: Price | None
 
-def _is_visible(book: OrderBook, order) -> bool:
-    """Our price is within the depth the data shows on our side (or better than its best)."""
-    levels = book.bids() if order.side == OrderSide.BUY else book.asks()
-    if not levels:
-        return True
-    worst = levels[-1].price
-    return order.price >= worst if order.side == OrderSide.BUY else order.price <= worst
+    @classmethod
+    def of(cls, book: OrderBook, side: OrderSide) -> _SideView:
+        is_buy = side == OrderSide.BUY
+        levels = book.bids() if is_buy else book.asks()
+        return cls(is_buy, levels[0].price if levels else None, levels[-1].price if levels else None)
+
+    def touch(self, price: Price) -> Touch:
+        if self.best is None:
+            return Touch.BETTER
+        if price == self.best:
+            return Touch.AT
+        better = price > self.best if self.is_buy else price < self.best
+        return Touch.BETTER if better else Touch.BEHIND
+
+    def is_visible(self, price: Price) -> bool:
+        """Our price is within the depth the data shows (or better than its best): an absent level is empty."""
+        if self.worst is None:
+            return True
+        return price >= self.worst if self.is_buy else price <= self.worst
 
 
 class QueueFillModel(FillModel):
