@@ -176,4 +176,4 @@ def test_forked_worker_reproduces_a_spawned_interpreter_exactly(walk_spec):
     measured = {"pid", "run_wall_s", "backtest_wall_s", "peak_rss_mb"}
     spawned, forked = (pd.Series({k: v for k, v in rows[m].items() if k not in measured}) for m in ("spawn", "forkserver"))
     pd.testing.assert_series_equal(spawned, forked)  # every metric, NaN where both could not measure it
-    assert rows["spawn"]["fills.count"] > 0
+    assert rows["spawn"]["session.mid_updates"] > 10  # a real replay, not two empty runs
