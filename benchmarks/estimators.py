@@ -2,12 +2,12 @@
 """Cost of the online estimators: µs per book event of each model, and the actors' cost inside the engine.
 
 Part 1, models without the engine: the real hour's book batches (the deltas the catalog holds, applied to a
-NautilusTrader ``OrderBook``, one event per batch as the actors receive them) are turned into (ts, levels, mid) once,
-then replayed through each model's per-book-event input. Two columns: the feed alone, and the feed plus an
-``estimate`` on every event (what ``publish_interval_ms = 0`` costs; the default 250 ms publishes on ~1 event in
+NautilusTrader ``OrderBook``, one event per batch as the actors receive them) are turned into (ts, best bid, best
+ask, mid) once, then replayed through each model's per-book-event input. Two columns: the feed alone, and the feed
+plus an ``estimate`` on every event (what ``publish_interval_ms = 0`` costs; the default 250 ms publishes on ~1 event in
 1.5). Fill-driven work (fills, resting spells) happens per own order event, not per book event, and is not in
 these rows; fill_rate and calibration have no per-book input, so their rows are ``estimate`` alone. One more row
-times the KappaActor's extraction of 20+20 levels from the ``OrderBook``, wiring the model rows do not include.
+times the KappaActor's read of the best bid and ask from the ``OrderBook``, wiring the model rows do not include.
 
 Part 2, the engine: the same catalog replayed by ``run_backtest`` bare (no components) and with the seven actors
 (the strategy a no-op ``Strategy``, so the ratio is the actors' cost alone), and, when the shared config loads, with
@@ -37,13 +37,12 @@ from nautilus_trader.model.enums import RecordFlag  # noqa: E402
 from nautilus_trader.trading.config import ImportableStrategyConfig  # noqa: E402
 
 from adapters.hyperliquid import loaders  # noqa: E402
-from mm_strategy.actors.kappa import book_levels  # noqa: E402
 from mm_strategy.backtest import run_backtest  # noqa: E402
 from mm_strategy.models.adverse_selection import AdverseSelectionModel  # noqa: E402
 from mm_strategy.models.calibration import CalibrationController  # noqa: E402
 from mm_strategy.models.fill_rate import FillRateModel  # noqa: E402
 from mm_strategy.models.informed_flow import InformedFlowModel  # noqa: E402
-from mm_strategy.models.kappa import KappaEstimator  # noqa: E402
+from mm_strategy.models.kappa import KappaModel  # noqa: E402
 from mm_strategy.models.volatility import VolatilityModel  # noqa: E402
 from mm_strategy.models.warmup import WarmupTracker  # noqa: E402
 from mm_strategy.node_config import BacktestSettings  # noqa: E402
@@ -53,7 +52,6 @@ from run_backtest import DEFAULT_CATALOG  # noqa: E402
 from run_backtest import DEFAULT_CONFIG  # noqa: E402
 from run_backtest import ensure_catalog  # noqa: E402
 
-BOOK_LEVELS = 20
 ACTOR_NAMES = ("Kappa", "Volatility", "FillRate", "AdverseSelection", "Calibration", "InformedFlow", "Warmup")
 NO_OP_STRATEGY = ImportableStrategyConfig(
     strategy_path="nautilus_trader.trading.strategy:Strategy",
@@ -61,12 +59,12 @@ NO_OP_STRATEGY = ImportableStrategyConfig(
     config={},
 )
 
-BookEvent = tuple[int, list[tuple[float, float]], list[tuple[float, float]], float]
+BookEvent = tuple[int, float, float, float]  # (ts, best bid, best ask, mid)
 # (model factory, feed of one book event, or None when the model has no per-book input)
 ModelBench = tuple[Callable[[], object], Callable[[object, BookEvent], None] | None]
 
 MODELS: dict[str, ModelBench] = {
-    "kappa": (KappaEstimator, lambda m, e: m.on_book(e[0], e[1], e[2], e[3])),
+    "kappa": (KappaModel, lambda m, e: m.on_book(e[0], e[1], e[2])),
     "volatility": (VolatilityModel, lambda m, e: m.on_mid(e[0], e[3])),
     "fill_rate": (FillRateModel, None),
     "adverse_selection": (AdverseSelectionModel, lambda m, e: m.on_mid(e[0], e[3])),
@@ -89,21 +87,21 @@ def book_batches(archive: Path) -> tuple[list[BookEvent], list]:
             mid = book.midpoint()
             if mid is not None:
                 events.append(
-                    (delta.ts_event, book_levels(book.bids(), BOOK_LEVELS), book_levels(book.asks(), BOOK_LEVELS), mid)
+                    (delta.ts_event, book.best_bid_price().as_double(), book.best_ask_price().as_double(), mid)
                 )
     return events, result.deltas
 
 
 def time_extraction(deltas: list) -> float:
-    """µs per batch for ``book_levels`` on both sides of the live ``OrderBook`` (KappaActor's wiring)."""
+    """µs per batch to read the best bid and ask of the live ``OrderBook`` (KappaActor's wiring)."""
     book = OrderBook(deltas[0].instrument_id, BookType.L2_MBP)
     spent, batches = 0.0, 0
     for delta in deltas:
         book.apply_delta(delta)
         if delta.flags & RecordFlag.F_LAST:
             started = time.perf_counter()
-            book_levels(book.bids(), BOOK_LEVELS)
-            book_levels(book.asks(), BOOK_LEVELS)
+            book.best_bid_price().as_double()
+            book.best_ask_price().as_double()
             spent += time.perf_counter() - started
             batches += 1
     return spent / batches * 1e6
@@ -170,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     all_both = best_of(args.repeats, lambda: time_models(events, list(MODELS), True))
     print(f"{'all seven together':<34}{all_feed:>10.2f}{all_both:>16.2f}")
     extraction_us = best_of(args.repeats, lambda: time_extraction(deltas))
-    print(f"{'KappaActor: 20+20 levels from book':<34}{extraction_us:>10.2f}")
+    print(f"{'KappaActor: best prices from book':<34}{extraction_us:>10.2f}")
 
     ensure_catalog(args.catalog)
     instrument_id = loaders.default_instrument().id.value

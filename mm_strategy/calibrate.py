@@ -255,7 +255,8 @@ def report(cal: Calibration, catalog_path: Path, params: KappaParams) -> str:
         f"{len(data.trades):,} trades",
         f"mid {mids.min():,.6g}–{mids.max():,.6g} (median {median_mid:,.6g}); tick in the book {cal.tick:g} "
         f"({cal.tick / median_mid * _BPS:.3f} bp; instrument increment {data.instrument.price_increment})",
-        f"spread (time-weighted median) {cal.spread_bps:.3f} bp = {cal.spread_bps / _BPS * median_mid / cal.tick:.2f} ticks",
+        f"spread (time-weighted median) {cal.spread_bps:.3f} bp = "
+        f"{cal.spread_bps / _BPS * median_mid / cal.tick:.2f} ticks",
         "σ realised /√s: " + ", ".join(f"{h:g} s {s:.3g}" for h, s in cal.sigma_by_horizon.items()) + " → median",
         f"curve ({curves.source}, both sides pooled): {_fit_text(curves.pooled)}",
     ]

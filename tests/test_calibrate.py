@@ -60,7 +60,8 @@ def test_archive_hour_priors_from_book_crossings(archive_catalog, capsys) -> Non
 def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, capsys) -> None:
     code, out, err = run(capsys, "--catalog", str(eth_catalog), "--instrument", ETH)
     assert code == 0
-    assert json.loads(out) == {"priors": {"kappa_per_frac": 15_600.0, "a_per_s": 0.0492, "sigma_frac_per_sqrt_s": 9.58e-5}}
+    expected = {"kappa_per_frac": 15_600.0, "a_per_s": 0.0492, "sigma_frac_per_sqrt_s": 9.58e-5}
+    assert json.loads(out) == {"priors": expected}
     assert "curve (trades, both sides pooled)" in err and "bid book_crossings" in err  # both sources shown per side
     # the same fit as the online model's: its market arrivals over the whole capture, each side
     cal = calibrate.calibrate(eth_catalog, InstrumentId.from_str(ETH))

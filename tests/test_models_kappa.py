@@ -142,7 +142,8 @@ def test_trades_are_the_source_once_a_side_has_ten_taker_orders() -> None:
 
 def test_without_data_both_sides_publish_the_prior() -> None:
     reading = KappaModel(PARAMS, PRIORS).estimate(T0)
-    assert (reading.kappa_bid, reading.kappa_ask, reading.a_bid_per_s, reading.a_ask_per_s) == (20_000.0, 20_000.0, 0.03, 0.03)
+    curve = (reading.kappa_bid, reading.kappa_ask, reading.a_bid_per_s, reading.a_ask_per_s)
+    assert curve == (20_000.0, 20_000.0, 0.03, 0.03)
     assert reading.source == "prior" and reading.book_reason is FitReason.TOO_FEW_UPDATES and not reading.book_reliable
     assert (reading.fit_r2, reading.fit_updates, reading.own_fill_count, reading.own_confidence) == (0.0, 0, 0, 0.0)
 

@@ -201,7 +201,8 @@ def resting_spell(
     if end_mid is None:
         raise UnusableEvent("no book mid before the order's end: the depth it rested at is unknown")
     side, px = side_sign(order.side), price.as_double()
-    segments = tuple((depth_bps(side, px, mid), seconds) for mid, seconds in mids.segments(accepted.ts_init, event.ts_init))
+    rested = mids.segments(accepted.ts_init, event.ts_init)
+    segments = tuple((depth_bps(side, px, mid), seconds) for mid, seconds in rested)
     rested_s = max(event.ts_init - accepted.ts_init, 0) / _NS_PER_S
     end_depth = depth_bps(side, px, end_mid)
     return RestingSpell(

@@ -244,7 +244,7 @@ class ArrivalDepths:
     included); the fit is cached until an arrival enters or leaves the window.
     """
 
-    __slots__ = ("_window_ns", "_bin_frac", "_events", "_counts", "_depth_sums", "_fit", "_dirty")
+    __slots__ = ("_window_ns", "_bin_frac", "_events", "_counts", "_depth_sums", "_fit", "_dirty", "version")
 
     def __init__(self, window_s: float, depth_bin_bps: float, max_depth_bps: float) -> None:
         self._window_ns = round(window_s * _NS_PER_S)
@@ -255,6 +255,7 @@ class ArrivalDepths:
         self._depth_sums = np.zeros(n_bins)
         self._fit: SurvivalFit | None = None
         self._dirty = False
+        self.version = 0  # bumped whenever the window's content changes
 
     def __len__(self) -> int:
         return len(self._events)
@@ -269,6 +270,7 @@ class ArrivalDepths:
         self._counts[i] += 1
         self._depth_sums[i] += depth_frac
         self._dirty = True
+        self.version += 1
 
     def expire(self, now_ns: int) -> None:
         cutoff = now_ns - self._window_ns
@@ -280,6 +282,7 @@ class ArrivalDepths:
             self._counts[i] -= 1
             self._depth_sums[i] = self._depth_sums[i] - depth if self._counts[i] else 0.0
         self._dirty = True
+        self.version += 1
 
     def fit(self, min_survivors: int) -> SurvivalFit | None:
         if self._dirty:
@@ -311,7 +314,9 @@ class MarketArrivals:
 
     def on_book(self, ts_ns: int, best_bid: float, best_ask: float) -> None:
         if not (0.0 < best_bid < math.inf and 0.0 < best_ask < math.inf):
-            raise ValueError(f"MarketArrivals.on_book: best prices must be > 0 and finite, got {best_bid!r}, {best_ask!r}")
+            raise ValueError(
+                f"MarketArrivals.on_book: best prices must be > 0 and finite, got {best_bid!r}, {best_ask!r}"
+            )
         if self._start_ns is None:
             self._start_ns = ts_ns
         prev = self._prev_mid
@@ -462,7 +467,7 @@ class _OwnSpells:
     """One side's own resting spells in the window: exposure seconds per depth bin (with their depth-weighted sum,
     so each bin is evaluated at its exposure-weighted mean depth) and the fills' count and summed depth."""
 
-    __slots__ = ("_window_ns", "_bin_frac", "_spells", "_bins", "n_fills", "fill_depth_sum", "exposure_s")
+    __slots__ = ("_window_ns", "_bin_frac", "_spells", "_bins", "n_fills", "fill_depth_sum", "exposure_s", "version")
 
     def __init__(self, window_s: float, depth_bin_bps: float) -> None:
         self._window_ns = round(window_s * _NS_PER_S)
@@ -473,6 +478,7 @@ class _OwnSpells:
         self.n_fills = 0
         self.fill_depth_sum = 0.0
         self.exposure_s = 0.0
+        self.version = 0  # bumped whenever the window's content changes
 
     def __len__(self) -> int:
         return len(self._spells)
@@ -498,10 +504,14 @@ class _OwnSpells:
             entry[2] += 1
             self.exposure_s += t
         self._spells.append((ts_ns, entries, fill_depth))
+        self.version += 1
 
     def expire(self, now_ns: int) -> None:
         cutoff = now_ns - self._window_ns
         spells = self._spells
+        if not spells or spells[0][0] > cutoff:
+            return
+        self.version += 1
         while spells and spells[0][0] <= cutoff:
             _, entries, fill_depth = spells.popleft()
             if fill_depth is not None:
@@ -548,14 +558,15 @@ class KappaModel:
     """Feed `on_book` (best prices of every book update), `on_trade` (every public trade, once: E11) and `on_spell`
     (every resting spell of our orders, once); read `estimate(ts_ns)`. Time is only ever the caller's ts_ns."""
 
-    __slots__ = ("params", "priors", "market", "_own", "_fills_since_start")
+    __slots__ = ("params", "priors", "market", "_own", "_fills_since_start", "_memo")
 
     def __init__(self, params: KappaParams, priors: InstrumentPriors) -> None:
         self.params = params
         self.priors = priors
         self.market = MarketArrivals(params)
-        self._own = (_OwnSpells(params.window_s, params.depth_bin_bps), _OwnSpells(params.window_s, params.depth_bin_bps))
+        self._own = tuple(_OwnSpells(params.window_s, params.depth_bin_bps) for _ in range(2))
         self._fills_since_start = 0
+        self._memo: tuple[tuple, KappaReading] | None = None  # the last reading and the state it was read from
 
     def on_book(self, ts_ns: int, best_bid: float, best_ask: float) -> None:
         self.market.on_book(ts_ns, best_bid, best_ask)
@@ -607,6 +618,21 @@ class KappaModel:
         )
 
     def estimate(self, ts_ns: int) -> KappaReading:
+        """The reading at `ts_ns`; unchanged windows (the usual case between arrivals once the window is full, as
+        publication runs every 250 ms) return the previous reading without refitting or rebuilding it."""
+        market = self.market
+        market.flush()
+        windows = (*market.trades, *market.crossings, *self._own)
+        for window in windows:
+            window.expire(ts_ns)
+        key = (market.span_s(ts_ns), *(window.version for window in windows))
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1]
+        reading = self._reading(ts_ns)
+        self._memo = (key, reading)
+        return reading
+
+    def _reading(self, ts_ns: int) -> KappaReading:
         bid, ask = self._side(BID, ts_ns), self._side(ASK, ts_ns)
         n_window = bid.own_fills + ask.own_fills
         n_real = min(n_window, self._fills_since_start)
