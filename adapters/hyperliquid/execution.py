@@ -6,20 +6,12 @@ the map is rebuilt from the cache on connect. A submit list is one ``order`` act
 and the shutdown sweep are one ``cancelByCloid``/``cancel`` action each.
 
 Events come from three sources that race each other: the REST answer, the ``orderUpdates``/``userFills``/
-``userEvents`` streams, and REST look-ups (reconnect resync, unknown outcomes). Each order's state here
-(``_OrderState``) records what has already been *emitted*, because Nautilus applies events from a queue and the
-cache lags behind. The rules that make any arrival order safe:
-
-- ACCEPTED, REJECTED and CANCELED are emitted at most once; fills are deduplicated by trade id (``tid``), also
-  against the fills an order already holds after a restart.
-- A venue cancel carries the order's remaining size; when the venue filled more than the fills emitted so far,
-  the cancel is held until those fills arrive (otherwise Nautilus would see CANCELED, then a fill, and leave the
-  order PARTIALLY_FILLED, i.e. open). A REST cancel ``success`` has no size, so the stream's cancel closes the
-  order, or a short-delay ``orderStatus`` look-up does if the stream missed it.
-- A modify is the venue's cancel-replace: a new oid under the same cloid. Its REST answer gives the new oid;
-  the old oid's CANCELED is recognised and dropped, and a stream message about the new oid that overtakes the
-  REST answer applies the update first (the races of nautilus #3827/#3972/#4270).
-- A timeout or 5xx on an order leaves its outcome unknown: the order is looked up by cloid, never resent.
+``userEvents`` streams, and REST look-ups (reconnect resync, unknown outcomes). The rules that make any arrival
+order safe (at most one ACCEPTED/REJECTED/CANCELED, fills once by ``tid``, a cancel held for its fills, a modify's
+two legs, a lost answer) are the pure ``order_state`` module; this client gathers the news, hands it to the
+order's :class:`OrderState` and emits the effects it returns. A REST cancel ``success`` has no size, so the
+stream's cancel closes the order, or a short-delay ``orderStatus`` look-up does if the stream missed it. A timeout
+or 5xx on an order or a modify leaves its outcome unknown: the order is looked up by cloid, never resent.
 
 After every reconnect of the user stream the client resyncs over REST, since ``orderUpdates``/``userEvents``
 replay nothing (protocol §9.9): fills since the last one seen (``userFillsByTime``), then the open orders
@@ -34,8 +26,6 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
-from dataclasses import field
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -65,14 +55,13 @@ from nautilus_trader.model.enums import OmsType
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderType
 from nautilus_trader.model.identifiers import ClientId
+from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
-from nautilus_trader.model.identifiers import StrategyId
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import AccountBalance
 from nautilus_trader.model.objects import Money
-from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 from nautilus_trader.model.orders import Order
 
@@ -92,6 +81,17 @@ from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints
 from adapters.hyperliquid.http.info import HyperliquidInfoEndpoints
 from adapters.hyperliquid.http.ratelimit import AddressBudget
 from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
+from adapters.hyperliquid.order_state import Accepted
+from adapters.hyperliquid.order_state import Canceled
+from adapters.hyperliquid.order_state import Effect
+from adapters.hyperliquid.order_state import Filled
+from adapters.hyperliquid.order_state import FillNews
+from adapters.hyperliquid.order_state import ModifyRejected
+from adapters.hyperliquid.order_state import NewsKind
+from adapters.hyperliquid.order_state import OrderNews
+from adapters.hyperliquid.order_state import OrderState
+from adapters.hyperliquid.order_state import Rejected
+from adapters.hyperliquid.order_state import Updated
 from adapters.hyperliquid.providers import HyperliquidInstrumentProvider
 from adapters.hyperliquid.rules import MIN_NOTIONAL_USD
 from adapters.hyperliquid.rules import Rounding
@@ -117,8 +117,10 @@ _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, Type
 # A REST cancel ``success`` is normally followed within milliseconds by the stream's CANCELED (which carries the
 # remaining size); after this long without it the order is looked up instead.
 CANCEL_CONFIRM_S = 2.0
-# A cancel held for fills the venue reported but the stream has not delivered triggers a resync after this long.
-HELD_CLOSE_TIMEOUT_S = 5.0
+# Fills the venue reported (a cancel's or a status's size) that the stream has not delivered after this long
+# trigger a resync; still missing after it, they are given up (a cancel held for them then closes the order).
+FILLS_OVERDUE_S = 5.0
+HOUSEKEEPING_PERIOD_S = 1.0
 # Resync looks this far before the last fill seen (times are inclusive and fills are deduplicated).
 RESYNC_OVERLAP_MS = 2_000
 RESYNC_ON_RECONNECT = "user stream reconnected"
@@ -126,38 +128,6 @@ RESYNC_ON_RECONNECT = "user stream reconnected"
 DEFAULT_FILL_LOOKBACK_MS = 86_400_000
 _FILL_IDS_KEPT = 50_000
 _ZERO = Decimal(0)
-
-
-@dataclass(slots=True)
-class _OrderState:
-    """What has been emitted for one order, and the venue facts needed to emit the rest correctly."""
-
-    client_order_id: ClientOrderId
-    strategy_id: StrategyId
-    instrument_id: InstrumentId
-    cloid: str
-    quantity: Decimal
-    oid: int | None = None
-    accepted: bool = False
-    closed: bool = False  # CANCELED/REJECTED/EXPIRED emitted
-    filled_qty: Decimal = _ZERO  # sum of fills emitted
-    submit_in_flight: bool = False
-    held_close: OrderUpdate | None = None  # a venue cancel waiting for fills still in flight
-    held_since_s: float = 0.0
-    replaced_oids: set[int] = field(default_factory=set)
-    modify: ModifyOrder | None = None  # in flight
-    modify_new_price: Price | None = None
-    modify_new_qty: Quantity | None = None
-    modify_held_cancel: OrderUpdate | None = None
-
-    @property
-    def venue_order_id(self) -> VenueOrderId | None:
-        return VenueOrderId(str(self.oid)) if self.oid is not None else None
-
-    @property
-    def terminal(self) -> bool:
-        """Nothing more can happen to it: closed, or filled in full."""
-        return self.closed or self.filled_qty >= self.quantity
 
 
 class HyperliquidExecutionClient(LiveExecutionClient):
@@ -196,8 +166,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         # Queries and user streams name the account, never an agent signing for it (protocol §9.5).
         self._user = actions.lower_address(config.account_address or exchange.signer_address)
         self._ws = HyperliquidWebSocketClient.for_config(config, self._on_frame, self._log, self._on_reconnected)
-        self._states: dict[str, _OrderState] = {}  # by cloid
-        self._by_oid: dict[int, _OrderState] = {}
+        self._states: dict[str, OrderState] = {}  # by cloid
+        self._by_oid: dict[int, OrderState] = {}  # every oid an order has had
+        self._awaiting: set[str] = set()  # cloids of orders with venue fills not received yet
         self._seen_trades = parsing.RecentKeys(_FILL_IDS_KEPT)  # bounded; older ones are in order.trade_ids
         self._budget = AddressBudget()
         self._budget_read_s = 0.0
@@ -217,6 +188,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     @property
     def ws(self) -> HyperliquidWebSocketClient:
         return self._ws
+
+    @property
+    def resyncing(self) -> bool:
+        return self._resync_lock.locked()
 
     # -- connection ------------------------------------------------------------------------------------
 
@@ -262,13 +237,13 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         for order in self._cache.orders(venue=HYPERLIQUID_VENUE):
             self._track(order)
 
-    def _track(self, order: Order) -> _OrderState:
+    def _track(self, order: Order) -> OrderState:
         """The state of ``order``, created from what the cache knows the first time (a new order, or one from
-        before a restart)."""
+        before a restart, with the fills it holds)."""
         cloid = actions.cloid_from_client_order_id(order.client_order_id.value)
         state = self._states.get(cloid)
         if state is None:
-            state = _OrderState(
+            state = OrderState(
                 order.client_order_id,
                 order.strategy_id,
                 order.instrument_id,
@@ -276,18 +251,25 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 order.quantity.as_decimal(),
                 accepted=order.venue_order_id is not None,
                 closed=order.is_closed,
-                filled_qty=order.filled_qty.as_decimal(),
             )
-            self._states[cloid] = state
             if order.venue_order_id is not None and order.venue_order_id.value.isdigit():
-                self._set_oid(state, int(order.venue_order_id.value))
+                state.oid = int(order.venue_order_id.value)
+            for fill in (event for event in order.events if isinstance(event, OrderFilled)):
+                oid = _oid_of(fill.venue_order_id, state.oid)
+                state.seed_fill(oid, fill.trade_id.value, fill.last_qty.as_decimal())
+            self._states[cloid] = state
+            self._index(state)
         return state
 
-    def _set_oid(self, state: _OrderState, oid: int) -> None:
-        state.oid = oid
-        self._by_oid[oid] = state
+    def _index(self, state: OrderState) -> None:
+        if state.oid is not None:
+            self._by_oid[state.oid] = state
+        if state.awaited:
+            self._awaiting.add(state.cloid)
+        else:
+            self._awaiting.discard(state.cloid)
 
-    def _state_for(self, cloid: str | None, oid: int) -> _OrderState | None:
+    def _state_for(self, cloid: str | None, oid: int) -> OrderState | None:
         """The order a venue message is about: by cloid (ours carry one), else by venue order id."""
         state = self._states.get(cloid) if cloid is not None else None
         return state if state is not None else self._by_oid.get(oid)
@@ -303,7 +285,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     async def _submit(self, orders: list[Order]) -> None:
         """Deny what the venue would refuse anyway, then send the rest as ONE ``order`` action."""
         ts_now = self._clock.timestamp_ns()
-        batch: list[tuple[_OrderState, dict[str, Any]]] = []
+        batch: list[tuple[OrderState, dict[str, Any]]] = []
         for order in orders:
             wire, reason = self._order_wire(order)
             if wire is None:
@@ -319,7 +301,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if not await self._budget_allows(len(batch)):
             reason = f"address request budget exhausted ({self._budget.used}/{self._budget.cap}); cancels still allowed"
             for state, _ in batch:
-                self._emit_rejected(state, reason, ts_now)
+                self._run(state, state.on_place_answer(None, reason, ts_now))
             return
         states = [state for state, _ in batch]
         for state in states:
@@ -381,7 +363,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         rounding = Rounding.UP if side == OrderSide.BUY else Rounding.DOWN
         return round_price(touch.as_decimal() * factor, instrument.size_precision, rounding)
 
-    def _on_submit_error(self, states: list[_OrderState], error: HyperliquidHttpError) -> None:
+    def _on_submit_error(self, states: list[OrderState], error: HyperliquidHttpError) -> None:
         if error.outcome_unknown:
             self._log.warning(f"order outcome unknown ({error}); looking the orders up by cloid")
             for state in states:
@@ -389,30 +371,28 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             return
         ts_now = self._clock.timestamp_ns()
         for state in states:
-            self._emit_rejected(state, error.message, ts_now)
+            self._run(state, state.on_place_answer(None, error.message, ts_now))
 
-    def _apply_place_response(self, states: list[_OrderState], response: ExchangeResponse) -> None:
+    def _apply_place_response(self, states: list[OrderState], response: ExchangeResponse) -> None:
         ts_now = self._clock.timestamp_ns()
         if response.error is not None:
             self._note_budget_error(response.error)
             for state in states:
-                self._emit_rejected(state, response.error, ts_now)
+                self._run(state, state.on_place_answer(None, response.error, ts_now))
             return
         statuses = response.statuses()
         if len(statuses) < len(states):  # pre-validation answers the whole batch with one error
             reason = _status_error(statuses[0]) if statuses else "empty answer to an order action"
             for state in states:
-                self._emit_rejected(state, reason or "order batch refused", ts_now)
+                self._run(state, state.on_place_answer(None, reason or "order batch refused", ts_now))
             return
         for state, status in zip(states, statuses):
-            if isinstance(status, ItemStatus) and status.oid is not None:
-                self._emit_accepted(state, status.oid, ts_now)
-            elif isinstance(status, ItemStatus) and status.error is not None:
-                self._emit_rejected(state, status.error, ts_now)
+            if isinstance(status, ItemStatus) and (status.oid is not None or status.error is not None):
+                self._run(state, state.on_place_answer(status.oid, status.error, ts_now))
             else:
                 self._log.warning(f"unexpected order status {status!r} for {state.client_order_id}")
 
-    async def _resolve_unknown(self, state: _OrderState, reason: str) -> None:
+    async def _resolve_unknown(self, state: OrderState, reason: str) -> None:
         """After a lost answer: the venue's record of the cloid decides; never resubmit."""
         try:
             response = await self._info.order_status(self._user, state.cloid)
@@ -420,15 +400,19 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             self._log.error(f"cannot look up {state.client_order_id} ({error}); the in-flight check will retry")
             return
         if response.order is None:
-            self._emit_rejected(state, f"not placed: {reason}", self._clock.timestamp_ns())
+            self._run(state, state.on_not_placed(f"not placed: {reason}", self._clock.timestamp_ns()))
         else:
             self._apply_lookup(state, response.order)
 
-    def _apply_lookup(self, state: _OrderState, venue: OrderUpdate) -> None:
+    def _apply_lookup(self, state: OrderState, venue: OrderUpdate) -> None:
         """Apply the venue's record of an order; if it shows fills this node has not received, the stream lost
         them, so fetch them now rather than at the next periodic resync."""
-        self._on_order_update(venue)
-        if venue.order.original - venue.order.remaining > state.filled_qty:
+        news = _news(venue)
+        if news is None:
+            self._log.warning(f"unknown order status {venue.status!r} for {state.client_order_id}")
+            return
+        self._run(state, state.on_news(news, time.monotonic()))
+        if state.awaited:
             self._request_resync("a look-up found fills the stream did not deliver")
 
     def _request_resync(self, reason: str) -> None:
@@ -458,11 +442,11 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         }
         await self._cancel([self._track(order) for order in orders.values()])
 
-    def _state_or_track(self, client_order_id: ClientOrderId) -> _OrderState | None:
+    def _state_or_track(self, client_order_id: ClientOrderId) -> OrderState | None:
         order = self._cache.order(client_order_id)
         return self._track(order) if order is not None else None
 
-    async def _cancel(self, candidates: list[_OrderState | None]) -> None:
+    async def _cancel(self, candidates: list[OrderState | None]) -> None:
         states = [state for state in candidates if state is not None and not state.terminal]
         if not states:
             return
@@ -494,7 +478,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             else:
                 self._emit_cancel_rejected(state, error)
 
-    def _confirm_cancel(self, state: _OrderState, delay_s: float, refusal: str | None) -> None:
+    def _confirm_cancel(self, state: OrderState, delay_s: float, refusal: str | None) -> None:
         """Settle a cancel from the venue's record of the order: closed there → apply it (after its fills); still
         open → the cancel did not happen, so report ``refusal`` (or a lost cancel) as a cancel rejection."""
 
@@ -528,106 +512,101 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         order = self._cache.order(command.client_order_id)
         state = self._track(order) if order is not None else None
         ts_now = self._clock.timestamp_ns()
-        if order is None or state is None or state.closed or not state.accepted or state.modify is not None:
-            reason = "order not modifiable now (unknown, closed, not yet accepted, or a modify is in flight)"
-            self._emit_modify_rejected(command, reason, ts_now)
+        refusal = "unknown order" if state is None else state.modify_refusal()
+        if refusal is not None:
+            self._emit_modify_rejected(command, refusal, ts_now)
             return
         price = command.price or order.price
         quantity = command.quantity or order.quantity
-        remaining = quantity.as_decimal() - order.filled_qty.as_decimal()
         instrument = self._provider.find(order.instrument_id)
+        remaining = quantity.as_decimal() - state.filled_qty
         if remaining <= 0 or instrument is None or not is_valid_price(price.as_decimal(), instrument.size_precision):
             self._emit_modify_rejected(command, f"invalid modify (price {price}, remaining {remaining})", ts_now)
             return
         tif = parsing.venue_tif(order.time_in_force, order.is_post_only) or "Gtc"
+        leg_size = state.begin_modify(command, price, quantity.as_decimal())
         wire = actions.limit_order_wire(
             self._provider.asset_of(instrument),
             order.side == OrderSide.BUY,
             price.as_decimal(),
-            remaining,
+            leg_size,
             order.is_reduce_only,
             tif,
             state.cloid,
         )
-        state.modify, state.modify_new_price, state.modify_new_qty = command, price, quantity
         try:
             response = await self._exchange.post(actions.batch_modify_action([(state.cloid, wire)]), 1)
         except HyperliquidHttpError as error:
-            self._finish_modify(state, None, str(error))
+            if error.outcome_unknown:
+                self._log.warning(f"modify outcome unknown ({error}); looking {state.client_order_id} up by cloid")
+                self.create_task(self._resolve_modify(state), log_msg=f"resolve modify of {state.client_order_id}")
+            else:
+                self._run(state, state.on_modify_answer(None, str(error), self._clock.timestamp_ns(), time.monotonic()))
             return
         self._budget.spend(1)
         statuses = response.statuses()
         status = statuses[0] if statuses else None
         error = response.error or (_status_error(status) if status is not None else "no answer to the modify")
         new_oid = status.oid if isinstance(status, ItemStatus) else None
-        self._finish_modify(state, new_oid, error)
+        self._run(state, state.on_modify_answer(new_oid, error, self._clock.timestamp_ns(), time.monotonic()))
 
-    def _finish_modify(self, state: _OrderState, new_oid: int | None, error: str | None) -> None:
-        command, held = state.modify, state.modify_held_cancel
-        state.modify = state.modify_held_cancel = None
-        ts_now = self._clock.timestamp_ns()
-        if error is None and new_oid is not None:
-            if new_oid != state.oid:
-                self._apply_modify(state, new_oid, command, ts_now)
-            return  # the held CANCELED was the old leg's
-        self._emit_modify_rejected(command, error or "modify not applied", ts_now)
-        if held is not None:
-            self._on_order_update(held)  # a real cancel that raced the failed modify
+    async def _resolve_modify(self, state: OrderState) -> None:
+        """After a lost modify answer: the venue's latest order under the cloid shows whether it was replaced."""
+        try:
+            response = await self._info.order_status(self._user, state.cloid)
+        except HyperliquidHttpError as error:
+            reason = f"modify outcome unknown and the look-up failed ({error})"
+            self._run(state, state.on_modify_answer(None, reason, self._clock.timestamp_ns(), time.monotonic()))
+            self._request_resync("a modify's outcome could not be looked up")
+            return
+        news = _news(response.order) if response.order is not None else None
+        self._run(state, state.on_modify_lookup(news, self._clock.timestamp_ns(), time.monotonic()))
 
-    def _apply_modify(self, state: _OrderState, new_oid: int, command: ModifyOrder | None, ts_event: int) -> None:
-        if state.oid is not None:
-            state.replaced_oids.add(state.oid)
-        self._set_oid(state, new_oid)
-        state.quantity = state.modify_new_qty.as_decimal()
+    # -- emitting (the only place events are generated) --------------------------------------------------
+
+    def _run(self, state: OrderState, effects: list[Effect], fill: UserFill | None = None) -> None:
+        """Emit what an arrival called for, in order; ``fill`` is the venue fill behind a ``Filled`` effect."""
+        for effect in effects:
+            if isinstance(effect, Filled):
+                self._emit_fill(state, fill)
+            elif isinstance(effect, Accepted):
+                self.generate_order_accepted(
+                    state.strategy_id, state.instrument_id, state.client_order_id, _venue_id(effect.oid), effect.ts_ns
+                )
+            elif isinstance(effect, Canceled):
+                self.generate_order_canceled(
+                    state.strategy_id, state.instrument_id, state.client_order_id, _venue_id(state.oid), effect.ts_ns
+                )
+            elif isinstance(effect, Rejected):
+                self.generate_order_rejected(
+                    state.strategy_id,
+                    state.instrument_id,
+                    state.client_order_id,
+                    effect.reason,
+                    effect.ts_ns,
+                    due_post_only=parsing.is_post_only_reject(effect.reason) or effect.reason == "badAloPxRejected",
+                )
+            elif isinstance(effect, Updated):
+                self._emit_updated(state, effect)
+            elif isinstance(effect, ModifyRejected):
+                self._emit_modify_rejected(effect.command, effect.reason, effect.ts_ns)
+        self._index(state)
+
+    def _emit_updated(self, state: OrderState, update: Updated) -> None:
+        instrument = self._provider.find(state.instrument_id)
         self.generate_order_updated(
             state.strategy_id,
             state.instrument_id,
             state.client_order_id,
-            VenueOrderId(str(new_oid)),
-            state.modify_new_qty,
-            state.modify_new_price,
+            _venue_id(update.oid),
+            Quantity(update.quantity, instrument.size_precision),
+            update.price,
             None,
-            ts_event,
-            venue_order_id_modified=True,
-        )
-        if command is not None and state.modify is command:
-            state.modify = None  # applied ahead of the REST answer; the answer then finds nothing to do
-
-    # -- emitting (the only place events are generated) --------------------------------------------------
-
-    def _emit_accepted(self, state: _OrderState, oid: int, ts_event: int) -> None:
-        if state.oid is None:
-            self._set_oid(state, oid)
-        if state.accepted or state.closed:
-            return
-        state.accepted = True
-        self.generate_order_accepted(
-            state.strategy_id, state.instrument_id, state.client_order_id, state.venue_order_id, ts_event
+            update.ts_ns,
+            venue_order_id_modified=update.oid_changed,
         )
 
-    def _emit_rejected(self, state: _OrderState, reason: str, ts_event: int) -> None:
-        if state.accepted or state.closed:
-            return
-        state.closed = True
-        self.generate_order_rejected(
-            state.strategy_id,
-            state.instrument_id,
-            state.client_order_id,
-            reason,
-            ts_event,
-            due_post_only=parsing.is_post_only_reject(reason) or reason == "badAloPxRejected",
-        )
-
-    def _emit_canceled(self, state: _OrderState, ts_event: int) -> None:
-        if state.closed:
-            return
-        state.closed = True
-        state.held_close = None
-        self.generate_order_canceled(
-            state.strategy_id, state.instrument_id, state.client_order_id, state.venue_order_id, ts_event
-        )
-
-    def _emit_cancel_rejected(self, state: _OrderState, reason: str) -> None:
+    def _emit_cancel_rejected(self, state: OrderState, reason: str) -> None:
         if state.terminal:
             return
         if reason != MISSING_ORDER_ERROR:
@@ -636,7 +615,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             state.strategy_id,
             state.instrument_id,
             state.client_order_id,
-            state.venue_order_id,
+            _venue_id(state.oid),
             reason,
             self._clock.timestamp_ns(),
         )
@@ -651,33 +630,25 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             ts_event,
         )
 
-    def _emit_fill(self, state: _OrderState, order: Order, fill: UserFill, instrument: Instrument) -> None:
-        ts_event = parsing.ms_to_ns(fill.time)
-        if not state.accepted:
-            self._emit_accepted(state, fill.oid, ts_event)
-        if fill.oid != state.oid and state.modify is not None and fill.oid not in state.replaced_oids:
-            self._apply_modify(state, fill.oid, state.modify, ts_event)  # the new leg filled before the REST answer
-        last_qty = parsing.quantity(fill.sz, instrument)
+    def _emit_fill(self, state: OrderState, fill: UserFill) -> None:
+        order = self._cache.order(state.client_order_id)
+        instrument = self._provider.find(state.instrument_id)
         self.generate_order_filled(
             strategy_id=state.strategy_id,
             instrument_id=state.instrument_id,
             client_order_id=state.client_order_id,
-            venue_order_id=state.venue_order_id,
+            venue_order_id=_venue_id(state.oid),
             venue_position_id=None,
             trade_id=fill.trade_id,
             order_side=order.side,
             order_type=order.order_type,
-            last_qty=last_qty,
+            last_qty=parsing.quantity(fill.sz, instrument),
             last_px=parsing.price(fill.px, instrument),
             quote_currency=instrument.quote_currency,
             commission=fill.commission(),
             liquidity_side=fill.liquidity_side,
-            ts_event=ts_event,
+            ts_event=parsing.ms_to_ns(fill.time),
         )
-        state.filled_qty += last_qty.as_decimal()
-        held = state.held_close
-        if held is not None and state.filled_qty >= held.order.original - held.order.remaining:
-            self._emit_canceled(state, parsing.ms_to_ns(held.statusTimestamp))
 
     # -- venue messages --------------------------------------------------------------------------------
 
@@ -736,38 +707,15 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         return []
 
     def _on_order_update(self, update: OrderUpdate) -> None:
-        venue_order = update.order
-        state = self._state_for(venue_order.cloid, venue_order.oid)
+        state = self._state_for(update.order.cloid, update.order.oid)
         if state is None:
             self._report_external_order(update)
             return
-        oid, status = venue_order.oid, update.status
-        ts_event = parsing.ms_to_ns(update.statusTimestamp)
-        if oid in state.replaced_oids:
-            return  # the old leg of a modify
-        if status in (STATUS_OPEN, STATUS_TRIGGERED, STATUS_FILLED):
-            if state.modify is not None and state.oid is not None and oid != state.oid:
-                self._apply_modify(state, oid, state.modify, ts_event)  # the new leg, ahead of the REST answer
-            else:
-                self._emit_accepted(state, oid, ts_event)
-            return  # fills arrive on their own
-        if parsing.is_canceled_status(status):
-            if state.modify is not None and oid == state.oid:
-                state.modify_held_cancel = update  # the modify's old leg, unless the modify fails
-                return
-            self._close_after_fills(state, update, ts_event)
-        elif parsing.is_rejected_status(status):
-            if not state.submit_in_flight:  # else the REST answer brings the venue's full text
-                self._emit_rejected(state, status, ts_event)
-        else:
-            self._log.warning(f"unknown order status {status!r} for {state.client_order_id}")
-
-    def _close_after_fills(self, state: _OrderState, update: OrderUpdate, ts_event: int) -> None:
-        venue_filled = update.order.original - update.order.remaining
-        if state.filled_qty >= venue_filled:
-            self._emit_canceled(state, ts_event)
-        elif state.held_close is None:
-            state.held_close, state.held_since_s = update, time.monotonic()
+        news = _news(update)
+        if news is None:
+            self._log.warning(f"unknown order status {update.status!r} for {state.client_order_id}")
+            return
+        self._run(state, state.on_news(news, time.monotonic()))
 
     def _process_fill(self, fill: UserFill, snapshot: bool) -> bool:
         """Apply a fill unless already applied; True if it was emitted now."""
@@ -785,11 +733,15 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 ts_now = self._clock.timestamp_ns()
                 self._send_fill_report(fill.parse_to_fill_report(self.account_id, instrument, None, ts_now))
             return False
-        if fill.trade_id in order.trade_ids:
-            return False  # applied before (a restart, or reconciliation)
-        self._emit_fill(state, order, fill, instrument)
+        qty = parsing.quantity(fill.sz, instrument).as_decimal()
+        news = FillNews(fill.oid, fill.trade_id.value, qty, parsing.ms_to_ns(fill.time))
+        if fill.trade_id in order.trade_ids:  # applied by reconciliation, which bypasses this client's state
+            state.seed_fill(news.oid, news.trade_id, news.qty)
+            return False
+        effects = state.on_fill(news)
+        self._run(state, effects, fill)
         self._schedule_account_refresh()
-        return True
+        return any(isinstance(effect, Filled) for effect in effects)
 
     def _report_external_order(self, update: OrderUpdate) -> None:
         instrument = self._provider.instrument_for_coin(update.order.coin)
@@ -829,7 +781,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             ]
             for state in vanished:
                 await self._resolve_unknown(state, "gone from the venue's open orders")  # fills already applied
-            self._close_orders_whose_fills_are_lost()
+            self._give_up_overdue_fills()
             log = self._log.warning if recovered else self._log.info
             log(
                 f"resync ({reason}): {len(fills)} fills read, {recovered} of them new to this node; "
@@ -838,17 +790,17 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             )
         await self._refresh_account()
 
-    def _close_orders_whose_fills_are_lost(self) -> None:
-        """A venue cancel held this long for fills that even ``userFillsByTime`` does not return (beyond its 10000
-        most recent fills) will never be completed: close the order rather than leave it open forever."""
+    def _give_up_overdue_fills(self) -> None:
+        """Fills still missing after this resync are beyond ``userFillsByTime`` (its 10,000 most recent): stop
+        waiting, and close an order whose venue cancel was held for them rather than leave it open forever."""
         now_s = time.monotonic()
         for state in self._states.values():
-            held = state.held_close
-            if held is not None and now_s - state.held_since_s > HELD_CLOSE_TIMEOUT_S:
-                self._log.error(f"{state.client_order_id} was cancelled after fills this node could not recover")
-                self._emit_canceled(state, parsing.ms_to_ns(held.statusTimestamp))
+            if state.fills_overdue(now_s, FILLS_OVERDUE_S):
+                missing = state.missing_fills_qty()
+                self._log.error(f"{state.client_order_id}: {missing} of venue fills this node could not recover")
+                self._run(state, state.give_up_overdue_fills(now_s, FILLS_OVERDUE_S))
 
-    def _is_open_in_cache(self, state: _OrderState) -> bool:
+    def _is_open_in_cache(self, state: OrderState) -> bool:
         order = self._cache.order(state.client_order_id)
         return order is not None and order.is_open
 
@@ -905,12 +857,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             if cancellable:
                 pairs = [(self._asset_of_coin(o.coin), o.oid) for o in cancellable]
                 response = await self._exchange.post(actions.cancel_action(pairs), len(pairs))
-                statuses = response.statuses()
-                ts_now = self._clock.timestamp_ns()
-                for index, venue_order in enumerate(cancellable):
-                    succeeded = index < len(statuses) and _status_error(statuses[index]) is None
-                    if succeeded and (state := self._by_oid.get(venue_order.oid)) is not None:
-                        self._emit_canceled(state, ts_now)
+                # No CANCELED from here: a fill may still be in flight. The disconnect's resync that follows looks
+                # up every order gone from the venue and closes it after its fills.
                 self._log.info(f"shutdown: cancelled {len(pairs)} open orders ({response.error or 'ok'})")
                 open_orders = await self._info.frontend_open_orders(self._user)
         except HyperliquidHttpError as error:
@@ -926,20 +874,16 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         return self._provider.asset_of(instrument) if instrument is not None else None
 
     async def _housekeeping(self) -> None:
-        """Periodic duties: resync when a cancel waits too long for its fills or on the resync interval, and
-        re-read the account and the address budget."""
+        """Periodic duties: resync when venue fills are overdue (a cancel or a status showed fills the streams
+        have not delivered) or on the resync interval, and re-read the account and the address budget."""
         last_resync_s = time.monotonic()
         resync_every_s = self._config.resync_interval_secs
-        period_s = min(self._config.account_refresh_secs, HELD_CLOSE_TIMEOUT_S, resync_every_s or HELD_CLOSE_TIMEOUT_S)
-        while await wait_or_stop(self._stopping, period_s):
+        while await wait_or_stop(self._stopping, HOUSEKEEPING_PERIOD_S):
             now_s = time.monotonic()
-            held_too_long = any(
-                s.held_close is not None and now_s - s.held_since_s > HELD_CLOSE_TIMEOUT_S
-                for s in self._states.values()
-            )
-            if held_too_long or (resync_every_s is not None and now_s - last_resync_s >= resync_every_s):
+            overdue = any(self._states[cloid].fills_overdue(now_s, FILLS_OVERDUE_S) for cloid in self._awaiting)
+            if overdue or (resync_every_s is not None and now_s - last_resync_s >= resync_every_s):
                 last_resync_s = now_s
-                await self._resync_or_log("a cancel waited too long for its fills" if held_too_long else "periodic")
+                await self._resync_or_log("venue fills overdue on the streams" if overdue else "periodic")
             if now_s - self._budget_read_s >= self._config.account_refresh_secs:
                 await self._refresh_account()
                 await self._read_budget()
@@ -1117,6 +1061,34 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 continue
             reports.append(state.parse_to_position_status_report(self.account_id, instrument, ts_now))
         return reports
+
+
+def _news(update: OrderUpdate) -> OrderNews | None:
+    """The venue's status of one leg as order-state news; None for a status this client does not know."""
+    status = update.status
+    if status in (STATUS_OPEN, STATUS_TRIGGERED):
+        kind = NewsKind.OPEN
+    elif status == STATUS_FILLED:
+        kind = NewsKind.FILLED
+    elif parsing.is_canceled_status(status):
+        kind = NewsKind.CANCELED
+    elif parsing.is_rejected_status(status):
+        kind = NewsKind.REJECTED
+    else:
+        return None
+    leg_filled = update.order.original - update.order.remaining
+    return OrderNews(update.order.oid, kind, leg_filled, parsing.ms_to_ns(update.statusTimestamp), status)
+
+
+def _venue_id(oid: int | None) -> VenueOrderId | None:
+    return VenueOrderId(str(oid)) if oid is not None else None
+
+
+def _oid_of(venue_order_id: VenueOrderId | None, default: int | None) -> int:
+    """The oid of a fill's venue order id (the order's current one when the fill carries none)."""
+    if venue_order_id is not None and venue_order_id.value.isdigit():
+        return int(venue_order_id.value)
+    return default if default is not None else 0
 
 
 def _status_error(status: ItemStatus | str) -> str | None:
