@@ -29,9 +29,11 @@ Estimation:
 - σ is clamped to [min_sigma_mult, max_sigma_mult]·σ_prior: the 10× cap is lesson E15; the floor keeps the GLFT skew
   c2·σ away from 0 when q ≠ 0 (lesson E3) after a long flat stretch.
 
-Measured with the defaults against realised σ at 10–60 s (`benchmarks/validate_estimators.py`): the bundled BTC hour
-reads 4.2e-5 (realised 4.2–4.3e-5); the 9-minute HL captures of 2025-09-03 read within the 10–60 s realised band of
-each coin (BTC ≈ 6.6e-5, ETH ≈ 9.5e-5, SOL ≈ 1.3e-4).
+Measured with the defaults against realised σ at 10–60 s (`benchmarks/validate_estimators.py`): on the bundled BTC
+hour the reading averages 3.9e-5 (0.92×) against 4.25e-5 realised, from a prior ½× or 2× off (1 s bipower: 2.6e-5).
+Bipower sits a little under RV there because the hour's 20 s returns are fat-tailed. The HL captures of 2025-09-03
+hold only 290 s of book each (a 250 s gap): the reading moves from a prior ½× or 2× off to 0.77–0.87× or 1.22–1.28×
+of realised (BTC 5.5e-5, ETH 9.7e-5, SOL 1.7e-4 /√s), bracketing it.
 """
 
 from __future__ import annotations
