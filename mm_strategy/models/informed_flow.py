@@ -15,7 +15,8 @@ Definitions:
   further +0.6 to +2.2 bps in its direction over the next 5 s, one with none by −0.2 to +0.2 bps; neither order
   size nor inter-arrival time predicted that continuation (correlations −0.08 to +0.11), which is why the seed's EM
   mixture on size, inter-arrival and impact (inventory §B8) is not used: its "informed" component followed size as
-  much as impact, and it kept p above 0.3 for 60–75 % of the SOL capture (`benchmarks/validate_estimators.py`).
+  much as impact, and per-side shares of its responsibilities kept p above 0.3 for up to 75 % of the SOL capture
+  while separating later moves less well than this rule (measured once while choosing; not kept as code).
 - **p_informed_buy** is the posterior mean probability that a recent aggressive *buy* order was informed: each
   classified buy order counts 1 (informed) or 0, weighted 2^(−age / `half_life_s`), against a prior worth
   `prior_uninformed_orders` uninformed orders: p = Σ w·informed / (Σ w + prior). It is 0 with no recent buy orders,
