@@ -119,7 +119,7 @@ def quotes_from_orders(engine) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         changes.append((accepted, 1, order.side, px))
         if order.is_closed:
             changes.append((order.ts_last, -1, order.side, px))
-    changes.sort(key=lambda c: (c[0], c[1]))
+    changes.sort(key=lambda c: (c[0], -c[1]))  # an order accepted and closed in one instant opens first
     open_px: dict[OrderSide, list[float]] = {OrderSide.BUY: [], OrderSide.SELL: []}
     ts, bids, asks = [], [], []
     for when, step, side, px in changes:
