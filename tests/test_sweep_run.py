@@ -161,6 +161,8 @@ def test_failed_and_crashed_runs_are_recorded_and_the_sweep_goes_on(catalog, tmp
     assert runs.loc["aborts", "error"].startswith("worker process died (exit code -6)")
     assert "invalid `LogLevel`" in runs.loc["aborts", "log_excerpt"]
     assert "Failed runs (2" in outcome.report.read_text()
+    retried = run_sweep(spec, tmp_path / "out", workers=2, progress=False, retry_failed=True)
+    assert retried.executed == 2 and retried.failed == 2  # only the failures ran again
 
 
 def test_forked_worker_reproduces_a_spawned_interpreter_exactly(walk_spec):

@@ -227,6 +227,19 @@ def test_single_window_is_the_whole_catalog(tmp_path, catalog):
     assert len(plan.tasks) == 1 and plan.tasks[0].catalog == str(catalog.resolve())
 
 
+def test_every_base_config_is_a_candidate_of_its_own(tmp_path, catalog, base_document):
+    variant = tmp_path / "variant.json"
+    variant.write_text(json.dumps(apply_overrides(base_document, {"backtest.latency_ms": 100.0})))
+    twin = tmp_path / "twin.json"
+    twin.write_text(json.dumps(base_document))  # the same document under another name: still its own runs
+    spec = load_spec(write_spec(tmp_path / "s.json", catalog, configs=[str(BASE_CONFIG), str(variant), str(twin)],
+                                parameters={"strategy.config.num_levels": [2, 3]}))
+    plan = plan_sweep(spec)
+    assert len(plan.tasks) == 6 and len({t.run_id for t in plan.tasks}) == 6
+    assert {t.config for t in plan.tasks} == {str(BASE_CONFIG), str(variant), str(twin)}
+    assert {t.document["backtest"]["latency_ms"] for t in plan.tasks if t.config == str(variant)} == {100.0}
+
+
 def test_run_ids_depend_on_inputs_only(tmp_path, catalog):
     spec = load_spec(write_spec(tmp_path / "s.json", catalog, parameters={"strategy.config.num_levels": [2, 3]}))
     first, again = plan_sweep(spec), plan_sweep(spec)

@@ -4,8 +4,8 @@ A run is (base config, parameter set, dataset, window). Its config document is t
 overrides and then the parameter set applied (see :mod:`.overrides`), validated by ``load_venue_config_dict``: an
 unknown path or an invalid value fails here, naming the parameter and the field, not an hour into the sweep.
 
-Each run has a content id (a hash of its config document, catalog and window), so a resumed sweep skips exactly
-the runs whose inputs did not change, even after the spec was edited.
+Each run has a content id (a hash of its config name, parameter set, config document, catalog and window), so a
+resumed sweep skips exactly the runs whose inputs did not change, even after the spec was edited.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
                 for window in dataset_windows:
                     tasks.append(
                         RunTask(
-                            run_id=run_id(document, catalog, window),
+                            run_id=run_id(config, params, document, catalog, window),
                             config=config,
                             params_id=pid,
                             params=params,
@@ -93,8 +93,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
                             source=source,
                         )
                     )
-    unique = {task.run_id: task for task in tasks}
-    return SweepPlan(spec, list(unique.values()), sets, windows, bases)
+    return SweepPlan(spec, tasks, sets, windows, bases)
 
 
 def read_config_document(path: Path, field: str) -> dict:
@@ -132,9 +131,12 @@ def _validate(document: dict, source: str, field: str) -> None:
         raise SpecError(f"{field}: {exc}") from None
 
 
-def run_id(document: dict, catalog: str, window: Window) -> str:
+def run_id(config: str, params: dict, document: dict, catalog: str, window: Window) -> str:
+    """Content id: the document decides the backtest; the config name and parameter set keep two candidates that
+    happen to produce the same document (a value equal to the base's) as two runs, each on its own leaderboard row."""
     canonical = json.dumps(
-        {"config": document, "catalog": catalog, "start_ns": window.start_ns, "end_ns": window.end_ns},
+        {"config": config, "params": params, "document": document, "catalog": catalog,
+         "start_ns": window.start_ns, "end_ns": window.end_ns},
         sort_keys=True,
         separators=(",", ":"),
     )
