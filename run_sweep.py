@@ -61,7 +61,7 @@ def print_outcome(outcome) -> None:
         print(outcome.board[[c for c in columns if c in outcome.board]].head(LEADERBOARD_PRINT_ROWS).to_string(index=False))
         if outcome.walk is not None:
             columns = ["dataset", "in_sample_window", "out_of_sample_window", "params_id", "in_sample_score",
-                       "out_of_sample_score", "oos_rank", "oos_candidates"]
+                       "in_sample_tied", "out_of_sample_score", "oos_rank", "oos_candidates"]
             print("\nwalk-forward (chosen on the in-sample window, scored on the next):")
             print(outcome.walk[columns].to_string(index=False))
     print(f"\n{len(outcome.plan.tasks)} runs ({outcome.executed} now, {outcome.skipped} from earlier, "

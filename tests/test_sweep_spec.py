@@ -287,6 +287,7 @@ def test_constraints_and_walk_forward_choose_on_k_and_score_on_k_plus_1():
     assert walk["out_of_sample_score"].iloc[0] == 0.2 and walk["oos_rank"].iloc[0] == 3
     assert walk["oos_candidates"].tolist() == [3, 2]
     assert walk["oos_best_score"].iloc[0] == 4.0
+    assert walk["in_sample_tied"].tolist() == [1, 1]
     assert np.isnan(walk["out_of_sample_score"].iloc[1])  # C failed on window 2
 
     board = leaderboard(scored)
@@ -295,6 +296,14 @@ def test_constraints_and_walk_forward_choose_on_k_and_score_on_k_plus_1():
     assert board["score_mean"].iloc[0] == pytest.approx((1.0 + 0.2 + 0.1) / 3)
     assert board.set_index("params_id")["failed"].to_dict() == {"A": 0, "B": 0, "C": 1}
     assert winner(board)["params_id"] == "A"
+
+
+def test_a_choice_among_tied_candidates_ranks_like_chance_out_of_sample():
+    spec = _spec(rank="net_pnl")
+    rows = [{"params_id": p, "window": w, "status": "ok", "pnl.net": 0.0} for w in (0, 1) for p in "ABCD"]
+    walk = walk_forward_table(score_runs(_results(rows), spec))
+    assert walk["in_sample_tied"].tolist() == [4]
+    assert walk["oos_rank"].tolist() == [2.5]  # the middle of 4 equal places, not "best"
 
 
 def test_weighted_rank_and_no_feasible_winner():

@@ -152,14 +152,15 @@ def walk_forward_figure(walk: pd.DataFrame, theme: dict) -> go.Figure:
 
 
 def walk_forward_table_figure(walk: pd.DataFrame, theme: dict) -> go.Figure:
-    header = ["dataset", "in-sample window", "out-of-sample window", "chosen parameters", "IS score", "OOS score",
-              "OOS rank", "best OOS", "IS net PnL", "OOS net PnL", "OOS feasible"]
+    header = ["dataset", "in-sample window", "out-of-sample window", "chosen parameters", "IS score", "tied for best",
+              "OOS score", "OOS rank", "best OOS", "IS net PnL", "OOS net PnL", "OOS feasible"]
     columns = [
         walk["dataset"].tolist(),
         [f"w{k} {s}" for k, s in zip(walk["in_sample_window"], walk["in_sample_start"], strict=True)],
         [f"w{k} {s}" for k, s in zip(walk["out_of_sample_window"], walk["out_of_sample_start"], strict=True)],
         [p if isinstance(p, str) else "none feasible" for p in walk["params_json"]],
         [_fmt(v) for v in walk["in_sample_score"]],
+        walk["in_sample_tied"].tolist(),
         [_fmt(v) for v in walk["out_of_sample_score"]],
         [f"{_fmt(r)} / {n}" for r, n in zip(walk["oos_rank"], walk["oos_candidates"], strict=True)],
         [_fmt(v) for v in walk["oos_best_score"]],

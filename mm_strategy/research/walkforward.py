@@ -1,10 +1,11 @@
 """Walk-forward evaluation: choose on window k, score on window k+1, for every k of every dataset.
 
 Every candidate runs on every window, so the choice on window k is simply the best feasible run there, and its
-out-of-sample result is the same candidate's run on window k+1. Besides the two scores, each row says where the
-choice landed among all candidates on k+1 (``oos_rank`` of ``oos_candidates``; 1 = it was also the best there)
-and what the best choice in hindsight scored: in-sample far above out-of-sample, or an out-of-sample rank no
-better than chance, is what overfitting looks like.
+out-of-sample result is the same candidate's run on window k+1. Besides the two scores, each row says how many
+candidates tied for the best in-sample score (``in_sample_tied``: a choice among many equals is no choice), where
+the choice landed among all candidates on k+1 (``oos_rank`` of ``oos_candidates``, ties sharing their middle place;
+1 = it was also the best there) and what the best choice in hindsight scored: in-sample far above out-of-sample,
+or an out-of-sample rank no better than chance, is what overfitting looks like.
 """
 
 from __future__ import annotations
@@ -51,6 +52,7 @@ def _step(dataset: str, in_runs: pd.DataFrame, out_runs: pd.DataFrame, k: int, k
         "params_id": None,
         "params_json": None,
         "in_sample_score": np.nan,
+        "in_sample_tied": 0,
         "in_sample_net_pnl": np.nan,
         "out_of_sample_score": np.nan,
         "out_of_sample_net_pnl": np.nan,
@@ -62,13 +64,14 @@ def _step(dataset: str, in_runs: pd.DataFrame, out_runs: pd.DataFrame, k: int, k
     feasible = in_runs[in_runs["feasible"]]
     if feasible.empty:
         return row  # nothing met the constraints in-sample: no choice to carry forward
-    chosen = feasible.loc[feasible["score"].idxmax()]
+    chosen = feasible.loc[feasible["score"].idxmax()]  # among equal scores, the first in the results table
     same = out_runs[(out_runs["config"] == chosen["config"]) & (out_runs["params_id"] == chosen["params_id"])]
     row |= {
         "config": chosen["config"],
         "params_id": chosen["params_id"],
         "params_json": chosen["params_json"],
         "in_sample_score": chosen["score"],
+        "in_sample_tied": int((feasible["score"] == chosen["score"]).sum()),  # candidates sharing the best score
         "in_sample_net_pnl": chosen.get(NET_PNL, np.nan),
     }
     if same.empty or not bool(same["ok"].iloc[0]):
@@ -79,6 +82,13 @@ def _step(dataset: str, in_runs: pd.DataFrame, out_runs: pd.DataFrame, k: int, k
         "out_of_sample_score": oos["score"],
         "out_of_sample_net_pnl": oos.get(NET_PNL, np.nan),
         "out_of_sample_feasible": bool(oos["feasible"]),
-        "oos_rank": int((ranked > oos["score"]).sum()) + 1,
+        "oos_rank": _mid_rank(ranked, oos["score"]),
     }
     return row
+
+
+def _mid_rank(scores: pd.Series, score: float) -> float:
+    """1 = best; candidates tied with ``score`` share the middle of their places, so a choice among equals ranks
+    like chance (all tied → the middle) instead of looking like the best."""
+    better, tied = int((scores > score).sum()), int((scores == score).sum())
+    return better + (tied + 1) / 2
