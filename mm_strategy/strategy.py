@@ -98,14 +98,7 @@ class GLFTMarketMaker(Strategy):
         self.kill_switch = KillSwitch(config.risk)
         self._instrument: Instrument | None = None
         self._spec: LadderSpec | None = None
-        self._rules = DepthRules(
-            half_spread_mult=config.half_spread_mult,
-            skew_mult=config.skew_mult,
-            maker_fee_bps=config.risk.maker_fee_bps,
-            min_half_spread_bps=config.risk.min_spread_floor_bps,
-            as_addon_cap_bps=config.as_addon_cap_bps,
-            informed_addon_cap_bps=config.informed_addon_cap_bps,
-        )
+        self._rules: DepthRules | None = None
         self._estimates: LatestEstimates | None = None
         self._orders_by_id: dict[str, Order] = {}
         self._last_mid: float | None = None
@@ -129,6 +122,16 @@ class GLFTMarketMaker(Strategy):
             level_spacing_bps=self.config.level_spacing_bps,
             level_spacing_ratio=self.config.level_spacing_ratio,
             rules=venue_rules_for(self._instrument, self.config.venue_rules),
+        )
+        config = self.config
+        self._rules = DepthRules(
+            half_spread_mult=config.half_spread_mult,
+            skew_mult=config.skew_mult,
+            # the venue's fee for this instrument (the instrument carries it in backtest and live alike)
+            maker_fee_bps=float(self._instrument.maker_fee) * 1e4,
+            min_half_spread_bps=config.risk.min_spread_floor_bps,
+            as_addon_cap_bps=config.as_addon_cap_bps,
+            informed_addon_cap_bps=config.informed_addon_cap_bps,
         )
         self._estimates = LatestEstimates(int(self.config.estimate_staleness_s * 1e9), self.log.info)
         self._restore_from_file()

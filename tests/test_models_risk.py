@@ -30,7 +30,7 @@ CONFIG = RiskConfig(max_position=MAX_POS, capital_usd=10_000.0)
 
 def test_defaults():
     assert (CONFIG.gamma_per_usd, CONFIG.gamma_min_per_usd, CONFIG.gamma_max_per_usd) == (1.0, 0.1, 10.0)
-    assert (CONFIG.min_spread_floor_bps, CONFIG.inventory_threshold, CONFIG.maker_fee_bps) == (1.5, 0.5, 1.5)
+    assert (CONFIG.min_spread_floor_bps, CONFIG.inventory_threshold) == (1.5, 0.5)
     assert (CONFIG.max_volatility_multiplier, CONFIG.volatility_weight) == (2.0, 0.5)
     assert (CONFIG.stale_pull_s, CONFIG.stale_halt_s, CONFIG.burst_events, CONFIG.burst_window_s) == (5.0, 30.0, 4, 2.0)
     assert CONFIG.side_pause_s == 20.0  # continuation after bursts peaks at 10–30 s on the bundled data
@@ -44,7 +44,7 @@ def test_defaults():
             {"gamma_per_usd": 60.0},
             "RiskConfig.gamma_per_usd: must be within [gamma_min_per_usd, gamma_max_per_usd], got 60.0",
         ),
-        ({"min_spread_floor_bps": 1.0}, "RiskConfig.min_spread_floor_bps: must be >= maker_fee_bps (1.5), got 1.0"),
+        ({"min_spread_floor_bps": 0.0}, "RiskConfig.min_spread_floor_bps: must be > 0, got 0.0"),
         ({"stale_halt_s": 4.0}, "RiskConfig.stale_halt_s: must be > stale_pull_s (5.0), got 4.0"),
         ({"red_zone_frac": 0.4}, "RiskConfig.red_zone_frac: must be in (inventory_threshold, 1], got 0.4"),
         ({"stuck_halt_cycles": 10}, "RiskConfig.stuck_halt_cycles: must be > stuck_warn_cycles (10), got 10"),

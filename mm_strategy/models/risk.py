@@ -45,7 +45,6 @@ class RiskConfig:
     inventory_threshold: float = 0.5
     max_inventory_multiplier: float = 2.0
     # spread
-    maker_fee_bps: float = 1.5
     min_spread_floor_bps: float = 1.5
     # inventory zones (§A.9.3); YELLOW starts at inventory_threshold, HARD at max_position
     red_zone_frac: float = 0.8
@@ -97,11 +96,6 @@ def _config_rules(c: RiskConfig) -> Iterator[tuple[str, bool, str]]:
     yield "inventory_threshold", 0 < c.inventory_threshold < 1, "must be in (0, 1)"
     yield "max_inventory_multiplier", c.max_inventory_multiplier >= 1, "must be >= 1"
     yield "min_spread_floor_bps", c.min_spread_floor_bps > 0, "must be > 0"
-    yield (
-        "min_spread_floor_bps",
-        c.min_spread_floor_bps >= c.maker_fee_bps,
-        f"must be >= maker_fee_bps ({c.maker_fee_bps})",
-    )
     yield "red_zone_frac", c.inventory_threshold < c.red_zone_frac <= 1, "must be in (inventory_threshold, 1]"
     yield "yellow_min_size_mult", 0 < c.yellow_min_size_mult <= 1, "must be in (0, 1]"
     yield "reducing_tighten_bps", c.reducing_tighten_bps >= 0, "must be >= 0"
