@@ -242,3 +242,39 @@ async def test_agent_wallet_trades_for_the_master(exchange_factory, node_factory
     assert [o.user for o in live.venue_open_orders()] == [master], "the order belongs to the master account"
     assert live.account.leverage == {"BTC": 7}, "updateLeverage on connect, signed by the agent for the master"
     assert TEST_ACCOUNT_KEY != agent_key
+
+
+async def test_a_lost_modify_answer_is_looked_up_and_the_order_stays_open(exchange_factory, node_factory):
+    """The venue replaced the order but its answer was lost: the old leg's CANCELED must not close the order."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    bid, _ = touch(live)
+    order = strategy.limit(OrderSide.BUY, bid - 20)
+    strategy.submit_order(order)
+    order = await settled(live, order, OrderStatus.ACCEPTED)
+    live.exchange.faults.drop(action="batchModify", phase="response", count=1)
+    live.exchange.faults.delay(0.5, channel="orderUpdates", count=2)  # both legs' news after the lost answer
+    strategy.modify_order(order, price=live.node.cache.instrument(BTC_ID).make_price(bid - 25))
+    await wait_for(lambda: any(isinstance(e, OrderUpdated) for e in live.node.cache.order(order.client_order_id).events), 10, "OrderUpdated")
+    [replaced] = live.venue_open_orders()
+    order = live.node.cache.order(order.client_order_id)
+    assert replaced.limit_px == bid - 25 and order.venue_order_id.value == str(replaced.oid), "the new leg, found by cloid"
+    assert order.status == OrderStatus.ACCEPTED and order.price.as_decimal() == bid - 25
+    assert not any(isinstance(e, OrderCanceled) for e in order.events)
+
+
+async def test_fills_lost_on_a_live_stream_are_recovered_within_seconds(exchange_factory, node_factory):
+    """No disconnect: the venue's orderUpdates says FILLED while every fill frame is lost. The node fetches the
+    fills within seconds (the 60 s periodic resync would be the only other way)."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    bid, ask = touch(live)
+    orders = [strategy.limit(OrderSide.BUY, bid), strategy.limit(OrderSide.SELL, ask)]
+    for order in orders:
+        strategy.submit_order(order)
+        await settled(live, order, OrderStatus.ACCEPTED)
+    for channel in ("userFills", "user"):
+        live.exchange.faults.drop(channel=channel, count=None, seconds=60)
+    assert live.exchange.advance_until(lambda: live.account.fills, 1800), "the replay crosses one of the quotes"
+    [filled] = [o for o in orders if cloid_from_client_order_id(o.client_order_id.value) == live.account.fills[0]["cloid"]]
+    order = await settled(live, filled, OrderStatus.FILLED, timeout_s=15)
+    assert [e.trade_id.value for e in order.events if isinstance(e, OrderFilled)] == [str(f["tid"]) for f in live.account.fills]
+    assert live.exec_client.resyncs["venue fills overdue on the streams"] == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 
 import aiohttp
 
@@ -50,15 +51,18 @@ class HyperliquidHttpClient:
     def limiter(self) -> WeightLimiter:
         return self._limiter
 
-    async def post(self, path: str, body: bytes, weight: int, idempotent: bool) -> bytes:
-        """POST ``body`` to ``path`` and return the 200 answer's bytes; raises ``HyperliquidHttpError``."""
+    async def post(self, path: str, body: bytes | Callable[[], bytes], weight: int, idempotent: bool) -> bytes:
+        """POST ``body`` to ``path`` and return the 200 answer's bytes; raises ``HyperliquidHttpError``.
+
+        A callable body is built only once the request may go, on every attempt (a signed action gets its nonce
+        then, see ``HyperliquidExchangeEndpoints.post``)."""
         attempt = 0
         while True:
             if self._closed:
                 raise HyperliquidHttpError(0, "the HTTP client is closed")
             await self._limiter.acquire(weight)
             try:
-                return await self._send(path, body)
+                return await self._send(path, body() if callable(body) else body)
             except HyperliquidHttpError as error:
                 retryable = error.status == 429 or (idempotent and error.outcome_unknown)
                 if not retryable or attempt >= self._max_retries:

@@ -10,6 +10,7 @@ is the HTTP framing (``benchmarks/tick_to_wire.py`` measures the whole path).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import msgspec
@@ -44,7 +45,10 @@ class HyperliquidExchangeEndpoints:
         return _encode(exchange_payload(action, nonce, signature))
 
     async def post(self, action: dict[str, Any], batch_length: int = 1) -> ExchangeResponse:
-        body = self.signed_body(action)
+        """Sign when the request may go, and again for a 429 retry (refused at the door, so never executed): the
+        venue refuses a nonce below its signer's 100 highest, so one issued before a wait in the weight queue or
+        a 429 pause, while 100 later actions went ahead, would come back ``Invalid nonce``."""
+        body = partial(self.signed_body, action)
         raw = await self._client.post("/exchange", body, action_weight(batch_length), idempotent=False)
         try:
             return _decode_response(raw)

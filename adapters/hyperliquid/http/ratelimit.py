@@ -26,6 +26,7 @@ class WeightLimiter:
         self._level = self._capacity
         self._stamp = clock()
         self._paused_until = 0.0
+        self._turn = asyncio.Lock()  # waiters are served in arrival order
 
     @property
     def available(self) -> float:
@@ -33,17 +34,20 @@ class WeightLimiter:
         return self._level
 
     async def acquire(self, weight: int) -> None:
-        """Wait until ``weight`` is available (and any 429 pause is over), then take it."""
-        while True:
-            self._refill()
-            now = self._clock()
-            if now < self._paused_until:
-                await asyncio.sleep(self._paused_until - now)
-                continue
-            if self._level >= weight:
-                self._level -= weight
-                return
-            await asyncio.sleep((weight - self._level) / self._rate_per_s)
+        """Wait until ``weight`` is available (and any 429 pause is over), then take it. First come, first
+        served: otherwise a heavy request (a resync's 20-weight read) starves behind a stream of 1-weight
+        actions for as long as the budget stays tight."""
+        async with self._turn:
+            while True:
+                self._refill()
+                now = self._clock()
+                if now < self._paused_until:
+                    await asyncio.sleep(self._paused_until - now)
+                    continue
+                if self._level >= weight:
+                    self._level -= weight
+                    return
+                await asyncio.sleep((weight - self._level) / self._rate_per_s)
 
     def charge(self, weight: int) -> None:
         """Take weight that only became known after the answer (per-item weight of list endpoints)."""
