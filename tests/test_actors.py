@@ -28,10 +28,17 @@ from nautilus_trader.common.config import ImportableActorConfig
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.config import StrategyConfig
+from nautilus_trader.model.book import OrderBook
+from nautilus_trader.model.data import BookOrder
+from nautilus_trader.model.data import OrderBookDelta
+from nautilus_trader.model.data import OrderBookDeltas
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import AggressorSide
+from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import RecordFlag
+from nautilus_trader.model.events import OrderAccepted
 from nautilus_trader.model.events import OrderCanceled
 from nautilus_trader.model.events import OrderExpired
 from nautilus_trader.model.events import OrderFilled
@@ -50,11 +57,13 @@ from nautilus_trader.trading.strategy import Strategy
 from adapters.hyperliquid import loaders
 from mm_strategy import actors
 from mm_strategy.actors import AdverseSelectionActor
+from mm_strategy.actors import AdverseSelectionActorConfig
 from mm_strategy.actors import CalibrationActor
 from mm_strategy.actors import FillRateActor
 from mm_strategy.actors import KappaActor
 from mm_strategy.actors import KappaActorConfig
 from mm_strategy.actors import WarmupActor
+from mm_strategy.actors.order_events import MidHistory
 from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.actors.order_events import resting_spell
 from mm_strategy.backtest import DataRange
@@ -63,10 +72,11 @@ from mm_strategy.backtest import run_backtest
 from mm_strategy.messages import ESTIMATE_TYPES
 from mm_strategy.messages import data_type
 from mm_strategy.models.adverse_selection import AdverseSelectionModel
-from mm_strategy.models.calibration import CalibrationController
+from mm_strategy.models.calibration import CalibrationModel
 from mm_strategy.models.fill_rate import FillRateModel
-from mm_strategy.models.kappa import KappaEstimator
-from mm_strategy.models.warmup import WarmupTracker
+from mm_strategy.models.priors import InstrumentPriors
+from mm_strategy.models.kappa import KappaModel
+from mm_strategy.models.warmup import WarmupModel
 from mm_strategy.node_config import BacktestSettings
 from mm_strategy.node_config import VenueInstrumentConfig
 from mm_strategy.node_config import load_venue_config
@@ -74,6 +84,9 @@ from mm_strategy.order_tags import placement_tags
 
 IID = "BTC-USD-PERP.HYPERLIQUID"
 INSTRUMENT_ID = InstrumentId.from_str(IID)
+# BTC priors as in configs/hyperliquid_btc.json (as a JSON-ready dict and as the config object)
+PRIORS_JSON = {"kappa_per_frac": 20_000.0, "a_per_s": 0.03, "sigma_frac_per_sqrt_s": 3.5e-5}
+PRIORS = InstrumentPriors(**PRIORS_JSON)
 HOUR_START = pd.Timestamp("2024-01-01T12:00:00", tz="UTC")
 S = 1_000_000_000
 ACTOR_NAMES = ("Kappa", "Volatility", "FillRate", "AdverseSelection", "Calibration", "InformedFlow", "Warmup")
@@ -155,8 +168,8 @@ def counting(model_cls: type, *methods: str) -> type:
 
         return method
 
-    def __init__(self, params=None) -> None:
-        model_cls.__init__(self, params)
+    def __init__(self, params, priors) -> None:
+        model_cls.__init__(self, params, priors)
         self.calls = Counter()
 
     namespace = {name: counted(name) for name in methods}
@@ -165,7 +178,7 @@ def counting(model_cls: type, *methods: str) -> type:
 
 
 class CountingKappaActor(KappaActor):
-    model_cls = counting(KappaEstimator, "on_own_fill")
+    model_cls = counting(KappaModel, "on_spell")
 
 
 class CountingAdverseSelectionActor(AdverseSelectionActor):
@@ -173,15 +186,15 @@ class CountingAdverseSelectionActor(AdverseSelectionActor):
 
 
 class CountingFillRateActor(FillRateActor):
-    model_cls = counting(FillRateModel, "on_order_outcome")
+    model_cls = counting(FillRateModel, "on_spell")
 
 
 class CountingCalibrationActor(CalibrationActor):
-    model_cls = counting(CalibrationController, "on_fill")
+    model_cls = counting(CalibrationModel, "on_fill")
 
 
 class CountingWarmupActor(WarmupActor):
-    model_cls = counting(WarmupTracker, "on_fill")
+    model_cls = counting(WarmupModel, "on_fill")
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------
@@ -191,7 +204,7 @@ def actor_config(name: str, actor_path: str | None = None, **config) -> Importab
     return ImportableActorConfig(
         actor_path=actor_path or f"mm_strategy.actors:{name}Actor",
         config_path=f"mm_strategy.actors:{name}ActorConfig",
-        config={"instrument_id": IID, **config},
+        config={"instrument_id": IID, "priors": PRIORS_JSON, **config},
     )
 
 
@@ -218,6 +231,7 @@ def settings(strategy: ImportableStrategyConfig, actor_configs: list[ImportableA
     return VenueInstrumentConfig(
         instrument_id=IID,
         coin="BTC",
+        priors=PRIORS,
         strategy=strategy,
         actors=actor_configs,
         backtest=BacktestSettings(log_level="ERROR"),
@@ -295,23 +309,36 @@ def test_each_actor_publishes_its_type_throttled_in_data_time(run_name, request)
 
 def test_market_data_alone(market_only) -> None:
     received = market_only.received
-    # κ: per-level size on a BTC book does not fit exp(−κδ) (R² ≈ 0.01, models/kappa.py), so after its first 10
-    # updates the book is unreliable with reason low_r2 and κ stays on the prior with no fills to blend in
+    # κ and A: one curve per side from book crossings (the hour has no trades): the prior until a side has 10
+    # crossings in its window, then the crossing fit whenever it passes its checks (R² ≥ 0.3, κ within 3× the prior)
     kappas = received["KappaEstimate"]
-    assert {k.book_reason for k in kappas[:3]} == {"too_few_updates"}
-    assert all(not k.book_reliable for k in kappas) and kappas[-1].book_reason == "low_r2"
-    assert all(k.kappa_bid == k.kappa_ask == 2500.0 and k.own_fill_count == 0 for k in kappas)
-    # σ: the prior 2e-4 decays towards this quiet hour's 2–4e-5 /√s (≈ 14 % annualised): regime calm
+    assert {(k.source, k.book_reason) for k in kappas[:3]} == {("prior", "too_few_updates")}
+    assert all(k.own_fill_count == 0 for k in kappas)
+    # measured in these 10 minutes: the bid side fits from about 6 minutes on (349 of 908), the ask side never does
+    assert {k.source for k in kappas} == {"prior", "bid:book_crossings,ask:prior"}
+    fitted = [k for k in kappas if k.source != "prior"]
+    assert len(fitted) > 200 and all(k.kappa_bid != 20_000.0 and k.book_reason != "ok" for k in fitted)
+    assert all(
+        (k.kappa_bid, k.kappa_ask, k.a_per_s_bid, k.a_per_s_ask) == (20_000.0, 20_000.0, 0.03, 0.03)
+        for k in kappas if k.source == "prior"
+    )
+    assert all(0 < k.a_per_s_bid < 1 and 0 < k.a_per_s_ask < 1 and 1e3 < k.kappa_bid < 1e5 for k in kappas)
+    # σ: starts at the instrument prior and reads this hour's 20 s bipower, ≈ 3.5–4.3e-5 /√s (realised at 10–60 s:
+    # 4.2e-5); one 20 s return per second once 40 s of grid are in
+    volatility = received["VolatilityEstimate"]
+    assert volatility[0].sigma_frac_per_sqrt_s == PRIORS.sigma_frac_per_sqrt_s and volatility[0].n_returns == 0
     sigma = market_only.last("VolatilityEstimate")
-    assert 1e-5 < sigma.sigma_frac_per_sqrt_s < 1e-4 and sigma.regime == "calm" and sigma.n_returns > 500
-    assert received["VolatilityEstimate"][0].sigma_frac_per_sqrt_s == 2e-4
-    # no orders: λ₀ and δ_char are the priors, no markouts, no informed-flow orders (the hour has no trades)
+    assert 3e-5 < sigma.sigma_frac_per_sqrt_s < 5e-5 and sigma.regime == "normal" and sigma.n_returns > 500
+    # no orders: no fills observed or expected, and the curve compared against is the kappa actor's
     fill_rate = market_only.last("FillRateEstimate")
-    assert (fill_rate.lambda0_per_s, fill_rate.delta_char_bps, fill_rate.observations) == (0.8, 10.0, 0)
-    assert fill_rate.effective_fills == 0.0
+    assert (fill_rate.observed_fills_per_hour, fill_rate.expected_fills_per_hour, fill_rate.observations) == (0, 0, 0)
+    last_kappa = kappas[-1]  # the kappa actor publishes first on each batch, so the fill-rate actor has it
+    assert fill_rate.lambda0_per_s == pytest.approx(0.5 * (last_kappa.a_per_s_bid + last_kappa.a_per_s_ask))
     assert market_only.last("AdverseSelectionEstimate").fills_measured == 0
-    informed = market_only.last("InformedFlowEstimate")
-    assert (informed.p_informed, informed.confidence, informed.orders_classified) == (0.1, 0.0, 0)
+    # informed flow: no trades in the hour, so it says so and stays neutral throughout
+    informed = received["InformedFlowEstimate"]
+    assert not any(i.has_trades for i in informed)
+    assert {(i.p_informed_buy, i.p_informed_sell, i.p_informed, i.confidence) for i in informed} == {(0, 0, 0, 0)}
 
 
 def test_warmup_force_starts_after_30_s_of_data_without_fills(market_only) -> None:
@@ -327,32 +354,38 @@ def test_calibration_falls_to_the_floor_without_fills(market_only) -> None:
     # ratio = (0 + 2)/(expected + 2) with expected = 60/h·span: 1 at the start (no evidence), ≤ 0.6 from
     # span ≥ 80 s; progress stays 0 (no markouts, κ own_confidence 0), so γ_mult = the 0.6 floor from then on
     states = market_only.received["CalibrationState"]
-    assert states[0].gamma_mult == 1.0 and states[0].progress == 0.0
+    assert states[0].half_spread_mult == 1.0 and states[0].progress == 0.0
     t0 = states[0].ts_init
     after_80_s = [s for s in states if s.ts_init - t0 >= 81 * S]
-    assert after_80_s and all(s.gamma_mult == pytest.approx(0.6) and s.progress == 0.0 for s in after_80_s)
+    assert after_80_s and all(s.half_spread_mult == pytest.approx(0.6) and s.progress == 0.0 for s in after_80_s)
 
 
 def test_fills_move_the_estimators(quoting) -> None:
     fills = quoting.fills()
     assert fills > 20  # ≈ 40 book-crossing fills in 10 minutes at the touch
+    # κ and A: our spells at the touch (fills and non-fills, at the depth each rested) refine each side's curve
     kappa = quoting.last("KappaEstimate")
-    assert kappa.fills_since_start == kappa.own_fill_count == fills
-    assert kappa.own_confidence == pytest.approx(fills / (fills + 5))
-    # fills at the touch sit ~0.1 bp from the placement mid: κ_own is far above the prior, the blend clamps it
+    filled_spells = sum(o.ts_accepted > 0 and o.filled_qty.as_double() > 0 for o in quoting.orders)
+    assert kappa.fills_since_start == kappa.own_fill_count == filled_spells > 20
+    assert kappa.own_confidence == pytest.approx(filled_spells / (filled_spells + 10))
+    assert kappa.source.count("+own") in (1, 2) and 0.0 < kappa.blend_weight < 1.0
     kappas = quoting.received["KappaEstimate"]
-    assert all(50.0 <= k.kappa_bid <= 10_000.0 and 50.0 <= k.kappa_ask <= 10_000.0 for k in kappas)
-    assert kappa.kappa_own > 2500.0 and kappa.blend_weight > 0.9 and not kappa.book_reliable
+    assert all(0 < k.a_per_s_bid < 1 and 0 < k.a_per_s_ask < 1 and 1e3 < k.kappa_bid < 1e5 for k in kappas)
     markouts = quoting.last("AdverseSelectionEstimate")
     assert markouts.fills_measured == fills and markouts.confidence == pytest.approx(min(fills / 50, 1.0))
+    # measured from the mid at fill (the actor's last book mid): book-crossing fills come after the mid reached our
+    # price, so the move after the fill is small, while the placement markout (report only) adds our depth to it
+    primary = quoting.actors["AdverseSelectionActor"].model.estimate(0).horizons[0]
+    assert primary.fills_placement == fills
+    assert abs(primary.as_bps_total) < primary.placement_as_bps_total
+    # fill rate vs the curve: ≈ 40 fills in 10 min at the touch, against what the curve expects at our depths
     fill_rate = quoting.last("FillRateEstimate")
     assert fill_rate.observations > 100 and fill_rate.is_warm and fill_rate.observed_fills_per_hour > 100
-    assert 0.0 < fill_rate.effective_fills < fills  # forgetting (half-life 100 spells) has discounted early fills
-    assert 1.0 <= fill_rate.delta_char_bps <= 50.0 and 0.0 < fill_rate.lambda0_per_s < 0.8
+    assert fill_rate.expected_fills_per_hour > 0.0
     # calibration: fills above target keep the fill ratio ≥ 1 and markouts + κ confidence drive progress to 1,
     # so γ_mult ends at 1; γ_mult only moves off the 0.6 floor (the market_only run) because of fills
     calibration = quoting.last("CalibrationState")
-    assert calibration.progress == 1.0 and calibration.gamma_mult == 1.0
+    assert calibration.progress == 1.0 and calibration.half_spread_mult == 1.0
     assert calibration.fills_in_window == fills
     warm = quoting.last("WarmupState")
     assert warm.is_warm and not warm.forced and warm.progress == 1.0 and warm.uplift == 1.0
@@ -361,14 +394,15 @@ def test_fills_move_the_estimators(quoting) -> None:
 
 def test_public_trades_reach_the_informed_flow_model(ws_recording_btc, tmp_path) -> None:
     """The archive hour has no trades; the 26 s WS recording has 34, which the model groups by (venue ts_event,
-    aggressor) into taker orders. 8 orders are too few to fit the mixture (min_init_orders 10): the prior stays."""
+    aggressor) into 8 taker orders after the first book (the connect snapshot's prints come before it)."""
     instrument = loaders.default_instrument()
     path = tmp_path / "catalog"
     loaders.write_catalog([loaders.parse_file(ws_recording_btc, instrument)], instrument, path)
     run = Run(path, settings(NO_OP_STRATEGY, [actor_config("InformedFlow"), RECORDER]), DataRange())
     informed = run.last("InformedFlowEstimate")
-    assert 0 < informed.orders_classified < 34
-    assert (informed.p_informed, informed.confidence) == (0.1, 0.0)
+    assert informed.has_trades and informed.orders_classified == 8
+    assert informed.confidence == pytest.approx(8 / 50)  # warm-up ramp over 50 orders
+    assert 0.0 <= informed.p_informed_buy < 1.0 and 0.0 <= informed.p_informed_sell < 1.0
     assert not run.actors["InformedFlowActor"].skipped
 
 
@@ -392,20 +426,23 @@ def test_each_order_event_reaches_each_model_exactly_once(catalog) -> None:
     )
     assert fills > 10 and censored_spells > 10
     calls = {name: actor.model.calls for name, actor in run.actors.items()}
-    assert calls["CountingKappaActor"]["on_own_fill"] == fills
+    assert calls["CountingKappaActor"]["on_spell"] == filled_spells + censored_spells
     assert calls["CountingAdverseSelectionActor"]["on_fill"] == fills
     assert calls["CountingCalibrationActor"]["on_fill"] == fills
     assert calls["CountingWarmupActor"]["on_fill"] == fills
-    assert calls["CountingFillRateActor"]["on_order_outcome"] == filled_spells + censored_spells
+    assert calls["CountingFillRateActor"]["on_spell"] == filled_spells + censored_spells
 
 
 def test_orders_without_placement_tags_are_skipped_not_fatal(catalog) -> None:
     run = Run(catalog, settings(quoter(tagged=False), estimator_configs()), minutes(0, 3))
     fills = run.fills()
     assert fills > 0
-    untagged = "fill of an order without placement tags (not placed by our strategy)"
-    assert run.actors["KappaActor"].skipped == {untagged: fills}
-    assert run.actors["AdverseSelectionActor"].skipped == {untagged: fills}
+    assert set(run.actors["KappaActor"].skipped) == {"order without placement tags (not placed by our strategy)"}
+    # adverse selection measures from the mid at fill: only the report's placement markout needs the tags
+    assert not run.actors["AdverseSelectionActor"].skipped
+    markouts = run.actors["AdverseSelectionActor"].model.estimate(0)
+    assert markouts.fills_measured + markouts.fills_pending == fills
+    assert markouts.horizons[0].fills_placement == 0
     assert set(run.actors["FillRateActor"].skipped) == {"order without placement tags (not placed by our strategy)"}
     # the fill itself still counts where no placement mid is needed
     assert run.actors["WarmupActor"].model.estimate(0).kappa_fills == fills
@@ -418,7 +455,8 @@ _ORDER_IDS = itertools.count(1)
 
 
 def _order(side: OrderSide = OrderSide.BUY, tags: list[str] | None = None):
-    """An accepted BTC order at 49,950 (10 bps below the 50,000 placement mid), resting from t = 2 s."""
+    """An accepted BTC order at 49,950 (10 bps below the 50,000 placement mid), resting from t = 2 s (``ts_init``,
+    the clock the actors key book mids and spells by)."""
     instrument = loaders.default_instrument()
     order = TestExecStubs.limit_order(
         instrument=instrument,
@@ -429,12 +467,18 @@ def _order(side: OrderSide = OrderSide.BUY, tags: list[str] | None = None):
         tags=placement_tags(50_000.0, 0) if tags is None else tags,
     )
     order.apply(TestEventStubs.order_submitted(order, ts_event=1 * S))
-    order.apply(TestEventStubs.order_accepted(order, ts_event=2 * S))
+    accepted = TestEventStubs.order_accepted(order, ts_event=2 * S)
+    order.apply(
+        OrderAccepted(
+            accepted.trader_id, accepted.strategy_id, accepted.instrument_id, accepted.client_order_id,
+            accepted.venue_order_id, accepted.account_id, accepted.id, 2 * S, 2 * S,
+        )
+    )
     return order, instrument
 
 
 def _fill(order, instrument, qty: str, ts_s: float):
-    event = TestEventStubs.order_filled(
+    stub = TestEventStubs.order_filled(
         order,
         instrument,
         trade_id=TradeId(f"T-{order.event_count}"),
@@ -442,48 +486,81 @@ def _fill(order, instrument, qty: str, ts_s: float):
         last_px=order.price,
         ts_event=round(ts_s * S),
     )
+    event = OrderFilled.from_dict({**OrderFilled.to_dict(stub), "ts_init": round(ts_s * S)})
     order.apply(event)
     return event
 
 
-def test_full_fill_is_one_filled_spell() -> None:
+def _cancel(order, ts_s: float):
+    stub = TestEventStubs.order_canceled(order, ts_event=round(ts_s * S))
+    event = OrderCanceled.from_dict({**OrderCanceled.to_dict(stub), "ts_init": round(ts_s * S)})
+    order.apply(event)
+    return event
+
+
+def _mids(*samples: tuple[float, float]) -> MidHistory:
+    """Book mids (t in s, mid) as the actor records them."""
+    mids = MidHistory()
+    for t_s, mid in samples:
+        mids.add(round(t_s * S), mid)
+    return mids
+
+
+def test_a_spell_rests_at_the_depths_the_mid_put_it_at() -> None:
     order, instrument = _order()
-    spell = resting_spell(_fill(order, instrument, "0.01000", 7.0), order)
-    assert spell.filled and spell.rested_s == 5.0 and spell.depth_bps == pytest.approx(10.0)
+    # mid 50,000 until 4 s, then 50,010; the crossing update at the fill's own time (7 s) is not held against it
+    mids = _mids((0.0, 50_000.0), (4.0, 50_010.0), (7.0, 49_950.0))
+    spell = resting_spell(_fill(order, instrument, "0.01000", 7.0), order, mids)
+    far = (50_010.0 - 49_950.0) / 50_010.0 * 1e4  # 11.9976 bp
+    assert spell.filled and spell.rested_s == 5.0 and spell.side == 1
+    assert spell.segments == (pytest.approx((10.0, 2.0)), pytest.approx((far, 3.0)))
+    # time-weighted: (10·2 + 11.9976·3)/5 = 11.1986 bp, not the 10 bp from the placement mid; filled at 11.9976 bp
+    assert spell.depth_bps == pytest.approx((10.0 * 2 + far * 3) / 5) and spell.end_depth_bps == pytest.approx(far)
 
 
 def test_partial_fill_then_cancel_is_one_filled_spell() -> None:
     order, instrument = _order()
-    first = resting_spell(_fill(order, instrument, "0.00400", 4.0), order)
-    second = resting_spell(_fill(order, instrument, "0.00200", 4.0), order)
-    cancel = TestEventStubs.order_canceled(order, ts_event=9 * S)
-    order.apply(cancel)
-    assert first.filled and first.rested_s == 2.0
-    assert second is None and resting_spell(cancel, order) is None
+    mids = _mids((0.0, 50_000.0))
+    first = resting_spell(_fill(order, instrument, "0.00400", 4.0), order, mids)
+    second = resting_spell(_fill(order, instrument, "0.00200", 4.0), order, mids)
+    cancel = _cancel(order, 9.0)
+    assert first.filled and first.rested_s == 2.0 and first.depth_bps == pytest.approx(10.0)
+    assert second is None and resting_spell(cancel, order, mids) is None
 
 
 def test_cancel_without_fill_is_a_censored_spell() -> None:
     order, _ = _order(OrderSide.SELL)
-    cancel = TestEventStubs.order_canceled(order, ts_event=12 * S)
-    order.apply(cancel)
-    spell = resting_spell(cancel, order)
-    # a sell at 49,950 against a 50,000 placement mid was placed through the mid: negative depth, clamped by the model
+    cancel = _cancel(order, 12.0)
+    spell = resting_spell(cancel, order, _mids((1.0, 50_000.0)))
+    # a sell at 49,950 against a 50,000 mid rests through the mid: negative depth, counted at 0 by the models
     assert not spell.filled and spell.rested_s == 10.0 and spell.depth_bps == pytest.approx(-10.0)
+    assert spell.side == -1 and spell.segments == (pytest.approx((-10.0, 10.0)),)
 
 
 def test_spells_the_model_cannot_use() -> None:
+    mids = _mids((0.0, 50_000.0))
     untagged, _ = _order(tags=[])
-    cancel = TestEventStubs.order_canceled(untagged, ts_event=3 * S)
-    untagged.apply(cancel)
+    cancel = _cancel(untagged, 3.0)
     with pytest.raises(UnusableEvent, match="without placement tags"):
-        resting_spell(cancel, untagged)
+        resting_spell(cancel, untagged, mids)
     modified, _ = _order()
     modified.apply(TestEventStubs.order_updated(modified, price=Price.from_str("49900.0"), ts_event=3 * S))
-    cancel = TestEventStubs.order_canceled(modified, ts_event=4 * S)
-    modified.apply(cancel)
+    cancel = _cancel(modified, 4.0)
     with pytest.raises(UnusableEvent, match="modified order"):
-        resting_spell(cancel, modified)
-    assert resting_spell(cancel, None) is None
+        resting_spell(cancel, modified, mids)
+    assert resting_spell(cancel, None, mids) is None
+    early, _ = _order()
+    with pytest.raises(UnusableEvent, match="no book mid before the order's end"):
+        resting_spell(_cancel(early, 3.0), early, _mids((5.0, 50_000.0)))
+
+
+def test_mid_history_drops_repeats_and_old_samples() -> None:
+    mids = MidHistory(max_age_s=10.0)
+    for t_s, mid in ((0, 1.0), (1, 1.0), (2, 2.0), (30, 3.0), (31, 4.0)):
+        mids.add(t_s * S, mid)
+    assert len(mids) == 3  # the repeat at 1 s is not stored; at 31 s only the mid in force 10 s earlier and after
+    assert mids.segments(25 * S, 32 * S) == [(2.0, 5.0), (3.0, 1.0), (4.0, 1.0)]
+    assert mids.mid_before(31 * S) == 3.0 and mids.mid_before(31 * S + 1) == 4.0
 
 
 # --- persistence --------------------------------------------------------------------------------------------------
@@ -502,14 +579,15 @@ def test_state_dir_round_trip_restores_learning_but_not_warmth(catalog, tmp_path
     received = second.received
     kappa = received["KappaEstimate"][0]
     assert kappa.ts_init >= (HOUR_START + pd.Timedelta(minutes=5)).value
-    assert kappa.own_fill_count == saved_fills and kappa.kappa_own > 2500.0  # restored fills, still in the window
+    saved_spells = sum(o.ts_accepted > 0 and o.filled_qty.as_double() > 0 for o in first.orders)
+    assert kappa.own_fill_count == saved_spells and "+own" in kappa.source  # restored spells, still in the window
     assert all(k.fills_since_start == 0 and k.own_confidence == 0.0 for k in received["KappaEstimate"])
     markouts = received["AdverseSelectionEstimate"][0]
     assert markouts.as_bps_total != 0.0 and markouts.fills_measured == 0 and markouts.confidence == 0.0
     fill_rate = received["FillRateEstimate"][0]
-    assert fill_rate.lambda0_per_s != 0.8 and fill_rate.observations == 0 and not fill_rate.is_warm
+    assert fill_rate.observations == 0 and not fill_rate.is_warm
     sigma = received["VolatilityEstimate"][0]
-    assert sigma.sigma_frac_per_sqrt_s < 1e-4 and sigma.n_returns == 0  # not back at the 2e-4 prior
+    assert sigma.sigma_frac_per_sqrt_s != PRIORS.sigma_frac_per_sqrt_s and sigma.n_returns == 0  # not the prior
     assert all(c.progress == 0.0 for c in received["CalibrationState"])
     warmups = received["WarmupState"]
     assert warmups[0].progress == 0.0 and not warmups[0].is_warm
@@ -517,12 +595,12 @@ def test_state_dir_round_trip_restores_learning_but_not_warmth(catalog, tmp_path
 
 
 def test_on_save_on_load_round_trip_for_a_redis_backed_node() -> None:
-    saved = KappaActor(KappaActorConfig(instrument_id=INSTRUMENT_ID))
+    saved = KappaActor(KappaActorConfig(instrument_id=INSTRUMENT_ID, priors=PRIORS))
     for i in range(3):
-        saved.model.on_own_fill(i * S, 49_990.0, 50_000.0)
+        saved.model.on_spell(i * S, 0, [(2e-4, 5.0)], 2e-4)
     state = saved.on_save()
     assert set(state) == {"model"} and isinstance(state["model"], bytes)
-    loaded = KappaActor(KappaActorConfig(instrument_id=INSTRUMENT_ID))
+    loaded = KappaActor(KappaActorConfig(instrument_id=INSTRUMENT_ID, priors=PRIORS))
     loaded.on_load(state)
     assert loaded.model.to_state() == saved.model.to_state()
     estimate = loaded.model.estimate(3 * S)
@@ -532,8 +610,8 @@ def test_on_save_on_load_round_trip_for_a_redis_backed_node() -> None:
 @pytest.mark.parametrize("name", ACTOR_NAMES)
 def test_every_actor_saves_and_loads_its_model(name) -> None:
     actor_cls, config_cls = getattr(actors, f"{name}Actor"), getattr(actors, f"{name}ActorConfig")
-    saved = actor_cls(config_cls(instrument_id=INSTRUMENT_ID))
-    loaded = actor_cls(config_cls(instrument_id=INSTRUMENT_ID))
+    saved = actor_cls(config_cls(instrument_id=INSTRUMENT_ID, priors=PRIORS))
+    loaded = actor_cls(config_cls(instrument_id=INSTRUMENT_ID, priors=PRIORS))
     loaded.on_load(saved.on_save())
     assert loaded.model.to_state() == saved.model.to_state()
 
@@ -546,8 +624,9 @@ def test_unreadable_state_file_starts_fresh(catalog, tmp_path) -> None:
     (state_dir / "VolatilityActor.json").write_text(json.dumps(other_instrument))
     configs = [actor_config(n, state_dir=str(state_dir)) for n in ("Kappa", "Volatility")]
     run = Run(catalog, settings(NO_OP_STRATEGY, [*configs, RECORDER]), minutes(0, 1))
-    assert run.received["KappaEstimate"][0].kappa_own == 2500.0
-    assert run.received["VolatilityEstimate"][0].sigma_frac_per_sqrt_s == 2e-4
+    fresh = run.received["KappaEstimate"][0]
+    assert (fresh.kappa_own, fresh.a_per_s_bid, fresh.own_fill_count) == (20_000.0, 0.03, 0)
+    assert run.received["VolatilityEstimate"][0].sigma_frac_per_sqrt_s == PRIORS.sigma_frac_per_sqrt_s
     assert json.loads((state_dir / "KappaActor.json").read_text())["instrument_id"] == IID  # rewritten on stop
 
 
@@ -558,25 +637,25 @@ def test_unreadable_state_file_starts_fresh(catalog, tmp_path) -> None:
     ("config", "message"),
     [
         ({"params": {"prior_strenght": 5}}, "unknown field `prior_strenght` - at `$.params`"),
-        ({"params": {"prior": 1e6}}, "KappaParams.prior: must be in [kappa_min, kappa_max], got 1000000.0"),
-        ({"params": {"prior": "high"}}, "Expected `float`, got `str` - at `$.params.prior`"),
+        ({"params": {"min_r2": 1.5}}, "KappaParams.min_r2: must be in [0, 1], got 1.5"),
+        ({"params": {"min_r2": "high"}}, "Expected `float`, got `str` - at `$.params.min_r2`"),
         ({"publish_interval_ms": -1}, "KappaActorConfig.publish_interval_ms: must be >= 0"),
         ({"publish_intervall_ms": 100}, "unknown field `publish_intervall_ms`"),
     ],
 )
 def test_config_errors_name_the_field(config, message) -> None:
     with pytest.raises(msgspec.ValidationError) as info:
-        KappaActorConfig.parse(json.dumps({"instrument_id": IID, **config}))
+        KappaActorConfig.parse(json.dumps({"instrument_id": IID, "priors": PRIORS_JSON, **config}))
     assert message in str(info.value)
 
 
 def test_venue_config_file_with_a_bad_actor_param_names_file_actor_and_field(tmp_path) -> None:
-    document = {
-        "instrument_id": IID,
-        "coin": "BTC",
-        "strategy": msgspec.to_builtins(quoter()),
-        "actors": [msgspec.to_builtins(actor_config("AdverseSelection", params={"ewma_alpha": 1.5}))],
-    }
+    actor = msgspec.to_builtins(actor_config("AdverseSelection", params={"ewma_alpha": 1.5}))
+    for written_once in ("instrument_id", "priors"):  # the file holds them at the top only
+        del actor["config"][written_once]
+    strategy = msgspec.to_builtins(quoter())
+    del strategy["config"]["instrument_id"]
+    document = {"instrument_id": IID, "coin": "BTC", "priors": PRIORS_JSON, "strategy": strategy, "actors": [actor]}
     path = tmp_path / "venue.json"
     path.write_text(json.dumps(document))
     with pytest.raises(ValueError) as info:
@@ -588,7 +667,9 @@ def test_venue_config_file_with_a_bad_actor_param_names_file_actor_and_field(tmp
 
 def test_nested_params_parse_from_json() -> None:
     config = actors.AdverseSelectionActorConfig.parse(
-        json.dumps({"instrument_id": IID, "publish_interval_ms": 0, "params": {"extra_horizons_s": [1.0, 5.0]}})
+        json.dumps(
+            {"instrument_id": IID, "priors": PRIORS_JSON, "publish_interval_ms": 0, "params": {"extra_horizons_s": [1.0, 5.0]}}
+        )
     )
     assert config.params.extra_horizons_s == (1.0, 5.0) and config.params.ewma_alpha == 0.12
     assert config.publish_interval_ms == 0
@@ -611,7 +692,7 @@ def _trade(aggressor: AggressorSide) -> TradeTick:
 
 
 def test_trades_the_kappa_model_cannot_place_are_skipped_and_counted() -> None:
-    actor = _registered(KappaActor(KappaActorConfig(instrument_id=INSTRUMENT_ID)))
+    actor = _registered(KappaActor(KappaActorConfig(instrument_id=INSTRUMENT_ID, priors=PRIORS)))
     actor.on_trade_tick(_trade(AggressorSide.BUYER))  # before any book: no mid to measure from
     actor.on_trade_tick(_trade(AggressorSide.BUYER))
     actor.on_trade_tick(_trade(AggressorSide.NO_AGGRESSOR))
@@ -621,16 +702,47 @@ def test_trades_the_kappa_model_cannot_place_are_skipped_and_counted() -> None:
     }
 
 
+def test_a_fill_before_any_book_mid_is_skipped_by_adverse_selection() -> None:
+    """The add-on measures from the mid at fill, the actor's last book mid: without one the fill is unusable."""
+    actor = _registered(AdverseSelectionActor(AdverseSelectionActorConfig(instrument_id=INSTRUMENT_ID, priors=PRIORS)))
+    actor.start()
+    order, instrument = _order()
+    actor.cache.add_order(order)
+    actor.msgbus.publish(f"events.order.{order.strategy_id}", _fill(order, instrument, "0.01000", 3.0))
+    assert actor.skipped == {"fill before any book mid: no mid at fill to measure from": 1}
+    assert actor.model.estimate(3 * S).fills_pending == 0
+
+
+def _book_at(actor: Actor, ts_s: float) -> None:
+    """Give a registered actor a two-sided book (49,999 / 50,001) as the DataEngine would, at ``ts_s``."""
+    book = OrderBook(INSTRUMENT_ID, BookType.L2_MBP)
+    ts = round(ts_s * S)
+    deltas = OrderBookDeltas(
+        INSTRUMENT_ID,
+        [
+            OrderBookDelta(
+                INSTRUMENT_ID, BookAction.ADD, BookOrder(side, Price.from_str(px), Quantity.from_str("1"), 0),
+                RecordFlag.F_LAST if side == OrderSide.SELL else 0, 0, ts, ts,
+            )
+            for side, px in ((OrderSide.BUY, "49999.0"), (OrderSide.SELL, "50001.0"))
+        ],
+    )
+    book.apply_deltas(deltas)
+    actor.cache.add_order_book(book)
+    actor.on_order_book_deltas(deltas)
+
+
 def test_bus_delivers_each_fill_once_and_a_malformed_one_is_skipped() -> None:
     """The engine publishes a fill on events.order.<strategy> and again on events.fills.<instrument>."""
-    actor = _registered(CountingKappaActor(KappaActorConfig(instrument_id=INSTRUMENT_ID)))
+    actor = _registered(CountingKappaActor(KappaActorConfig(instrument_id=INSTRUMENT_ID, priors=PRIORS)))
     actor.start()
-    for tags, expected_calls in ((None, 1), (["mm.mid=0.0", "mm.level=0"], 2)):  # a zero placement mid is refused
+    _book_at(actor, 1.0)
+    for tags in (None, []):  # the second order carries no placement tags: not ours to learn from
         order, instrument = _order(tags=tags)
         actor.cache.add_order(order)
         fill = _fill(order, instrument, "0.01000", 3.0)
         actor.msgbus.publish(f"events.order.{order.strategy_id}", fill)
         actor.msgbus.publish(f"events.fills.{order.instrument_id}", fill)
-        assert actor.model.calls["on_own_fill"] == expected_calls
-    assert actor.skipped == {"_feed_fill_of: ValueError": 1}
+        assert actor.model.calls["on_spell"] == 1
+    assert actor.skipped == {"order without placement tags (not placed by our strategy)": 1}
     assert actor.model.estimate(3 * S).fills_since_start == 1

@@ -31,7 +31,11 @@ USER_CHANNELS = ("orderUpdates", "userFills", "user")
 REPLAY_SPEED = 20.0
 # Test-only strategy settings: quote closer to the touch so the replay crosses our orders within seconds, and no
 # same-side burst pause (at 20x replay a burst window of 2 s wall time spans 40 s of market).
-FAST_FILLS = {"half_spread_mult": 0.2, "risk": {"min_spread_floor_bps": 1.5, "burst_events": 1000}}
+FAST_FILLS = {
+    "half_spread_mult": 0.2,
+    "requote_tolerance_half_spread_frac": 1.0,  # orders rest until the mid moved a whole half-spread: more crossings
+    "risk": {"min_spread_floor_bps": 1.5, "burst_events": 1000},
+}
 
 
 def node_fill_ids(live: LiveNode) -> list[str]:
