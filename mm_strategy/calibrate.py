@@ -169,15 +169,28 @@ def market_inputs(data: CatalogData) -> Iterator[tuple]:
             trade_i += 1
 
 
-def realised_sigma(ts_ns: np.ndarray, mids: np.ndarray, horizon_s: float, grid_s: float = 1.0) -> float:
+MAX_BOOK_GAP_S = 10.0  # a return spanning a longer stretch without book is a recorder outage, not volatility
+
+
+def realised_sigma(
+    ts_ns: np.ndarray, mids: np.ndarray, horizon_s: float, grid_s: float = 1.0, max_gap_s: float = MAX_BOOK_GAP_S
+) -> float:
     """σ per √s from overlapping `horizon_s` log returns of the last mid on a `grid_s` grid (NaN when the data is
-    shorter than one horizon)."""
+    shorter than one horizon). Returns that span a gap of more than `max_gap_s` without a book update are left
+    out: the bundled 9-minute captures have recorder outages of 250 s and 51 s, and a return across one is the
+    move of minutes counted as the move of `horizon_s`."""
     grid = np.arange(ts_ns[0], ts_ns[-1] + 1, round(grid_s * _NS_PER_S), dtype=np.int64)
-    log_mid = np.log(mids[np.searchsorted(ts_ns, grid, side="right") - 1])
+    last = np.searchsorted(ts_ns, grid, side="right") - 1
+    log_mid = np.log(mids[last])
+    stale = (grid - ts_ns[last]) / _NS_PER_S > max_gap_s  # grid points inside an outage
     k = round(horizon_s / grid_s)
     if len(log_mid) <= k:
         return math.nan
     returns = log_mid[k:] - log_mid[:-k]
+    outage = np.convolve(stale.astype(np.int64), np.ones(k + 1, dtype=np.int64), mode="valid") > 0
+    returns = returns[~outage]
+    if returns.size == 0:
+        return math.nan
     return math.sqrt(float(np.mean(returns * returns)) / horizon_s)
 
 

@@ -60,7 +60,7 @@ def test_archive_hour_priors_from_book_crossings(archive_catalog, capsys) -> Non
 def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, capsys) -> None:
     code, out, err = run(capsys, "--catalog", str(eth_catalog), "--instrument", ETH)
     assert code == 0
-    expected = {"kappa_per_frac": 15_600.0, "a_per_s": 0.0492, "sigma_frac_per_sqrt_s": 9.58e-5}
+    expected = {"kappa_per_frac": 15_600.0, "a_per_s": 0.0492, "sigma_frac_per_sqrt_s": 9.39e-5}
     assert json.loads(out) == {"priors": expected}
     assert "curve (trades, both sides pooled)" in err and "bid book_crossings" in err  # both sources shown per side
     # the same fit as the online model's: its market arrivals over the whole capture, each side
@@ -69,6 +69,20 @@ def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, c
     for (side, source), fit in cal.curves.sides.items():
         assert fit is not None and fit.r2 > 0.9 and 14_000 < fit.kappa_per_frac < 20_000
     assert "tick in the book 0.1 (0.230 bp" in err and "spread (time-weighted median) 0.230 bp = 1.00 ticks" in err
+
+
+def test_realised_sigma_leaves_out_returns_across_the_captures_recorder_outages(eth_catalog) -> None:
+    # The capture has no book for 250 s and 51 s. On a 1 s grid the mid stands still there, so returns across the
+    # outage read as zero (σ too low) and the one return that spans its end as minutes of move (σ too high).
+    data = calibrate.load_catalog(eth_catalog, InstrumentId.from_str(ETH))
+    with_gaps = calibrate.realised_sigma(data.book_ts_ns, data.mid, 20.0, max_gap_s=float("inf"))
+    live_only = calibrate.realised_sigma(data.book_ts_ns, data.mid, 20.0)
+    assert with_gaps == pytest.approx(9.31e-5, rel=0.01) and live_only == pytest.approx(9.14e-5, rel=0.01)
+    # a single long segment is untouched: the live part before the first outage gives the same σ either way
+    head = data.book_ts_ns < data.book_ts_ns[0] + 130 * 1_000_000_000
+    assert calibrate.realised_sigma(data.book_ts_ns[head], data.mid[head], 20.0) == pytest.approx(
+        calibrate.realised_sigma(data.book_ts_ns[head], data.mid[head], 20.0, max_gap_s=float("inf"))
+    )
 
 
 def test_a_narrow_fit_range_is_flagged(eth_catalog, capsys) -> None:
