@@ -30,7 +30,13 @@ def session_inputs(strategy, portfolio, cache, starting_equity: float, run_info:
     final_mid = recorder.mid[-1] if recorder.mid else None
     equity = equity_usdc(portfolio, cache, strategy.config.instrument_id, final_mid)
     on_prior = strategy.estimates_on_prior()
-    run_info = {**run_info, "quote_cycles_on_prior": ", ".join(f"{k} {v}" for k, v in sorted(on_prior.items())) or "none"}
+    sources = strategy.intensity_sources()
+    run_info = {
+        **run_info,
+        "quote_cycles_on_prior": ", ".join(f"{k} {v}" for k, v in sorted(on_prior.items())) or "none",
+        # which data the κ/A curve came from, as a share of its estimates (fit R² is plotted with the estimators)
+        "intensity_curve_source": ", ".join(f"{k} {100 * v:.0f}%" for k, v in sources.items()) or "none received",
+    }
     return recorder.to_report_inputs(starting_equity=starting_equity, final_equity=equity, run_info=run_info)
 
 

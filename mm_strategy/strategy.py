@@ -21,6 +21,7 @@ Risk checks that need no book event (staleness, equity for the loss limits) run 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -81,9 +82,17 @@ _STATUS_TIMER = "mm.status"
 _SERIES_INTERVAL_NS = 1_000_000_000  # model-input series for the report: one point per data second
 # Estimate fields plotted in the report (the blended κ per side, σ and γ_eff come from the quote cycle itself).
 _REPORTED_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {  # (message field, series name)
-    KappaEstimate: (("kappa_book", "kappa_book"), ("kappa_own", "kappa_own"), ("blend_weight", "kappa_blend_weight")),
+    KappaEstimate: (
+        ("kappa_book", "kappa_book"),
+        ("kappa_own", "kappa_own"),
+        ("blend_weight", "kappa_blend_weight"),
+        ("fit_r2", "intensity_fit_r2"),
+    ),
     VolatilityEstimate: (("jump_ratio", "jump_ratio"),),
-    FillRateEstimate: (("lambda0_per_s", "fill_rate_lambda0_per_s"), ("delta_char_bps", "fill_rate_delta_char_bps")),
+    FillRateEstimate: (
+        ("observed_fills_per_hour", "fills_per_hour_observed"),
+        ("expected_fills_per_hour", "fills_per_hour_curve"),
+    ),
     AdverseSelectionEstimate: (("as_bps_bid", "as_bps_bid"), ("as_bps_ask", "as_bps_ask")),
     CalibrationState: (("half_spread_mult", "calibration_mult"), ("progress", "calibration_progress")),
     InformedFlowEstimate: (("p_informed", "p_informed"),),
@@ -107,6 +116,7 @@ class GLFTMarketMaker(Strategy):
         self._last_top: tuple[float, float] | None = None
         self._last_estimate_ns: dict[type, int] = {}
         self._dirty = True
+        self._intensity_sources: Counter[str] = Counter()
         self.quote_cycles = 0
 
     # -- lifecycle -------------------------------------------------------------------------------------
@@ -193,7 +203,14 @@ class GLFTMarketMaker(Strategy):
     def on_data(self, data: Data) -> None:
         self._estimates.update(data)
         self._dirty = True
+        if isinstance(data, KappaEstimate):
+            self._intensity_sources[data.source] += 1
         self._record_estimate(data)
+
+    def intensity_sources(self) -> dict[str, float]:
+        """Share of intensity-curve estimates per source ("prior", "trades", "book_crossings", "…+own")."""
+        total = sum(self._intensity_sources.values())
+        return {source: n / total for source, n in self._intensity_sources.most_common()} if total else {}
 
     def _record_estimate(self, data: Data) -> None:
         """Estimator series for the report, at most one point per data second and type."""
