@@ -5,6 +5,10 @@ NautilusTrader node per process) on whichever node has a free CPU. Ray is an opt
 .[ray]``); every node needs this package installed and must see the catalog at the same absolute path (a shared
 filesystem). Rows come back to the driver, which alone writes the results table. Ray's own fault tolerance
 re-runs a task whose node died; a backtest that fails is not an exception here (it returns an error row).
+
+Authentication is Ray's: ``--ray auto`` picks up the token of a cluster started on this machine; with an explicit
+address to a cluster that uses token authentication, set ``RAY_AUTH_MODE=token`` (and the token) as Ray's error
+message explains.
 """
 
 from __future__ import annotations

@@ -15,7 +15,8 @@
     constraints: ["two_sided_frac >= 0.95"]     # a run breaking one is infeasible: never chosen, still shown
 
 Lists and grids combine as a full grid; sampled parameters draw ``samples`` points together, and each point is
-combined with every grid point. Relative paths are relative to the working directory (the repository root when
+combined with every grid point. Every base config runs on every dataset (a catalog without the config's
+instrument fails planning, naming both): sweep another coin with its own config in its own spec. Relative paths are relative to the working directory (the repository root when
 run through ``make sweep``). Every error names the spec field.
 """
 
