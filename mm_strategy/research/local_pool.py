@@ -84,8 +84,14 @@ def _start(context, task: RunTask) -> _Active:
     receiver, sender = context.Pipe(duplex=False)
     log = new_log_file()
     process = context.Process(target=_child, args=(task, str(log), sender), name=f"sweep-{task.run_id}", daemon=True)
-    process.start()
-    sender.close()  # the child holds the only writer: its death shows here as end-of-file
+    try:
+        process.start()
+    except BaseException:
+        receiver.close()
+        log.unlink(missing_ok=True)
+        raise
+    finally:
+        sender.close()  # the child holds the only writer: its death shows here as end-of-file
     return _Active(task, process, receiver, log)
 
 
