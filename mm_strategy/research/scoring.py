@@ -17,6 +17,7 @@ import pandas as pd
 from mm_strategy.research.metrics import METRIC_ALIASES
 from mm_strategy.research.runner import PARAM_PREFIX
 from mm_strategy.research.runner import STATUS_OK
+from mm_strategy.research.spec import SpecError
 from mm_strategy.research.spec import SweepSpec
 
 CANDIDATE_KEYS = ["config", "params_id"]
@@ -33,7 +34,8 @@ def score_runs(frame: pd.DataFrame, spec: SweepSpec) -> pd.DataFrame:
     if not successes.empty:
         missing = sorted(c for c in columns if c not in successes.columns)
         if missing:
-            raise ValueError(f"rank/constraints: no run reports {', '.join(missing)} (check the metric path)")
+            # after the runs (the metric set is only known then): the rows are saved, a fixed spec re-ranks at once
+            raise SpecError(f"rank/constraints: no run reports {', '.join(missing)} (check the metric path)")
     score = pd.Series(0.0, index=scored.index)
     for column, weight in spec.rank_weights.items():
         score = score + weight * _numeric(scored, column)
