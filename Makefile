@@ -10,7 +10,7 @@ ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/ma
 HL_CSV := $(SHARED)/hl-collector-csv/recordings
 WS26 := $(SHARED)/hftbacktest/examples/hyperliquid/btcusd_20250126.gz
 
-.PHONY: setup backtest test bench fuzz live clean catalogs compare sweep calibrate
+.PHONY: setup backtest test bench fuzz faults live clean catalogs compare sweep calibrate
 
 $(VENV)/.installed: pyproject.toml
 	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
@@ -65,6 +65,9 @@ bench: $(CATALOG)/.built
 
 fuzz: setup
 	$(PY) benchmarks/fuzz_frames.py
+
+faults: setup
+	$(PY) benchmarks/fault_suite.py
 
 live: setup
 	$(PY) run_live.py

@@ -83,7 +83,7 @@ POLL_S = 0.02
 class SuiteConfig:
     faults: int = 110
     seed: int = 12
-    replay_speed: float = 20.0
+    replay_speed: float = 10.0
     window_s: tuple[float, float] = (1.0, 2.5)  # how long each fault acts while the node trades
     converge_timeout_s: float = 30.0
     final_settle_s: float = 3.0
@@ -239,7 +239,8 @@ class Views:
 def read_views(session: Session) -> Views:
     info = session.exchange.info
     ask = lambda request_type: info.answer(info.parse({"type": request_type, "user": session.user}))  # noqa: E731
-    positions = {p["position"]["coin"]: Decimal(p["position"]["szi"]) for p in ask("clearinghouseState")["assetPositions"]}
+    asset_positions = ask("clearinghouseState")["assetPositions"]
+    positions = {p["position"]["coin"]: Decimal(p["position"]["szi"]) for p in asset_positions}
     venue_open = frozenset((o.get("cloid"), o["oid"], Decimal(o["sz"])) for o in ask("frontendOpenOrders"))
     cache = session.node.cache
     node_open = frozenset(
@@ -453,12 +454,17 @@ async def check(
     )
 
 
-async def run_fault_suite(config: SuiteConfig, out_dir: Path, progress: Callable[[str], None] | None = None) -> SuiteResult:
+async def run_fault_suite(
+    config: SuiteConfig,
+    out_dir: Path,
+    progress: Callable[[str], None] | None = None,
+) -> SuiteResult:
     os.environ[KEY_ENV] = TEST_ACCOUNT_KEY
     started_s = time.monotonic()
     exchange = LocalExchange(LocalExchangeConfig(speed=config.replay_speed, fund_test_account=True))
     await exchange.start()
-    node = build_node(node_config(suite_settings(config.log_level), VenueTarget.local(exchange.url)), loop=asyncio.get_running_loop())
+    settings = suite_settings(config.log_level)
+    node = build_node(node_config(settings, VenueTarget.local(exchange.url)), loop=asyncio.get_running_loop())
     run_task = asyncio.ensure_future(node.run_async())
     session = Session(exchange, node, test_account_address())
     rng = random.Random(config.seed)
@@ -483,7 +489,8 @@ async def run_fault_suite(config: SuiteConfig, out_dir: Path, progress: Callable
                 resync = f"{result.resync_s:.2f} s" if result.resync_s is not None else "NO AGREEMENT"
                 progress(f"#{index:>3} {kind:<22} {detail:<34} resync {resync:<13} fills {result.fills_so_far}")
         await asyncio.sleep(config.final_settle_s)
-        final = await check(session, len(results) + 1, "final", "after the last fault", config, _always, equity, out_dir)
+        final_index = len(results) + 1
+        final = await check(session, final_index, "final", "after the last fault", config, _always, equity, out_dir)
         views = read_views(session)
         data_client, exec_client = hyperliquid_clients(node)
         emitted = Counter(session.emitted_fill_ids)

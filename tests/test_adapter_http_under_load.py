@@ -52,3 +52,20 @@ async def test_an_action_that_waited_behind_later_ones_is_signed_when_it_goes(ex
     assert [a.error for a in answers if a.error is not None] == [], "no action refused for a stale nonce"
     assert answers[0].status == "ok"
     await client.close()
+
+
+async def test_cancels_and_reads_go_before_new_orders_when_the_budget_is_spent():
+    limiter = WeightLimiter(per_minute=6000)
+    limiter.charge(6000)
+    served: list[str] = []
+
+    async def take(name: str, weight: int, urgent: bool) -> None:
+        await limiter.acquire(weight, urgent)
+        served.append(name)
+
+    orders = [asyncio.create_task(take(f"order {i}", 1, urgent=False)) for i in range(10)]
+    await asyncio.sleep(0)
+    urgent = [asyncio.create_task(take("cancel", 1, True)), asyncio.create_task(take("resync read", 20, True))]
+    await asyncio.gather(*orders, *urgent)
+    assert served[:2] == ["cancel", "resync read"], "what reduces or repairs exposure goes first"
+    assert served[2:] == [f"order {i}" for i in range(10)]

@@ -51,16 +51,24 @@ class HyperliquidHttpClient:
     def limiter(self) -> WeightLimiter:
         return self._limiter
 
-    async def post(self, path: str, body: bytes | Callable[[], bytes], weight: int, idempotent: bool) -> bytes:
+    async def post(
+        self,
+        path: str,
+        body: bytes | Callable[[], bytes],
+        weight: int,
+        idempotent: bool,
+        urgent: bool = True,
+    ) -> bytes:
         """POST ``body`` to ``path`` and return the 200 answer's bytes; raises ``HyperliquidHttpError``.
 
         A callable body is built only once the request may go, on every attempt (a signed action gets its nonce
-        then, see ``HyperliquidExchangeEndpoints.post``)."""
+        then, see ``HyperliquidExchangeEndpoints.post``). ``urgent=False`` (new orders) waits behind every urgent
+        request when the IP budget is tight (``WeightLimiter``)."""
         attempt = 0
         while True:
             if self._closed:
                 raise HyperliquidHttpError(0, "the HTTP client is closed")
-            await self._limiter.acquire(weight)
+            await self._limiter.acquire(weight, urgent)
             try:
                 return await self._send(path, body() if callable(body) else body)
             except HyperliquidHttpError as error:

@@ -25,6 +25,8 @@ from adapters.hyperliquid.weights import action_weight
 
 _encode = msgspec.json.encode
 _decode_response = msgspec.json.Decoder(ExchangeResponse).decode
+# Actions that add exposure wait behind cancels, the dead-man switch and reads when the IP budget is tight.
+_ADDS_EXPOSURE = frozenset({"order", "modify", "batchModify"})
 
 
 class HyperliquidExchangeEndpoints:
@@ -49,7 +51,8 @@ class HyperliquidExchangeEndpoints:
         venue refuses a nonce below its signer's 100 highest, so one issued before a wait in the weight queue or
         a 429 pause, while 100 later actions went ahead, would come back ``Invalid nonce``."""
         body = partial(self.signed_body, action)
-        raw = await self._client.post("/exchange", body, action_weight(batch_length), idempotent=False)
+        urgent = action["type"] not in _ADDS_EXPOSURE
+        raw = await self._client.post("/exchange", body, action_weight(batch_length), idempotent=False, urgent=urgent)
         try:
             return _decode_response(raw)
         except (msgspec.DecodeError, msgspec.ValidationError) as error:

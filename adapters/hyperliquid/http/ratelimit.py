@@ -2,7 +2,10 @@
 
 - :class:`WeightLimiter`: the IP budget, 1200 weight per minute shared by every REST request from this process
   (the data and execution clients share one per base URL). Requests wait for weight instead of earning a 429;
-  a 429 drains the bucket and pauses everyone, since the venue counts the whole IP.
+  a 429 drains the bucket and pauses everyone, since the venue counts the whole IP. Waiters are served first
+  come, first served within two lanes: urgent requests (cancels, the dead-man switch, every read: what repairs
+  or reduces exposure) go before new orders, so a quoting loop that uses up the budget never holds back a
+  cancel or the resync after a reconnect.
 - :class:`AddressBudget`: the per-address action count (10 000 + cumulative USDC volume; a batch of n counts n;
   cancels get a larger cap). The venue is the authority (``userRateLimit``); between reads the client counts
   what it sends, so it can warn before the venue starts refusing orders and stop wasting requests on orders
@@ -26,28 +29,35 @@ class WeightLimiter:
         self._level = self._capacity
         self._stamp = clock()
         self._paused_until = 0.0
-        self._turn = asyncio.Lock()  # waiters are served in arrival order
+        self._turn = {True: asyncio.Lock(), False: asyncio.Lock()}  # by urgency: each lane in arrival order
+        self._urgent_waiting = 0
 
     @property
     def available(self) -> float:
         self._refill()
         return self._level
 
-    async def acquire(self, weight: int) -> None:
+    async def acquire(self, weight: int, urgent: bool = False) -> None:
         """Wait until ``weight`` is available (and any 429 pause is over), then take it. First come, first
-        served: otherwise a heavy request (a resync's 20-weight read) starves behind a stream of 1-weight
-        actions for as long as the budget stays tight."""
-        async with self._turn:
-            while True:
-                self._refill()
-                now = self._clock()
-                if now < self._paused_until:
-                    await asyncio.sleep(self._paused_until - now)
-                    continue
-                if self._level >= weight:
-                    self._level -= weight
-                    return
-                await asyncio.sleep((weight - self._level) / self._rate_per_s)
+        served in each lane, and no new order while an urgent request waits: otherwise a heavy request (a
+        resync's 20-weight read) starves behind a stream of 1-weight actions for as long as the budget is tight."""
+        self._urgent_waiting += urgent
+        try:
+            async with self._turn[urgent]:
+                while True:
+                    self._refill()
+                    now = self._clock()
+                    if now < self._paused_until:
+                        await asyncio.sleep(self._paused_until - now)
+                    elif not urgent and self._urgent_waiting:
+                        await asyncio.sleep(1.0 / self._rate_per_s)
+                    elif self._level >= weight:
+                        self._level -= weight
+                        return
+                    else:
+                        await asyncio.sleep((weight - self._level) / self._rate_per_s)
+        finally:
+            self._urgent_waiting -= urgent
 
     def charge(self, weight: int) -> None:
         """Take weight that only became known after the answer (per-item weight of list endpoints)."""
