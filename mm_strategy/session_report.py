@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from mm_strategy.equity import equity_usdc
+from mm_strategy.equity import equity_usd
 from mm_strategy.reporting import ReportInputs
 from mm_strategy.reporting import ReportPaths
 from mm_strategy.reporting import summary_table
@@ -28,7 +28,7 @@ def session_inputs(strategy, portfolio, cache, starting_equity: float, run_info:
     """The report's inputs from a finished session; sweeps compute the metrics from these without a page."""
     recorder = strategy.recorder
     final_mid = recorder.mid[-1] if recorder.mid else None
-    equity = equity_usdc(portfolio, cache, strategy.config.instrument_id, final_mid)
+    equity = equity_usd(portfolio, cache, strategy.config.instrument_id, final_mid)
     on_prior = strategy.estimates_on_prior()
     sources = strategy.intensity_sources()
     run_info = {

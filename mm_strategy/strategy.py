@@ -43,7 +43,7 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from mm_strategy.config import GLFTMarketMakerConfig
-from mm_strategy.equity import equity_usdc
+from mm_strategy.equity import equity_usd
 from mm_strategy.estimates import LatestEstimates
 from mm_strategy.messages import ESTIMATE_TYPES
 from mm_strategy.messages import AdverseSelectionEstimate
@@ -394,7 +394,7 @@ class GLFTMarketMaker(Strategy):
         self._dirty = True  # estimates age and pauses expire with time alone
         now = event.ts_event
         events = self.kill_switch.check_staleness(now)
-        equity = equity_usdc(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
+        equity = equity_usd(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
         if equity is not None:
             events += self.kill_switch.on_pnl(now, equity)
         self._handle_kill_events(events)

@@ -44,7 +44,7 @@ def _settings(**risk_overrides):
     config = json.loads(json.dumps(settings.strategy.config))
     config["risk"].update(risk_overrides)
     strategy = msgspec.structs.replace(settings.strategy, config=config)
-    backtest = msgspec.structs.replace(settings.backtest, starting_balance_usdc=config["risk"]["capital_usd"])
+    backtest = msgspec.structs.replace(settings.backtest, starting_balance_usd=config["risk"]["capital_usd"])
     return msgspec.structs.replace(settings, strategy=strategy, backtest=backtest, actors=[])
 
 

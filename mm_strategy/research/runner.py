@@ -101,7 +101,7 @@ def _backtest(task: RunTask) -> dict:
     try:
         engine = outcome.engine
         strategy = engine.trader.strategies()[0]
-        inputs = session_inputs(strategy, engine.portfolio, engine.cache, settings.backtest.starting_balance_usdc, {})
+        inputs = session_inputs(strategy, engine.portfolio, engine.cache, settings.backtest.starting_balance_usd, {})
         columns = run_metrics(analyse(inputs))
         columns["backtest_wall_s"] = outcome.wall_s
         columns["iterations"] = float(outcome.result.iterations)
