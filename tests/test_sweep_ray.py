@@ -29,8 +29,14 @@ pytest.importorskip("ray")
 HEAD_START_TIMEOUT_S = 60
 SWEEP_TIMEOUT_S = 300
 HEAD_STOP_TIMEOUT_S = 30
-# A throwaway loopback cluster: no token to provision (Ray only auto-enables token auth for address=auto).
-RAY_ENV = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+# A throwaway loopback cluster: no token to provision (Ray only auto-enables token auth for address=auto), and
+# every Ray process on 127.0.0.1 (without the cluster switch off Ray advertises the machine's interface address).
+RAY_ENV = {
+    **os.environ,
+    "RAY_AUTH_MODE": "disabled",
+    "RAY_USAGE_STATS_ENABLED": "0",
+    "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0",
+}
 
 
 def _free_port() -> int:

@@ -13,6 +13,8 @@ message explains.
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Callable
 from collections.abc import Iterable
 
@@ -40,9 +42,16 @@ def require_ray():
 
 def run_ray(tasks: Iterable[RunTask], address: str, on_row: Callable[[dict], None]) -> None:
     """Run every task on the Ray cluster at ``address`` (``auto``, ``host:port`` or ``ray://host:port``)."""
+    host = address.removeprefix("ray://").rpartition(":")[0]
+    node_ip = {}
+    if host in ("127.0.0.1", "localhost"):
+        # A head on loopback gets a driver on loopback too: left to itself Ray registers every process under the
+        # machine's own interface address and they talk over it. Ray reads this switch when it is imported.
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+        node_ip = {"_node_ip_address": "127.0.0.1"}
     ray = require_ray()
     try:
-        ray.init(address=address, log_to_driver=False)
+        ray.init(address=address, log_to_driver=False, **node_ip)
     except ConnectionError as exc:
         raise RayUnavailable(f"--ray {address}: cannot reach the cluster ({exc})") from None
     remote_run = ray.remote(num_cpus=1, max_calls=1)(execute_run)
