@@ -14,7 +14,6 @@ message explains.
 from __future__ import annotations
 
 import os
-
 from collections.abc import Callable
 from collections.abc import Iterable
 
