@@ -2,7 +2,7 @@
 
 A path names a field the way the JSON nests it: ``strategy.config.risk.gamma_per_usd``, ``backtest.latency_ms``.
 Inside a list, a segment is an index (``actors.1.config.publish_interval_ms``) or the class name at the end of the
-element's ``actor_path``/``strategy_path`` (``actors.VolatilityActor.config.params.baseline_sigma_frac_per_sqrt_s``),
+element's ``actor_path``/``strategy_path`` (``actors.VolatilityActor.config.params.return_horizon_s``),
 which keeps meaning the same actor when the list is re-ordered.
 
 Why overrides go on the document and not on the parsed config: any path into the file works (strategy, actors,
