@@ -7,9 +7,11 @@ The capture (2025-09-03 12:55:12.5 to 13:04:14.8 UTC, with trades) has recorder 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from adapters.hyperliquid import loaders
+from mm_strategy.strategy import GLFTMarketMaker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BASE_CONFIG = REPO_ROOT / "configs" / "hyperliquid_btc.json"
@@ -35,3 +37,10 @@ def write_spec(path: Path, catalog: Path, **fields) -> Path:
     }
     path.write_text(json.dumps(spec, indent=2))
     return path
+
+
+class AbortingMarketMaker(GLFTMarketMaker):
+    """Takes the GLFT config and kills its own process on start: a worker dying outright, as a native crash would."""
+
+    def on_start(self) -> None:
+        os.abort()

@@ -51,7 +51,7 @@ def test_a_second_copy_of_a_written_once_field_is_refused_with_its_path(where, f
     component = raw["strategy"] if where == "strategy" else raw["actors"][2]
     component["config"][field] = raw[field]
     path = "strategy" if where == "strategy" else r"actors\[2\]"
-    with pytest.raises(ValueError, match=rf"\$\.{path}\.config\.{field}: written once at the top level"):
+    with pytest.raises(ValueError, match=rf"\$\.{path}\.config\.{field}: written once"):
         load_venue_config_dict(raw, "doc")
 
 
@@ -75,3 +75,12 @@ def test_loading_a_document_does_not_modify_it():
     before = json.dumps(raw, sort_keys=True)
     load_venue_config_dict(raw, "doc")
     assert json.dumps(raw, sort_keys=True) == before
+
+
+@pytest.mark.parametrize("section", ["backtest", "live"])
+def test_an_unknown_log_level_is_refused_before_the_rust_logger_aborts_the_process(section):
+    raw = _document()
+    raw.setdefault(section, {})["log_level"] = "NOPE"
+    owner = "BacktestSettings" if section == "backtest" else "LiveSettings"
+    with pytest.raises(ValueError, match=rf"{owner}.log_level: must be one of TRACE, DEBUG, INFO, WARNING, ERROR, OFF"):
+        load_venue_config_dict(raw, "doc")
