@@ -2,16 +2,18 @@
 """Strategy quality vs NautilusTrader's ``GridMarketMaker`` example on the same data, venue and fill model (DESIGN §8).
 
 For each dataset (a venue+instrument config and a catalog) both strategies replay the same catalog through the same
-simulated HYPERLIQUID venue; the grid additionally gets the catalog's quotes, which it trades on. The grid runs at
-the anchor's shape (3 levels, 2 bps, requote at 5 bps) with our order size (0.01 BTC on BTC) and prices rounded
-to Hyperliquid's rules (``grid_baseline.py``). Both are scored by the same report code (fills → markouts, PnL
-split, time two-sided from the orders' own accept/close events), with the mids of the book both saw.
+simulated venue (the instrument's: HYPERLIQUID or BINANCE); the grid additionally gets the catalog's quotes, which it
+trades on. The grid runs at the anchor's shape (3 levels, 2 bps, requote at 5 bps) with our order size (0.01 BTC on
+BTC) and prices rounded by the config's venue rules, as ours are (``grid_baseline.py``: Hyperliquid's level rules,
+the instrument's tick on Binance). Both are scored by the same report code (fills → markouts, PnL split, time
+two-sided from the orders' own accept/close events), with the mids of the book both saw.
 
     python benchmarks/compare_grid.py                       # every bundled dataset whose catalog exists
     python benchmarks/compare_grid.py --dataset configs/hyperliquid_eth.json:data/catalog_hl_eth
+    python benchmarks/compare_grid.py --dataset configs/binance_btcusdt.json:data/catalog_binance_btcusdt
 
 ``make catalogs`` builds the catalogs of the bundled real data (archive hour, 9-minute BTC/ETH/SOL with trades,
-26 s WS recording).
+26 s WS recording, 5.7 minutes of Binance USD-M BTCUSDT).
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from nautilus_trader.model.events import OrderFilled  # noqa: E402
 from nautilus_trader.trading.config import ImportableStrategyConfig  # noqa: E402
 
 from mm_strategy.backtest import run_backtest  # noqa: E402
-from mm_strategy.equity import equity_usdc  # noqa: E402
+from mm_strategy.equity import equity_usd  # noqa: E402
 from mm_strategy.node_config import VenueInstrumentConfig  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
 from mm_strategy.reporting import compute_metrics  # noqa: E402
@@ -48,6 +50,7 @@ DEFAULT_DATASETS = (
     ("hl 9 min SOL (trades)", "configs/hyperliquid_sol.json", "data/catalog_hl_sol"),
     ("ws 26 s BTC (trades)", "configs/hyperliquid_btc.json", "data/catalog_ws26"),
     ("archive 1 h BTC (book only)", "configs/hyperliquid_btc.json", "data/catalog"),
+    ("binance 5.7 min BTCUSDT", "configs/binance_btcusdt.json", "data/catalog_binance_btcusdt"),
 )
 COLUMNS = (
     ("fills", 6, "d"), ("fills/h", 8, ".0f"), ("net", 9, ".3f"), ("spread", 8, ".3f"), ("fees", 7, ".3f"),
@@ -139,11 +142,12 @@ def grid_settings(settings: VenueInstrumentConfig) -> VenueInstrumentConfig:
         "instrument_id": own["instrument_id"],
         "max_position": str(own["risk"]["max_position"]),
         "trade_size": own["order_size"],
+        "venue_rules": settings.venue.rules,
         **GRID,
     }
     grid_strategy = ImportableStrategyConfig(
-        strategy_path="benchmarks.grid_baseline:HyperliquidGridMarketMaker",
-        config_path="nautilus_trader.examples.strategies.grid_market_maker:GridMarketMakerConfig",
+        strategy_path="benchmarks.grid_baseline:VenueRulesGridMarketMaker",
+        config_path="benchmarks.grid_baseline:VenueRulesGridMarketMakerConfig",
         config=grid_config,
     )
     return msgspec.structs.replace(settings, strategy=grid_strategy, actors=[])
@@ -153,9 +157,9 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
     settings = load_venue_config(config)
     ours = run_backtest(settings, catalog)
     strategy = ours.engine.trader.strategies()[0]
-    start = settings.backtest.starting_balance_usdc
+    start = settings.backtest.starting_balance_usd
     mid = strategy.recorder.mid[-1]
-    final = equity_usdc(ours.engine.portfolio, ours.engine.cache, strategy.config.instrument_id, mid)
+    final = equity_usd(ours.engine.portfolio, ours.engine.cache, strategy.config.instrument_id, mid)
     our_inputs = strategy.recorder.to_report_inputs(start, final, {})
     ours_score = Score.of(compute_metrics(our_inputs))
     ours.node.dispose()
@@ -171,7 +175,7 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
         quote_ask=quote_ask,
         fills=engine_fills(grid.engine),
         starting_equity=start,
-        final_equity=equity_usdc(grid.engine.portfolio, grid.engine.cache, strategy.config.instrument_id, mid),
+        final_equity=equity_usd(grid.engine.portfolio, grid.engine.cache, strategy.config.instrument_id, mid),
     )
     grid_score = Score.of(compute_metrics(grid_inputs))
     grid.node.dispose()
@@ -207,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         print(format_row("", "grid", grid))
         totals["ours"] += ours.net
         totals["grid"] += grid.net
-    print(f"total net: GLFT {totals['ours']:+.3f}, grid {totals['grid']:+.3f} (quote currency, USDC)")
+    print(f"total net: GLFT {totals['ours']:+.3f}, grid {totals['grid']:+.3f} (quote currency: USDC, USDT)")
     print("2-sided% is over the time the feed was live; kills leave out stale-book trips on feed outages")
     return 0
 

@@ -56,13 +56,14 @@ from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY  # noqa: E402
 from adapters.hyperliquid.local_exchange import LocalExchange  # noqa: E402
 from adapters.hyperliquid.local_exchange import LocalExchangeConfig  # noqa: E402
 from adapters.hyperliquid.local_exchange import test_account_address  # noqa: E402
-from mm_strategy.live import VenueTarget  # noqa: E402
+from adapters.hyperliquid.node import VenueTarget  # noqa: E402
+from adapters.hyperliquid.node import build_node  # noqa: E402
+from adapters.hyperliquid.node import hyperliquid_clients  # noqa: E402
+from adapters.hyperliquid.node import node_config  # noqa: E402
 from mm_strategy.live import _equity_once_quoted  # noqa: E402
-from mm_strategy.live import build_node  # noqa: E402
-from mm_strategy.live import hyperliquid_clients  # noqa: E402
-from mm_strategy.live import node_config  # noqa: E402
 from mm_strategy.live import wait_until_running  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
+from mm_strategy.node_config import replace_venue_live  # noqa: E402
 from mm_strategy.session_report import write_session_report  # noqa: E402
 
 CONFIG_PATH = REPO_ROOT / "configs" / "hyperliquid_btc.json"
@@ -393,8 +394,8 @@ def suite_settings(log_level: str):
     for key, value in FAST_FILLS.items():
         config[key] = {**config.get(key, {}), **value} if isinstance(value, dict) else value
     strategy = ImportableStrategyConfig(strategy.strategy_path, strategy.config_path, config)
-    live = msgspec.structs.replace(settings.live, log_level=log_level, private_key_env=KEY_ENV, state_dir=None)
-    return msgspec.structs.replace(settings, strategy=strategy, live=live)
+    live = msgspec.structs.replace(settings.live, log_level=log_level, state_dir=None)
+    return replace_venue_live(msgspec.structs.replace(settings, strategy=strategy, live=live), private_key_env=KEY_ENV)
 
 
 def record_emitted_fills(session: Session) -> None:

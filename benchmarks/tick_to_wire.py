@@ -45,12 +45,13 @@ from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY  # noqa: E402
 from adapters.hyperliquid.local_exchange import LocalExchange  # noqa: E402
 from adapters.hyperliquid.local_exchange import LocalExchangeConfig  # noqa: E402
 from adapters.hyperliquid.nonces import NonceManager  # noqa: E402
-from mm_strategy.live import VenueTarget  # noqa: E402
-from mm_strategy.live import build_node  # noqa: E402
-from mm_strategy.live import hyperliquid_clients  # noqa: E402
-from mm_strategy.live import node_config  # noqa: E402
+from adapters.hyperliquid.node import VenueTarget  # noqa: E402
+from adapters.hyperliquid.node import build_node  # noqa: E402
+from adapters.hyperliquid.node import hyperliquid_clients  # noqa: E402
+from adapters.hyperliquid.node import node_config  # noqa: E402
 from mm_strategy.live import wait_until_running  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
+from mm_strategy.node_config import replace_venue_live  # noqa: E402
 
 KEY_ENV = "HYPERLIQUID_BENCH_PK"
 FRAME_GAP_S = 0.02
@@ -138,8 +139,9 @@ async def measure_tick_to_wire(frames: int, log_level: str) -> Probes:
     settings = msgspec.structs.replace(
         settings,
         strategy=ImportableStrategyConfig(strategy.strategy_path, strategy.config_path, strategy_config),
-        live=msgspec.structs.replace(settings.live, private_key_env=KEY_ENV, log_level=log_level),
+        live=msgspec.structs.replace(settings.live, log_level=log_level),
     )
+    settings = replace_venue_live(settings, private_key_env=KEY_ENV)
     node = build_node(node_config(settings, VenueTarget.local(exchange.url)), loop=asyncio.get_running_loop())
     run_task = asyncio.ensure_future(node.run_async())
     probes = Probes()

@@ -29,9 +29,9 @@ from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
-from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
 from mm_strategy.node_config import BacktestSettings
 from mm_strategy.node_config import VenueInstrumentConfig
 from mm_strategy.queue_model import FillModelSettings
@@ -62,8 +62,23 @@ def align_to_snapshot(catalog_path: Path, instrument_id: InstrumentId, data_rang
     return DataRange(start=pd.Timestamp(clears[-1], tz="UTC"), end=data_range.end)
 
 
-def venue_config(settings: BacktestSettings) -> BacktestVenueConfig:
-    """HYPERLIQUID as a NETTING, MARGIN venue in USDC with an L2 book, maker/taker fees from the instrument.
+def catalog_instrument(catalog_path: Path, instrument_id: InstrumentId) -> Instrument:
+    """The config's instrument as the catalog holds it; checked before any data loads, naming the field and
+    listing the instruments the catalog does hold (a Binance config pointed at a Hyperliquid catalog, say)."""
+    held = ParquetDataCatalog(str(catalog_path)).instruments()
+    for instrument in held:
+        if instrument.id == instrument_id:
+            return instrument
+    known = ", ".join(sorted(i.id.value for i in held)) or "none"
+    raise ValueError(f"instrument_id: {instrument_id} is not in the catalog {catalog_path} (it holds: {known})")
+
+
+def venue_config(settings: BacktestSettings, instrument: Instrument) -> BacktestVenueConfig:
+    """The instrument's venue as a NETTING, MARGIN venue with an L2 book: the account in the instrument's
+    settlement currency (USDC on Hyperliquid, USDT on Binance USDⓈ-M), maker/taker fees from the instrument.
+
+    Nothing here is venue code: what differs between venues (id, currency, fees, increments) is the instrument's,
+    as the venue's own adapter defined it when the catalog was loaded.
 
     ``fill_model.kind`` "trades" fills from trades with NautilusTrader's queue position; a queue kind fills from
     the book alone (``mm_strategy.queue_fill_model``): trades then never fill us, NautilusTrader's trade-driven
@@ -71,12 +86,13 @@ def venue_config(settings: BacktestSettings) -> BacktestVenueConfig:
     inferred fill as "nothing available" rather than as an error).
     """
     queue = settings.fill_model.is_queue
+    currency = instrument.get_settlement_currency().code
     return BacktestVenueConfig(
-        name=HYPERLIQUID_VENUE.value,
+        name=instrument.id.venue.value,
         oms_type="NETTING",
         account_type="MARGIN",
-        base_currency="USDC",
-        starting_balances=[f"{settings.starting_balance_usdc} USDC"],
+        base_currency=currency,
+        starting_balances=[f"{settings.starting_balance_usd} {currency}"],
         default_leverage=settings.default_leverage,
         book_type="L2_MBP",
         trade_execution=not queue,
@@ -151,6 +167,7 @@ def run_config(
 ) -> BacktestRunConfig:
     """The run config; ``with_components=False`` gives the bare engine replay the benchmark compares against."""
     instrument_id = InstrumentId.from_str(settings.instrument_id)
+    instrument = catalog_instrument(catalog_path, instrument_id)
     engine = BacktestEngineConfig(
         logging=LoggingConfig(log_level=settings.backtest.log_level, bypass_logging=settings.backtest.log_level == "OFF"),
         # The catalog holds single deltas flagged F_LAST per snapshot; buffering hands each component whole
@@ -163,7 +180,7 @@ def run_config(
     )
     return BacktestRunConfig(
         engine=engine,
-        venues=[venue_config(settings.backtest)],
+        venues=[venue_config(settings.backtest, instrument)],
         data=data_configs(catalog_path, instrument_id, data_range, include_quotes, include_trades),
         dispose_on_completion=False,
     )

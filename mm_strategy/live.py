@@ -1,101 +1,102 @@
-"""Build and run a ``TradingNode`` with our Hyperliquid clients from the shared venue+instrument config.
+"""Build and run a ``TradingNode`` from the shared venue+instrument config, with whichever venue's clients it names.
 
 The live twin of ``mm_strategy/backtest.py``: the strategy and actor ``Importable*Config``s come unchanged from
-``configs/<venue>_<instrument>.json`` (lesson E14: paper ≡ live); only the node and its clients differ.
-``run_live.py``, the end-to-end tests and ``benchmarks/tick_to_wire.py`` all go through :func:`build_node` and
-:func:`run_node`, so what is tested and measured is what a trader runs.
+``configs/<venue>_<instrument>.json`` (lesson E14: paper ≡ live); only the node and its clients differ. The
+clients are the venue's: its node module (``adapters/<venue>/node.py``, picked by the config's ``venue.name``
+through ``adapters/venues.py``) hands this module a :class:`LiveClients` — client configs and the factories that
+build them — and nothing here knows which venue that is.
+
+``run_live.py``, the end-to-end tests and the live benchmarks all go through :func:`node_config`,
+:func:`build_node` and :func:`run_node`, so what is tested and measured is what a trader runs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import signal
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import msgspec
 from nautilus_trader.common.config import LoggingConfig
-from nautilus_trader.config import InstrumentProviderConfig
+from nautilus_trader.config import LiveDataClientConfig
+from nautilus_trader.config import LiveExecClientConfig
 from nautilus_trader.config import LiveExecEngineConfig
 from nautilus_trader.config import LiveRiskEngineConfig
 from nautilus_trader.config import TradingNodeConfig
+from nautilus_trader.live.factories import LiveDataClientFactory
+from nautilus_trader.live.factories import LiveExecClientFactory
 from nautilus_trader.live.node import TradingNode
-from nautilus_trader.model.identifiers import InstrumentId
-from nautilus_trader.model.instruments import Instrument
 
-from adapters.hyperliquid import loaders
-from adapters.hyperliquid.config import HyperliquidDataClientConfig
-from adapters.hyperliquid.config import HyperliquidExecClientConfig
-from adapters.hyperliquid.constants import HYPERLIQUID
-from adapters.hyperliquid.constants import HYPERLIQUID_CLIENT_ID
-from adapters.hyperliquid.data import HyperliquidDataClient
-from adapters.hyperliquid.execution import HyperliquidExecutionClient
-from adapters.hyperliquid.factories import HyperliquidLiveDataClientFactory
-from adapters.hyperliquid.factories import HyperliquidLiveExecClientFactory
 from mm_strategy.backtest import MAX_ORDER_RATE
+from mm_strategy.equity import equity_usd
 from mm_strategy.node_config import VenueInstrumentConfig
-from mm_strategy.equity import equity_usdc
 from mm_strategy.strategy import control_topic
 
 
-@dataclass(frozen=True, slots=True)
-class VenueTarget:
-    """Where the clients connect: an environment and, for the local exchange, its URLs."""
+@dataclass(frozen=True)
+class LiveClients:
+    """One venue's clients for a node: their configs and the factories that build them, keyed by client name.
+
+    Factories are registered in code (``build_node``): NautilusTrader 1.231 crashes on a JSON ``factory`` entry
+    for exec clients, so a node config names only the config classes.
+    """
+
+    data_configs: dict[str, LiveDataClientConfig]
+    exec_configs: dict[str, LiveExecClientConfig]
+    data_factories: dict[str, type[LiveDataClientFactory]]
+    exec_factories: dict[str, type[LiveExecClientFactory]]
+
+
+@dataclass(frozen=True)
+class LiveOptions:
+    """What the operator asked for on the command line, beyond the config.
+
+    ``environment`` None keeps the config's ``venue.live`` environment. ``exchange_url``, ``replay_speed`` and
+    ``record_path`` exist only for venues that have a local exchange or a recorder; another venue refuses them.
+    """
+
+    environment: str | None = None
+    exchange_url: str | None = None
+    replay_speed: float = 1.0
+    record_path: Path | None = None
+
+
+class LiveSession(Protocol):
+    """A venue's running session: its clients, where they point, its diagnostics for the report."""
 
     environment: str
-    base_url_http: str | None = None
-    base_url_ws: str | None = None
+    venue_url: str
+    clients: LiveClients
 
-    @classmethod
-    def local(cls, base_url_http: str) -> VenueTarget:
-        """A local exchange at ``http://host:port`` (its WebSocket is ``ws://host:port/ws``)."""
-        base = base_url_http.rstrip("/")
-        return cls("local", base, "ws" + base.removeprefix("http") + "/ws")
+    def diagnostics(self, node: TradingNode) -> dict[str, str]:
+        """Run-time facts for the report (reconnects, resyncs, malformed frames...)."""
+
+    def finish(self, node: TradingNode) -> list[str]:
+        """Work after the node stopped (e.g. turning a recording into a catalog); lines for the operator."""
 
 
-def node_config(
-    settings: VenueInstrumentConfig,
-    target: VenueTarget,
-    record_path: Path | None = None,
-    trader_id: str = "MM-001",
-) -> TradingNodeConfig:
-    """The node: our data and exec clients for ``settings.instrument_id``, the config's strategy and actors."""
-    instrument_id = InstrumentId.from_str(settings.instrument_id)
-    provider = InstrumentProviderConfig(load_ids=frozenset([instrument_id]))
+class LiveVenue(Protocol):
+    """A venue's node module (``adapters/<venue>/node.py``) as ``run_live.py`` uses it."""
+
+    def open_session(self, settings: VenueInstrumentConfig, options: LiveOptions) -> AbstractAsyncContextManager[LiveSession]:
+        """Prepare the venue (e.g. start an in-process local exchange), yield the session, tear it down."""
+
+
+def node_config(settings: VenueInstrumentConfig, clients: LiveClients, trader_id: str = "MM-001") -> TradingNodeConfig:
+    """The node: the venue's clients, the config's strategy and actors (with ``live.state_dir`` when set)."""
     live = settings.live
-    endpoints = {
-        "environment": target.environment,
-        "base_url_http": target.base_url_http,
-        "base_url_ws": target.base_url_ws,
-    }
-    key_source = (
-        {"private_key_file": live.private_key_file, "private_key_env": None}
-        if live.private_key_file is not None
-        else {"private_key_env": live.private_key_env}
-    )
     return TradingNodeConfig(
         trader_id=trader_id,
         logging=LoggingConfig(log_level=live.log_level),
-        # The execution client resyncs after every reconnect and periodically; the engine's own open-order
-        # check would infer fills that race the real ones, so it stays off (its in-flight check stays on).
+        # The execution clients resync after reconnects themselves; the engine's own open-order check would infer
+        # fills that race the real ones, so it stays off (its in-flight check stays on).
         exec_engine=LiveExecEngineConfig(reconciliation=True, reconciliation_lookback_mins=1440),
         risk_engine=LiveRiskEngineConfig(max_order_submit_rate=MAX_ORDER_RATE, max_order_modify_rate=MAX_ORDER_RATE),
-        data_clients={
-            HYPERLIQUID: HyperliquidDataClientConfig(
-                instrument_provider=provider,
-                record_path=str(record_path) if record_path is not None else None,
-                **endpoints,
-            ),
-        },
-        exec_clients={
-            HYPERLIQUID: HyperliquidExecClientConfig(
-                instrument_provider=provider,
-                account_address=live.account_address,
-                leverage=live.leverage,
-                **key_source,
-                **endpoints,
-            ),
-        },
+        data_clients=dict(clients.data_configs),
+        exec_clients=dict(clients.exec_configs),
         actors=[_with_config(a, state_dir=live.state_dir) for a in settings.actors] if live.state_dir else list(settings.actors),
         strategies=[_with_state_path(settings.strategy, live.state_dir)] if live.state_dir else [settings.strategy],
         timeout_connection=30.0,
@@ -117,20 +118,15 @@ def _with_state_path(strategy, state_dir: str):
     return _with_config(strategy, state_path=str(Path(state_dir) / f"kill_switch-{tag}.json"))
 
 
-def build_node(config: TradingNodeConfig, loop: asyncio.AbstractEventLoop | None = None) -> TradingNode:
-    """A built node with our factories registered in code (JSON exec factories crash 1.231's builder)."""
+def build_node(config: TradingNodeConfig, clients: LiveClients, loop: asyncio.AbstractEventLoop | None = None) -> TradingNode:
+    """A built node with the venue's factories registered in code."""
     node = TradingNode(config=config, loop=loop)
-    node.add_data_client_factory(HYPERLIQUID, HyperliquidLiveDataClientFactory)
-    node.add_exec_client_factory(HYPERLIQUID, HyperliquidLiveExecClientFactory)
+    for name, factory in clients.data_factories.items():
+        node.add_data_client_factory(name, factory)
+    for name, factory in clients.exec_factories.items():
+        node.add_exec_client_factory(name, factory)
     node.build()
     return node
-
-
-def hyperliquid_clients(node: TradingNode) -> tuple[HyperliquidDataClient, HyperliquidExecutionClient]:
-    """The node's two clients, for tests, benchmarks and run-time diagnostics (reconnects, malformed frames)."""
-    data_client = node.kernel.data_engine._clients[HYPERLIQUID_CLIENT_ID]
-    exec_client = node.kernel.exec_engine._clients[HYPERLIQUID_CLIENT_ID]
-    return data_client, exec_client
 
 
 async def wait_until_running(node: TradingNode, timeout_s: float) -> None:
@@ -197,12 +193,4 @@ async def _equity_once_quoted(node: TradingNode, timeout_s: float = 10.0) -> flo
                     await asyncio.sleep(0.05)
     except TimeoutError:
         pass
-    return equity_usdc(node.portfolio, node.cache, instrument_id, mid)
-
-
-def record_to_catalog(raw_path: Path, instrument: Instrument, catalog_path: Path) -> loaders.LoadResult:
-    """Turn a raw frame recording into a catalog through the loaders, exactly as any recording is loaded, so
-    ``run_backtest.py --catalog`` replays the same delta, trade and quote streams a loaded archive gives."""
-    result = loaders.parse_file(raw_path, instrument, checkpoint_s=loaders.DEFAULT_CHECKPOINT_S)
-    loaders.write_catalog([result], instrument, catalog_path)
-    return result
+    return equity_usd(node.portfolio, node.cache, instrument_id, mid)

@@ -7,6 +7,12 @@ including each component's own config class, so a typo fails before any data is 
 The instrument id and the instrument's priors (κ, A, σ) are written once, at the top of the file, and injected
 into every component whose config has an ``instrument_id`` / ``priors`` field: a second copy that could drift
 (the κ prior once lived in two places under two names) is refused with the path named.
+
+Everything venue-specific sits in the ``venue`` section: its ``name`` picks the venue's node module (the entry
+points resolve it through ``adapters/venues.py``; this package imports no venue code), ``rules`` the venue's
+price/size rules (injected into the strategy's ``venue_rules``), ``live`` the venue's own client settings
+(environment, credentials source; validated by the venue's node module). The strategy and actor sections are
+then the same for every venue: only the instrument, the venue section, the sizes and the priors differ.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from nautilus_trader.common.config import ImportableActorConfig
@@ -23,14 +30,15 @@ from nautilus_trader.trading.config import ImportableStrategyConfig
 from mm_strategy.models.priors import InstrumentPriors
 from mm_strategy.queue_model import FillModelSettings
 
-# Top-level fields injected into each component config that declares them (written once per file).
-INJECTED_FIELDS = ("instrument_id", "priors")
+# Component config field ← where it is written once in the file; injected into each component that declares it.
+INJECTED_FIELDS = {"instrument_id": ("instrument_id",), "priors": ("priors",), "venue_rules": ("venue", "rules")}
 
 
 class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Simulated venue: a USDC margin account, real HL fees from the instrument, a fixed order latency."""
+    """Simulated venue: a margin account in the instrument's settlement currency (a USD stablecoin: USDC on
+    Hyperliquid, USDT on Binance USDⓈ-M), the instrument's maker/taker fees, a fixed order latency."""
 
-    starting_balance_usdc: float = 10_000.0
+    starting_balance_usd: float = 10_000.0
     default_leverage: float = 10.0
     latency_ms: float = 50.0
     queue_position: bool = True
@@ -41,8 +49,8 @@ class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     fill_model: FillModelSettings = FillModelSettings()  # "trades" (default) or a book-only queue model
 
     def __post_init__(self) -> None:
-        if self.starting_balance_usdc <= 0:
-            raise ValueError(f"BacktestSettings.starting_balance_usdc: must be > 0, got {self.starting_balance_usdc}")
+        if self.starting_balance_usd <= 0:
+            raise ValueError(f"BacktestSettings.starting_balance_usd: must be > 0, got {self.starting_balance_usd}")
         if self.latency_ms < 0:
             raise ValueError(f"BacktestSettings.latency_ms: must be >= 0, got {self.latency_ms}")
         if not 0.0 <= self.prob_fill_on_limit <= 1.0:
@@ -50,26 +58,28 @@ class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
 
 
 class LiveSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Live node settings that are not strategy parameters (venue endpoints, credentials source)."""
+    """Live node settings that are neither strategy parameters nor venue-specific (those are ``venue.live``)."""
 
-    environment: str = "local"
-    private_key_env: str = "HYPERLIQUID_PK"
-    private_key_file: str | None = None  # when set, the key is read from this file instead of private_key_env
-    account_address: str | None = None
-    leverage: int | None = None  # cross leverage set on connect; None keeps the account's setting
     # Where a live node keeps the actors' learned state and the kill switch between restarts. Live only: a
     # backtest must not inherit the last run's state, or runs stop being reproducible.
     state_dir: str | None = None
     log_level: str = "INFO"
 
-    def __post_init__(self) -> None:
-        if self.environment not in ("local", "testnet", "mainnet"):
-            raise ValueError(f"LiveSettings.environment: must be local, testnet or mainnet, got {self.environment!r}")
+
+class VenueSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """The venue section: ``name`` selects the venue's node module, ``rules`` its ``VenueRules`` import path
+    (``"module:Class"``; None = the instrument's fixed increments), ``live`` its client settings (a mapping its
+    node module validates, e.g. the environment and where credentials come from)."""
+
+    name: str
+    rules: str | None = None
+    live: dict[str, Any] = {}
 
 
 class VenueInstrumentConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     instrument_id: str
     coin: str
+    venue: VenueSettings
     priors: InstrumentPriors
     strategy: ImportableStrategyConfig
     actors: list[ImportableActorConfig] = []
@@ -107,8 +117,17 @@ def _validate_component(kind: str, config_path: str, config: dict) -> None:
         raise ValueError(f"{kind} config ({config_path}): unknown field(s) {', '.join(unknown)}")
 
 
+def _written_once(raw: dict, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in the document, or None when absent."""
+    value: Any = raw
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
 def _inject_shared_fields(raw: dict) -> None:
-    """Copy the top-level instrument id and priors into each component config that declares those fields."""
+    """Copy the fields written once (instrument id, priors, venue rules) into each component config that declares
+    them; a component repeating one is refused, even when the file leaves the field unset."""
     components = [("strategy", raw.get("strategy"))]
     components += [(f"actors[{i}]", actor) for i, actor in enumerate(raw.get("actors") or [])]
     for where, component in components:
@@ -119,12 +138,14 @@ def _inject_shared_fields(raw: dict) -> None:
             declared = {f.encode_name for f in msgspec.structs.fields(resolve_config_path(component["config_path"]))}
         except (KeyError, ImportError, AttributeError, TypeError, ValueError) as exc:
             raise ValueError(f"$.{where}.config_path: cannot import ({exc})") from None
-        for name in INJECTED_FIELDS:
-            if name not in declared or name not in raw:
+        for name, path in INJECTED_FIELDS.items():
+            if name not in declared:
                 continue
             if name in config:
-                raise ValueError(f"$.{where}.config.{name}: written once at the top level of the file; remove it here")
-            config[name] = raw[name]
+                raise ValueError(f"$.{where}.config.{name}: written once, as $.{'.'.join(path)}; remove it here")
+            value = _written_once(raw, path)
+            if value is not None:
+                config[name] = value
 
 
 def load_venue_config_dict(raw: dict, source: str) -> VenueInstrumentConfig:
@@ -153,6 +174,13 @@ def load_venue_config_dict(raw: dict, source: str) -> VenueInstrumentConfig:
     except ValueError as exc:
         raise ValueError(f"{source}: {exc}") from None
     return settings
+
+
+def replace_venue_live(settings: VenueInstrumentConfig, **changes: Any) -> VenueInstrumentConfig:
+    """``settings`` with ``venue.live`` fields changed (tests and benchmarks point a node at their own key or
+    account); the venue's node module validates the result when it builds its clients."""
+    venue = msgspec.structs.replace(settings.venue, live={**settings.venue.live, **changes})
+    return msgspec.structs.replace(settings, venue=venue)
 
 
 def load_venue_config(path: Path | str) -> VenueInstrumentConfig:

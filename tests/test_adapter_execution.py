@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import msgspec
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import OrderSide
@@ -27,6 +26,7 @@ from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY
 from adapters.hyperliquid.local_exchange import test_account_address as funded_account_address
 from adapters.hyperliquid.actions import cloid_from_client_order_id
 from adapters.hyperliquid.credentials import HyperliquidSigner
+from mm_strategy.node_config import replace_venue_live
 from tests.test_live_support import BTC_ID
 from tests.test_live_support import KEY_ENV
 from tests.test_live_support import LiveNode
@@ -229,8 +229,7 @@ async def test_agent_wallet_trades_for_the_master(exchange_factory, node_factory
     master = funded_account_address()
     exchange = await exchange_factory(manual_clock=True, agents=((agent, master),))
     settings = live_settings(strategy=MANUAL)
-    live_part = msgspec.structs.replace(settings.live, account_address=master, leverage=7)
-    settings = msgspec.structs.replace(settings, live=live_part)
+    settings = replace_venue_live(settings, account_address=master, leverage=7)
     monkeypatch.setenv(KEY_ENV, agent_key)
     live = await node_factory(exchange, settings)
     assert live.exec_client.user == master and live.exec_client._exchange.signer_address == agent

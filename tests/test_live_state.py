@@ -2,7 +2,8 @@
 
 import msgspec
 
-from mm_strategy import live
+from adapters.hyperliquid.node import VenueTarget
+from adapters.hyperliquid.node import node_config
 from mm_strategy.node_config import load_venue_config
 from run_backtest import DEFAULT_CONFIG
 
@@ -10,7 +11,7 @@ from run_backtest import DEFAULT_CONFIG
 def _node_config(state_dir):
     settings = load_venue_config(DEFAULT_CONFIG)
     settings = msgspec.structs.replace(settings, live=msgspec.structs.replace(settings.live, state_dir=state_dir))
-    return live.node_config(settings, live.VenueTarget.local("http://127.0.0.1:1"))
+    return node_config(settings, VenueTarget.local("http://127.0.0.1:1"))
 
 
 def test_state_dir_reaches_every_actor_and_the_strategy(tmp_path):

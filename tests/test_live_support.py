@@ -1,5 +1,5 @@
 """Shared helpers of the live tests: a local exchange per test and a ``TradingNode`` wired to it through
-``mm_strategy.live`` (the same builder ``run_live.py`` uses), plus a polling helper.
+``mm_strategy.live`` with Hyperliquid's clients (the same builder ``run_live.py`` uses), plus a polling helper.
 
 The node runs on the test's own event loop next to the in-process exchange. Tests poll for conditions with a
 timeout instead of sleeping, so they are as fast as the venue allows and fail with a message when it does not.
@@ -31,13 +31,14 @@ from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY
 from adapters.hyperliquid.local_exchange import LocalExchange
 from adapters.hyperliquid.local_exchange import LocalExchangeConfig
 from adapters.hyperliquid.local_exchange import test_account_address as funded_account_address
-from mm_strategy.live import VenueTarget
-from mm_strategy.live import build_node
-from mm_strategy.live import hyperliquid_clients
-from mm_strategy.live import node_config
+from adapters.hyperliquid.node import VenueTarget
+from adapters.hyperliquid.node import build_node
+from adapters.hyperliquid.node import hyperliquid_clients
+from adapters.hyperliquid.node import node_config
 from mm_strategy.live import wait_until_running
 from mm_strategy.node_config import VenueInstrumentConfig
 from mm_strategy.node_config import load_venue_config
+from mm_strategy.node_config import replace_venue_live
 from tests.conftest import REPO_ROOT
 
 BTC_ID = InstrumentId.from_str("BTC-USD-PERP.HYPERLIQUID")
@@ -63,8 +64,8 @@ def live_settings(strategy: ImportableStrategyConfig | None = None, **strategy_o
             config_path=settings.strategy.config_path,
             config=_merged(settings.strategy.config, strategy_overrides),
         )
-    live = msgspec.structs.replace(settings.live, log_level="WARNING", private_key_env=KEY_ENV)
-    return msgspec.structs.replace(settings, strategy=strategy, live=live)
+    live = msgspec.structs.replace(settings.live, log_level="WARNING")
+    return replace_venue_live(msgspec.structs.replace(settings, strategy=strategy, live=live), private_key_env=KEY_ENV)
 
 
 def _merged(base: dict, overrides: dict) -> dict:

@@ -124,12 +124,13 @@ def test_queue_settings_fail_fast_naming_the_field(tmp_path):
         load_venue_config(bad)
 
 
-def test_a_queue_kind_gives_a_book_only_venue():
-    queue = venue_config(BacktestSettings(fill_model=FillModelSettings(kind="queue_log")))
+def test_a_queue_kind_gives_a_book_only_venue(archive_btc_hour):
+    instrument = loaders.default_instrument()
+    queue = venue_config(BacktestSettings(fill_model=FillModelSettings(kind="queue_log")), instrument)
     assert (queue.trade_execution, queue.queue_position, queue.liquidity_consumption) == (False, False, True)
     assert queue.fill_model.fill_model_path == "mm_strategy.queue_fill_model:QueueFillModel"
     assert [m.config["function"] for m in queue.modules] == ["log"]
-    trades = venue_config(BacktestSettings())
+    trades = venue_config(BacktestSettings(), instrument)
     assert trades.trade_execution and trades.queue_position and not trades.modules
 
 

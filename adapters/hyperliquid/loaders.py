@@ -67,9 +67,10 @@ from nautilus_trader.model.objects import PRICE_MAX
 from nautilus_trader.model.objects import QUANTITY_MAX
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
-from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from tqdm import tqdm
 
+from adapters.catalog import CatalogSourceError
+from adapters.catalog import write_catalog
 from adapters.hyperliquid.instruments import perpetual_from_meta
 from adapters.hyperliquid.recordings import RecordingError
 from adapters.hyperliquid.recordings import iter_ws_messages
@@ -654,57 +655,6 @@ def _read_messages(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# catalog
-
-
-def write_catalog(
-    results: Iterable[LoadResult],
-    instrument: Instrument,
-    catalog_path: Path | str,
-) -> ParquetDataCatalog:
-    """Write the instrument and every result's streams, each stream of each file in one ``write_data`` call.
-
-    Each write first deletes what the catalog holds for the same instrument and data type within the stream's
-    ``ts_init`` range, so re-running on the same sources reproduces the same files instead of failing on
-    overlapping intervals. Sources given together must not overlap each other.
-    """
-    results = list(results)
-    for result in results:
-        if result.instrument_id != instrument.id:
-            raise LoaderError(f"{result.path.name} holds {result.instrument_id}, not {instrument.id}")
-    _check_sources_disjoint(results)
-    catalog = ParquetDataCatalog(str(catalog_path))
-    _replace_range(catalog, [instrument])
-    for result in results:
-        for stream in result.streams():
-            _replace_range(catalog, stream)
-    return catalog
-
-
-def _check_sources_disjoint(results: list[LoadResult]) -> None:
-    """Two sources covering the same time for one stream would overwrite each other; refuse instead."""
-    by_type: dict[type, list[tuple[int, int, Path]]] = {}
-    for result in results:
-        for stream in result.streams():
-            by_type.setdefault(type(stream[0]), []).append((stream[0].ts_init, stream[-1].ts_init, result.path))
-    for data_cls, intervals in by_type.items():
-        intervals.sort()
-        for (_, end, path), (start, _, other) in zip(intervals, intervals[1:]):
-            if start <= end:
-                raise LoaderError(
-                    f"{path.name} and {other.name} overlap in time ({data_cls.__name__}): a catalog stream holds one "
-                    "source per time range",
-                )
-
-
-def _replace_range(catalog: ParquetDataCatalog, stream: list) -> None:
-    first = stream[0]
-    identifier = first.id.value if isinstance(first, Instrument) else first.instrument_id.value
-    catalog.delete_data_range(type(first), identifier, start=first.ts_init, end=stream[-1].ts_init)
-    catalog.write_data(stream)
-
-
-# ---------------------------------------------------------------------------------------------------------------
 # CLI
 
 
@@ -767,7 +717,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(result.summary())
                 results.append(result)
             write_catalog(results, instrument, args.catalog)
-    except (RecordingError, LoaderError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+    except (RecordingError, LoaderError, CatalogSourceError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     loaded = ", ".join(str(instrument.id) for instrument in instruments)

@@ -1,0 +1,75 @@
+"""Writing loaded recordings into a ``ParquetDataCatalog``: shared by every venue's loader.
+
+A loader turns one source file into a result with ``path``, ``instrument_id`` and ``streams()`` (lists of
+NautilusTrader data, each sorted by ``ts_init``); :func:`write_catalog` writes the instrument and those streams the
+same way for every venue, so re-running any loader reproduces the same catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Protocol
+
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+
+class CatalogSourceError(ValueError):
+    """Sources that cannot be written together (another instrument, overlapping time ranges)."""
+
+
+class LoadedSource(Protocol):
+    path: Path
+    instrument_id: InstrumentId
+
+    def streams(self) -> list[list]:
+        """The non-empty output streams, each written to the catalog in one call."""
+
+
+def write_catalog(
+    results: Iterable[LoadedSource],
+    instrument: Instrument,
+    catalog_path: Path | str,
+) -> ParquetDataCatalog:
+    """Write the instrument and every result's streams, each stream of each file in one ``write_data`` call.
+
+    Each write first deletes what the catalog holds for the same instrument and data type within the stream's
+    ``ts_init`` range, so re-running on the same sources reproduces the same files instead of failing on
+    overlapping intervals. Sources given together must not overlap each other.
+    """
+    results = list(results)
+    for result in results:
+        if result.instrument_id != instrument.id:
+            raise CatalogSourceError(f"{result.path.name} holds {result.instrument_id}, not {instrument.id}")
+    _check_sources_disjoint(results)
+    catalog = ParquetDataCatalog(str(catalog_path))
+    _replace_range(catalog, [instrument])
+    for result in results:
+        for stream in result.streams():
+            _replace_range(catalog, stream)
+    return catalog
+
+
+def _check_sources_disjoint(results: list[LoadedSource]) -> None:
+    """Two sources covering the same time for one stream would overwrite each other; refuse instead."""
+    by_type: dict[type, list[tuple[int, int, Path]]] = {}
+    for result in results:
+        for stream in result.streams():
+            by_type.setdefault(type(stream[0]), []).append((stream[0].ts_init, stream[-1].ts_init, result.path))
+    for data_cls, intervals in by_type.items():
+        intervals.sort()
+        for (_, end, path), (start, _, other) in zip(intervals, intervals[1:]):
+            if start <= end:
+                raise CatalogSourceError(
+                    f"{path.name} and {other.name} overlap in time ({data_cls.__name__}): a catalog stream holds one "
+                    "source per time range",
+                )
+
+
+def _replace_range(catalog: ParquetDataCatalog, stream: list) -> None:
+    first = stream[0]
+    identifier = first.id.value if isinstance(first, Instrument) else first.instrument_id.value
+    catalog.delete_data_range(type(first), identifier, start=first.ts_init, end=stream[-1].ts_init)
+    catalog.write_data(stream)
