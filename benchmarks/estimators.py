@@ -1,19 +1,24 @@
 #!/usr/bin/env python
-"""Cost of the online estimators: µs per book event of each model, and the actors' cost inside the engine.
+"""Cost of the seven online estimators per book event, against the goal of 20 µs for all seven (issue 13).
 
-Part 1, models without the engine: the real hour's book batches (the deltas the catalog holds, applied to a
-NautilusTrader ``OrderBook``, one event per batch as the actors receive them) are turned into (ts, best bid, best
-ask, mid) once, then replayed through each model's per-book-event input. Two columns: the feed alone, and the feed
-plus an ``estimate`` on every event (what ``publish_interval_ms = 0`` costs; the default 250 ms publishes on ~1 event in
-1.5). Fill-driven work (fills, resting spells) happens per own order event, not per book event, and is not in
-these rows; fill_rate and calibration have no per-book input, so their rows are ``estimate`` alone. One more row
-times the KappaActor's read of the best bid and ask from the ``OrderBook``, wiring the model rows do not include.
+Part 1, models without the engine. A catalog's book batches (its deltas applied to a NautilusTrader ``OrderBook``,
+one event per ``F_LAST`` batch, as the actors receive them) and its public trades are turned into model inputs once,
+outside any timing, then replayed in time order through each model ``XModel(params, priors)`` built from the
+config's instrument priors and each actor's default parameters. Columns, µs per book event:
 
-Part 2, the engine: the same catalog replayed by ``run_backtest`` bare (no components) and with the seven actors
-(the strategy a no-op ``Strategy``, so the ratio is the actors' cost alone), and, when the shared config loads, with
-its strategy plus the seven actors (the full stack). Best of ``--repeats`` runs each, in one process.
+- ``feed``: the per-event inputs alone (book mid/best prices; trades, where the catalog has them, counted in);
+- ``feed+estimate``: plus an ``estimate`` after every book event (what ``publish_interval_ms = 0`` costs);
+- ``amortised``: plus an ``estimate`` at the actors' cadence, once per ``publish_interval_ms`` of data time on book
+  events (``EstimatorActor._publish_if_due``): what the running actors pay. **The goal applies to this column for
+  the seven together.**
 
-    python benchmarks/estimators.py [--catalog data/catalog] [--config configs/hyperliquid_btc.json] [--repeats 2]
+Models with no per-book input (fill rate, calibration) appear with their ``estimate`` only; fill-driven work (own
+fills, resting spells) happens per own order event, not per book event, and is in the engine figures of Part 2.
+
+Part 2, the engine: ``run_backtest`` on the same catalog bare, with the seven actors and a no-op strategy (the
+actors' cost inside the engine), and the full stack. Best of ``--repeats`` runs each, in one process.
+
+    python benchmarks/estimators.py [--catalog data/catalog] [--config configs/hyperliquid_btc.json] [--no-engine]
 
 Numbers depend on the machine; nothing here is asserted anywhere.
 """
@@ -25,119 +30,156 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 import msgspec  # noqa: E402
-from nautilus_trader.common.config import ImportableActorConfig  # noqa: E402
 from nautilus_trader.model.book import OrderBook  # noqa: E402
+from nautilus_trader.model.enums import AggressorSide  # noqa: E402
 from nautilus_trader.model.enums import BookType  # noqa: E402
 from nautilus_trader.model.enums import RecordFlag  # noqa: E402
+from nautilus_trader.model.identifiers import InstrumentId  # noqa: E402
+from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
 from nautilus_trader.trading.config import ImportableStrategyConfig  # noqa: E402
 
-from adapters.hyperliquid import loaders  # noqa: E402
+from mm_strategy.actors.base import EstimatorActorConfig  # noqa: E402
 from mm_strategy.backtest import run_backtest  # noqa: E402
 from mm_strategy.models.adverse_selection import AdverseSelectionModel  # noqa: E402
-from mm_strategy.models.calibration import CalibrationController  # noqa: E402
+from mm_strategy.models.adverse_selection import AdverseSelectionParams  # noqa: E402
+from mm_strategy.models.calibration import CalibrationModel  # noqa: E402
+from mm_strategy.models.calibration import CalibrationParams  # noqa: E402
 from mm_strategy.models.fill_rate import FillRateModel  # noqa: E402
+from mm_strategy.models.fill_rate import FillRateParams  # noqa: E402
 from mm_strategy.models.informed_flow import InformedFlowModel  # noqa: E402
+from mm_strategy.models.informed_flow import InformedFlowParams  # noqa: E402
 from mm_strategy.models.kappa import KappaModel  # noqa: E402
+from mm_strategy.models.kappa import KappaParams  # noqa: E402
+from mm_strategy.models.priors import InstrumentPriors  # noqa: E402
 from mm_strategy.models.volatility import VolatilityModel  # noqa: E402
-from mm_strategy.models.warmup import WarmupTracker  # noqa: E402
-from mm_strategy.node_config import BacktestSettings  # noqa: E402
-from mm_strategy.node_config import VenueInstrumentConfig  # noqa: E402
+from mm_strategy.models.volatility import VolatilityParams  # noqa: E402
+from mm_strategy.models.warmup import WarmupModel  # noqa: E402
+from mm_strategy.models.warmup import WarmupParams  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
 from run_backtest import DEFAULT_CATALOG  # noqa: E402
 from run_backtest import DEFAULT_CONFIG  # noqa: E402
 from run_backtest import ensure_catalog  # noqa: E402
 
-ACTOR_NAMES = ("Kappa", "Volatility", "FillRate", "AdverseSelection", "Calibration", "InformedFlow", "Warmup")
+GOAL_US = 20.0
 NO_OP_STRATEGY = ImportableStrategyConfig(
     strategy_path="nautilus_trader.trading.strategy:Strategy",
     config_path="nautilus_trader.trading.config:StrategyConfig",
     config={},
 )
+BOOK, TRADE = 0, 1
+# (kind, ts_ns, a, b, c): a book event is (BOOK, ts, best bid, best ask, mid); a trade (TRADE, ts, px, size, sign)
+Event = tuple[int, int, float, float, float]
+_SIGN = {AggressorSide.BUYER: 1, AggressorSide.SELLER: -1}
 
-BookEvent = tuple[int, float, float, float]  # (ts, best bid, best ask, mid)
-# (model factory, feed of one book event, or None when the model has no per-book input)
-ModelBench = tuple[Callable[[], object], Callable[[object, BookEvent], None] | None]
+
+class ModelBench(msgspec.Struct, frozen=True):
+    """How one model is built and fed, mirroring its actor: None where the actor feeds nothing of that kind."""
+
+    build: Callable[[InstrumentPriors], Any]
+    on_book: Callable[[Any, Event], None] | None
+    on_trade: Callable[[Any, Event, float], None] | None  # the event and the last book mid before it
+
+
+def _kappa_trade(model: KappaModel, e: Event, mid: float) -> None:
+    if e[4] != 0 and mid > 0.0:  # KappaActor skips trades without an aggressor or before the first book
+        model.on_trade(e[1], e[2], mid, e[4] > 0, e[1])
+
 
 MODELS: dict[str, ModelBench] = {
-    "kappa": (KappaModel, lambda m, e: m.on_book(e[0], e[1], e[2])),
-    "volatility": (VolatilityModel, lambda m, e: m.on_mid(e[0], e[3])),
-    "fill_rate": (FillRateModel, None),
-    "adverse_selection": (AdverseSelectionModel, lambda m, e: m.on_mid(e[0], e[3])),
-    "calibration": (CalibrationController, None),
-    "informed_flow": (InformedFlowModel, lambda m, e: m.on_mid(e[0], e[3])),
-    "warmup": (WarmupTracker, lambda m, e: m.on_market_data(e[0])),
+    "kappa": ModelBench(
+        lambda priors: KappaModel(KappaParams(), priors), lambda m, e: m.on_book(e[1], e[2], e[3]), _kappa_trade
+    ),
+    "volatility": ModelBench(
+        lambda priors: VolatilityModel(VolatilityParams(), priors), lambda m, e: m.on_mid(e[1], e[4]), None
+    ),
+    "fill_rate": ModelBench(lambda priors: FillRateModel(FillRateParams(), priors), None, None),
+    "adverse_selection": ModelBench(
+        lambda priors: AdverseSelectionModel(AdverseSelectionParams(), priors), lambda m, e: m.on_mid(e[1], e[4]), None
+    ),
+    "calibration": ModelBench(lambda priors: CalibrationModel(CalibrationParams(), priors), None, None),
+    "informed_flow": ModelBench(
+        lambda priors: InformedFlowModel(InformedFlowParams(), priors),
+        lambda m, e: m.on_mid(e[1], e[4]),
+        lambda m, e, mid: m.on_trade(e[1], e[2], e[3], e[4]),
+    ),
+    "warmup": ModelBench(lambda priors: WarmupModel(WarmupParams(), priors), lambda m, e: m.on_market_data(e[1]), None),
 }
 
 
-def book_batches(archive: Path) -> tuple[list[BookEvent], list]:
-    """Each batch of the hour as model inputs (extracted once, outside any timing), and the hour's deltas, which
-    ``time_extraction`` replays to time the extraction on a live book."""
-    instrument = loaders.default_instrument()
-    result = loaders.parse_file(archive, instrument, checkpoint_s=loaders.DEFAULT_CHECKPOINT_S, heartbeat=True)
-    book = OrderBook(instrument.id, BookType.L2_MBP)
-    events: list[BookEvent] = []
-    for delta in result.deltas:
+def catalog_events(catalog_path: Path, instrument_id: str) -> tuple[list[Event], int]:
+    """Book batches and trades of the catalog in time order as model inputs, and the number of book events."""
+    catalog = ParquetDataCatalog(str(catalog_path))
+    book = OrderBook(InstrumentId.from_str(instrument_id), BookType.L2_MBP)
+    timed: list[tuple[int, int, Event]] = []
+    for delta in catalog.order_book_deltas(instrument_ids=[instrument_id]):
         book.apply_delta(delta)
         if delta.flags & RecordFlag.F_LAST:
             mid = book.midpoint()
             if mid is not None:
-                events.append(
-                    (delta.ts_event, book.best_bid_price().as_double(), book.best_ask_price().as_double(), mid)
-                )
-    return events, result.deltas
+                bid, ask = book.best_bid_price().as_double(), book.best_ask_price().as_double()
+                timed.append((delta.ts_init, BOOK, (BOOK, delta.ts_event, bid, ask, mid)))
+    if "trade_tick" in catalog.list_data_types():
+        for tick in catalog.trade_ticks(instrument_ids=[instrument_id]):
+            sign = _SIGN.get(tick.aggressor_side, 0)
+            timed.append((tick.ts_init, TRADE, (TRADE, tick.ts_event, tick.price.as_double(), tick.size.as_double(), sign)))
+    timed.sort(key=lambda item: (item[0], item[1]))
+    events = [event for _, _, event in timed]
+    return events, sum(1 for e in events if e[0] == BOOK)
 
 
-def time_extraction(deltas: list) -> float:
-    """µs per batch to read the best bid and ask of the live ``OrderBook`` (KappaActor's wiring)."""
-    book = OrderBook(deltas[0].instrument_id, BookType.L2_MBP)
+def time_models(events: list[Event], n_book: int, names: list[str], priors: InstrumentPriors, interval_ns: int | None) -> float:
+    """µs per book event for the named models fed together (fresh models each call). ``interval_ns`` None: no
+    estimate; 0: an estimate after every book event; else at most one per interval of data time (the actors' rule)."""
+    benches = [(MODELS[name].build(priors), MODELS[name].on_book, MODELS[name].on_trade) for name in names]
+    book_feeds = [(model, feed) for model, feed, _ in benches if feed is not None]
+    trade_feeds = [(model, feed) for model, _, feed in benches if feed is not None]
+    models = [model for model, _, _ in benches]
+    next_due = 0
+    last_mid = 0.0
+    started = time.perf_counter()
+    for event in events:
+        if event[0] == TRADE:
+            for model, feed in trade_feeds:
+                feed(model, event, last_mid)
+            continue
+        last_mid = event[4]
+        for model, feed in book_feeds:
+            feed(model, event)
+        if interval_ns is not None and event[1] >= next_due:
+            next_due = event[1] + interval_ns
+            for model in models:
+                model.estimate(event[1])
+    return (time.perf_counter() - started) / n_book * 1e6
+
+
+def time_extraction(catalog_path: Path, instrument_id: str) -> float:
+    """µs per batch for an actor's read of the live ``OrderBook``: mid and best prices (``EstimatorActor``)."""
+    catalog = ParquetDataCatalog(str(catalog_path))
+    book = OrderBook(InstrumentId.from_str(instrument_id), BookType.L2_MBP)
     spent, batches = 0.0, 0
-    for delta in deltas:
+    for delta in catalog.order_book_deltas(instrument_ids=[instrument_id]):
         book.apply_delta(delta)
         if delta.flags & RecordFlag.F_LAST:
             started = time.perf_counter()
-            book.best_bid_price().as_double()
-            book.best_ask_price().as_double()
+            if book.midpoint() is not None:
+                book.best_bid_price().as_double()
+                book.best_ask_price().as_double()
             spent += time.perf_counter() - started
             batches += 1
     return spent / batches * 1e6
-
-
-def time_models(events: list[BookEvent], names: list[str], with_estimate: bool) -> float:
-    """µs per book event for the named models fed together (fresh models each call)."""
-    benches = [(MODELS[name][0](), MODELS[name][1]) for name in names]
-    started = time.perf_counter()
-    for event in events:
-        for model, feed in benches:
-            if feed is not None:
-                feed(model, event)
-            if with_estimate:
-                model.estimate(event[0])
-    return (time.perf_counter() - started) / len(events) * 1e6
 
 
 def best_of(repeats: int, measure: Callable[[], float]) -> float:
     return min(measure() for _ in range(repeats))
 
 
-def estimator_actors(instrument_id: str) -> list[ImportableActorConfig]:
-    return [
-        ImportableActorConfig(
-            actor_path=f"mm_strategy.actors:{name}Actor",
-            config_path=f"mm_strategy.actors:{name}ActorConfig",
-            config={"instrument_id": instrument_id},
-        )
-        for name in ACTOR_NAMES
-    ]
-
-
-def engine_rate(
-    settings: VenueInstrumentConfig, catalog: Path, with_components: bool, repeats: int
-) -> tuple[int, float]:
+def engine_rate(settings, catalog: Path, with_components: bool, repeats: int) -> tuple[int, float]:
     """Best of ``repeats``: (data points, wall seconds)."""
     best: tuple[int, float] | None = None
     for _ in range(repeats):
@@ -151,42 +193,52 @@ def engine_rate(
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--archive", type=Path, default=loaders.DEFAULT_ARCHIVE)
     parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--repeats", type=int, default=3, help="runs per measurement; the fastest is kept")
+    parser.add_argument("--no-engine", action="store_true", help="models only (skip Part 2)")
     args = parser.parse_args(argv)
-
-    events, deltas = book_batches(args.archive)
-    print(f"models alone: {len(events):,} book events of the real hour, µs per event (best of {args.repeats})")
-    print(f"{'model':<34}{'feed':>10}{'feed+estimate':>16}")
-    for name, (_, feed) in MODELS.items():
-        feed_text = f"{best_of(args.repeats, lambda: time_models(events, [name], False)):.2f}" if feed else "-"
-        both_us = best_of(args.repeats, lambda: time_models(events, [name], True))
-        print(f"{name:<34}{feed_text:>10}{both_us:>16.2f}")
-    all_feed = best_of(args.repeats, lambda: time_models(events, list(MODELS), False))
-    all_both = best_of(args.repeats, lambda: time_models(events, list(MODELS), True))
-    print(f"{'all seven together':<34}{all_feed:>10.2f}{all_both:>16.2f}")
-    extraction_us = best_of(args.repeats, lambda: time_extraction(deltas))
-    print(f"{'KappaActor: best prices from book':<34}{extraction_us:>10.2f}")
-
     ensure_catalog(args.catalog)
-    instrument_id = loaders.default_instrument().id.value
-    actors = estimator_actors(instrument_id)
-    actors_only = VenueInstrumentConfig(
-        instrument_id=instrument_id, coin="BTC", strategy=NO_OP_STRATEGY, actors=actors, backtest=BacktestSettings()
-    )
-    variants = [("bare engine replay", actors_only, False), ("seven actors (no-op strategy)", actors_only, True)]
-    try:
-        shared = load_venue_config(args.config)
-        variants.append(("full stack (strategy + seven actors)", msgspec.structs.replace(shared, actors=actors), True))
-    except ValueError as exc:
-        print(f"\nfull stack skipped: {exc}")
-    print(f"\nengine on the same catalog ({args.catalog}), best of {args.repeats}")
+    settings = load_venue_config(args.config)
+    priors = settings.priors
+    defaults = EstimatorActorConfig(instrument_id=InstrumentId.from_str(settings.instrument_id), priors=priors)
+    interval_ns = defaults.publish_interval_ms * 1_000_000
+
+    events, n_book = catalog_events(args.catalog, settings.instrument_id)
+    n_trades = len(events) - n_book
+    span_s = (events[-1][1] - events[0][1]) / 1e9
+    print(f"models alone: {args.catalog}, {n_book:,} book events and {n_trades:,} trades over {span_s:,.0f} s of data")
+    print(f"µs per book event, best of {args.repeats}; amortised = estimate once per {interval_ns // 1_000_000} ms "
+          "of data time, as the actors publish")
+    print(f"{'model':<30}{'feed':>10}{'feed+estimate':>16}{'amortised':>12}")
+    names = list(MODELS)
+    for name in [*names, None]:
+        selected = names if name is None else [name]
+        has_feed = any(MODELS[n].on_book or MODELS[n].on_trade for n in selected)
+        feed = best_of(args.repeats, lambda: time_models(events, n_book, selected, priors, None))
+        every = best_of(args.repeats, lambda: time_models(events, n_book, selected, priors, 0))
+        amortised = best_of(args.repeats, lambda: time_models(events, n_book, selected, priors, interval_ns))
+        label = "all seven together" if name is None else name
+        feed_text = f"{feed:.2f}" if has_feed else "-"
+        print(f"{label:<30}{feed_text:>10}{every:>16.2f}{amortised:>12.2f}")
+    extraction_us = best_of(args.repeats, lambda: time_extraction(args.catalog, settings.instrument_id))
+    print(f"{'actor wiring: mid + best px':<30}{extraction_us:>10.2f}")
+    verdict = "met" if amortised <= GOAL_US else "NOT met"
+    print(f"goal: all seven amortised {amortised:.2f} µs per book event <= {GOAL_US:g} µs: {verdict}")
+
+    if args.no_engine:
+        return 0
+    actors_only = msgspec.structs.replace(settings, strategy=NO_OP_STRATEGY)
+    variants = [
+        ("bare engine replay", settings, False),
+        ("seven actors (no-op strategy)", actors_only, True),
+        ("full stack (strategy + seven actors)", settings, True),
+    ]
+    print(f"\nengine on the same catalog, best of {args.repeats}")
     print(f"{'variant':<38}{'data points':>12}{'wall s':>9}{'points/s':>12}{'vs bare':>9}")
     bare_rate = None
-    for label, settings, with_components in variants:
-        points, wall_s = engine_rate(settings, args.catalog, with_components, args.repeats)
+    for label, variant, with_components in variants:
+        points, wall_s = engine_rate(variant, args.catalog, with_components, args.repeats)
         rate = points / wall_s
         bare_rate = bare_rate or rate
         print(f"{label:<38}{points:>12,}{wall_s:>9.2f}{rate:>12,.0f}{rate / bare_rate:>9.3f}")
