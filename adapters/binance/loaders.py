@@ -241,7 +241,7 @@ class _RecordingParser:
         """CLEAR + levels flagged F_SNAPSHOT, F_LAST on the last, so the data engine applies them as one batch."""
         levels = [d for d in deltas if d.action != BookAction.CLEAR]
         clear = OrderBookDelta.clear(self._instrument.id, sequence, ts_event, ts_init)
-        batch = [clear, *(_stamped(d, RecordFlag.F_SNAPSHOT, ts_event, sequence) for d in levels)]
+        batch = [_stamped(d, RecordFlag.F_SNAPSHOT, ts_event, sequence) for d in (clear, *levels)]
         batch[-1] = _stamped(batch[-1], batch[-1].flags | RecordFlag.F_SNAPSHOT | RecordFlag.F_LAST, ts_event, sequence)
         self._book.clear(sequence, ts_event)
         for delta in batch[1:]:
