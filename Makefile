@@ -10,7 +10,7 @@ ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/ma
 HL_CSV := $(SHARED)/hl-collector-csv/recordings
 WS26 := $(SHARED)/hftbacktest/examples/hyperliquid/btcusd_20250126.gz
 
-.PHONY: setup backtest test bench fuzz faults live clean catalogs compare sweep calibrate
+.PHONY: setup backtest test bench fuzz faults live clean catalogs catalog-binance compare sweep calibrate
 
 $(VENV)/.installed: pyproject.toml
 	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
@@ -33,6 +33,14 @@ data/catalog_ws26/.built: $(VENV)/.installed
 	$(PY) -m adapters.hyperliquid.loaders $(WS26) --catalog data/catalog_ws26
 	@touch $@
 
+# Binance USD-M BTCUSDT: 5.7 minutes (REST snapshot, depth@0ms diffs, trades, bookTicker), 2024-08-08.
+BINANCE_CATALOG := data/catalog_binance_btcusdt
+$(BINANCE_CATALOG)/.built: $(VENV)/.installed
+	$(PY) -m adapters.binance.loaders $(SHARED)/hftbacktest/examples/usdm/btcusdt_20240808.gz --catalog $(BINANCE_CATALOG)
+	@touch $@
+
+catalog-binance: $(BINANCE_CATALOG)/.built
+
 # Sweeps: the 9 minutes of BTC with trades, with a full-book checkpoint every 15 s so walk-forward windows can
 # start on any 15 s boundary (a backtest must start on a full book).
 SWEEP_CATALOG := data/sweep_hl_btc_cp15
@@ -43,7 +51,7 @@ $(SWEEP_CATALOG)/.built: $(VENV)/.installed
 sweep: $(SWEEP_CATALOG)/.built
 	$(PY) run_sweep.py configs/sweeps/hl_btc_example.yaml
 
-catalogs: $(CATALOG)/.built data/catalog_hl_btc/.built data/catalog_hl_eth/.built data/catalog_hl_sol/.built data/catalog_ws26/.built
+catalogs: $(CATALOG)/.built data/catalog_hl_btc/.built data/catalog_hl_eth/.built data/catalog_hl_sol/.built data/catalog_ws26/.built $(BINANCE_CATALOG)/.built
 
 # A config's "priors" block (κ, A, σ) fitted from a catalog:
 #   make calibrate CATALOG=data/catalog_hl_eth INSTRUMENT=ETH-USD-PERP.HYPERLIQUID
