@@ -9,6 +9,8 @@ and is skipped (counted and logged once by the base class).
 
 from __future__ import annotations
 
+from typing import Any
+
 from nautilus_trader.model.book import OrderBook
 
 from mm_strategy.actors.base import EstimatorActor
@@ -39,16 +41,13 @@ class AdverseSelectionActor(EstimatorActor):
             raise UnusableEvent("fill before any book mid: no mid at fill to measure from")
         self.model.on_fill(fill.ts_ns, fill.side, fill.px, fill.qty, fill_mid, fill.placement_mid)
 
-    def to_message(self, reading: AdverseSelectionReading, ts_event: int, ts_init: int) -> AdverseSelectionEstimate:
-        return AdverseSelectionEstimate(
-            instrument_id=self._instrument_id,
-            as_bps_bid=reading.as_bps_bid,
-            as_bps_ask=reading.as_bps_ask,
-            as_bps_total=reading.as_bps_total,
-            fills_measured=reading.fills_measured,
-            spread_addon_bps_bid=reading.spread_addon_bps_bid,
-            spread_addon_bps_ask=reading.spread_addon_bps_ask,
-            confidence=reading.confidence,
-            ts_event=ts_event,
-            ts_init=ts_init,
-        )
+    def payload(self, reading: AdverseSelectionReading) -> dict[str, Any]:
+        return {
+            "as_bps_bid": reading.as_bps_bid,
+            "as_bps_ask": reading.as_bps_ask,
+            "as_bps_total": reading.as_bps_total,
+            "fills_measured": reading.fills_measured,
+            "spread_addon_bps_bid": reading.spread_addon_bps_bid,
+            "spread_addon_bps_ask": reading.spread_addon_bps_ask,
+            "confidence": reading.confidence,
+        }

@@ -17,9 +17,16 @@ Time, one rule derived from the inputs:
 - an actor fed market data only uses the venue's ``ts_event``, free of receipt jitter (trades of one taker order
   share it, which the informed-flow model's order grouping relies on).
 
-Publication happens on book batches, at most once per ``publish_interval_ms`` of data time (0 = every batch), with
-``ts_event`` = the triggering batch's ``ts_event`` and ``ts_init`` = the clock. Without book data nothing is
-published: a dead feed shows up as stale estimates in the strategy rather than as fresh-looking old ones.
+Publication happens on book batches. At most once per ``publish_interval_ms`` of data time (0 = every batch) the
+model's estimate is read and mapped to the message's fields (``payload``); the message goes out only when a field
+changed materially since the last one published (any change by default; ``publish_change_frac`` > 0 ignores a
+float field moving by less than that fraction of its last published value) or when ``heartbeat_ms`` of data time
+have passed since it. So the strategy holds, at every moment, the values it held when every read was published,
+and no longer wakes for a message that changes nothing; the heartbeat keeps an unchanged estimate younger than the
+strategy's staleness limit (``estimate_staleness_s``, 10 s: a 2 s heartbeat plus the feed's receive lag, 0.1–2.9 s
+on the bundled hour, stays well inside it). Messages carry ``ts_event`` = the triggering batch's ``ts_event`` and
+``ts_init`` = the clock. Without book data nothing is published: a dead feed shows up as stale estimates in the
+strategy rather than as fresh-looking old ones.
 
 Persistence without Redis (``on_save``/``on_load`` only run with a Redis cache, nautilus_conventions §1.6): with
 ``state_dir`` set, ``on_start`` restores ``<state_dir>/<component id>.json`` if present and ``on_stop`` writes it.
@@ -36,6 +43,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 from collections import Counter
 from collections.abc import Callable
@@ -69,6 +77,9 @@ from mm_strategy.models.priors import InstrumentPriors
 ORDER_EVENTS_TOPIC = "events.order.*"  # ExecutionEngine: f"events.order.{strategy_id}"
 _LEARNED_EVENTS = (OrderFilled, OrderCanceled, OrderExpired)
 _NS_PER_MS = 1_000_000
+# Half the strategy's default staleness limit (10 s): a heartbeat beyond it, plus the feed's receive lag, could let
+# an unchanged estimate go stale between two heartbeats.
+MAX_HEARTBEAT_MS = 5_000
 
 
 class EstimatorActorConfig(ActorConfig, frozen=True):
@@ -87,20 +98,52 @@ class EstimatorActorConfig(ActorConfig, frozen=True):
     instrument_id: InstrumentId
     priors: InstrumentPriors
     publish_interval_ms: int = 250
+    heartbeat_ms: int = 2_000
+    publish_change_frac: float = 0.0
     state_dir: str | None = None
 
     def __post_init__(self) -> None:
+        name = type(self).__name__
         if self.publish_interval_ms < 0:
             raise ValueError(
-                f"{type(self).__name__}.publish_interval_ms: must be >= 0 (0 = every book batch), "
-                f"got {self.publish_interval_ms!r}"
+                f"{name}.publish_interval_ms: must be >= 0 (0 = every book batch), got {self.publish_interval_ms!r}"
             )
+        if not self.publish_interval_ms <= self.heartbeat_ms <= MAX_HEARTBEAT_MS:
+            raise ValueError(
+                f"{name}.heartbeat_ms: must be in [publish_interval_ms, {MAX_HEARTBEAT_MS}] (well inside the "
+                f"strategy's 10 s staleness limit), got {self.heartbeat_ms!r}"
+            )
+        if not 0.0 <= self.publish_change_frac < 1.0:
+            raise ValueError(f"{name}.publish_change_frac: must be in [0, 1), got {self.publish_change_frac!r}")
 
     @classmethod
     def parse(cls, raw: bytes | str) -> Any:
         config = super().parse(raw)
         reject_unknown_dataclass_fields(cls, msgspec.json.decode(raw))
         return config
+
+
+def changed_materially(payload: dict[str, Any], last: dict[str, Any] | None, change_frac: float) -> bool:
+    """Whether a message with ``payload`` says something the last published one (``last``) did not: any field that
+    differs, except a float that moved by at most ``change_frac`` of its last value (NaN equals NaN)."""
+    if last is None:
+        return True
+    if payload == last:
+        return False
+    if change_frac == 0.0:
+        return not all(_same_value(value, last[name]) for name, value in payload.items())
+    for name, value in payload.items():
+        old = last[name]
+        if type(value) is float and type(old) is float and math.isfinite(value) and math.isfinite(old):
+            if abs(value - old) > change_frac * abs(old):
+                return True
+        elif not _same_value(value, old):
+            return True
+    return False
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    return a == b or (a != a and b != b)  # NaN, which never equals itself, is no change from NaN
 
 
 def reject_unknown_dataclass_fields(config_cls: type, raw: Any) -> None:
@@ -119,7 +162,9 @@ def reject_unknown_dataclass_fields(config_cls: type, raw: Any) -> None:
 
 class EstimatorActor(Actor):
     """Feeds one model from the bus and publishes its estimate (module docstring); subclasses set the class
-    attributes and override the ``feed_*`` hooks for the inputs they declare, plus ``to_message``."""
+    attributes and override the ``feed_*`` hooks for the inputs they declare, plus ``payload``.
+
+    ``reads`` counts the estimates read and ``published`` the messages sent (the rest changed nothing)."""
 
     model_cls: ClassVar[type]
     message_cls: ClassVar[type[Data]]
@@ -135,8 +180,14 @@ class EstimatorActor(Actor):
         self._instrument_id = config.instrument_id
         self._data_type = data_type(self.message_cls, config.instrument_id)
         self._interval_ns = config.publish_interval_ms * _NS_PER_MS
+        self._heartbeat_ns = config.heartbeat_ms * _NS_PER_MS
+        self._change_frac = config.publish_change_frac
         self._uses_own_orders = self.uses_fills or self.uses_spells
-        self._next_publish_ns = 0
+        self._next_read_ns = 0
+        self._next_heartbeat_ns = 0
+        self._last_payload: dict[str, Any] | None = None
+        self.reads = 0
+        self.published = 0
         self._last_mid: float | None = None
         self._mids = MidHistory() if self.uses_spells else None  # the depth each order rested at (order_events.py)
 
@@ -157,7 +208,8 @@ class EstimatorActor(Actor):
     def feed_estimate(self, ts_ns: int, estimate: Data) -> None:
         """Every estimate of a type in ``estimate_inputs`` for this instrument."""
 
-    def to_message(self, estimate: Any, ts_event: int, ts_init: int) -> Data:
+    def payload(self, estimate: Any) -> dict[str, Any]:
+        """The message's fields other than ``instrument_id`` and the timestamps, from the model's estimate."""
         raise NotImplementedError
 
     # -- lifecycle -----------------------------------------------------------------------------------------------
@@ -181,7 +233,11 @@ class EstimatorActor(Actor):
     def on_reset(self) -> None:
         self.model = self.model_cls(self.config.params, self.config.priors)
         self.skipped.clear()
-        self._next_publish_ns = 0
+        self._next_read_ns = 0
+        self._next_heartbeat_ns = 0
+        self._last_payload = None
+        self.reads = 0
+        self.published = 0
         self._last_mid = None
         self._mids = MidHistory() if self.uses_spells else None
 
@@ -247,10 +303,19 @@ class EstimatorActor(Actor):
         return data.ts_init if self._uses_own_orders else data.ts_event
 
     def _publish_if_due(self, ts_event: int, ts_model: int) -> None:
-        if ts_event < self._next_publish_ns:
+        if ts_event < self._next_read_ns:
             return
-        self._next_publish_ns = ts_event + self._interval_ns
-        message = self.to_message(self.model.estimate(ts_model), ts_event, self.clock.timestamp_ns())
+        self._next_read_ns = ts_event + self._interval_ns
+        self.reads += 1
+        payload = self.payload(self.model.estimate(ts_model))
+        if ts_event < self._next_heartbeat_ns and not changed_materially(payload, self._last_payload, self._change_frac):
+            return
+        self._next_heartbeat_ns = ts_event + self._heartbeat_ns
+        self._last_payload = payload
+        self.published += 1
+        message = self.message_cls(
+            ts_event=ts_event, ts_init=self.clock.timestamp_ns(), instrument_id=self._instrument_id, **payload
+        )
         self.publish_data(self._data_type, message)
 
     def _guarded(self, hook: Callable[..., None], *args: Any) -> None:

@@ -7,6 +7,8 @@ estimate arrives its input is 0 (nothing calibrated).
 
 from __future__ import annotations
 
+from typing import Any
+
 from nautilus_trader.core.data import Data
 
 from mm_strategy.actors.base import EstimatorActor
@@ -50,14 +52,11 @@ class CalibrationActor(EstimatorActor):
             self._as_fills_measured = estimate.fills_measured
         self.model.on_progress_inputs(ts_ns, self._as_fills_measured, self._kappa_confidence)
 
-    def to_message(self, estimate: calibration.CalibrationReading, ts_event: int, ts_init: int) -> CalibrationState:
-        return CalibrationState(
-            instrument_id=self._instrument_id,
-            half_spread_mult=estimate.half_spread_mult,
-            progress=estimate.progress,
-            fills_in_window=estimate.fills_in_window,
-            expected_fills_in_window=estimate.expected_fills_in_window,
-            fill_ratio=estimate.fill_ratio,
-            ts_event=ts_event,
-            ts_init=ts_init,
-        )
+    def payload(self, estimate: calibration.CalibrationReading) -> dict[str, Any]:
+        return {
+            "half_spread_mult": estimate.half_spread_mult,
+            "progress": estimate.progress,
+            "fills_in_window": estimate.fills_in_window,
+            "expected_fills_in_window": estimate.expected_fills_in_window,
+            "fill_ratio": estimate.fill_ratio,
+        }

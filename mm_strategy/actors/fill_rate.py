@@ -3,6 +3,8 @@ kappa model's published curve → ``FillRateEstimate`` (observed vs curve-expect
 
 from __future__ import annotations
 
+from typing import Any
+
 from mm_strategy.actors.base import EstimatorActor
 from mm_strategy.actors.base import EstimatorActorConfig
 from mm_strategy.actors.order_events import BUY
@@ -32,15 +34,12 @@ class FillRateActor(EstimatorActor):
     def feed_spell(self, spell: RestingSpell) -> None:
         self.model.on_spell(spell.ts_ns, BID if spell.side == BUY else ASK, spell.exposure_frac(), spell.filled)
 
-    def to_message(self, estimate: FillRateReading, ts_event: int, ts_init: int) -> FillRateEstimate:
-        return FillRateEstimate(
-            instrument_id=self._instrument_id,
-            lambda0_per_s=estimate.lambda0_per_s,
-            delta_char_bps=estimate.delta_char_bps,
-            observed_fills_per_hour=estimate.observed_fills_per_hour,
-            expected_fills_per_hour=estimate.expected_fills_per_hour,
-            observations=estimate.spells,
-            is_warm=estimate.is_warm,
-            ts_event=ts_event,
-            ts_init=ts_init,
-        )
+    def payload(self, estimate: FillRateReading) -> dict[str, Any]:
+        return {
+            "lambda0_per_s": estimate.lambda0_per_s,
+            "delta_char_bps": estimate.delta_char_bps,
+            "observed_fills_per_hour": estimate.observed_fills_per_hour,
+            "expected_fills_per_hour": estimate.expected_fills_per_hour,
+            "observations": estimate.spells,
+            "is_warm": estimate.is_warm,
+        }

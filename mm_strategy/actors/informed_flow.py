@@ -7,6 +7,8 @@ alive (``has_trades``) but is not classified (the impact needs the direction).
 
 from __future__ import annotations
 
+from typing import Any
+
 from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import AggressorSide
@@ -37,15 +39,12 @@ class InformedFlowActor(EstimatorActor):
         sign = _AGGRESSOR_SIGN.get(trade.aggressor_side, 0)
         self.model.on_trade(ts_ns, trade.price.as_double(), trade.size.as_double(), sign)
 
-    def to_message(self, reading: InformedFlowReading, ts_event: int, ts_init: int) -> InformedFlowEstimate:
-        return InformedFlowEstimate(
-            instrument_id=self._instrument_id,
-            p_informed=reading.p_informed,
-            p_informed_buy=reading.p_informed_buy,
-            p_informed_sell=reading.p_informed_sell,
-            has_trades=reading.has_trades,
-            confidence=reading.confidence,
-            orders_classified=reading.orders_classified,
-            ts_event=ts_event,
-            ts_init=ts_init,
-        )
+    def payload(self, reading: InformedFlowReading) -> dict[str, Any]:
+        return {
+            "p_informed": reading.p_informed,
+            "p_informed_buy": reading.p_informed_buy,
+            "p_informed_sell": reading.p_informed_sell,
+            "has_trades": reading.has_trades,
+            "confidence": reading.confidence,
+            "orders_classified": reading.orders_classified,
+        }

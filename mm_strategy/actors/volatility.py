@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from nautilus_trader.model.book import OrderBook
 
 from mm_strategy.actors.base import EstimatorActor
@@ -23,14 +25,11 @@ class VolatilityActor(EstimatorActor):
     def feed_book(self, ts_ns: int, book: OrderBook, mid: float) -> None:
         self.model.on_mid(ts_ns, mid)
 
-    def to_message(self, reading: VolatilityReading, ts_event: int, ts_init: int) -> VolatilityEstimate:
-        return VolatilityEstimate(
-            instrument_id=self._instrument_id,
-            sigma_frac_per_sqrt_s=reading.sigma_frac_per_sqrt_s,
-            jump_ratio=reading.jump_ratio,
-            regime=reading.regime,
-            sigma_total_frac_per_sqrt_s=reading.sigma_total_frac_per_sqrt_s,
-            n_returns=reading.n_returns,
-            ts_event=ts_event,
-            ts_init=ts_init,
-        )
+    def payload(self, reading: VolatilityReading) -> dict[str, Any]:
+        return {
+            "sigma_frac_per_sqrt_s": reading.sigma_frac_per_sqrt_s,
+            "jump_ratio": reading.jump_ratio,
+            "regime": reading.regime,
+            "sigma_total_frac_per_sqrt_s": reading.sigma_total_frac_per_sqrt_s,
+            "n_returns": reading.n_returns,
+        }

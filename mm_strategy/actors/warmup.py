@@ -7,6 +7,8 @@ even with no fill at all (lesson E1). Nothing is restored into it (lesson E2), w
 
 from __future__ import annotations
 
+from typing import Any
+
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.book import OrderBook
 
@@ -39,16 +41,13 @@ class WarmupActor(EstimatorActor):
     def feed_estimate(self, ts_ns: int, estimate: Data) -> None:
         self.model.on_floor_observations(ts_ns, estimate.fills_measured)
 
-    def to_message(self, estimate: warmup.WarmupReading, ts_event: int, ts_init: int) -> WarmupState:
-        return WarmupState(
-            instrument_id=self._instrument_id,
-            progress=estimate.progress,
-            is_warm=estimate.is_warm,
-            liquid_regime=estimate.liquid_regime,
-            forced=estimate.forced,
-            uplift=estimate.uplift,
-            floor_observations=estimate.floor_observations,
-            kappa_fills=estimate.kappa_fills,
-            ts_event=ts_event,
-            ts_init=ts_init,
-        )
+    def payload(self, estimate: warmup.WarmupReading) -> dict[str, Any]:
+        return {
+            "progress": estimate.progress,
+            "is_warm": estimate.is_warm,
+            "liquid_regime": estimate.liquid_regime,
+            "forced": estimate.forced,
+            "uplift": estimate.uplift,
+            "floor_observations": estimate.floor_observations,
+            "kappa_fills": estimate.kappa_fills,
+        }
