@@ -39,6 +39,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+import msgspec
+
 from mm_strategy.models.priors import InstrumentPriors
 
 _NS_PER_S = 1_000_000_000
@@ -84,8 +86,7 @@ class AdverseSelectionParams:
                 raise ValueError(f"AdverseSelectionParams.{name}: must be {rule}, got {getattr(self, name)!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class HorizonMarkout:
+class HorizonMarkout(msgspec.Struct, frozen=True):
     """EWMAs at one horizon (module docstring). as_* (from the mid at fill) and placement_as_bps_total positive =
     adverse; markout_bps_total positive = profit. fills_placement counts fills with a known placement mid."""
 
@@ -100,8 +101,7 @@ class HorizonMarkout:
     fills_placement: int
 
 
-@dataclass(frozen=True, slots=True)
-class AdverseSelectionReading:
+class AdverseSelectionReading(msgspec.Struct, frozen=True):
     """Primary-horizon (measurement_horizon_s) post-fill AS per side and total, the add-on and its two factors per
     side, and every horizon in `horizons` (primary first, then extra_horizons_s in the configured order)."""
 

@@ -41,6 +41,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import msgspec
+
 from mm_strategy.models.fill_rate import TrailingEventWindow
 from mm_strategy.models.priors import InstrumentPriors
 
@@ -73,8 +75,7 @@ class CalibrationParams:
                 raise ValueError(f"CalibrationParams.{name}: must be {rule}, got {getattr(self, name)!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class CalibrationReading:
+class CalibrationReading(msgspec.Struct, frozen=True):
     """Half-spread multiplier in [min_half_spread_mult, 1] and how it was made (DESIGN §3 CalibrationState)."""
 
     half_spread_mult: float

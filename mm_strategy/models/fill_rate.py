@@ -24,6 +24,8 @@ from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import msgspec
+
 from mm_strategy.models.kappa import ASK
 from mm_strategy.models.kappa import BID
 from mm_strategy.models.priors import InstrumentPriors
@@ -51,8 +53,7 @@ class FillRateParams:
                 raise ValueError(f"FillRateParams.{name}: must be {rule}, got {getattr(self, name)!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class FillRateReading:
+class FillRateReading(msgspec.Struct, frozen=True):
     """Observed and curve-expected fills per hour over the trailing window; the curve used (A in fills/s at zero
     depth, 1/κ in bps, mean of the sides); this process's spell count and warmth."""
 

@@ -40,6 +40,8 @@ import math
 from collections import deque
 from dataclasses import dataclass
 
+import msgspec
+
 from mm_strategy.models.priors import InstrumentPriors
 
 _NS_PER_S = 1_000_000_000
@@ -77,8 +79,7 @@ class InformedFlowParams:
                 raise ValueError(f"InformedFlowParams.{name}: must be {rule}, got {getattr(self, name)!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class InformedFlowReading:
+class InformedFlowReading(msgspec.Struct, frozen=True):
     """p_informed_buy/sell/overall, has_trades and confidence as in the module docstring; orders_classified and
     orders_informed count since start (orders_informed/orders_classified is the session's informed share)."""
 

@@ -65,6 +65,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+import msgspec
 import numpy as np
 
 from mm_strategy.models.priors import InstrumentPriors
@@ -129,8 +130,7 @@ class KappaParams:
                 raise ValueError(f"KappaParams.{name}: must be {rule}, got {getattr(self, name)!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class SurvivalFit:
+class SurvivalFit(msgspec.Struct, frozen=True):
     """ln N(>δ) = ln_n0 − kappa·δ fitted on `points` histogram points; A = e^ln_n0 / span."""
 
     ln_n0: float
@@ -139,8 +139,7 @@ class SurvivalFit:
     points: int
 
 
-@dataclass(frozen=True, slots=True)
-class IntensityFit:
+class IntensityFit(msgspec.Struct, frozen=True):
     """A market fit of one side: λ(δ) = a_per_s·e^(−kappa_per_frac·δ), its R², how many arrivals and histogram
     points back it, and the span of data (s) the rate is measured over."""
 
@@ -152,8 +151,7 @@ class IntensityFit:
     span_s: float
 
 
-@dataclass(frozen=True, slots=True)
-class SideCurve:
+class SideCurve(msgspec.Struct, frozen=True):
     """One side's published curve and where it came from.
 
     - market: the fit of `market_source` (None when there was none); reason: the reliability verdict on it;
@@ -180,8 +178,7 @@ class SideCurve:
         return self.reason is FitReason.OK
 
 
-@dataclass(frozen=True, slots=True)
-class KappaReading:
+class KappaReading(msgspec.Struct, frozen=True):
     """Both sides' curves and the DESIGN §3 `KappaEstimate` summary (the actor maps it field by field).
 
     - kappa_book: mean of the sides' base κ (the prior on an unreliable side); kappa_own: mean of the published κ;
@@ -308,10 +305,11 @@ class MarketArrivals:
     `fit(side, source, now)`. `taker_ts_ns` groups the prints of one taker order (the venue time they share).
     """
 
-    __slots__ = ("params", "trades", "crossings", "_prev_mid", "_start_ns", "_pending")
+    __slots__ = ("params", "trades", "crossings", "_prev_mid", "_start_ns", "_pending", "_window_ns")
 
     def __init__(self, params: KappaParams) -> None:
         self.params = p = params
+        self._window_ns = round(p.window_s * _NS_PER_S)
         self.trades = tuple(ArrivalDepths(p.window_s, p.depth_bin_bps, p.max_depth_bps) for _ in range(2))
         self.crossings = tuple(ArrivalDepths(p.window_s, p.depth_bin_bps, p.max_depth_bps) for _ in range(2))
         self._prev_mid: float | None = None
@@ -359,7 +357,7 @@ class MarketArrivals:
     def span_s(self, now_ns: int) -> float:
         if self._start_ns is None:
             return 0.0
-        return min(max(now_ns - self._start_ns, 0), round(self.params.window_s * _NS_PER_S)) / _NS_PER_S
+        return min(max(now_ns - self._start_ns, 0), self._window_ns) / _NS_PER_S
 
     def source_for(self, side: int, now_ns: int) -> CurveSource:
         """Trades when the side has at least `min_updates` trade arrivals in the window, else book crossings."""
@@ -432,23 +430,40 @@ def refine_curve(
         g = −D + N·S₁/S + s_κ/κ − s_κ/κ_base,   h = N·(S₁² − S₂·S)/S² − s_κ/κ²  (< 0), D = Σ δ_fill.
     A | κ̂ ~ Gamma(s_A + N, s_A/A_base + S(κ̂)): its mean, and the data weight S/(S + s_A/A_base).
     """
-    s_a, s_k, band = params.own_a_strength, params.own_kappa_strength, params.reliability_ratio
-    beta0 = s_a / a_base
+    kappa, s0 = refine_kappa(kappa_base, depths_frac, exposure_s, n_fills, fill_depth_sum_frac, params)
+    return own_curve(a_base, kappa, s0, n_fills, params)
+
+
+def refine_kappa(
+    kappa_base: float,
+    depths_frac: Sequence[float],
+    exposure_s: Sequence[float],
+    n_fills: int,
+    fill_depth_sum_frac: float,
+    params: KappaParams,
+) -> tuple[float, float]:
+    """κ̂ and S(κ̂) of `refine_curve`. Neither depends on A_base (A cancels from κ's likelihood), so a window whose
+    spells did not change keeps them while only A_base moves (`_OwnSpells.refine`)."""
+    s_k, band = params.own_kappa_strength, params.reliability_ratio
+    points = list(zip(depths_frac, exposure_s, strict=True))
+    exp = math.exp
 
     def sums(kappa: float) -> tuple[float, float, float]:
         s0 = s1 = s2 = 0.0
-        for d, t in zip(depths_frac, exposure_s, strict=True):
-            e = t * math.exp(-kappa * d)
+        for d, t in points:
+            e = t * exp(-kappa * d)
             s0 += e
-            s1 += e * d
-            s2 += e * d * d
+            ed = e * d
+            s1 += ed
+            s2 += ed * d
         return s0, s1, s2
 
     kappa = kappa_base
-    if n_fills > 0 and sums(kappa_base)[0] > 0.0:
+    at = sums(kappa) if n_fills > 0 else None  # S and its moments at the current κ
+    if at is not None and at[0] > 0.0:
         lo, hi = kappa_base / band, kappa_base * band
         for _ in range(_NEWTON_MAX_ITER):
-            s0, s1, s2 = sums(kappa)
+            s0, s1, s2 = at
             grad = -fill_depth_sum_frac + n_fills * s1 / s0 + s_k / kappa - s_k / kappa_base
             curv = n_fills * (s1 * s1 - s2 * s0) / (s0 * s0) - s_k / (kappa * kappa)
             if grad == 0.0:
@@ -462,9 +477,16 @@ def refine_curve(
                 step = 0.5 * (lo + hi)
             done = abs(step - kappa) <= _NEWTON_REL_TOL * kappa
             kappa = step
+            at = sums(kappa)
             if done:
                 break
-    s0 = sums(kappa)[0]
+    return kappa, (sums(kappa) if at is None else at)[0]
+
+
+def own_curve(a_base: float, kappa: float, s0: float, n_fills: int, params: KappaParams) -> tuple[float, float, float]:
+    """(A, κ, data weight) of `refine_curve` from κ̂ and S(κ̂)."""
+    s_a, band = params.own_a_strength, params.reliability_ratio
+    beta0 = s_a / a_base
     a = min(max((s_a + n_fills) / (beta0 + s0), a_base / band), a_base * band)
     return a, kappa, s0 / (s0 + beta0)
 
@@ -473,7 +495,9 @@ class _OwnSpells:
     """One side's own resting spells in the window: exposure seconds per depth bin (with their depth-weighted sum,
     so each bin is evaluated at its exposure-weighted mean depth) and the fills' count and summed depth."""
 
-    __slots__ = ("_window_ns", "_bin_frac", "_spells", "_bins", "n_fills", "fill_depth_sum", "exposure_s", "version")
+    __slots__ = (
+        "_window_ns", "_bin_frac", "_spells", "_bins", "n_fills", "fill_depth_sum", "exposure_s", "version", "_refined",
+    )
 
     def __init__(self, window_s: float, depth_bin_bps: float) -> None:
         self._window_ns = round(window_s * _NS_PER_S)
@@ -485,6 +509,7 @@ class _OwnSpells:
         self.fill_depth_sum = 0.0
         self.exposure_s = 0.0
         self.version = 0  # bumped whenever the window's content changes
+        self._refined: tuple[tuple[float, int], tuple[float, float]] | None = None  # (κ_base, version) → (κ̂, S(κ̂))
 
     def __len__(self) -> int:
         return len(self._spells)
@@ -538,11 +563,16 @@ class _OwnSpells:
     def refine(self, a_base: float, kappa_base: float, params: KappaParams) -> tuple[float, float, float]:
         if not self._spells:
             return a_base, kappa_base, 0.0
-        bins = [entry for entry in self._bins.values() if entry[0] > 0.0]
-        return refine_curve(
-            a_base, kappa_base, [td / t for t, td, _ in bins], [t for t, _, _ in bins], self.n_fills,
-            self.fill_depth_sum, params,
-        )
+        key = (kappa_base, self.version)
+        if self._refined is None or self._refined[0] != key:
+            bins = [entry for entry in self._bins.values() if entry[0] > 0.0]
+            refined = refine_kappa(
+                kappa_base, [td / t for t, td, _ in bins], [t for t, _, _ in bins], self.n_fills, self.fill_depth_sum,
+                params,
+            )
+            self._refined = (key, refined)
+        kappa, s0 = self._refined[1]
+        return own_curve(a_base, kappa, s0, self.n_fills, params)
 
     def to_state(self) -> list:
         return [[ts, [list(e) for e in entries], fill] for ts, entries, fill in self._spells]
@@ -564,7 +594,7 @@ class KappaModel:
     """Feed `on_book` (best prices of every book update), `on_trade` (every public trade, once: E11) and `on_spell`
     (every resting spell of our orders, once); read `estimate(ts_ns)`. Time is only ever the caller's ts_ns."""
 
-    __slots__ = ("params", "priors", "market", "_own", "_fills_since_start", "_memo")
+    __slots__ = ("params", "priors", "market", "_own", "_fills_since_start", "_memo", "_windows")
 
     def __init__(self, params: KappaParams, priors: InstrumentPriors) -> None:
         self.params = params
@@ -573,6 +603,7 @@ class KappaModel:
         self._own = tuple(_OwnSpells(params.window_s, params.depth_bin_bps) for _ in range(2))
         self._fills_since_start = 0
         self._memo: tuple[tuple, KappaReading] | None = None  # the last reading and the state it was read from
+        self._windows = (*self.market.trades, *self.market.crossings, *self._own)  # every window the reading reads
 
     def on_book(self, ts_ns: int, best_bid: float, best_ask: float) -> None:
         self.market.on_book(ts_ns, best_bid, best_ask)
@@ -628,10 +659,10 @@ class KappaModel:
         publication runs every 250 ms) return the previous reading without refitting or rebuilding it."""
         market = self.market
         market.flush()
-        windows = (*market.trades, *market.crossings, *self._own)
+        windows = self._windows
         for window in windows:
             window.expire(ts_ns)
-        key = (market.span_s(ts_ns), *(window.version for window in windows))
+        key = (market.span_s(ts_ns), *[window.version for window in windows])
         if self._memo is not None and self._memo[0] == key:
             return self._memo[1]
         reading = self._reading(ts_ns)

@@ -41,6 +41,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import msgspec
+
 from mm_strategy.models.priors import InstrumentPriors
 
 _NS_PER_S = 1_000_000_000
@@ -102,8 +104,7 @@ class VolatilityParams:
                 raise ValueError(f"VolatilityParams.{name}: must be {rule}, got {getattr(self, name)!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class VolatilityReading:
+class VolatilityReading(msgspec.Struct, frozen=True):
     """σ (BV, clamped) and σ_total (RV, clamped) in fraction of price per √s; jump_ratio = fast RV/BV, capped.
 
     `n_returns` counts the H-returns used since this process started (a restored model starts at 0, like every

@@ -29,6 +29,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import msgspec
+
 from mm_strategy.models.priors import InstrumentPriors
 
 _NS_PER_S = 1_000_000_000
@@ -62,8 +64,7 @@ class WarmupParams:
                 raise ValueError(f"WarmupParams.{name}: must be {rule}, got {getattr(self, name)!r}")
 
 
-@dataclass(frozen=True, slots=True)
-class WarmupReading:
+class WarmupReading(msgspec.Struct, frozen=True):
     """DESIGN §3 WarmupState (progress, is_warm, liquid_regime, forced, uplift) and the counts behind it."""
 
     progress: float
