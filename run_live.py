@@ -74,13 +74,16 @@ def main(argv: list[str] | None = None) -> int:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        return loop.run_until_complete(_session(venue, settings, options, args))
-    except ValueError as exc:  # an option the venue refuses, named by the venue's module
+        code, node = loop.run_until_complete(_session(venue, settings, options, args))
+    except ValueError as exc:  # an option the venue refuses, or missing credentials, named by the venue's module
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    node.dispose()  # outside the loop's run: disposing stops the loop
+    return code
 
 
-async def _session(venue, settings, options, args: argparse.Namespace) -> int:
+async def _session(venue, settings, options, args: argparse.Namespace):
+    """Run the node through the venue's session and write the report; (exit code, node to dispose)."""
     from mm_strategy.live import build_node
     from mm_strategy.live import node_config
     from mm_strategy.live import run_node
@@ -95,8 +98,7 @@ async def _session(venue, settings, options, args: argparse.Namespace) -> int:
         starting_equity = await run_node(node, stop)
         if starting_equity is None:
             print("the node did not start trading (see the log above)", file=sys.stderr)
-            node.dispose()
-            return 1
+            return 1, node
         run_info = {
             "mode": "live",
             "venue": settings.venue.name,
@@ -124,8 +126,7 @@ async def _session(venue, settings, options, args: argparse.Namespace) -> int:
         print(f"        {report.paths.json}")
         for line in session.finish(node):
             print(line)
-        node.dispose()
-    return 0
+    return 0, node
 
 
 if __name__ == "__main__":
