@@ -236,6 +236,19 @@ class Views:
     def agree(self) -> bool:
         return self.position_ok and self.fills_ok and self.open_orders_ok
 
+    def differences(self) -> str:
+        """What disagrees, briefly (the node's side first)."""
+        parts = []
+        if not self.position_ok:
+            parts.append(f"position {self.node_position} vs {self.venue_position}")
+        if not self.fills_ok:
+            node = set(self.node_fills)
+            parts.append(f"fills {len(node - self.venue_fills)} extra, {len(self.venue_fills - node)} missing")
+        if not self.open_orders_ok:
+            node_only, venue_only = sorted(self.node_open - self.venue_open), sorted(self.venue_open - self.node_open)
+            parts.append(f"open orders {node_only} vs {venue_only}")
+        return "; ".join(parts)
+
 
 def read_views(session: Session) -> Views:
     info = session.exchange.info
@@ -303,6 +316,7 @@ class FaultResult:
     open_orders_ok: bool
     report_error: str | None
     fills_so_far: int
+    differences: str
 
 
 @dataclass(slots=True)
@@ -360,17 +374,10 @@ class SuiteResult:
             f"ws reconnects {self.ws_reconnects}; malformed frames {self.malformed_frames}",
         ]
         for result in self.unconverged:
-            lines.append(
-                f"  #{result.index} {result.kind} ({result.detail}) did not agree: position {_ok(result.position_ok)}, "
-                f"fills {_ok(result.fills_ok)}, open orders {_ok(result.open_orders_ok)}"
-            )
+            lines.append(f"  #{result.index} {result.kind} ({result.detail}) did not agree: {result.differences}")
         errors = Counter(r.report_error for r in self.checks if r.report_error is not None)
         lines += [f"  report not written ({n}x): {error}" for error, n in errors.items()]
         return "\n".join(lines)
-
-
-def _ok(flag: bool) -> str:
-    return "ok" if flag else "MISMATCH"
 
 
 def _row(name: str, results: list[FaultResult]) -> str:
@@ -452,6 +459,7 @@ async def check(
         open_orders_ok=views.open_orders_ok,
         report_error=write_report(session, equity, out_dir),
         fills_so_far=len(views.venue_fills),
+        differences=views.differences(),
     )
 
 
@@ -488,7 +496,8 @@ async def run_fault_suite(
             results.append(result)
             if progress is not None:
                 resync = f"{result.resync_s:.2f} s" if result.resync_s is not None else "NO AGREEMENT"
-                progress(f"#{index:>3} {kind:<22} {detail:<34} resync {resync:<13} fills {result.fills_so_far}")
+                line = f"#{index:>3} {kind:<22} {detail:<34} resync {resync:<13} fills {result.fills_so_far}"
+                progress(f"{line} {result.differences}".rstrip())
         await asyncio.sleep(config.final_settle_s)
         final_index = len(results) + 1
         final = await check(session, final_index, "final", "after the last fault", config, _always, equity, out_dir)
