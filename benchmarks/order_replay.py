@@ -1,0 +1,92 @@
+"""The engine's own cost of an order flow: a strategy that replays recorded order commands and computes nothing.
+
+A full-stack run's orders, read back from its cache, give every command the strategy sent: a submit at the order's
+``ts_init`` (price, size, side, flags, tags) and a cancel at its ``OrderPendingCancel``. ``OrderReplay`` sends the
+same commands on the first book batch at or after each time, so the engine does the same order work (risk checks,
+matching, events, account and margin updates) as in the full run, with none of our computation. The time of that
+run, against the bare replay, is the floor the order flow alone sets on the full stack's throughput
+(``backtest_throughput.py``).
+"""
+
+from __future__ import annotations
+
+import pickle
+from decimal import Decimal
+from pathlib import Path
+
+from nautilus_trader.model.enums import BookType
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import TimeInForce
+from nautilus_trader.model.events import OrderPendingCancel
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.orders import Order
+from nautilus_trader.trading.config import ImportableStrategyConfig
+from nautilus_trader.trading.config import StrategyConfig
+from nautilus_trader.trading.strategy import Strategy
+
+# (ts_ns, 0, order index, side, price, quantity, post_only, reduce_only, tags) or (ts_ns, 1, order index)
+Command = tuple
+
+
+def commands_from_orders(orders: list[Order]) -> list[Command]:
+    """Every submit and cancel of ``orders`` (one strategy's, from a finished run's cache) in time order."""
+    commands: list[Command] = []
+    for index, order in enumerate(sorted(orders, key=lambda o: o.ts_init)):
+        commands.append(
+            (order.ts_init, 0, index, int(order.side), order.price.as_decimal(), order.quantity.as_decimal(),
+             order.is_post_only, order.is_reduce_only, order.tags),
+        )
+        cancel = next((e for e in order.events if isinstance(e, OrderPendingCancel)), None)
+        if cancel is not None:
+            commands.append((cancel.ts_init, 1, index))
+    commands.sort(key=lambda c: (c[0], c[1]))
+    return commands
+
+
+class OrderReplayConfig(StrategyConfig, frozen=True):
+    instrument_id: InstrumentId
+    commands_path: str
+
+
+class OrderReplay(Strategy):
+    """Sends the recorded commands (``commands_path``: a pickled list from :func:`commands_from_orders`)."""
+
+    def __init__(self, config: OrderReplayConfig) -> None:
+        super().__init__(config)
+        self._commands: list[Command] = pickle.loads(Path(config.commands_path).read_bytes())
+        self._next = 0
+        self._sent: dict[int, Order] = {}
+
+    def on_start(self) -> None:
+        self.subscribe_order_book_deltas(self.config.instrument_id, BookType.L2_MBP)
+
+    def on_order_book_deltas(self, deltas) -> None:
+        now, commands = self.clock.timestamp_ns(), self._commands
+        instrument = self.cache.instrument(self.config.instrument_id)
+        while self._next < len(commands) and commands[self._next][0] <= now:
+            command = commands[self._next]
+            self._next += 1
+            if command[1] == 0:
+                _, _, index, side, price, quantity, post_only, reduce_only, tags = command
+                order = self.order_factory.limit(
+                    instrument_id=instrument.id,
+                    order_side=OrderSide(side),
+                    quantity=instrument.make_qty(Decimal(quantity)),
+                    price=instrument.make_price(Decimal(price)),
+                    time_in_force=TimeInForce.GTC,
+                    post_only=post_only,
+                    reduce_only=reduce_only,
+                    tags=tags,
+                )
+                self._sent[index] = order
+                self.submit_order(order)
+            elif (order := self._sent.get(command[2])) is not None and not order.is_closed:
+                self.cancel_order(order)
+
+
+def replay_strategy(instrument_id: str, commands_path: Path) -> ImportableStrategyConfig:
+    return ImportableStrategyConfig(
+        strategy_path="benchmarks.order_replay:OrderReplay",
+        config_path="benchmarks.order_replay:OrderReplayConfig",
+        config={"instrument_id": instrument_id, "commands_path": str(commands_path)},
+    )
