@@ -34,6 +34,15 @@ from mm_strategy.queue_model import FillModelSettings
 INJECTED_FIELDS = {"instrument_id": ("instrument_id",), "priors": ("priors",), "venue_rules": ("venue", "rules")}
 
 
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "WARNING", "ERROR", "OFF")
+
+
+def check_log_level(owner: str, value: str) -> None:
+    """NautilusTrader's Rust logger aborts the whole process on a level it does not know: refuse it here instead."""
+    if value.upper() not in LOG_LEVELS:
+        raise ValueError(f"{owner}.log_level: must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+
+
 class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Simulated venue: a margin account in the instrument's settlement currency (a USD stablecoin: USDC on
     Hyperliquid, USDT on Binance USDⓈ-M), the instrument's maker/taker fees, a fixed order latency."""
@@ -55,6 +64,7 @@ class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
             raise ValueError(f"BacktestSettings.latency_ms: must be >= 0, got {self.latency_ms}")
         if not 0.0 <= self.prob_fill_on_limit <= 1.0:
             raise ValueError(f"BacktestSettings.prob_fill_on_limit: must be in [0, 1], got {self.prob_fill_on_limit}")
+        check_log_level("BacktestSettings", self.log_level)
 
 
 class LiveSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -64,6 +74,9 @@ class LiveSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     # backtest must not inherit the last run's state, or runs stop being reproducible.
     state_dir: str | None = None
     log_level: str = "INFO"
+
+    def __post_init__(self) -> None:
+        check_log_level("LiveSettings", self.log_level)
 
 
 class VenueSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
