@@ -2,14 +2,14 @@
 
 The live node loads instruments through ``BinanceFuturesInstrumentProvider`` from ``GET /fapi/v1/exchangeInfo``.
 A backtest must trade the very same definition, so the catalog's instrument comes from that provider too: it is
-given an ``exchangeInfo`` answer from :data:`EXCHANGE_INFO` instead of the network (:class:`OfflineExchangeInfo`),
+given an ``exchangeInfo`` answer from :func:`exchange_info` instead of the network (:class:`OfflineExchangeInfo`),
 and parses it with its own code, fee tier 0 included (maker 2 bps, taker 5 bps without credentials: the
 provider's table for USDⓈ-M regular users).
 
-:data:`EXCHANGE_INFO` holds the BTCUSDT entry in the shape Binance serves it. Its filters are the venue's
-published BTCUSDT rules at the time of the bundled recording (2024-08-08): tick 0.10, step and minimum quantity
-0.001 (both match every price and size in the recording), and a 100 USDT minimum notional (raised from 5 USDT on
-2023-11-02). The other fields follow the exchangeInfo response in NautilusTrader's Binance test resources.
+:func:`exchange_info` serves the BTCUSDT entry in the shape Binance does. Its fields are those of the BTCUSDT
+entry in the exchangeInfo answer NautilusTrader's Binance tests replay (``http_futures_usdt_exchange_info.json``):
+tick 0.10, step and minimum quantity 0.001 (both match every price and size in the bundled 2024-08-08
+recording); only the minimum notional is newer, 100 USDT, to which Binance raised BTCUSDT's 5 USDT on 2023-11-02.
 """
 
 from __future__ import annotations
