@@ -84,7 +84,8 @@ def bench_catalog(settings, catalog: Path, repeats: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         commands_path = Path(tmp) / "commands.pkl"
         commands_path.write_bytes(pickle.dumps(commands_from_orders(full.orders)))
-        replay = msgspec.structs.replace(settings, actors=[], strategy=replay_strategy(settings.instrument_id, commands_path))
+        strategy = replay_strategy(settings.instrument_id, commands_path)
+        replay = msgspec.structs.replace(settings, actors=[], strategy=strategy)
         floor = measure(replay, catalog, with_components=True, repeats=repeats)
     print(f"\n{catalog} ({bare.points:,} data points, best of {repeats})")
     print(f"{'variant':<34}{'wall s':>9}{'points/s':>12}{'vs bare':>9}")
@@ -109,7 +110,7 @@ def bench_catalog(settings, catalog: Path, repeats: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", type=Path, action="append", help="repeatable; default: the archive hour and hl BTC")
+    parser.add_argument("--catalog", type=Path, action="append", help="repeatable (default: archive hour, hl BTC)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     parser.add_argument("--repeats", type=int, default=3, help="runs per variant; the fastest is kept")
     args = parser.parse_args(argv)

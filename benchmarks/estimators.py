@@ -127,13 +127,16 @@ def catalog_events(catalog_path: Path, instrument_id: str) -> tuple[list[Event],
     if "trade_tick" in catalog.list_data_types():
         for tick in catalog.trade_ticks(instrument_ids=[instrument_id]):
             sign = _SIGN.get(tick.aggressor_side, 0)
-            timed.append((tick.ts_init, TRADE, (TRADE, tick.ts_event, tick.price.as_double(), tick.size.as_double(), sign)))
+            event = (TRADE, tick.ts_event, tick.price.as_double(), tick.size.as_double(), sign)
+            timed.append((tick.ts_init, TRADE, event))
     timed.sort(key=lambda item: (item[0], item[1]))
     events = [event for _, _, event in timed]
     return events, sum(1 for e in events if e[0] == BOOK)
 
 
-def time_models(events: list[Event], n_book: int, names: list[str], priors: InstrumentPriors, interval_ns: int | None) -> float:
+def time_models(
+    events: list[Event], n_book: int, names: list[str], priors: InstrumentPriors, interval_ns: int | None
+) -> float:
     """µs per book event for the named models fed together (fresh models each call). ``interval_ns`` None: no
     estimate; 0: an estimate after every book event; else at most one per interval of data time (the actors' rule)."""
     benches = [(MODELS[name].build(priors), MODELS[name].on_book, MODELS[name].on_trade) for name in names]

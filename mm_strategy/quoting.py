@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+import msgspec
 from nautilus_trader.model.enums import OrderSide
 
 from mm_strategy.models.glft import glft_terms
@@ -28,8 +29,7 @@ from mm_strategy.venue_rules import Passive
 from mm_strategy.venue_rules import VenueRules
 
 
-@dataclass(frozen=True, slots=True)
-class ModelInputs:
+class ModelInputs(msgspec.Struct, frozen=True):
     """Everything the GLFT depths depend on this cycle, already resolved from estimates or priors (``inputs.py``).
 
     κ and A per side come from one intensity curve λ(δ) = A·e^(−κδ) (DESIGN §5): a κ from one model with an A
@@ -59,8 +59,7 @@ class DepthRules:
     informed_addon_cap_bps: float
 
 
-@dataclass(frozen=True, slots=True)
-class Depths:
+class Depths(msgspec.Struct, frozen=True):
     bid_bps: float
     ask_bps: float
     half_spread_bid_bps: float
@@ -123,16 +122,14 @@ class LadderSpec:
     rules: VenueRules
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteLevel:
+class QuoteLevel(msgspec.Struct, frozen=True):
     side: OrderSide
     price: Decimal
     size: Decimal
     level: int
 
 
-@dataclass(frozen=True, slots=True)
-class RestingOrder:
+class RestingOrder(msgspec.Struct, frozen=True):
     """What the diff needs to know about an order already working at the venue."""
 
     order_id: str
@@ -142,8 +139,7 @@ class RestingOrder:
     level: int | None  # the ladder level it was placed for (None: not placed by this strategy)
 
 
-@dataclass(frozen=True, slots=True)
-class QuoteDiff:
+class QuoteDiff(msgspec.Struct, frozen=True):
     keep: tuple[RestingOrder, ...]
     cancel: tuple[RestingOrder, ...]
     place: tuple[QuoteLevel, ...]

@@ -110,6 +110,7 @@ class GLFTMarketMaker(Strategy):
         self._rules: DepthRules | None = None
         self._estimates: LatestEstimates | None = None
         self._orders_by_id: dict[str, Order] = {}
+        self._level_by_id: dict[str, int] = {}  # the ladder level each of our working orders was placed for
         self._last_mid: float | None = None
         self._last_series_ns = 0
         self._skew_warned = False
@@ -265,7 +266,8 @@ class GLFTMarketMaker(Strategy):
         self._handle_kill_events(
             self.kill_switch.on_quote_cycle(ts_ns, float(position), _reducing_side_quoted(position, bids, asks)),
         )
-        resting = [_as_resting(o) for o in working if not _unkeepable(o)]
+        levels = self._level_by_id
+        resting = [_as_resting(o, levels.get(o.client_order_id.value)) for o in working if not _unkeepable(o)]
         half_spread_px = mid * 1e-4 * min(depths.half_spread_bid_bps, depths.half_spread_ask_bps)
         tolerance = requote_tolerance(
             tick, half_spread_px, self.config.requote_tolerance_ticks, self.config.requote_tolerance_half_spread_frac
@@ -357,6 +359,7 @@ class GLFTMarketMaker(Strategy):
             tags=placement_tags(mid, level.level),
         )
         self._orders_by_id[order.client_order_id.value] = order
+        self._level_by_id[order.client_order_id.value] = level.level
         self.submit_order(order)
 
     def _cancel(self, orders) -> None:
@@ -480,6 +483,7 @@ class GLFTMarketMaker(Strategy):
 
     def _forget(self, coid: str) -> None:
         self._orders_by_id.pop(coid, None)
+        self._level_by_id.pop(coid, None)
 
     def _net_position(self) -> Decimal:
         return Decimal(str(self.portfolio.net_position(self.config.instrument_id)))
@@ -513,15 +517,13 @@ def _seconds(value_s: float) -> timedelta:
     return timedelta(seconds=value_s)
 
 
-def _as_resting(order: Order) -> RestingOrder:
-    placement = read_placement(order.tags)
-    return RestingOrder(
-        order.client_order_id.value,
-        order.side,
-        order.price.as_decimal(),
-        order.leaves_qty.as_decimal(),
-        level=placement.level if placement is not None else None,
-    )
+def _as_resting(order: Order, level: int | None) -> RestingOrder:
+    """``level``: the one this process placed it for, else (an order from before a restart) read from its tags."""
+    if level is None:
+        placement = read_placement(order.tags)
+        level = placement.level if placement is not None else None
+    value = order.client_order_id.value
+    return RestingOrder(value, order.side, order.price.as_decimal(), order.leaves_qty.as_decimal(), level)
 
 
 def _leaves(orders) -> Decimal:

@@ -56,7 +56,8 @@ def _run(name: str, batches: list[OrderBookDeltas], **config) -> tuple[list, obj
     clock = TestClock()
     msgbus = MessageBus(trader_id=TestIdStubs.trader_id(), clock=clock)
     cache = Cache()
-    actor.register_base(portfolio=Portfolio(msgbus=msgbus, cache=cache, clock=clock), msgbus=msgbus, cache=cache, clock=clock)
+    portfolio = Portfolio(msgbus=msgbus, cache=cache, clock=clock)
+    actor.register_base(portfolio=portfolio, msgbus=msgbus, cache=cache, clock=clock)
     published: list = []
     msgbus.subscribe(topic="data.*", handler=published.append)
     actor.start()

@@ -308,7 +308,8 @@ class EstimatorActor(Actor):
         self._next_read_ns = ts_event + self._interval_ns
         self.reads += 1
         payload = self.payload(self.model.estimate(ts_model))
-        if ts_event < self._next_heartbeat_ns and not changed_materially(payload, self._last_payload, self._change_frac):
+        due = ts_event >= self._next_heartbeat_ns
+        if not due and not changed_materially(payload, self._last_payload, self._change_frac):
             return
         self._next_heartbeat_ns = ts_event + self._heartbeat_ns
         self._last_payload = payload

@@ -24,19 +24,18 @@ with γ in stable units one risk aversion drives both terms.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+
+import msgspec
 
 
-@dataclass(frozen=True, slots=True)
-class GlftTerms:
+class GlftTerms(msgspec.Struct, frozen=True):
     """The two GLFT terms in ticks: depth of each side is ``half_spread_ticks ± skew_ticks_per_lot · q``."""
 
     half_spread_ticks: float
     skew_ticks_per_lot: float
 
 
-@dataclass(frozen=True, slots=True)
-class TickUnits:
+class TickUnits(msgspec.Struct, frozen=True):
     """GLFT inputs expressed in ticks and lots (see module docstring)."""
 
     gamma_per_tick_lot: float

@@ -20,8 +20,9 @@ side is tightened by ``reducing_tighten_bps``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
+
+import msgspec
 
 from mm_strategy.models.risk import RiskConfig
 from mm_strategy.models.risk import utilisation
@@ -41,8 +42,7 @@ class InventoryZone(StrEnum):
     HARD = "HARD"
 
 
-@dataclass(frozen=True, slots=True)
-class ZoneDecision:
+class ZoneDecision(msgspec.Struct, frozen=True):
     """Size multipliers per side for one utilisation; the reducing side's multiplier is always 1."""
 
     zone: InventoryZone

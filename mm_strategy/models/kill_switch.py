@@ -57,6 +57,8 @@ from datetime import timedelta
 from enum import Enum
 from enum import StrEnum
 
+import msgspec
+
 from mm_strategy.models.inventory import InventoryZone
 from mm_strategy.models.inventory import Side
 from mm_strategy.models.inventory import ZoneDecision
@@ -166,8 +168,7 @@ class ActiveReason:
     until_ns: int | None = None  # side pauses end by themselves
 
 
-@dataclass(frozen=True, slots=True)
-class QuotePlan:
+class QuotePlan(msgspec.Struct, frozen=True):
     """What the strategy may quote this cycle: size multipliers per side (0 = do not quote that side).
 
     ``cancel_all`` is set when HALTED or pulled. Otherwise the reducing side's multiplier is > 0 (lesson E4).
@@ -307,9 +308,11 @@ class KillSwitch:
         problem = _book_problem(best_bid, best_ask)
         if problem is not None:
             return events + self._trip(Trigger.CROSSED_BOOK, problem)
-        since = "" if self._last_book_ns is None else f" after {(ts_ns - self._last_book_ns) / NS_PER_S:.2f} s"
-        for trigger in (Trigger.CROSSED_BOOK, Trigger.STALE_BOOK, Trigger.STALE_BOOK_HALT):
-            events += self._clear(trigger, f"valid book {best_bid} / {best_ask}{since}")
+        cleared = [t for t in (Trigger.CROSSED_BOOK, Trigger.STALE_BOOK, Trigger.STALE_BOOK_HALT) if t in self._active]
+        if cleared:  # the detail is written only for an event (almost every book clears nothing)
+            since = "" if self._last_book_ns is None else f" after {(ts_ns - self._last_book_ns) / NS_PER_S:.2f} s"
+            for trigger in cleared:
+                events += self._clear(trigger, f"valid book {best_bid} / {best_ask}{since}")
         self._last_book_ns = ts_ns
         return events
 
@@ -553,9 +556,11 @@ class KillSwitch:
     def _expire_errors(self) -> list[KillEvent]:
         events: list[KillEvent] = []
         for kind, times in self._errors_ns.items():
+            if not times and not self._active:
+                continue  # nothing to expire and nothing to clear (the usual case, once per input)
             trigger, max_errors, window_s = self._error_rule(kind)
             _drop_older(times, self._now_ns - round(window_s * NS_PER_S))
-            if len(times) <= max_errors:
+            if len(times) <= max_errors and trigger in self._active:
                 events += self._clear(
                     trigger, f"{len(times)} {kind} errors in the last {window_s:g} s <= max {max_errors}"
                 )
