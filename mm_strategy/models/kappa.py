@@ -509,7 +509,8 @@ class _OwnSpells:
         self.fill_depth_sum = 0.0
         self.exposure_s = 0.0
         self.version = 0  # bumped whenever the window's content changes
-        self._refined: tuple[tuple[float, int], tuple[float, float]] | None = None  # (κ_base, version) → (κ̂, S(κ̂))
+        # (κ_base, version) → (κ̂, S(κ̂)) of the last refinement
+        self._refined: tuple[tuple[float, int], tuple[float, float]] | None = None
 
     def __len__(self) -> int:
         return len(self._spells)
