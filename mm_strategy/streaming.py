@@ -11,7 +11,9 @@ order as a one-shot run while holding one window in memory. A window boundary ne
 A catalog query bounded in time (any window, and any backtest given a start or end) returns the deltas of one
 ``ts_init`` in no particular order: the flag marking a batch's last delta could then arrive mid-batch and hand the
 strategy a half-applied book (a whole-range slice of the BTC capture placed 386 orders instead of 381). Deltas are
-therefore put back in the order the loaders wrote them, by ``(ts_init, sequence)``: the loaders number every delta.
+therefore put back in the order the loaders wrote them: by ``(ts_init, sequence)`` (the Hyperliquid loaders number
+every delta; Binance's give one update's deltas its update id), then within one update the CLEAR first and the
+delta flagged last at the end (an update's other deltas are at distinct price levels, so their order is immaterial).
 """
 
 from __future__ import annotations
@@ -22,9 +24,12 @@ from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.config import BacktestDataConfig
 from nautilus_trader.config import BacktestRunConfig
 from nautilus_trader.model.data import OrderBookDelta
+from nautilus_trader.model.enums import BookAction
+from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 NS_PER_S = 1_000_000_000
+_F_LAST = int(RecordFlag.F_LAST)
 
 
 class StreamingBacktestNode(BacktestNode):
@@ -72,8 +77,8 @@ class StreamingBacktestNode(BacktestNode):
         engine.end()
 
 
-def _written_order(delta: OrderBookDelta) -> tuple[int, int]:
-    return delta.ts_init, delta.sequence
+def _written_order(delta: OrderBookDelta) -> tuple[int, int, bool, bool]:
+    return delta.ts_init, delta.sequence, delta.action != BookAction.CLEAR, bool(delta.flags & _F_LAST)
 
 
 def data_span(data_configs: list[BacktestDataConfig]) -> tuple[int, int] | None:
