@@ -108,6 +108,7 @@ class Session:
     node: Any
     user: str
     emitted_fill_ids: list[str] = field(default_factory=list)
+    actions_executed: int = 0  # every /exchange action the venue executed (the node's use of the IP budget)
 
 
 Inject = Callable[[Session, random.Random], Awaitable[str]]
@@ -329,6 +330,7 @@ class SuiteResult:
     duplicated_fills: list[str]
     resyncs: Counter
     ws_reconnects: int
+    actions_per_s: float
     malformed_frames: int
     wall_s: float
 
@@ -371,7 +373,8 @@ class SuiteResult:
             f"{len(self.duplicated_fills)} | position mismatches {self.position_mismatches} | open-order mismatches "
             f"{self.open_order_mismatches} | lost reports {self.lost_reports} (of {len(self.checks)} checks)",
             f"resyncs: {', '.join(f'{reason} {n}' for reason, n in sorted(self.resyncs.items())) or 'none'}; "
-            f"ws reconnects {self.ws_reconnects}; malformed frames {self.malformed_frames}",
+            f"ws reconnects {self.ws_reconnects}; malformed frames {self.malformed_frames}; node actions "
+            f"{self.actions_per_s:.1f}/s (IP budget: 20 weight/s)",
         ]
         for result in self.unconverged:
             lines.append(f"  #{result.index} {result.kind} ({result.detail}) did not agree: {result.differences}")
@@ -416,6 +419,17 @@ def record_emitted_fills(session: Session) -> None:
         emit(**event)
 
     client.generate_order_filled = recording
+
+
+def count_executed_actions(session: Session) -> None:
+    handler = session.exchange.actions
+    execute = handler.execute
+
+    def counting(envelope: Any) -> Any:
+        session.actions_executed += 1
+        return execute(envelope)
+
+    handler.execute = counting
 
 
 def write_report(session: Session, starting_equity: float | None, out_dir: Path) -> str | None:
@@ -481,6 +495,8 @@ async def run_fault_suite(
     try:
         await wait_until_running(node, 60.0)
         record_emitted_fills(session)
+        count_executed_actions(session)
+        actions_from_s = time.monotonic()
         equity = await _equity_once_quoted(node)
         for index, kind in enumerate(schedule(config.faults, config.seed), start=1):
             fault = FAULTS[kind]
@@ -514,6 +530,7 @@ async def run_fault_suite(
             duplicated_fills=sorted({tid for counts in (emitted, applied) for tid, n in counts.items() if n > 1}),
             resyncs=Counter(exec_client.resyncs),
             ws_reconnects=data_client.ws.reconnects + exec_client.ws.reconnects,
+            actions_per_s=session.actions_executed / (time.monotonic() - actions_from_s),
             malformed_frames=data_client.malformed_frames + exec_client.malformed_frames,
             wall_s=time.monotonic() - started_s,
         )
