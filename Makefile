@@ -10,7 +10,7 @@ ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/ma
 HL_CSV := $(SHARED)/hl-collector-csv/recordings
 WS26 := $(SHARED)/hftbacktest/examples/hyperliquid/btcusd_20250126.gz
 
-.PHONY: setup backtest test bench fuzz faults live clean catalogs catalog-binance compare sweep calibrate
+.PHONY: setup backtest test bench day fuzz faults live clean catalogs catalog-binance compare sweep calibrate
 
 $(VENV)/.installed: pyproject.toml
 	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
@@ -21,16 +21,16 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 $(CATALOG)/.built: $(VENV)/.installed
-	$(PY) -m adapters.hyperliquid.loaders $(ARCHIVE) --catalog $(CATALOG)
+	$(PY) -m adapters.hyperliquid.catalog_cli $(ARCHIVE) --catalog $(CATALOG)
 	@touch $@
 
 # The bundled real data with trades: 9 minutes of BTC, ETH and SOL (one catalog per coin) and the 26 s WS recording.
 data/catalog_hl_%/.built: $(VENV)/.installed
-	$(PY) -m adapters.hyperliquid.loaders $(HL_CSV)/hl_$(shell echo $* | tr a-z A-Z)_20250903.gz --coin $(shell echo $* | tr a-z A-Z) --catalog data/catalog_hl_$*
+	$(PY) -m adapters.hyperliquid.catalog_cli $(HL_CSV)/hl_$(shell echo $* | tr a-z A-Z)_20250903.gz --coin $(shell echo $* | tr a-z A-Z) --catalog data/catalog_hl_$*
 	@touch $@
 
 data/catalog_ws26/.built: $(VENV)/.installed
-	$(PY) -m adapters.hyperliquid.loaders $(WS26) --catalog data/catalog_ws26
+	$(PY) -m adapters.hyperliquid.catalog_cli $(WS26) --catalog data/catalog_ws26
 	@touch $@
 
 # Binance USD-M BTCUSDT: 5.7 minutes (REST snapshot, depth@0ms diffs, trades, bookTicker), 2024-08-08.
@@ -45,7 +45,7 @@ catalog-binance: $(BINANCE_CATALOG)/.built
 # start on any 15 s boundary (a backtest must start on a full book).
 SWEEP_CATALOG := data/sweep_hl_btc_cp15
 $(SWEEP_CATALOG)/.built: $(VENV)/.installed
-	$(PY) -m adapters.hyperliquid.loaders $(HL_CSV)/hl_BTC_20250903.gz --coin BTC --catalog $(SWEEP_CATALOG) --checkpoint-s 15
+	$(PY) -m adapters.hyperliquid.catalog_cli $(HL_CSV)/hl_BTC_20250903.gz --coin BTC --catalog $(SWEEP_CATALOG) --checkpoint-s 15
 	@touch $@
 
 sweep: $(SWEEP_CATALOG)/.built
@@ -68,8 +68,12 @@ backtest: $(CATALOG)/.built
 test: setup
 	$(PY) -m pytest -q
 
-bench: $(CATALOG)/.built
-	$(PY) benchmarks/backtest_throughput.py --catalog $(CATALOG)
+bench: $(CATALOG)/.built data/catalog_hl_btc/.built
+	$(PY) benchmarks/backtest_throughput.py --catalog $(CATALOG) --catalog data/catalog_hl_btc
+
+# Scale test: the archive hour replayed 24 times (data/scale_test_day_btc) streamed through the full stack.
+day: $(CATALOG)/.built
+	$(PY) benchmarks/day_of_data.py
 
 fuzz: setup
 	$(PY) benchmarks/fuzz_frames.py

@@ -168,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     for coin in args.coins:
         catalog = Path(args.catalog_template.format(coin=coin))
         if not catalog.exists():
-            print(f"catalog {catalog} not found (build it with adapters.hyperliquid.loaders)", file=sys.stderr)
+            print(f"catalog {catalog} not found (build it with make catalogs)", file=sys.stderr)
             return 2
         config_path, temporary = config_for(coin, args.config_template)
         if temporary:

@@ -19,6 +19,7 @@ from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import RecordFlag
 
 from adapters.hyperliquid import loaders
+from adapters.hyperliquid.meta import instrument_for
 
 _SIGN = {AggressorSide.BUYER: 1, AggressorSide.SELLER: -1}
 
@@ -37,7 +38,7 @@ class Trade(NamedTuple):
 
 def replay(path: Path, coin: str = "BTC") -> list[Mid | Trade]:
     """Book mids and trades of one recording, in replay order."""
-    result = loaders.parse_file(path, loaders.instrument_for(coin))
+    result = loaders.parse_file(path, instrument_for(coin))
     return market_events(result.deltas, result.trades)
 
 

@@ -10,7 +10,7 @@ import json
 import os
 from pathlib import Path
 
-from adapters.hyperliquid import loaders
+from adapters.hyperliquid import catalog_cli
 from mm_strategy.strategy import GLFTMarketMaker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +23,7 @@ FIRST_SEGMENT_END = "2025-09-03T12:57:31"
 def build_catalog(hl_captures: Path, path: Path) -> Path:
     capture = hl_captures / "hl_BTC_20250903.gz"
     args = [str(capture), "--coin", "BTC", "--catalog", str(path), "--checkpoint-s", str(CHECKPOINT_S)]
-    assert loaders.main(args) == 0
+    assert catalog_cli.main(args) == 0
     return path
 
 

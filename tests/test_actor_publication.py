@@ -22,6 +22,7 @@ from nautilus_trader.portfolio.portfolio import Portfolio
 from nautilus_trader.test_kit.stubs.identifiers import TestIdStubs
 
 from adapters.hyperliquid import loaders
+from adapters.hyperliquid.meta import default_instrument
 from mm_strategy import actors
 from mm_strategy.actors.base import changed_materially
 from mm_strategy.models.priors import InstrumentPriors
@@ -35,7 +36,7 @@ ACTORS = ("Kappa", "Volatility", "Calibration", "Warmup", "InformedFlow", "Adver
 @pytest.fixture(scope="module")
 def batches(archive_btc_hour) -> list[OrderBookDeltas]:
     """The first 15 minutes of the real hour as the DataEngine hands them over: one ``OrderBookDeltas`` per batch."""
-    instrument = loaders.default_instrument()
+    instrument = default_instrument()
     deltas = loaders.parse_file(archive_btc_hour, instrument, checkpoint_s=loaders.DEFAULT_CHECKPOINT_S).deltas
     end = deltas[0].ts_event + 15 * 60 * S
     out, pending = [], []

@@ -54,7 +54,9 @@ from nautilus_trader.test_kit.stubs.identifiers import TestIdStubs
 from nautilus_trader.trading.config import ImportableStrategyConfig
 from nautilus_trader.trading.strategy import Strategy
 
+from adapters.catalog import write_catalog
 from adapters.hyperliquid import loaders
+from adapters.hyperliquid.meta import default_instrument
 from mm_strategy import actors
 from mm_strategy.actors import AdverseSelectionActor
 from mm_strategy.actors import AdverseSelectionActorConfig
@@ -272,10 +274,10 @@ def minutes(start: float, end: float) -> DataRange:
 @pytest.fixture(scope="module")
 def catalog(archive_btc_hour, tmp_path_factory) -> Path:
     """The real hour, loaded the way ``run_backtest.ensure_catalog`` does (5 min checkpoints, heartbeats)."""
-    instrument = loaders.default_instrument()
+    instrument = default_instrument()
     result = loaders.parse_file(archive_btc_hour, instrument, checkpoint_s=loaders.DEFAULT_CHECKPOINT_S, heartbeat=True)
     path = tmp_path_factory.mktemp("hour") / "catalog"
-    loaders.write_catalog([result], instrument, path)
+    write_catalog([result], instrument, path)
     return path
 
 
@@ -399,9 +401,9 @@ def test_fills_move_the_estimators(quoting) -> None:
 def test_public_trades_reach_the_informed_flow_model(ws_recording_btc, tmp_path) -> None:
     """The archive hour has no trades; the 26 s WS recording has 34, which the model groups by (venue ts_event,
     aggressor) into 8 taker orders after the first book (the connect snapshot's prints come before it)."""
-    instrument = loaders.default_instrument()
+    instrument = default_instrument()
     path = tmp_path / "catalog"
-    loaders.write_catalog([loaders.parse_file(ws_recording_btc, instrument)], instrument, path)
+    write_catalog([loaders.parse_file(ws_recording_btc, instrument)], instrument, path)
     run = Run(path, settings(NO_OP_STRATEGY, [actor_config("InformedFlow"), RECORDER]), DataRange())
     informed = run.last("InformedFlowEstimate")
     assert informed.has_trades and informed.orders_classified == 8
@@ -461,7 +463,7 @@ _ORDER_IDS = itertools.count(1)
 def _order(side: OrderSide = OrderSide.BUY, tags: list[str] | None = None):
     """An accepted BTC order at 49,950 (10 bps below the 50,000 placement mid), resting from t = 2 s (``ts_init``,
     the clock the actors key book mids and spells by)."""
-    instrument = loaders.default_instrument()
+    instrument = default_instrument()
     order = TestExecStubs.limit_order(
         instrument=instrument,
         order_side=side,

@@ -40,6 +40,7 @@ from adapters.hyperliquid.config import HyperliquidDataClientConfig
 from adapters.hyperliquid.data import HyperliquidDataClient
 from adapters.hyperliquid.factories import HyperliquidLiveDataClientFactory
 from adapters.hyperliquid.local_exchange import LocalExchange
+from adapters.hyperliquid.meta import default_instrument
 from mm_strategy.messages import KappaEstimate
 from mm_strategy.messages import data_type
 from tests.test_live_support import BTC_ID
@@ -113,8 +114,8 @@ def delta_rows(deltas: list[OrderBookDelta]) -> list[tuple]:
 async def test_instruments_are_the_loaders_instrument(harness_factory):
     harness = await harness_factory()
     instruments = {i.id: i for i in harness.of(CryptoPerpetual)}
-    assert instruments[BTC_ID] == loaders.default_instrument()
-    live, catalog = instruments[BTC_ID], loaders.default_instrument()
+    assert instruments[BTC_ID] == default_instrument()
+    live, catalog = instruments[BTC_ID], default_instrument()
     assert (live.price_precision, live.size_precision, live.info) == (catalog.price_precision, catalog.size_precision, catalog.info)
     assert live.quote_currency == live.settlement_currency == catalog.quote_currency
 
@@ -130,7 +131,7 @@ async def test_book_stream_is_the_catalog_loaders_delta_stream(harness_factory, 
 
     batches = harness.book_batches()
     live_deltas = [d for batch in batches for d in batch.deltas]
-    loaded = loaders.parse_file(archive_btc_hour, loaders.default_instrument())
+    loaded = loaders.parse_file(archive_btc_hour, default_instrument())
     assert len(batches) > 40, "60 snapshots, a few of them repeats"
     assert delta_rows(live_deltas) == delta_rows(loaded.deltas[: len(live_deltas)]), "the loader's deltas, in order"
     assert loaded.deltas[len(live_deltas) - 1].flags & RecordFlag.F_LAST, "whole batches"
@@ -169,7 +170,7 @@ async def test_trades_quotes_mark_and_funding(harness_factory, ws_recording_btc)
     # The venue answers subscriptions in order: the last one's first push means every one is active.
     await wait_for(lambda: harness.of(FundingRateUpdate), 5, "the asset context")
     harness.exchange.advance(25.0)  # the 25.4 s recording, without looping back to its start
-    loaded = loaders.parse_file(ws_recording_btc, loaders.default_instrument())
+    loaded = loaders.parse_file(ws_recording_btc, default_instrument())
     await wait_for(lambda: len(harness.of(TradeTick)) >= len(loaded.trades), 5, "the recording's trades")
     trades = harness.of(TradeTick)
     ids = [t.trade_id.value for t in trades]

@@ -12,6 +12,7 @@ import copy
 import json
 from typing import Any
 
+import msgspec
 from nautilus_trader.common.component import Logger
 from nautilus_trader.data.messages import SubscribeFundingRates
 from nautilus_trader.data.messages import SubscribeMarkPrices
@@ -23,7 +24,10 @@ from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.enums import BookAction
 
 from adapters.hyperliquid import loaders
+from adapters.hyperliquid.book_diff import SnapshotDiffer
 from adapters.hyperliquid.local_exchange.ws import book_wire
+from adapters.hyperliquid.meta import default_instrument
+from adapters.hyperliquid.schemas.market import L2Book
 from adapters.hyperliquid.websocket.client import HyperliquidWebSocketClient
 from tests.test_adapter_data import Harness
 from tests.test_adapter_data import harness_factory  # noqa: F401  (fixture)
@@ -124,16 +128,13 @@ async def test_an_unrepresentable_level_costs_only_its_own_frame(harness_factory
 
 
 def test_the_differ_is_unchanged_by_a_snapshot_it_refuses(archive_btc_hour):
-    instrument = loaders.default_instrument()
-    first, second = [(m["data"]) for _, _, m in list(loaders._read_messages(archive_btc_hour))[:2]]
-    levels = (
-        [loaders._parse_levels(side) for side in first["levels"]],
-        [loaders._parse_levels(s) for s in second["levels"]],
-    )
-    clean = loaders.SnapshotDiffer.for_instrument(instrument)
+    instrument = default_instrument()
+    first, second = [msgspec.convert(m["data"], L2Book) for _, _, m in list(loaders.read_messages(archive_btc_hour))[:2]]
+    levels = (first.parse_levels(), second.parse_levels())
+    clean = SnapshotDiffer.for_instrument(instrument)
     clean.diff(*levels[0], 1, 1)
     expected = clean.diff(*levels[1], 2, 2)
-    differ = loaders.SnapshotDiffer.for_instrument(instrument)
+    differ = SnapshotDiffer.for_instrument(instrument)
     differ.diff(*levels[0], 1, 1)
     for bad in (1e20, float("inf"), float("nan"), 0.0):
         bids = [(bad, 1.0), *levels[1][0][1:]]

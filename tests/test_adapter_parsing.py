@@ -21,11 +21,13 @@ from nautilus_trader.model.enums import PositionSide
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.identifiers import AccountId
 
-from adapters.hyperliquid import loaders
 from adapters.hyperliquid import parsing
+from adapters.hyperliquid.book_diff import SnapshotDiffer
+from adapters.hyperliquid.cassettes import cassette_response_bodies
 from adapters.hyperliquid.instruments import perpetual_from_meta
-from adapters.hyperliquid.loaders import SnapshotDiffer
-from adapters.hyperliquid.loaders import cassette_response_bodies
+from adapters.hyperliquid.meta import DEFAULT_META
+from adapters.hyperliquid.meta import default_instrument
+from adapters.hyperliquid.meta import load_meta
 from adapters.hyperliquid.recordings import iter_ws_messages
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
 from adapters.hyperliquid.schemas.exchange import ItemStatus
@@ -50,7 +52,7 @@ TS = 1_800_000_000_000_000_000  # a receive time after every fixture (2027), as 
 
 @pytest.fixture(scope="module")
 def meta() -> dict:
-    return loaders.load_meta(loaders.DEFAULT_META)
+    return load_meta(DEFAULT_META)
 
 
 def instrument(meta: dict, coin: str):
@@ -98,7 +100,7 @@ def test_meta_builds_the_loaders_instrument(sdk_cassettes, nt_fixtures):
     meta = msgspec.json.decode(cassette(sdk_cassettes, "test_get_info.yaml"), type=PerpMeta)
     assert meta.universe[0].name == "BTC" and meta.universe[0].szDecimals == 5
     built = perpetual_from_meta(msgspec.to_builtins(meta), "BTC")
-    assert built == loaders.default_instrument() and built.info["asset"] == 0
+    assert built == default_instrument() and built.info["asset"] == 0
     sample = msgspec.json.decode((nt_fixtures / "http_meta_perp_sample.json").read_bytes(), type=PerpMeta)
     assert sample.listed_coins() == ["BTC", "ETH", "ATOM"], "null isDelisted/onlyIsolated are not delisted"
     assert perpetual_from_meta(msgspec.to_builtins(sample), "ETH").info == {"asset": 1, "szDecimals": 4, "maxLeverage": 25}

@@ -24,6 +24,7 @@ from adapters.hyperliquid.http.exchange import action_weight
 from adapters.hyperliquid.http.ratelimit import AddressBudget
 from adapters.hyperliquid.http.ratelimit import WeightLimiter
 from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY
+from adapters.hyperliquid.meta import default_instrument
 from adapters.hyperliquid.recordings import iter_ws_messages
 from adapters.hyperliquid.websocket.client import HyperliquidWebSocketClient
 from adapters.hyperliquid.websocket.recorder import FrameRecorder
@@ -157,6 +158,6 @@ def test_recorder_output_goes_through_the_loaders(tmp_path, ws_recording_btc):
     recorder.close()
     assert recorder.frames == len(messages)
     assert [m for _, _, m in iter_ws_messages(path)] == [m for _, _, m in messages]
-    original = loaders.parse_file(ws_recording_btc, loaders.default_instrument())
-    recorded = loaders.parse_file(path, loaders.default_instrument())
+    original = loaders.parse_file(ws_recording_btc, default_instrument())
+    recorded = loaders.parse_file(path, default_instrument())
     assert recorded.deltas == original.deltas and recorded.trades == original.trades and recorded.quotes == original.quotes

@@ -11,7 +11,7 @@ import json
 import pytest
 
 import run_backtest
-from adapters.hyperliquid import loaders
+from adapters.hyperliquid import catalog_cli
 
 SLICE_END = "2024-01-01T12:30:00"
 
@@ -19,7 +19,7 @@ SLICE_END = "2024-01-01T12:30:00"
 @pytest.fixture(scope="module")
 def catalog(archive_btc_hour, tmp_path_factory):
     path = tmp_path_factory.mktemp("catalog")
-    assert loaders.main([str(archive_btc_hour), "--catalog", str(path)]) == 0
+    assert catalog_cli.main([str(archive_btc_hour), "--catalog", str(path)]) == 0
     return path
 
 
@@ -34,7 +34,7 @@ def report(catalog, tmp_path_factory):
 def trades_report(hl_captures, tmp_path_factory):
     """The 9-minute BTC capture with trades (the data strategy quality is judged on), as a user runs it."""
     catalog = tmp_path_factory.mktemp("catalog_hl_btc")
-    assert loaders.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(catalog)]) == 0
+    assert catalog_cli.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(catalog)]) == 0
     out = tmp_path_factory.mktemp("report_hl_btc")
     assert run_backtest.main(["--catalog", str(catalog), "--out", str(out)]) == 0
     return out

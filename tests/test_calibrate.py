@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from nautilus_trader.model.identifiers import InstrumentId
 
+from adapters.catalog import write_catalog
 from adapters.hyperliquid import loaders
+from adapters.hyperliquid.meta import default_instrument
+from adapters.hyperliquid.meta import instrument_for
 from mm_strategy import calibrate
 from mm_strategy.models.kappa import CurveSource
 from mm_strategy.models.priors import InstrumentPriors
@@ -21,19 +24,19 @@ ETH = "ETH-USD-PERP.HYPERLIQUID"
 
 @pytest.fixture(scope="module")
 def archive_catalog(archive_btc_hour, tmp_path_factory) -> Path:
-    instrument = loaders.default_instrument()
+    instrument = default_instrument()
     result = loaders.parse_file(archive_btc_hour, instrument, checkpoint_s=loaders.DEFAULT_CHECKPOINT_S, heartbeat=True)
     path = tmp_path_factory.mktemp("archive") / "catalog"
-    loaders.write_catalog([result], instrument, path)
+    write_catalog([result], instrument, path)
     return path
 
 
 @pytest.fixture(scope="module")
 def eth_catalog(hl_captures, tmp_path_factory) -> Path:
-    instrument = loaders.instrument_for("ETH")
+    instrument = instrument_for("ETH")
     result = loaders.parse_file(hl_captures / "hl_ETH_20250903.gz", instrument)
     path = tmp_path_factory.mktemp("eth") / "catalog"
-    loaders.write_catalog([result], instrument, path)
+    write_catalog([result], instrument, path)
     return path
 
 
@@ -105,8 +108,8 @@ def test_bad_input_is_an_error_that_names_it(eth_catalog, capsys, argv, message)
 
 def test_too_little_data_for_a_curve_is_an_error(ws_recording_btc, tmp_path, capsys) -> None:
     # the 26 s WS recording: 2 book crossings and 8 taker orders, too few for a curve
-    instrument = loaders.default_instrument()
-    loaders.write_catalog([loaders.parse_file(ws_recording_btc, instrument)], instrument, tmp_path / "catalog")
+    instrument = default_instrument()
+    write_catalog([loaders.parse_file(ws_recording_btc, instrument)], instrument, tmp_path / "catalog")
     code, out, err = run(capsys, "--catalog", str(tmp_path / "catalog"), "--instrument", BTC)
     assert code == calibrate.EXIT_INPUT_ERROR and out == ""
     assert "error: no κ/A fit from book_crossings" in err

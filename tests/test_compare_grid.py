@@ -10,7 +10,9 @@ from pathlib import Path
 import pytest
 from nautilus_trader.model.events import OrderAccepted
 
+from adapters.catalog import write_catalog
 from adapters.hyperliquid import loaders
+from adapters.hyperliquid.meta import instrument_for
 from adapters.hyperliquid.rules import is_valid_price
 from mm_strategy.backtest import run_backtest
 from mm_strategy.node_config import load_venue_config
@@ -23,9 +25,9 @@ import compare_grid  # noqa: E402
 
 @pytest.fixture(scope="module")
 def btc_capture_catalog(hl_captures, tmp_path_factory) -> Path:
-    instrument = loaders.instrument_for("BTC")
+    instrument = instrument_for("BTC")
     path = tmp_path_factory.mktemp("hl_btc") / "catalog"
-    loaders.write_catalog([loaders.parse_file(hl_captures / "hl_BTC_20250903.gz", instrument)], instrument, path)
+    write_catalog([loaders.parse_file(hl_captures / "hl_BTC_20250903.gz", instrument)], instrument, path)
     return path
 
 

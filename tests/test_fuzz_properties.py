@@ -24,9 +24,9 @@ from hypothesis import settings
 from hypothesis import strategies as st
 
 from adapters.hyperliquid import actions
-from adapters.hyperliquid import loaders
 from adapters.hyperliquid import rules
 from adapters.hyperliquid import signing
+from adapters.hyperliquid.cassettes import cassette_response_bodies
 from adapters.hyperliquid.credentials import HyperliquidSigner
 from adapters.hyperliquid.instruments import perpetual_from_meta
 from adapters.hyperliquid.local_exchange import AccountConfig
@@ -36,6 +36,8 @@ from adapters.hyperliquid.local_exchange.errors import BadRequest
 from adapters.hyperliquid.local_exchange.schema import parse_envelope
 from adapters.hyperliquid.local_exchange.ws import decode_client_message
 from adapters.hyperliquid.local_exchange.ws import parse_subscription
+from adapters.hyperliquid.meta import DEFAULT_META
+from adapters.hyperliquid.meta import load_meta
 from adapters.hyperliquid.nonces import NonceManager
 from adapters.hyperliquid.recordings import iter_ws_messages
 from adapters.hyperliquid.schemas.market import ActiveAssetCtx
@@ -140,7 +142,7 @@ def mutations(draw: st.DrawFn, document: Any) -> bytes:
 
 
 def _cassette_json(name: str, index: int = -1) -> Any:
-    return json.loads(loaders.cassette_response_bodies(_require(SDK_CASSETTES) / name)[index])
+    return json.loads(cassette_response_bodies(_require(SDK_CASSETTES) / name)[index])
 
 
 def _recording_frames(path: Path, channel: str, count: int) -> list[Any]:
@@ -153,7 +155,7 @@ def _recording_frames(path: Path, channel: str, count: int) -> list[Any]:
     return frames
 
 
-REAL_META = loaders.load_meta(loaders.DEFAULT_META) if RESEARCH_DATA.exists() else None
+REAL_META = load_meta(DEFAULT_META) if RESEARCH_DATA.exists() else None
 BTC = perpetual_from_meta(REAL_META, "BTC") if REAL_META is not None else None
 
 

@@ -26,9 +26,15 @@ from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
+from adapters.catalog import write_catalog
+from adapters.hyperliquid import catalog_cli
 from adapters.hyperliquid import loaders
-from adapters.hyperliquid.loaders import LoaderError
-from adapters.hyperliquid.loaders import SnapshotDiffer
+from adapters.hyperliquid.book_diff import SnapshotDiffer
+from adapters.hyperliquid.cassettes import cassette_response_bodies
+from adapters.hyperliquid.meta import default_instrument
+from adapters.hyperliquid.meta import instrument_for
+from adapters.hyperliquid.meta import MetaError
+from adapters.hyperliquid.meta import load_meta
 from adapters.hyperliquid.recordings import RecordingError
 from tests.conftest import RESEARCH_DATA
 from tests.conftest import _require
@@ -75,7 +81,7 @@ def _snapshot(ts_init_ns: int, data: dict) -> dict:
 
 @pytest.fixture(scope="session")
 def instrument():
-    return loaders.default_instrument()
+    return default_instrument()
 
 
 @pytest.fixture(scope="session")
@@ -327,24 +333,24 @@ def test_default_instrument_from_real_meta(instrument):
 
 
 def test_load_meta_from_cassette_and_plain_json(sdk_cassettes, tmp_path):
-    meta = loaders.load_meta(sdk_cassettes / "test_get_info.yaml")
+    meta = load_meta(sdk_cassettes / "test_get_info.yaml")
     assert len(meta["universe"]) == 28
     assert meta["universe"][0] == {"maxLeverage": 50, "name": "BTC", "szDecimals": 5}
     # a cassette whose first interaction is the meta request and whose second is something else
-    assert loaders.load_meta(sdk_cassettes / "test_get_l2_snapshot.yaml") == meta
+    assert load_meta(sdk_cassettes / "test_get_l2_snapshot.yaml") == meta
     plain = tmp_path / "meta.json"
     plain.write_text(json.dumps(meta))
-    assert loaders.load_meta(plain) == meta
+    assert load_meta(plain) == meta
     meta_and_ctxs = tmp_path / "metaAndAssetCtxs.json"
     meta_and_ctxs.write_text(json.dumps([meta, []]))
-    assert loaders.load_meta(meta_and_ctxs) == meta
-    with pytest.raises(LoaderError, match="no perp meta"):
-        loaders.load_meta(sdk_cassettes / "test_get_all_mids.yaml")
+    assert load_meta(meta_and_ctxs) == meta
+    with pytest.raises(MetaError, match="no perp meta"):
+        load_meta(sdk_cassettes / "test_get_all_mids.yaml")
 
 
 def test_cassette_bodies_unfold_yaml_lines(sdk_cassettes):
     """vcrpy folds long bodies across lines; YAML reads each fold back as one space."""
-    (body,) = loaders.cassette_response_bodies(sdk_cassettes / "test_get_frontend_open_orders.yaml")
+    (body,) = cassette_response_bodies(sdk_cassettes / "test_get_frontend_open_orders.yaml")
     orders = json.loads(body)
     assert [o["orderType"] for o in orders][:2] == ["Take Profit Market", "Stop Market"]
     assert orders[0]["triggerCondition"] == "Price above 10.004"
@@ -353,7 +359,7 @@ def test_cassette_bodies_unfold_yaml_lines(sdk_cassettes):
 def test_cassette_single_quote_escape(tmp_path):
     cassette = tmp_path / "quoted.yaml"
     cassette.write_text("interactions:\n- response:\n    body:\n      string: '{\"note\": \"it''s\"}'\n")
-    assert loaders.cassette_response_bodies(cassette) == ['{"note": "it\'s"}']
+    assert cassette_response_bodies(cassette) == ['{"note": "it\'s"}']
 
 
 # --- catalog and CLI ---------------------------------------------------------------------------------------------
@@ -364,7 +370,7 @@ def _catalog_files(root: Path) -> list[str]:
 
 
 def test_catalog_round_trip(archive_result, ws_result, instrument, tmp_path):
-    catalog = loaders.write_catalog([archive_result, ws_result], instrument, tmp_path / "catalog")
+    catalog = write_catalog([archive_result, ws_result], instrument, tmp_path / "catalog")
     deltas = catalog.order_book_deltas(instrument_ids=[BTC_PERP.value])
     assert len(deltas) == len(archive_result.deltas) + len(ws_result.deltas) == 32_588 + 340
     written = archive_result.deltas + ws_result.deltas
@@ -384,12 +390,12 @@ def test_catalog_round_trip(archive_result, ws_result, instrument, tmp_path):
 def test_cli_is_idempotent(archive_btc_hour, ws_recording_btc, tmp_path, capsys):
     catalog = tmp_path / "catalog"
     argv = [str(archive_btc_hour), str(ws_recording_btc), "--catalog", str(catalog), "--checkpoint-s", "0", "--no-heartbeat"]
-    assert loaders.main(argv) == 0
+    assert catalog_cli.main(argv) == 0
     out = capsys.readouterr().out
     assert "BTC.lz4: 5,587 snapshots (536 repeats), 5,051 batches (0 checkpoints, 0 heartbeats), 32,588 deltas" in out
     files = _catalog_files(catalog)
     assert len(files) == 6  # instrument, deltas x2, quotes x2, trades (the archive has none)
-    assert loaders.main(argv) == 0
+    assert catalog_cli.main(argv) == 0
     assert _catalog_files(catalog) == files
     reread = ParquetDataCatalog(str(catalog))
     assert len(reread.order_book_deltas(instrument_ids=[BTC_PERP.value])) == 32_588 + 340
@@ -402,9 +408,9 @@ def test_cli_malformed_line_names_file_and_line(archive_btc_hour, tmp_path, caps
     lines[16] = json.dumps(broken)
     bad = tmp_path / "BAD.ndjson"
     bad.write_text("\n".join(lines) + "\n")
-    assert loaders.main([str(bad), "--catalog", str(tmp_path / "catalog")]) == 2
+    assert catalog_cli.main([str(bad), "--catalog", str(tmp_path / "catalog")]) == 2
     err = capsys.readouterr().err
-    assert "BAD.ndjson line 17: l2Book message missing 'levels'" in err
+    assert "BAD.ndjson line 17: malformed l2Book message: Object missing required field `levels`" in err
     assert "Traceback" not in err
     assert not (tmp_path / "catalog").exists()
 
@@ -431,18 +437,18 @@ def test_bad_ws_lines_raise_with_line_number(ws_recording_btc, instrument, tmp_p
 def test_cli_truncated_archive_and_missing_inputs(archive_btc_hour, tmp_path, capsys):
     truncated = tmp_path / "BTC.lz4"
     truncated.write_bytes(archive_btc_hour.read_bytes()[:50_000])
-    assert loaders.main([str(truncated), "--catalog", str(tmp_path / "c")]) == 2
+    assert catalog_cli.main([str(truncated), "--catalog", str(tmp_path / "c")]) == 2
     assert "BTC.lz4 line" in capsys.readouterr().err
-    assert loaders.main([str(tmp_path / "absent.lz4"), "--catalog", str(tmp_path / "c")]) == 2
+    assert catalog_cli.main([str(tmp_path / "absent.lz4"), "--catalog", str(tmp_path / "c")]) == 2
     assert "absent.lz4" in capsys.readouterr().err
-    assert loaders.main([str(archive_btc_hour), "--catalog", str(tmp_path / "c"), "--coin", "NOPE"]) == 2
+    assert catalog_cli.main([str(archive_btc_hour), "--catalog", str(tmp_path / "c"), "--coin", "NOPE"]) == 2
     assert "NOPE" in capsys.readouterr().err
 
 
 def test_overlapping_sources_are_refused(ws_recording_btc, tmp_path, capsys):
     copy = tmp_path / "copy.gz"
     shutil.copy(ws_recording_btc, copy)
-    assert loaders.main([str(ws_recording_btc), str(copy), "--catalog", str(tmp_path / "c")]) == 2
+    assert catalog_cli.main([str(ws_recording_btc), str(copy), "--catalog", str(tmp_path / "c")]) == 2
     assert "overlap" in capsys.readouterr().err
 
 
@@ -452,7 +458,7 @@ def test_checkpoints_reemit_the_whole_book(archive_btc_hour):
     from nautilus_trader.model.enums import BookType
     from nautilus_trader.model.book import OrderBook
 
-    instrument = loaders.default_instrument()
+    instrument = default_instrument()
     result = loaders.parse_file(archive_btc_hour, instrument, checkpoint_s=300.0)
     clears = [i for i, d in enumerate(result.deltas) if d.action == BookAction.CLEAR]
     # the hour spans 3,598.7 s of receive time: the first snapshot plus one checkpoint per 300 s → 1 + 11
@@ -476,7 +482,7 @@ def test_heartbeats_keep_the_feed_alive_without_changing_the_book(archive_btc_ho
     """Each of the 536 repeated snapshots becomes one no-op UPDATE of the best bid; the book is unchanged."""
     from nautilus_trader.model.enums import BookAction
 
-    instrument = loaders.default_instrument()
+    instrument = default_instrument()
     plain = loaders.parse_file(archive_btc_hour, instrument)
     beating = loaders.parse_file(archive_btc_hour, instrument, heartbeat=True)
     assert beating.heartbeats == beating.repeated_snapshots == 536
@@ -495,13 +501,13 @@ def test_cli_loads_every_coin_found_unless_one_is_named(tmp_path, capsys):
     recordings = RESEARCH_DATA / "hl-collector-csv" / "recordings"
     btc, eth = (_require(recordings / f"hl_{coin}_20250903.gz") for coin in ("BTC", "ETH"))
     both = tmp_path / "both"
-    assert loaders.main([str(btc), str(eth), "--catalog", str(both)]) == 0
+    assert catalog_cli.main([str(btc), str(eth), "--catalog", str(both)]) == 0
     catalog = ParquetDataCatalog(str(both))
     assert sorted(i.id.value for i in catalog.instruments()) == ["BTC-USD-PERP.HYPERLIQUID", "ETH-USD-PERP.HYPERLIQUID"]
     for coin in ("BTC", "ETH"):
         alone = loaders.parse_file(
             recordings / f"hl_{coin}_20250903.gz",
-            loaders.instrument_for(coin),
+            instrument_for(coin),
             checkpoint_s=loaders.DEFAULT_CHECKPOINT_S,
             heartbeat=True,
         )
@@ -510,5 +516,5 @@ def test_cli_loads_every_coin_found_unless_one_is_named(tmp_path, capsys):
         assert len(catalog.order_book_deltas(instrument_ids=[instrument_id])) == len(alone.deltas)
     assert "other coins skipped" not in capsys.readouterr().out
     only_eth = tmp_path / "eth"
-    assert loaders.main([str(btc), str(eth), "--coin", "ETH", "--catalog", str(only_eth)]) == 0
+    assert catalog_cli.main([str(btc), str(eth), "--coin", "ETH", "--catalog", str(only_eth)]) == 0
     assert [i.id.value for i in ParquetDataCatalog(str(only_eth)).instruments()] == ["ETH-USD-PERP.HYPERLIQUID"]

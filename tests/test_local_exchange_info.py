@@ -11,7 +11,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from adapters.hyperliquid.loaders import load_meta
+from adapters.hyperliquid.meta import load_meta
 from tests.test_local_exchange_support import START_USDC
 from tests.test_local_exchange_support import alice  # noqa: F401  (fixture)
 from tests.test_local_exchange_support import capture

@@ -24,10 +24,10 @@ from adapters.hyperliquid import actions
 from adapters.hyperliquid import credentials
 from adapters.hyperliquid import nonces
 from adapters.hyperliquid import signing
+from adapters.hyperliquid.cassettes import cassette_response_bodies
 from adapters.hyperliquid.local_exchange import AccountConfig
 from adapters.hyperliquid.local_exchange import LocalExchange
 from adapters.hyperliquid.local_exchange import LocalExchangeConfig
-from adapters.hyperliquid.loaders import cassette_response_bodies
 
 BTC = 0  # asset id = index in meta.universe (§6.1); BTC is first in the captured universe
 START_USDC = Decimal(100_000)

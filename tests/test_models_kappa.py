@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from adapters.hyperliquid import loaders
+from adapters.hyperliquid.meta import instrument_for
 from mm_strategy.calibrate import market_data
 from mm_strategy.calibrate import market_inputs
 from mm_strategy.models.kappa import ASK
@@ -308,7 +309,7 @@ def test_params_validation_names_the_field(field: str, value: float) -> None:
 
 def readings_every_s(path, coin: str, prior: InstrumentPriors, from_s: float) -> list:
     """Replay a recording through the model as the actor feeds it; one reading per second of data after `from_s`."""
-    instrument = loaders.instrument_for(coin)
+    instrument = instrument_for(coin)
     result = loaders.parse_file(path, instrument)
     data = market_data(instrument, result.deltas, result.trades)
     model = KappaModel(PARAMS, prior)

@@ -10,7 +10,8 @@ import math
 import msgspec
 import pytest
 
-from adapters.hyperliquid import loaders
+from adapters.hyperliquid import catalog_cli
+from adapters.hyperliquid.meta import default_instrument
 from mm_strategy.backtest import venue_config
 from mm_strategy.node_config import BacktestSettings
 from mm_strategy.node_config import load_venue_config
@@ -125,7 +126,7 @@ def test_queue_settings_fail_fast_naming_the_field(tmp_path):
 
 
 def test_a_queue_kind_gives_a_book_only_venue(archive_btc_hour):
-    instrument = loaders.default_instrument()
+    instrument = default_instrument()
     queue = venue_config(BacktestSettings(fill_model=FillModelSettings(kind="queue_log")), instrument)
     assert (queue.trade_execution, queue.queue_position, queue.liquidity_consumption) == (False, False, True)
     assert queue.fill_model.fill_model_path == "mm_strategy.queue_fill_model:QueueFillModel"
@@ -169,7 +170,7 @@ def test_same_order_agreement_counts_trade_driven_fills_apart():
 def btc_catalog(tmp_path_factory):
     recording = _require(RESEARCH_DATA / "hl-collector-csv" / "recordings" / "hl_BTC_20250903.gz")
     path = tmp_path_factory.mktemp("catalog_hl_btc")
-    assert loaders.main([str(recording), "--coin", "BTC", "--catalog", str(path)]) == 0
+    assert catalog_cli.main([str(recording), "--coin", "BTC", "--catalog", str(path)]) == 0
     return path
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from adapters.hyperliquid import loaders
+from adapters.hyperliquid import catalog_cli
 from adapters.hyperliquid.recordings import iter_ws_messages
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
@@ -34,7 +34,7 @@ def _rewrite(source: Path, target: Path, transform) -> Path:
 
 def _catalog(tmp_path: Path, recording: Path) -> Path:
     catalog = tmp_path / "catalog"
-    assert loaders.main([str(recording), "--catalog", str(catalog)]) == 0
+    assert catalog_cli.main([str(recording), "--catalog", str(catalog)]) == 0
     return catalog
 
 

@@ -12,7 +12,7 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.config import ImportableActorConfig
 
-from adapters.hyperliquid import loaders
+from adapters.hyperliquid import catalog_cli
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
 from mm_strategy.node_config import load_venue_config
@@ -42,7 +42,7 @@ class Operator(Actor):
 @pytest.fixture(scope="module")
 def catalog(archive_btc_hour, tmp_path_factory):
     path = tmp_path_factory.mktemp("catalog")
-    assert loaders.main([str(archive_btc_hour), "--catalog", str(path)]) == 0
+    assert catalog_cli.main([str(archive_btc_hour), "--catalog", str(path)]) == 0
     return path
 
 

@@ -13,9 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from adapters.hyperliquid import loaders
 from nautilus_trader.backtest.node import BacktestNode
 
+from adapters.hyperliquid import catalog_cli
 from mm_strategy.backtest import BacktestOutcome
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
@@ -30,7 +30,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def btc_capture(hl_captures, tmp_path_factory) -> Path:
     catalog = tmp_path_factory.mktemp("hl_btc") / "catalog"
-    assert loaders.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(catalog)]) == 0
+    assert catalog_cli.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(catalog)]) == 0
     return catalog
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pytest
 
 from adapters.hyperliquid import loaders
+from adapters.hyperliquid.meta import default_instrument
+from adapters.hyperliquid.meta import instrument_for
 from adapters.hyperliquid.rules import Rounding
 from adapters.hyperliquid.rules import round_price
 from adapters.hyperliquid.venue_rules import HyperliquidRules
@@ -35,7 +37,7 @@ def _fast(rules: HyperliquidRules, price: float, direction: Passive):
 
 
 def _book_prices(path, coin: str | None) -> tuple[set[float], int]:
-    instrument = loaders.default_instrument() if coin is None else loaders.instrument_for(coin)
+    instrument = default_instrument() if coin is None else instrument_for(coin)
     result = loaders.parse_file(path, instrument)
     prices = {d.order.price.as_double() for d in result.deltas if d.order.price.as_double() > 0}
     return prices, instrument.size_precision

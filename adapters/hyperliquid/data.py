@@ -53,11 +53,11 @@ from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 
+from adapters.hyperliquid.book_diff import SnapshotDiffer
 from adapters.hyperliquid.config import HyperliquidDataClientConfig
 from adapters.hyperliquid.constants import HYPERLIQUID_CLIENT_ID
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
-from adapters.hyperliquid.loaders import SnapshotDiffer
 from adapters.hyperliquid.parsing import RecentKeys
 from adapters.hyperliquid.parsing import event_ns
 from adapters.hyperliquid.parsing import ms_to_ns

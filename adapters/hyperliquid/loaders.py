@@ -1,14 +1,14 @@
-"""Turn recorded Hyperliquid market data into a NautilusTrader ``ParquetDataCatalog``.
+"""Turn one recording of Hyperliquid market data into NautilusTrader data for a catalog.
 
-    python -m adapters.hyperliquid.loaders SRC [SRC ...] --catalog DIR [--meta PATH] [--coin COIN]
+The command line is ``catalog_cli.py``; the catalog writer ``adapters/catalog.py``; the snapshot differ, shared with
+the live data client, ``book_diff.py``; instruments come from a real ``meta`` (``meta.py``).
 
 Inputs (read through ``recordings.iter_ws_messages``, format detected by content):
 - the official S3 archive: LZ4-framed (or gzip, or plain) NDJSON ``{"time": <ISO recv>, "raw": <ws message>}``;
 - the hftbacktest collector: gzip (or plain) text ``<recv_ns> <ws json>``.
-The receive time becomes ``ts_init``; the venue ``time`` (ms) becomes ``ts_event``.
-
-Every coin found in the sources is loaded, one instrument per coin (built from a real ``meta`` response);
-``--coin`` restricts the load to one. Outputs per source file and coin:
+The receive time becomes ``ts_init``; the venue ``time`` (ms) becomes ``ts_event``. Each message's data is decoded
+by the live client's own schemas (``schemas/market.py``: ``L2Book``, ``Trade``), so a recording and the live feed
+are read by the same definitions. Outputs per source file and coin:
 - ``OrderBookDelta``: every ``l2Book`` snapshot is diffed against the previous one (``SnapshotDiffer``), because
   Nautilus' queue-position model resets on CLEAR and would fill us too early on a snapshot feed;
 - ``TradeTick`` from ``trades``. Subscribing replays the venue's recent trades: a trade stamped before the file's
@@ -33,335 +33,47 @@ stream within the source's ``ts_init`` range, so re-running the command leaves t
 
 from __future__ import annotations
 
-import argparse
-import json
-import re
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable
 from collections.abc import Iterator
-from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 from typing import Any
-from typing import NamedTuple
 
+import msgspec
 import pandas as pd
-from nautilus_trader.model.data import BookOrder
 from nautilus_trader.model.data import OrderBookDelta
-from nautilus_trader.model.data import OrderBookDeltas
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.enums import BookAction
-from nautilus_trader.model.enums import OrderSide
-from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.enums import book_action_to_str
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.identifiers import TradeId
-from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.instruments import Instrument
-from nautilus_trader.model.objects import PRICE_MAX
-from nautilus_trader.model.objects import QUANTITY_MAX
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 from tqdm import tqdm
 
-from adapters.catalog import CatalogSourceError
-from adapters.catalog import write_catalog
-from adapters.hyperliquid.instruments import perpetual_from_meta
+from adapters.hyperliquid.book_diff import Level
+from adapters.hyperliquid.book_diff import SnapshotDiffer
+from adapters.hyperliquid.meta import _RESEARCH_DATA
+from adapters.hyperliquid.parsing import aggressor_side
 from adapters.hyperliquid.recordings import RecordingError
 from adapters.hyperliquid.recordings import iter_ws_messages
+from adapters.hyperliquid.schemas.market import L2Book
+from adapters.hyperliquid.schemas.market import Trade
 
-_RESEARCH_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "hyperliquid_research_data"
-DEFAULT_META = _RESEARCH_DATA / "hyperliquid-python-sdk/tests/cassettes/info_test/test_get_info.yaml"
 DEFAULT_ARCHIVE = (
     _RESEARCH_DATA / "vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/market_data/20240101/12/l2Book/BTC.lz4"
 )
-DEFAULT_COIN = "BTC"
 DEFAULT_CHECKPOINT_S = 300.0
 
-EXIT_INPUT_ERROR = 2
 _NS_PER_MS = 1_000_000
-_AGGRESSOR_BY_SIDE = {"B": AggressorSide.BUYER, "A": AggressorSide.SELLER}
 _ACTION_ORDER = (BookAction.CLEAR, BookAction.ADD, BookAction.UPDATE, BookAction.DELETE)
 
-Level = tuple[float, float]
-"""One book level as ``(price, size)``; the differ keys levels by price, so equal prices must parse equal."""
-
-
-class LoaderError(ValueError):
-    """An input the loader cannot use (meta, coin, overlapping sources); the CLI reports it without a traceback."""
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# meta: a plain JSON file or a vcrpy cassette holding a real /info response
-
-
-_CASSETTE_BODY = re.compile(r"^[ \t]*string: '", re.MULTILINE)
-
-
-def cassette_response_bodies(path: Path | str) -> list[str]:
-    """Every ``response.body.string`` of a vcrpy YAML cassette, in file order, without a YAML library.
-
-    vcrpy writes bodies as YAML single-quoted scalars: ``''`` stands for ``'`` and long bodies are folded over
-    several indented lines, which YAML reads back as single spaces. Only that scalar form is supported.
-    """
-    text = Path(path).read_text(encoding="utf-8")
-    return [_read_single_quoted(text, match.end(), path) for match in _CASSETTE_BODY.finditer(text)]
-
-
-def _read_single_quoted(text: str, start: int, path: Path | str) -> str:
-    """The scalar that opens just before ``start``: up to the first lone quote, with ``''`` read as ``'``."""
-    pieces = []
-    position = start
-    while True:
-        quote = text.find("'", position)
-        if quote < 0:
-            raise LoaderError(f"{Path(path).name}: unterminated quoted string at offset {start}")
-        if text.startswith("''", quote):
-            pieces.append(text[position : quote + 1])
-            position = quote + 2
-            continue
-        pieces.append(text[position:quote])
-        return _fold_yaml_lines("".join(pieces))
-
-
-def _fold_yaml_lines(raw: str) -> str:
-    """YAML flow folding: whitespace around a line break is dropped, one break becomes a space, and each further
-    (empty) line becomes a newline."""
-    lines = raw.split("\n")
-    if len(lines) == 1:
-        return raw
-    folded = [lines[0].rstrip(" \t")]
-    empty_lines = 0
-    last = len(lines) - 1
-    for index in range(1, len(lines)):
-        content = lines[index].lstrip(" \t") if index == last else lines[index].strip(" \t")
-        if not content and index != last:
-            empty_lines += 1
-            continue
-        folded.append("\n" * empty_lines if empty_lines else " ")
-        folded.append(content)
-        empty_lines = 0
-    return "".join(folded)
-
-
-def load_meta(path: Path | str) -> dict[str, Any]:
-    """The perp ``meta`` (``{"universe": [...]}``) from a JSON file (``meta`` or ``metaAndAssetCtxs``) or from a
-    vcrpy cassette whose responses include one."""
-    path = Path(path)
-    text = path.read_text(encoding="utf-8")
-    if text.lstrip().startswith("{") or text.lstrip().startswith("["):
-        documents = [text]
-    else:
-        documents = cassette_response_bodies(path)
-    for document in documents:
-        meta = _as_meta(document)
-        if meta is not None:
-            return meta
-    raise LoaderError(f"{path.name}: no perp meta (an object with 'universe') found")
-
-
-def _as_meta(document: str) -> dict[str, Any] | None:
-    try:
-        value = json.loads(document)
-    except json.JSONDecodeError:
-        return None
-    if isinstance(value, list) and value:  # metaAndAssetCtxs: [meta, assetCtxs]
-        value = value[0]
-    if isinstance(value, dict) and isinstance(value.get("universe"), list):
-        return value
-    return None
-
-
-def instrument_for(coin: str, meta_path: Path | str = DEFAULT_META) -> CryptoPerpetual:
-    """``coin``'s perp from the meta at ``meta_path``; an unknown coin is an input error, not a crash."""
-    meta = load_meta(meta_path)
-    try:
-        return perpetual_from_meta(meta, coin)
-    except KeyError as exc:
-        raise LoaderError(f"{Path(meta_path).name}: {exc.args[0]}") from None
-
-
-def default_instrument() -> CryptoPerpetual:
-    """BTC-USD-PERP.HYPERLIQUID from the bundled real ``meta`` response."""
-    return instrument_for(DEFAULT_COIN)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# book: full snapshots → MBP deltas
-
-
-class SnapshotDiffer:
-    """Turn a stream of full L2 snapshots (Hyperliquid ``l2Book``) into market-by-price ``OrderBookDelta``s.
-
-    The first snapshot (and the first after ``reset``) becomes CLEAR + ADDs, all flagged ``F_SNAPSHOT``; each later
-    snapshot becomes the ADD/UPDATE/DELETE deltas that turn the previous book into it, so that queue positions
-    survive across snapshots. A level that leaves the venue's 20-level window is a DELETE. Within a batch all
-    DELETEs come first, then UPDATEs, then ADDs (each side best price first): after the DELETEs the book is a
-    subset of the new snapshot, so applying the batch one delta at a time never shows a crossed book unless the
-    snapshot itself is crossed. ``F_LAST`` marks the last delta of every batch; ``sequence`` counts deltas and
-    never goes back, even across ``reset``. Identical snapshots give no deltas.
-
-    Shared by the catalog loader and the live data client, so backtests see exactly the deltas live trading does.
-    Levels are ``(price, size)`` floats, already parsed; the caller owns parsing and timestamps.
-    """
-
-    __slots__ = ("_instrument_id", "_heartbeat", "_price_precision", "_size_precision", "_zero_size", "_books", "_sequence")
-
-    def __init__(
-        self,
-        instrument_id: InstrumentId,
-        price_precision: int,
-        size_precision: int,
-        heartbeat: bool = False,
-    ) -> None:
-        self._instrument_id = instrument_id
-        self._heartbeat = heartbeat
-        self._price_precision = price_precision
-        self._size_precision = size_precision
-        self._zero_size = Quantity(0, size_precision)
-        self._books: dict[OrderSide, dict[float, float]] | None = None
-        self._sequence = 0
-
-    @classmethod
-    def for_instrument(cls, instrument: Instrument, heartbeat: bool = False) -> SnapshotDiffer:
-        return cls(instrument.id, instrument.price_precision, instrument.size_precision, heartbeat)
-
-    @property
-    def sequence(self) -> int:
-        """The sequence number of the last delta produced (0 before any)."""
-        return self._sequence
-
-    def is_unchanged(self, bids: Sequence[Level], asks: Sequence[Level]) -> bool:
-        """True when this snapshot equals the previous one (before ``diff`` records it)."""
-        return self._books is not None and self._books[OrderSide.BUY] == dict(bids) and self._books[OrderSide.SELL] == dict(asks)
-
-    def reset(self) -> None:
-        """Forget the book (e.g. after a reconnect), so the next snapshot is emitted whole as CLEAR + ADDs."""
-        self._books = None
-
-    def diff(
-        self,
-        bids: Sequence[Level],
-        asks: Sequence[Level],
-        ts_event_ns: int,
-        ts_init_ns: int,
-    ) -> list[OrderBookDelta]:
-        """The deltas from the previous snapshot to this one (best level first on each side); [] if unchanged.
-
-        A snapshot with a level NautilusTrader cannot represent (non-finite, non-positive, beyond ``PRICE_MAX`` or
-        ``QUANTITY_MAX``) raises ``ValueError`` and leaves the differ as it was: the next valid snapshot is then
-        diffed against the last good book, never against the refused one."""
-        _check_levels(bids)
-        _check_levels(asks)
-        new_books = {OrderSide.BUY: dict(bids), OrderSide.SELL: dict(asks)}
-        old_books = self._books
-        if old_books is None:
-            deltas = self._snapshot_deltas(new_books, ts_event_ns, ts_init_ns)
-        else:
-            changes = _book_changes(old_books, new_books)
-            if not changes and self._heartbeat:
-                changes = _heartbeat_change(new_books)
-            deltas = self._build(changes, 0, ts_event_ns, ts_init_ns)
-        self._books = new_books
-        return deltas
-
-    def diff_batch(
-        self,
-        bids: Sequence[Level],
-        asks: Sequence[Level],
-        ts_event_ns: int,
-        ts_init_ns: int,
-    ) -> OrderBookDeltas | None:
-        """``diff`` wrapped as one ``OrderBookDeltas`` event for the data engine; ``None`` when nothing changed."""
-        deltas = self.diff(bids, asks, ts_event_ns, ts_init_ns)
-        return OrderBookDeltas(self._instrument_id, deltas) if deltas else None
-
-    def _snapshot_deltas(
-        self,
-        books: dict[OrderSide, dict[float, float]],
-        ts_event_ns: int,
-        ts_init_ns: int,
-    ) -> list[OrderBookDelta]:
-        changes = [(BookAction.CLEAR, OrderSide.NO_ORDER_SIDE, 0.0, 0.0)]
-        for side, levels in books.items():
-            changes.extend((BookAction.ADD, side, price, size) for price, size in levels.items())
-        return self._build(changes, RecordFlag.F_SNAPSHOT, ts_event_ns, ts_init_ns)
-
-    def _build(
-        self,
-        changes: list[tuple[BookAction, OrderSide, float, float]],
-        flags: int,
-        ts_event_ns: int,
-        ts_init_ns: int,
-    ) -> list[OrderBookDelta]:
-        """The deltas; the sequence advances only once all of them are built (a failure leaves it unchanged)."""
-        deltas = []
-        last = len(changes) - 1
-        for index, (action, side, price, size) in enumerate(changes):
-            deltas.append(
-                OrderBookDelta(
-                    self._instrument_id,
-                    action,
-                    self._order(action, side, price, size),
-                    flags | RecordFlag.F_LAST if index == last else flags,
-                    self._sequence + index + 1,
-                    ts_event_ns,
-                    ts_init_ns,
-                ),
-            )
-        self._sequence += len(deltas)
-        return deltas
-
-    def _order(self, action: BookAction, side: OrderSide, price: float, size: float) -> BookOrder | None:
-        if action == BookAction.CLEAR:
-            return None
-        quantity = self._zero_size if action == BookAction.DELETE else Quantity(size, self._size_precision)
-        return BookOrder(side, Price(price, self._price_precision), quantity, 0)
-
-
-def _check_levels(levels: Sequence[Level]) -> None:
-    for price, size in levels:
-        if not (0 < price <= PRICE_MAX and 0 < size <= QUANTITY_MAX):  # False for nan and inf as well
-            raise ValueError(f"book level ({price}, {size}) is not a representable positive price and size")
-
-
-def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[tuple[BookAction, OrderSide, float, float]]:
-    """A no-op UPDATE of the best bid: the venue re-sent an unchanged book, which proves the feed is alive.
-
-    Without it a quiet but healthy market looks exactly like a dead feed to every staleness check downstream.
-    """
-    bids = books[OrderSide.BUY]
-    if not bids:
-        return []
-    price = next(iter(bids))
-    return [(BookAction.UPDATE, OrderSide.BUY, price, bids[price])]
-
-
-def _book_changes(
-    old_books: dict[OrderSide, dict[float, float]],
-    new_books: dict[OrderSide, dict[float, float]],
-) -> list[tuple[BookAction, OrderSide, float, float]]:
-    """DELETEs, then UPDATEs, then ADDs (both sides each) that take ``old_books`` to ``new_books``."""
-    deletes, updates, adds = [], [], []
-    for side, new in new_books.items():
-        old = old_books[side]
-        deletes.extend((BookAction.DELETE, side, price, 0.0) for price in old if price not in new)
-        for price, size in new.items():
-            old_size = old.get(price)
-            if old_size is None:
-                adds.append((BookAction.ADD, side, price, size))
-            elif old_size != size:
-                updates.append((BookAction.UPDATE, side, price, size))
-    return deletes + updates + adds
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# one recording → deltas, trades, quotes
 
 
 @dataclass
@@ -449,7 +161,7 @@ class _RecordingParser:
         self._size_precision = instrument.size_precision
         self._differ = SnapshotDiffer.for_instrument(instrument, heartbeat)
         self._last_top: tuple[Level, Level] | None = None
-        self._seen_trades: set[tuple[int, int]] = set()
+        self._seen_trades: set[tuple[int, int]] = set()  # (venue time ms, tid)
         self._first_recv_ns: int | None = None
         self._last_recv_ns = 0
         self._last_book_venue_ns = 0
@@ -486,13 +198,13 @@ class _RecordingParser:
             return ts_init_ns
         return venue_ns
 
-    def _on_book(self, data: dict[str, Any], ts_init_ns: int) -> None:
-        if data["coin"] != self._coin:
+    def _on_book(self, data: Any, ts_init_ns: int) -> None:
+        book = msgspec.convert(data, L2Book)
+        if book.coin != self._coin:
             self.result.other_coins += 1
             return
-        venue_ns = int(data["time"]) * _NS_PER_MS
-        raw_bids, raw_asks = data["levels"]
-        bids, asks = _parse_levels(raw_bids), _parse_levels(raw_asks)
+        venue_ns = book.time * _NS_PER_MS
+        bids, asks = book.parse_levels()
         self.result.snapshots += 1
         if venue_ns < self._last_book_venue_ns:
             self.result.stale_snapshots += 1
@@ -546,26 +258,29 @@ class _RecordingParser:
             ),
         )
 
-    def _on_trades(self, trades: list[dict[str, Any]], ts_init_ns: int) -> None:
-        if not isinstance(trades, list):
-            raise TypeError("'data' is not a list of trades")
-        for raw in trades:
-            if raw["coin"] != self._coin:
+    def _on_trades(self, data: Any, ts_init_ns: int) -> None:
+        """Every trade is validated, even one dropped later, so a corrupt line never passes unnoticed."""
+        for trade in msgspec.convert(data, list[Trade]):
+            if trade.coin != self._coin:
                 self.result.other_coins += 1
                 continue
-            trade = _parse_trade(raw)
-            key = (trade.venue_ns, trade.tid)
-            if key in self._seen_trades:
+            aggressor = aggressor_side(trade.side)
+            price, size = float(trade.px), float(trade.sz)
+            if not (price > 0 and size > 0):
+                raise ValueError(f"non-positive trade price or size ({trade.px}, {trade.sz})")
+            if trade.key in self._seen_trades:
                 self.result.duplicate_trades += 1
                 continue
-            self._seen_trades.add(key)
-            if trade.venue_ns < self._first_recv_ns:
+            self._seen_trades.add(trade.key)
+            venue_ns = trade.time * _NS_PER_MS
+            if venue_ns < self._first_recv_ns:
                 self.result.pre_recording_trades += 1
                 continue
-            self.result.trades.append(self._trade_tick(trade, ts_init_ns))
+            self.result.trades.append(self._trade_tick(venue_ns, trade.tid, aggressor, price, size, ts_init_ns))
 
-    def _trade_tick(self, trade: _Trade, ts_init_ns: int) -> TradeTick:
-        venue_ns = trade.venue_ns
+    def _trade_tick(
+        self, venue_ns: int, tid: int, aggressor: AggressorSide, price: float, size: float, ts_init_ns: int
+    ) -> TradeTick:
         if venue_ns < self._last_trade_event_ns:
             self.result.trade_time_regressions += 1
             venue_ns = self._last_trade_event_ns
@@ -573,41 +288,13 @@ class _RecordingParser:
         self._last_trade_event_ns = ts_event_ns
         return TradeTick(
             self.result.instrument_id,
-            Price(trade.price, self._price_precision),
-            Quantity(trade.size, self._size_precision),
-            trade.aggressor,
-            TradeId(str(trade.tid)),
+            Price(price, self._price_precision),
+            Quantity(size, self._size_precision),
+            aggressor,
+            TradeId(str(tid)),
             ts_event_ns,
             ts_init_ns,
         )
-
-
-class _Trade(NamedTuple):
-    venue_ns: int
-    tid: int
-    aggressor: AggressorSide
-    price: float
-    size: float
-
-
-def _parse_trade(raw: dict[str, Any]) -> _Trade:
-    """Validate every trade, even one dropped later, so a corrupt line never passes unnoticed."""
-    aggressor = _AGGRESSOR_BY_SIDE.get(raw["side"])
-    if aggressor is None:
-        raise ValueError(f"trade side {raw['side']!r} is neither 'B' nor 'A'")
-    price, size = float(raw["px"]), float(raw["sz"])
-    if not (price > 0 and size > 0):
-        raise ValueError(f"non-positive trade price or size ({raw['px']}, {raw['sz']})")
-    return _Trade(int(raw["time"]) * _NS_PER_MS, int(raw["tid"]), aggressor, price, size)
-
-
-def _parse_levels(raw_levels: list[dict[str, str]]) -> list[Level]:
-    """``[{"px": "42727.0", "sz": "0.02265", "n": 1}, ...]`` → ``[(42727.0, 0.02265), ...]``, order kept."""
-    levels = [(float(level["px"]), float(level["sz"])) for level in raw_levels]
-    for price, size in levels:
-        if not (price > 0 and size > 0):
-            raise ValueError(f"non-positive level price or size ({price}, {size})")
-    return levels
 
 
 def parse_file(
@@ -628,7 +315,7 @@ def parse_file(
     path = Path(path)
     parser = _RecordingParser(path, instrument, checkpoint_s, heartbeat)
     started_s = time.perf_counter()
-    messages = _read_messages(path)
+    messages = read_messages(path)
     if progress:
         messages = tqdm(messages, desc=path.name, unit=" lines", file=sys.stderr, disable=None, leave=False)
     for line_no, recv_ns, message in messages:
@@ -637,7 +324,7 @@ def parse_file(
     return parser.result
 
 
-def _read_messages(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def read_messages(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
     """``iter_ws_messages`` with decompression and decoding failures reported against the file and line."""
     messages = iter_ws_messages(path)
     line_no = 0
@@ -652,78 +339,3 @@ def _read_messages(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
             raise RecordingError(path, line_no + 1, f"unreadable data after this point ({exc})") from None
         line_no = item[0]
         yield item
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# CLI
-
-
-def _parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        prog="python -m adapters.hyperliquid.loaders",
-        description="Load recorded Hyperliquid l2Book/trades data into a NautilusTrader ParquetDataCatalog.",
-    )
-    parser.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="S3 archive (.lz4) or WS recording (.gz)")
-    parser.add_argument("--catalog", type=Path, required=True, help="ParquetDataCatalog directory (created if absent)")
-    parser.add_argument("--meta", type=Path, default=DEFAULT_META, help="meta JSON or SDK cassette (default: bundled)")
-    parser.add_argument("--coin", default=None, help="load only this coin (default: every coin in the sources)")
-    parser.add_argument(
-        "--checkpoint-s",
-        type=float,
-        default=DEFAULT_CHECKPOINT_S,
-        help=f"full-book snapshot every N seconds so backtests can start mid-file (default {DEFAULT_CHECKPOINT_S:g}, 0 = off)",
-    )
-    parser.add_argument(
-        "--no-heartbeat",
-        dest="heartbeat",
-        action="store_false",
-        help="drop repeated snapshots instead of writing a no-op UPDATE for each (default: write them)",
-    )
-    return parser.parse_args(argv)
-
-
-def coins_in(paths: Iterable[Path | str]) -> list[str]:
-    """Every coin with a book or a trade in the sources, in order of first appearance."""
-    coins: dict[str, None] = {}
-    for path in paths:
-        for _, _, message in _read_messages(Path(path)):
-            data = message.get("data")
-            if message.get("channel") == "l2Book" and isinstance(data, dict):
-                coins.setdefault(str(data.get("coin")), None)
-            elif message.get("channel") == "trades" and isinstance(data, list):
-                coins.update((str(trade.get("coin")), None) for trade in data if isinstance(trade, dict))
-    return list(coins)
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = _parse_args(argv)
-    try:
-        if args.coin is not None:
-            sources_of = {args.coin: list(args.sources)}
-        else:  # each source is parsed for the coins it holds
-            sources_of = {}
-            for source in args.sources:
-                for coin in coins_in([source]):
-                    sources_of.setdefault(coin, []).append(source)
-            if not sources_of:
-                raise LoaderError("no l2Book or trades message in the sources: nothing to load")
-        instruments = [instrument_for(coin, args.meta) for coin in sources_of]
-        for instrument in instruments:
-            results = []
-            for source in sources_of[instrument.raw_symbol.value]:
-                result = parse_file(
-                    source, instrument, progress=True, checkpoint_s=args.checkpoint_s, heartbeat=args.heartbeat
-                )
-                print(result.summary())
-                results.append(result)
-            write_catalog(results, instrument, args.catalog)
-    except (RecordingError, LoaderError, CatalogSourceError, FileNotFoundError, IsADirectoryError, PermissionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_INPUT_ERROR
-    loaded = ", ".join(str(instrument.id) for instrument in instruments)
-    print(f"catalog {args.catalog}: {loaded} from {len(args.sources)} file(s)")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

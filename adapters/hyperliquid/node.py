@@ -25,6 +25,8 @@ from nautilus_trader.live.node import TradingNode
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 
+from adapters.catalog import write_catalog
+from adapters.hyperliquid import catalog_cli
 from adapters.hyperliquid import loaders
 from adapters.hyperliquid.config import HyperliquidDataClientConfig
 from adapters.hyperliquid.config import HyperliquidExecClientConfig
@@ -139,13 +141,13 @@ def record_to_catalog(raw_path: Path, instrument: Instrument, catalog_path: Path
     """Turn a raw frame recording into a catalog through the loaders, exactly as any recording is loaded, so
     ``run_backtest.py --catalog`` replays the same delta, trade and quote streams a loaded archive gives."""
     result = loaders.parse_file(raw_path, instrument, checkpoint_s=loaders.DEFAULT_CHECKPOINT_S)
-    loaders.write_catalog([result], instrument, catalog_path)
+    write_catalog([result], instrument, catalog_path)
     return result
 
 
 def build_bundled_catalog(catalog_path: Path) -> None:
     """The bundled real hour of BTC books (S3 archive) as a catalog."""
-    code = loaders.main([str(loaders.DEFAULT_ARCHIVE), "--catalog", str(catalog_path)])
+    code = catalog_cli.main([str(loaders.DEFAULT_ARCHIVE), "--catalog", str(catalog_path)])
     if code != 0:
         raise ValueError(f"could not build {catalog_path} from {loaders.DEFAULT_ARCHIVE}")
 

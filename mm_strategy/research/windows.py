@@ -74,7 +74,7 @@ def plan_windows(dataset: Dataset, instrument_id: str, walk_forward: WalkForward
             f"walk_forward.window_s: {len(windows)} window(s) of {walk_forward.window_s:g} s without a gap over "
             f"{walk_forward.max_gap_s:g} s in {catalog_path} ({field}, {_utc(start_ns)} to {_utc(end_ns)}, "
             f"{checkpoints_ns.size} checkpoint snapshots); walk-forward needs two. Shorten the window, or rebuild "
-            "the catalog with more checkpoints (python -m adapters.hyperliquid.loaders ... --checkpoint-s N)"
+            "the catalog with more checkpoints (python -m adapters.hyperliquid.catalog_cli ... --checkpoint-s N)"
         )
     return windows
 

@@ -23,7 +23,6 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from adapters.hyperliquid.loaders import load_meta
 from adapters.hyperliquid.local_exchange import errors
 from adapters.hyperliquid.local_exchange.clock import VenueClock
 from adapters.hyperliquid.local_exchange.config import LocalExchangeConfig
@@ -36,6 +35,7 @@ from adapters.hyperliquid.local_exchange.ratelimit import IpWeightLimiter
 from adapters.hyperliquid.local_exchange.replay import load_recording
 from adapters.hyperliquid.local_exchange.ws import Hub
 from adapters.hyperliquid.local_exchange.ws import WsEndpoint
+from adapters.hyperliquid.meta import load_meta
 from adapters.hyperliquid.weights import action_weight
 from adapters.hyperliquid.weights import info_items_weight
 from adapters.hyperliquid.weights import info_weight
