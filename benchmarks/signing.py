@@ -10,6 +10,10 @@ the action dict (msgpack + keccak are included everywhere):
 - eth-account, plain: what the official Python SDK does: ``msgpack.packb``, ``encode_typed_data`` of the
   phantom agent, ``LocalAccount.sign_message``.
 
+The floor is a bare coincurve sign of a keccak of the same bytes (the msgpack + nonce + vault bytes the action
+hash covers): one hash and one signature, against our three hashes (action, phantom agent, EIP-712 digest) and one
+signature. Goal (issue 13): the fast path ≤ 2× that floor, measured in the same run.
+
 Prints the median over several rounds, in µs per call. No assertions: numbers depend on the machine.
 
     python benchmarks/signing.py [--rounds 7] [--calls 2000]
@@ -28,6 +32,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+import coincurve  # noqa: E402
 import eth_keys  # noqa: E402
 import msgpack  # noqa: E402
 from eth_account import Account  # noqa: E402
@@ -41,6 +46,7 @@ from adapters.hyperliquid.actions import usd_send_action  # noqa: E402
 from adapters.hyperliquid.credentials import HyperliquidSigner  # noqa: E402
 from adapters.hyperliquid.signing import USER_SIGNED_TYPES  # noqa: E402
 from adapters.hyperliquid.signing import action_hash  # noqa: E402
+from adapters.hyperliquid.signing import action_msgpack  # noqa: E402
 from adapters.hyperliquid.signing import l1_signing_digest  # noqa: E402
 from adapters.hyperliquid.signing import l1_typed_data  # noqa: E402
 from adapters.hyperliquid.signing import recover_l1_signer  # noqa: E402
@@ -93,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signer = HyperliquidSigner.from_key(BENCH_KEY)
     account = Account.from_key(BENCH_KEY)
+    bare_key = coincurve.PrivateKey(bytes.fromhex(BENCH_KEY[2:]))
     rows: list[tuple[str, str, float]] = []
 
     def measure(operation: str, method: str, fn: Callable[[], object], calls: int = args.calls) -> None:
@@ -102,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
         action = order_batch(n_orders)
         label = f"sign order action, {n_orders} order{'s' if n_orders > 1 else ''}"
         measure(label, "fast (coincurve)", lambda a=action: signer.sign_l1_action(a, NONCE))
+        hashed = action_msgpack(action) + NONCE.to_bytes(8, "big") + b"\x00"
+        measure(label, "floor: keccak + sign, bare", lambda b=hashed: bare_key.sign_recoverable(keccak(b), hasher=None))
         measure(
             label,
             "eth-account, prehashed",
@@ -142,6 +151,11 @@ def main(argv: list[str] | None = None) -> int:
     for operation, method, micros in rows:
         fastest.setdefault(operation, micros)
         print(f"{operation:<{width}}  {method:<26}  {micros:>9.1f}  {micros / fastest[operation]:>7.1f}x")
+    timed = {(operation, method): micros for operation, method, micros in rows}
+    for n_orders in (1, 10):
+        label = f"sign order action, {n_orders} order{'s' if n_orders > 1 else ''}"
+        ratio = timed[(label, "fast (coincurve)")] / timed[(label, "floor: keccak + sign, bare")]
+        print(f"goal: {label}: fast / floor {ratio:.2f} (<= 2: {'met' if ratio <= 2 else 'NOT met'})")
     return 0
 
 

@@ -3,9 +3,11 @@
 
     python benchmarks/tick_to_wire.py [--frames 1500] [--log-level WARNING]
 
-The node is the one ``run_live.py`` builds (our clients, the config's ``GLFTMarketMaker``), on the same event loop
-as an in-process local exchange whose clock is manual: the benchmark pushes one recorded book frame at a time,
-so every order request can be attributed to the frame that caused it. Probes (``time.perf_counter_ns``):
+The node is the one ``run_live.py`` builds (our clients, the config's ``GLFTMarketMaker``). The local exchange runs
+in its own process, as a venue does (in the node's event loop its own request handling, signature recovery and
+matching would be counted as the node's latency), with a manual clock: the benchmark steps it one recorded book
+frame at a time over its admin endpoint, so every order request can be attributed to the frame that caused it.
+Probes (``time.perf_counter_ns``, in the node's process):
 
 - *frame*: the data client receives the ``l2Book`` frame (before decoding);
 - *submit*: the execution client starts handling the order (after data engine, strategy, risk and execution
@@ -14,7 +16,7 @@ so every order request can be attributed to the frame that caused it. Probes (``
 
 Only the first request after each frame is a sample (later ones queue behind it). The IP weight budget is
 lifted for the run: it is venue policy, and waiting for it would measure the budget, not the code path. The
-strategy requotes on any 0.5 bp move (config default 5 bp) so that more frames produce orders; the path is the same.
+strategy runs with the config as shipped.
 The manual venue clock runs ahead of the wall clock (each frame is ~0.6 s of market), so the venue refuses the
 node's dead-man deadline as too early: those warnings are expected here.
 """
@@ -24,17 +26,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import signal
 import statistics
 import sys
 import time
 from pathlib import Path
 
+import aiohttp
 import msgspec
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
-
-from nautilus_trader.trading.config import ImportableStrategyConfig  # noqa: E402
 
 from adapters.hyperliquid import actions  # noqa: E402
 from adapters.hyperliquid import credentials  # noqa: E402
@@ -66,13 +68,14 @@ class Probes:
         self.submit_ns: int | None = None
         self.first_any: list[int] = []
         self.first_order: list[int] = []
+        self.first_cancel: list[int] = []
         self.frame_to_submit: list[int] = []
         self.submit_to_wire: list[int] = []
-        self._seen_any = self._seen_order = self._seen_submit = True
+        self._seen_any = self._seen_order = self._seen_cancel = self._seen_submit = True
 
     def on_frame(self) -> None:
         self.frame_ns = time.perf_counter_ns()
-        self._seen_any = self._seen_order = self._seen_submit = False
+        self._seen_any = self._seen_order = self._seen_cancel = self._seen_submit = False
 
     def on_submit(self) -> None:
         now = time.perf_counter_ns()
@@ -86,11 +89,15 @@ class Probes:
         if self.frame_ns is None:
             return
         is_order = body.startswith(b'{"action":{"type":"order"')
-        if not (is_order or body.startswith(b'{"action":{"type":"cancelByCloid"')):
+        is_cancel = body.startswith(b'{"action":{"type":"cancelByCloid"')
+        if not (is_order or is_cancel):
             return  # the dead-man switch refresh is not a reaction to the book
         if not self._seen_any:
             self._seen_any = True
             self.first_any.append(now - self.frame_ns)
+        if is_cancel and not self._seen_cancel:
+            self._seen_cancel = True
+            self.first_cancel.append(now - self.frame_ns)
         if is_order and not self._seen_order:
             self._seen_order = True
             self.first_order.append(now - self.frame_ns)
@@ -129,18 +136,11 @@ def install_probes(node, probes: Probes) -> None:
 
 async def measure_tick_to_wire(frames: int, log_level: str) -> Probes:
     os.environ[KEY_ENV] = TEST_ACCOUNT_KEY
-    exchange = LocalExchange(LocalExchangeConfig(manual_clock=True, fund_test_account=True, ip_weight_per_min=None))
-    await exchange.start()
+    exchange = await ExchangeProcess.start()
     unlimited = WeightLimiter(per_minute=10**9)
     factories.get_weight_limiter = lambda url: unlimited
     settings = load_venue_config(REPO_ROOT / "configs" / "hyperliquid_btc.json")
-    strategy = settings.strategy
-    strategy_config = {**strategy.config, "requote_threshold_bps": 0.5}
-    settings = msgspec.structs.replace(
-        settings,
-        strategy=ImportableStrategyConfig(strategy.strategy_path, strategy.config_path, strategy_config),
-        live=msgspec.structs.replace(settings.live, log_level=log_level),
-    )
+    settings = msgspec.structs.replace(settings, live=msgspec.structs.replace(settings.live, log_level=log_level))
     settings = replace_venue_live(settings, private_key_env=KEY_ENV)
     node = build_node(node_config(settings, VenueTarget.local(exchange.url)), loop=asyncio.get_running_loop())
     run_task = asyncio.ensure_future(node.run_async())
@@ -150,13 +150,47 @@ async def measure_tick_to_wire(frames: int, log_level: str) -> Probes:
         install_probes(node, probes)
         await asyncio.sleep(1.0)  # first quotes out, account refreshed
         for _ in range(frames):
-            exchange.step()
+            await exchange.step()
             await asyncio.sleep(FRAME_GAP_S)
     finally:
         await node.stop_async()
         await asyncio.wait({run_task}, timeout=10)
         await exchange.stop()
     return probes
+
+
+class ExchangeProcess:
+    """The local exchange (manual clock, funded test account, no IP budget) in a child process."""
+
+    def __init__(self, process: asyncio.subprocess.Process, url: str, session: aiohttp.ClientSession) -> None:
+        self._process, self.url, self._session = process, url, session
+
+    @classmethod
+    async def start(cls) -> ExchangeProcess:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, __file__, "--exchange-child", stdout=asyncio.subprocess.PIPE
+        )
+        url = (await asyncio.wait_for(process.stdout.readline(), 60)).decode().strip()
+        return cls(process, url, aiohttp.ClientSession())
+
+    async def step(self) -> None:
+        async with self._session.post(f"{self.url}/_admin/clock", json={"step": 1}) as response:
+            response.raise_for_status()
+
+    async def stop(self) -> None:
+        await self._session.close()
+        self._process.terminate()
+        await self._process.wait()
+
+
+async def serve_exchange() -> None:
+    config = LocalExchangeConfig(manual_clock=True, fund_test_account=True, ip_weight_per_min=None, port=0)
+    exchange = LocalExchange(config)
+    print(await exchange.start(), flush=True)
+    stopped = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stopped.set)
+    await stopped.wait()
+    await exchange.stop()
 
 
 def measure_signing() -> tuple[list[int], list[int]]:
@@ -190,7 +224,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=1500, help="book frames to push")
     parser.add_argument("--log-level", default="WARNING", help="node log level (INFO logs every order event)")
+    parser.add_argument("--exchange-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.exchange_child:
+        asyncio.run(serve_exchange())
+        return 0
     probes = asyncio.run(measure_tick_to_wire(args.frames, args.log_level))
     sign_ns, body_ns = measure_signing()
     print()
@@ -198,6 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'stage':<44} {'n':>6} {'p50 µs':>9} {'p99 µs':>9} {'mean µs':>9}")
     print(row("book frame -> first order/cancel on the wire", probes.first_any))
     print(row("book frame -> first order request on the wire", probes.first_order))
+    print(row("book frame -> first cancel request on the wire", probes.first_cancel))
     print(row("  book frame -> exec client submit", probes.frame_to_submit))
     print(row("  exec client submit -> order on the wire", probes.submit_to_wire))
     print(row("signing alone (sign_l1_action, 1 order)", sign_ns))
