@@ -274,8 +274,8 @@ class GLFTMarketMaker(Strategy):
         )
         diff = diff_quotes(bids + asks, resting, tolerance)
         self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
-        for level in self._within_cap(diff.place, position, working):
-            self._submit(level, mid, reduce_only=plan.reduce_only)
+        placed = self._within_cap(diff.place, position, working)
+        self._submit([self._new_order(level, mid, plan.reduce_only) for level in placed])
         self._record_series(ts_ns, inputs, depths)
 
     def _model_inputs(self, ts_ns: int, position: Decimal) -> ModelInputs:
@@ -346,7 +346,7 @@ class GLFTMarketMaker(Strategy):
                 accepted.append(level)
         return accepted
 
-    def _submit(self, level: QuoteLevel, mid: float, reduce_only: bool) -> None:
+    def _new_order(self, level: QuoteLevel, mid: float, reduce_only: bool) -> Order:
         instrument = self._instrument
         order = self.order_factory.limit(
             instrument_id=instrument.id,
@@ -360,11 +360,20 @@ class GLFTMarketMaker(Strategy):
         )
         self._orders_by_id[order.client_order_id.value] = order
         self._level_by_id[order.client_order_id.value] = level.level
-        self.submit_order(order)
+        return order
+
+    def _submit(self, orders: list[Order]) -> None:
+        """A cycle's new orders as one list: one signed ``order`` action live, instead of one request each."""
+        if len(orders) > 1:
+            self.submit_order_list(self.order_factory.create_list(orders))
+        elif orders:
+            self.submit_order(orders[0])
 
     def _cancel(self, orders) -> None:
-        for order in orders:
-            self.cancel_order(order)
+        """A cycle's cancels as one batch: one signed ``cancelByCloid`` action live, instead of one request each."""
+        orders = list(orders)
+        if orders:
+            self.cancel_orders(orders)
 
     def _check_skew(self, q_lots: float, depths: Depths) -> None:
         warning = check_skew(q_lots, depths.skew_bps_per_lot)
