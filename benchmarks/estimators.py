@@ -79,10 +79,12 @@ _SIGN = {AggressorSide.BUYER: 1, AggressorSide.SELLER: -1}
 
 
 class ModelBench(msgspec.Struct, frozen=True):
-    """How one model is built and fed, mirroring its actor: None where the actor feeds nothing of that kind."""
+    """How one model is built and fed, mirroring its actor: ``book_feed`` names the model method a book event calls
+    and ``book_args`` which of the event's argument tuples it takes (None: no per-book input)."""
 
     build: Callable[[InstrumentPriors], Any]
-    on_book: Callable[[Any, Event], None] | None
+    book_feed: str | None
+    book_args: str | None  # "book" (ts, best bid, best ask), "mid" (ts, mid) or "time" (ts,)
     on_trade: Callable[[Any, Event, float], None] | None  # the event and the last book mid before it
 
 
@@ -92,24 +94,22 @@ def _kappa_trade(model: KappaModel, e: Event, mid: float) -> None:
 
 
 MODELS: dict[str, ModelBench] = {
-    "kappa": ModelBench(
-        lambda priors: KappaModel(KappaParams(), priors), lambda m, e: m.on_book(e[1], e[2], e[3]), _kappa_trade
-    ),
-    "volatility": ModelBench(
-        lambda priors: VolatilityModel(VolatilityParams(), priors), lambda m, e: m.on_mid(e[1], e[4]), None
-    ),
-    "fill_rate": ModelBench(lambda priors: FillRateModel(FillRateParams(), priors), None, None),
+    "kappa": ModelBench(lambda priors: KappaModel(KappaParams(), priors), "on_book", "book", _kappa_trade),
+    "volatility": ModelBench(lambda priors: VolatilityModel(VolatilityParams(), priors), "on_mid", "mid", None),
+    "fill_rate": ModelBench(lambda priors: FillRateModel(FillRateParams(), priors), None, None, None),
     "adverse_selection": ModelBench(
-        lambda priors: AdverseSelectionModel(AdverseSelectionParams(), priors), lambda m, e: m.on_mid(e[1], e[4]), None
+        lambda priors: AdverseSelectionModel(AdverseSelectionParams(), priors), "on_mid", "mid", None
     ),
-    "calibration": ModelBench(lambda priors: CalibrationModel(CalibrationParams(), priors), None, None),
+    "calibration": ModelBench(lambda priors: CalibrationModel(CalibrationParams(), priors), None, None, None),
     "informed_flow": ModelBench(
         lambda priors: InformedFlowModel(InformedFlowParams(), priors),
-        lambda m, e: m.on_mid(e[1], e[4]),
+        "on_mid",
+        "mid",
         lambda m, e, mid: m.on_trade(e[1], e[2], e[3], e[4]),
     ),
-    "warmup": ModelBench(lambda priors: WarmupModel(WarmupParams(), priors), lambda m, e: m.on_market_data(e[1]), None),
+    "warmup": ModelBench(lambda priors: WarmupModel(WarmupParams(), priors), "on_market_data", "time", None),
 }
+_ARGS = {"book": lambda e: (e[1], e[2], e[3]), "mid": lambda e: (e[1], e[4]), "time": lambda e: (e[1],)}
 
 
 def catalog_events(catalog_path: Path, instrument_id: str) -> tuple[list[Event], int]:
@@ -138,22 +138,28 @@ def time_models(
     events: list[Event], n_book: int, names: list[str], priors: InstrumentPriors, interval_ns: int | None
 ) -> float:
     """µs per book event for the named models fed together (fresh models each call). ``interval_ns`` None: no
-    estimate; 0: an estimate after every book event; else at most one per interval of data time (the actors' rule)."""
-    benches = [(MODELS[name].build(priors), MODELS[name].on_book, MODELS[name].on_trade) for name in names]
-    book_feeds = [(model, feed) for model, feed, _ in benches if feed is not None]
-    trade_feeds = [(model, feed) for model, _, feed in benches if feed is not None]
-    models = [model for model, _, _ in benches]
+    estimate; 0: an estimate after every book event; else at most one per interval of data time (the actors' rule).
+    Each book feed is the model's bound method with its arguments built before the clock starts, as an actor
+    calls it; the actor's own wiring (reading the book) is the separate ``actor wiring`` row."""
+    benches = [(MODELS[name], MODELS[name].build(priors)) for name in names]
+    models = [model for _, model in benches]
+    book_feeds = [(getattr(model, bench.book_feed), bench.book_args) for bench, model in benches if bench.book_feed]
+    trade_feeds = [(model, bench.on_trade) for bench, model in benches if bench.on_trade is not None]
+    inputs = [
+        (event, [(feed, _ARGS[kind](event)) for feed, kind in book_feeds] if event[0] == BOOK else None)
+        for event in events
+    ]
     next_due = 0
     last_mid = 0.0
     started = time.perf_counter()
-    for event in events:
-        if event[0] == TRADE:
+    for event, calls in inputs:
+        if calls is None:
             for model, feed in trade_feeds:
                 feed(model, event, last_mid)
             continue
         last_mid = event[4]
-        for model, feed in book_feeds:
-            feed(model, event)
+        for feed, args in calls:
+            feed(*args)
         if interval_ns is not None and event[1] >= next_due:
             next_due = event[1] + interval_ns
             for model in models:
@@ -217,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     names = list(MODELS)
     for name in [*names, None]:
         selected = names if name is None else [name]
-        has_feed = any(MODELS[n].on_book or MODELS[n].on_trade for n in selected)
+        has_feed = any(MODELS[n].book_feed or MODELS[n].on_trade for n in selected)
         feed = best_of(args.repeats, lambda: time_models(events, n_book, selected, priors, None))
         every = best_of(args.repeats, lambda: time_models(events, n_book, selected, priors, 0))
         amortised = best_of(args.repeats, lambda: time_models(events, n_book, selected, priors, interval_ns))
