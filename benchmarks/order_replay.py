@@ -2,8 +2,9 @@
 
 A full-stack run's orders, read back from its cache, give every command the strategy sent: a submit at the order's
 ``ts_init`` (price, size, side, flags, tags) and a cancel at its ``OrderPendingCancel``. ``OrderReplay`` sends the
-same commands on the first book batch at or after each time, so the engine does the same order work (risk checks,
-matching, events, account and margin updates) as in the full run, with none of our computation. The time of that
+same commands on the first book batch at or after each time, as the strategy's quote cycle does (one batch cancel,
+then one order list), so the engine does the same order work (risk checks, matching, events, account and margin
+updates) as in the full run, with none of our computation. The time of that
 run, against the bare replay, is the floor the order flow alone sets on the full stack's throughput
 (``backtest_throughput.py``).
 """
@@ -24,8 +25,9 @@ from nautilus_trader.trading.config import ImportableStrategyConfig
 from nautilus_trader.trading.config import StrategyConfig
 from nautilus_trader.trading.strategy import Strategy
 
-# (ts_ns, 0, order index, side, price, quantity, post_only, reduce_only, tags) or (ts_ns, 1, order index)
+# (ts_ns, 0, order index) a cancel, or (ts_ns, 1, order index, side, price, quantity, post_only, reduce_only, tags)
 Command = tuple
+CANCEL, SUBMIT = 0, 1
 
 
 def commands_from_orders(orders: list[Order]) -> list[Command]:
@@ -33,13 +35,13 @@ def commands_from_orders(orders: list[Order]) -> list[Command]:
     commands: list[Command] = []
     for index, order in enumerate(sorted(orders, key=lambda o: o.ts_init)):
         commands.append(
-            (order.ts_init, 0, index, int(order.side), order.price.as_decimal(), order.quantity.as_decimal(),
+            (order.ts_init, SUBMIT, index, int(order.side), order.price.as_decimal(), order.quantity.as_decimal(),
              order.is_post_only, order.is_reduce_only, order.tags),
         )
         cancel = next((e for e in order.events if isinstance(e, OrderPendingCancel)), None)
         if cancel is not None:
-            commands.append((cancel.ts_init, 1, index))
-    commands.sort(key=lambda c: (c[0], c[1]))
+            commands.append((cancel.ts_init, CANCEL, index))
+    commands.sort(key=lambda c: (c[0], c[1], c[2]))
     return commands
 
 
@@ -63,10 +65,11 @@ class OrderReplay(Strategy):
     def on_order_book_deltas(self, deltas) -> None:
         now, commands = self.clock.timestamp_ns(), self._commands
         instrument = self.cache.instrument(self.config.instrument_id)
+        cancels, orders = [], []
         while self._next < len(commands) and commands[self._next][0] <= now:
             command = commands[self._next]
             self._next += 1
-            if command[1] == 0:
+            if command[1] == SUBMIT:
                 _, _, index, side, price, quantity, post_only, reduce_only, tags = command
                 order = self.order_factory.limit(
                     instrument_id=instrument.id,
@@ -79,9 +82,15 @@ class OrderReplay(Strategy):
                     tags=tags,
                 )
                 self._sent[index] = order
-                self.submit_order(order)
+                orders.append(order)
             elif (order := self._sent.get(command[2])) is not None and not order.is_closed:
-                self.cancel_order(order)
+                cancels.append(order)
+        if cancels:
+            self.cancel_orders(cancels)
+        if len(orders) > 1:
+            self.submit_order_list(self.order_factory.create_list(orders))
+        elif orders:
+            self.submit_order(orders[0])
 
 
 def replay_strategy(instrument_id: str, commands_path: Path) -> ImportableStrategyConfig:
