@@ -71,11 +71,11 @@ KEY_ENV = "HYPERLIQUID_FAULT_SUITE_PK"
 COIN = "BTC"
 USER_CHANNELS = ("orderUpdates", "userFills", "user")
 # Quote close to the touch so the replay crosses the node's orders every few seconds; no same-side burst pause (at
-# 20x replay a burst window of 2 s wall time spans 40 s of market) and no latched inventory-stuck halt (30 quote
-# cycles are 2 s of wall time at 20x: a 429 storm alone trips it, and the suite would stop trading for good).
+# 20x replay a burst window of 2 s wall time spans 40 s of market) and no latched inventory-stuck halt (a 429 storm
+# can hold the reducing side unquoted past the halt's 15 s, and the suite would stop trading for good).
 FAST_FILLS = {
     "half_spread_mult": 0.2,
-    "risk": {"min_spread_floor_bps": 1.5, "burst_events": 1000, "stuck_halt_cycles": 1_000_000},
+    "risk": {"min_spread_floor_bps": 1.5, "burst_events": 1000, "stuck_halt_s": 1_000_000.0},
 }
 POLL_S = 0.02
 

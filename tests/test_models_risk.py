@@ -47,7 +47,7 @@ def test_defaults():
         ({"min_spread_floor_bps": 0.0}, "RiskConfig.min_spread_floor_bps: must be > 0, got 0.0"),
         ({"stale_halt_s": 4.0}, "RiskConfig.stale_halt_s: must be > stale_pull_s (5.0), got 4.0"),
         ({"red_zone_frac": 0.4}, "RiskConfig.red_zone_frac: must be in (inventory_threshold, 1], got 0.4"),
-        ({"stuck_halt_cycles": 10}, "RiskConfig.stuck_halt_cycles: must be > stuck_warn_cycles (10), got 10"),
+        ({"stuck_halt_s": 5.0}, "RiskConfig.stuck_halt_s: must be > stuck_warn_s (5.0), got 5.0"),
         ({"min_peak_usd": 20_000.0}, "RiskConfig.min_peak_usd: must be in (0, capital_usd], got 20000.0"),
         ({"max_daily_loss_pct": math.nan}, "RiskConfig.max_daily_loss_pct: must be finite, got nan"),
         ({"max_position": -0.05}, "RiskConfig.max_position: must be > 0, got -0.05"),

@@ -20,10 +20,10 @@ rejects               > max_rejects (20) in 60 s                      REDUCING  
 burst_bid, burst_ask  ≥ burst_events (4) same-side aggressor events   pause     transient  side_pause_s (20 s)
                       in 2 s (a sweep of several levels is one)
 max_position          |q| > 2 × max_position                          REDUCING  transient  |q| ≤ max_position
-inventory_stuck_warn  no reducing quote 10 cycles, |q| ≥ 10% of max   REDUCING  transient  a reducing quote
+inventory_stuck_warn  no reducing quote 5 s, |q| ≥ 10% of max        REDUCING  transient  a reducing quote
 drawdown              equity > 2% below today's peak (≥ min_peak)     REDUCING  daily      UTC day roll, resume
 daily_loss            today's loss > 3% of capital                    HALTED    daily      UTC day roll, resume
-inventory_stuck       no reducing quote for 30 cycles                 HALTED    latched    manual_resume
+inventory_stuck       no reducing quote for 15 s                      HALTED    latched    manual_resume
 liquidation           |Δq| > 20% of max with no fill in the last 5 s  HALTED    latched    manual_resume
 manual                operator                                        HALTED    latched    manual_resume
 ====================  ==============================================  ========  =========  ======================
@@ -31,7 +31,7 @@ manual                operator                                        HALTED    
 Why these severities: losses escalate (giving back 2% from the day's high → stop adding risk; losing the daily
 budget → stop). Too large a position or API trouble calls for fewer orders on one side, not none (reduce-only
 halves the request rate, lesson E7, and keeps the reducing side, E4). A liquidation, a quoting pipeline that
-cannot quote the reducing side for 30 cycles (E4's "kill at 30") and an operator halt mean something is broken
+cannot quote the reducing side for 15 s (E4's "kill at 30" cycles of about 0.5 s) and an operator halt mean something is broken
 that a person must look at. A dead feed halts but clears itself when data returns: it is transient in the
 original too (§A.9.1) and nobody should have to restart a bot because a websocket reconnected (E1).
 
@@ -230,7 +230,7 @@ class KillSwitch:
         self._last_fill_ns: int | None = None
         self._fills_ns: dict[Side, deque[tuple[int, str | None]]] = {side: deque() for side in Side}  # (ts, key)
         self._errors_ns: dict[ErrorKind, deque[int]] = {kind: deque() for kind in ErrorKind}
-        self._stuck_cycles = 0
+        self._stuck_since_ns: int | None = None  # first quote cycle without a reducing quote, while it lasts
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -442,10 +442,12 @@ class KillSwitch:
         return events
 
     def on_quote_cycle(self, ts_ns: int, position: float, reducing_side_quoted: bool) -> list[KillEvent]:
-        """After each quote cycle: count cycles without a reducing quote while holding inventory (lesson E4).
+        """After each quote cycle: how long inventory has been held without a reducing quote (lesson E4).
 
-        Dust below ``stuck_min_position_frac`` of max is not counted (it may be under the $10 minimum order);
-        cycles while HALTED or pulled are not counted, since the missing quote is then deliberate.
+        Measured in time, not in cycles: cycles follow the data rate, so a count halted a replay at 10× within a
+        second of a lost cancel answer (the fault suite), and would mean something else on every venue. Dust below
+        ``stuck_min_position_frac`` of max is not counted (it may be under the $10 minimum order); cycles while
+        HALTED or pulled are not counted, since the missing quote is then deliberate.
         """
         events = self._advance(ts_ns)
         if self.state is KillState.HALTED or self.pull_quotes:
@@ -453,17 +455,21 @@ class KillSwitch:
         cfg = self._config
         u = utilisation(position, cfg.max_position)
         if reducing_side_quoted or u < cfg.stuck_min_position_frac or position == 0.0:
-            self._stuck_cycles = 0
+            self._stuck_since_ns = None
             return events + self._clear(Trigger.INVENTORY_STUCK_WARN, "reducing side quoted again")
-        self._stuck_cycles += 1
+        if self._stuck_since_ns is None:
+            self._stuck_since_ns = ts_ns
+        stuck_s = (ts_ns - self._stuck_since_ns) / NS_PER_S
+        if stuck_s < cfg.stuck_warn_s:
+            return events
         detail = (
-            f"no reducing quote for {self._stuck_cycles} cycles with position {position:.6g} "
+            f"no reducing quote for {stuck_s:.2f} s with position {position:.6g} "
             f"({100.0 * u:.0f}% of max {cfg.max_position:g})"
         )
-        if self._stuck_cycles >= cfg.stuck_halt_cycles:
-            events += self._trip(Trigger.INVENTORY_STUCK, f"{detail} >= {cfg.stuck_halt_cycles}")
-        elif self._stuck_cycles >= cfg.stuck_warn_cycles:
-            events += self._trip(Trigger.INVENTORY_STUCK_WARN, f"{detail} >= {cfg.stuck_warn_cycles}")
+        if stuck_s >= cfg.stuck_halt_s:
+            events += self._trip(Trigger.INVENTORY_STUCK, f"{detail} >= {cfg.stuck_halt_s:g} s")
+        else:
+            events += self._trip(Trigger.INVENTORY_STUCK_WARN, f"{detail} >= {cfg.stuck_warn_s:g} s")
         return events
 
     def manual_halt(self, ts_ns: int, reason: str) -> list[KillEvent]:
@@ -473,7 +479,7 @@ class KillSwitch:
         """Operator clears every daily and latched reason. A limit whose condition still holds trips again on
         its next input: a resume does not raise a limit. Transient reasons clear by themselves."""
         events = self._advance(ts_ns)
-        self._stuck_cycles = 0
+        self._stuck_since_ns = None
         for trigger in list(self._active):
             if RULES[trigger][1] is not Persistence.TRANSIENT:
                 events += self._clear(trigger, "manual resume by operator")

@@ -67,8 +67,8 @@ class RiskConfig:
     burst_window_s: float = 2.0
     side_pause_s: float = 20.0  # the mid keeps moving with a burst for 10–30 s on the bundled data, then reverts
     stuck_min_position_frac: float = 0.1
-    stuck_warn_cycles: int = 10
-    stuck_halt_cycles: int = 30
+    stuck_warn_s: float = 5.0
+    stuck_halt_s: float = 15.0  # the original's 30 cycles at about one book update every 0.5 s
 
     def __post_init__(self) -> None:
         for field in fields(self):
@@ -115,12 +115,8 @@ def _config_rules(c: RiskConfig) -> Iterator[tuple[str, bool, str]]:
     yield "burst_window_s", c.burst_window_s > 0, "must be > 0"
     yield "side_pause_s", c.side_pause_s > 0, "must be > 0"
     yield "stuck_min_position_frac", 0 <= c.stuck_min_position_frac <= 1, "must be in [0, 1]"
-    yield "stuck_warn_cycles", c.stuck_warn_cycles >= 1, "must be >= 1"
-    yield (
-        "stuck_halt_cycles",
-        c.stuck_halt_cycles > c.stuck_warn_cycles,
-        f"must be > stuck_warn_cycles ({c.stuck_warn_cycles})",
-    )
+    yield "stuck_warn_s", c.stuck_warn_s > 0, "must be > 0"
+    yield "stuck_halt_s", c.stuck_halt_s > c.stuck_warn_s, f"must be > stuck_warn_s ({c.stuck_warn_s})"
 
 
 # -- effective γ ---------------------------------------------------------------------------------------
