@@ -8,8 +8,9 @@ same way for every venue, so re-running any loader reproduces the same catalog.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
-from typing import Protocol
 
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
@@ -20,12 +21,26 @@ class CatalogSourceError(ValueError):
     """Sources that cannot be written together (another instrument, overlapping time ranges)."""
 
 
-class LoadedSource(Protocol):
+@dataclass
+class LoadedSource:
+    """The NautilusTrader data one source file produced; each venue's loader adds its own counts to it."""
+
     path: Path
     instrument_id: InstrumentId
+    deltas: list = field(default_factory=list)
+    trades: list = field(default_factory=list)
+    quotes: list = field(default_factory=list)
 
     def streams(self) -> list[list]:
         """The non-empty output streams, each written to the catalog in one call."""
+        return [stream for stream in (self.deltas, self.trades, self.quotes) if stream]
+
+    def ts_init_span_ns(self) -> tuple[int, int] | None:
+        """First and last ``ts_init`` over all streams; ``None`` when the file produced nothing."""
+        streams = self.streams()
+        if not streams:
+            return None
+        return min(s[0].ts_init for s in streams), max(s[-1].ts_init for s in streams)
 
 
 def write_catalog(

@@ -58,6 +58,7 @@ from nautilus_trader.model.instruments import Instrument
 
 from adapters.binance.instruments import usdm_perpetual
 from adapters.catalog import CatalogSourceError
+from adapters.catalog import LoadedSource
 from adapters.catalog import write_catalog
 
 _RESEARCH_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "hyperliquid_research_data"
@@ -68,14 +69,9 @@ _NS_PER_MS = 1_000_000
 
 
 @dataclass
-class LoadResult:
+class LoadResult(LoadedSource):
     """What one recording produced, with the counts a person checks after a load."""
 
-    path: Path
-    instrument_id: InstrumentId
-    deltas: list[OrderBookDelta] = field(default_factory=list)
-    trades: list[TradeTick] = field(default_factory=list)
-    quotes: list[QuoteTick] = field(default_factory=list)
     lines: int = 0
     snapshots: int = 0
     diffs: int = 0
@@ -91,16 +87,6 @@ class LoadResult:
     venue_time_regressions: int = 0
     ts_event_capped: int = 0
     parse_s: float = 0.0
-
-    def streams(self) -> list[list]:
-        """The non-empty output streams, each written to the catalog in one call."""
-        return [stream for stream in (self.deltas, self.trades, self.quotes) if stream]
-
-    def ts_init_span_ns(self) -> tuple[int, int] | None:
-        streams = self.streams()
-        if not streams:
-            return None
-        return min(s[0].ts_init for s in streams), max(s[-1].ts_init for s in streams)
 
     def summary(self) -> str:
         span = self.ts_init_span_ns()

@@ -44,19 +44,18 @@ from typing import Any
 
 import msgspec
 import pandas as pd
-from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.enums import book_action_to_str
-from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 from tqdm import tqdm
 
+from adapters.catalog import LoadedSource
 from adapters.hyperliquid.book_diff import Level
 from adapters.hyperliquid.book_diff import SnapshotDiffer
 from adapters.hyperliquid.meta import _RESEARCH_DATA
@@ -77,14 +76,9 @@ _ACTION_ORDER = (BookAction.CLEAR, BookAction.ADD, BookAction.UPDATE, BookAction
 
 
 @dataclass
-class LoadResult:
+class LoadResult(LoadedSource):
     """What one source file produced, with the counts a person checks after a load."""
 
-    path: Path
-    instrument_id: InstrumentId
-    deltas: list[OrderBookDelta] = field(default_factory=list)
-    trades: list[TradeTick] = field(default_factory=list)
-    quotes: list[QuoteTick] = field(default_factory=list)
     lines: int = 0
     snapshots: int = 0
     batches: int = 0
@@ -106,16 +100,6 @@ class LoadResult:
         """Deltas per ``BookAction`` name (CLEAR, ADD, UPDATE, DELETE)."""
         counts = Counter(delta.action for delta in self.deltas)
         return {book_action_to_str(action): counts[action] for action in _ACTION_ORDER if counts[action]}
-
-    def ts_init_span_ns(self) -> tuple[int, int] | None:
-        """First and last ``ts_init`` over all streams; ``None`` when the file produced nothing."""
-        firsts = [stream[0].ts_init for stream in self.streams()]
-        lasts = [stream[-1].ts_init for stream in self.streams()]
-        return (min(firsts), max(lasts)) if firsts else None
-
-    def streams(self) -> list[list]:
-        """The non-empty output streams, each written to the catalog in one call."""
-        return [stream for stream in (self.deltas, self.trades, self.quotes) if stream]
 
     def summary(self) -> str:
         actions = ", ".join(f"{name} {count:,}" for name, count in self.action_counts().items())
