@@ -10,6 +10,9 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from adapters.hyperliquid import loaders
 from adapters.hyperliquid.meta import instrument_for
@@ -22,6 +25,7 @@ from mm_strategy.models.kappa import FitReason
 from mm_strategy.models.kappa import KappaModel
 from mm_strategy.models.kappa import KappaParams
 from mm_strategy.models.kappa import MarketArrivals
+from mm_strategy.models.kappa import SurvivalFit
 from mm_strategy.models.kappa import fit_survival
 from mm_strategy.models.kappa import refine_curve
 from mm_strategy.models.priors import InstrumentPriors
@@ -355,3 +359,103 @@ def test_hl_captures_fit_trades_on_both_sides(hl_captures, coin: str, kappa: flo
     for side in [r.bid for r in readings] + [r.ask for r in readings]:
         assert side.market.r2 > 0.7 and side.market.arrivals >= 40
         assert 8_000 < side.kappa_per_frac < 35_000 and 0.02 < side.a_per_s < 0.3
+
+
+# --- the incremental histogram and one-pass fit against the textbook computation ------------------------------------
+
+
+def reference_fit(counts: np.ndarray, depth_sums: np.ndarray, min_survivors: int) -> tuple | None:
+    """The textbook WLS of the module docstring from scratch, in numpy and two passes (the mean first, then the
+    centred moments): (ln N₀, κ, R², points), or None with fewer than 3 points."""
+    occupied = np.flatnonzero(counts)
+    n_bin = counts[occupied].astype(np.float64)
+    beyond = n_bin.sum() - np.cumsum(n_bin)
+    keep = beyond >= min_survivors
+    if np.count_nonzero(keep) < 3:
+        return None
+    x, w = depth_sums[occupied][keep] / n_bin[keep], beyond[keep]
+    y = np.log(w)
+    mx, my = (w @ x) / w.sum(), (w @ y) / w.sum()
+    dx, dy = x - mx, y - my
+    vxx, vxy, vyy = w @ (dx * dx), w @ (dx * dy), w @ (dy * dy)
+    slope = vxy / vxx
+    return my - slope * mx, -slope, min(vxy * vxy / (vxx * vyy), 1.0), len(x)
+
+
+def assert_fit_matches(fit: SurvivalFit | None, reference: tuple | None) -> None:
+    """Same points, and κ, ln N₀ and R² equal to 1e-9 relative (summation order is all that differs)."""
+    if reference is None:
+        assert fit is None
+        return
+    ln_n0, kappa, r2, points = reference
+    assert fit is not None and fit.points == points
+    assert fit.kappa_per_frac == pytest.approx(kappa, rel=1e-9)
+    assert fit.ln_n0 == pytest.approx(ln_n0, rel=1e-9, abs=1e-12)
+    assert fit.r2 == pytest.approx(r2, rel=1e-9)
+
+
+N_BINS = round(PARAMS.max_depth_bps / PARAMS.depth_bin_bps)
+BIN_FRAC = PARAMS.depth_bin_bps * BP
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    bins=st.dictionaries(
+        st.integers(0, N_BINS - 1), st.tuples(st.integers(1, 400), st.floats(0.0, 1.0, exclude_max=True)), max_size=60
+    ),
+    min_survivors=st.integers(1, 6),
+)
+def test_one_pass_fit_matches_the_two_pass_reference(bins: dict, min_survivors: int) -> None:
+    # any histogram the window can hold: up to 60 occupied bins of the 250, each with its arrivals' mean depth
+    # anywhere inside the bin
+    counts, sums = np.zeros(N_BINS, dtype=np.int64), np.zeros(N_BINS)
+    for i, (n, within) in bins.items():
+        counts[i] = n
+        sums[i] = n * (i + within) * BIN_FRAC
+    assert_fit_matches(fit_survival(counts, sums, min_survivors), reference_fit(counts, sums, min_survivors))
+
+
+def recounted(window) -> tuple[np.ndarray, np.ndarray]:
+    """The window's histogram from scratch: its arrivals in the window binned again."""
+    bins = np.array([i for _, i, _ in window._events], dtype=np.int64)
+    depths = np.array([d for _, _, d in window._events])
+    return np.bincount(bins, minlength=N_BINS), np.bincount(bins, weights=depths, minlength=N_BINS)
+
+
+def assert_windows_match_recount(market: MarketArrivals, now_ns: int) -> int:
+    """Every window's running histogram, occupied bins and cached fit against a recount of its arrivals; the
+    number of fits that were not None."""
+    market.advance(now_ns)
+    fits = 0
+    for window in market.windows:
+        counts, sums = recounted(window)
+        running_counts, running_sums = window.histogram()
+        assert np.array_equal(running_counts, counts)
+        assert window._occupied == np.flatnonzero(counts).tolist()
+        # added and subtracted as arrivals enter and leave: equal to rounding, exactly 0 in an emptied bin
+        np.testing.assert_allclose(running_sums, sums, rtol=1e-12, atol=0.0)
+        fit = window.fit(PARAMS.min_survivors)
+        assert_fit_matches(fit, reference_fit(counts, sums, PARAMS.min_survivors))
+        fits += fit is not None
+    return fits
+
+
+@pytest.mark.parametrize("coin", ["BTC", "ETH", "SOL", "archive BTC"])
+def test_running_histograms_and_fits_match_a_recount_on_real_data(archive_btc_hour, hl_captures, coin: str) -> None:
+    # every book update and trade of the recording into the market windows, as KappaModel feeds them; after each
+    # book update (where the archive hour's crossings and the captures' trades enter, and the 600 s window expires
+    # them) each window is checked against its arrivals recounted from scratch and fitted the textbook way
+    path = archive_btc_hour if coin == "archive BTC" else hl_captures / f"hl_{coin}_20250903.gz"
+    instrument = instrument_for(coin.split()[-1])
+    result = loaders.parse_file(path, instrument)
+    data = market_data(instrument, result.deltas, result.trades)
+    market = MarketArrivals(PARAMS)
+    checks = fits = 0
+    for kind, *args in market_inputs(data):
+        if kind == "book":
+            market.on_book(*args)
+            fits += assert_windows_match_recount(market, args[0])
+            checks += 1
+        else:
+            market.on_trade(*args)
+    assert checks > 400 and fits > checks  # fits on more than one window, most of the time

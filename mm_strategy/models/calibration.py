@@ -117,13 +117,14 @@ class CalibrationModel:
     read `estimate(ts_ns)`. The observed span starts at the first timestamp this controller sees (any call): create
     it when the strategy starts and pass event time (backtest) or clock time (live)."""
 
-    __slots__ = ("params", "_fills", "_as_fills", "_kappa_confidence")
+    __slots__ = ("params", "_fills", "_as_fills", "_kappa_confidence", "_progress")
 
     def __init__(self, params: CalibrationParams, priors: InstrumentPriors | None = None) -> None:
         self.params = p = params
         self._fills = TrailingEventWindow(p.lookback_s)
         self._as_fills = 0
         self._kappa_confidence = 0.0
+        self._progress = calibration_progress(0, p.as_fills_full, 0.0, p.kappa_confidence_full)  # of its inputs
 
     def on_fill(self, ts_ns: int) -> None:
         self._fills.add(ts_ns)
@@ -138,6 +139,9 @@ class CalibrationModel:
         self._fills.advance(ts_ns)
         self._as_fills = as_fills_measured
         self._kappa_confidence = kappa_confidence
+        p = self.params
+        self._progress = calibration_progress(as_fills_measured, p.as_fills_full, kappa_confidence,
+                                              p.kappa_confidence_full)
 
     def estimate(self, ts_ns: int) -> CalibrationReading:
         p = self.params
@@ -145,19 +149,18 @@ class CalibrationModel:
         window.advance(ts_ns)
         span_s = window.span_s
         expected = expected_fills(p.target_fills_per_hour, span_s)
-        ratio = fill_ratio(window.count, expected, p.prior_fills)
-        progress = calibration_progress(
-            self._as_fills, p.as_fills_full, self._kappa_confidence, p.kappa_confidence_full
-        )
-        return CalibrationReading(
-            half_spread_mult=tightening_mult(ratio, progress, p.min_half_spread_mult),
-            progress=progress,
-            fills_in_window=window.count,
-            expected_fills_in_window=expected,
-            fill_ratio=ratio,
-            span_s=span_s,
-            as_fills_measured=self._as_fills,
-            kappa_confidence=self._kappa_confidence,
+        fills = window.count
+        ratio = fill_ratio(fills, expected, p.prior_fills)
+        progress = self._progress
+        return CalibrationReading(  # positional, in field order (estimated at every publication)
+            tightening_mult(ratio, progress, p.min_half_spread_mult),  # half_spread_mult
+            progress,  # progress
+            fills,  # fills_in_window
+            expected,  # expected_fills_in_window
+            ratio,  # fill_ratio
+            span_s,  # span_s
+            self._as_fills,  # as_fills_measured
+            self._kappa_confidence,  # kappa_confidence
         )
 
     def to_state(self) -> dict:

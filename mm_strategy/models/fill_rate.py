@@ -159,13 +159,13 @@ class FillRateModel:
         span_s = self._expected.span_s
         per_hour = 3600.0 / span_s if span_s > 0.0 else 0.0
         (a_bid, k_bid), (a_ask, k_ask) = self._curves
-        return FillRateReading(
-            observed_fills_per_hour=self._observed.count * per_hour,
-            expected_fills_per_hour=self._expected.total * per_hour,
-            lambda0_per_s=0.5 * (a_bid + a_ask),
-            delta_char_bps=_BPS / (0.5 * (k_bid + k_ask)),
-            spells=self._spells,
-            is_warm=self._spells >= self.params.warmup_spells,
+        return FillRateReading(  # positional, in field order (estimated at every publication)
+            self._observed.count * per_hour,  # observed_fills_per_hour
+            self._expected.total * per_hour,  # expected_fills_per_hour
+            0.5 * (a_bid + a_ask),  # lambda0_per_s
+            _BPS / (0.5 * (k_bid + k_ask)),  # delta_char_bps
+            self._spells,  # spells
+            self._spells >= self.params.warmup_spells,  # is_warm
         )
 
     def to_state(self) -> dict:

@@ -110,17 +110,25 @@ class _DecayedShare:
             self.total *= factor
             self.ref_ns = ts_ns
 
-    def add(self, now_ns: int, order_ts_ns: int, informed: bool) -> None:
-        """One order seen at order_ts_ns, classified at now_ns (>= every earlier now_ns)."""
+    def weight(self, now_ns: int, order_ts_ns: int) -> float:
+        """An order's weight when classified at now_ns: 2^(−its age)."""
+        age_ns = now_ns - order_ts_ns
+        return 0.5 ** (age_ns / self.half_life_ns) if age_ns > 0 else 1.0
+
+    def add(self, now_ns: int, weight: float, informed: bool) -> None:
+        """One order of weight `weight` (from `weight`), classified at now_ns (>= every earlier now_ns)."""
         self._decay_to(now_ns)
-        weight = 0.5 ** (max(now_ns - order_ts_ns, 0) / self.half_life_ns)
         self.total += weight
         if informed:
             self.informed += weight
 
     def share(self, ts_ns: int, prior_weight: float) -> float:
-        factor = 0.5 ** (max(ts_ns - self.ref_ns, 0) / self.half_life_ns)
-        return self.informed * factor / (self.total * factor + prior_weight)
+        """Σ w·x / (Σ w + prior) at ts_ns (the decay factor is 1 at the reference time: no power to take)."""
+        age_ns = ts_ns - self.ref_ns
+        if age_ns > 0:
+            factor = 0.5 ** (age_ns / self.half_life_ns)
+            return self.informed * factor / (self.total * factor + prior_weight)
+        return self.informed / (self.total + prior_weight)
 
 
 class InformedFlowModel:
@@ -167,7 +175,8 @@ class InformedFlowModel:
             )
         if aggressor_sign not in (BUY, SELL, 0):
             raise ValueError(f"InformedFlowModel.on_trade: aggressor_sign must be +1, -1 or 0, got {aggressor_sign!r}")
-        self._last_trade_ts_ns = max(self._last_trade_ts_ns, ts_ns)
+        if ts_ns > self._last_trade_ts_ns:
+            self._last_trade_ts_ns = ts_ns
         if aggressor_sign == 0:
             return
         order = self._open
@@ -202,8 +211,10 @@ class InformedFlowModel:
 
     def _classify(self, now_ns: int, order_ts_ns: int, sign: int, impact_bps: float) -> None:
         informed = impact_bps > self.params.informed_impact_bps
-        self._shares[0 if sign == BUY else 1].add(now_ns, order_ts_ns, informed)
-        self._shares[2].add(now_ns, order_ts_ns, informed)
+        both = self._shares[2]
+        weight = both.weight(now_ns, order_ts_ns)  # the same for its side's share: one half-life for all three
+        self._shares[0 if sign == BUY else 1].add(now_ns, weight, informed)
+        both.add(now_ns, weight, informed)
         self._orders_classified += 1
         self._orders_informed += informed
 
@@ -213,15 +224,16 @@ class InformedFlowModel:
         if not has_trades:
             return InformedFlowReading(0.0, 0.0, 0.0, False, 0.0, self._orders_classified, self._orders_informed)
         prior = p.prior_uninformed_orders
-        buy, sell, both = (share.share(ts_ns, prior) for share in self._shares)
-        return InformedFlowReading(
-            p_informed=both,
-            p_informed_buy=buy,
-            p_informed_sell=sell,
-            has_trades=True,
-            confidence=min(1.0, self._orders_classified / p.warmup_orders),
-            orders_classified=self._orders_classified,
-            orders_informed=self._orders_informed,
+        buy, sell, both = self._shares
+        classified = self._orders_classified
+        return InformedFlowReading(  # positional, in field order (estimated at every publication)
+            both.share(ts_ns, prior),  # p_informed
+            buy.share(ts_ns, prior),  # p_informed_buy
+            sell.share(ts_ns, prior),  # p_informed_sell
+            True,  # has_trades
+            min(1.0, classified / p.warmup_orders),  # confidence
+            classified,  # orders_classified
+            self._orders_informed,  # orders_informed
         )
 
     def to_state(self) -> dict:

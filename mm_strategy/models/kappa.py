@@ -60,6 +60,8 @@ So κ is 6–9× the seed's 2,500 and A 4–40× below its 0.8/s.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
+from bisect import insort
 from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -212,53 +214,89 @@ class KappaReading(msgspec.Struct, frozen=True):
 
 
 def fit_survival(counts: np.ndarray, depth_sums: np.ndarray, min_survivors: int) -> SurvivalFit | None:
+    """`survival_fit` of a histogram given as arrays (`counts[i]` arrivals in bin i with depths summing to
+    `depth_sums[i]`): the pooled sides of ``calibrate.py``."""
+    counts_list = counts.tolist()
+    return survival_fit(np.flatnonzero(counts).tolist(), counts_list, depth_sums.tolist(), sum(counts_list),
+                        min_survivors)
+
+
+def survival_fit(
+    occupied: Sequence[int], counts: Sequence[int], depth_sums: Sequence[float], total: int, min_survivors: int
+) -> SurvivalFit | None:
     """WLS of ln N(>δ) on δ over the occupied bins of an arrival-depth histogram (module docstring).
 
-    `counts[i]` arrivals in bin i with depths summing to `depth_sums[i]` (price fractions). None with fewer than 3
-    points. N(>δ) falls strictly from one occupied bin to the next, so κ > 0 whenever there is a fit.
+    `occupied`: the bins holding arrivals, ascending; `counts[i]` arrivals in bin i with depths summing to
+    `depth_sums[i]` (price fractions); `total` arrivals in all. None with fewer than 3 points. N(>δ) falls strictly
+    from one occupied bin to the next, so κ > 0 whenever there is a fit, and the points kept (N(>δ) ≥
+    `min_survivors`) are the shallowest ones.
+
+    One pass over the kept points in plain floats (no array allocations: this runs at the estimate after every
+    arrival a window gains or loses). The weighted moments are summed about the first point, which carries most
+    of the weight (N is largest there), so the centred moments lose no digits to cancellation; the result agrees
+    with the textbook two-pass WLS to 1e-9 relative or better (2e-15 worst on the bundled data; pinned in
+    ``tests/test_models_kappa.py``).
     """
-    occupied = np.flatnonzero(counts)
     if len(occupied) < 3:
         return None
-    n_bin = counts[occupied].astype(np.float64)
-    beyond = n_bin.sum() - np.cumsum(n_bin)
-    keep = beyond >= min_survivors
-    if np.count_nonzero(keep) < 3:
+    log = math.log
+    beyond = total
+    points = 0
+    x0 = y0 = sw = swx = swy = swxx = swxy = swyy = 0.0
+    for i in occupied:
+        n = counts[i]
+        beyond -= n
+        if beyond < min_survivors:
+            break
+        x = depth_sums[i] / n
+        y = log(beyond)
+        if not points:
+            x0, y0 = x, y
+        points += 1
+        dx = x - x0
+        dy = y - y0
+        wx = beyond * dx
+        wy = beyond * dy
+        sw += beyond
+        swx += wx
+        swy += wy
+        swxx += wx * dx
+        swxy += wx * dy
+        swyy += wy * dy
+    if points < 3:
         return None
-    x = depth_sums[occupied][keep] / n_bin[keep]
-    w = beyond[keep]
-    y = np.log(w)
-    sw = w.sum()
-    mx, my = (w @ x) / sw, (w @ y) / sw
-    dx, dy = x - mx, y - my
-    vxx, vxy, vyy = w @ (dx * dx), w @ (dx * dy), w @ (dy * dy)
+    mx, my = swx / sw, swy / sw
+    vxx, vxy, vyy = swxx - swx * mx, swxy - swx * my, swyy - swy * my
     if vxx <= 0.0 or vyy <= 0.0:
         return None
     slope = vxy / vxx
     return SurvivalFit(
-        ln_n0=float(my - slope * mx), kappa_per_frac=float(-slope), r2=float(min(vxy * vxy / (vxx * vyy), 1.0)),
-        points=int(len(x)),
+        ln_n0=(y0 + my) - slope * (x0 + mx), kappa_per_frac=-slope, r2=min(vxy * vxy / (vxx * vyy), 1.0),
+        points=points,
     )
 
 
 class ArrivalDepths:
-    """Depths of one side's arrivals of one source in a trailing window, histogrammed for `fit_survival`.
+    """Depths of one side's arrivals of one source in a trailing window, histogrammed for `survival_fit`.
 
     Depths at or beyond `max_depth_bps` are outside the fitted range and not kept. O(1) per arrival (expiry
-    included); the fit is cached until an arrival enters or leaves the window.
+    included; a bin that becomes occupied or empty is an insertion in the short sorted list of occupied bins); the
+    fit is cached until an arrival enters or leaves the window.
     """
 
     __slots__ = (
-        "_window_ns", "_bin_frac", "_events", "_counts", "_depth_sums", "_fit", "_dirty", "version", "expires_at_ns",
+        "_window_ns", "_bin_frac", "_n_bins", "_events", "_counts", "_depth_sums", "_occupied", "_fit", "_dirty",
+        "version", "expires_at_ns",
     )
 
     def __init__(self, window_s: float, depth_bin_bps: float, max_depth_bps: float) -> None:
         self._window_ns = round(window_s * _NS_PER_S)
         self._bin_frac = depth_bin_bps / _BPS
-        n_bins = math.floor(max_depth_bps / depth_bin_bps + 1e-9)
+        self._n_bins = n_bins = math.floor(max_depth_bps / depth_bin_bps + 1e-9)
         self._events: deque[tuple[int, int, float]] = deque()
-        self._counts = np.zeros(n_bins, dtype=np.int64)
-        self._depth_sums = np.zeros(n_bins)
+        self._counts = [0] * n_bins
+        self._depth_sums = [0.0] * n_bins
+        self._occupied: list[int] = []  # bins with counts > 0, ascending
         self._fit: SurvivalFit | None = None
         self._dirty = False
         self.version = 0  # bumped whenever the window's content changes
@@ -269,14 +307,18 @@ class ArrivalDepths:
 
     def add(self, ts_ns: int, depth_frac: float) -> None:
         """One arrival that went `depth_frac` (> 0) beyond the mid."""
-        self.expire(ts_ns)
+        if ts_ns >= self.expires_at_ns:
+            self.expire(ts_ns)
         i = int(depth_frac / self._bin_frac)
-        if i >= len(self._counts):
+        if i >= self._n_bins:
             return
         if not self._events:
             self.expires_at_ns = ts_ns + self._window_ns
         self._events.append((ts_ns, i, depth_frac))
-        self._counts[i] += 1
+        counts = self._counts
+        if not counts[i]:
+            insort(self._occupied, i)
+        counts[i] += 1
         self._depth_sums[i] += depth_frac
         self._dirty = True
         self.version += 1
@@ -286,23 +328,28 @@ class ArrivalDepths:
         events = self._events
         if not events or events[0][0] > cutoff:
             return
+        counts, depth_sums, occupied = self._counts, self._depth_sums, self._occupied
         while events and events[0][0] <= cutoff:
             _, i, depth = events.popleft()
-            self._counts[i] -= 1
-            self._depth_sums[i] = self._depth_sums[i] - depth if self._counts[i] else 0.0
+            counts[i] -= 1
+            if counts[i]:
+                depth_sums[i] -= depth
+            else:
+                depth_sums[i] = 0.0
+                del occupied[bisect_left(occupied, i)]
         self.expires_at_ns = events[0][0] + self._window_ns if events else _NEVER
         self._dirty = True
         self.version += 1
 
     def fit(self, min_survivors: int) -> SurvivalFit | None:
         if self._dirty:
-            self._fit = fit_survival(self._counts, self._depth_sums, min_survivors)
+            self._fit = survival_fit(self._occupied, self._counts, self._depth_sums, len(self._events), min_survivors)
             self._dirty = False
         return self._fit
 
     def histogram(self) -> tuple[np.ndarray, np.ndarray]:
         """(counts, depth sums) in the window: what `fit_survival` fits, for pooling sides (calibrate.py)."""
-        return self._counts.copy(), self._depth_sums.copy()
+        return np.array(self._counts, dtype=np.int64), np.array(self._depth_sums)
 
 
 class MarketArrivals:
@@ -312,13 +359,14 @@ class MarketArrivals:
     `fit(side, source, now)`. `taker_ts_ns` groups the prints of one taker order (the venue time they share).
     """
 
-    __slots__ = ("params", "trades", "crossings", "_prev_mid", "_start_ns", "_pending", "_window_ns")
+    __slots__ = ("params", "trades", "crossings", "windows", "_prev_mid", "_start_ns", "_pending", "_window_ns")
 
     def __init__(self, params: KappaParams) -> None:
         self.params = p = params
         self._window_ns = round(p.window_s * _NS_PER_S)
         self.trades = tuple(ArrivalDepths(p.window_s, p.depth_bin_bps, p.max_depth_bps) for _ in range(2))
         self.crossings = tuple(ArrivalDepths(p.window_s, p.depth_bin_bps, p.max_depth_bps) for _ in range(2))
+        self.windows = (*self.trades, *self.crossings)  # every market window, for `advance` and version keys
         self._prev_mid: float | None = None
         self._start_ns: int | None = None
         self._pending: list | None = None  # [ts_ns, taker_ts_ns, side, deepest depth] of the taker order in progress
@@ -370,37 +418,45 @@ class MarketArrivals:
             return 0.0
         return (elapsed if elapsed < self._window_ns else self._window_ns) / _NS_PER_S
 
+    def advance(self, now_ns: int) -> None:
+        """Close the taker order in progress and drop what is older than the window ending at `now_ns` from every
+        window: what a read at `now_ns` needs first (a window whose oldest arrival is still inside costs a compare)."""
+        self.flush()
+        for window in self.windows:
+            if window.expires_at_ns <= now_ns:
+                window.expire(now_ns)
+
     def source_for(self, side: int, now_ns: int) -> CurveSource:
         """Trades when the side has at least `min_updates` trade arrivals in the window, else book crossings."""
-        self.flush()
-        trades = self.trades[side]
-        trades.expire(now_ns)
-        return CurveSource.TRADES if len(trades) >= self.params.min_updates else CurveSource.BOOK_CROSSINGS
+        self.advance(now_ns)
+        return self.current_source(side)
+
+    def current_source(self, side: int) -> CurveSource:
+        """`source_for` over windows already advanced to the reading's time."""
+        return CurveSource.TRADES if len(self.trades[side]) >= self.params.min_updates else CurveSource.BOOK_CROSSINGS
 
     def arrivals(self, side: int, source: CurveSource) -> ArrivalDepths:
         return (self.trades if source is CurveSource.TRADES else self.crossings)[side]
 
     def fit(self, side: int, source: CurveSource, now_ns: int) -> tuple[IntensityFit | None, int]:
         """The side's fit from `source` over the window ending at `now_ns`, and the arrivals in that window."""
-        self.flush()
+        self.advance(now_ns)
+        return self.current_fit(side, source, self.span_s(now_ns))
+
+    def current_fit(self, side: int, source: CurveSource, span_s: float) -> tuple[IntensityFit | None, int]:
+        """`fit` over windows already advanced to the reading's time, whose span is `span_s`."""
         arrivals = self.arrivals(side, source)
-        arrivals.expire(now_ns)
-        span = self.span_s(now_ns)
+        n = len(arrivals)
         survival = arrivals.fit(self.params.min_survivors)
-        if survival is None or span <= 0.0:
-            return None, len(arrivals)
-        return intensity(survival, span, len(arrivals)), len(arrivals)
+        if survival is None or span_s <= 0.0:
+            return None, n
+        return intensity(survival, span_s, n), n
 
 
 def intensity(survival: SurvivalFit, span_s: float, arrivals: int) -> IntensityFit:
-    return IntensityFit(
-        a_per_s=math.exp(survival.ln_n0) / span_s,
-        kappa_per_frac=survival.kappa_per_frac,
-        r2=survival.r2,
-        arrivals=arrivals,
-        points=survival.points,
-        span_s=span_s,
-    )
+    # positional, in field order (a_per_s, kappa_per_frac, r2, arrivals, points, span_s): built at every reading
+    return IntensityFit(math.exp(survival.ln_n0) / span_s, survival.kappa_per_frac, survival.r2, arrivals,
+                        survival.points, span_s)
 
 
 def reliability(fit: IntensityFit | None, arrivals: int, kappa_prior: float, params: KappaParams) -> FitReason:
@@ -416,6 +472,11 @@ def reliability(fit: IntensityFit | None, arrivals: int, kappa_prior: float, par
     if fit.kappa_per_frac < kappa_prior / params.reliability_ratio:
         return FitReason.BELOW_MIN
     return FitReason.OK
+
+
+def _r2(side: SideCurve) -> float:
+    """The side's market-fit R², 0 without a fit."""
+    return side.market.r2 if side.market is not None else 0.0
 
 
 # --- own refinement ---------------------------------------------------------------------------------------------
@@ -611,7 +672,7 @@ class KappaModel:
     """Feed `on_book` (best prices of every book update), `on_trade` (every public trade, once: E11) and `on_spell`
     (every resting spell of our orders, once); read `estimate(ts_ns)`. Time is only ever the caller's ts_ns."""
 
-    __slots__ = ("params", "priors", "market", "_own", "_fills_since_start", "_memo", "_windows")
+    __slots__ = ("params", "priors", "market", "_own", "_fills_since_start", "_memo")
 
     def __init__(self, params: KappaParams, priors: InstrumentPriors) -> None:
         self.params = params
@@ -620,7 +681,6 @@ class KappaModel:
         self._own = tuple(_OwnSpells(params.window_s, params.depth_bin_bps) for _ in range(2))
         self._fills_since_start = 0
         self._memo: tuple[tuple, KappaReading] | None = None  # the last reading and the state it was read from
-        self._windows = (*self.market.trades, *self.market.crossings, *self._own)  # every window the reading reads
 
     def on_book(self, ts_ns: int, best_bid: float, best_ask: float) -> None:
         self.market.on_book(ts_ns, best_bid, best_ask)
@@ -644,72 +704,74 @@ class KappaModel:
         if fill_depth_frac is not None:
             self._fills_since_start += 1
 
-    def _side(self, side: int, ts_ns: int) -> SideCurve:
-        p, priors = self.params, self.priors
-        source = self.market.source_for(side, ts_ns)
-        market, arrivals = self.market.fit(side, source, ts_ns)
-        reason = reliability(market, arrivals, priors.kappa_per_frac, p)
+    def _side(self, side: int, span_s: float) -> SideCurve:
+        """One side's curve, from windows `estimate` has advanced to the reading's time."""
+        p, priors, market = self.params, self.priors, self.market
+        source = market.current_source(side)
+        fit, arrivals = market.current_fit(side, source, span_s)
+        reason = reliability(fit, arrivals, priors.kappa_per_frac, p)
         if reason is FitReason.OK:
-            base_a, base_kappa, base_source = market.a_per_s, market.kappa_per_frac, source
+            base_a, base_kappa, base_source = fit.a_per_s, fit.kappa_per_frac, source
         else:
             base_a, base_kappa, base_source = priors.a_per_s, priors.kappa_per_frac, CurveSource.PRIOR
         own = self._own[side]
-        own.expire(ts_ns)
         a, kappa, weight = own.refine(base_a, base_kappa, p)
-        return SideCurve(
-            a_per_s=a,
-            kappa_per_frac=kappa,
-            source=f"{base_source}+own" if len(own) else str(base_source),
-            market_source=source,
-            market=market,
-            arrivals=arrivals,
-            reason=reason,
-            base_a_per_s=base_a,
-            base_kappa_per_frac=base_kappa,
-            own_fills=own.n_fills,
-            own_exposure_s=own.exposure_s,
-            own_weight=weight,
+        return SideCurve(  # positional, in field order: msgspec matches 12 keywords in ~0.3 µs more
+            a,  # a_per_s
+            kappa,  # kappa_per_frac
+            f"{base_source}+own" if len(own) else str(base_source),  # source
+            source,  # market_source
+            fit,  # market
+            arrivals,  # arrivals
+            reason,  # reason
+            base_a,  # base_a_per_s
+            base_kappa,  # base_kappa_per_frac
+            own.n_fills,  # own_fills
+            own.exposure_s,  # own_exposure_s
+            weight,  # own_weight
         )
 
     def estimate(self, ts_ns: int) -> KappaReading:
         """The reading at `ts_ns`; unchanged windows (the usual case between arrivals once the window is full, as
         publication runs every 250 ms) return the previous reading without refitting or rebuilding it."""
         market = self.market
-        market.flush()
-        windows = self._windows
-        for window in windows:
+        market.advance(ts_ns)
+        o0, o1 = own = self._own
+        for window in own:
             if window.expires_at_ns <= ts_ns:
                 window.expire(ts_ns)
-        t0, t1, c0, c1, o0, o1 = windows
-        key = (market.span_s(ts_ns), t0.version, t1.version, c0.version, c1.version, o0.version, o1.version)
+        t0, t1, c0, c1 = market.windows
+        span_s = market.span_s(ts_ns)
+        key = (span_s, t0.version, t1.version, c0.version, c1.version, o0.version, o1.version)
         if self._memo is not None and self._memo[0] == key:
             return self._memo[1]
-        reading = self._reading(ts_ns)
+        reading = self._reading(span_s)
         self._memo = (key, reading)
         return reading
 
-    def _reading(self, ts_ns: int) -> KappaReading:
-        bid, ask = self._side(BID, ts_ns), self._side(ASK, ts_ns)
+    def _reading(self, span_s: float) -> KappaReading:
+        bid, ask = self._side(BID, span_s), self._side(ASK, span_s)
         n_window = bid.own_fills + ask.own_fills
         n_real = min(n_window, self._fills_since_start)
-        return KappaReading(
-            kappa_bid=bid.kappa_per_frac,
-            kappa_ask=ask.kappa_per_frac,
-            a_bid_per_s=bid.a_per_s,
-            a_ask_per_s=ask.a_per_s,
-            source=bid.source if bid.source == ask.source else f"bid:{bid.source},ask:{ask.source}",
-            fit_r2=min(s.market.r2 if s.market is not None else 0.0 for s in (bid, ask)),
-            fit_updates=min(bid.arrivals, ask.arrivals),
-            kappa_book=0.5 * (bid.base_kappa_per_frac + ask.base_kappa_per_frac),
-            kappa_own=0.5 * (bid.kappa_per_frac + ask.kappa_per_frac),
-            book_reliable=bid.reliable and ask.reliable,
-            book_reason=ask.reason if bid.reliable else bid.reason,
-            own_fill_count=n_window,
-            fills_since_start=self._fills_since_start,
-            blend_weight=0.5 * (bid.own_weight + ask.own_weight),
-            own_confidence=n_real / (n_real + self.params.own_a_strength),
-            bid=bid,
-            ask=ask,
+        bid_ok = bid.reason is FitReason.OK
+        return KappaReading(  # positional, in field order: msgspec matches 17 keywords in ~0.5 µs more
+            bid.kappa_per_frac,  # kappa_bid
+            ask.kappa_per_frac,  # kappa_ask
+            bid.a_per_s,  # a_bid_per_s
+            ask.a_per_s,  # a_ask_per_s
+            bid.source if bid.source == ask.source else f"bid:{bid.source},ask:{ask.source}",  # source
+            min(_r2(bid), _r2(ask)),  # fit_r2
+            min(bid.arrivals, ask.arrivals),  # fit_updates
+            0.5 * (bid.base_kappa_per_frac + ask.base_kappa_per_frac),  # kappa_book
+            0.5 * (bid.kappa_per_frac + ask.kappa_per_frac),  # kappa_own
+            bid_ok and ask.reason is FitReason.OK,  # book_reliable
+            ask.reason if bid_ok else bid.reason,  # book_reason
+            n_window,  # own_fill_count
+            self._fills_since_start,  # fills_since_start
+            0.5 * (bid.own_weight + ask.own_weight),  # blend_weight
+            n_real / (n_real + self.params.own_a_strength),  # own_confidence
+            bid,
+            ask,
         )
 
     def to_state(self) -> dict:

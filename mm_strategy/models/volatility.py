@@ -233,7 +233,7 @@ class VolatilityModel:
         interval = self._interval_ns
         if self._last_ts_ns < 0 or ts_ns - self._last_ts_ns > self._max_gap_ns:
             self._n_samples = 0  # first update or a feed gap: restart the chain
-        else:
+        elif self._next_grid_ns < ts_ns:  # a grid point passed since the last update: sample it (and any others)
             log_mid = math.log(self._last_mid)
             grid_ns = self._next_grid_ns
             while grid_ns < ts_ns:
@@ -268,7 +268,8 @@ class VolatilityModel:
         if levels is None:
             levels = self._levels = self._compute_levels()
         age_s = (ts_ns - self._last_ts_ns) / _NS_PER_S if self._last_ts_ns >= 0 else math.inf
-        return VolatilityReading(*levels, n_returns=self._n_returns, last_mid_age_s=max(age_s, 0.0))
+        # positional, in field order: the levels, n_returns, last_mid_age_s
+        return VolatilityReading(*levels, self._n_returns, age_s if age_s > 0.0 else 0.0)
 
     def _compute_levels(self) -> tuple[float, float, float, str]:
         p = self.params

@@ -129,18 +129,18 @@ class WarmupModel:
         self._graduated = self._graduated or progress >= 1.0
         self._progress = 1.0 if self._graduated else max(self._progress, progress)
         forced = not self._graduated and self._first_data_ns is not None and data_s >= p.force_start_s
-        return WarmupReading(
-            progress=self._progress,
-            is_warm=self._graduated or forced,
-            liquid_regime=liquid,
-            forced=forced,
-            uplift=warmup_uplift(self._progress, p.max_uplift),
-            fill_rate_per_s=rate,
-            floor_observations=self._floor_obs,
-            kappa_fills=self._fills,
-            floor_needed=floor_needed,
-            kappa_fills_needed=kappa_needed,
-            data_s=data_s,
+        return WarmupReading(  # positional, in field order (estimated at every publication)
+            self._progress,  # progress
+            self._graduated or forced,  # is_warm
+            liquid,  # liquid_regime
+            forced,  # forced
+            warmup_uplift(self._progress, p.max_uplift),  # uplift
+            rate,  # fill_rate_per_s
+            self._floor_obs,  # floor_observations
+            self._fills,  # kappa_fills
+            floor_needed,  # floor_needed
+            kappa_needed,  # kappa_fills_needed
+            data_s,  # data_s
         )
 
     def to_state(self) -> dict:
