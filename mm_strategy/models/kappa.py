@@ -429,11 +429,13 @@ class MarketArrivals:
     def source_for(self, side: int, now_ns: int) -> CurveSource:
         """Trades when the side has at least `min_updates` trade arrivals in the window, else book crossings."""
         self.advance(now_ns)
-        return self.current_source(side)
+        return self._source(side)[0]
 
-    def current_source(self, side: int) -> CurveSource:
-        """`source_for` over windows already advanced to the reading's time."""
-        return CurveSource.TRADES if len(self.trades[side]) >= self.params.min_updates else CurveSource.BOOK_CROSSINGS
+    def _source(self, side: int) -> tuple[CurveSource, ArrivalDepths]:
+        trades = self.trades[side]
+        if len(trades) >= self.params.min_updates:
+            return CurveSource.TRADES, trades
+        return CurveSource.BOOK_CROSSINGS, self.crossings[side]
 
     def arrivals(self, side: int, source: CurveSource) -> ArrivalDepths:
         return (self.trades if source is CurveSource.TRADES else self.crossings)[side]
@@ -441,11 +443,16 @@ class MarketArrivals:
     def fit(self, side: int, source: CurveSource, now_ns: int) -> tuple[IntensityFit | None, int]:
         """The side's fit from `source` over the window ending at `now_ns`, and the arrivals in that window."""
         self.advance(now_ns)
-        return self.current_fit(side, source, self.span_s(now_ns))
+        return self._fit(self.arrivals(side, source), self.span_s(now_ns))
 
-    def current_fit(self, side: int, source: CurveSource, span_s: float) -> tuple[IntensityFit | None, int]:
-        """`fit` over windows already advanced to the reading's time, whose span is `span_s`."""
-        arrivals = self.arrivals(side, source)
+    def current(self, side: int, span_s: float) -> tuple[CurveSource, IntensityFit | None, int]:
+        """`source_for` and `fit` of that source at once, over windows already advanced to the reading's time, whose
+        span is `span_s` (what `KappaModel.estimate` reads)."""
+        source, arrivals = self._source(side)
+        fit, n = self._fit(arrivals, span_s)
+        return source, fit, n
+
+    def _fit(self, arrivals: ArrivalDepths, span_s: float) -> tuple[IntensityFit | None, int]:
         n = len(arrivals)
         survival = arrivals.fit(self.params.min_survivors)
         if survival is None or span_s <= 0.0:
@@ -707,8 +714,7 @@ class KappaModel:
     def _side(self, side: int, span_s: float) -> SideCurve:
         """One side's curve, from windows `estimate` has advanced to the reading's time."""
         p, priors, market = self.params, self.priors, self.market
-        source = market.current_source(side)
-        fit, arrivals = market.current_fit(side, source, span_s)
+        source, fit, arrivals = market.current(side, span_s)
         reason = reliability(fit, arrivals, priors.kappa_per_frac, p)
         if reason is FitReason.OK:
             base_a, base_kappa, base_source = fit.a_per_s, fit.kappa_per_frac, source
