@@ -1,18 +1,21 @@
 #!/usr/bin/env python
 """Tick-to-wire latency of the live node against the local exchange, and the signing cost alone, in one run.
 
-    python benchmarks/tick_to_wire.py [--frames 1500] [--log-level WARNING]
+    python benchmarks/tick_to_wire.py [--frames 1500] [--log-level WARNING] [--transport both|ws|rest]
 
 The node is the one ``run_live.py`` builds (our clients, the config's ``GLFTMarketMaker``). The local exchange runs
 in its own process, as a venue does (in the node's event loop its own request handling, signature recovery and
 matching would be counted as the node's latency), with a manual clock: the benchmark steps it one recorded book
 frame at a time over its admin endpoint, so every order request can be attributed to the frame that caused it.
-Probes (``time.perf_counter_ns``, in the node's process):
+By default the node runs twice, actions by REST then as WS posts (``HyperliquidExecClientConfig.ws_post``).
 
-- *frame*: the data client receives the ``l2Book`` frame (before decoding);
-- *submit*: the execution client starts handling the order (after data engine, strategy, risk and execution
-  engine queues);
-- *wire*: the signed request is handed to the HTTP connection (signature, JSON body and weight check done).
+Probes (``time.perf_counter_ns``, in the node's process) are stamped along the whole path, each the first time it
+is reached after a frame (``STAGES``): the data client receives the ``l2Book`` frame (before decoding) and hands
+its deltas to the data engine; the data engine's queue task handles them; the strategy's handler starts (the
+actors ran before it), sends the batch cancel and the order list, and returns; the risk engine's and the
+execution engine's queue tasks run each command; our client starts each; the request is *on the wire*: for REST
+when aiohttp writes the body to the socket, for a WS post when its frame is written. The report gives each
+point's time since the frame and the hops of the first order and the first cancel.
 
 Only the first request after each frame is a sample (later ones queue behind it). The IP weight budget is
 lifted for the run: it is venue policy, and waiting for it would measure the budget, not the code path. The
@@ -30,10 +33,17 @@ import signal
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import aiohttp
 import msgspec
+from aiohttp import http_writer
+from nautilus_trader.execution.messages import BatchCancelOrders
+from nautilus_trader.execution.messages import CancelOrder
+from nautilus_trader.execution.messages import SubmitOrder
+from nautilus_trader.execution.messages import SubmitOrderList
+from nautilus_trader.model.data import OrderBookDeltas
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
@@ -41,6 +51,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from adapters.hyperliquid import actions  # noqa: E402
 from adapters.hyperliquid import credentials  # noqa: E402
 from adapters.hyperliquid import factories  # noqa: E402
+from adapters.hyperliquid.constants import HYPERLIQUID  # noqa: E402
 from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints  # noqa: E402
 from adapters.hyperliquid.http.ratelimit import WeightLimiter  # noqa: E402
 from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY  # noqa: E402
@@ -56,56 +67,83 @@ from mm_strategy.node_config import load_venue_config  # noqa: E402
 from mm_strategy.node_config import replace_venue_live  # noqa: E402
 
 KEY_ENV = "HYPERLIQUID_BENCH_PK"
+GOAL_P50_US = 300
+GOAL_P99_US = 2_000
 FRAME_GAP_S = 0.02
 SIGNING_ROUNDS = 3000
 
 
+# Probe points, in path order: (key, what happened). Each is stamped the first time it happens after a frame.
+STAGES = (
+    ("frame", "book frame received (before decoding)"),
+    ("deltas", "deltas handed to the data engine (decoded, diffed)"),
+    ("data_engine", "data engine handles them"),
+    ("strategy", "strategy on_order_book_deltas starts (actors done)"),
+    ("cancel_sent", "strategy sends the batch cancel"),
+    ("submit_sent", "strategy sends the order list"),
+    ("strategy_done", "strategy on_order_book_deltas returns"),
+    ("data_engine_done", "data engine done with the deltas"),
+    ("exec_cancel", "exec engine runs the cancel"),
+    ("client_cancel", "exec client cancel starts"),
+    ("wire_cancel", "cancel on the wire"),
+    ("risk", "risk engine runs the order list"),
+    ("risk_done", "risk engine done with it"),
+    ("exec_enqueued", "order list enqueued for the exec engine"),
+    ("exec_submit", "exec engine runs the order list"),
+    ("client_submit", "exec client submit starts"),
+    ("wire_order", "order on the wire"),
+)
+# The hops of each reaction, as consecutive probe points.
+ORDER_PATH = ("frame", "deltas", "data_engine", "strategy", "submit_sent", "risk", "exec_submit", "client_submit", "wire_order")
+CANCEL_PATH = ("frame", "deltas", "data_engine", "strategy", "cancel_sent", "exec_cancel", "client_cancel", "wire_cancel")
+_CANCELS = (CancelOrder, BatchCancelOrders)
+_SUBMITS = (SubmitOrder, SubmitOrderList)
+
+
 class Probes:
-    """Timestamps of the three probe points, and the samples they make."""
+    """Per book frame, when each probe point was first reached (``time.perf_counter_ns``, in the node)."""
 
     def __init__(self) -> None:
-        self.frame_ns: int | None = None
-        self.submit_ns: int | None = None
-        self.first_any: list[int] = []
-        self.first_order: list[int] = []
-        self.first_cancel: list[int] = []
-        self.frame_to_submit: list[int] = []
-        self.submit_to_wire: list[int] = []
-        self._seen_any = self._seen_order = self._seen_cancel = self._seen_submit = True
+        self.frames: list[dict[str, int]] = []
+        self._current: dict[str, int] | None = None
 
     def on_frame(self) -> None:
-        self.frame_ns = time.perf_counter_ns()
-        self._seen_any = self._seen_order = self._seen_cancel = self._seen_submit = False
+        self._current = {"frame": time.perf_counter_ns()}
+        self.frames.append(self._current)
 
-    def on_submit(self) -> None:
-        now = time.perf_counter_ns()
-        self.submit_ns = now
-        if not self._seen_submit and self.frame_ns is not None:
-            self._seen_submit = True
-            self.frame_to_submit.append(now - self.frame_ns)
+    def mark(self, stage: str) -> None:
+        current = self._current
+        if current is not None and stage not in current:
+            current[stage] = time.perf_counter_ns()
 
     def on_wire(self, body: bytes) -> None:
-        now = time.perf_counter_ns()
-        if self.frame_ns is None:
+        """A REST body or a WS post frame; only orders and cancels count (the dead-man switch refresh is not a
+        reaction to the book)."""
+        start = body.find(b'"action":{"type":"')
+        if start < 0:
             return
-        is_order = body.startswith(b'{"action":{"type":"order"')
-        is_cancel = body.startswith(b'{"action":{"type":"cancelByCloid"')
-        if not (is_order or is_cancel):
-            return  # the dead-man switch refresh is not a reaction to the book
-        if not self._seen_any:
-            self._seen_any = True
-            self.first_any.append(now - self.frame_ns)
-        if is_cancel and not self._seen_cancel:
-            self._seen_cancel = True
-            self.first_cancel.append(now - self.frame_ns)
-        if is_order and not self._seen_order:
-            self._seen_order = True
-            self.first_order.append(now - self.frame_ns)
-            if self.submit_ns is not None and self.submit_ns >= self.frame_ns:
-                self.submit_to_wire.append(now - self.submit_ns)
+        start += len(b'"action":{"type":"')
+        if body.startswith(b'order"', start):
+            self.mark("wire_order")
+        elif body.startswith(b'cancelByCloid"', start):
+            self.mark("wire_cancel")
+
+    def since_frame(self, stage: str) -> list[int]:
+        return [f[stage] - f["frame"] for f in self.frames if stage in f]
+
+    def first_any(self) -> list[int]:
+        ends = ("wire_order", "wire_cancel")
+        return [min(f[s] for s in ends if s in f) - f["frame"] for f in self.frames if any(s in f for s in ends)]
+
+    def hops(self, path: tuple[str, ...]) -> list[tuple[str, list[int]]]:
+        """Each hop of ``path`` over the frames that went all the way along it."""
+        complete = [f for f in self.frames if all(stage in f for stage in path)]
+        return [(f"{a} -> {b}", [f[b] - f[a] for f in complete]) for a, b in zip(path, path[1:])]
 
 
 def install_probes(node, probes: Probes) -> None:
+    """Wrap the methods each probe point runs in (instance attributes shadow the class's; NautilusTrader's
+    Cython ``cpdef`` dispatch and its live engines' Python queue loops both look them up on the instance)."""
     data_client, exec_client = hyperliquid_clients(node)
     on_frame = data_client._on_frame
 
@@ -116,25 +154,106 @@ def install_probes(node, probes: Probes) -> None:
 
     data_client._on_frame = frame_probe
     data_client.ws._handler = frame_probe
-    submit = exec_client._submit
+    wrap(data_client, "_handle_data", lambda data: probes.mark("deltas") if isinstance(data, OrderBookDeltas) else None)
+    engine = node.kernel.data_engine
+    handle_data = engine._handle_data
 
-    async def submit_probe(orders):
-        probes.on_submit()
-        await submit(orders)
+    def data_engine_probe(data, *args) -> None:
+        is_book = isinstance(data, OrderBookDeltas)
+        if is_book:
+            probes.mark("data_engine")
+        handle_data(data, *args)
+        if is_book:
+            probes.mark("data_engine_done")
 
-    exec_client._submit = submit_probe
-    http = exec_client._http
-    send = http._send
+    engine._handle_data = data_engine_probe
+    strategy = node.trader.strategies()[0]
+    on_deltas = strategy.on_order_book_deltas
 
-    async def wire_probe(path: str, body: bytes) -> bytes:
-        if path == "/exchange":
-            probes.on_wire(body)
-        return await send(path, body)
+    def strategy_probe(deltas) -> None:
+        probes.mark("strategy")
+        on_deltas(deltas)
+        probes.mark("strategy_done")
 
-    http._send = wire_probe
+    strategy.on_order_book_deltas = strategy_probe
+    wrap(strategy, "cancel_orders", lambda *args, **kwargs: probes.mark("cancel_sent"))
+    wrap(strategy, "submit_order_list", lambda *args, **kwargs: probes.mark("submit_sent"))
+    wrap(strategy, "submit_order", lambda *args, **kwargs: probes.mark("submit_sent"))
+    risk = node.kernel.risk_engine
+    risk_execute = risk._execute_command
+
+    def risk_probe(command) -> None:
+        probes.mark("risk")
+        risk_execute(command)
+        probes.mark("risk_done")
+
+    risk._execute_command = risk_probe
+    wrap(
+        node.kernel.exec_engine._cmd_enqueuer,
+        "enqueue",
+        lambda command: probes.mark("exec_enqueued") if isinstance(command, _SUBMITS) else None,
+    )
+
+    def exec_probe(command) -> None:
+        if isinstance(command, _CANCELS):
+            probes.mark("exec_cancel")
+        elif isinstance(command, _SUBMITS):
+            probes.mark("exec_submit")
+
+    wrap(node.kernel.exec_engine, "_execute_command", exec_probe)
+    wrap(exec_client, "_submit", lambda orders: probes.mark("client_submit"))
+    wrap(exec_client, "_cancel", lambda states: probes.mark("client_cancel"))
+    install_socket_probe(probes)
+    poster = exec_client._poster
+    if poster is not None:
+        post_send = poster._send
+
+        async def post_probe(frame: bytes) -> None:
+            probes.on_wire(frame)
+            await post_send(frame)
+
+        poster._send = post_probe
 
 
-async def measure_tick_to_wire(frames: int, log_level: str) -> Probes:
+def install_socket_probe(probes: Probes) -> None:
+    """REST: the moment aiohttp hands the request's bytes to the transport (it builds the request first, which is
+    part of the REST path's cost). The node runs on uvloop (NautilusTrader installs its policy), whose transports
+    are compiled, so the probe sits in aiohttp's writer, the last Python code before the socket."""
+    writer = http_writer.StreamWriter
+    write, writelines = writer._write, writer._writelines
+
+    def write_probe(self, chunk) -> None:
+        probes.on_wire(bytes(chunk))
+        write(self, chunk)
+
+    def writelines_probe(self, chunks) -> None:
+        chunks = list(chunks)
+        for chunk in chunks:
+            probes.on_wire(bytes(chunk))
+        writelines(self, chunks)
+
+    writer._write, writer._writelines = write_probe, writelines_probe
+
+
+def wrap(owner, name: str, before: Callable[..., None]) -> None:
+    """``owner.name`` calls ``before`` with its arguments first (async methods too)."""
+    method = getattr(owner, name)
+    if asyncio.iscoroutinefunction(method):
+
+        async def probe(*args, **kwargs):
+            before(*args, **kwargs)
+            return await method(*args, **kwargs)
+
+    else:
+
+        def probe(*args, **kwargs):
+            before(*args, **kwargs)
+            return method(*args, **kwargs)
+
+    setattr(owner, name, probe)
+
+
+async def measure_tick_to_wire(frames: int, log_level: str, transport: str) -> Probes:
     os.environ[KEY_ENV] = TEST_ACCOUNT_KEY
     exchange = await ExchangeProcess.start()
     unlimited = WeightLimiter(per_minute=10**9)
@@ -142,7 +261,11 @@ async def measure_tick_to_wire(frames: int, log_level: str) -> Probes:
     settings = load_venue_config(REPO_ROOT / "configs" / "hyperliquid_btc.json")
     settings = msgspec.structs.replace(settings, live=msgspec.structs.replace(settings.live, log_level=log_level))
     settings = replace_venue_live(settings, private_key_env=KEY_ENV)
-    node = build_node(node_config(settings, VenueTarget.local(exchange.url)), loop=asyncio.get_running_loop())
+    config = node_config(settings, VenueTarget.local(exchange.url))
+    config.exec_clients[HYPERLIQUID] = msgspec.structs.replace(
+        config.exec_clients[HYPERLIQUID], ws_post=transport == "ws"
+    )
+    node = build_node(config, loop=asyncio.get_running_loop())
     run_task = asyncio.ensure_future(node.run_async())
     probes = Probes()
     try:
@@ -212,35 +335,77 @@ def measure_signing() -> tuple[list[int], list[int]]:
 
 def row(name: str, samples_ns: list[int]) -> str:
     if not samples_ns:
-        return f"{name:<44} {'0':>6} {'-':>9} {'-':>9} {'-':>9}"
+        return f"{name:<56} {'0':>6} {'-':>9} {'-':>9} {'-':>9}"
     ordered = sorted(samples_ns)
     p50 = ordered[len(ordered) // 2] / 1e3
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] / 1e3
     mean = statistics.fmean(ordered) / 1e3
-    return f"{name:<44} {len(ordered):>6} {p50:>9.1f} {p99:>9.1f} {mean:>9.1f}"
+    return f"{name:<56} {len(ordered):>6} {p50:>9.1f} {p99:>9.1f} {mean:>9.1f}"
+
+
+def report(probes: Probes, title: str) -> None:
+    print()
+    print(title)
+    print(f"{'stage':<56} {'n':>6} {'p50 µs':>9} {'p99 µs':>9} {'mean µs':>9}")
+    print(row("book frame -> first order/cancel on the wire", probes.first_any()))
+    print(row("book frame -> first order request on the wire", probes.since_frame("wire_order")))
+    print(row("book frame -> first cancel request on the wire", probes.since_frame("wire_cancel")))
+    print("since the frame (every frame that reached the point)")
+    for stage, label in STAGES[1:]:
+        print(row(f"  {label}", probes.since_frame(stage)))
+    for name, path in (("order", ORDER_PATH), ("cancel", CANCEL_PATH)):
+        print(f"hops of the first {name} (frames that went the whole way)")
+        for hop, samples in probes.hops(path):
+            print(row(f"  {hop}", samples))
+
+
+def quantile_us(samples_ns: list[int], q: float) -> float:
+    ordered = sorted(samples_ns)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))] / 1e3 if ordered else float("nan")
+
+
+def goal_line(probes: Probes, stage: str) -> str:
+    samples = probes.since_frame(stage)
+    p50, p99 = quantile_us(samples, 0.5), quantile_us(samples, 0.99)
+    verdict = "met" if p50 <= GOAL_P50_US and p99 <= GOAL_P99_US else "NOT met"
+    return f"{stage}: p50 {p50:,.0f} µs, p99 {p99:,.0f} µs (goal p50 <= {GOAL_P50_US} µs, p99 <= {GOAL_P99_US:,} µs: {verdict})"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=1500, help="book frames to push")
     parser.add_argument("--log-level", default="WARNING", help="node log level (INFO logs every order event)")
+    parser.add_argument(
+        "--transport", choices=("ws", "rest", "both"), default="both", help="actions as WS posts, by REST, or both runs"
+    )
     parser.add_argument("--exchange-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.exchange_child:
         asyncio.run(serve_exchange())
         return 0
-    probes = asyncio.run(measure_tick_to_wire(args.frames, args.log_level))
+    transports = ("rest", "ws") if args.transport == "both" else (args.transport,)
+    runs = {transport: asyncio.run(measure_tick_to_wire(args.frames, args.log_level, transport)) for transport in transports}
     sign_ns, body_ns = measure_signing()
+    for transport, probes in runs.items():
+        report(probes, f"tick-to-wire, actions by {transport}, against the local exchange ({args.frames} frames, log level {args.log_level})")
     print()
-    print(f"tick-to-wire against the local exchange ({args.frames} frames, log level {args.log_level})")
-    print(f"{'stage':<44} {'n':>6} {'p50 µs':>9} {'p99 µs':>9} {'mean µs':>9}")
-    print(row("book frame -> first order/cancel on the wire", probes.first_any))
-    print(row("book frame -> first order request on the wire", probes.first_order))
-    print(row("book frame -> first cancel request on the wire", probes.first_cancel))
-    print(row("  book frame -> exec client submit", probes.frame_to_submit))
-    print(row("  exec client submit -> order on the wire", probes.submit_to_wire))
     print(row("signing alone (sign_l1_action, 1 order)", sign_ns))
     print(row("signed body (nonce + sign + JSON)", body_ns))
+    print()
+    for transport, probes in runs.items():
+        for stage in ("wire_order", "wire_cancel"):
+            print(f"{transport}: {goal_line(probes, stage)}")
+    if len(runs) == 2:
+        for stage in ("wire_order", "wire_cancel"):
+            rest, ws = runs["rest"].since_frame(stage), runs["ws"].since_frame(stage)
+            print(
+                f"{stage} rest/ws: p50 {quantile_us(rest, 0.5) / quantile_us(ws, 0.5):.2f}x, "
+                f"p99 {quantile_us(rest, 0.99) / quantile_us(ws, 0.99):.2f}x"
+            )
+        for hop in ("client_submit -> wire_order", "client_cancel -> wire_cancel"):
+            rest = dict(runs["rest"].hops(ORDER_PATH) + runs["rest"].hops(CANCEL_PATH))[hop]
+            ws = dict(runs["ws"].hops(ORDER_PATH) + runs["ws"].hops(CANCEL_PATH))[hop]
+            print(f"{hop} rest/ws: p50 {quantile_us(rest, 0.5) / quantile_us(ws, 0.5):.2f}x")
     return 0
 
 

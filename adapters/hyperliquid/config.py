@@ -79,7 +79,9 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     of the 1200/min budget); ``None`` = only on reconnect. Use it instead of the engine's
     ``open_check_interval_secs``, whose inferred fills would race the real ones this client still delivers.
     ``leverage``: set this cross leverage on every loaded instrument when connecting (``updateLeverage``);
-    ``None`` leaves the account's setting alone.
+    ``None`` leaves the account's setting alone. ``ws_post``: send actions as WS ``post`` requests on the user
+    stream's socket whenever one can go at once, REST otherwise (``http/exchange.py``); a post not answered
+    within ``ws_post_timeout_secs`` has an unknown outcome and its orders are looked up, as after a REST timeout.
     """
 
     environment: str = "mainnet"
@@ -100,9 +102,13 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     account_refresh_secs: float = 30.0
     resync_interval_secs: float | None = 60.0
     leverage: int | None = None
+    ws_post: bool = True
+    ws_post_timeout_secs: float = 10.0
 
     def __post_init__(self) -> None:
         _validate_transport(self)
+        if self.ws_post_timeout_secs <= 0:
+            raise ValueError(f"ws_post_timeout_secs must be > 0, got {self.ws_post_timeout_secs}")
         if (self.private_key_env is None) == (self.private_key_file is None):
             raise ValueError("give exactly one of private_key_env or private_key_file")
         if self.account_address is not None:

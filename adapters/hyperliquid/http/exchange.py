@@ -1,11 +1,12 @@
-"""``POST /exchange``: sign an L1 action with the account's (or agent's) key and post it.
+"""``POST /exchange``: sign an L1 action with the account's (or agent's) key and send it.
 
-Orders go over REST rather than WS ``post``. Both reach the same matching engine; REST keeps the order path
-independent of the streaming socket, so a reconnect storm on the user stream never strands an in-flight order
-(a WS post has no answer once its socket dies, and the venue gives no way to re-attach to it), and a lost
-answer surfaces as a timeout on that one request. HTTP statuses carry the IP limit (429) directly, the local
-exchange's action faults apply identically, and on a warm keep-alive connection the extra cost over a WS post
-is the HTTP framing (``benchmarks/tick_to_wire.py`` measures the whole path).
+With a :class:`~adapters.hyperliquid.websocket.post.WsActionPoster` attached (the execution client attaches its
+user-stream socket's), an action goes as a WS ``post`` whenever one can go at once: the socket is up and the
+venue's WS post limits leave room. Otherwise it goes by REST ``POST /exchange``, the path that needs no socket
+and has its own IP weight budget. Both reach the same matching engine and end the same way for the caller: an
+``ExchangeResponse``, or ``HyperliquidHttpError`` whose ``outcome_unknown`` says the venue may have acted (a
+lost answer on either path; a post whose socket died in flight is one, since the venue gives no way to
+re-attach to it). The post saves aiohttp's HTTP request handling on the order path (``benchmarks/tick_to_wire.py``).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.http.error import HyperliquidHttpError
 from adapters.hyperliquid.nonces import NonceManager
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
+from adapters.hyperliquid.websocket.post import WsActionPoster
 from adapters.hyperliquid.weights import action_weight
 
 _encode = msgspec.json.encode
@@ -35,6 +37,12 @@ class HyperliquidExchangeEndpoints:
         self._signer = signer
         self._is_mainnet = is_mainnet
         self._nonces = NonceManager()
+        self._poster: WsActionPoster | None = None
+        self.posted_by_rest = 0
+
+    def post_over(self, poster: WsActionPoster | None) -> None:
+        """Send actions as WS posts through ``poster`` when it can take them (None: REST only)."""
+        self._poster = poster
 
     @property
     def signer_address(self) -> str:
@@ -49,7 +57,13 @@ class HyperliquidExchangeEndpoints:
     async def post(self, action: dict[str, Any], batch_length: int = 1) -> ExchangeResponse:
         """Sign when the request may go, and again for a 429 retry (refused at the door, so never executed): the
         venue refuses a nonce below its signer's 100 highest, so one issued before a wait in the weight queue or
-        a 429 pause, while 100 later actions went ahead, would come back ``Invalid nonce``."""
+        a 429 pause, while 100 later actions went ahead, would come back ``Invalid nonce``.
+
+        Over a WS post the body is signed and written within this call, before its first wait."""
+        poster = self._poster
+        if poster is not None and poster.can_post():
+            return await poster.post(self.signed_body(action))
+        self.posted_by_rest += 1
         body = partial(self.signed_body, action)
         urgent = action["type"] not in _ADDS_EXPOSURE
         raw = await self._client.post("/exchange", body, action_weight(batch_length), idempotent=False, urgent=urgent)

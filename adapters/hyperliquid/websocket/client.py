@@ -14,8 +14,11 @@ Behaviour:
   connection has been silent for ``probe_after_secs``; a ping that nothing answers within ``pong_timeout_secs``
   means the socket is dead though still open (half-open TCP, a stalled proxy) and it is recycled at once, without
   waiting for a close handshake that will never come: a dead socket is found within a few seconds, not minutes;
-- on any loss the client reconnects with exponential backoff and jitter, resends every subscription, then awaits
-  ``on_reconnected()``, where the owner resyncs whatever the stream cannot replay.
+- on any loss the client first calls ``on_disconnected()`` (what was awaiting an answer on this socket will never
+  get one: ``post.py``), then reconnects with exponential backoff and jitter, resends every subscription, then
+  awaits ``on_reconnected()``, where the owner resyncs whatever the stream cannot replay;
+- :meth:`send_frame` writes one text frame at once (an uncompressed aiohttp frame is written to the transport
+  within the call), for requests the owner matches to their answers itself (WS ``post``).
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ class HyperliquidWebSocketClient:
         on_reconnected: Callable[[], Awaitable[None]] | None = None,
         probe_after_secs: float = 2.0,
         pong_timeout_secs: float = 3.0,
+        on_disconnected: Callable[[], None] | None = None,
     ) -> None:
         self._url = url
         self._handler = handler
@@ -63,6 +67,7 @@ class HyperliquidWebSocketClient:
         self._delay_initial_s = reconnect_delay_initial_secs
         self._delay_max_s = reconnect_delay_max_secs
         self._on_reconnected = on_reconnected
+        self._on_disconnected = on_disconnected
         self._subscriptions: dict[bytes, dict[str, Any]] = {}
         self._session: aiohttp.ClientSession | None = None
         self._ws: aiohttp.ClientWebSocketResponse | None = None
@@ -81,6 +86,7 @@ class HyperliquidWebSocketClient:
         handler: Callable[[str], None],
         logger: Logger,
         on_reconnected: Callable[[], Awaitable[None]],
+        on_disconnected: Callable[[], None] | None = None,
     ) -> HyperliquidWebSocketClient:
         return cls(
             config.endpoints().ws_url,
@@ -90,6 +96,7 @@ class HyperliquidWebSocketClient:
             reconnect_delay_initial_secs=config.reconnect_delay_initial_secs,
             reconnect_delay_max_secs=config.reconnect_delay_max_secs,
             on_reconnected=on_reconnected,
+            on_disconnected=on_disconnected,
         )
 
     @property
@@ -113,6 +120,7 @@ class HyperliquidWebSocketClient:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks = []
+        self._lost()
         if self._ws is not None:
             await self._ws.close()
         if self._session is not None:
@@ -134,6 +142,13 @@ class HyperliquidWebSocketClient:
         """Unsubscribe and subscribe again: the venue answers with a fresh snapshot (stale-stream recovery)."""
         await self.unsubscribe(subscription)
         await self.subscribe(subscription)
+
+    async def send_frame(self, payload: bytes) -> None:
+        """Write ``payload`` as one text frame now; raises if the socket is not open or the write fails."""
+        ws = self._ws
+        if ws is None or ws.closed:
+            raise ConnectionError("the WebSocket is not connected")
+        await ws.send_frame(payload, aiohttp.WSMsgType.TEXT)
 
     async def _send(self, message: dict[str, Any]) -> None:
         """Best effort: while disconnected the subscription is kept and sent by the reconnect."""
@@ -162,6 +177,7 @@ class HyperliquidWebSocketClient:
                 await self._read_until_closed()
             except (aiohttp.ClientError, ConnectionError, OSError) as error:
                 self._log.warning(f"WebSocket read failed ({type(error).__name__}: {error}); reconnecting")
+            self._lost()
             if self._closing:
                 return
             await self._reconnect()
@@ -178,6 +194,13 @@ class HyperliquidWebSocketClient:
                 break
         if not self._closing:
             self._log.warning(f"WebSocket {self._url} closed (code {ws.close_code}); reconnecting")
+
+    def _lost(self) -> None:
+        if self._on_disconnected is not None:
+            try:
+                self._on_disconnected()
+            except Exception as error:  # the reconnect must happen whatever the owner's hook does
+                self._log.error(f"WebSocket disconnect hook failed: {type(error).__name__}: {error}")
 
     def _dispatch(self, text: str) -> None:
         try:
