@@ -14,6 +14,10 @@ config's instrument priors and each actor's default parameters. Columns, µs per
 
 Models with no per-book input (fill rate, calibration) appear with their ``estimate`` only; fill-driven work (own
 fills, resting spells) happens per own order event, not per book event, and is in the engine figures of Part 2.
+Each cell is the fastest of its runs, taken in rounds over all cells for ``--min-total-s`` (``interleaved_best``).
+Nearly every book event is due an estimate at the actors' cadence (99 % on the 9-minute captures, 97 % on the
+archive hour); the rest come in bursts of book updates, which is where crossings arrive and where an estimate
+after every event refits kappa after every arrival.
 
 Part 2, the engine: ``run_backtest`` on the same catalog bare, with the seven actors and a no-op strategy (the
 actors' cost inside the engine), and the full stack. Best of ``--repeats`` runs each, in one process.
@@ -185,14 +189,21 @@ def time_extraction(catalog_path: Path, instrument_id: str) -> float:
     return spent / batches * 1e6
 
 
-def best_of(repeats: int, measure: Callable[[], float], min_total_s: float = 1.0, max_repeats: int = 200) -> float:
-    """The fastest of at least ``repeats`` runs, and of more (up to ``max_repeats``) until ``min_total_s`` of wall
-    time has gone into them: a 9-minute capture replays in ~10 ms, and on a shared machine the minimum of three
-    such runs still moved by ±30 % from one invocation to the next."""
-    best, runs, started = math.inf, 0, time.perf_counter()
-    while runs < repeats or (runs < max_repeats and time.perf_counter() - started < min_total_s):
-        best = min(best, measure())
-        runs += 1
+def best_of(repeats: int, measure: Callable[[], float]) -> float:
+    return min(measure() for _ in range(repeats))
+
+
+def interleaved_best(measures: list[Callable[[], float]], repeats: int, min_total_s: float) -> list[float]:
+    """The fastest run of each measure, taken in rounds (one run of each per round) until every measure has run
+    ``repeats`` times and the rounds have taken ``min_total_s``. A 9-minute capture replays in ~10 ms: on a shared
+    machine, a few runs of one measure in a row can all land in the same burst of another process's work (the
+    minimum of three moved by ±30 % between invocations); rounds spread every measure over the whole measurement."""
+    best = [math.inf] * len(measures)
+    rounds, started = 0, time.perf_counter()
+    while rounds < repeats or time.perf_counter() - started < min_total_s:
+        for k, measure in enumerate(measures):
+            best[k] = min(best[k], measure())
+        rounds += 1
     return best
 
 
@@ -212,8 +223,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--catalog", type=Path, default=DEFAULT_CATALOG)
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement at least (more until 1 s of "
-                        "runs for the models alone); the fastest is kept")
+    parser.add_argument("--repeats", type=int, default=3, help="runs per measurement at least; the fastest is kept")
+    parser.add_argument("--min-total-s", type=float, default=20.0,
+                        help="models alone: keep running rounds of every cell until this long (default 20 s)")
     parser.add_argument("--no-engine", action="store_true", help="models only (skip Part 2)")
     args = parser.parse_args(argv)
     ensure_catalog(args.catalog)
@@ -226,23 +238,28 @@ def main(argv: list[str] | None = None) -> int:
     n_trades = len(events) - n_book
     span_s = (events[-1][1] - events[0][1]) / 1e9
     print(f"models alone: {args.catalog}, {n_book:,} book events and {n_trades:,} trades over {span_s:,.0f} s of data")
-    print(f"µs per book event, best of >= {args.repeats} runs (and >= 1 s of runs); amortised = estimate once per "
-          f"{interval_ns // 1_000_000} ms of data time, as the actors publish")
+    print(f"µs per book event, best of >= {args.repeats} runs and {args.min_total_s:g} s of rounds of every cell; "
+          f"amortised = estimate once per {interval_ns // 1_000_000} ms of data time, as the actors publish")
     print(f"{'model':<30}{'feed':>10}{'feed+estimate':>16}{'amortised':>12}")
     names = list(MODELS)
-    for name in [*names, None]:
-        selected = names if name is None else [name]
+    rows = [[name] for name in names] + [names]
+    cells = [
+        (lambda selected=selected, interval=interval: time_models(events, n_book, selected, priors, interval))
+        for selected in rows
+        for interval in (None, 0, interval_ns)
+    ]
+    best = interleaved_best(cells, args.repeats, args.min_total_s)
+    for k, selected in enumerate(rows):
+        feed, every, amortised = best[3 * k : 3 * k + 3]
+        label = "all seven together" if len(selected) > 1 else selected[0]
         has_feed = any(MODELS[n].book_feed or MODELS[n].on_trade for n in selected)
-        feed = best_of(args.repeats, lambda: time_models(events, n_book, selected, priors, None))
-        every = best_of(args.repeats, lambda: time_models(events, n_book, selected, priors, 0))
-        amortised = best_of(args.repeats, lambda: time_models(events, n_book, selected, priors, interval_ns))
-        label = "all seven together" if name is None else name
         feed_text = f"{feed:.2f}" if has_feed else "-"
         print(f"{label:<30}{feed_text:>10}{every:>16.2f}{amortised:>12.2f}")
     extraction_us = best_of(args.repeats, lambda: time_extraction(args.catalog, settings.instrument_id))
     print(f"{'actor wiring: mid + best px':<30}{extraction_us:>10.2f}")
-    verdict = "met" if amortised <= GOAL_US else "NOT met"
-    print(f"goal: all seven amortised {amortised:.2f} µs per book event <= {GOAL_US:g} µs: {verdict}")
+    all_amortised = best[-1]  # the last row's last cell
+    verdict = "met" if all_amortised <= GOAL_US else "NOT met"
+    print(f"goal: all seven amortised {all_amortised:.2f} µs per book event <= {GOAL_US:g} µs: {verdict}")
 
     if args.no_engine:
         return 0
