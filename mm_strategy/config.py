@@ -13,6 +13,7 @@ from nautilus_trader.common.config import resolve_path
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.identifiers import InstrumentId
 
+from mm_strategy.models.fair_value import FairValueConfig
 from mm_strategy.models.priors import InstrumentPriors
 from mm_strategy.models.risk import RiskConfig
 
@@ -32,8 +33,10 @@ class GLFTMarketMakerConfig(StrategyConfig, frozen=True):
     Spreads are in bps of mid. Estimates older than ``estimate_staleness_s`` count as missing and fall back
     conservatively (``inputs.py``). A resting order is kept for its level while within the larger of
     ``requote_tolerance_ticks`` ticks and ``requote_tolerance_half_spread_frac`` of the half-spread.
-    ``state_path`` persists the kill switch across restarts without a Redis cache. ``venue_rules`` names the
-    venue's price/size rules (``"module:Class"``, see ``venue_rules.py``); None uses the instrument's increments.
+    The ladder is centred on the mid shifted by the size imbalance near it (``fair_value``,
+    ``models/fair_value.py``; ``fair_value.beta`` 0 centres on the mid). ``state_path`` persists the kill switch
+    across restarts without a Redis cache. ``venue_rules`` names the venue's price/size rules (``"module:Class"``,
+    see ``venue_rules.py``); None uses the instrument's increments.
     """
 
     instrument_id: InstrumentId
@@ -50,6 +53,7 @@ class GLFTMarketMakerConfig(StrategyConfig, frozen=True):
     skew_mult: float = 1.0
     as_addon_cap_bps: float = 10.0
     informed_addon_cap_bps: float = 3.0
+    fair_value: FairValueConfig = FairValueConfig()
     estimate_staleness_s: float = 10.0
     risk_check_interval_s: float = 1.0
     status_interval_s: float = 60.0

@@ -157,7 +157,7 @@ def level_offsets_bps(spec: LadderSpec) -> list[float]:
 
 def _side_prices(
     side: OrderSide,
-    mid: float,
+    centre: float,
     depth0_bps: float,
     offsets_bps: Sequence[float],
     limit_px: Decimal,
@@ -168,7 +168,7 @@ def _side_prices(
     direction = Passive.DOWN if side == OrderSide.BUY else Passive.UP
     prices: list[Decimal] = []
     for offset in offsets_bps:
-        raw = mid * (1.0 + sign * (depth0_bps + offset) * 1e-4)
+        raw = centre * (1.0 + sign * (depth0_bps + offset) * 1e-4)
         px = rules.round_price(raw, direction)
         bound = limit_px if not prices else prices[-1]
         if side == OrderSide.BUY and px >= bound:
@@ -199,7 +199,7 @@ def _sized_levels(
 
 
 def build_ladder(
-    mid: float,
+    centre: float,
     best_bid: Decimal,
     best_ask: Decimal,
     bid_depth_bps: float,
@@ -210,7 +210,8 @@ def build_ladder(
     ask_budget: Decimal,
     spec: LadderSpec,
 ) -> tuple[list[QuoteLevel], list[QuoteLevel]]:
-    """Desired (bids, asks), best first.
+    """Desired (bids, asks), best first, each side's depth measured from ``centre`` (the mid, or the fair value
+    the strategy centres on: ``models/fair_value.py``).
 
     A bid may sit anywhere strictly below the best ask (inside the spread is still maker), an ask anywhere
     strictly above the best bid; a negative depth (a strongly skewed reducing side) therefore lands at the
@@ -218,8 +219,8 @@ def build_ladder(
     position cap in the worst case (every working order filling).
     """
     offsets = level_offsets_bps(spec)
-    bid_prices = _side_prices(OrderSide.BUY, mid, bid_depth_bps, offsets, best_ask, spec.rules)
-    ask_prices = _side_prices(OrderSide.SELL, mid, ask_depth_bps, offsets, best_bid, spec.rules)
+    bid_prices = _side_prices(OrderSide.BUY, centre, bid_depth_bps, offsets, best_ask, spec.rules)
+    ask_prices = _side_prices(OrderSide.SELL, centre, ask_depth_bps, offsets, best_bid, spec.rules)
     bids = _sized_levels(OrderSide.BUY, bid_prices, bid_size, bid_budget, spec)
     asks = _sized_levels(OrderSide.SELL, ask_prices, ask_size, ask_budget, spec)
     if bids and asks and bids[0].price >= asks[0].price:

@@ -1,4 +1,4 @@
-"""``GLFTMarketMaker``: quotes a post-only ladder around the mid from the GLFT closed form (DESIGN §4).
+"""``GLFTMarketMaker``: quotes a post-only ladder from the GLFT closed form (DESIGN §4) around the fair value.
 
 Each book batch runs one quote cycle:
 
@@ -7,7 +7,8 @@ Each book batch runs one quote cycle:
 2. model inputs come from the estimator actors' latest messages, or from the priors when missing, or the more
    conservative of prior and last value when stale (``inputs.py``); γ_eff (per USD) = γ × vol scalar × inventory,
    in log space and clamped; calibration and warmup scale the half-spread;
-3. GLFT depths per side → a ladder rounded to Hyperliquid rules → a level-by-level diff against the resting
+3. GLFT depths per side, measured from the fair value (the mid shifted by the size imbalance near it, in the coin's
+   own σ: ``models/fair_value.py``) → a ladder rounded to the venue's rules → a level-by-level diff against the resting
    orders, so an order that still sits at its own level's price keeps its queue position; the cap is pending-aware
    (every working order counts as filled).
 
@@ -39,6 +40,7 @@ from nautilus_trader.model.events import OrderExpired
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import Price
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
@@ -56,6 +58,8 @@ from mm_strategy.messages import WarmupState
 from mm_strategy.messages import data_type
 from mm_strategy.inputs import EstimateView
 from mm_strategy.inputs import resolve_inputs
+from mm_strategy.models.fair_value import fair_value_shift_bps
+from mm_strategy.models.fair_value import size_imbalance
 from mm_strategy.models.inventory import Side
 from mm_strategy.models.inventory import reducing_side
 from mm_strategy.models.kill_switch import KillEvent
@@ -79,6 +83,8 @@ from mm_strategy.venue_rules import venue_rules_for
 
 _RISK_TIMER = "mm.risk"
 _STATUS_TIMER = "mm.status"
+_BPS = 1e4
+_IMBALANCE_STEPS = 20  # a quote cycle re-runs when the band imbalance moves by 1/20 (``on_order_book_deltas``)
 _SERIES_INTERVAL_NS = 1_000_000_000  # model-input series for the report: one point per data second
 # Estimate fields plotted in the report (the blended κ per side, σ and γ_eff come from the quote cycle itself).
 _REPORTED_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {  # (message field, series name)
@@ -238,17 +244,27 @@ class GLFTMarketMaker(Strategy):
         mid = (bid_f + ask_f) / 2.0
         self._last_mid = mid
         self.recorder.on_mid(ts_ns, mid)
-        # Same top of book and no order, estimate or risk event since the last cycle: the desired ladder and the
-        # working orders are unchanged, so the cycle would be a no-op (deep-level and heartbeat updates).
-        if not self._dirty and self._last_top == (bid_f, ask_f):
+        imbalance = self._band_imbalance(book, mid)
+        # Same top of book, about the same imbalance (steps of 1/20 move the centre by 0.05 σ·√h) and no order,
+        # estimate or risk event since the last cycle: the desired ladder and the working orders are unchanged,
+        # so the cycle would be a no-op (deep-level and heartbeat updates).
+        top = (bid_f, ask_f, round(imbalance * _IMBALANCE_STEPS))
+        if not self._dirty and self._last_top == top:
             return
-        self._last_top = (bid_f, ask_f)
+        self._last_top = top
         self._dirty = False
-        self._quote_cycle(ts_ns, mid, best_bid.as_decimal(), best_ask.as_decimal())
+        self._quote_cycle(ts_ns, mid, imbalance, best_bid.as_decimal(), best_ask.as_decimal())
+
+    def _band_imbalance(self, book: OrderBook, mid: float) -> float:
+        """Size imbalance within ``fair_value.band_bps`` of the mid (``models/fair_value.py``), 0 when disabled."""
+        fair_value = self.config.fair_value
+        if fair_value.beta == 0:
+            return 0.0
+        return band_imbalance(book, mid, fair_value.band_bps, self._instrument.price_precision)
 
     # -- quoting ---------------------------------------------------------------------------------------
 
-    def _quote_cycle(self, ts_ns: int, mid: float, best_bid: Decimal, best_ask: Decimal) -> None:
+    def _quote_cycle(self, ts_ns: int, mid: float, imbalance: float, best_bid: Decimal, best_ask: Decimal) -> None:
         self.quote_cycles += 1
         position = self._net_position()
         working = self._working_orders()
@@ -262,7 +278,9 @@ class GLFTMarketMaker(Strategy):
         tick = self._spec.rules.tick_at(best_bid)
         depths = glft_depths_bps(inputs, mid, float(tick), lot, q_lots, self._rules)
         self._check_skew(q_lots, depths)
-        bids, asks = self._desired_ladder(mid, best_bid, best_ask, position, working, depths, plan)
+        shift_bps = fair_value_shift_bps(imbalance, inputs.sigma_frac_per_sqrt_s, self.config.fair_value)
+        centre = mid * (1.0 + shift_bps / _BPS)
+        bids, asks = self._desired_ladder(centre, best_bid, best_ask, position, working, depths, plan)
         self._handle_kill_events(
             self.kill_switch.on_quote_cycle(ts_ns, float(position), _reducing_side_quoted(position, bids, asks)),
         )
@@ -276,7 +294,7 @@ class GLFTMarketMaker(Strategy):
         self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
         placed = self._within_cap(diff.place, position, working)
         self._submit([self._new_order(level, mid, plan.reduce_only) for level in placed])
-        self._record_series(ts_ns, inputs, depths)
+        self._record_series(ts_ns, inputs, depths, shift_bps)
 
     def _model_inputs(self, ts_ns: int, position: Decimal) -> ModelInputs:
         """Every model input from a fresh estimate, else its conservative fallback (``inputs.py``, logged once)."""
@@ -288,7 +306,7 @@ class GLFTMarketMaker(Strategy):
 
     def _desired_ladder(
         self,
-        mid: float,
+        centre: float,
         best_bid: Decimal,
         best_ask: Decimal,
         position: Decimal,
@@ -310,7 +328,7 @@ class GLFTMarketMaker(Strategy):
             ask_budget = min(ask_budget, max(position, Decimal(0)))
         size = self.config.order_size
         return build_ladder(
-            mid=mid,
+            centre=centre,
             best_bid=best_bid,
             best_ask=best_ask,
             bid_depth_bps=bid_depth,
@@ -381,7 +399,7 @@ class GLFTMarketMaker(Strategy):
             self.log.warning(warning)
         self._skew_warned = warning is not None
 
-    def _record_series(self, ts_ns: int, inputs: ModelInputs, depths: Depths) -> None:
+    def _record_series(self, ts_ns: int, inputs: ModelInputs, depths: Depths, shift_bps: float) -> None:
         if ts_ns - self._last_series_ns < _SERIES_INTERVAL_NS:
             return
         self._last_series_ns = ts_ns
@@ -399,6 +417,7 @@ class GLFTMarketMaker(Strategy):
         record("informed_addon_bps_ask", ts_ns, inputs.informed_addon_ask_bps)
         record("half_spread_bps", ts_ns, 0.5 * (depths.half_spread_bid_bps + depths.half_spread_ask_bps))
         record("skew_bps_per_lot", ts_ns, depths.skew_bps_per_lot)
+        record("fair_value_shift_bps", ts_ns, shift_bps)
 
     # -- risk ------------------------------------------------------------------------------------------
 
@@ -515,6 +534,15 @@ class GLFTMarketMaker(Strategy):
             else:
                 best_ask = px if best_ask is None else min(best_ask, px)
         self.recorder.on_quotes(ts_ns, best_bid, best_ask)
+
+
+def band_imbalance(book: OrderBook, mid: float, band_bps: float, price_precision: int) -> float:
+    """(bid − ask)/(bid + ask) of the sizes resting within ``band_bps`` of ``mid``: two cumulative-size queries to
+    the engine's (Rust) book, so the cost does not grow with the book's depth (Binance holds thousands of levels)."""
+    band_frac = band_bps / _BPS
+    bid_size = book.get_quantity_for_price(Price(mid * (1.0 - band_frac), price_precision), OrderSide.SELL)
+    ask_size = book.get_quantity_for_price(Price(mid * (1.0 + band_frac), price_precision), OrderSide.BUY)
+    return size_imbalance(bid_size, ask_size)
 
 
 def control_topic(strategy_id: str) -> str:

@@ -83,7 +83,7 @@ def test_rounding_directions_stay_passive():
 HL_BTC_RULES = HyperliquidRules(SimpleNamespace(size_precision=BTC_SZ))
 SPEC = LadderSpec(num_levels=3, level_spacing_bps=2.0, level_spacing_ratio=1.5, rules=HL_BTC_RULES)
 # real top of book from the 2024-01-01 hour: 42651 / 42652
-REAL_TOP = {"mid": 42651.5, "best_bid": Decimal(42651), "best_ask": Decimal(42652)}
+REAL_TOP = {"centre": 42651.5, "best_bid": Decimal(42651), "best_ask": Decimal(42652)}
 
 
 def _ladder(bid_depth_bps=5.0, ask_depth_bps=5.0, bid_size="0.005", bid_budget="0.05"):
@@ -156,7 +156,7 @@ def test_after_a_move_the_deepest_order_is_not_promoted_to_the_top_level():
     bids, _ = _ladder()
     resting = [_resting(f"bid-{q.level}", OrderSide.BUY, q.price, level=q.level) for q in bids]
     moved = build_ladder(
-        mid=42642.5,
+        centre=42642.5,
         best_bid=Decimal(42642),
         best_ask=Decimal(42643),
         bid_depth_bps=5.0,
@@ -200,7 +200,7 @@ def test_fixed_tick_venues_round_with_the_instruments_own_increments():
     assert rules.round_price(111000.01, Passive.UP) == Decimal("111000.1")
     assert rules.round_size_down(Decimal("0.0129")) == Decimal("0.012") and rules.min_notional == Decimal(5)
     bids, asks = build_ladder(
-        mid=111000.05, best_bid=Decimal("111000.0"), best_ask=Decimal("111000.1"), bid_depth_bps=1.0,
+        centre=111000.05, best_bid=Decimal("111000.0"), best_ask=Decimal("111000.1"), bid_depth_bps=1.0,
         ask_depth_bps=1.0, bid_size=Decimal("0.01"), ask_size=Decimal("0.01"), bid_budget=Decimal(1),
         ask_budget=Decimal(1), spec=LadderSpec(3, 1.0, 1.5, rules=rules),
     )
