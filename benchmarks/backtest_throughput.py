@@ -84,7 +84,7 @@ def bench_catalog(settings, catalog: Path, repeats: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         commands_path = Path(tmp) / "commands.pkl"
         commands_path.write_bytes(pickle.dumps(commands_from_orders(full.orders)))
-        strategy = replay_strategy(settings.instrument_id, commands_path)
+        strategy = replay_strategy(settings.strategy, settings.instrument_id, commands_path)
         replay = msgspec.structs.replace(settings, actors=[], strategy=strategy)
         floor = measure(replay, catalog, with_components=True, repeats=repeats)
     print(f"\n{catalog} ({bare.points:,} data points, best of {repeats})")
