@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import msgspec
 import pandas as pd
 from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.backtest.results import BacktestResult
@@ -31,7 +32,10 @@ from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
+from nautilus_trader.portfolio.config import PortfolioConfig
+from nautilus_trader.trading.config import ImportableStrategyConfig
 
+from mm_strategy.node_config import LOG_LEVELS
 from mm_strategy.node_config import BacktestSettings
 from mm_strategy.node_config import VenueInstrumentConfig
 from mm_strategy.queue_model import FillModelSettings
@@ -42,6 +46,9 @@ MAX_ORDER_RATE = "1000/00:00:01"
 # Backtests stream the catalog an hour of data at a time (``streaming.py``): memory stays bounded whatever the
 # range, and the events replayed are the one-shot load's, in the same order.
 STREAM_WINDOW_S = 3600.0
+# NautilusTrader logs every account state at INFO (one per order event on a margin account, the string built
+# before the level filter drops it); above INFO the portfolio is told to log one a day at most.
+QUIET_ACCOUNT_LOG_INTERVAL_MS = 86_400_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +168,18 @@ def data_configs(
     ]
 
 
+def logs_info(log_level: str) -> bool:
+    """Whether a backtest's log level keeps INFO messages."""
+    return LOG_LEVELS.index(log_level.upper()) <= LOG_LEVELS.index("INFO")
+
+
+def without_event_logs(component: ImportableStrategyConfig | ImportableActorConfig):
+    """``component`` with NautilusTrader's per-event and per-command INFO logs off: a strategy formats every order
+    event and every command it sends (an order list's string holds each order's) before the level filter sees it;
+    when INFO is dropped that work is all the logs did. Warnings (denied, rejected orders) are logged regardless."""
+    return msgspec.structs.replace(component, config={**component.config, "log_events": False, "log_commands": False})
+
+
 def run_config(
     settings: VenueInstrumentConfig,
     catalog_path: Path,
@@ -172,15 +191,26 @@ def run_config(
     """The run config; ``with_components=False`` gives the bare engine replay the benchmark compares against."""
     instrument_id = InstrumentId.from_str(settings.instrument_id)
     instrument = catalog_instrument(catalog_path, instrument_id)
+    log_level = settings.backtest.log_level
+    strategies = [settings.strategy] if with_components else []
+    actors = list(settings.actors) if with_components else []
+    portfolio = None
+    if not logs_info(log_level):
+        strategies = [without_event_logs(strategy) for strategy in strategies]
+        actors = [without_event_logs(actor) for actor in actors]
+        portfolio = PortfolioConfig(min_account_state_logging_interval_ms=QUIET_ACCOUNT_LOG_INTERVAL_MS)
     engine = BacktestEngineConfig(
-        logging=LoggingConfig(log_level=settings.backtest.log_level, bypass_logging=settings.backtest.log_level == "OFF"),
+        logging=LoggingConfig(log_level=log_level, bypass_logging=log_level == "OFF"),
         # The catalog holds single deltas flagged F_LAST per snapshot; buffering hands each component whole
         # batches, never a half-applied book.
         data_engine=DataEngineConfig(buffer_deltas=True),
         risk_engine=RiskEngineConfig(max_order_submit_rate=MAX_ORDER_RATE, max_order_modify_rate=MAX_ORDER_RATE),
-        strategies=[settings.strategy] if with_components else [],
-        actors=list(settings.actors) if with_components else [],
-        run_analysis=True,
+        portfolio=portfolio,
+        strategies=strategies,
+        actors=actors,
+        # NautilusTrader's post-run statistics (its analyzer) are only logged, at INFO: nothing reads them from the
+        # result, our report computes its own.
+        run_analysis=logs_info(log_level),
     )
     return BacktestRunConfig(
         engine=engine,

@@ -80,9 +80,11 @@ class SessionRecorder:
 
     def on_value(self, name: str, ts_ns: int, value: float) -> None:
         """Append one point of a named time series (estimates, γ_eff, ...) for the report's plots."""
-        ts_list, values = self.series.setdefault(name, ([], []))
-        ts_list.append(ts_ns)
-        values.append(float(value))
+        points = self.series.get(name)
+        if points is None:  # once a series (setdefault would build two lists and a tuple every call)
+            points = self.series[name] = ([], [])
+        points[0].append(ts_ns)
+        points[1].append(float(value))
 
     def to_report_inputs(
         self,

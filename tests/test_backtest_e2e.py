@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import json
 
+import msgspec
 import pytest
 
 import run_backtest
 from adapters.hyperliquid import catalog_cli
+from mm_strategy.backtest import run_config
+from mm_strategy.node_config import load_venue_config
 
 SLICE_END = "2024-01-01T12:30:00"
 
@@ -99,3 +102,18 @@ def test_misspelt_nested_risk_field_is_rejected(tmp_path, catalog, capsys):
     bad.write_text(json.dumps(config))
     assert run_backtest.main(["--config", str(bad), "--catalog", str(catalog)]) == 2
     assert "$.risk.max_drawdwn_pct" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("log_level, event_logs", [("ERROR", False), ("WARNING", False), ("INFO", True)])
+def test_event_logs_are_formatted_only_when_their_level_is_kept(catalog, log_level, event_logs):
+    """NautilusTrader formats each order event, each command and each account state before its level filter drops
+    them, and computes post-run statistics only to log them: a backtest whose level drops INFO turns those off (the
+    components' logs, the portfolio's, the analysis); at INFO, a user reading a run's log, they stay."""
+    settings = load_venue_config(run_backtest.DEFAULT_CONFIG)
+    settings = msgspec.structs.replace(settings, backtest=msgspec.structs.replace(settings.backtest, log_level=log_level))
+    engine = run_config(settings, catalog).engine
+    for component in engine.strategies + engine.actors:
+        assert component.config.get("log_events", True) is event_logs
+        assert component.config.get("log_commands", True) is event_logs
+    assert (engine.portfolio is None) is event_logs
+    assert engine.run_analysis is event_logs
