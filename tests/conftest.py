@@ -57,3 +57,23 @@ def nt_fixtures() -> Path:
 @pytest.fixture(scope="session")
 def signing_vectors() -> Path:
     return _require(SIGNING_VECTORS)
+
+
+@pytest.fixture(scope="session")
+def archive_catalog(archive_btc_hour, tmp_path_factory) -> Path:
+    """The archive hour as a user builds it (``python -m adapters.hyperliquid.catalog_cli``), once per session."""
+    from adapters.hyperliquid import catalog_cli
+
+    path = tmp_path_factory.mktemp("catalog_archive")
+    assert catalog_cli.main([str(archive_btc_hour), "--catalog", str(path)]) == 0
+    return path
+
+
+@pytest.fixture(scope="session")
+def hl_btc_catalog(hl_captures, tmp_path_factory) -> Path:
+    """The 9-minute BTC capture with trades as a catalog, once per session (tests only read it)."""
+    from adapters.hyperliquid import catalog_cli
+
+    path = tmp_path_factory.mktemp("catalog_hl_btc")
+    assert catalog_cli.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(path)]) == 0
+    return path

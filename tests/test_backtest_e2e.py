@@ -12,7 +12,6 @@ import msgspec
 import pytest
 
 import run_backtest
-from adapters.hyperliquid import catalog_cli
 from mm_strategy.backtest import run_config
 from mm_strategy.node_config import load_venue_config
 
@@ -20,26 +19,17 @@ SLICE_END = "2024-01-01T12:30:00"
 
 
 @pytest.fixture(scope="module")
-def catalog(archive_btc_hour, tmp_path_factory):
-    path = tmp_path_factory.mktemp("catalog")
-    assert catalog_cli.main([str(archive_btc_hour), "--catalog", str(path)]) == 0
-    return path
-
-
-@pytest.fixture(scope="module")
-def report(catalog, tmp_path_factory):
+def report(archive_catalog, tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
-    assert run_backtest.main(["--catalog", str(catalog), "--end", SLICE_END, "--out", str(out)]) == 0
+    assert run_backtest.main(["--catalog", str(archive_catalog), "--end", SLICE_END, "--out", str(out)]) == 0
     return out
 
 
 @pytest.fixture(scope="module")
-def trades_report(hl_captures, tmp_path_factory):
+def trades_report(hl_btc_catalog, tmp_path_factory):
     """The 9-minute BTC capture with trades (the data strategy quality is judged on), as a user runs it."""
-    catalog = tmp_path_factory.mktemp("catalog_hl_btc")
-    assert catalog_cli.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(catalog)]) == 0
     out = tmp_path_factory.mktemp("report_hl_btc")
-    assert run_backtest.main(["--catalog", str(catalog), "--out", str(out)]) == 0
+    assert run_backtest.main(["--catalog", str(hl_btc_catalog), "--out", str(out)]) == 0
     return out
 
 
@@ -86,32 +76,32 @@ def test_no_kill_switch_false_trips_on_real_data(report):
     assert metrics["kill_events"] == []
 
 
-def test_bad_config_fails_fast_naming_the_field(tmp_path, catalog, capsys):
+def test_bad_config_fails_fast_naming_the_field(tmp_path, archive_catalog, capsys):
     config = json.loads(run_backtest.DEFAULT_CONFIG.read_text())
     config["strategy"]["config"]["risk"]["gamma_min_per_usd"] = -1
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps(config))
-    assert run_backtest.main(["--config", str(bad), "--catalog", str(catalog)]) == 2
+    assert run_backtest.main(["--config", str(bad), "--catalog", str(archive_catalog)]) == 2
     assert "RiskConfig.gamma_min_per_usd" in capsys.readouterr().err
 
 
-def test_misspelt_nested_risk_field_is_rejected(tmp_path, catalog, capsys):
+def test_misspelt_nested_risk_field_is_rejected(tmp_path, archive_catalog, capsys):
     config = json.loads(run_backtest.DEFAULT_CONFIG.read_text())
     config["strategy"]["config"]["risk"]["max_drawdwn_pct"] = 1.0  # typo: would silently keep the default
     bad = tmp_path / "typo.json"
     bad.write_text(json.dumps(config))
-    assert run_backtest.main(["--config", str(bad), "--catalog", str(catalog)]) == 2
+    assert run_backtest.main(["--config", str(bad), "--catalog", str(archive_catalog)]) == 2
     assert "$.risk.max_drawdwn_pct" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("log_level, event_logs", [("ERROR", False), ("WARNING", False), ("INFO", True)])
-def test_event_logs_are_formatted_only_when_their_level_is_kept(catalog, log_level, event_logs):
+def test_event_logs_are_formatted_only_when_their_level_is_kept(archive_catalog, log_level, event_logs):
     """NautilusTrader formats each order event, each command and each account state before its level filter drops
     them, and computes post-run statistics only to log them: a backtest whose level drops INFO turns those off (the
     components' logs, the portfolio's, the analysis); at INFO, a user reading a run's log, they stay."""
     settings = load_venue_config(run_backtest.DEFAULT_CONFIG)
     settings = msgspec.structs.replace(settings, backtest=msgspec.structs.replace(settings.backtest, log_level=log_level))
-    engine = run_config(settings, catalog).engine
+    engine = run_config(settings, archive_catalog).engine
     for component in engine.strategies + engine.actors:
         assert component.config.get("log_events", True) is event_logs
         assert component.config.get("log_commands", True) is event_logs

@@ -12,7 +12,6 @@ from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import RecordFlag
 
-from adapters.hyperliquid import catalog_cli
 from adapters.hyperliquid import loaders
 from adapters.hyperliquid.meta import instrument_for
 from mm_strategy.backtest import DataRange
@@ -84,13 +83,6 @@ def test_band_imbalance_on_a_real_book_sums_the_band(hl_captures):
         assert band_imbalance(book, mid, band_bps, price_precision=1) == pytest.approx(expected)
     # 0.5 bp and 5 bp bands hold different levels of this book, so the imbalance differs
     assert band_imbalance(book, mid, 0.5, 1) != pytest.approx(band_imbalance(book, mid, 5.0, 1))
-
-
-@pytest.fixture(scope="module")
-def hl_btc_catalog(hl_captures, tmp_path_factory):
-    path = tmp_path_factory.mktemp("catalog_hl_btc")
-    assert catalog_cli.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(path)]) == 0
-    return path
 
 
 def _first_minutes(catalog, beta: float):

@@ -15,7 +15,6 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from adapters.hyperliquid import catalog_cli
 from benchmarks.order_replay import commands_from_orders
 from benchmarks.order_replay import replay_strategy
 from mm_strategy.backtest import run_backtest
@@ -24,20 +23,13 @@ from mm_strategy.node_config import load_venue_config
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def btc_capture(hl_captures, tmp_path_factory) -> Path:
-    catalog = tmp_path_factory.mktemp("hl_btc") / "catalog"
-    assert catalog_cli.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(catalog)]) == 0
-    return catalog
-
-
 def _ends(orders) -> dict:
     return {(o.ts_init, o.side, str(o.price)): (o.status, str(o.filled_qty)) for o in orders}
 
 
-def test_replayed_orders_end_as_the_full_runs(btc_capture, tmp_path) -> None:
+def test_replayed_orders_end_as_the_full_runs(hl_btc_catalog, tmp_path) -> None:
     settings = load_venue_config(REPO_ROOT / "configs" / "hyperliquid_btc.json")
-    full = run_backtest(settings, btc_capture)
+    full = run_backtest(settings, hl_btc_catalog)
     orders = list(full.engine.cache.orders())
     full.node.dispose()
     commands_path = tmp_path / "commands.pkl"
@@ -45,7 +37,7 @@ def test_replayed_orders_end_as_the_full_runs(btc_capture, tmp_path) -> None:
     replay = msgspec.structs.replace(
         settings, actors=[], strategy=replay_strategy(settings.strategy, settings.instrument_id, commands_path)
     )
-    replayed = run_backtest(replay, btc_capture)
+    replayed = run_backtest(replay, hl_btc_catalog)
     assert _ends(replayed.engine.cache.orders()) == _ends(orders)
     assert sum(o.filled_qty > 0 for o in orders) > 0  # the comparison covers fills
     replayed.node.dispose()

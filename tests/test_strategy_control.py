@@ -12,7 +12,6 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.config import ImportableActorConfig
 
-from adapters.hyperliquid import catalog_cli
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
 from mm_strategy.node_config import load_venue_config
@@ -39,13 +38,6 @@ class Operator(Actor):
         )
 
 
-@pytest.fixture(scope="module")
-def catalog(archive_btc_hour, tmp_path_factory):
-    path = tmp_path_factory.mktemp("catalog")
-    assert catalog_cli.main([str(archive_btc_hour), "--catalog", str(path)]) == 0
-    return path
-
-
 def _settings(state_path, operator_command: str | None):
     settings = load_venue_config(DEFAULT_CONFIG)
     config = dict(settings.strategy.config, state_path=str(state_path))
@@ -62,15 +54,15 @@ def _settings(state_path, operator_command: str | None):
     return msgspec.structs.replace(settings, strategy=strategy, actors=actors)
 
 
-def _run(settings, catalog, end):
-    outcome = run_backtest(settings, catalog, DataRange(end=pd.Timestamp(end, tz="UTC")))
+def _run(settings, archive_catalog, end):
+    outcome = run_backtest(settings, archive_catalog, DataRange(end=pd.Timestamp(end, tz="UTC")))
     strategy = outcome.engine.trader.strategies()[0]
     return strategy, outcome
 
 
-def test_manual_halt_cancels_everything_and_persists_across_restart(catalog, tmp_path):
+def test_manual_halt_cancels_everything_and_persists_across_restart(archive_catalog, tmp_path):
     state = tmp_path / "kill_switch.json"
-    strategy, outcome = _run(_settings(state, "halt:desk says stop"), catalog, "2024-01-01T12:06:00")
+    strategy, outcome = _run(_settings(state, "halt:desk says stop"), archive_catalog, "2024-01-01T12:06:00")
     (event,) = [e for e in strategy.recorder.kill_events if e.trigger == "manual"]
     assert event.to_state == "HALTED" and "desk says stop" in event.detail
     cache = outcome.engine.cache
@@ -81,13 +73,13 @@ def test_manual_halt_cancels_everything_and_persists_across_restart(catalog, tmp
     assert "manual" in json.dumps(saved)
 
     # restart from the saved state: a manual halt is latched, so the new session places no order at all
-    restarted, outcome = _run(_settings(state, None), catalog, "2024-01-01T12:03:00")
+    restarted, outcome = _run(_settings(state, None), archive_catalog, "2024-01-01T12:03:00")
     assert restarted.kill_switch.state == "HALTED"
     assert outcome.engine.cache.orders() == []
     outcome.node.dispose()
 
     # resume over the bus lifts it
-    resumed, outcome = _run(_settings(state, "resume"), catalog, "2024-01-01T12:06:00")
+    resumed, outcome = _run(_settings(state, "resume"), archive_catalog, "2024-01-01T12:06:00")
     assert resumed.kill_switch.state == "ACTIVE"
     assert [o for o in outcome.engine.cache.orders() if o.ts_init > resumed.recorder.kill_events[-1].ts_ns]
     outcome.node.dispose()

@@ -16,7 +16,6 @@ import pytest
 
 from nautilus_trader.backtest.node import BacktestNode
 
-from adapters.hyperliquid import catalog_cli
 from mm_strategy.backtest import BacktestOutcome
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
@@ -26,13 +25,6 @@ from mm_strategy.streaming import StreamingBacktestNode
 from mm_strategy.streaming import data_span
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture(scope="module")
-def btc_capture(hl_captures, tmp_path_factory) -> Path:
-    catalog = tmp_path_factory.mktemp("hl_btc") / "catalog"
-    assert catalog_cli.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(catalog)]) == 0
-    return catalog
 
 
 def _settings():
@@ -70,26 +62,26 @@ def _summary(outcome: BacktestOutcome) -> dict:
 
 
 @pytest.fixture(scope="module")
-def reference(btc_capture) -> dict:
-    return _reference(btc_capture)
+def reference(hl_btc_catalog) -> dict:
+    return _reference(hl_btc_catalog)
 
 
-def test_a_backtest_bounded_in_time_replays_the_whole_range_as_the_unbounded_one(btc_capture, reference) -> None:
+def test_a_backtest_bounded_in_time_replays_the_whole_range_as_the_unbounded_one(hl_btc_catalog, reference) -> None:
     """A time-bounded catalog query returns one timestamp's deltas in any order; replayed as they came, a batch's
     last-delta flag could arrive mid-batch (386 orders instead of 381 before the loaders' order was restored)."""
-    first, last = data_span(run_config(_settings(), btc_capture).data)
-    bounded = _outcome(btc_capture, DataRange(start=pd.Timestamp(first, tz="UTC"), end=pd.Timestamp(last, tz="UTC")))
+    first, last = data_span(run_config(_settings(), hl_btc_catalog).data)
+    bounded = _outcome(hl_btc_catalog, DataRange(start=pd.Timestamp(first, tz="UTC"), end=pd.Timestamp(last, tz="UTC")))
     # The comparison covers orders and fills (quoting around the fair value: 2 fills on the capture, 18 around the mid).
     assert len(reference["orders"]) > 300 and len(reference["fills"]) >= 2
     assert bounded == reference
 
 
 @pytest.mark.parametrize("window_s", [None, 60.0, 7.0])
-def test_streaming_in_windows_replays_the_one_shot_load(btc_capture, reference, window_s) -> None:
-    assert _outcome(btc_capture, window_s=window_s) == reference
+def test_streaming_in_windows_replays_the_one_shot_load(hl_btc_catalog, reference, window_s) -> None:
+    assert _outcome(hl_btc_catalog, window_s=window_s) == reference
 
 
-def test_a_backtest_makes_no_full_garbage_collection_and_restores_the_collector(btc_capture) -> None:
+def test_a_backtest_makes_no_full_garbage_collection_and_restores_the_collector(hl_btc_catalog) -> None:
     """A full collection walks the whole engine and the loaded data to free nothing (~0.1 s each, one or two a run
     of the archive hour before): none during a run; after it the collector is as it was (on, same thresholds)."""
     collected: list[int] = []
@@ -107,7 +99,7 @@ def test_a_backtest_makes_no_full_garbage_collection_and_restores_the_collector(
     gc.set_threshold(*eager)
     gc.callbacks.append(on_collection)
     try:
-        _outcome(btc_capture, window_s=60.0)
+        _outcome(hl_btc_catalog, window_s=60.0)
         after = gc.isenabled(), gc.get_threshold()
     finally:
         gc.callbacks.remove(on_collection)
