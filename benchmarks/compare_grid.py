@@ -41,6 +41,7 @@ from mm_strategy.equity import equity_usd  # noqa: E402
 from mm_strategy.node_config import VenueInstrumentConfig  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
 from mm_strategy.reporting import compute_metrics  # noqa: E402
+from mm_strategy.reporting.metrics import FEED_DOWN_TRIGGER  # noqa: E402
 from mm_strategy.reporting.inputs import FillRecord  # noqa: E402
 
 GRID = {"num_levels": 3, "grid_step_bps": 2, "requote_threshold_bps": 5, "skew_factor": 0.0}
@@ -53,7 +54,7 @@ DEFAULT_DATASETS = (
     ("binance 5.7 min BTCUSDT", "configs/binance_btcusdt.json", "data/catalog_binance_btcusdt"),
 )
 COLUMNS = (
-    ("fills", 6, "d"), ("fills/h", 8, ".0f"), ("net", 9, ".3f"), ("spread", 8, ".3f"), ("fees", 7, ".3f"),
+    ("fills", 6, "d"), ("fills/h", 8, ".0f"), ("live", 6, ".0f"), ("net", 9, ".3f"), ("spread", 8, ".3f"), ("fees", 7, ".3f"),
     ("mo5s bp", 8, ".2f"), ("2-sided%", 9, ".1f"), ("max|q|", 9, ".4g"), ("kills", 6, "d"),
 )
 
@@ -62,6 +63,7 @@ COLUMNS = (
 class Score:
     fills: int
     fills_per_hour: float
+    fills_per_hour_live_feed: float
     net: float
     spread: float
     fees: float
@@ -77,6 +79,7 @@ class Score:
         return cls(
             fills=metrics["fills"]["count"],
             fills_per_hour=metrics["fills"]["fills_per_hour"] or 0.0,
+            fills_per_hour_live_feed=metrics["fills"]["fills_per_hour_live_feed"] or 0.0,
             net=pnl["net"],
             spread=pnl["spread_capture"],
             fees=pnl["fees"],
@@ -176,6 +179,8 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
         fills=engine_fills(grid.engine),
         starting_equity=start,
         final_equity=equity_usd(grid.engine.portfolio, grid.engine.cache, strategy.config.instrument_id, mid),
+        # the feed's outages are the data's, not the strategy's: both are judged on the same live-feed time
+        kill_events=[e for e in our_inputs.kill_events if e.trigger == FEED_DOWN_TRIGGER],
     )
     grid_score = Score.of(compute_metrics(grid_inputs))
     grid.node.dispose()
@@ -212,7 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         totals["ours"] += ours.net
         totals["grid"] += grid.net
     print(f"total net: GLFT {totals['ours']:+.3f}, grid {totals['grid']:+.3f} (quote currency: USDC, USDT)")
-    print("2-sided% is over the time the feed was live; kills leave out stale-book trips on feed outages")
+    print(
+        "live: fills/h and 2-sided% over the time the feed was live (the data's outages, the same for both);"
+        " kills leave out stale-book trips on feed outages"
+    )
     return 0
 
 

@@ -150,6 +150,21 @@ def test_two_sided_time_on_a_live_feed_leaves_out_the_feed_outage():
     assert q["two_sided_frac_live_feed"] == pytest.approx(0.5) and q["feed_down_s"] == 0.0
 
 
+def test_fills_per_hour_on_a_live_feed_leave_out_the_feed_outage():
+    # 100 s of session, the feed down from 40 s to 90 s (nothing can fill then), 2 fills in the 50 live seconds
+    events = [
+        KillEventRecord(40 * S, "stale_book", "ACTIVE", "ACTIVE", "last valid book 5.1 s ago"),
+        KillEventRecord(90 * S, "stale_book", "ACTIVE", "ACTIVE", "valid book after 55 s", cleared=True),
+    ]
+    fills = [fill(10, "BUY", 99.0), fill(95, "SELL", 101.0)]
+    f = compute_metrics(inputs([(0, 100.0), (100, 100.0)], fills, kill_events=events))["fills"]
+    assert f["fills_per_hour"] == pytest.approx(2 / 100 * 3600)
+    assert f["fills_per_hour_live_feed"] == pytest.approx(2 / 50 * 3600)
+    # a feed that never went down: the two rates agree
+    f = compute_metrics(inputs([(0, 100.0), (100, 100.0)], fills))["fills"]
+    assert f["fills_per_hour_live_feed"] == pytest.approx(f["fills_per_hour"])
+
+
 def test_no_quotes_means_no_time_two_sided():
     q = compute_metrics(inputs([(0, 100.0), (40, 100.0)], [], quotes=[]))["quoting"]
     assert q["two_sided_frac"] == 0.0 and q["none_frac"] == 1.0 and q["mean_quoted_spread_bps"] is None

@@ -164,11 +164,22 @@ def pnl_metrics(analysis: Analysis) -> dict:
 
 
 def fill_metrics(analysis: Analysis) -> dict:
-    """Counts, volume and fill rate; the rate is compared with the model's prediction when one is given."""
+    """Counts, volume and fill rate; the rate is compared with the model's prediction when one is given.
+
+    ``fills_per_hour`` is over the whole session; ``fills_per_hour_live_feed`` leaves out the time the market-data
+    feed was down (as ``quoting_metrics``' ``*_live_feed`` fractions do): a recorder outage holds no trades, so
+    nothing can fill then, and half the bundled 9-minute capture is outage.
+    """
     fills = analysis.fills
     count = int(fills.ts_ns.size)
     hours = analysis.session_hours
     fills_per_hour = count / hours if hours > 0 else None
+    down_ns = sum(
+        min(end, analysis.end_ns) - max(start, analysis.start_ns)
+        for start, end in feed_down_intervals(analysis.inputs.kill_events, analysis.end_ns)
+        if end > analysis.start_ns and start < analysis.end_ns
+    )
+    live_hours = hours - down_ns / NS_PER_S / S_PER_HOUR
     model = analysis.inputs.fill_rate_model or {}
     predicted = model.get("predicted_fills_per_hour")
     return {
@@ -182,6 +193,7 @@ def fill_metrics(analysis: Analysis) -> dict:
         "avg_fill_size_base": float(fills.qty.mean()) if count else None,
         "before_first_mid": int((asof_index(analysis.inputs.mid_ts_ns, fills.ts_ns) < 0).sum()),
         "fills_per_hour": fills_per_hour,
+        "fills_per_hour_live_feed": count / live_hours if live_hours > 0 else None,
         "buy_fills_per_hour": (fills.sign > 0).sum() / hours if hours > 0 else None,
         "sell_fills_per_hour": (fills.sign < 0).sum() / hours if hours > 0 else None,
         "model": dict(model),

@@ -17,7 +17,11 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
     )
     return [
         ("fills", f"{fills['count']} (buy {fills['buy']} / sell {fills['sell']}, taker {fills['taker']})"),
-        ("fills per hour", f"{fmt_number(fills['fills_per_hour'], '.1f')}"),
+        (
+            "fills per hour",
+            f"{fmt_number(fills['fills_per_hour'], '.1f')} "
+            f"({fmt_number(fills['fills_per_hour_live_feed'], '.1f')} while the feed was live)",
+        ),
         (
             "volume",
             f"{fmt_number(fills['volume_base'], '.6g')} base / {fmt_number(fills['volume_notional'], ',.2f')} quote",
