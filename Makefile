@@ -10,7 +10,7 @@ ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/ma
 HL_CSV := $(SHARED)/hl-collector-csv/recordings
 WS26 := $(SHARED)/hftbacktest/examples/hyperliquid/btcusd_20250126.gz
 
-.PHONY: setup backtest test bench day fuzz faults live clean catalogs catalog-binance compare sweep calibrate
+.PHONY: setup backtest test bench day fuzz faults live clean catalogs catalog-binance compare sweep calibrate signals
 
 $(VENV)/.installed: pyproject.toml
 	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
@@ -61,6 +61,9 @@ calibrate: setup
 
 compare: catalogs
 	$(PY) benchmarks/compare_grid.py
+
+signals: catalogs
+	$(PY) benchmarks/signal_study.py
 
 backtest: $(CATALOG)/.built
 	$(PY) run_backtest.py --catalog $(CATALOG)
