@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from dataclasses import field
 from decimal import Decimal
 
 import msgspec
@@ -120,6 +121,10 @@ class LadderSpec:
     level_spacing_bps: float
     level_spacing_ratio: float
     rules: VenueRules
+    offsets_bps: tuple[float, ...] = field(init=False, repr=False, compare=False)  # level_offsets_bps, built once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "offsets_bps", tuple(level_offsets_bps(self)))
 
 
 class QuoteLevel(msgspec.Struct, frozen=True):
@@ -189,9 +194,11 @@ def _sized_levels(
     """Fill levels best-first until the side's budget runs out; the last level may be smaller."""
     levels: list[QuoteLevel] = []
     remaining = budget
+    round_size_down, min_notional = spec.rules.round_size_down, spec.rules.min_notional
+    full_size = round_size_down(order_size)  # every level's size while the budget holds a whole order
     for index, px in enumerate(prices):
-        size = spec.rules.round_size_down(min(order_size, remaining))
-        if size <= 0 or px * size < spec.rules.min_notional:
+        size = full_size if order_size <= remaining else round_size_down(remaining)
+        if size <= 0 or px * size < min_notional:
             break
         levels.append(QuoteLevel(side, px, size, index))
         remaining -= size
@@ -218,7 +225,7 @@ def build_ladder(
     touch rather than crossing. ``*_budget`` is how much more the side may add without breaching the
     position cap in the worst case (every working order filling).
     """
-    offsets = level_offsets_bps(spec)
+    offsets = spec.offsets_bps
     bid_prices = _side_prices(OrderSide.BUY, centre, bid_depth_bps, offsets, best_ask, spec.rules)
     ask_prices = _side_prices(OrderSide.SELL, centre, ask_depth_bps, offsets, best_bid, spec.rules)
     bids = _sized_levels(OrderSide.BUY, bid_prices, bid_size, bid_budget, spec)
@@ -254,13 +261,14 @@ def diff_quotes(desired: Sequence[QuoteLevel], resting: Sequence[RestingOrder], 
     kept: list[RestingOrder] = []
     place: list[QuoteLevel] = []
     for level in desired:
-        candidates = [
-            order
-            for order in by_level.get((level.side, level.level), ())
-            if abs(order.price - level.price) <= tolerance_px and 0 < order.leaves_qty <= level.size
-        ]
-        if candidates:
-            kept.append(min(candidates, key=lambda order: abs(order.price - level.price)))
+        nearest, nearest_px = None, tolerance_px  # the first of the nearest within tolerance
+        for order in by_level.get((level.side, level.level), ()):
+            distance_px = abs(order.price - level.price)
+            closer = distance_px < nearest_px if nearest is not None else distance_px <= nearest_px
+            if closer and 0 < order.leaves_qty <= level.size:
+                nearest, nearest_px = order, distance_px
+        if nearest is not None:
+            kept.append(nearest)
         else:
             place.append(level)
     kept_ids = {order.order_id for order in kept}

@@ -117,6 +117,10 @@ class GLFTMarketMaker(Strategy):
         self._estimates: LatestEstimates | None = None
         self._orders_by_id: dict[str, Order] = {}
         self._level_by_id: dict[str, int] = {}  # the ladder level each of our working orders was placed for
+        self._order_events = 0  # order events handled: our working orders change only with one (``_working``)
+        self._working_set: _WorkingSet | None = None
+        self._cap: Decimal | None = None  # risk.max_position as a Decimal
+        self._size_by_mult: dict[float, Decimal] = {}  # order size × a quote plan's size multiplier
         self._last_mid: float | None = None
         self._last_series_ns = 0
         self._skew_warned = False
@@ -151,6 +155,8 @@ class GLFTMarketMaker(Strategy):
             informed_addon_cap_bps=config.informed_addon_cap_bps,
         )
         self._estimates = LatestEstimates(int(self.config.estimate_staleness_s * 1e9), self.log.info)
+        self._cap = Decimal(repr(config.risk.max_position))
+        self._working_set = None  # events while stopped reach no handler: read the working orders afresh
         self._restore_from_file()
         for cls in ESTIMATE_TYPES:
             self.subscribe_data(data_type(cls, self.config.instrument_id), instrument_id=self.config.instrument_id)
@@ -267,10 +273,10 @@ class GLFTMarketMaker(Strategy):
     def _quote_cycle(self, ts_ns: int, mid: float, imbalance: float, best_bid: Decimal, best_ask: Decimal) -> None:
         self.quote_cycles += 1
         position = self._net_position()
-        working = self._working_orders()
+        working = self._working()
         plan = self.kill_switch.quote_plan(ts_ns, float(position))
         if plan.cancel_all:
-            self._cancel(o for o in working if not o.is_pending_cancel)
+            self._cancel(o for o in working.orders if not o.is_pending_cancel)
             return
         inputs = self._model_inputs(ts_ns, position)
         lot = float(self.config.order_size)
@@ -284,13 +290,11 @@ class GLFTMarketMaker(Strategy):
         self._handle_kill_events(
             self.kill_switch.on_quote_cycle(ts_ns, float(position), _reducing_side_quoted(position, bids, asks)),
         )
-        levels = self._level_by_id
-        resting = [_as_resting(o, levels.get(o.client_order_id.value)) for o in working if not _unkeepable(o)]
         half_spread_px = mid * 1e-4 * min(depths.half_spread_bid_bps, depths.half_spread_ask_bps)
         tolerance = requote_tolerance(
             tick, half_spread_px, self.config.requote_tolerance_ticks, self.config.requote_tolerance_half_spread_frac
         )
-        diff = diff_quotes(bids + asks, resting, tolerance)
+        diff = diff_quotes(bids + asks, working.resting(self._order_events, self._level_by_id), tolerance)
         self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
         placed = self._within_cap(diff.place, position, working)
         self._submit([self._new_order(level, mid, plan.reduce_only) for level in placed])
@@ -310,7 +314,7 @@ class GLFTMarketMaker(Strategy):
         best_bid: Decimal,
         best_ask: Decimal,
         position: Decimal,
-        working: list[Order],
+        working: _WorkingSet,
         depths: Depths,
         plan: QuotePlan,
     ) -> tuple[list[QuoteLevel], list[QuoteLevel]]:
@@ -321,41 +325,52 @@ class GLFTMarketMaker(Strategy):
             bid_depth -= plan.reducing_tighten_bps
         elif reducing is Side.ASK:
             ask_depth -= plan.reducing_tighten_bps
-        bid_budget, ask_budget = self._side_budgets(position, working)
+        bid_budget, ask_budget = self._side_budgets(position, working.unkeepable_leaves(self._order_events))
         if plan.reduce_only:
             # reduce-only orders can at most flatten the position
             bid_budget = min(bid_budget, max(-position, Decimal(0)))
             ask_budget = min(ask_budget, max(position, Decimal(0)))
-        size = self.config.order_size
         return build_ladder(
             centre=centre,
             best_bid=best_bid,
             best_ask=best_ask,
             bid_depth_bps=bid_depth,
             ask_depth_bps=ask_depth,
-            bid_size=size * Decimal(repr(plan.bid_size_mult)),
-            ask_size=size * Decimal(repr(plan.ask_size_mult)),
+            bid_size=self._scaled_size(plan.bid_size_mult),
+            ask_size=self._scaled_size(plan.ask_size_mult),
             bid_budget=bid_budget,
             ask_budget=ask_budget,
             spec=self._spec,
         )
 
-    def _side_budgets(self, position: Decimal, working: list[Order]) -> tuple[Decimal, Decimal]:
-        """How much each side may still add: the cap minus the worst case of orders that can no longer be kept."""
-        cap = Decimal(repr(self.config.risk.max_position))
-        pending_buy = _leaves(o for o in working if o.side == OrderSide.BUY and _unkeepable(o))
-        pending_sell = _leaves(o for o in working if o.side == OrderSide.SELL and _unkeepable(o))
-        return max(cap - position - pending_buy, Decimal(0)), max(cap + position - pending_sell, Decimal(0))
+    def _scaled_size(self, mult: float) -> Decimal:
+        """The order size times a size multiplier (a handful of values: 1, 0, the yellow zone's), built once each."""
+        size = self._size_by_mult.get(mult)
+        if size is None:
+            size = self._size_by_mult[mult] = self.config.order_size * Decimal(repr(mult))
+        return size
 
-    def _within_cap(self, place: tuple[QuoteLevel, ...], position: Decimal, working: list[Order]) -> list[QuoteLevel]:
+    def _side_budgets(self, position: Decimal, pending: dict[OrderSide, Decimal]) -> tuple[Decimal, Decimal]:
+        """How much each side may still add: the cap minus the worst case of orders that can no longer be kept
+        (``pending``: their leaves per side)."""
+        cap = self._cap
+        return (
+            max(cap - position - pending[OrderSide.BUY], Decimal(0)),
+            max(cap + position - pending[OrderSide.SELL], Decimal(0)),
+        )
+
+    def _within_cap(self, place: tuple[QuoteLevel, ...], position: Decimal, working: _WorkingSet) -> list[QuoteLevel]:
         """Trim new orders (deepest first) so position + every working order + new orders stays within the cap.
 
         Orders just sent for cancellation still count: they may fill before the cancel lands.
         """
-        cap = Decimal(repr(self.config.risk.max_position))
+        if not place:
+            return []
+        cap = self._cap
+        leaves = working.leaves(self._order_events)
         room = {
-            OrderSide.BUY: cap - position - _leaves(o for o in working if o.side == OrderSide.BUY),
-            OrderSide.SELL: cap + position - _leaves(o for o in working if o.side == OrderSide.SELL),
+            OrderSide.BUY: cap - position - leaves[OrderSide.BUY],
+            OrderSide.SELL: cap + position - leaves[OrderSide.SELL],
         }
         accepted = []
         for level in sorted(place, key=lambda lv: lv.level):
@@ -439,7 +454,7 @@ class GLFTMarketMaker(Strategy):
         self._dirty = True
         self._log_kill_events(events)
         if self.kill_switch.quote_plan(events[-1].ts_ns, float(self._net_position())).cancel_all:
-            self._cancel(o for o in self._working_orders() if not o.is_pending_cancel)
+            self._cancel(o for o in self._working().orders if not o.is_pending_cancel)
 
     def _log_kill_events(self, events: list[KillEvent]) -> None:
         for event in events:
@@ -463,6 +478,7 @@ class GLFTMarketMaker(Strategy):
 
     def on_order_event(self, event) -> None:
         self._dirty = True  # any order state change can change the working set or the position
+        self._order_events += 1
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         self._record_quotes()
@@ -516,13 +532,23 @@ class GLFTMarketMaker(Strategy):
     def _net_position(self) -> Decimal:
         return Decimal(str(self.portfolio.net_position(self.config.instrument_id)))
 
-    def _working_orders(self) -> list[Order]:
-        """Open and in-flight orders, once each (PENDING_CANCEL/PENDING_UPDATE orders are in both lists)."""
-        iid, sid = self.config.instrument_id, self.id
-        unique = {o.client_order_id: o for o in self.cache.orders_open(instrument_id=iid, strategy_id=sid)}
-        for order in self.cache.orders_inflight(instrument_id=iid, strategy_id=sid):
-            unique.setdefault(order.client_order_id, order)
-        return list(unique.values())
+    def _working(self) -> _WorkingSet:
+        """Our open and in-flight orders, read from the cache again only after an order event.
+
+        An order changes state only when the engine applies an event to it, and the engine then publishes that
+        event to the order's strategy (``on_order_event`` counts them), so between two events the cache would
+        answer the same orders in the same states. (``cancel_all_orders`` applies its events without publishing
+        them: it runs only in ``on_stop``, and ``on_start`` drops the set.)
+        """
+        working = self._working_set
+        if working is None or working.order_events != self._order_events:
+            iid, sid = self.config.instrument_id, self.id
+            # once each: PENDING_CANCEL/PENDING_UPDATE orders are in both lists
+            unique = {o.client_order_id: o for o in self.cache.orders_open(instrument_id=iid, strategy_id=sid)}
+            for order in self.cache.orders_inflight(instrument_id=iid, strategy_id=sid):
+                unique.setdefault(order.client_order_id, order)
+            working = self._working_set = _WorkingSet(list(unique.values()), self._level_by_id, self._order_events)
+        return working
 
     def _record_quotes(self) -> None:
         ts_ns = self.clock.timestamp_ns()
@@ -563,8 +589,48 @@ def _as_resting(order: Order, level: int | None) -> RestingOrder:
     return RestingOrder(value, order.side, order.price.as_decimal(), order.leaves_qty.as_decimal(), level)
 
 
-def _leaves(orders) -> Decimal:
-    return sum((o.leaves_qty.as_decimal() for o in orders), Decimal(0))
+class _WorkingSet:
+    """Our working orders after ``order_events`` order events, with what a quote cycle reads of them, built once.
+
+    ``resting`` and ``leaves`` take the cycle's current event count: when an event arrived since the set was built
+    (the cycle's own cancels, or a halt it tripped), they read the same orders again in their new states, as a
+    cycle reading the cache directly would.
+    """
+
+    __slots__ = ("orders", "order_events", "_resting", "_leaves", "_unkeepable_leaves")
+
+    def __init__(self, orders: list[Order], levels: dict[str, int], order_events: int) -> None:
+        self.orders = orders
+        self.order_events = order_events
+        self._resting = _resting_views(orders, levels)
+        self._leaves = _leaves_by_side(orders)
+        self._unkeepable_leaves = _leaves_by_side(o for o in orders if _unkeepable(o))
+
+    def resting(self, order_events: int, levels: dict[str, int]) -> list[RestingOrder]:
+        """The orders the diff may keep: neither in flight nor being cancelled."""
+        return self._resting if order_events == self.order_events else _resting_views(self.orders, levels)
+
+    def leaves(self, order_events: int) -> dict[OrderSide, Decimal]:
+        """Leaves quantity per side of every working order (those being cancelled included)."""
+        return self._leaves if order_events == self.order_events else _leaves_by_side(self.orders)
+
+    def unkeepable_leaves(self, order_events: int) -> dict[OrderSide, Decimal]:
+        """Leaves quantity per side of the orders the diff cannot keep (in flight or being cancelled)."""
+        if order_events == self.order_events:
+            return self._unkeepable_leaves
+        return _leaves_by_side(o for o in self.orders if _unkeepable(o))
+
+
+def _resting_views(orders: list[Order], levels: dict[str, int]) -> list[RestingOrder]:
+    return [_as_resting(o, levels.get(o.client_order_id.value)) for o in orders if not _unkeepable(o)]
+
+
+def _leaves_by_side(orders) -> dict[OrderSide, Decimal]:
+    leaves = {OrderSide.BUY: Decimal(0), OrderSide.SELL: Decimal(0)}
+    for order in orders:
+        if order.side == OrderSide.BUY or order.side == OrderSide.SELL:
+            leaves[order.side] += order.leaves_qty.as_decimal()
+    return leaves
 
 
 def _unkeepable(order: Order) -> bool:

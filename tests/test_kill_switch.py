@@ -13,10 +13,12 @@ import lz4.frame
 import pytest
 
 from mm_strategy.models.inventory import Side
+from mm_strategy.models.inventory import zone_limits
 from mm_strategy.models.kill_switch import NS_PER_S
 from mm_strategy.models.kill_switch import KillState
 from mm_strategy.models.kill_switch import KillSwitch
 from mm_strategy.models.kill_switch import Trigger
+from mm_strategy.models.kill_switch import plan_quotes
 from mm_strategy.models.risk import RiskConfig
 
 T0 = 1_704_110_400 * NS_PER_S  # 2024-01-01T12:00:00Z
@@ -290,6 +292,56 @@ def test_rate_limit_errors_reduce_until_the_window_clears():
     cleared = only(switch.on_book(at(61.5), 42_700.0, 42_701.0))  # the error at 1 s has left the window
     assert (cleared.cleared, cleared.to_state) == (True, KillState.ACTIVE)
     assert cleared.detail == "3 rate_limit errors in the last 60 s <= max 3"
+
+
+def test_errors_leave_their_window_while_no_reason_is_active():
+    # the usual input finds nothing to roll, end or forget; errors below the limit must still expire meanwhile
+    switch = fresh_switch()
+    for t in (1, 2, 3):
+        assert switch.on_error(at(t), "rate_limit") == []
+    assert switch.on_book(at(70), 42_700.0, 42_701.0) == []
+    assert switch.on_error(at(71), "rate_limit") == []  # 1 in the window, not 4
+    assert switch.state is KillState.ACTIVE
+
+
+def test_the_utc_day_rolls_while_no_reason_is_active():
+    switch = fresh_switch()
+    assert switch.on_pnl(at(1), 10_000.0) == []
+    assert switch.on_quote_cycle(at(1) + DAY_NS, 0.0, reducing_side_quoted=True) == []
+    # a new day's first equity is its start: 3.5% under yesterday's start is no daily loss today
+    assert switch.on_pnl(at(2) + DAY_NS, 9_650.0) == []
+    assert "day +0.00" in switch.status_line()
+
+
+def test_every_quote_plan_is_the_one_built_from_the_current_state():
+    # quote_plan reuses its last plan while no reason is active and the position is unchanged: through pauses,
+    # a halt, a resume and position changes, each answer (asked twice) is the plan built from the switch's state
+    switch = fresh_switch()
+    steps = [
+        lambda t: switch.on_book(at(t), 42_700.0, 42_701.0),
+        lambda t: [e for i in range(4) for e in switch.on_fill(at(t + 0.1 * i), Side.BID)],  # bid paused
+        lambda t: switch.on_book(at(t + 30), 42_700.0, 42_701.0),  # the pause has ended
+        lambda t: switch.manual_halt(at(t + 31), "test"),
+        lambda t: switch.manual_resume(at(t + 32)),
+        lambda t: switch.on_book(at(t + 33), 42_700.0, 42_700.0),  # crossed: pulled
+        lambda t: switch.on_book(at(t + 34), 42_700.0, 42_701.0),
+    ]
+    asked = 0
+    for t, step in enumerate(steps):
+        step(t)
+        now = max(at(t), switch._now_ns)
+        for position in (0.0, 0.0, 0.02, 0.02, -0.045, 0.0):
+            expected = plan_quotes(
+                zone_limits(position, MAX_POS, CONFIG),
+                position,
+                switch.state,
+                switch.pull_quotes,
+                switch.paused_sides(now),
+                CONFIG.reducing_tighten_bps,
+            )
+            assert switch.quote_plan(now, position) == expected, (t, position)
+            asked += 1
+    assert asked == 42
 
 
 def test_rejects_reduce():

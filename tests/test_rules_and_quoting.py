@@ -101,6 +101,7 @@ def _ladder(bid_depth_bps=5.0, ask_depth_bps=5.0, bid_size="0.005", bid_budget="
 
 def test_level_offsets_are_geometric():
     assert level_offsets_bps(SPEC) == [0.0, 2.0, 5.0]  # gaps 2, 3
+    assert SPEC.offsets_bps == (0.0, 2.0, 5.0)  # what build_ladder uses, built once with the spec
 
 
 def test_ladder_prices_valid_monotone_and_not_crossed():
@@ -126,6 +127,10 @@ def test_budget_and_min_notional_limit_levels():
     assert [b.size for b in bids] == [Decimal("0.005"), Decimal("0.0022")]
     tiny, _ = _ladder(bid_size="0.0002")
     assert tiny == []  # 0.0002 BTC ≈ $8.5 < $10 minimum notional
+    exact, _ = _ladder(bid_budget="0.01")  # exactly two whole orders, then nothing left
+    assert [b.size for b in exact] == [Decimal("0.005"), Decimal("0.005")]
+    rounded, _ = _ladder(bid_size="0.0050009", bid_budget="0.0100017")  # each size truncated to the 5-decimal step
+    assert [b.size for b in rounded] == [Decimal("0.00500"), Decimal("0.00500")]
 
 
 def _resting(order_id, side, price, size="0.005", level=0):
@@ -178,6 +183,14 @@ def test_duplicate_orders_for_one_level_keep_the_nearest():
     resting = [_resting("a", OrderSide.BUY, 42631), _resting("b", OrderSide.BUY, 42630)]
     diff = diff_quotes(bids[:1], resting, tolerance_px=Decimal(1))
     assert [o.order_id for o in diff.keep] == ["b"] and [o.order_id for o in diff.cancel] == ["a"]
+    # equally near (one tick either side): the first one is kept; a nearer one out of size is passed over
+    tied = [
+        _resting("oversized", OrderSide.BUY, 42630, size="0.006"),
+        _resting("above", OrderSide.BUY, 42631),
+        _resting("below", OrderSide.BUY, 42629),
+    ]
+    diff = diff_quotes(bids[:1], tied, tolerance_px=Decimal(1))
+    assert [o.order_id for o in diff.keep] == ["above"] and [o.order_id for o in diff.cancel] == ["oversized", "below"]
 
 
 def test_requote_tolerance_is_a_tick_or_a_fraction_of_the_half_spread():

@@ -1,4 +1,5 @@
-"""Operator control over the message bus and kill-switch persistence across a restart, in real backtests."""
+"""Operator control over the message bus and kill-switch persistence across a restart, in real backtests; the
+working orders a quote cycle reads against the cache's."""
 
 from __future__ import annotations
 
@@ -15,6 +16,10 @@ from nautilus_trader.config import ImportableActorConfig
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
 from mm_strategy.node_config import load_venue_config
+from mm_strategy.strategy import GLFTMarketMaker
+from mm_strategy.strategy import _leaves_by_side
+from mm_strategy.strategy import _resting_views
+from mm_strategy.strategy import _unkeepable
 from mm_strategy.strategy import control_topic
 from run_backtest import DEFAULT_CONFIG
 
@@ -83,3 +88,37 @@ def test_manual_halt_cancels_everything_and_persists_across_restart(archive_cata
     assert resumed.kill_switch.state == "ACTIVE"
     assert [o for o in outcome.engine.cache.orders() if o.ts_init > resumed.recorder.kill_events[-1].ts_ns]
     outcome.node.dispose()
+
+
+def test_every_quote_cycle_reads_the_working_orders_the_cache_holds(hl_btc_catalog, monkeypatch):
+    # The strategy reads its working orders from the cache again only after an order event (issue 13). At every
+    # quote cycle of the BTC capture (placements, cancels, fills) what it holds must be what the cache answers.
+    cycles = {"checked": 0, "reused": 0}
+    quote_cycle = GLFTMarketMaker._quote_cycle
+
+    def checked_cycle(self, *args):
+        held = self._working_set
+        reused = held is not None and held.order_events == self._order_events
+        working = self._working()
+        iid, sid = self.config.instrument_id, self.id
+        fresh = {o.client_order_id: o for o in self.cache.orders_open(instrument_id=iid, strategy_id=sid)}
+        for order in self.cache.orders_inflight(instrument_id=iid, strategy_id=sid):
+            fresh.setdefault(order.client_order_id, order)
+        orders = list(fresh.values())
+        assert working.orders == orders
+        events = self._order_events
+        assert working.resting(events, self._level_by_id) == _resting_views(orders, self._level_by_id)
+        assert working.leaves(events) == _leaves_by_side(orders)
+        assert working.unkeepable_leaves(events) == _leaves_by_side(o for o in orders if _unkeepable(o))
+        cycles["checked"] += 1
+        cycles["reused"] += reused
+        return quote_cycle(self, *args)
+
+    monkeypatch.setattr(GLFTMarketMaker, "_quote_cycle", checked_cycle)
+    outcome = run_backtest(load_venue_config(DEFAULT_CONFIG), hl_btc_catalog)
+    strategy = outcome.engine.trader.strategies()[0]
+    orders = outcome.engine.cache.orders()
+    outcome.node.dispose()
+    assert cycles["checked"] == strategy.quote_cycles > 400
+    assert 0.3 * cycles["checked"] < cycles["reused"] < cycles["checked"]  # most cycles reuse the set, not all
+    assert any(o.filled_qty > 0 for o in orders) and any(o.is_closed and o.filled_qty == 0 for o in orders)

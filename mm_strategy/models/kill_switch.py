@@ -127,6 +127,8 @@ RULES: dict[Trigger, tuple[Effect, Persistence]] = {
 }
 
 _BURST_TRIGGER = {Side.BID: Trigger.BURST_BID, Side.ASK: Trigger.BURST_ASK}
+_BOOK_TRIGGERS = (Trigger.CROSSED_BOOK, Trigger.STALE_BOOK, Trigger.STALE_BOOK_HALT)  # a valid book clears them
+_NO_SIDES: frozenset[Side] = frozenset()
 
 
 class ErrorKind(StrEnum):
@@ -231,6 +233,7 @@ class KillSwitch:
         self._fills_ns: dict[Side, deque[tuple[int, str | None]]] = {side: deque() for side in Side}  # (ts, key)
         self._errors_ns: dict[ErrorKind, deque[int]] = {kind: deque() for kind in ErrorKind}
         self._stuck_since_ns: int | None = None  # first quote cycle without a reducing quote, while it lasts
+        self._calm_plan: tuple[float, QuotePlan] | None = None  # (position, plan) with no reason active
 
     # -- queries ---------------------------------------------------------------------------------------
 
@@ -240,6 +243,8 @@ class KillSwitch:
 
     @property
     def state(self) -> KillState:
+        if not self._active:
+            return KillState.ACTIVE
         effects = {RULES[trigger][0] for trigger in self._active}
         if Effect.HALT in effects:
             return KillState.HALTED
@@ -257,6 +262,8 @@ class KillSwitch:
 
     @property
     def pull_quotes(self) -> bool:
+        if not self._active:
+            return False
         return any(RULES[trigger][0] is Effect.PULL for trigger in self._active)
 
     @property
@@ -264,6 +271,8 @@ class KillSwitch:
         return tuple(self._events)
 
     def paused_sides(self, ts_ns: int) -> frozenset[Side]:
+        if not self._active:
+            return _NO_SIDES
         return frozenset(
             side
             for side, trigger in _BURST_TRIGGER.items()
@@ -271,11 +280,20 @@ class KillSwitch:
         )
 
     def quote_plan(self, ts_ns: int, position: float) -> QuotePlan:
-        """Zones plus kill state plus side pauses for this position: the one answer the strategy quotes from."""
+        """Zones plus kill state plus side pauses for this position: the one answer the strategy quotes from.
+
+        With no reason active the plan depends on the position alone; the last such plan is reused while the
+        position is unchanged (every quote cycle asks, the position changes only with a fill).
+        """
+        if not self._active and self._calm_plan is not None and self._calm_plan[0] == position:
+            return self._calm_plan[1]
         zone = zone_limits(position, self._config.max_position, self._config)
-        return plan_quotes(
+        plan = plan_quotes(
             zone, position, self.state, self.pull_quotes, self.paused_sides(ts_ns), self._config.reducing_tighten_bps
         )
+        if not self._active:
+            self._calm_plan = (position, plan)
+        return plan
 
     def quotes_allowed(self, side: Side, ts_ns: int, position: float) -> bool:
         """Whether ``side`` may be quoted now; needs the position because the reducing side is never paused (E4)."""
@@ -308,7 +326,7 @@ class KillSwitch:
         problem = _book_problem(best_bid, best_ask)
         if problem is not None:
             return events + self._trip(Trigger.CROSSED_BOOK, problem)
-        cleared = [t for t in (Trigger.CROSSED_BOOK, Trigger.STALE_BOOK, Trigger.STALE_BOOK_HALT) if t in self._active]
+        cleared = [t for t in _BOOK_TRIGGERS if t in self._active] if self._active else ()
         if cleared:  # the detail is written only for an event (almost every book clears nothing)
             since = "" if self._last_book_ns is None else f" after {(ts_ns - self._last_book_ns) / NS_PER_S:.2f} s"
             for trigger in cleared:
@@ -535,7 +553,9 @@ class KillSwitch:
 
     def _advance(self, ts_ns: int) -> list[KillEvent]:
         """Move the clock: roll the UTC day, end side pauses, forget errors that left their window."""
-        self._now_ns = max(self._now_ns, ts_ns)
+        self._now_ns = now_ns = max(self._now_ns, ts_ns)
+        if not self._active and not any(self._errors_ns.values()) and (self._day is None or self._day == now_ns // NS_PER_DAY):
+            return []  # nothing to roll, end or forget: every input of every quote cycle, nearly always
         return self._roll_day() + self._end_pauses() + self._expire_errors()
 
     def _roll_day(self) -> list[KillEvent]:
