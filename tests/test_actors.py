@@ -28,6 +28,9 @@ from nautilus_trader.common.config import ImportableActorConfig
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.config import StrategyConfig
+from nautilus_trader.execution.engine import ExecutionEngine
+from nautilus_trader.model.identifiers import AccountId
+from nautilus_trader.accounting.factory import AccountFactory
 from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.data import BookOrder
 from nautilus_trader.model.data import OrderBookDelta
@@ -717,9 +720,19 @@ def test_a_fill_before_any_book_mid_is_skipped_by_adverse_selection() -> None:
     actor.start()
     order, instrument = _order()
     actor.cache.add_order(order)
-    actor.msgbus.publish(f"events.order.{order.strategy_id}", _fill(order, instrument, "0.01000", 3.0))
+    _publish_as_the_engine(actor.msgbus, _fill(order, instrument, "0.01000", 3.0))
     assert actor.skipped == {"fill before any book mid: no mid at fill to measure from": 1}
     assert actor.model.estimate(3 * S).fills_pending == 0
+
+
+def _publish_as_the_engine(msgbus: MessageBus, event) -> None:
+    """Every topic the ExecutionEngine publishes an order event on (``test_order_events_through_the_engine`` checks
+    that the actors get what they need from them)."""
+    if isinstance(event, OrderFilled):
+        msgbus.publish(f"events.fills.{event.instrument_id}", event)
+    msgbus.publish(f"events.order.{event.strategy_id}", event)
+    if isinstance(event, OrderCanceled):
+        msgbus.publish(f"events.cancels.{event.instrument_id}", event)
 
 
 def _book_at(actor: Actor, ts_s: float) -> None:
@@ -749,9 +762,82 @@ def test_bus_delivers_each_fill_once_and_a_malformed_one_is_skipped() -> None:
     for tags in (None, []):  # the second order carries no placement tags: not ours to learn from
         order, instrument = _order(tags=tags)
         actor.cache.add_order(order)
-        fill = _fill(order, instrument, "0.01000", 3.0)
-        actor.msgbus.publish(f"events.order.{order.strategy_id}", fill)
-        actor.msgbus.publish(f"events.fills.{order.instrument_id}", fill)
+        _publish_as_the_engine(actor.msgbus, _fill(order, instrument, "0.01000", 3.0))
         assert actor.model.calls["on_spell"] == 1
     assert actor.skipped == {"order without placement tags (not placed by our strategy)": 1}
     assert actor.model.estimate(3 * S).fills_since_start == 1
+
+
+def _at(event, ts_s: float):
+    """``event`` stamped ``ts_s`` (event and init time: the actors key spells by ``ts_init``)."""
+    t = round(ts_s * S)
+    return type(event).from_dict({**type(event).to_dict(event), "ts_event": t, "ts_init": t})
+
+
+def test_order_events_through_the_engine_reach_only_the_actors_that_learn_from_them() -> None:
+    """A real ExecutionEngine: each model learns each fill and each ended spell once, the expiry included, while
+    an actor's bus handlers are on the topics of its own event types only (fills, cancels; the order-event
+    wildcard for expiries), so the submits, accepts and pending cancels never run actor code; and dispose leaves
+    no handler behind."""
+    clock = TestClock()
+    msgbus = MessageBus(trader_id=TestIdStubs.trader_id(), clock=clock)
+    cache = Cache()
+    portfolio = Portfolio(msgbus=msgbus, cache=cache, clock=clock)
+    engine = ExecutionEngine(msgbus=msgbus, cache=cache, clock=clock)
+    instrument = default_instrument()
+    cache.add_instrument(instrument)
+    account_id = AccountId("HYPERLIQUID-001")
+    cache.add_account(AccountFactory.create(TestEventStubs.margin_account_state(account_id)))
+    counted = {"Kappa", "FillRate", "AdverseSelection", "Calibration", "Warmup"}
+    by_name = {}
+    for name in ACTOR_NAMES:
+        actor_cls = globals()[f"Counting{name}Actor"] if name in counted else getattr(actors, f"{name}Actor")
+        config_cls = getattr(actors, f"{name}ActorConfig")
+        actor = actor_cls(config_cls(instrument_id=INSTRUMENT_ID, priors=PRIORS))
+        actor.register_base(portfolio=portfolio, msgbus=msgbus, cache=cache, clock=clock)
+        actor.start()
+        _book_at(actor, 1.0)
+        by_name[name] = actor
+
+    def order_events(ends):
+        order = TestExecStubs.limit_order(
+            instrument=instrument, order_side=OrderSide.BUY, price=Price.from_str("49950.0"),
+            quantity=Quantity.from_str("0.01000"), client_order_id=ClientOrderId(f"O-{next(_ORDER_IDS)}"),
+            tags=placement_tags(50_000.0, 0),
+        )
+        cache.add_order(order)
+        engine.process(_at(TestEventStubs.order_submitted(order, account_id), 1.5))
+        engine.process(_at(TestEventStubs.order_accepted(order, account_id), 2.0))
+        for end in ends:
+            engine.process(end(order))
+
+    fill = lambda order: _at(  # noqa: E731
+        TestEventStubs.order_filled(order, instrument, account_id=account_id, last_qty=Quantity.from_str("0.00400"),
+                                    last_px=order.price), 3.0)
+    pending_cancel = lambda order: _at(TestEventStubs.order_pending_cancel(order), 3.5)  # noqa: E731
+    cancel = lambda order: _at(TestEventStubs.order_canceled(order, account_id), 4.0)  # noqa: E731
+    expiry = lambda order: _at(TestEventStubs.order_expired(order), 5.0)  # noqa: E731
+    order_events([fill, pending_cancel, cancel])  # one filled spell (ended by its first fill)
+    order_events([pending_cancel, cancel])  # censored
+    order_events([expiry])  # censored
+    assert sum(isinstance(e, OrderFilled) for o in cache.orders() for e in o.events) == 1
+    for name in ("Kappa", "FillRate"):
+        assert by_name[name].model.calls == {"on_spell": 3}
+    for name in ("AdverseSelection", "Calibration", "Warmup"):
+        assert by_name[name].model.calls == {"on_fill": 1}
+    assert not any(actor.skipped for actor in by_name.values())
+
+    def order_topics(actor) -> set[str]:
+        return {s.topic for s in msgbus.subscriptions("events.*") if getattr(s.handler, "__self__", None) is actor}
+
+    fills, cancels = f"events.fills.{IID}", f"events.cancels.{IID}"
+    expected = {
+        "Kappa": {fills, cancels, "events.order.*"}, "FillRate": {fills, cancels, "events.order.*"},
+        "AdverseSelection": {fills}, "Calibration": {fills}, "Warmup": {fills}, "Volatility": set(),
+        "InformedFlow": set(),
+    }
+    assert {name: order_topics(actor) for name, actor in by_name.items()} == expected
+    for actor in by_name.values():
+        actor.stop()
+        actor.dispose()
+    assert not any(order_topics(actor) for actor in by_name.values())

@@ -18,7 +18,6 @@ from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
 from mm_strategy.config import GLFTMarketMakerConfig
 from mm_strategy.models.fair_value import FairValueConfig
-from mm_strategy.models.fair_value import FairValueModel
 from mm_strategy.models.fair_value import fair_value_shift_bps
 from mm_strategy.models.fair_value import size_imbalance
 from mm_strategy.node_config import load_venue_config
@@ -46,66 +45,11 @@ def test_shift_is_one_horizon_sigma_per_unit_imbalance_and_bounded():
 
 
 @pytest.mark.parametrize(
-    ("field", "value"),
-    [
-        ("beta", -0.1), ("beta", math.inf), ("horizon_s", 0.0), ("band_bps", -1.0), ("band_bps", math.nan),
-        ("half_life_s", -1.0), ("half_life_s", math.inf), ("hysteresis_frac", -0.1), ("hysteresis_frac", math.nan),
-    ],  # fmt: skip
+    ("field", "value"), [("beta", -0.1), ("beta", math.inf), ("horizon_s", 0.0), ("band_bps", -1.0), ("band_bps", math.nan)]
 )
 def test_bad_fair_value_config_names_the_field(field, value):
     with pytest.raises(ValueError, match=f"FairValueConfig.{field}"):
         FairValueConfig(**{field: value})
-
-
-S = 1_000_000_000  # ns
-
-
-def test_model_off_by_default_returns_each_books_imbalance():
-    """Defaults leave the shipped centre as it was: every book's own imbalance, jumps and all."""
-    model = FairValueModel(FairValueConfig())
-    assert model.imbalance == 0.0
-    for i, x in enumerate((0.4, -0.9, 0.05, 1.0, -1.0)):
-        assert model.update(i * S // 2, x) == x
-        assert model.imbalance == x
-
-
-def test_average_weighs_a_book_by_the_time_since_the_previous_one():
-    model = FairValueModel(FairValueConfig(half_life_s=2.0))
-    assert model.update(0, 1.0) == 1.0  # the first book is the whole average
-    assert model.update(2 * S, 0.0) == pytest.approx(0.5)  # one half-life: half the weight
-    assert model.update(3 * S, 0.0) == pytest.approx(0.5 * 2**-0.5)
-    # after a feed gap of many half-lives the fresh book takes over
-    assert model.update(60 * S, -0.8) == pytest.approx(-0.8, abs=1e-4)
-
-
-def test_a_later_book_in_the_same_instant_replaces_the_earlier_one():
-    model = FairValueModel(FairValueConfig(half_life_s=1.0))
-    model.update(0, 0.0)
-    first = model.update(S, 1.0)
-    assert first == pytest.approx(0.5)
-    assert model.update(S, -1.0) == pytest.approx(-0.5)  # the newest book is the one in force, weighed once
-    assert model.update(S, 1.0) == pytest.approx(first)
-
-
-def test_hysteresis_holds_until_the_target_moves_more_than_the_fraction_of_sigma_sqrt_h():
-    model = FairValueModel(FairValueConfig(hysteresis_frac=0.3))
-    assert model.update(0, 0.2) == 0.0  # 0.2 σ·√h from the centre in force: held
-    assert model.update(1, 0.31) == 0.31  # beyond 0.3: moves all the way to the target
-    assert model.update(2, 0.5) == 0.31  # 0.19 away: held
-    assert model.update(3, 0.1) == 0.31  # 0.21 the other way: held
-    assert model.update(4, -0.1) == -0.1  # 0.41 away: moves
-    # in σ·√h the shift is β·I, so a larger β moves the centre for a smaller change of I
-    steep = FairValueModel(FairValueConfig(beta=2.0, hysteresis_frac=0.3))
-    assert steep.update(0, 0.2) == 0.2
-
-
-def test_hysteresis_acts_on_the_average():
-    """Held and averaged: the centre moves only when the average has moved far enough."""
-    model = FairValueModel(FairValueConfig(half_life_s=1.0, hysteresis_frac=0.3))
-    assert model.update(0, 0.0) == 0.0
-    assert model.update(S, 1.0) == 0.5  # the average is 0.5, beyond 0.3
-    assert model.update(S + S // 10, 0.0) == 0.5  # average ≈ 0.47: held
-    assert model.imbalance == 0.5
 
 
 def test_misspelt_fair_value_key_fails_in_the_strategy_config():

@@ -9,8 +9,6 @@ and is skipped (counted and logged once by the base class).
 
 from __future__ import annotations
 
-from typing import Any
-
 from nautilus_trader.model.book import OrderBook
 
 from mm_strategy.actors.base import EstimatorActor
@@ -20,7 +18,6 @@ from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.models.adverse_selection import AdverseSelectionModel
 from mm_strategy.models.adverse_selection import AdverseSelectionParams
-from mm_strategy.models.adverse_selection import AdverseSelectionReading
 
 
 class AdverseSelectionActorConfig(EstimatorActorConfig, frozen=True):
@@ -40,14 +37,3 @@ class AdverseSelectionActor(EstimatorActor):
         if fill_mid is None:
             raise UnusableEvent("fill before any book mid: no mid at fill to measure from")
         self.model.on_fill(fill.ts_ns, fill.side, fill.px, fill.qty, fill_mid, fill.placement_mid)
-
-    def payload(self, reading: AdverseSelectionReading) -> dict[str, Any]:
-        return {
-            "as_bps_bid": reading.as_bps_bid,
-            "as_bps_ask": reading.as_bps_ask,
-            "as_bps_total": reading.as_bps_total,
-            "fills_measured": reading.fills_measured,
-            "spread_addon_bps_bid": reading.spread_addon_bps_bid,
-            "spread_addon_bps_ask": reading.spread_addon_bps_ask,
-            "confidence": reading.confidence,
-        }

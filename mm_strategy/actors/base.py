@@ -5,9 +5,14 @@ model and map the model's estimate onto the message; the maths stays in ``mm_str
 
 Inputs: the L2 book (managed by the DataEngine, read from the cache after each batch) always; public trades,
 own fills, own resting spells (``order_events.py``) and other actors' estimates when the actor asks for them.
-Own order events come from one bus subscription to ``events.order.*``: the ExecutionEngine publishes every order
-event there exactly once, and publishes fills and cancels *again* on ``events.fills.<id>``/``events.cancels.<id>``,
-which are not subscribed, so each event reaches each model once (lesson E11).
+Each actor subscribes to those alone, and to own order events only of the types it learns from, on the topics
+where the ExecutionEngine publishes each of them once per event (lesson E11: never two topics carrying the same
+event): fills on ``events.fills.<instrument>`` (fill and spell users), cancels on ``events.cancels.<instrument>``
+(spell users). Expiries have no topic of their own: a spell user also takes ``events.order.*``, where every order
+event of every strategy goes, and keeps only expiries of its instrument. The submits, accepts and pending cancels
+that make up most order events (and the fills and cancels again) never reach an actor's code. What the engine
+never publishes on the per-instrument topics, none of which the strategies here produce: a fill it cannot book
+(instrument or account missing from the cache, logged as an error there) and a spread's leg fill without an order.
 
 Time, one rule derived from the inputs:
 - an actor that learns from our own order events feeds its model ``ts_init`` throughout (book, trades, order
@@ -18,8 +23,11 @@ Time, one rule derived from the inputs:
   share it, which the informed-flow model's order grouping relies on).
 
 Publication happens on book batches. At most once per ``publish_interval_ms`` of data time (0 = every batch) the
-model's estimate is read and mapped to the message's fields (``payload``); the message goes out only when a field
-changed materially since the last one published (any change by default; ``publish_change_frac`` > 0 ignores a
+model's estimate (the model's reading) is read as the message's field values: each field is the reading's
+attribute of the same name, or the attribute path the actor's ``renamed`` gives, and one C-level ``attrgetter`` call
+per read builds them as a tuple in the message's field order (no dict, no per-actor mapping code), compared with
+the last published tuple as a whole before field by field. The message goes out only when a field changed
+materially since the last one published (any change by default; ``publish_change_frac`` > 0 ignores a
 float field moving by less than that fraction of its last published value) or when ``heartbeat_ms`` of data time
 have passed since it. So the strategy holds, at every moment, the values it held when every read was published,
 and no longer wakes for a message that changes nothing; the heartbeat keeps an unchanged estimate younger than the
@@ -47,6 +55,7 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 from typing import ClassVar
@@ -74,8 +83,10 @@ from mm_strategy.actors.order_events import resting_spell
 from mm_strategy.messages import data_type
 from mm_strategy.models.priors import InstrumentPriors
 
-ORDER_EVENTS_TOPIC = "events.order.*"  # ExecutionEngine: f"events.order.{strategy_id}"
-_LEARNED_EVENTS = (OrderFilled, OrderCanceled, OrderExpired)
+# ExecutionEngine topics (module docstring): every order event of a strategy; fills and cancels of an instrument
+ORDER_EVENTS_TOPIC = "events.order.*"
+FILLS_TOPIC = "events.fills.{instrument_id}"
+CANCELS_TOPIC = "events.cancels.{instrument_id}"
 _NS_PER_MS = 1_000_000
 # Half the strategy's default staleness limit (10 s): a heartbeat beyond it, plus the feed's receive lag, could let
 # an unchanged estimate go stale between two heartbeats.
@@ -123,17 +134,17 @@ class EstimatorActorConfig(ActorConfig, frozen=True):
         return config
 
 
-def changed_materially(payload: dict[str, Any], last: dict[str, Any] | None, change_frac: float) -> bool:
-    """Whether a message with ``payload`` says something the last published one (``last``) did not: any field that
-    differs, except a float that moved by at most ``change_frac`` of its last value (NaN equals NaN)."""
+def changed_materially(values: tuple, last: tuple | None, change_frac: float) -> bool:
+    """Whether a message with field ``values`` says something the last published one (``last``, same field order)
+    did not: any field that differs, except a float that moved by at most ``change_frac`` of its last value (NaN
+    equals NaN)."""
     if last is None:
         return True
-    if payload == last:
+    if values == last:
         return False
     if change_frac == 0.0:
-        return not all(_same_value(value, last[name]) for name, value in payload.items())
-    for name, value in payload.items():
-        old = last[name]
+        return not all(map(_same_value, values, last))
+    for value, old in zip(values, last):
         if type(value) is float and type(old) is float and math.isfinite(value) and math.isfinite(old):
             if abs(value - old) > change_frac * abs(old):
                 return True
@@ -162,16 +173,27 @@ def reject_unknown_dataclass_fields(config_cls: type, raw: Any) -> None:
 
 class EstimatorActor(Actor):
     """Feeds one model from the bus and publishes its estimate (module docstring); subclasses set the class
-    attributes and override the ``feed_*`` hooks for the inputs they declare, plus ``payload``.
+    attributes and override the ``feed_*`` hooks for the inputs they declare.
 
+    ``renamed`` maps a message field to the reading's attribute path where the two names differ.
     ``reads`` counts the estimates read and ``published`` the messages sent (the rest changed nothing)."""
 
     model_cls: ClassVar[type]
     message_cls: ClassVar[type[Data]]
+    renamed: ClassVar[dict[str, str]] = {}
     uses_trades: ClassVar[bool] = False
     uses_fills: ClassVar[bool] = False
     uses_spells: ClassVar[bool] = False
     estimate_inputs: ClassVar[tuple[type[Data], ...]] = ()
+    _reading_values: ClassVar[Callable[[Any], tuple]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """The reading → field values getter, once per class; a ``renamed`` key that is no field fails here."""
+        super().__init_subclass__(**kwargs)
+        fields = [f.name for f in dataclasses.fields(cls.message_cls)]
+        if fields[0] != "instrument_id" or not set(cls.renamed) <= set(fields[1:]):
+            raise TypeError(f"{cls.__name__}: {cls.message_cls.__name__} fields {fields} do not fit {cls.renamed}")
+        cls._reading_values = attrgetter(*(cls.renamed.get(name, name) for name in fields[1:]))
 
     def __init__(self, config: EstimatorActorConfig) -> None:
         super().__init__(config)
@@ -183,9 +205,12 @@ class EstimatorActor(Actor):
         self._heartbeat_ns = config.heartbeat_ms * _NS_PER_MS
         self._change_frac = config.publish_change_frac
         self._uses_own_orders = self.uses_fills or self.uses_spells
+        # None for an actor whose model takes no book input (the batch is only its publication clock): no call
+        self._feed_book = None if type(self).feed_book is EstimatorActor.feed_book else self.feed_book
+        self._order_subscriptions: list[tuple[str, Callable[[Any], None]]] = []
         self._next_read_ns = 0
         self._next_heartbeat_ns = 0
-        self._last_payload: dict[str, Any] | None = None
+        self._last_values: tuple | None = None
         self.reads = 0
         self.published = 0
         self._last_mid: float | None = None
@@ -208,10 +233,6 @@ class EstimatorActor(Actor):
     def feed_estimate(self, ts_ns: int, estimate: Data) -> None:
         """Every estimate of a type in ``estimate_inputs`` for this instrument."""
 
-    def payload(self, estimate: Any) -> dict[str, Any]:
-        """The message's fields other than ``instrument_id`` and the timestamps, from the model's estimate."""
-        raise NotImplementedError
-
     # -- lifecycle -----------------------------------------------------------------------------------------------
 
     def on_start(self) -> None:
@@ -223,7 +244,12 @@ class EstimatorActor(Actor):
         for cls in self.estimate_inputs:
             self.subscribe_data(data_type(cls, iid), instrument_id=iid)
         if self._uses_own_orders:
-            self.msgbus.subscribe(topic=ORDER_EVENTS_TOPIC, handler=self._on_order_event)
+            self._order_subscriptions.append((FILLS_TOPIC.format(instrument_id=iid), self._on_fill))
+        if self.uses_spells:
+            self._order_subscriptions.append((CANCELS_TOPIC.format(instrument_id=iid), self._on_spell_end))
+            self._order_subscriptions.append((ORDER_EVENTS_TOPIC, self._on_order_event))
+        for topic, handler in self._order_subscriptions:
+            self.msgbus.subscribe(topic=topic, handler=handler)
 
     def on_stop(self) -> None:
         self._write_state_file()
@@ -235,15 +261,17 @@ class EstimatorActor(Actor):
         self.skipped.clear()
         self._next_read_ns = 0
         self._next_heartbeat_ns = 0
-        self._last_payload = None
+        self._last_values = None
         self.reads = 0
         self.published = 0
         self._last_mid = None
         self._mids = MidHistory() if self.uses_spells else None
 
     def on_dispose(self) -> None:
-        if self.msgbus.is_subscribed(ORDER_EVENTS_TOPIC, self._on_order_event):
-            self.msgbus.unsubscribe(topic=ORDER_EVENTS_TOPIC, handler=self._on_order_event)
+        for topic, handler in self._order_subscriptions:
+            if self.msgbus.is_subscribed(topic, handler):
+                self.msgbus.unsubscribe(topic=topic, handler=handler)
+        self._order_subscriptions.clear()
 
     def on_save(self) -> dict[str, bytes]:
         return {"model": json.dumps(self.model.to_state()).encode()}
@@ -260,34 +288,53 @@ class EstimatorActor(Actor):
     # -- inputs --------------------------------------------------------------------------------------------------
 
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
+        """The hot path (every batch, in every actor): two cache reads, the hook, and a read when one is due."""
         book = self.cache.order_book(self._instrument_id)
         mid = None if book is None else book.midpoint()
         if mid is None:
             self._skip("on_order_book_deltas", UnusableEvent("book without both sides: no mid"))
             return
         self._last_mid = mid
-        ts_model = self._model_ts(deltas)
+        ts_model = deltas.ts_init if self._uses_own_orders else deltas.ts_event
         if self._mids is not None:
             self._mids.add(ts_model, mid)
-        self._guarded(self.feed_book, ts_model, book, mid)
-        self._publish_if_due(deltas.ts_event, ts_model)
+        if self._feed_book is not None:
+            try:
+                self._feed_book(ts_model, book, mid)
+            except ValueError as exc:
+                self._skip("feed_book", exc)
+        if deltas.ts_event >= self._next_read_ns:
+            self._read(deltas.ts_event, ts_model)
 
     def on_trade_tick(self, tick: TradeTick) -> None:
-        self._guarded(self.feed_trade, self._model_ts(tick), tick, self._last_mid)
+        try:
+            self.feed_trade(tick.ts_init if self._uses_own_orders else tick.ts_event, tick, self._last_mid)
+        except ValueError as exc:
+            self._skip("feed_trade", exc)
 
     def on_data(self, data: Data) -> None:
-        if isinstance(data, self.estimate_inputs):
-            self._guarded(self.feed_estimate, data.ts_init, data)
+        """Only the ``estimate_inputs`` types are subscribed (``on_start``)."""
+        self._guarded(self.feed_estimate, data.ts_init, data)
 
-    def _on_order_event(self, event: Any) -> None:
-        """Raw bus handler: unlike the built-in handlers it also fires when not running, hence the state check."""
-        if not (self.is_running and isinstance(event, _LEARNED_EVENTS) and event.instrument_id == self._instrument_id):
+    # Raw bus handlers: unlike the built-in ones they also fire when the actor is not running, hence the state check.
+
+    def _on_fill(self, event: OrderFilled) -> None:
+        if not self.is_running:
             return
         order = self.cache.order(event.client_order_id)
-        if self.uses_fills and isinstance(event, OrderFilled):
+        if self.uses_fills:
             self._guarded(self._feed_fill_of, event, order)
         if self.uses_spells:
             self._guarded(self._feed_spell_of, event, order)
+
+    def _on_spell_end(self, event: OrderCanceled | OrderExpired) -> None:
+        if self.is_running:
+            self._guarded(self._feed_spell_of, event, self.cache.order(event.client_order_id))
+
+    def _on_order_event(self, event: Any) -> None:
+        """Every order event of every strategy; only an expiry of this instrument ends a spell (module docstring)."""
+        if type(event) is OrderExpired and event.instrument_id == self._instrument_id:
+            self._on_spell_end(event)
 
     def _feed_fill_of(self, event: OrderFilled, order: Order | None) -> None:
         self.feed_fill(own_fill(event, order))
@@ -299,24 +346,21 @@ class EstimatorActor(Actor):
 
     # -- helpers -------------------------------------------------------------------------------------------------
 
-    def _model_ts(self, data: Data) -> int:
-        return data.ts_init if self._uses_own_orders else data.ts_event
-
-    def _publish_if_due(self, ts_event: int, ts_model: int) -> None:
-        if ts_event < self._next_read_ns:
-            return
+    def _read(self, ts_event: int, ts_model: int) -> None:
+        """Read the estimate (a read is due) and publish it if it changed or the heartbeat is due."""
         self._next_read_ns = ts_event + self._interval_ns
         self.reads += 1
-        payload = self.payload(self.model.estimate(ts_model))
-        due = ts_event >= self._next_heartbeat_ns
-        if not due and not changed_materially(payload, self._last_payload, self._change_frac):
+        values = self._reading_values(self.model.estimate(ts_model))
+        last = self._last_values
+        if ts_event < self._next_heartbeat_ns and (
+            values == last or not changed_materially(values, last, self._change_frac)
+        ):
             return
         self._next_heartbeat_ns = ts_event + self._heartbeat_ns
-        self._last_payload = payload
+        self._last_values = values
         self.published += 1
-        message = self.message_cls(
-            ts_event=ts_event, ts_init=self.clock.timestamp_ns(), instrument_id=self._instrument_id, **payload
-        )
+        # positional: ts_event, ts_init, then the fields in declaration order (instrument_id first, __init_subclass__)
+        message = self.message_cls(ts_event, self.clock.timestamp_ns(), self._instrument_id, *values)
         self.publish_data(self._data_type, message)
 
     def _guarded(self, hook: Callable[..., None], *args: Any) -> None:

@@ -7,8 +7,6 @@ estimate arrives its input is 0 (nothing calibrated).
 
 from __future__ import annotations
 
-from typing import Any
-
 from nautilus_trader.core.data import Data
 
 from mm_strategy.actors.base import EstimatorActor
@@ -17,7 +15,6 @@ from mm_strategy.actors.order_events import OwnFill
 from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.messages import CalibrationState
 from mm_strategy.messages import KappaEstimate
-from mm_strategy.models import calibration
 from mm_strategy.models.calibration import CalibrationModel
 from mm_strategy.models.calibration import CalibrationParams
 
@@ -51,12 +48,3 @@ class CalibrationActor(EstimatorActor):
         else:
             self._as_fills_measured = estimate.fills_measured
         self.model.on_progress_inputs(ts_ns, self._as_fills_measured, self._kappa_confidence)
-
-    def payload(self, estimate: calibration.CalibrationReading) -> dict[str, Any]:
-        return {
-            "half_spread_mult": estimate.half_spread_mult,
-            "progress": estimate.progress,
-            "fills_in_window": estimate.fills_in_window,
-            "expected_fills_in_window": estimate.expected_fills_in_window,
-            "fill_ratio": estimate.fill_ratio,
-        }

@@ -3,8 +3,6 @@ kappa model's published curve → ``FillRateEstimate`` (observed vs curve-expect
 
 from __future__ import annotations
 
-from typing import Any
-
 from mm_strategy.actors.base import EstimatorActor
 from mm_strategy.actors.base import EstimatorActorConfig
 from mm_strategy.actors.order_events import BUY
@@ -13,7 +11,6 @@ from mm_strategy.messages import FillRateEstimate
 from mm_strategy.messages import KappaEstimate
 from mm_strategy.models.fill_rate import FillRateModel
 from mm_strategy.models.fill_rate import FillRateParams
-from mm_strategy.models.fill_rate import FillRateReading
 from mm_strategy.models.kappa import ASK
 from mm_strategy.models.kappa import BID
 
@@ -25,6 +22,7 @@ class FillRateActorConfig(EstimatorActorConfig, frozen=True):
 class FillRateActor(EstimatorActor):
     model_cls = FillRateModel
     message_cls = FillRateEstimate
+    renamed = {"observations": "spells"}
     uses_spells = True
     estimate_inputs = (KappaEstimate,)
 
@@ -33,13 +31,3 @@ class FillRateActor(EstimatorActor):
 
     def feed_spell(self, spell: RestingSpell) -> None:
         self.model.on_spell(spell.ts_ns, BID if spell.side == BUY else ASK, spell.exposure_frac(), spell.filled)
-
-    def payload(self, estimate: FillRateReading) -> dict[str, Any]:
-        return {
-            "lambda0_per_s": estimate.lambda0_per_s,
-            "delta_char_bps": estimate.delta_char_bps,
-            "observed_fills_per_hour": estimate.observed_fills_per_hour,
-            "expected_fills_per_hour": estimate.expected_fills_per_hour,
-            "observations": estimate.spells,
-            "is_warm": estimate.is_warm,
-        }

@@ -7,8 +7,6 @@ alive (``has_trades``) but is not classified (the impact needs the direction).
 
 from __future__ import annotations
 
-from typing import Any
-
 from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import AggressorSide
@@ -18,7 +16,6 @@ from mm_strategy.actors.base import EstimatorActorConfig
 from mm_strategy.messages import InformedFlowEstimate
 from mm_strategy.models.informed_flow import InformedFlowModel
 from mm_strategy.models.informed_flow import InformedFlowParams
-from mm_strategy.models.informed_flow import InformedFlowReading
 
 _AGGRESSOR_SIGN = {AggressorSide.BUYER: 1, AggressorSide.SELLER: -1}
 
@@ -38,13 +35,3 @@ class InformedFlowActor(EstimatorActor):
     def feed_trade(self, ts_ns: int, trade: TradeTick, mid: float | None) -> None:
         sign = _AGGRESSOR_SIGN.get(trade.aggressor_side, 0)
         self.model.on_trade(ts_ns, trade.price.as_double(), trade.size.as_double(), sign)
-
-    def payload(self, reading: InformedFlowReading) -> dict[str, Any]:
-        return {
-            "p_informed": reading.p_informed,
-            "p_informed_buy": reading.p_informed_buy,
-            "p_informed_sell": reading.p_informed_sell,
-            "has_trades": reading.has_trades,
-            "confidence": reading.confidence,
-            "orders_classified": reading.orders_classified,
-        }

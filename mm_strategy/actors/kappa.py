@@ -3,8 +3,6 @@ one intensity curve per side (κ and A) the strategy quotes from."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import AggressorSide
@@ -19,7 +17,6 @@ from mm_strategy.models.kappa import ASK
 from mm_strategy.models.kappa import BID
 from mm_strategy.models.kappa import KappaModel
 from mm_strategy.models.kappa import KappaParams
-from mm_strategy.models.kappa import KappaReading
 
 _BPS = 1e4
 
@@ -31,6 +28,7 @@ class KappaActorConfig(EstimatorActorConfig, frozen=True):
 class KappaActor(EstimatorActor):
     model_cls = KappaModel
     message_cls = KappaEstimate
+    renamed = {"a_per_s_bid": "a_bid_per_s", "a_per_s_ask": "a_ask_per_s", "book_reason": "book_reason.value"}
     uses_trades = True
     uses_spells = True
 
@@ -50,22 +48,3 @@ class KappaActor(EstimatorActor):
     def feed_spell(self, spell: RestingSpell) -> None:
         fill_depth = spell.end_depth_bps / _BPS if spell.filled else None
         self.model.on_spell(spell.ts_ns, BID if spell.side == BUY else ASK, spell.exposure_frac(), fill_depth)
-
-    def payload(self, estimate: KappaReading) -> dict[str, Any]:
-        return {
-            "kappa_bid": estimate.kappa_bid,
-            "kappa_ask": estimate.kappa_ask,
-            "a_per_s_bid": estimate.a_bid_per_s,
-            "a_per_s_ask": estimate.a_ask_per_s,
-            "source": estimate.source,
-            "fit_r2": estimate.fit_r2,
-            "fit_updates": estimate.fit_updates,
-            "kappa_book": estimate.kappa_book,
-            "kappa_own": estimate.kappa_own,
-            "book_reliable": estimate.book_reliable,
-            "book_reason": estimate.book_reason.value,
-            "own_fill_count": estimate.own_fill_count,
-            "blend_weight": estimate.blend_weight,
-            "own_confidence": estimate.own_confidence,
-            "fills_since_start": estimate.fills_since_start,
-        }

@@ -182,7 +182,15 @@ def resting_spell(
 ) -> RestingSpell | None:
     """The spell this event ends (module docstring), None when it ends none; UnusableEvent when it ends one that
     cannot be measured."""
-    accepted = None if order is None else next((e for e in order.events if isinstance(e, OrderAccepted)), None)
+    if order is None:
+        return None
+    accepted, modified = None, False
+    for e in order.events:  # one pass: ``events`` copies the order's list on every access
+        if isinstance(e, OrderAccepted):
+            if accepted is None:
+                accepted = e
+        elif isinstance(e, OrderUpdated):
+            modified = True
     if accepted is None:
         return None
     filled = isinstance(event, OrderFilled)
@@ -190,7 +198,7 @@ def resting_spell(
         return None  # a later fill: the spell ended at the first one
     if not filled and order.filled_qty.as_double() > 0.0:
         return None  # cancel of a partly filled order: its spell ended at the first fill
-    if any(isinstance(e, OrderUpdated) for e in order.events):
+    if modified:
         raise UnusableEvent("modified order: its price changed while it rested")
     if placement_mid(order) is None:
         raise UnusableEvent("order without placement tags (not placed by our strategy)")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from nautilus_trader.model.book import OrderBook
 
 from mm_strategy.actors.base import EstimatorActor
@@ -11,7 +9,6 @@ from mm_strategy.actors.base import EstimatorActorConfig
 from mm_strategy.messages import VolatilityEstimate
 from mm_strategy.models.volatility import VolatilityModel
 from mm_strategy.models.volatility import VolatilityParams
-from mm_strategy.models.volatility import VolatilityReading
 
 
 class VolatilityActorConfig(EstimatorActorConfig, frozen=True):
@@ -24,12 +21,3 @@ class VolatilityActor(EstimatorActor):
 
     def feed_book(self, ts_ns: int, book: OrderBook, mid: float) -> None:
         self.model.on_mid(ts_ns, mid)
-
-    def payload(self, reading: VolatilityReading) -> dict[str, Any]:
-        return {
-            "sigma_frac_per_sqrt_s": reading.sigma_frac_per_sqrt_s,
-            "jump_ratio": reading.jump_ratio,
-            "regime": reading.regime,
-            "sigma_total_frac_per_sqrt_s": reading.sigma_total_frac_per_sqrt_s,
-            "n_returns": reading.n_returns,
-        }

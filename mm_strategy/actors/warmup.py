@@ -7,8 +7,6 @@ even with no fill at all (lesson E1). Nothing is restored into it (lesson E2), w
 
 from __future__ import annotations
 
-from typing import Any
-
 from nautilus_trader.core.data import Data
 from nautilus_trader.model.book import OrderBook
 
@@ -17,7 +15,6 @@ from mm_strategy.actors.base import EstimatorActorConfig
 from mm_strategy.actors.order_events import OwnFill
 from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.messages import WarmupState
-from mm_strategy.models import warmup
 from mm_strategy.models.warmup import WarmupParams
 from mm_strategy.models.warmup import WarmupModel
 
@@ -40,14 +37,3 @@ class WarmupActor(EstimatorActor):
 
     def feed_estimate(self, ts_ns: int, estimate: Data) -> None:
         self.model.on_floor_observations(ts_ns, estimate.fills_measured)
-
-    def payload(self, estimate: warmup.WarmupReading) -> dict[str, Any]:
-        return {
-            "progress": estimate.progress,
-            "is_warm": estimate.is_warm,
-            "liquid_regime": estimate.liquid_regime,
-            "forced": estimate.forced,
-            "uplift": estimate.uplift,
-            "floor_observations": estimate.floor_observations,
-            "kappa_fills": estimate.kappa_fills,
-        }
