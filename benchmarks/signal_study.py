@@ -42,8 +42,8 @@ independent.
 
 Steadier centre. The shipped centre is mid + β·σ·√5 s·I with I = band5bp, β = 1. Every book snapshot moves I,
 and a centre move beyond the requote tolerance (max(1 tick, ``REQUOTE_HALF_SPREAD_FRAC`` of the half-spread)) cancels
-our order and re-places it at the back of the queue. The last section runs the strategy's own ``FairValueModel``
-(time-weighted average with a half-life, hysteresis in units of σ·√h, and a plain rounding of I for comparison) over
+our order and re-places it at the back of the queue. The last section runs candidate steadier centres
+(``SteadiedImbalance``: time-weighted average with a half-life, hysteresis in units of σ·√h, and a plain rounding of I for comparison) over
 each dataset's books and reports, with β fixed at 1 as shipped: the 5 s slope in σ units (β_d) ± SE, OOS R² at
 β = 1, the pooled markout Δ against the mid-centred quote, and how often a quote at δ from the centre would be
 cancelled and re-placed (per minute of live feed, both sides; mid moves alone already cause some). Measured (latency
@@ -76,8 +76,6 @@ from mm_strategy.calibrate import MAX_BOOK_GAP_S  # noqa: E402
 from mm_strategy.calibrate import SIGMA_HORIZONS_S  # noqa: E402
 from mm_strategy.calibrate import realised_sigma  # noqa: E402
 from mm_strategy.calibrate import time_weighted_median  # noqa: E402
-from mm_strategy.models.fair_value import FairValueConfig  # noqa: E402
-from mm_strategy.models.fair_value import FairValueModel  # noqa: E402
 
 DATASETS = (
     ("archive BTC", "data/catalog"),
@@ -655,11 +653,44 @@ STEADY_VARIANTS = (  # (label, half-life s, hysteresis in σ·√h, rounding ste
 )
 
 
+class SteadiedImbalance:
+    """A candidate steadier centre, fed one book at a time: a time-weighted average, then held (research only).
+
+    The average weighs each book by the time it was in force: a new book enters with weight 1 − 2^(−Δt/half-life),
+    so after a feed gap the fresh book takes over, and a later book stamped in the same instant replaces the earlier
+    one. Holding: the imbalance in force moves only when β·|target − held| (the shift in σ·√h) exceeds
+    ``hysteresis_frac``. Both 0 return each book's own imbalance, as the strategy uses it. Measured below, averaging
+    loses the markout gain and holding wins back no fills in the backtest, so the strategy ships neither.
+    """
+
+    def __init__(self, beta: float, half_life_s: float, hysteresis_frac: float) -> None:
+        self._beta = beta
+        self._half_life_ns = half_life_s * 1e9
+        self._hysteresis_frac = hysteresis_frac
+        self._last_ts_ns: int | None = None
+        self._before = 0.0  # the average before this instant's book
+        self._weight = 1.0  # this instant's book's weight in it
+        self._smoothed = 0.0
+        self._held = 0.0
+
+    def update(self, ts_ns: int, imbalance: float) -> float:
+        if self._last_ts_ns is None or ts_ns > self._last_ts_ns:
+            self._before = self._smoothed
+            if self._last_ts_ns is None or self._half_life_ns == 0.0:
+                self._weight = 1.0
+            else:
+                self._weight = 1.0 - 2.0 ** (-(ts_ns - self._last_ts_ns) / self._half_life_ns)
+            self._last_ts_ns = ts_ns
+        weight = self._weight
+        self._smoothed = imbalance if weight == 1.0 else self._before + weight * (imbalance - self._before)
+        if self._hysteresis_frac == 0.0 or self._beta * abs(self._smoothed - self._held) > self._hysteresis_frac:
+            self._held = self._smoothed
+        return self._held
+
+
 def steady_imbalance(d: Dataset, half_life_s: float, hysteresis_frac: float, step: float) -> np.ndarray:
-    """band5bp after each book update as the strategy's ``FairValueModel`` would hold it (then rounded to `step`)."""
-    model = FairValueModel(
-        FairValueConfig(beta=SHIPPED_BETA, half_life_s=half_life_s, hysteresis_frac=hysteresis_frac)
-    )
+    """band5bp after each book update as a :class:`SteadiedImbalance` would hold it (then rounded to `step`)."""
+    model = SteadiedImbalance(SHIPPED_BETA, half_life_s, hysteresis_frac)
     raw = d.book_signals["band5bp"]
     out = np.array([model.update(int(t), float(x)) for t, x in zip(d.ts_ns, raw)])
     return np.round(out / step) * step if step > 0 else out
@@ -689,7 +720,7 @@ def print_steady_centre(datasets: list[Dataset], latency_s: float, touch: bool) 
     orders = {d.name: taker_orders(d, latency_s) for d in traded}
     names = [d.name for d in datasets]
     print(
-        f"\n== Steadier centre: band5bp through FairValueModel, β = {SHIPPED_BETA:g} (σ·√5 s); β_d = own 5 s slope "
+        f"\n== Steadier centre: band5bp through SteadiedImbalance, β = {SHIPPED_BETA:g} (σ·√5 s); β_d = own 5 s slope "
         f"in σ units ± SE; R² = OOS at β = {SHIPPED_BETA:g}; Δmo = pooled 5 s markout Δ vs mid-centred (bp, "
         f"inverse-variance, k/n datasets > 0) at δ 0.5/1/2 bp; rq/min = re-placements per live minute at δ "
         f"{CHURN_DEPTH_BPS:g} bp (both sides) =="
