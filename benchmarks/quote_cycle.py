@@ -4,14 +4,16 @@
 ``backtest_throughput.py`` compares whole runs, where the seven estimator actors and the engine's order work share
 the time with the strategy. This one times the strategy alone: every handler the engine calls on
 ``GLFTMarketMaker`` (book batches with their quote cycles, estimate messages, order events, timers) is wrapped in a
-``perf_counter_ns`` pair, outermost call only (order events raised by the strategy's own submits and cancels run
+``thread_time_ns`` pair (CPU time of the thread: on a shared machine, time spent preempted is not counted), outermost
+call only (order events raised by the strategy's own submits and cancels run
 inside its book handler and are counted there), so its total includes the NautilusTrader calls the strategy makes
 (order factory, submits, cancels, cache queries) but not the actors or the matching of the data itself.
 
     python benchmarks/quote_cycle.py [--catalog data/catalog --catalog data/catalog_hl_btc] [--repeats 5]
 
-The best of ``--repeats`` runs per catalog is printed: µs of strategy time per quote cycle and per book batch,
-its share of the run, and the run's data points per second. Comparing two trees: run each tree's copy in turn.
+The best of ``--repeats`` runs per catalog is printed: CPU µs of strategy time per quote cycle and per book batch,
+its share of the run's wall time, and the run's data points per second. To compare two trees, run each tree's copy
+in turn.
 """
 
 from __future__ import annotations
@@ -49,11 +51,11 @@ class HandlerClock:
             if self._depth:
                 return function(*args, **kwargs)
             self._depth = 1
-            started = time.perf_counter_ns()
+            started = time.thread_time_ns()
             try:
                 return function(*args, **kwargs)
             finally:
-                self.total_ns += time.perf_counter_ns() - started
+                self.total_ns += time.thread_time_ns() - started
                 self._depth = 0
                 self.book_batches += is_book
 

@@ -13,7 +13,7 @@ Framework-free apart from reading message fields, so each rule is tested without
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import Protocol
 
 from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.messages import CalibrationState
@@ -28,12 +28,13 @@ from mm_strategy.models.risk import combined_half_spread_mult
 from mm_strategy.quoting import ModelInputs
 
 
-@dataclass(frozen=True, slots=True)
-class EstimateView:
-    """What the resolver may ask of the estimates: the fresh one of a type (or None) and the last one ever seen."""
+class Estimates(Protocol):
+    """What the resolver may ask of the estimates (``estimates.LatestEstimates``): the fresh one of a type at a time
+    (or None) and the last one ever seen."""
 
-    fresh: Callable[[type], object | None]
-    last: Callable[[type], object | None]
+    def fresh(self, cls: type, now_ns: int) -> object | None: ...
+
+    def last(self, cls: type) -> object | None: ...
 
 
 def _positive(value: float) -> float | None:
@@ -62,43 +63,93 @@ def informed_addon_bps(estimate: InformedFlowEstimate | None, cap_bps: float) ->
     return scale * estimate.p_informed_sell, scale * estimate.p_informed_buy
 
 
-def resolve_inputs(
-    view: EstimateView,
-    priors: InstrumentPriors,
-    risk: RiskConfig,
-    position: float,
-    informed_addon_cap_bps: float,
-) -> ModelInputs:
-    fresh_kappa, last_kappa = view.fresh(KappaEstimate), view.last(KappaEstimate)
-    fresh_vol, last_vol = view.fresh(VolatilityEstimate), view.last(VolatilityEstimate)
-    sigma = _pick(
-        _field(fresh_vol, "sigma_frac_per_sqrt_s"), _field(last_vol, "sigma_frac_per_sqrt_s"), priors.sigma_frac_per_sqrt_s, max
-    )
+_UNSEEN = object()  # no estimate resolved yet: unlike None (none received), never the same as what arrives
 
-    def curve(name: str, prior: float) -> float:
-        return _pick(_field(fresh_kappa, name), _field(last_kappa, name), prior, min)
 
-    adverse = view.fresh(AdverseSelectionEstimate) or view.last(AdverseSelectionEstimate)
-    informed = view.fresh(InformedFlowEstimate) or view.last(InformedFlowEstimate)
-    informed_bid, informed_ask = informed_addon_bps(informed, informed_addon_cap_bps)
-    calibration = view.fresh(CalibrationState)  # stale: no tightening
-    warmup = view.fresh(WarmupState) or view.last(WarmupState)
-    return ModelInputs(
-        kappa_bid_per_frac=curve("kappa_bid", priors.kappa_per_frac),
-        kappa_ask_per_frac=curve("kappa_ask", priors.kappa_per_frac),
-        a_bid_per_s=curve("a_per_s_bid", priors.a_per_s),
-        a_ask_per_s=curve("a_per_s_ask", priors.a_per_s),
-        sigma_frac_per_sqrt_s=sigma,
-        gamma_per_usd=gamma_for(
-            risk, sigma_frac_per_sqrt_s=sigma, sigma_baseline_frac_per_sqrt_s=priors.sigma_frac_per_sqrt_s, position=position
-        ),
-        half_spread_mult=combined_half_spread_mult(
-            calibration.half_spread_mult if calibration is not None else 1.0,
-            # the uplift decays with warmup progress and lasts past a forced start (models/warmup.py)
-            warmup.uplift if warmup is not None else 1.0,
-        ),
-        as_addon_bid_bps=adverse.spread_addon_bps_bid if adverse is not None else 0.0,
-        as_addon_ask_bps=adverse.spread_addon_bps_ask if adverse is not None else 0.0,
-        informed_addon_bid_bps=informed_bid,
-        informed_addon_ask_bps=informed_ask,
-    )
+class InputResolver:
+    """One quote cycle's :class:`ModelInputs` from the estimates, by the rules in the module docstring.
+
+    Cycles follow the book, several a second, while each estimate type arrives less often, so each share of the
+    inputs is kept with the estimate objects it came from (the fresh one or None, and the last one) and computed
+    again only when one of them changes: a new message, or the estimate turning stale. A published message is never
+    changed (every publish builds a new one), so the same objects give the same share. γ is kept with the σ and the
+    position it came from. The estimates are asked every cycle as before, so what they count and log is unchanged.
+    """
+
+    def __init__(self, priors: InstrumentPriors, risk: RiskConfig, informed_addon_cap_bps: float) -> None:
+        self._priors = priors
+        self._risk = risk
+        self._informed_addon_cap_bps = informed_addon_cap_bps
+        self._curve_from: tuple[object, object] = (_UNSEEN, _UNSEEN)
+        self._curve = (0.0, 0.0, 0.0, 0.0)  # κ bid, κ ask, A bid, A ask
+        self._sigma_from: tuple[object, object] = (_UNSEEN, _UNSEEN)
+        self._sigma = 0.0
+        self._gamma_from: tuple[float, float] | None = None  # (σ, position)
+        self._gamma = 0.0
+        self._half_spread_from: tuple[object, object] = (_UNSEEN, _UNSEEN)  # (fresh calibration, warmup)
+        self._half_spread_mult = 1.0
+        self._informed_from: object = _UNSEEN
+        self._informed = (0.0, 0.0)
+
+    def resolve(self, estimates: Estimates, now_ns: int, position: float) -> ModelInputs:
+        fresh, last = estimates.fresh, estimates.last
+        priors = self._priors
+        fresh_kappa, last_kappa = fresh(KappaEstimate, now_ns), last(KappaEstimate)
+        if fresh_kappa is not self._curve_from[0] or last_kappa is not self._curve_from[1]:
+            self._curve = tuple(
+                _pick(_field(fresh_kappa, name), _field(last_kappa, name), prior, min)
+                for name, prior in (
+                    ("kappa_bid", priors.kappa_per_frac),
+                    ("kappa_ask", priors.kappa_per_frac),
+                    ("a_per_s_bid", priors.a_per_s),
+                    ("a_per_s_ask", priors.a_per_s),
+                )
+            )
+            self._curve_from = (fresh_kappa, last_kappa)  # after the share: an input that raises is met again
+        fresh_vol, last_vol = fresh(VolatilityEstimate, now_ns), last(VolatilityEstimate)
+        if fresh_vol is not self._sigma_from[0] or last_vol is not self._sigma_from[1]:
+            self._sigma = _pick(
+                _field(fresh_vol, "sigma_frac_per_sqrt_s"),
+                _field(last_vol, "sigma_frac_per_sqrt_s"),
+                priors.sigma_frac_per_sqrt_s,
+                max,
+            )
+            self._sigma_from = (fresh_vol, last_vol)
+        sigma = self._sigma
+        if self._gamma_from != (sigma, position):
+            self._gamma = gamma_for(
+                self._risk,
+                sigma_frac_per_sqrt_s=sigma,
+                sigma_baseline_frac_per_sqrt_s=priors.sigma_frac_per_sqrt_s,
+                position=position,
+            )
+            self._gamma_from = (sigma, position)
+        adverse = fresh(AdverseSelectionEstimate, now_ns) or last(AdverseSelectionEstimate)
+        informed = fresh(InformedFlowEstimate, now_ns) or last(InformedFlowEstimate)
+        if informed is not self._informed_from:
+            self._informed = informed_addon_bps(informed, self._informed_addon_cap_bps)
+            self._informed_from = informed
+        calibration = fresh(CalibrationState, now_ns)  # stale: no tightening
+        warmup = fresh(WarmupState, now_ns) or last(WarmupState)
+        if calibration is not self._half_spread_from[0] or warmup is not self._half_spread_from[1]:
+            self._half_spread_mult = combined_half_spread_mult(
+                calibration.half_spread_mult if calibration is not None else 1.0,
+                # the uplift decays with warmup progress and lasts past a forced start (models/warmup.py)
+                warmup.uplift if warmup is not None else 1.0,
+            )
+            self._half_spread_from = (calibration, warmup)
+        kappa_bid, kappa_ask, a_bid, a_ask = self._curve
+        informed_bid, informed_ask = self._informed
+        return ModelInputs(
+            kappa_bid_per_frac=kappa_bid,
+            kappa_ask_per_frac=kappa_ask,
+            a_bid_per_s=a_bid,
+            a_ask_per_s=a_ask,
+            sigma_frac_per_sqrt_s=sigma,
+            gamma_per_usd=self._gamma,
+            half_spread_mult=self._half_spread_mult,
+            as_addon_bid_bps=adverse.spread_addon_bps_bid if adverse is not None else 0.0,
+            as_addon_ask_bps=adverse.spread_addon_bps_ask if adverse is not None else 0.0,
+            informed_addon_bid_bps=informed_bid,
+            informed_addon_ask_bps=informed_ask,
+        )

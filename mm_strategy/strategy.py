@@ -56,8 +56,7 @@ from mm_strategy.messages import KappaEstimate
 from mm_strategy.messages import VolatilityEstimate
 from mm_strategy.messages import WarmupState
 from mm_strategy.messages import data_type
-from mm_strategy.inputs import EstimateView
-from mm_strategy.inputs import resolve_inputs
+from mm_strategy.inputs import InputResolver
 from mm_strategy.models.fair_value import fair_value_shift_bps
 from mm_strategy.models.fair_value import size_imbalance
 from mm_strategy.models.inventory import Side
@@ -115,6 +114,7 @@ class GLFTMarketMaker(Strategy):
         self._spec: LadderSpec | None = None
         self._rules: DepthRules | None = None
         self._estimates: LatestEstimates | None = None
+        self._inputs: InputResolver | None = None
         self._orders_by_id: dict[str, Order] = {}
         self._level_by_id: dict[str, int] = {}  # the ladder level each of our working orders was placed for
         self._order_events = 0  # order events handled: our working orders change only with one (``_working``)
@@ -155,6 +155,7 @@ class GLFTMarketMaker(Strategy):
             informed_addon_cap_bps=config.informed_addon_cap_bps,
         )
         self._estimates = LatestEstimates(int(self.config.estimate_staleness_s * 1e9), self.log.info)
+        self._inputs = InputResolver(config.priors, config.risk, config.informed_addon_cap_bps)
         self._cap = Decimal(repr(config.risk.max_position))
         self._working_set = None  # events while stopped reach no handler: read the working orders afresh
         self._restore_from_file()
@@ -302,11 +303,7 @@ class GLFTMarketMaker(Strategy):
 
     def _model_inputs(self, ts_ns: int, position: Decimal) -> ModelInputs:
         """Every model input from a fresh estimate, else its conservative fallback (``inputs.py``, logged once)."""
-        estimates = self._estimates
-        view = EstimateView(fresh=lambda cls: estimates.fresh(cls, ts_ns), last=estimates.last)
-        return resolve_inputs(
-            view, self.config.priors, self.config.risk, float(position), self.config.informed_addon_cap_bps
-        )
+        return self._inputs.resolve(self._estimates, ts_ns, float(position))
 
     def _desired_ladder(
         self,

@@ -3,17 +3,20 @@ the informed-flow widening per side, and the depths they produce (issue 10 defec
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from nautilus_trader.model.identifiers import InstrumentId
 
 from mm_strategy.estimates import LatestEstimates
-from mm_strategy.inputs import EstimateView
+from mm_strategy.inputs import InputResolver
 from mm_strategy.inputs import informed_addon_bps
-from mm_strategy.inputs import resolve_inputs
+from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.messages import CalibrationState
 from mm_strategy.messages import InformedFlowEstimate
 from mm_strategy.messages import KappaEstimate
 from mm_strategy.messages import VolatilityEstimate
+from mm_strategy.messages import WarmupState
 from mm_strategy.models.glft import glft_terms
 from mm_strategy.models.glft import to_tick_units
 from mm_strategy.models.priors import InstrumentPriors
@@ -44,9 +47,7 @@ def kappa_msg(ts_s: float, a_per_s: float, kappa: float = 25_000.0) -> KappaEsti
 
 
 def resolve(estimates: LatestEstimates, now_s: float, position: float = 0.03):
-    now = round(now_s * S)
-    view = EstimateView(fresh=lambda cls: estimates.fresh(cls, now), last=estimates.last)
-    return resolve_inputs(view, PRIORS, RISK, position, informed_addon_cap_bps=3.0)
+    return InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0).resolve(estimates, round(now_s * S), position)
 
 
 def test_a_stale_curve_never_makes_quotes_less_conservative():
@@ -120,3 +121,50 @@ def test_the_maker_fee_is_added_to_the_model_half_spread_then_floored():
 
 def _rules_dict() -> dict:
     return {name: getattr(RULES, name) for name in RULES.__slots__}
+
+
+def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle():
+    # The strategy keeps one resolver, which recomputes a share only when the estimates it came from change (a new
+    # message, or fresh -> stale). Over cycles at random times, positions and arrivals of every input type, with
+    # gaps past the staleness limit, messages already stale on arrival and fields at 0 (their prior), it must answer
+    # as a resolver built for the cycle,
+    # and the estimates must count the same prior cycles.
+    rng = random.Random(13)
+    makers = [
+        lambda t: kappa_msg(t, a_per_s=rng.choice([0.0, 0.04, 0.5, 2.0]), kappa=rng.choice([0.0, 15_000.0, 30_000.0])),
+        lambda t: VolatilityEstimate(
+            instrument_id=IID, sigma_frac_per_sqrt_s=rng.choice([0.0, 2e-5, 9e-5]), ts_event=round(t * S), ts_init=0
+        ),
+        lambda t: AdverseSelectionEstimate(
+            instrument_id=IID, spread_addon_bps_bid=rng.random(), spread_addon_bps_ask=rng.random(),
+            ts_event=round(t * S), ts_init=0,
+        ),
+        lambda t: InformedFlowEstimate(
+            instrument_id=IID, p_informed_buy=rng.random(), p_informed_sell=rng.random(),
+            has_trades=rng.random() < 0.7, confidence=rng.random(), ts_event=round(t * S), ts_init=0,
+        ),
+        lambda t: CalibrationState(
+            instrument_id=IID, half_spread_mult=rng.choice([0.6, 1.0]), ts_event=round(t * S), ts_init=0
+        ),
+        lambda t: WarmupState(instrument_id=IID, uplift=rng.choice([1.0, 1.5]), ts_event=round(t * S), ts_init=0),
+    ]
+    kept_estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
+    new_estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
+    kept = InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0)
+    now_s, reused = 0.0, 0
+    for _ in range(3_000):
+        now_s += rng.choice([0.01, 0.3, 2.0, 12.0])
+        for make in makers:
+            if rng.random() < 0.15:
+                message = make(now_s - rng.choice([0.0, 5.0, 15.0]))  # 15 s: stale on arrival
+                kept_estimates.update(message)
+                new_estimates.update(message)
+        position = rng.choice([0.0, 0.0, 0.03, -0.08])
+        before = kept._curve_from
+        inputs = kept.resolve(kept_estimates, round(now_s * S), position)
+        reused += kept._curve_from is before
+        assert inputs == InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0).resolve(
+            new_estimates, round(now_s * S), position
+        )
+    assert kept_estimates.prior_cycles == new_estimates.prior_cycles
+    assert len(kept_estimates.prior_cycles) == 6 and 0.3 * 3_000 < reused < 3_000

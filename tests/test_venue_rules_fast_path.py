@@ -1,5 +1,6 @@
 """``HyperliquidRules.round_price`` rounds a float in float arithmetic where that is provably exact: every result
-must be the ``Decimal`` that ``rules.round_price`` (the one source of truth) gives, digit for digit.
+must be the ``Decimal`` that ``rules.round_price`` (the one source of truth) gives, digit for digit; its ``tick_at``,
+kept per order of magnitude, must be ``rules.tick_at``'s.
 
 Prices: every book level of the real archive hour (BTC) and of the 9-minute ETH and SOL captures, moved by the
 depths a ladder quotes at (fractions of a bp to tens of bps) both ways, rounded both ways; plus the decade edges and
@@ -8,6 +9,8 @@ prices below the smallest tick, where the fast path must hand over to ``rules.ro
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 from adapters.hyperliquid import loaders
@@ -15,6 +18,7 @@ from adapters.hyperliquid.meta import default_instrument
 from adapters.hyperliquid.meta import instrument_for
 from adapters.hyperliquid.rules import Rounding
 from adapters.hyperliquid.rules import round_price
+from adapters.hyperliquid.rules import tick_at
 from adapters.hyperliquid.venue_rules import HyperliquidRules
 from mm_strategy.venue_rules import Passive
 
@@ -58,6 +62,20 @@ def test_every_real_book_price_rounds_as_rules_round_price(coin, archive_btc_hou
                     fast += rules._round_float(price, direction is Passive.UP) is not None
                     checked += 1
     assert fast > 0.5 * checked  # the float path does most of the work on real prices
+
+
+@pytest.mark.parametrize("coin", [None, "ETH", "SOL"])
+def test_the_tick_kept_per_magnitude_is_rules_tick_at(coin, archive_btc_hour, hl_captures) -> None:
+    path = archive_btc_hour if coin is None else hl_captures / f"hl_{coin}_20250903.gz"
+    prices, sz_decimals = _book_prices(path, coin)
+    rules = HyperliquidRules(type("Instrument", (), {"size_precision": sz_decimals})())
+    extremes = [Decimal("0.000012345"), Decimal("9.9999"), Decimal("10"), Decimal("99999"), Decimal("100000")]
+    for price in [Decimal(repr(p)) for p in sorted(prices)] + extremes:
+        assert rules.tick_at(price) == tick_at(price, sz_decimals), price
+        assert rules.tick_at(price).as_tuple() == tick_at(price, sz_decimals).as_tuple()
+    for invalid in (Decimal(0), Decimal("-1")):
+        with pytest.raises(ValueError):
+            rules.tick_at(invalid)
 
 
 @pytest.mark.parametrize("sz_decimals", [0, 2, 4, 5])

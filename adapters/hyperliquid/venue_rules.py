@@ -39,10 +39,19 @@ class HyperliquidRules:
         self._max_decimals = max_price_decimals(self._sz_decimals)
         self._size_quantum = Decimal(1).scaleb(-self._sz_decimals)
         self._band: tuple[float, float, int, int, int] = (0.0, 0.0, 0, 1, 0)  # the last decade rounded in
+        self._tick_by_magnitude: dict[int, Decimal] = {}  # tick_at per Decimal.adjusted() of the price
         self.min_notional = MIN_NOTIONAL_USD
 
     def tick_at(self, price: Decimal) -> Decimal:
-        return tick_at(price, self._sz_decimals)
+        """``rules.tick_at``, which depends on the price only through its order of magnitude: kept per magnitude
+        (the quote cycle asks at the best bid on every book event)."""
+        if type(price) is not Decimal or not price > 0:
+            return tick_at(price, self._sz_decimals)  # converts, or raises for a price that is not positive
+        magnitude = price.adjusted()
+        tick = self._tick_by_magnitude.get(magnitude)
+        if tick is None:
+            tick = self._tick_by_magnitude[magnitude] = tick_at(price, self._sz_decimals)
+        return tick
 
     def round_price(self, price: Decimal | float, direction: Passive) -> Decimal:
         if type(price) is float:
