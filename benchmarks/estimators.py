@@ -9,7 +9,7 @@ config's instrument priors and each actor's default parameters. Columns, µs per
 - ``feed``: the per-event inputs alone (book mid/best prices; trades, where the catalog has them, counted in);
 - ``feed+estimate``: plus an ``estimate`` after every book event (what ``publish_interval_ms = 0`` costs);
 - ``amortised``: plus an ``estimate`` at the actors' cadence, once per ``publish_interval_ms`` of data time on book
-  events (``EstimatorActor._publish_if_due``): what the running actors pay. **The goal applies to this column for
+  events (``EstimatorActor._read``): what the running actors pay. **The goal applies to this column for
   the seven together.**
 
 Models with no per-book input (fill rate, calibration) appear with their ``estimate`` only; fill-driven work (own
