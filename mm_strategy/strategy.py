@@ -85,6 +85,7 @@ _STATUS_TIMER = "mm.status"
 _BPS = 1e4
 _IMBALANCE_STEPS = 20  # a quote cycle re-runs when the band imbalance moves by 1/20 (``on_order_book_deltas``)
 _SERIES_INTERVAL_NS = 1_000_000_000  # model-input series for the report: one point per data second
+_SIZES_KEPT = 8  # scaled order sizes kept (``_scaled_size``)
 # Estimate fields plotted in the report (the blended κ per side, σ and γ_eff come from the quote cycle itself).
 _REPORTED_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {  # (message field, series name)
     KappaEstimate: (
@@ -341,9 +342,12 @@ class GLFTMarketMaker(Strategy):
         )
 
     def _scaled_size(self, mult: float) -> Decimal:
-        """The order size times a size multiplier (a handful of values: 1, 0, the yellow zone's), built once each."""
+        """The order size times a size multiplier, kept per multiplier: 1 and 0, or the yellow zone's, which changes
+        only with the position (a few values at a time; the table starts over when it grows past them)."""
         size = self._size_by_mult.get(mult)
         if size is None:
+            if len(self._size_by_mult) >= _SIZES_KEPT:
+                self._size_by_mult.clear()
             size = self._size_by_mult[mult] = self.config.order_size * Decimal(repr(mult))
         return size
 
