@@ -554,7 +554,8 @@ class KillSwitch:
     def _advance(self, ts_ns: int) -> list[KillEvent]:
         """Move the clock: roll the UTC day, end side pauses, forget errors that left their window."""
         self._now_ns = now_ns = max(self._now_ns, ts_ns)
-        if not self._active and not any(self._errors_ns.values()) and (self._day is None or self._day == now_ns // NS_PER_DAY):
+        same_day = self._day is None or self._day == now_ns // NS_PER_DAY
+        if same_day and not self._active and not any(self._errors_ns.values()):
             return []  # nothing to roll, end or forget: every input of every quote cycle, nearly always
         return self._roll_day() + self._end_pauses() + self._expire_errors()
 
