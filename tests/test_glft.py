@@ -111,3 +111,16 @@ def test_invalid_inputs_name_the_parameter(field):
     kwargs = {"gamma": 0.1, "kappa": 0.05, "a_per_s": 1.0, field: 0.0}
     with pytest.raises(ValueError, match=field):
         glft_coefficients(**kwargs)
+
+
+@pytest.mark.parametrize("bad", [0.0, -0.0, -1e-300, math.inf, -math.inf, math.nan])
+def test_every_input_that_is_not_finite_and_positive_is_refused_by_name(bad):
+    # both functions check all their inputs in one comparison before naming the culprit: none may slip through
+    for field in ("gamma", "kappa", "a_per_s", "delta"):
+        kwargs = {"gamma": 0.1, "kappa": 0.05, "a_per_s": 1.0, "delta": 1.0, field: bad}
+        with pytest.raises(ValueError, match=f"GLFT {field} "):
+            glft_coefficients(**kwargs)
+    for field in ("mid", "tick", "lot"):
+        kwargs = {"mid": 42_000.0, "tick": 1.0, "lot": 0.01, field: bad}
+        with pytest.raises(ValueError, match=f"to_tick_units {field}:"):
+            to_tick_units(1.0, 20_000.0, 3.5e-5, **kwargs)

@@ -55,9 +55,10 @@ def to_tick_units(
 
     ``tick`` is the price increment in quote currency (USD-like) per unit, ``lot`` the order size in units.
     """
-    for name, value in (("mid", mid), ("tick", tick), ("lot", lot)):
-        if not (value > 0.0 and math.isfinite(value)):
-            raise ValueError(f"to_tick_units {name}: must be finite and > 0, got {value!r}")
+    if not (0.0 < mid < math.inf and 0.0 < tick < math.inf and 0.0 < lot < math.inf):  # one test on the hot path
+        for name, value in (("mid", mid), ("tick", tick), ("lot", lot)):
+            if not (value > 0.0 and math.isfinite(value)):
+                raise ValueError(f"to_tick_units {name}: must be finite and > 0, got {value!r}")
     tick_frac = tick / mid
     return TickUnits(
         gamma_per_tick_lot=gamma_per_usd * tick * lot,
@@ -68,9 +69,10 @@ def to_tick_units(
 
 def glft_coefficients(gamma: float, kappa: float, a_per_s: float, delta: float = 1.0) -> tuple[float, float]:
     """Return (c1, c2). All inputs must be positive; ``ValueError`` names the first one that is not."""
-    for name, value in (("gamma", gamma), ("kappa", kappa), ("a_per_s", a_per_s), ("delta", delta)):
-        if not value > 0.0 or not math.isfinite(value):
-            raise ValueError(f"GLFT {name} must be finite and > 0, got {value}")
+    if not (0.0 < gamma < math.inf and 0.0 < kappa < math.inf and 0.0 < a_per_s < math.inf and 0.0 < delta < math.inf):
+        for name, value in (("gamma", gamma), ("kappa", kappa), ("a_per_s", a_per_s), ("delta", delta)):
+            if not value > 0.0 or not math.isfinite(value):
+                raise ValueError(f"GLFT {name} must be finite and > 0, got {value}")
     ratio = gamma * delta / kappa
     c1 = math.log1p(ratio) / (gamma * delta)
     # (1 + r)^(1/r + 1) computed in log space: it overflows a float for small γΔ/κ otherwise.
