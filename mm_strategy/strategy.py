@@ -289,9 +289,12 @@ class GLFTMarketMaker(Strategy):
         shift_bps = fair_value_shift_bps(imbalance, inputs.sigma_frac_per_sqrt_s, self.config.fair_value)
         centre = mid * (1.0 + shift_bps / _BPS)
         bids, asks = self._desired_ladder(centre, best_bid, best_ask, position, working, depths, plan)
-        self._handle_kill_events(
-            self.kill_switch.on_quote_cycle(ts_ns, float(position), _reducing_side_quoted(position, bids, asks)),
-        )
+        events = self.kill_switch.on_quote_cycle(ts_ns, float(position), _reducing_side_quoted(position, bids, asks))
+        self._handle_kill_events(events)
+        if events and self.kill_switch.quote_plan(ts_ns, float(position)) != plan:
+            # the ladder was built under the plan before this trip (a halt has just cancelled everything): place
+            # none of it; the next cycle (``_dirty`` is set) quotes under the new plan
+            return
         half_spread_px = mid * 1e-4 * min(depths.half_spread_bid_bps, depths.half_spread_ask_bps)
         tolerance = requote_tolerance(
             tick, half_spread_px, self.config.requote_tolerance_ticks, self.config.requote_tolerance_half_spread_frac

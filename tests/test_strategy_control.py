@@ -122,3 +122,29 @@ def test_every_quote_cycle_reads_the_working_orders_the_cache_holds(hl_btc_catal
     assert cycles["checked"] == strategy.quote_cycles > 400
     assert 0.3 * cycles["checked"] < cycles["reused"] < cycles["checked"]  # most cycles reuse the set, not all
     assert any(o.filled_qty > 0 for o in orders) and any(o.is_closed and o.filled_qty == 0 for o in orders)
+
+
+def test_a_halt_tripped_inside_a_quote_cycle_places_nothing(archive_catalog, monkeypatch):
+    """A trip raised by the cycle's own check (inventory stuck → HALTED) cancels everything, and the ladder that
+    cycle had built before the trip is not placed after it (it used to be, to be cancelled again a cycle later)."""
+    from mm_strategy.models.kill_switch import KillSwitch
+
+    calls = {"n": 0}
+    original = KillSwitch.on_quote_cycle
+
+    def tripping(self, ts_ns, position, reducing_side_quoted):
+        calls["n"] += 1
+        events = original(self, ts_ns, position, reducing_side_quoted)
+        # the 100th cycle's check halts, as an inventory-stuck halt does (a trip inside on_quote_cycle)
+        return events + self.manual_halt(ts_ns, "stuck inventory stand-in") if calls["n"] == 100 else events
+
+    monkeypatch.setattr(KillSwitch, "on_quote_cycle", tripping)
+    settings = load_venue_config(DEFAULT_CONFIG)
+    outcome = run_backtest(settings, archive_catalog, DataRange(end=pd.Timestamp("2024-01-01T12:10:00", tz="UTC")))
+    strategy = outcome.engine.trader.strategies()[0]
+    (halt,) = [e for e in strategy.recorder.kill_events if e.trigger == "manual"]
+    orders = outcome.engine.cache.orders()
+    assert any(o.ts_init < halt.ts_ns for o in orders)  # it was quoting before
+    assert not [o for o in orders if o.ts_init >= halt.ts_ns]  # and placed nothing from the halting cycle on
+    assert not outcome.engine.cache.orders_open()
+    outcome.node.dispose()
