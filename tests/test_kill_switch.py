@@ -269,6 +269,22 @@ def test_one_sweep_through_several_levels_is_one_aggressor_event():
     assert event.trigger is Trigger.BURST_ASK and event.detail.startswith("4 ASK aggressor events in 1.20 s")
 
 
+def test_one_sweep_stamped_microseconds_apart_is_one_aggressor_event():
+    # A venue (or recorder) that stamps each print of one taker order on its own, microseconds to a millisecond
+    # apart (Binance USD-M on 2024-08-08: 23:57:51.6138 to .6162, one sell sweep through tens of bp of book), gives
+    # our fills distinct stamps and keys: they are still one aggressor event while each follows the previous
+    # within burst_same_event_s (10 ms). Before, this paused the side for 20 s ("4 BID aggressor events in 0.00 s").
+    switch = fresh_switch()
+    for t in (1.0, 1.000003, 1.0012, 1.0095):
+        assert switch.on_fill(at(t), Side.BID, aggressor_key=f"print-{t}") == []
+    assert switch.paused_sides(at(1.1)) == frozenset()
+    # distinct takers 50 ms apart are distinct events: 4 of them within 2 s (with the sweep) still make a burst
+    for t in (1.06, 1.11):
+        assert switch.on_fill(at(t), Side.BID, aggressor_key=f"taker-{t}") == []
+    event = only(switch.on_fill(at(1.16), Side.BID, aggressor_key="taker-1.16"))
+    assert event.trigger is Trigger.BURST_BID and event.detail.startswith("4 BID aggressor events in 0.15 s")
+
+
 def test_fills_spread_out_or_on_both_sides_do_not_pause():
     switch = fresh_switch()
     for t in (1.0, 1.8, 2.6, 3.4):  # 4 fills in 2.4 s

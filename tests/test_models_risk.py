@@ -51,6 +51,7 @@ def test_defaults():
         ({"min_peak_usd": 20_000.0}, "RiskConfig.min_peak_usd: must be in (0, capital_usd], got 20000.0"),
         ({"max_daily_loss_pct": math.nan}, "RiskConfig.max_daily_loss_pct: must be finite, got nan"),
         ({"max_position": -0.05}, "RiskConfig.max_position: must be > 0, got -0.05"),
+        ({"burst_same_event_s": 2.0}, "RiskConfig.burst_same_event_s: must be >= 0 and < burst_window_s (2.0), got 2.0"),
     ],
 )
 def test_config_validation_names_the_field(override, message):

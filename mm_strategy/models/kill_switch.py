@@ -18,7 +18,8 @@ stale_book_halt       no valid book for ≥ stale_halt_s (30 s)         HALTED  
 rate_limit            > max_rate_limit_errors (3) in 60 s             REDUCING  transient  window back to ≤ 3
 rejects               > max_rejects (20) in 60 s                      REDUCING  transient  window back to ≤ 20
 burst_bid, burst_ask  ≥ burst_events (4) same-side aggressor events   pause     transient  side_pause_s (20 s)
-                      in 2 s (a sweep of several levels is one)
+                      in 2 s (a sweep of several levels is one, even
+                      when its prints come up to 10 ms apart)
 max_position          |q| > 2 × max_position                          REDUCING  transient  |q| ≤ max_position
 inventory_stuck_warn  no reducing quote 5 s, |q| ≥ 10% of max        REDUCING  transient  a reducing quote
 drawdown              equity > 2% below today's peak (≥ min_peak)     REDUCING  daily      UTC day roll, resume
@@ -231,6 +232,7 @@ class KillSwitch:
         self._last_position: float | None = None
         self._last_fill_ns: int | None = None
         self._fills_ns: dict[Side, deque[tuple[int, str | None]]] = {side: deque() for side in Side}  # (ts, key)
+        self._same_event_ns = round(config.burst_same_event_s * NS_PER_S)
         self._errors_ns: dict[ErrorKind, deque[int]] = {kind: deque() for kind in ErrorKind}
         self._stuck_since_ns: int | None = None  # first quote cycle without a reducing quote, while it lasts
         self._calm_plan: tuple[float, QuotePlan] | None = None  # (position, plan) with no reason active
@@ -424,16 +426,22 @@ class KillSwitch:
         (lesson E15).
 
         An aggressor event is one taker order: a sweep that fills several of our levels at once is one event, not
-        several. Fills count as the same event when they share ``aggressor_key`` (the venue's trade id or taker
-        order hash, when known) or the same timestamp, since one matching step stamps all its fills alike.
+        several. A fill belongs to the side's last event when it shares its ``aggressor_key`` (the venue's trade id
+        or taker order hash, when known) or follows its last fill within ``burst_same_event_s``: one matching step
+        stamps its fills alike on Hyperliquid, but a feed that stamps each print on receipt spreads one sweep over
+        microseconds to a millisecond or so (Binance USD-M), and distinct takers that close are one event for the
+        market anyway. The event then takes that fill's time, so a sweep arriving in pieces stays one event.
         """
         events = self._advance(ts_ns)
         cfg = self._config
         side = Side(side)
         self._last_fill_ns = ts_ns
         recent = self._fills_ns[side]
-        if recent and (recent[-1][0] == ts_ns or (aggressor_key is not None and recent[-1][1] == aggressor_key)):
-            return events  # another fill of the same aggressor event
+        if recent and (
+            ts_ns - recent[-1][0] <= self._same_event_ns or (aggressor_key is not None and recent[-1][1] == aggressor_key)
+        ):
+            recent[-1] = (ts_ns, recent[-1][1])  # another fill of the same aggressor event
+            return events
         recent.append((ts_ns, aggressor_key))
         cutoff_ns = ts_ns - round(cfg.burst_window_s * NS_PER_S)
         while recent and recent[0][0] <= cutoff_ns:

@@ -65,6 +65,8 @@ class RiskConfig:
     reject_window_s: float = 60.0
     burst_events: int = 4
     burst_window_s: float = 2.0
+    # prints of one taker order stamped apart (per print on receipt: Binance's sweeps arrive 2 µs–1.2 ms apart)
+    burst_same_event_s: float = 0.01
     side_pause_s: float = 20.0  # the mid keeps moving with a burst for 10–30 s on the bundled data, then reverts
     stuck_min_position_frac: float = 0.1
     stuck_warn_s: float = 5.0
@@ -113,6 +115,11 @@ def _config_rules(c: RiskConfig) -> Iterator[tuple[str, bool, str]]:
     yield "reject_window_s", c.reject_window_s > 0, "must be > 0"
     yield "burst_events", c.burst_events >= 2, "must be >= 2"
     yield "burst_window_s", c.burst_window_s > 0, "must be > 0"
+    yield (
+        "burst_same_event_s",
+        0 <= c.burst_same_event_s < c.burst_window_s,
+        f"must be >= 0 and < burst_window_s ({c.burst_window_s})",
+    )
     yield "side_pause_s", c.side_pause_s > 0, "must be > 0"
     yield "stuck_min_position_frac", 0 <= c.stuck_min_position_frac <= 1, "must be in [0, 1]"
     yield "stuck_warn_s", c.stuck_warn_s > 0, "must be > 0"
