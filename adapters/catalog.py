@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
+import pandas as pd
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
@@ -41,6 +42,21 @@ class LoadedSource:
         if not streams:
             return None
         return min(s[0].ts_init for s in streams), max(s[-1].ts_init for s in streams)
+
+    def span_text(self) -> str:
+        """The ``ts_init`` span for a load summary: first to last (UTC, ISO) and its length."""
+        span_ns = self.ts_init_span_ns()
+        if span_ns is None:
+            return "no data"
+        start, end = (pd.Timestamp(ns, tz="UTC") for ns in span_ns)
+        return f"{start.isoformat()} to {end.isoformat()} ({(span_ns[1] - span_ns[0]) / 1e9:,.1f} s)"
+
+
+def summary_text(parts: list[str], anomalies: dict[str, int], skipped: Iterable[str], parse_s: float) -> str:
+    """One load's summary line, as every venue's loader prints it: its parts, then the anomalies that occurred
+    (only the non-zero counts), then what was skipped, then the parse time."""
+    parts = parts + [f"{name} {count:,}" for name, count in anomalies.items() if count] + list(skipped)
+    return ", ".join(parts) + f" [{parse_s:.2f} s]"
 
 
 def write_catalog(

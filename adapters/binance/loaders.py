@@ -39,7 +39,6 @@ from dataclasses import field
 from pathlib import Path
 
 import msgspec
-import pandas as pd
 from nautilus_trader.adapters.binance.common.schemas.market import BinanceDataMsgWrapper
 from nautilus_trader.adapters.binance.common.schemas.market import BinanceDepth
 from nautilus_trader.adapters.binance.common.schemas.market import BinanceOrderBookData
@@ -59,6 +58,7 @@ from nautilus_trader.model.instruments import Instrument
 from adapters.binance.instruments import usdm_perpetual
 from adapters.catalog import CatalogSourceError
 from adapters.catalog import LoadedSource
+from adapters.catalog import summary_text
 from adapters.catalog import write_catalog
 
 _RESEARCH_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "hyperliquid_research_data"
@@ -89,18 +89,13 @@ class LoadResult(LoadedSource):
     parse_s: float = 0.0
 
     def summary(self) -> str:
-        span = self.ts_init_span_ns()
-        span_text = "no data"
-        if span is not None:
-            start, end = (pd.Timestamp(ns, tz="UTC") for ns in span)
-            span_text = f"{start.isoformat()} to {end.isoformat()} ({(span[1] - span[0]) / 1e9:,.1f} s)"
         parts = [
             f"{self.path.name}: {self.lines:,} lines, {self.snapshots:,} snapshot(s), {self.diffs:,} diffs "
             f"({self.checkpoints:,} checkpoints)",
             f"{len(self.deltas):,} deltas",
             f"{len(self.trades):,} trades",
             f"{len(self.quotes):,} quotes",
-            span_text,
+            self.span_text(),
         ]
         anomalies = {
             "diffs before the snapshot dropped": self.diffs_before_snapshot_dropped,
@@ -113,9 +108,8 @@ class LoadResult(LoadedSource):
             "venue-time regressions": self.venue_time_regressions,
             "venue times capped at receive time": self.ts_event_capped,
         }
-        parts += [f"{name} {count:,}" for name, count in anomalies.items() if count]
-        parts += [f"{stream} frames skipped {count:,}" for stream, count in sorted(self.other_streams.items())]
-        return ", ".join(parts) + f" [{self.parse_s:.2f} s]"
+        skipped = (f"{stream} frames skipped {count:,}" for stream, count in sorted(self.other_streams.items()))
+        return summary_text(parts, anomalies, skipped, self.parse_s)
 
 
 class _RecordingParser:

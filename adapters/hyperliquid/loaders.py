@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import pandas as pd
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.enums import AggressorSide
@@ -56,6 +55,7 @@ from nautilus_trader.model.objects import Quantity
 from tqdm import tqdm
 
 from adapters.catalog import LoadedSource
+from adapters.catalog import summary_text
 from adapters.hyperliquid.book_diff import Level
 from adapters.hyperliquid.book_diff import SnapshotDiffer
 from adapters.hyperliquid.meta import _RESEARCH_DATA
@@ -109,7 +109,7 @@ class LoadResult(LoadedSource):
             f"{len(self.deltas):,} deltas ({actions})",
             f"{len(self.trades):,} trades",
             f"{len(self.quotes):,} quotes",
-            _span_text(self.ts_init_span_ns()),
+            self.span_text(),
         ]
         anomalies = {
             "stale snapshots dropped": self.stale_snapshots,
@@ -121,16 +121,8 @@ class LoadResult(LoadedSource):
             "trade-time regressions": self.trade_time_regressions,
             "venue times capped at receive time": self.ts_event_capped,
         }
-        parts.extend(f"{name} {count:,}" for name, count in anomalies.items() if count)
-        parts.extend(f"{channel} messages skipped {count:,}" for channel, count in sorted(self.other_channels.items()))
-        return ", ".join(parts) + f" [{self.parse_s:.2f} s]"
-
-
-def _span_text(span_ns: tuple[int, int] | None) -> str:
-    if span_ns is None:
-        return "no data"
-    start, end = (pd.Timestamp(ns, tz="UTC") for ns in span_ns)
-    return f"{start.isoformat()} to {end.isoformat()} ({(span_ns[1] - span_ns[0]) / 1e9:,.1f} s)"
+        skipped = (f"{channel} messages skipped {count:,}" for channel, count in sorted(self.other_channels.items()))
+        return summary_text(parts, anomalies, skipped, self.parse_s)
 
 
 class _RecordingParser:
