@@ -21,6 +21,7 @@ import dataclasses
 import json
 from pathlib import Path
 from typing import Any
+from typing import TypeVar
 
 import msgspec
 from nautilus_trader.common.config import ImportableActorConfig
@@ -187,6 +188,18 @@ def load_venue_config_dict(raw: dict, source: str) -> VenueInstrumentConfig:
     except ValueError as exc:
         raise ValueError(f"{source}: {exc}") from None
     return settings
+
+
+_LiveT = TypeVar("_LiveT")
+
+
+def venue_live_as(settings: VenueInstrumentConfig, live_type: type[_LiveT]) -> _LiveT:
+    """``venue.live`` decoded as the venue's own settings struct (each node module's ``live_settings``); a bad
+    field is a ``ValueError`` naming it under ``$.venue.live``."""
+    try:
+        return msgspec.convert(settings.venue.live, live_type)
+    except (msgspec.ValidationError, ValueError) as exc:
+        raise ValueError(f"$.venue.live: {exc}") from None
 
 
 def replace_venue_live(settings: VenueInstrumentConfig, **changes: Any) -> VenueInstrumentConfig:

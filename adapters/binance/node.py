@@ -37,6 +37,7 @@ from adapters.binance import loaders
 from mm_strategy.live import LiveClients
 from mm_strategy.live import LiveOptions
 from mm_strategy.node_config import VenueInstrumentConfig
+from mm_strategy.node_config import venue_live_as
 
 VENUE = BINANCE_VENUE
 ENVIRONMENTS = {"testnet": BinanceEnvironment.TESTNET, "mainnet": BinanceEnvironment.LIVE}
@@ -61,10 +62,7 @@ class BinanceLive(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fiel
 
 def live_settings(settings: VenueInstrumentConfig) -> BinanceLive:
     """``venue.live`` validated; errors name the field."""
-    try:
-        return msgspec.convert(settings.venue.live, BinanceLive)
-    except (msgspec.ValidationError, ValueError) as exc:
-        raise ValueError(f"$.venue.live: {exc}") from None
+    return venue_live_as(settings, BinanceLive)
 
 
 def live_clients(settings: VenueInstrumentConfig, environment: str | None = None) -> LiveClients:

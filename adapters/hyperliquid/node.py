@@ -41,6 +41,7 @@ from mm_strategy import live
 from mm_strategy.live import LiveClients
 from mm_strategy.live import LiveOptions
 from mm_strategy.node_config import VenueInstrumentConfig
+from mm_strategy.node_config import venue_live_as
 
 VENUE = HYPERLIQUID_VENUE
 ENVIRONMENTS = ("local", "testnet", "mainnet")
@@ -63,10 +64,7 @@ class HyperliquidLive(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
 
 def live_settings(settings: VenueInstrumentConfig) -> HyperliquidLive:
     """``venue.live`` validated; errors name the field."""
-    try:
-        return msgspec.convert(settings.venue.live, HyperliquidLive)
-    except (msgspec.ValidationError, ValueError) as exc:
-        raise ValueError(f"$.venue.live: {exc}") from None
+    return venue_live_as(settings, HyperliquidLive)
 
 
 @dataclass(frozen=True, slots=True)
