@@ -65,6 +65,16 @@ class Analysis:
     def session_hours(self) -> float:
         return (self.end_ns - self.start_ns) / NS_PER_S / S_PER_HOUR
 
+    @property
+    def feed_down_ns(self) -> list[tuple[int, int]]:
+        """[start, end) of each period the market-data feed was down, within the session."""
+        start_ns, end_ns = self.start_ns, self.end_ns
+        return [
+            (max(start, start_ns), min(end, end_ns))
+            for start, end in feed_down_intervals(self.inputs.kill_events, end_ns)
+            if end > start_ns and start < end_ns
+        ]
+
 
 def analyse(inputs: ReportInputs) -> Analysis:
     if inputs.mid.size == 0:
@@ -174,11 +184,7 @@ def fill_metrics(analysis: Analysis) -> dict:
     count = int(fills.ts_ns.size)
     hours = analysis.session_hours
     fills_per_hour = count / hours if hours > 0 else None
-    down_ns = sum(
-        min(end, analysis.end_ns) - max(start, analysis.start_ns)
-        for start, end in feed_down_intervals(analysis.inputs.kill_events, analysis.end_ns)
-        if end > analysis.start_ns and start < analysis.end_ns
-    )
+    down_ns = sum(end - start for start, end in analysis.feed_down_ns)
     live_hours = hours - down_ns / NS_PER_S / S_PER_HOUR
     model = analysis.inputs.fill_rate_model or {}
     predicted = model.get("predicted_fills_per_hour")
@@ -234,7 +240,7 @@ def quoting_metrics(analysis: Analysis) -> dict:
     if ts_ns.size == 0:
         ts_ns, bid, ask = np.array([analysis.start_ns]), np.array([np.nan]), np.array([np.nan])
     period_start = max(int(ts_ns[0]), analysis.start_ns)
-    down = feed_down_intervals(inputs.kill_events, analysis.end_ns)
+    down = analysis.feed_down_ns
     # one grid of every quote change and feed boundary, so each step has one quote state and one feed state
     bounds = np.array([t for interval in down for t in interval], dtype=np.int64)
     grid = np.unique(np.concatenate([ts_ns, bounds, [period_start]]))
