@@ -15,6 +15,7 @@ Kept free of the engine (plain Decimals and floats) so every rule is unit-tested
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -77,14 +78,21 @@ def _addon_bps(as_bps: float, informed_bps: float, rules: DepthRules) -> float:
 def glft_depths_bps(inputs: ModelInputs, mid: float, tick: float, lot: float, q_lots: float, rules: DepthRules) -> Depths:
     """Per-side GLFT depths in bps of mid (DESIGN §4).
 
-    Each side uses its own κ and A (one curve per side) and the same γ for the half-spread and the skew. The
-    half-spread is scaled (config × calibration × warmup), the maker fee is added — a fill earns the depth minus
-    the fee, so with a fee per fill the optimal depth is the fee-free one plus the fee (the fee shifts the edge
-    the GLFT objective sees) — and the result is floored; each add-on is capped on its own and added (lesson E5); the inventory skew shifts both sides and is never floored
-    away, so the reducing side may come inside the floor (lessons E3/E4). Long inventory (q > 0) widens the bid
-    and tightens the ask.
+    Each side uses its own κ and A (one curve per side) and the same γ for the half-spread and the skew.
+
+    The maker fee f enters the model, not only the result: a fill at depth δ earns δ − f and arrives at
+    A·e^(−κδ) = (A·e^(−κf))·e^(−κ(δ − f)), so the fee-paying problem is the fee-free GLFT in δ' = δ − f with
+    A' = A·e^(−κf). The optimal depth is therefore f + GLFT(A'): c1 does not depend on A, but c2 ∝ A^(−½) grows
+    by e^(κf/2) (3.2–3.6× for 1.5 bp on the shipped priors), so both the σ term of the half-spread and the skew
+    are larger than "fee-free depth + fee" would make them. A rebate (f < 0) makes them smaller.
+
+    The half-spread is scaled (config × calibration × warmup), the fee added and the result floored (the floor
+    binds when a rebate would take the depth below it); each add-on is capped on its own and added (lesson E5);
+    the inventory skew shifts both sides and is never floored away, so the reducing side may come inside the
+    floor (lessons E3/E4). Long inventory (q > 0) widens the bid and tightens the ask.
     """
     ticks_to_bps = tick / mid * 1e4
+    fee_frac = rules.maker_fee_bps * 1e-4
     sides = []
     for kappa, a_per_s in ((inputs.kappa_bid_per_frac, inputs.a_bid_per_s), (inputs.kappa_ask_per_frac, inputs.a_ask_per_s)):
         units = to_tick_units(inputs.gamma_per_usd, kappa, inputs.sigma_frac_per_sqrt_s, mid, tick, lot)
@@ -92,7 +100,7 @@ def glft_depths_bps(inputs: ModelInputs, mid: float, tick: float, lot: float, q_
             glft_terms(
                 gamma=units.gamma_per_tick_lot,
                 kappa_per_tick=units.kappa_per_tick,
-                a_per_s=a_per_s,
+                a_per_s=a_per_s * math.exp(-kappa * fee_frac),  # A' of the fee-net problem (docstring)
                 sigma_ticks_per_sqrt_s=units.sigma_ticks_per_sqrt_s,
                 half_spread_mult=rules.half_spread_mult * inputs.half_spread_mult,
                 skew_mult=rules.skew_mult,

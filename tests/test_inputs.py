@@ -3,8 +3,10 @@ the informed-flow widening per side, and the depths they produce (issue 10 defec
 
 from __future__ import annotations
 
+import math
 import random
 
+import msgspec
 import pytest
 from nautilus_trader.model.identifiers import InstrumentId
 
@@ -88,7 +90,7 @@ def test_calibration_tightens_the_half_spread_whatever_gamma_does():
     estimates.update(CalibrationState(instrument_id=IID, half_spread_mult=0.6, ts_event=S, ts_init=S))
     hungry_inputs = resolve(estimates, 2.0, position=0.0)
     hungry = glft_depths_bps(hungry_inputs, MID, TICK, LOT, 0.0, RULES)
-    assert hungry_inputs.gamma_per_usd == 1.0  # γ untouched
+    assert hungry_inputs.gamma_per_usd == pytest.approx(RISK.gamma_per_usd)  # γ untouched
     assert hungry.half_spread_bid_bps == pytest.approx(0.6 * full.half_spread_bid_bps)
     assert resolve(estimates, 60.0, position=0.0).half_spread_mult == 1.0  # stale calibration: no tightening
 
@@ -109,14 +111,35 @@ def test_informed_buying_widens_the_ask_and_no_trades_stays_neutral():
     assert widened.ask_bps == pytest.approx(base.ask_bps + 1.2) and widened.bid_bps == pytest.approx(base.bid_bps + 0.15)
 
 
-def test_the_maker_fee_is_added_to_the_model_half_spread_then_floored():
+def test_the_maker_fee_enters_the_model_as_the_fee_net_problem():
+    # Review finding: the fee was added to the fee-free GLFT depth. A fill at depth δ earns δ − f and arrives at
+    # A·e^(−κδ) = A·e^(−κf)·e^(−κ(δ − f)): the fee-paying problem is the fee-free one in δ − f with A' = A·e^(−κf),
+    # so c2 ∝ A^(−1/2) (the skew and the σ part of the half-spread) grows by e^(κf/2): 2.1× here, 3.2–3.6× on the
+    # shipped priors. The old sum left them at the fee-free size.
+    estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
+    inputs = resolve(estimates, 1.0, position=0.0)
+    fee_bps = 1.5
+    with_fee = glft_depths_bps(inputs, MID, TICK, LOT, 2.0, DepthRules(**{**_rules_dict(), "maker_fee_bps": fee_bps}))
+    discount = math.exp(-inputs.kappa_bid_per_frac * fee_bps * 1e-4)
+    fee_net = msgspec.structs.replace(inputs, a_bid_per_s=inputs.a_bid_per_s * discount, a_ask_per_s=inputs.a_ask_per_s * discount)
+    expected = glft_depths_bps(fee_net, MID, TICK, LOT, 2.0, RULES)
+    assert with_fee.half_spread_bid_bps == pytest.approx(expected.half_spread_bid_bps + fee_bps)
+    assert (with_fee.bid_bps, with_fee.ask_bps) == (pytest.approx(expected.bid_bps + fee_bps), pytest.approx(expected.ask_bps + fee_bps))
+    free = glft_depths_bps(inputs, MID, TICK, LOT, 2.0, RULES)
+    assert with_fee.skew_bps_per_lot / free.skew_bps_per_lot == pytest.approx(math.exp(0.5 * inputs.kappa_bid_per_frac * fee_bps * 1e-4))
+    # c1 is the same: the half-spread exceeds "fee-free + fee" by half the skew's growth (Δ/2·c2·σ)
+    grown_bps = 0.5 * (with_fee.skew_bps_per_lot - free.skew_bps_per_lot)
+    assert with_fee.half_spread_bid_bps - fee_bps - free.half_spread_bid_bps == pytest.approx(grown_bps) and grown_bps > 0.05
+
+
+def test_a_maker_rebate_tightens_and_the_floor_then_binds():
     estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
     inputs = resolve(estimates, 1.0, position=0.0)
     free = glft_depths_bps(inputs, MID, TICK, LOT, 0.0, RULES)
-    with_fee = glft_depths_bps(inputs, MID, TICK, LOT, 0.0, DepthRules(**{**_rules_dict(), "maker_fee_bps": 1.5}))
-    assert with_fee.half_spread_bid_bps == pytest.approx(free.half_spread_bid_bps + 1.5)
-    floored = glft_depths_bps(inputs, MID, TICK, LOT, 0.0, DepthRules(**{**_rules_dict(), "min_half_spread_bps": 9.0}))
-    assert floored.half_spread_ask_bps == 9.0
+    rebate = glft_depths_bps(inputs, MID, TICK, LOT, 0.0, DepthRules(**{**_rules_dict(), "maker_fee_bps": -0.3}))
+    assert rebate.half_spread_bid_bps < free.half_spread_bid_bps - 0.3
+    floored = DepthRules(**{**_rules_dict(), "maker_fee_bps": -0.3, "min_half_spread_bps": 9.0})
+    assert glft_depths_bps(inputs, MID, TICK, LOT, 0.0, floored).half_spread_ask_bps == 9.0
 
 
 def _rules_dict() -> dict:

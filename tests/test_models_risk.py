@@ -29,7 +29,7 @@ CONFIG = RiskConfig(max_position=MAX_POS, capital_usd=10_000.0)
 
 
 def test_defaults():
-    assert (CONFIG.gamma_per_usd, CONFIG.gamma_min_per_usd, CONFIG.gamma_max_per_usd) == (1.0, 0.1, 10.0)
+    assert (CONFIG.gamma_per_usd, CONFIG.gamma_min_per_usd, CONFIG.gamma_max_per_usd) == (0.1, 0.01, 1.0)
     assert (CONFIG.min_spread_floor_bps, CONFIG.inventory_threshold) == (1.5, 0.5)
     assert (CONFIG.max_volatility_multiplier, CONFIG.volatility_weight) == (2.0, 0.5)
     assert (CONFIG.stale_pull_s, CONFIG.stale_halt_s, CONFIG.burst_events, CONFIG.burst_window_s) == (5.0, 30.0, 4, 2.0)
@@ -107,10 +107,12 @@ def test_gamma_effective_combines_in_log_space_and_clamps():
 def test_gamma_for_reads_the_config_and_the_instruments_baseline_sigma():
     # σ 3e-4 against a 2e-4 baseline → vol 1.25; 0.0375 BTC of 0.05 → u 0.75 → inventory 1.5
     gamma = gamma_for(CONFIG, sigma_frac_per_sqrt_s=3e-4, sigma_baseline_frac_per_sqrt_s=2e-4, position=-0.0375)
-    assert gamma == pytest.approx(1.875, rel=1e-12)
-    assert gamma_for(CONFIG, sigma_frac_per_sqrt_s=2e-4, sigma_baseline_frac_per_sqrt_s=2e-4, position=0.0) == 1.0
+    assert gamma == pytest.approx(1.875 * CONFIG.gamma_per_usd, rel=1e-12)
+    calm = gamma_for(CONFIG, sigma_frac_per_sqrt_s=2e-4, sigma_baseline_frac_per_sqrt_s=2e-4, position=0.0)
+    assert calm == pytest.approx(CONFIG.gamma_per_usd, rel=1e-12)
     # the same σ is calm on a coin whose baseline is higher: the baseline is the instrument's prior, not BTC's
-    assert gamma_for(CONFIG, sigma_frac_per_sqrt_s=3e-4, sigma_baseline_frac_per_sqrt_s=4e-4, position=0.0) == 1.0
+    higher_baseline = gamma_for(CONFIG, sigma_frac_per_sqrt_s=3e-4, sigma_baseline_frac_per_sqrt_s=4e-4, position=0.0)
+    assert higher_baseline == pytest.approx(CONFIG.gamma_per_usd, rel=1e-12)
 
 
 def test_calibration_and_warmup_scale_the_half_spread_not_gamma():

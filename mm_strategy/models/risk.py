@@ -37,9 +37,9 @@ class RiskConfig:
     max_position: float
     capital_usd: float
     # effective γ (DESIGN §4, §5): CARA risk aversion per USD of PnL, the same on every instrument
-    gamma_per_usd: float = 1.0
-    gamma_min_per_usd: float = 0.1
-    gamma_max_per_usd: float = 10.0
+    gamma_per_usd: float = 0.1
+    gamma_min_per_usd: float = 0.01
+    gamma_max_per_usd: float = 1.0
     volatility_weight: float = 0.5
     max_volatility_multiplier: float = 2.0
     inventory_threshold: float = 0.5

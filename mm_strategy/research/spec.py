@@ -5,7 +5,7 @@
     parameters:                                 # dotted paths into the config file (see .overrides)
       strategy.config.num_levels: [2, 3, 4]                              # a list of values
       strategy.config.level_spacing_bps: {start: 0.5, stop: 2.0, num: 4} # a grid (log: true for geometric)
-      strategy.config.risk.gamma_per_usd: {low: 0.2, high: 5.0, log: true}  # sampled (integer: true rounds)
+      strategy.config.risk.gamma_per_usd: {low: 0.03, high: 0.3, log: true}  # sampled (integer: true rounds)
       backtest.latency_ms: 50                                            # a single value: fixed for the sweep
     sampling: {method: lhs, samples: 8, seed: 7} # random or lhs (Latin hypercube), for {low, high} parameters
     datasets:
