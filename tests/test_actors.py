@@ -381,10 +381,12 @@ def test_fills_move_the_estimators(quoting) -> None:
     kappas = quoting.received["KappaEstimate"]
     assert all(0 < k.a_per_s_bid < 1 and 0 < k.a_per_s_ask < 1 and 1e3 < k.kappa_bid < 1e5 for k in kappas)
     markouts = quoting.last("AdverseSelectionEstimate")
-    assert markouts.fills_measured == fills and markouts.confidence == pytest.approx(min(fills / 50, 1.0))
+    primary = quoting.actors["AdverseSelectionActor"].model.estimate(0).horizons[0]
+    fewer_side = min(primary.fills_bid, primary.fills_ask)
+    assert primary.fills_bid + primary.fills_ask == fills and fewer_side > 0
+    assert markouts.fills_measured == fills and markouts.confidence == pytest.approx(min(fewer_side / 50, 1.0))
     # measured from the mid at fill (the actor's last book mid): book-crossing fills come after the mid reached our
     # price, so the move after the fill is small, while the placement markout (report only) adds our depth to it
-    primary = quoting.actors["AdverseSelectionActor"].model.estimate(0).horizons[0]
     assert primary.fills_placement == fills
     assert abs(primary.as_bps_total) < primary.placement_as_bps_total
     # fill rate vs the curve: ≈ 40 fills in 10 min at the touch, against what the curve expects at our depths

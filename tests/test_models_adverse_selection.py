@@ -124,10 +124,10 @@ def test_only_adverse_moves_above_the_threshold_are_informed() -> None:
     fill_and_mark(model, 3.0, SELL, 100.03)  # AS +3: informed
     est = model.estimate(at(4.0))
     # P: 1 → 0.88 → 0.7744 → 0.7744 + 0.12·(1 − 0.7744) = 0.801472; E: 0.6 → 0.6 + 0.12·(3 − 0.6) = 0.888
-    # add-on = confidence 4/50 · 0.801472 · 0.888
+    # add-on = the ask's confidence 4/50 · 0.801472 · 0.888; the reported confidence is the bid's (no fills)
     assert est.p_informed_ask == pytest.approx(0.801472)
     assert est.informed_move_bps_ask == pytest.approx(0.888)
-    assert est.confidence == pytest.approx(0.08)
+    assert est.confidence == 0.0
     assert est.spread_addon_bps_ask == pytest.approx(0.08 * 0.801472 * 0.888)
     assert est.spread_addon_bps_bid == 0.0 and est.p_informed_bid == 0.0
 
@@ -168,14 +168,14 @@ def test_a_constant_post_fill_move_gives_a_stationary_addon_when_fed_back() -> N
     the markout held the depth, the depth held the add-on, and in this loop the add-on went 1.2 → 11.9 → 28.4 → 50
     bps (the cap) over 10/50/100/1000 fills."""
     counts = (10, 50, 100, 1000)
-    warm = run_closed_loop(model_with(warmup_fills=10), [1.5], 1000)
-    assert [warm[n - 1][0] for n in counts] == pytest.approx([1.5] * 4)
-    assert [warm[n - 1][1] for n in counts] == pytest.approx([1.5] * 4)
+    warm = run_closed_loop(model_with(warmup_fills=10), [1.5], 1000)  # each side has half the fills: 5/10 at 10
+    assert [warm[n - 1][0] for n in counts] == pytest.approx([0.75, 1.5, 1.5, 1.5])
+    assert [warm[n - 1][1] for n in counts] == pytest.approx([0.75, 1.5, 1.5, 1.5])
     # the placement markout (report only) = depth 4 + add-on 1.5 + move 1.5: it holds our own depth
     assert warm[-1][2] == pytest.approx(7.0, rel=1e-4)
 
-    default = run_closed_loop(model_with(), [1.5], 1000)  # warmup 50: confidence 10/50 at 10 fills
-    assert [default[n - 1][0] for n in counts] == pytest.approx([0.3, 1.5, 1.5, 1.5])
+    default = run_closed_loop(model_with(), [1.5], 1000)  # warmup 50: the bid's confidence 5/50 at 10 fills
+    assert [default[n - 1][0] for n in counts] == pytest.approx([0.15, 0.75, 1.5, 1.5])
 
 
 def test_a_stationary_mix_of_moves_gives_a_bounded_stationary_addon() -> None:
@@ -195,6 +195,20 @@ def test_addon_is_capped() -> None:
     model = model_with(warmup_fills=1)
     fill_and_mark(model, 0.0, BUY, 98.0)  # AS = 200 bps, P = 1, confidence 1: 200 → capped at 50
     assert model.estimate(at(1.0)).spread_addon_bps_bid == pytest.approx(50.0)
+
+
+def test_each_side_earns_its_own_confidence() -> None:
+    # Review finding: confidence was min(1, fills on both sides / warmup). After 50 benign ask fills the first bid
+    # fill, followed by a 6 bp fall, set the bid's P(informed) (an EWMA starting at its first value) to 1 and its
+    # add-on to the whole 6 bp at full confidence. Each side now needs its own warmup fills.
+    model = model_with()
+    for k in range(DEFAULTS.warmup_fills):
+        fill_and_mark(model, 2.0 * k, SELL, 100.0)
+    fill_and_mark(model, 200.0, BUY, 99.94)
+    reading = model.estimate(at(201.0))
+    assert (reading.p_informed_bid, reading.informed_move_bps_bid) == (1.0, pytest.approx(6.0))
+    assert reading.spread_addon_bps_bid == pytest.approx(6.0 / DEFAULTS.warmup_fills)  # 0.12 bp, not 6
+    assert reading.spread_addon_bps_ask == 0.0 and reading.confidence == pytest.approx(1 / DEFAULTS.warmup_fills)
 
 
 def test_late_markouts_and_overflow_are_dropped() -> None:

@@ -26,8 +26,11 @@ Add-on per side (Glosten–Milgrom, adverse moves only): a fill is *informed* wh
 and above threshold = `informed_threshold_sigmas`·σ_prior·√h (2σ of the mid's own move over h, from the
 instrument prior, so the threshold means the same on every coin and pure noise almost never counts; a favourable
 move never counts). P(informed) per side is the EWMA of that indicator, E[adverse move | informed] the EWMA of AS over
-informed fills, and add-on = min(cap, confidence · P(informed) · E[adverse move | informed]) with
-confidence = min(1, fills_measured / warmup_fills). Bounded by the cap and by the largest post-fill moves seen.
+informed fills, and add-on = min(cap, confidence · P(informed) · E[adverse move | informed]) with the side's own
+confidence = min(1, fills measured on that side / warmup_fills): both EWMAs start at a side's first observation, so
+a confidence pooled over both sides let one side's first fill set its add-on at full weight once the other side
+had 50 (the reported ``confidence`` is the smaller of the two). Bounded by the cap and by the largest post-fill
+moves seen.
 
 `fills_measured` counts primary-horizon markouts since this process started, never restored ones (lesson E2): a
 restored model keeps its EWMAs but its add-on confidence, and any cold-start gate on fills_measured, start at zero.
@@ -227,6 +230,7 @@ class AdverseSelectionModel:
         "_p_informed",
         "_informed_move",
         "_fills_measured",
+        "_fills_measured_side",
         "_fills_measured_restored",
         "_dropped",
         "_reading",
@@ -248,6 +252,7 @@ class AdverseSelectionModel:
         self._p_informed: list[float | None] = [None, None]
         self._informed_move: list[float | None] = [None, None]
         self._fills_measured = 0
+        self._fills_measured_side = [0, 0]  # bid, ask: each side's add-on confidence
         self._fills_measured_restored = 0
         self._dropped = 0
         self._reading: AdverseSelectionReading | None = None  # cached until a fill, a markout or a drop changes it
@@ -304,6 +309,7 @@ class AdverseSelectionModel:
         if informed:
             self._informed_move[i] = ewma(self._informed_move[i], as_bps, alpha)
         self._fills_measured += 1
+        self._fills_measured_side[i] += 1
 
     def estimate(self, ts_ns: int) -> AdverseSelectionReading:
         """Current statistics; ts_ns is unused by the maths (markouts are resolved by on_mid) and kept for the
@@ -314,10 +320,10 @@ class AdverseSelectionModel:
 
     def _build_reading(self) -> AdverseSelectionReading:
         p = self.params
-        confidence = min(1.0, self._fills_measured / p.warmup_fills)
+        confidences = [min(1.0, n / p.warmup_fills) for n in self._fills_measured_side]
         p_inf = [x or 0.0 for x in self._p_informed]
         move = [x or 0.0 for x in self._informed_move]
-        addons = [spread_addon_bps(p_inf[i], move[i], confidence, p.max_spread_addon_bps) for i in (0, 1)]
+        addons = [spread_addon_bps(p_inf[i], move[i], confidences[i], p.max_spread_addon_bps) for i in (0, 1)]
         horizons = tuple(s.snapshot() for s in self._stats)
         primary = horizons[0]
         return AdverseSelectionReading(
@@ -332,7 +338,7 @@ class AdverseSelectionModel:
             informed_move_bps_bid=move[0],
             informed_move_bps_ask=move[1],
             informed_threshold_bps=self.informed_threshold_bps,
-            confidence=confidence,
+            confidence=min(confidences),
             fills_pending=len(self._pending[0]),
             markouts_dropped=self._dropped,
             horizons=horizons,
