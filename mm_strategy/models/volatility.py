@@ -130,7 +130,9 @@ def classify_regime(sigma_ratio: float, jump_ratio: float, jump_sigma_ratio: flo
 
     Thresholds from inventory §B7 (0.5 / 1.5 / JR 3), no hysteresis (the EWMAs already smooth). A jump needs a high
     ratio *and* a material jump variance, so a flat stretch broken by one tick does not read as a jump. A jump wins
-    over the σ level because it calls for a different response (pause, not widen).
+    over the σ level because it is a different event from a volatile diffusion. The regime is reported (estimator
+    series, report) and no quote input reads it: the quote's σ stays the diffusive one, and what follows a jump is
+    answered where it shows, by the adverse-selection add-on of the side hit and by the kill switch's burst pause.
     """
     if jump_ratio >= params.jump_ratio_threshold and jump_sigma_ratio >= params.jump_min_sigma_mult:
         return REGIME_JUMP
