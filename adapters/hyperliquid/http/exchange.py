@@ -20,7 +20,7 @@ from adapters.hyperliquid.actions import exchange_payload
 from adapters.hyperliquid.credentials import HyperliquidSigner
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.http.error import HyperliquidHttpError
-from adapters.hyperliquid.nonces import NonceManager
+from adapters.hyperliquid.nonces import nonce_manager_for
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
 from adapters.hyperliquid.websocket.post import WsActionPoster
 from adapters.hyperliquid.weights import action_weight
@@ -32,11 +32,14 @@ _ADDS_EXPOSURE = frozenset({"order", "modify", "batchModify"})
 
 
 class HyperliquidExchangeEndpoints:
+    """Signs and sends actions for one signer. Its nonces come from the process-wide counter of the signer's
+    address (``nonces.nonce_manager_for``), shared with every other client signing with the same key."""
+
     def __init__(self, client: HyperliquidHttpClient, signer: HyperliquidSigner, is_mainnet: bool) -> None:
         self._client = client
         self._signer = signer
         self._is_mainnet = is_mainnet
-        self._nonces = NonceManager()
+        self._nonces = nonce_manager_for(signer.address)
         self._poster: WsActionPoster | None = None
         self.posted_by_rest = 0
 
