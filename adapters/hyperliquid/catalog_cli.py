@@ -44,7 +44,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m adapters.hyperliquid.catalog_cli",
         description="Load recorded Hyperliquid l2Book/trades data into a NautilusTrader ParquetDataCatalog.",
     )
-    parser.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="S3 archive (.lz4) or WS recording (.gz)")
+    parser.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="S3 archive (.lz4), WS recording (.gz) or collector CSV capture (orderbooks_<COIN>.csv, its trades_<COIN>.csv read beside it)")
     parser.add_argument("--catalog", type=Path, required=True, help="ParquetDataCatalog directory (created if absent)")
     parser.add_argument("--meta", type=Path, default=DEFAULT_META, help="meta JSON or SDK cassette (default: bundled)")
     parser.add_argument("--coin", default=None, help="load only this coin (default: every coin in the sources)")

@@ -1,7 +1,8 @@
 """Read recorded Hyperliquid WebSocket traffic as ``(recv_ns, message)`` pairs, whatever the file format.
 
 Two real formats exist: the official S3 archive (LZ4-framed NDJSON, each line ``{"time": <ISO recv time>,
-"raw": <ws message>}``) and the hftbacktest collector (gzip text, each line ``<recv_ns> <ws json>``).
+"raw": <ws message>}``) and the hftbacktest collector (gzip text, each line ``<recv_ns> <ws json>``); a third
+source, the data collector's CSV capture, is turned back into the frames it came from (``csv_capture``).
 Both carry the exact WS message, so the catalog loaders and the local exchange's market replay read them
 through this one iterator and never disagree about what the venue sent.
 """
@@ -67,8 +68,16 @@ def parse_line(line: str) -> tuple[int, dict[str, Any]]:
 
 
 def iter_ws_messages(path: Path | str) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    """Yield ``(line_no, recv_ns, message)`` for every non-blank line; bad lines raise ``RecordingError``."""
+    """Yield ``(line_no, recv_ns, message)`` for every non-blank line; bad lines raise ``RecordingError``.
+
+    The data collector's CSV capture (``orderbooks_<COIN>.csv`` and its ``trades_<COIN>.csv``) is read as the frames
+    it was recorded from (``csv_capture``)."""
     path = Path(path)
+    from adapters.hyperliquid import csv_capture  # it imports RecordingError from here
+
+    if csv_capture.is_csv_capture(path):
+        yield from csv_capture.iter_csv_capture(path)
+        return
     with open_text(path) as fh:
         for line_no, line in enumerate(fh, start=1):
             if not line.strip():

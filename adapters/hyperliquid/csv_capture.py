@@ -1,0 +1,131 @@
+"""Read the Hyperliquid data collector's CSV capture as the WS frames it was recorded from.
+
+The collector (``djienne/Hyperliquid_data_collector``, SOURCES.md §6) writes one pair of files per coin:
+``orderbooks_<COIN>.csv`` (``timestamp`` = local receive time in epoch seconds, ``sequence``, ``exchange_timestamp``
+= venue ms, then ``bid_price_i, bid_size_i, ask_price_i, ask_size_i`` for i = 0..19) and ``trades_<COIN>.csv``
+(``timestamp``, ``price``, ``size``, ``side`` buy|sell for the aggressor, ``trade_id`` = the venue's tid,
+``exchange_timestamp``). Rather than a second parser with its own book and trade rules, each row becomes the
+``l2Book`` or ``trades`` frame the venue sent, and ``recordings.iter_ws_messages`` hands those to the same loader,
+differ and local-exchange replay as any recording: a CSV capture and its conversion to the WS-recording format
+(``hl_csv_to_recording.py`` beside the data) load into the same catalog.
+
+What the CSV does not hold is not invented: no order count per level (``n`` 1), no hash, no users. Trades that share
+one receive stamp arrived in one frame and stay in one. Receive stamps are decimal text, converted to ns exactly.
+Books and trades are merged by receive time, the book first at equal stamps.
+"""
+
+from __future__ import annotations
+
+import csv
+import heapq
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from adapters.hyperliquid.recordings import RecordingError
+
+BOOK_FILE = re.compile(r"^orderbooks_(?P<coin>[A-Za-z0-9]+)\.csv$")
+BOOK_LEVELS = 20
+_BOOK_COLUMNS = ("timestamp", "exchange_timestamp")
+_TRADE_COLUMNS = ("timestamp", "price", "size", "side", "trade_id", "exchange_timestamp")
+_AGGRESSOR = {"buy": "B", "sell": "A"}
+_NO_HASH = "0x" + "0" * 64
+
+
+def is_csv_capture(path: Path) -> bool:
+    return BOOK_FILE.match(path.name) is not None
+
+
+def trades_path(book_path: Path) -> Path:
+    """``orderbooks_BTC.csv`` → its sibling ``trades_BTC.csv`` (absent for a capture without trades)."""
+    return book_path.with_name(f"trades_{BOOK_FILE.match(book_path.name)['coin']}.csv")
+
+
+def receive_ns(text: str) -> int:
+    """``1756904112.5455544`` (epoch s as decimal text) → ns, digit for digit (a float would round the ns)."""
+    whole, _, frac = text.strip().partition(".")
+    if not whole.isdigit() or (frac and not frac.isdigit()):
+        raise ValueError(f"receive timestamp {text!r} is not epoch seconds")
+    return int(whole) * 1_000_000_000 + int(frac[:9].ljust(9, "0"))
+
+
+def iter_csv_capture(book_path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    """``(line_no, recv_ns, ws message)`` for every book row and trade frame, in receive order; ``line_no`` is the
+    row's line in its own file. A row it cannot read raises ``RecordingError`` naming that file and line."""
+    coin = BOOK_FILE.match(book_path.name)["coin"]
+    streams = [_book_frames(book_path, coin)]
+    if (trades := trades_path(book_path)).exists():
+        streams.append(_trade_frames(trades, coin))
+    # key: receive time, then the stream's rank (books first at one stamp); merge keeps each stream's own order
+    merged = heapq.merge(*(_ranked(stream, rank) for rank, stream in enumerate(streams)), key=lambda item: item[0])
+    for _, line_no, recv_ns, message in merged:
+        yield line_no, recv_ns, message
+
+
+def _ranked(stream: Iterator[tuple[int, int, dict[str, Any]]], rank: int):
+    for line_no, recv_ns, message in stream:
+        yield (recv_ns, rank), line_no, recv_ns, message
+
+
+def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh)
+        missing = [name for name in required if name not in (reader.fieldnames or ())]
+        if missing:
+            raise RecordingError(path, 1, f"CSV header lacks {', '.join(missing)}")
+        for row in reader:
+            yield reader.line_num, row
+
+
+def _book_frames(path: Path, coin: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    for line_no, row in _rows(path, _BOOK_COLUMNS + ("bid_price_0", "ask_price_0")):
+        try:
+            levels = [_side_levels(row, side) for side in ("bid", "ask")]
+            data = {"coin": coin, "time": int(row["exchange_timestamp"]), "levels": levels}
+            yield line_no, receive_ns(row["timestamp"]), {"channel": "l2Book", "data": data}
+        except (TypeError, ValueError) as exc:
+            raise RecordingError(path, line_no, f"malformed book row: {exc}") from None
+
+
+def _side_levels(row: dict[str, str], side: str) -> list[dict[str, Any]]:
+    levels = []
+    for i in range(BOOK_LEVELS):
+        px, sz = row.get(f"{side}_price_{i}"), row.get(f"{side}_size_{i}")
+        if px and sz:  # a book thinner than 20 levels leaves the rest empty
+            levels.append({"px": px, "sz": sz, "n": 1})
+    return levels
+
+
+def _trade_frames(path: Path, coin: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    frame: list[dict[str, Any]] = []
+    first_line, stamp = 0, ""
+    for line_no, row in _rows(path, _TRADE_COLUMNS):
+        if frame and row["timestamp"] != stamp:
+            yield first_line, receive_ns(stamp), {"channel": "trades", "data": frame}
+            frame = []
+        if not frame:
+            first_line, stamp = line_no, row["timestamp"]
+        try:
+            frame.append(_trade(row, coin))
+            receive_ns(stamp)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RecordingError(path, line_no, f"malformed trade row: {exc}") from None
+    if frame:
+        yield first_line, receive_ns(stamp), {"channel": "trades", "data": frame}
+
+
+def _trade(row: dict[str, str], coin: str) -> dict[str, Any]:
+    side = row["side"].strip().lower()
+    if side not in _AGGRESSOR:
+        raise ValueError(f"side {row['side']!r} is neither buy nor sell")
+    return {
+        "coin": coin,
+        "side": _AGGRESSOR[side],
+        "px": row["price"],
+        "sz": row["size"],
+        "time": int(row["exchange_timestamp"]),
+        "hash": _NO_HASH,
+        "tid": int(row["trade_id"]),
+        "users": [],
+    }
