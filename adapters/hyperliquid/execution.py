@@ -30,6 +30,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -56,6 +57,7 @@ from nautilus_trader.execution.reports import PositionStatusReport
 from nautilus_trader.live.execution_client import LiveExecutionClient
 from nautilus_trader.model.currencies import USDC
 from nautilus_trader.model.enums import AccountType
+from nautilus_trader.model.enums import LiquiditySide
 from nautilus_trader.model.enums import OmsType
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderType
@@ -63,10 +65,13 @@ from nautilus_trader.model.identifiers import ClientId
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import ClientOrderId
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.identifiers import VenueOrderId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import AccountBalance
+from nautilus_trader.model.objects import Currency
 from nautilus_trader.model.objects import Money
+from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 from nautilus_trader.model.orders import Order
 
@@ -611,7 +616,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
 
     # -- emitting (the only place events are generated) --------------------------------------------------
 
-    def _run(self, state: OrderState, effects: list[Effect], fill: UserFill | None = None) -> None:
+    def _run(self, state: OrderState, effects: list[Effect], fill: _ParsedFill | None = None) -> None:
         """Emit what an arrival called for, in order; ``fill`` is the venue fill behind a ``Filled`` effect."""
         for effect in effects:
             if isinstance(effect, Filled):
@@ -677,9 +682,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             ts_event,
         )
 
-    def _emit_fill(self, state: OrderState, fill: UserFill) -> None:
+    def _emit_fill(self, state: OrderState, fill: _ParsedFill) -> None:
         order = self._cache.order(state.client_order_id)
-        instrument = self._provider.find(state.instrument_id)
         self.generate_order_filled(
             strategy_id=state.strategy_id,
             instrument_id=state.instrument_id,
@@ -689,12 +693,12 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             trade_id=fill.trade_id,
             order_side=order.side,
             order_type=order.order_type,
-            last_qty=parsing.quantity(fill.sz, instrument),
-            last_px=parsing.price(fill.px, instrument),
-            quote_currency=instrument.quote_currency,
-            commission=fill.commission(),
+            last_qty=fill.last_qty,
+            last_px=fill.last_px,
+            quote_currency=fill.quote_currency,
+            commission=fill.commission,
             liquidity_side=fill.liquidity_side,
-            ts_event=parsing.ms_to_ns(fill.time),
+            ts_event=fill.ts_ns,
         )
 
     # -- venue messages --------------------------------------------------------------------------------
@@ -713,6 +717,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             try:
                 handle()
             except _DECODE_ERRORS as error:
+                self.malformed_frames += 1
                 self._log.error(f"skipped one item of a {message.channel} frame: {error}")
 
     def _frame_actions(self, message: WsMessage) -> list[Callable[[], Any]]:
@@ -771,13 +776,15 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._run(state, state.on_news(news, time.monotonic()))
 
     def _process_fill(self, fill: UserFill, snapshot: bool) -> bool:
-        """Apply a fill unless already applied; True if it was emitted now."""
-        if not self._seen_trades.first_time(fill.trade_id.value):
-            return False
-        self._last_fill_ms = max(self._last_fill_ms, fill.time)
+        """Apply a fill unless already applied; True if it was emitted now. Every field is parsed before the trade
+        id is marked seen or the order's state changes: a malformed copy (``ValueError``) leaves no trace, so a
+        later valid copy of the same trade is still applied."""
         instrument = self._provider.instrument_for_coin(fill.coin)
         if instrument is None:
             return False  # spot or an unloaded coin
+        parsed = _ParsedFill.of(fill, instrument)
+        if not self._seen_trades.first_time(fill.trade_id.value):
+            return False
         state = self._state_for(fill.cloid, fill.oid)
         order = self._cache.order(state.client_order_id) if state is not None else None
         if state is None or order is None:
@@ -786,13 +793,12 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 ts_now = self._clock.timestamp_ns()
                 self._send_fill_report(fill.parse_to_fill_report(self.account_id, instrument, None, ts_now))
             return False
-        qty = parsing.quantity(fill.sz, instrument).as_decimal()
-        news = FillNews(fill.oid, fill.trade_id.value, qty, parsing.ms_to_ns(fill.time))
+        news = FillNews(fill.oid, fill.trade_id.value, parsed.last_qty.as_decimal(), parsed.ts_ns)
         if fill.trade_id in order.trade_ids:  # applied by reconciliation, which bypasses this client's state
             state.seed_fill(news.oid, news.trade_id, news.qty)
             return False
         effects = state.on_fill(news)
-        self._run(state, effects, fill)
+        self._run(state, effects, parsed)
         self._schedule_account_refresh()
         return any(isinstance(effect, Filled) for effect in effects)
 
@@ -866,6 +872,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         try:
             return handle(item, *args)
         except _DECODE_ERRORS as error:
+            self.malformed_frames += 1
             self._log.error(f"skipped {type(item).__name__} during resync: {error}")
             return None
 
@@ -1154,3 +1161,32 @@ def _status_error(status: ItemStatus | str) -> str | None:
     if isinstance(status, ItemStatus):
         return status.error
     return None if status == "success" else status
+
+
+@dataclass(frozen=True, slots=True)
+class _ParsedFill:
+    """A venue fill's event fields, all parsed up front: nothing is recorded for a fill that cannot be emitted."""
+
+    trade_id: TradeId
+    last_qty: Quantity
+    last_px: Price
+    quote_currency: Currency
+    commission: Money
+    liquidity_side: LiquiditySide
+    ts_ns: int
+
+    @classmethod
+    def of(cls, fill: UserFill, instrument: Instrument) -> _ParsedFill:
+        """Raises ``ValueError`` for a malformed field (a non-positive size, a negative price, an unreadable fee)."""
+        last_qty = parsing.quantity(fill.sz, instrument)
+        if last_qty.raw == 0:
+            raise ValueError(f"fill {fill.trade_id} has size {fill.sz!r}")
+        return cls(
+            fill.trade_id,
+            last_qty,
+            parsing.price(fill.px, instrument),
+            instrument.quote_currency,
+            fill.commission(),
+            fill.liquidity_side,
+            parsing.ms_to_ns(fill.time),
+        )
