@@ -63,3 +63,34 @@ async def test_a_malformed_fill_leaves_no_trace_so_its_order_stays_cancellable_a
     filled = await settled(live, to_fill, OrderStatus.FILLED)
     assert _filled_trade_ids(filled) == ["777000222"] and live.emitted_fill_ids == ["777000222"]
     assert live.node_position() == Decimal("0.001")
+
+
+async def test_a_fill_lost_on_a_live_stream_is_recovered_after_a_newer_fill_arrived(exchange_factory, node_factory):
+    """Both frames of one fill are lost (no disconnect); a fill of another order > 2 s later (venue time) arrives.
+    The overdue resync used to read from the newest fill seen minus 2 s, past the lost one, and then gave it up."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    bid, ask = touch(live)
+    quotes = [strategy.limit(OrderSide.BUY, bid), strategy.limit(OrderSide.SELL, ask)]
+    for order in quotes:
+        strategy.submit_order(order)
+        await settled(live, order, OrderStatus.ACCEPTED)
+    live.exchange.faults.drop(channel="userFills", count=1)
+    live.exchange.faults.drop(channel="user", count=1)
+    assert live.exchange.advance_until(lambda: len(live.account.fills) >= 1, 1800), "the replay crosses a quote"
+    first = live.account.fills[0]
+    [lost] = [o for o in quotes if cloid_from_client_order_id(o.client_order_id.value) == first["cloid"]]
+
+    side = OrderSide.BUY if first["side"] == "B" else OrderSide.SELL
+    bid, ask = touch(live)
+    newer = strategy.limit(side, bid if side == OrderSide.BUY else ask)
+    strategy.submit_order(newer)
+    await settled(live, newer, OrderStatus.ACCEPTED)
+    live.exchange.advance(5.0)
+    assert live.exchange.advance_until(lambda: len(live.account.fills) >= 2, 1800), "a second fill"
+    assert live.account.fills[1]["time"] - first["time"] > 2_000
+
+    lost = await settled(live, lost, OrderStatus.FILLED, timeout_s=15)
+    assert _filled_trade_ids(lost) == [str(first["tid"])]
+    venue_fill_ids = sorted(str(fill["tid"]) for fill in live.account.fills)
+    await wait_for(lambda: sorted(live.emitted_fill_ids) == venue_fill_ids, 5, "every venue fill, once")
+    assert live.node_position() == await live.clearinghouse_position()

@@ -18,7 +18,7 @@ stream's cancel closes the order, or a short-delay ``orderStatus`` look-up does 
 or 5xx on an order or a modify leaves its outcome unknown: the order is looked up by cloid, never resent.
 
 After every reconnect of the user stream the client resyncs over REST, since ``orderUpdates``/``userEvents``
-replay nothing (protocol §9.9): fills since the last one seen (``userFillsByTime``), then the open orders
+replay nothing (protocol §9.9): fills since the previous resync's read (``userFillsByTime``), then the open orders
 (``frontendOpenOrders``), then an ``orderStatus`` for each order the node believes open that the venue no longer
 lists. The dead-man switch (``scheduleCancel``) is refreshed while running; a clean disconnect cancels every open
 order at the venue and clears the switch only once none is left.
@@ -132,7 +132,8 @@ CANCEL_CONFIRM_S = 2.0
 # trigger a resync; still missing after it, they are given up (a cancel held for them then closes the order).
 FILLS_OVERDUE_S = 5.0
 HOUSEKEEPING_PERIOD_S = 1.0
-# Resync looks this far before the last fill seen (times are inclusive and fills are deduplicated).
+# Resync reads fills from this far before the newest fill its previous read returned (times are inclusive and
+# fills are deduplicated; the overlap also covers a fill the venue had not yet listed when it was read).
 RESYNC_OVERLAP_MS = 2_000
 RESYNC_ON_RECONNECT = "user stream reconnected"
 # Reconciliation with no start: fills of the last day.
@@ -190,7 +191,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._seen_trades = parsing.RecentKeys(_FILL_IDS_KEPT)  # bounded; older ones are in order.trade_ids
         self._budget = AddressBudget()
         self._budget_read_s = 0.0
-        self._last_fill_ms = 0
+        self._fills_read_ms = 0  # the newest fill time a complete resync read returned; 0 = none yet
         self._session_start_ms = 0
         self._resync_lock = asyncio.Lock()
         self._account_refresh_pending = False
@@ -827,9 +828,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         async with self._resync_lock:
             self.resyncs[reason] += 1
             started_s = time.monotonic()
-            start_ms = (self._last_fill_ms or self._session_start_ms) - RESYNC_OVERLAP_MS
-            fills = await self._info.user_fills_by_time(self._user, start_ms)
+            fills = await self._info.user_fills_by_time(self._user, self._resync_fills_start_ms())
             recovered = sum(1 for fill in fills if self._safely(self._process_fill, fill, False))
+            self._fills_read_ms = max((fill.time for fill in fills), default=self._fills_read_ms)
             open_orders = await self._info.frontend_open_orders(self._user)
             open_oids = {order.oid for order in open_orders}
             for venue_order in open_orders:
@@ -853,6 +854,14 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 f"[{time.monotonic() - started_s:.2f} s]"
             )
         await self._refresh_account()
+
+    def _resync_fills_start_ms(self) -> int:
+        """Where a resync's fill read starts: just before the newest fill the previous complete read returned, so a
+        fill lost on a live stream since then is inside the window whatever newer fills the streams delivered
+        meanwhile (a window starting at the newest fill *seen* would pass over a lost older one for good). Before
+        any read, the session's start; never more than a day back (reconciliation on start covers that much)."""
+        start_ms = (self._fills_read_ms or self._session_start_ms) - RESYNC_OVERLAP_MS
+        return max(start_ms, self._now_ms() - DEFAULT_FILL_LOOKBACK_MS)
 
     def _give_up_overdue_fills(self) -> None:
         """Fills still missing after this resync are beyond ``userFillsByTime`` (its 10,000 most recent): stop
