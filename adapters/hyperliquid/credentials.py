@@ -3,10 +3,15 @@
 The private key lives only inside :class:`HyperliquidSigner` as a coincurve key object; it is never formatted into
 a repr, message or exception, and the signer refuses to be pickled or copied. It signs only the two structures of
 ``signing`` (a phantom agent, a user-signed action), never an arbitrary digest.
+
+A key read from the environment is then removed from it (:func:`remove_from_environment`, which the live
+clients' ``factories.load_signer`` calls): left there, every child process would inherit it and
+``/proc/<pid>/environ`` would show it for the life of the process.
 """
 
 from __future__ import annotations
 
+import ctypes
 import os
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -51,7 +56,8 @@ class HyperliquidSigner:
 
     @classmethod
     def from_env(cls, var: str = "HYPERLIQUID_PK") -> HyperliquidSigner:
-        """Load ``0x`` + 64 hex (the ``0x`` is optional) from the environment variable ``var``."""
+        """Load ``0x`` + 64 hex (the ``0x`` is optional) from the environment variable ``var``. This only reads:
+        a process that keeps the signer should then :func:`remove_from_environment` the variable."""
         if not os.environ.get(var, "").strip():
             raise PrivateKeyError(f"environment variable {var} is not set or empty; it must hold the private key")
         return cls._from_parsed(_parse_private_key(os.environ[var]), f"environment variable {var}")
@@ -120,6 +126,28 @@ class HyperliquidSigner:
 
     def __reduce_ex__(self, protocol: object) -> Any:
         raise TypeError("HyperliquidSigner holds a private key and cannot be pickled or copied")
+
+
+def remove_from_environment(var: str) -> None:
+    """Take ``var`` out of the environment: out of ``os.environ`` (so no child process inherits it), and its
+    value overwritten with NULs in the C environment block first. ``unsetenv`` alone only drops the pointer,
+    and ``/proc/<pid>/environ`` reads the block the process started with, so the value would stay readable
+    there. Python's own copy of the string is released, not wiped (Python cannot wipe a ``str``)."""
+    _wipe_c_environment_value(os.fsencode(var) + b"=")
+    os.environ.pop(var, None)
+
+
+def _wipe_c_environment_value(prefix: bytes) -> None:
+    try:
+        environ = ctypes.POINTER(ctypes.c_void_p).in_dll(ctypes.CDLL(None), "environ")
+    except (OSError, ValueError):
+        return  # a C library without an ``environ`` symbol: removing the variable is all that can be done
+    index = 0
+    while (entry := environ[index]) is not None:
+        text = ctypes.string_at(entry)
+        if text.startswith(prefix):
+            ctypes.memset(entry + len(prefix), 0, len(text) - len(prefix))
+        index += 1
 
 
 def _parse_private_key(text: str) -> coincurve.PrivateKey | None:

@@ -6,12 +6,14 @@ on a JSON ``factory`` entry for exec clients (nautilus_conventions §3.4), so co
 
 Both clients of one venue URL share one :class:`WeightLimiter`, because the venue counts the IP's REST weight
 across every request, whichever client sends it. The private key is loaded here, from the environment variable
-or file the config names, and lives only inside the signer.
+or file the config names, and lives only inside the signer; a variable is read once and removed from the
+environment (``load_signer``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 from functools import lru_cache
 
 from nautilus_trader.cache.cache import Cache
@@ -23,6 +25,7 @@ from nautilus_trader.live.factories import LiveExecClientFactory
 from adapters.hyperliquid.config import HyperliquidDataClientConfig
 from adapters.hyperliquid.config import HyperliquidExecClientConfig
 from adapters.hyperliquid.credentials import HyperliquidSigner
+from adapters.hyperliquid.credentials import remove_from_environment
 from adapters.hyperliquid.data import HyperliquidDataClient
 from adapters.hyperliquid.execution import HyperliquidExecutionClient
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
@@ -38,11 +41,28 @@ def get_weight_limiter(http_url: str) -> WeightLimiter:
     return WeightLimiter()
 
 
+# Signers read from each environment variable: the variable is gone after the first read, and a node built
+# again in this process (a test's second node, a benchmark's rerun) signs with the key it held.
+_signers_from_env: dict[str, HyperliquidSigner] = {}
+
+
 def load_signer(config: HyperliquidExecClientConfig) -> HyperliquidSigner:
-    """The signer from the config's key source; errors name the source, never the key."""
+    """The signer from the config's key source; errors name the source, never the key.
+
+    A variable is read and then removed from the environment, whether or not it held a valid key (a child
+    process must not inherit it either way); while it stays unset, later calls get the signer it held. Setting
+    it again replaces that signer."""
     if config.private_key_file is not None:
         return HyperliquidSigner.from_file(config.private_key_file)
-    return HyperliquidSigner.from_env(config.private_key_env)
+    var = config.private_key_env
+    if var in os.environ or var not in _signers_from_env:
+        _signers_from_env.pop(var, None)  # a new value that fails to load must not leave the old key in use
+        try:
+            signer = HyperliquidSigner.from_env(var)
+        finally:
+            remove_from_environment(var)
+        _signers_from_env[var] = signer
+    return _signers_from_env[var]
 
 
 def _http_client(config: HyperliquidDataClientConfig | HyperliquidExecClientConfig) -> HyperliquidHttpClient:
