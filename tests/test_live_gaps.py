@@ -1,8 +1,10 @@
-"""Live-path gaps a review found: nonces shared per signer, the key's variable consumed,.
+"""Live-path gaps a review found: nonces shared per signer, the key's variable consumed, the fast book on the
+real venue and a lagging venue clock counted.
 
 1. Two execution clients in one process on one key each had their own nonce counter: within one millisecond
    both handed out the same ``max(now_ms, last + 1)`` and the venue refused the second ``Invalid nonce: duplicate``.
 2. The private key's environment variable stayed set after loading.
+3. The live node subscribed the slow 20-level book on the real venue; a lagging venue clock went unnoticed.
 """
 
 from __future__ import annotations
@@ -13,26 +15,42 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
 from nautilus_trader.common.component import MessageBus
+from nautilus_trader.config import InstrumentProviderConfig
+from nautilus_trader.data.messages import SubscribeOrderBook
+from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.identifiers import TraderId
 
 from adapters.hyperliquid import actions
+from adapters.hyperliquid.config import HyperliquidDataClientConfig
 from adapters.hyperliquid.config import HyperliquidExecClientConfig
+from adapters.hyperliquid.constants import HYPERLIQUID
 from adapters.hyperliquid.credentials import HyperliquidSigner
 from adapters.hyperliquid.credentials import PrivateKeyError
+from adapters.hyperliquid.factories import HyperliquidLiveDataClientFactory
 from adapters.hyperliquid.factories import HyperliquidLiveExecClientFactory
 from adapters.hyperliquid.factories import load_signer
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints
 from adapters.hyperliquid.http.ratelimit import WeightLimiter
 from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY
+from adapters.hyperliquid.local_exchange import LocalExchange
+from adapters.hyperliquid.node import VenueTarget
+from adapters.hyperliquid.node import live_clients
+from mm_strategy.node_config import load_venue_config
+from tests.test_adapter_data import Harness
+from tests.test_adapter_data import harness_factory  # noqa: F401  (fixture)
+from tests.test_live_support import CONFIG_PATH
 from tests.test_live_support import exchange_factory  # noqa: F401  (fixture)
+from tests.test_live_support import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 FROZEN_NS = time.time_ns()  # one wall-clock instant, so every nonce is taken "in the same millisecond"
@@ -144,3 +162,72 @@ def _in_c_environment(var: str) -> bool:
     getenv = ctypes.CDLL(None).getenv
     getenv.restype = ctypes.c_void_p  # an address, never the value
     return getenv(os.fsencode(var)) is not None
+
+
+# 3. The live node never subscribed the fast book: on the real venue the 20-level book comes every 2-5 s, at the
+#    strategy's 5 s stale pull. And a venue that lags (books old on arrival) went unnoticed.
+
+
+@pytest.mark.parametrize(
+    ("target", "fast"),
+    [(VenueTarget("mainnet"), True), (VenueTarget("testnet"), True), (VenueTarget.local("http://127.0.0.1:1"), False)],
+)
+def test_the_live_node_subscribes_the_fast_book_on_the_real_venue(target, fast):
+    data_config = live_clients(load_venue_config(CONFIG_PATH), target).data_configs[HYPERLIQUID]
+    assert (data_config.environment, data_config.book_fast) == (target.environment, fast)
+
+
+async def test_the_fast_book_is_five_levels_a_side(harness_factory):
+    harness = await harness_factory(config_overrides={"book_fast": True})
+    await harness.subscribe(SubscribeOrderBook)
+    await wait_for(lambda: len(harness.book_batches()) == 1, 5, "the first snapshot")
+    adds = [d for d in harness.book_batches()[0].deltas if d.action == BookAction.ADD]
+    assert sorted(Counter(d.order.side for d in adds).values()) == [5, 5]
+
+
+async def test_books_that_arrive_late_are_counted_as_a_lagging_venue(exchange_factory):
+    """Real-time replay at 2x; then every l2Book frame sent in a 4 s window reaches the client 3 s late.
+
+    The replay keeps the recording's own venue-to-receipt lag (real hour: median 0.52 s, max 2.9 s; halved at
+    2x), under the default ``book_lag_secs`` of 2 s; the held frames arrive 3 s later than that."""
+    exchange = await exchange_factory(manual_clock=False, speed=2.0)
+    harness = await _data_harness(exchange)
+    client = harness.client
+    try:
+        await harness.subscribe(SubscribeOrderBook)
+        await wait_for(lambda: len(harness.book_batches()) >= 3, 10, "books on time")
+        assert client.lagging_books == 0
+        on_time = len(harness.book_batches())
+        exchange.faults.delay(3.0, channel="l2Book", count=None, seconds=4.0)
+        await wait_for(lambda: client.lagging_books >= 1, 10, "a late book")
+        await wait_for(lambda: not client._books["BTC"].lagging, 10, "caught up")
+        lagging = client.lagging_books
+        late_s = [(b.ts_init - b.ts_event) / 1e9 for b in harness.book_batches()[on_time:]]
+        assert 1 <= sum(lag > 2.0 for lag in late_s) <= lagging
+        assert all(lag < 2.0 or 3.0 <= lag < 4.5 for lag in late_s), f"on time, or the 3 s the venue held it: {late_s}"
+        count = len(harness.book_batches())
+        await wait_for(lambda: len(harness.book_batches()) >= count + 3, 10, "books on time again")
+        assert client.lagging_books == lagging
+    finally:
+        await client._disconnect()
+
+
+async def _data_harness(exchange: LocalExchange, **config: Any) -> Harness:
+    """``test_adapter_data.harness_factory``'s client, against an exchange replaying in real time (that fixture's
+    exchange runs on a manual clock, whose venue time is not the wall clock a lag is measured against)."""
+    clock = LiveClock()
+    msgbus = MessageBus(TraderId("TESTER-001"), clock)
+    received: list[Any] = []
+    msgbus.register("DataEngine.process", received.append)
+    data_config = HyperliquidDataClientConfig(
+        environment="local",
+        base_url_http=exchange.url,
+        base_url_ws=exchange.ws_url,
+        instrument_provider=InstrumentProviderConfig(load_all=True),
+        **config,
+    )
+    client = HyperliquidLiveDataClientFactory.create(
+        asyncio.get_running_loop(), "HYPERLIQUID", data_config, msgbus, Cache(), clock
+    )
+    await client._connect()
+    return Harness(client, exchange, received)

@@ -34,7 +34,10 @@ class HyperliquidDataClientConfig(LiveDataClientConfig, frozen=True):
     ``activeAssetCtx`` → mark price and funding rate.
 
     ``book_stale_secs``: a subscribed book silent for this long is logged and resubscribed. ``book_fast``
-    subscribes the 5-level 0.5 s book instead of the 20-level one the backtest catalog holds.
+    subscribes the 5-level 0.5 s book instead of the 20-level one the backtest catalog holds; the real venue
+    pushes that one only every 2-5 s (``node.live_clients`` subscribes the fast one there). ``book_lag_secs``:
+    a book received more than this after its venue time is counted (``lagging_books``) and logged: the venue,
+    or this host's clock, is behind. 2 s is four fast-book periods and well under the strategy's 5 s stale pull.
     ``record_path``: append every market frame received to this gzip file (hftbacktest collector format,
     readable by ``loaders`` and by the local exchange's replay).
     """
@@ -49,12 +52,15 @@ class HyperliquidDataClientConfig(LiveDataClientConfig, frozen=True):
     reconnect_delay_max_secs: float = 5.0
     book_stale_secs: float = 15.0
     book_fast: bool = False
+    book_lag_secs: float = 2.0
     record_path: str | None = None
 
     def __post_init__(self) -> None:
         _validate_transport(self)
         if self.book_stale_secs <= 0:
             raise ValueError(f"book_stale_secs must be > 0, got {self.book_stale_secs}")
+        if self.book_lag_secs <= 0:
+            raise ValueError(f"book_lag_secs must be > 0, got {self.book_lag_secs}")
 
     def endpoints(self) -> Endpoints:
         return resolve_endpoints(self.environment, self.base_url_http, self.base_url_ws)

@@ -14,7 +14,10 @@ Timestamps follow the loaders: ``ts_init`` is the receive time, ``ts_event`` the
 snapshot older than the previous one is dropped. A venue time that is negative or far ahead of the receive time
 is malformed (``parsing.event_ns``): taken as the stream's last time it would make every later snapshot look stale.
 A watchdog resubscribes a book that has *applied* nothing for ``book_stale_secs`` (the stream can stall with the
-socket open, protocol §9.10, and frames that arrive but are dropped do not count as life). A frame that cannot be
+socket open, protocol §9.10, and frames that arrive but are dropped do not count as life). Receive time says only
+that frames arrive: a venue that lags (its API serving blocks seconds behind) keeps pushing books that are old
+when they land. A book applied more than ``book_lag_secs`` after its venue time is counted in ``lagging_books``,
+and each episode is logged when it starts and when the venue catches up. A frame that cannot be
 used, whatever the exception, is logged, counted in ``malformed_frames`` and skipped; it costs nothing that comes
 after it (a snapshot is validated before the book differ stores it). Subscriptions to our own custom data
 (estimates that actors publish on the bus) are none of the venue's business and are ignored silently.
@@ -86,6 +89,7 @@ class _BookStream:
     differ: SnapshotDiffer
     last_venue_ms: int = 0
     last_applied_s: float = field(default_factory=time.monotonic)  # what the staleness watchdog measures
+    lagging: bool = False  # the last applied book was more than book_lag_secs behind its receipt
 
     def restart(self) -> None:
         """Forget the book: the next snapshot is emitted whole."""
@@ -143,6 +147,8 @@ class HyperliquidDataClient(LiveMarketDataClient):
         self._stopping = asyncio.Event()
         self.malformed_frames = 0
         self.stale_resubscribes = 0
+        self.lagging_books = 0
+        self._book_lag_ns = int(config.book_lag_secs * 1e9)
 
     @property
     def ws(self) -> HyperliquidWebSocketClient:
@@ -306,8 +312,22 @@ class HyperliquidDataClient(LiveMarketDataClient):
         deltas = stream.differ.diff_batch(bids, asks, ts_event, recv_ns)  # raises before storing a bad book
         stream.last_venue_ms = book.time
         stream.last_applied_s = time.monotonic()
+        self._check_lag(book.coin, stream, recv_ns - ms_to_ns(book.time))
         if deltas is not None:
             self._handle_data(deltas)
+
+    def _check_lag(self, coin: str, stream: _BookStream, lag_ns: int) -> None:
+        if lag_ns > self._book_lag_ns:
+            self.lagging_books += 1
+            if not stream.lagging:
+                stream.lagging = True
+                self._log.warning(
+                    f"{coin} book arrived {lag_ns / 1e9:.1f} s after its venue time (> book_lag_secs "
+                    f"{self._config.book_lag_secs:g}): the venue is behind, or this host's clock is ahead"
+                )
+        elif stream.lagging:
+            stream.lagging = False
+            self._log.info(f"{coin} book venue time caught up: {lag_ns / 1e9:.2f} s behind its receipt")
 
     def _on_bbo(self, data: msgspec.Raw, recv_ns: int) -> None:
         bbo = _decode_bbo(data)

@@ -83,7 +83,14 @@ class VenueTarget:
 
 
 def live_clients(settings: VenueInstrumentConfig, target: VenueTarget, record_path: Path | None = None) -> LiveClients:
-    """Our data and execution clients for ``settings.instrument_id`` at ``target``."""
+    """Our data and execution clients for ``settings.instrument_id`` at ``target``.
+
+    On the real venue (testnet, mainnet) the book is the ``fast`` l2Book: 5 levels every 0.5 s. The 20-level
+    one is pushed every 2-5 s there (protocol §5.4, §9.10), right at the strategy's ``stale_pull_s`` (5 s):
+    quotes would be pulled and restored with the feed's rhythm and priced off books seconds old in between.
+    The price is depth: the book and a recording (``--record``) hold 5 levels a side, so the fair-value band
+    imbalance sees at most those. The local exchange pushes the 20-level book at the recording's own pace
+    (0.6 s median), so there the live book stays the one the backtest catalogs hold."""
     provider = InstrumentProviderConfig(load_ids=frozenset([InstrumentId.from_str(settings.instrument_id)]))
     own = live_settings(settings)
     endpoints = {"environment": target.environment, "base_url_http": target.base_url_http, "base_url_ws": target.base_url_ws}
@@ -94,6 +101,7 @@ def live_clients(settings: VenueInstrumentConfig, target: VenueTarget, record_pa
     )
     data = HyperliquidDataClientConfig(
         instrument_provider=provider,
+        book_fast=target.environment != "local",
         record_path=str(record_path) if record_path is not None else None,
         **endpoints,
     )
@@ -165,6 +173,7 @@ class HyperliquidSession:
             "ws_reconnects": str(data_client.ws.reconnects + exec_client.ws.reconnects),
             "resyncs": ", ".join(f"{reason} {n}" for reason, n in sorted(exec_client.resyncs.items())) or "none",
             "malformed_frames": str(data_client.malformed_frames + exec_client.malformed_frames),
+            "lagging_books": str(data_client.lagging_books),
         }
 
     def finish(self, node: TradingNode) -> list[str]:
