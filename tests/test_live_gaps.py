@@ -153,6 +153,38 @@ def test_the_key_is_not_in_proc_environ_nor_inherited():
     assert child.stdout.split() == [address, "True", "False", "False", "False"]
 
 
+_CHILD_LOCAL_SESSION = """
+import asyncio, sys
+from adapters.hyperliquid.factories import load_signer
+from adapters.hyperliquid.node import open_session
+from mm_strategy.live import LiveOptions
+from mm_strategy.node_config import load_venue_config
+from mm_strategy.node_config import replace_venue_live
+
+async def main():
+    settings = replace_venue_live(load_venue_config(sys.argv[2]), private_key_env="HL_GAPS_CHILD_PK")
+    async with open_session(settings, LiveOptions(environment="local")) as session:
+        signer = load_signer(session.clients.exec_configs["HYPERLIQUID"])
+    with open("/proc/self/environ", "rb") as block:
+        print(signer.address, sys.argv[1].encode() in block.read())
+
+asyncio.run(main())
+"""
+
+
+def test_a_real_key_in_the_environment_of_a_local_session_is_wiped_too():
+    """``run_live.py`` on the local exchange puts the test key into the configured variable. Overwriting a real key
+    that the process started with left the real one in ``/proc/<pid>/environ`` (setenv only moves the pointer)."""
+    real_key = "0x" + "33" * 32
+    env = {**os.environ, "HL_GAPS_CHILD_PK": real_key}
+    child = subprocess.run(
+        [sys.executable, "-c", _CHILD_LOCAL_SESSION, real_key[2:], str(CONFIG_PATH)],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert child.returncode == 0, child.stderr[-2000:]
+    assert child.stdout.split() == [HyperliquidSigner.from_key(TEST_ACCOUNT_KEY).address, "False"]
+
+
 def _still_set(var: str) -> bool:
     """A bool, so a failing assert cannot print the environment (and the key in it)."""
     return var in os.environ

@@ -32,6 +32,7 @@ from adapters.hyperliquid.config import HyperliquidDataClientConfig
 from adapters.hyperliquid.config import HyperliquidExecClientConfig
 from adapters.hyperliquid.constants import HYPERLIQUID
 from adapters.hyperliquid.constants import HYPERLIQUID_CLIENT_ID
+from adapters.hyperliquid.credentials import remove_from_environment
 from adapters.hyperliquid.data import HyperliquidDataClient
 from adapters.hyperliquid.execution import HyperliquidExecutionClient
 from adapters.hyperliquid.factories import HyperliquidLiveDataClientFactory
@@ -204,6 +205,7 @@ async def open_session(settings: VenueInstrumentConfig, options: LiveOptions) ->
     if environment == "local" and options.exchange_url is None:
         exchange = LocalExchange(LocalExchangeConfig(speed=options.replay_speed, fund_test_account=True))
         target = VenueTarget.local(await exchange.start())
+        remove_from_environment(own.private_key_env)  # a real key there must be wiped, not only replaced
         os.environ[own.private_key_env] = TEST_ACCOUNT_KEY
         live_part = msgspec.structs.replace(own, private_key_file=None)  # the test key, even if a file is named
         settings = msgspec.structs.replace(
