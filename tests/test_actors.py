@@ -529,6 +529,20 @@ def test_a_spell_rests_at_the_depths_the_mid_put_it_at() -> None:
     assert spell.depth_bps == pytest.approx((10.0 * 2 + far * 3) / 5) and spell.end_depth_bps == pytest.approx(far)
 
 
+def test_a_fill_event_later_than_the_book_that_crossed_the_order_ends_the_spell_at_that_book() -> None:
+    # Review finding: a trade-driven fill is stamped with the trade's ts_init, which on the HL captures comes after a
+    # book already showing it for 3-13 % of trades (live: a fill recovered by a resync comes seconds late). The spell
+    # then gained a segment at depth <= 0 (the crossing mid), weighing e^0 = 1 against e^(-kd), and kappa came out 3x.
+    on_time, instrument = _order()
+    late, _ = _order()
+    mids = _mids((0.0, 50_000.0), (7.0, 49_945.0))  # the book trades through the 49,950 bid at 7.0 s
+    prompt = resting_spell(_fill(on_time, instrument, "0.01000", 7.0), on_time, mids)
+    delayed = resting_spell(_fill(late, instrument, "0.01000", 7.2), late, mids)
+    assert delayed.segments == prompt.segments == (pytest.approx((10.0, 5.0)),)
+    assert (delayed.rested_s, delayed.end_depth_bps, delayed.depth_bps) == (5.0, pytest.approx(10.0), pytest.approx(10.0))
+    assert delayed.filled and delayed.ts_ns == round(7.2 * S)
+
+
 def test_partial_fill_then_cancel_is_one_filled_spell() -> None:
     order, instrument = _order()
     mids = _mids((0.0, 50_000.0))

@@ -11,7 +11,8 @@ Resting spells (the intensity curve's own-order observations, DESIGN §5), decid
 - its depth is where the order **actually rested**, not its depth from the placement mid: ``MidHistory`` keeps the
   book mid over time (a step function), and the spell carries one (depth, seconds) segment per mid in force while
   it rested, their time-weighted mean ``depth_bps``, and ``end_depth_bps`` from the last mid strictly before the end
-  event (for a fill, the depth it filled at: the book update that crossed it is not counted against it). An order
+  event (for a fill, the depth it filled at: the book update that crossed it is not counted against it, and when
+  that update arrived before the fill event the spell ends at it, not at the fill event). An order
   kept across a mid move — the strategy keeps one for its own level within about a tick — rests at a depth that
   drifts with the mid, and a model that took the placement depth for the whole spell would misplace its exposure;
 - a partial fill followed by a cancel is **one filled spell**, ended by the first fill: after a fill the mid has come
@@ -167,6 +168,16 @@ def placement_mid(order: Order | None) -> float | None:
     return None if placement is None else placement.mid
 
 
+def _first_reached(segments: tuple[tuple[float, float], ...]) -> int | None:
+    """Index of the first segment at a depth ≤ 0 (the mid at or through the order's price, which a resting passive
+    order only sees once the book has traded through it); None when there is none, or when the order rested at
+    ≤ 0 from its start (nothing to cut back to)."""
+    for k, (depth, _) in enumerate(segments):
+        if depth <= 0.0:
+            return k if k > 0 else None
+    return None
+
+
 def own_fill(event: OrderFilled, order: Order | None) -> OwnFill:
     return OwnFill(
         ts_ns=event.ts_init,
@@ -213,6 +224,13 @@ def resting_spell(
     segments = tuple((depth_bps(side, px, mid), seconds) for mid, seconds in rested)
     rested_s = max(event.ts_init - accepted.ts_init, 0) / _NS_PER_S
     end_depth = depth_bps(side, px, end_mid)
+    if filled and (reached := _first_reached(segments)) is not None:
+        # The book went through the order's price before its fill event arrived (a trade stamped after the book
+        # update that shows it, or a fill recovered by a resync): the spell ended when the book reached it. Kept,
+        # the rest would add exposure at depth ≤ 0 (weight e^0 = 1) and steepen κ.
+        segments = segments[:reached]
+        rested_s = sum(seconds for _, seconds in segments)
+        end_depth = segments[-1][0]
     return RestingSpell(
         ts_ns=event.ts_init,
         side=side,
