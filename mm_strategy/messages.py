@@ -10,7 +10,7 @@ staleness is measured in the data's clock in both backtest and live.
 Beyond DESIGN §3's minimum, each type carries what its model reports for cold-start gating and the report: the
 counts of this process's own data (``fills_since_start``, ``n_returns``, ``observations``, ``orders_classified``,
 ``floor_observations``, ``kappa_fills``), which restart at zero after a restore (lesson E2), and the confidences
-(``KappaEstimate.own_confidence`` feeds the calibration controller). ``FillRateEstimate.observations`` counts
+(``KappaEstimate.fills_since_start`` feeds the calibration controller). ``FillRateEstimate.observations`` counts
 resting spells, most of them without a fill.
 
 No ``from __future__ import annotations`` here: ``customdataclass`` reads real annotation objects.

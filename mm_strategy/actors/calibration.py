@@ -1,7 +1,7 @@
 """``CalibrationActor``: our fills, plus the κ and AS estimates as progress inputs → ``CalibrationState``.
 
-Progress uses ``KappaEstimate.own_confidence`` and ``AdverseSelectionEstimate.fills_measured``: both count only this
-process's real fills, so a restored κ or AS model cannot mark calibration done (lesson E2). Until the first of each
+Progress uses ``KappaEstimate.fills_since_start`` and ``AdverseSelectionEstimate.fills_measured``: both count only
+this process's real fills, so a restored κ or AS model cannot mark calibration done (lesson E2). Until the first of each
 estimate arrives its input is 0 (nothing calibrated).
 """
 
@@ -32,19 +32,19 @@ class CalibrationActor(EstimatorActor):
     def __init__(self, config: CalibrationActorConfig) -> None:
         super().__init__(config)
         self._as_fills_measured = 0
-        self._kappa_confidence = 0.0
+        self._kappa_fills = 0
 
     def on_reset(self) -> None:
         super().on_reset()
         self._as_fills_measured = 0
-        self._kappa_confidence = 0.0
+        self._kappa_fills = 0
 
     def feed_fill(self, fill: OwnFill) -> None:
         self.model.on_fill(fill.ts_ns)
 
     def feed_estimate(self, ts_ns: int, estimate: Data) -> None:
         if isinstance(estimate, KappaEstimate):
-            self._kappa_confidence = estimate.own_confidence
+            self._kappa_fills = estimate.fills_since_start
         else:
             self._as_fills_measured = estimate.fills_measured
-        self.model.on_progress_inputs(ts_ns, self._as_fills_measured, self._kappa_confidence)
+        self.model.on_progress_inputs(ts_ns, self._as_fills_measured, self._kappa_fills)

@@ -10,7 +10,7 @@ while the σ term rises), so "lower γ to attract fills" can widen quotes (issue
     expected  = target_fills_per_hour · span_s / 3600                       (the seed's window-normalisation fix)
     ratio     = (fills_in_window + prior_fills) / (expected + prior_fills)
     m         = max(min(ratio, 1), min_half_spread_mult)
-    progress  = ½·min(as_fills_measured / as_fills_full, 1) + ½·min(kappa_confidence / kappa_confidence_full, 1)
+    progress  = ½·min(as_fills_measured / as_fills_full, 1) + ½·min(kappa_fills / kappa_fills_full, 1)
     half_spread_mult = m + (1 − m)·progress
 
 Choices and why:
@@ -25,9 +25,13 @@ Choices and why:
   80 s without fills (expected 1.33), and (15 + 2)/(15 + 2) = 1 on target. `prior_fills = 0` is the seed's
   formula exactly; with nothing observed yet (span 0) the ratio is then taken as 1.
 - **progress**: the inventory's definition (§B6), linear in each input and capped. The inputs must be cold-start
-  counts of this process (lesson E2): AS `fills_measured` counts markouts since start, and κ confidence must be
-  `KappaEstimate.own_confidence` (data share of the posterior, 0 with no real fills). The original's 1/(1 + CV)
-  is 0.69 from the Gamma(5) prior alone, which would mark κ calibrated before any fill.
+  counts of this process (lesson E2): AS `fills_measured` counts markouts since start, and the κ part counts
+  `KappaEstimate.fills_since_start`, the filled resting spells the intensity curve has learned from since start
+  (10 of them = the 0.5 data share of its own-fill posterior, whose strength is 10 pseudo-fills). Not the
+  windowed `own_confidence`: that share counts the spells of the last 600 s only, so below 60 fills/h it never
+  reached 0.5 and, after any quiet 10 minutes, fell back to 0: progress never completed and the tightening, meant
+  for the cold start, never ended (at 6 fills/h the multiplier stayed ≈ 0.84 for good; review). The original's
+  1/(1 + CV) is 0.69 from the Gamma(5) prior alone, which would mark κ calibrated before any fill.
 - No snap to 1 at progress ≥ 0.95 (the original's `is_calibrated`): the formula is continuous and already within
   2 % of 1 there; a snap would only add a jump in the spread.
 
@@ -51,14 +55,14 @@ STATE_VERSION = 1
 
 @dataclass(frozen=True, slots=True)
 class CalibrationParams:
-    """Defaults: target 60/h, min_half_spread_mult 0.6, lookback 900 s (seed session log); 20 AS fills and κ confidence
-    0.5 for full progress (inventory §B6); prior_fills 2 (module docstring)."""
+    """Defaults: target 60/h, min_half_spread_mult 0.6, lookback 900 s (seed session log); 20 AS fills and 10 κ
+    fills (κ confidence 0.5, inventory §B6) for full progress; prior_fills 2 (module docstring)."""
 
     target_fills_per_hour: float = 60.0
     min_half_spread_mult: float = 0.6
     lookback_s: float = 900.0
     as_fills_full: int = 20
-    kappa_confidence_full: float = 0.5
+    kappa_fills_full: int = 10
     prior_fills: float = 2.0
 
     def __post_init__(self) -> None:
@@ -67,7 +71,7 @@ class CalibrationParams:
             ("min_half_spread_mult", 0 < self.min_half_spread_mult <= 1, "in (0, 1]"),
             ("lookback_s", 0 < self.lookback_s < math.inf, "> 0 and finite"),
             ("as_fills_full", self.as_fills_full >= 1, ">= 1"),
-            ("kappa_confidence_full", 0 < self.kappa_confidence_full <= 1, "in (0, 1]"),
+            ("kappa_fills_full", self.kappa_fills_full >= 1, ">= 1"),
             ("prior_fills", 0 <= self.prior_fills < math.inf, ">= 0 and finite"),
         )
         for name, ok, rule in checks:
@@ -85,7 +89,7 @@ class CalibrationReading(msgspec.Struct, frozen=True):
     fill_ratio: float
     span_s: float
     as_fills_measured: int
-    kappa_confidence: float
+    kappa_fills: int
 
 
 def expected_fills(target_fills_per_hour: float, span_s: float) -> float:
@@ -99,10 +103,10 @@ def fill_ratio(fills: int, expected: float, prior_fills: float) -> float:
     return (fills + prior_fills) / denominator if denominator > 0.0 else 1.0
 
 
-def calibration_progress(as_fills: int, as_full: int, kappa_confidence: float, kappa_confidence_full: float) -> float:
+def calibration_progress(as_fills: int, as_full: int, kappa_fills: int, kappa_full: int) -> float:
     """Mean of the two capped calibration fractions (inventory §B6), in [0, 1]."""
     as_part = min(max(as_fills, 0) / as_full, 1.0)
-    kappa_part = min(max(kappa_confidence, 0.0) / kappa_confidence_full, 1.0)
+    kappa_part = min(max(kappa_fills, 0) / kappa_full, 1.0)
     return 0.5 * (as_part + kappa_part)
 
 
@@ -117,31 +121,30 @@ class CalibrationModel:
     read `estimate(ts_ns)`. The observed span starts at the first timestamp this controller sees (any call): create
     it when the strategy starts and pass event time (backtest) or clock time (live)."""
 
-    __slots__ = ("params", "_fills", "_as_fills", "_kappa_confidence", "_progress")
+    __slots__ = ("params", "_fills", "_as_fills", "_kappa_fills", "_progress")
 
     def __init__(self, params: CalibrationParams, priors: InstrumentPriors | None = None) -> None:
         self.params = p = params
         self._fills = TrailingEventWindow(p.lookback_s)
         self._as_fills = 0
-        self._kappa_confidence = 0.0
-        self._progress = calibration_progress(0, p.as_fills_full, 0.0, p.kappa_confidence_full)  # of its inputs
+        self._kappa_fills = 0
+        self._progress = calibration_progress(0, p.as_fills_full, 0, p.kappa_fills_full)  # of its inputs
 
     def on_fill(self, ts_ns: int) -> None:
         self._fills.add(ts_ns)
 
-    def on_progress_inputs(self, ts_ns: int, as_fills_measured: int, kappa_confidence: float) -> None:
-        """AS markouts measured since this process started, and `KappaEstimate.own_confidence` (module docstring)."""
-        if not 0.0 <= kappa_confidence <= 1.0:
+    def on_progress_inputs(self, ts_ns: int, as_fills_measured: int, kappa_fills: int) -> None:
+        """AS markouts measured and κ's filled spells, both since this process started (module docstring)."""
+        if as_fills_measured < 0 or kappa_fills < 0:
             raise ValueError(
-                "CalibrationModel.on_progress_inputs: kappa_confidence must be in [0, 1], "
-                f"got {kappa_confidence!r}"
+                "CalibrationModel.on_progress_inputs: fill counts must be >= 0, "
+                f"got as_fills_measured={as_fills_measured!r}, kappa_fills={kappa_fills!r}"
             )
         self._fills.advance(ts_ns)
         self._as_fills = as_fills_measured
-        self._kappa_confidence = kappa_confidence
+        self._kappa_fills = kappa_fills
         p = self.params
-        self._progress = calibration_progress(as_fills_measured, p.as_fills_full, kappa_confidence,
-                                              p.kappa_confidence_full)
+        self._progress = calibration_progress(as_fills_measured, p.as_fills_full, kappa_fills, p.kappa_fills_full)
 
     def estimate(self, ts_ns: int) -> CalibrationReading:
         p = self.params
@@ -160,7 +163,7 @@ class CalibrationModel:
             ratio,  # fill_ratio
             span_s,  # span_s
             self._as_fills,  # as_fills_measured
-            self._kappa_confidence,  # kappa_confidence
+            self._kappa_fills,  # kappa_fills
         )
 
     def to_state(self) -> dict:
