@@ -86,6 +86,16 @@ def test_sell_that_gets_run_over_has_negative_markout_and_positive_adverse_selec
     assert m["position"]["final"] == pytest.approx(-2.0)
 
 
+def test_a_fill_stamped_with_the_book_update_that_crossed_it_is_measured_from_the_mid_before_it():
+    # Review finding: a book-crossing fill carries the stamp of the update that crossed our bid, whose mid (99.9) is
+    # already through our 100.0: measured from it, every such fill had edge <= 0 and its spread moved to inventory.
+    m = compute_metrics(inputs([(0, 100.5), (5, 99.9), (15, 99.9)], [fill(5, "BUY", 100.0)]))
+    assert m["markouts"]["by_group"]["all"]["edge_bps"] == pytest.approx(50.0)  # from 100.5, not -10 from 99.9
+    assert m["pnl"]["spread_capture"] == pytest.approx(0.5) and m["pnl"]["inventory"] == pytest.approx(-0.6)
+    at_5s = horizon(m, "all", "5s")
+    assert at_5s["markout_bps"] == pytest.approx(-10.0) and at_5s["adverse_selection_bps"] == pytest.approx(60.0)
+
+
 def reconciliation_case(final_equity_offset: float) -> tuple[ReportInputs, float]:
     mids = [(0, 100.0), (10, 100.4), (20, 99.6), (30, 100.2), (40, 100.8)]
     fills = [

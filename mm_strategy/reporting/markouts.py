@@ -1,11 +1,12 @@
 """Per-fill edge, markouts and adverse selection (mm_anchors §5), and their notional-weighted aggregates.
 
-Conventions, for fill i with side s_i (+1 buy, −1 sell), price p_i, time t_i, and m(t) the last mid at or before t:
+Conventions, for fill i with side s_i (+1 buy, −1 sell), price p_i, time t_i, m(t) the last mid at or before t and
+m(t_i⁻) the mid in force just before the fill (a fill from a book crossing shares its stamp with the crossing update):
 
-- edge (effective half-spread captured):  e_i = s_i·(m(t_i) − p_i)/p_i·1e4 bps.
+- edge (effective half-spread captured):  e_i = s_i·(m(t_i⁻) − p_i)/p_i·1e4 bps.
 - markout at horizon h:                   MO_i(h) = s_i·(m(t_i+h) − p_i)/p_i·1e4 bps; positive = gain for us.
   This is also the realized half-spread (the round-trip Huang–Stoll/SEC 605 form is RS = 2·MO).
-- adverse selection (price impact):       AS_i(h) = −s_i·(m(t_i+h) − m(t_i))/p_i·1e4 bps; positive = adverse
+- adverse selection (price impact):       AS_i(h) = −s_i·(m(t_i+h) − m(t_i⁻))/p_i·1e4 bps; positive = adverse
   (the mid moved against the side we took). With one denominator, MO(h) = e − AS(h) exactly.
 - markout from the placement mid:         s_i·(m(t_i+h) − m_place)/m_place·1e4 bps; positive = the mid ended up
   on our side of where it was when we placed the order. It is minus the adverse selection that the

@@ -36,7 +36,7 @@ from mm_strategy.reporting.timeline import FillArrays
 from mm_strategy.reporting.timeline import PnlTimeline
 from mm_strategy.reporting.timeline import asof_index
 from mm_strategy.reporting.timeline import fill_arrays
-from mm_strategy.reporting.timeline import mid_asof
+from mm_strategy.reporting.timeline import mid_before
 from mm_strategy.reporting.timeline import pnl_timeline
 from mm_strategy.reporting.timeline import step_durations_ns
 
@@ -80,7 +80,7 @@ def analyse(inputs: ReportInputs) -> Analysis:
     if inputs.mid.size == 0:
         raise ValueError("the report needs at least one mid")
     fills = fill_arrays(inputs.fills)
-    mid_at_fill = mid_asof(inputs.mid_ts_ns, inputs.mid, fills.ts_ns)
+    mid_at_fill = mid_before(inputs.mid_ts_ns, inputs.mid, fills.ts_ns)
     return Analysis(
         inputs=inputs,
         fills=fills,
@@ -95,11 +95,12 @@ def compute_metrics(inputs: ReportInputs) -> dict:
 
     Sections (s = +1 buy / −1 sell; quote currency; fees + = paid; funding + = received):
 
-    - ``pnl``: spread capture Σ s·(m(t_i) − p)·q, inventory = gross − spread, fees, funding,
+    - ``pnl``: spread capture Σ s·(m(t_i⁻) − p)·q, inventory = gross − spread, fees, funding,
       net = spread + inventory − fees + funding, and ``reconciliation_error = net − (final − starting equity)``.
     - ``fills``: counts (side, maker/taker), volume (base and q·p notional), fills per session hour, and
       observed/predicted when ``fill_rate_model["predicted_fills_per_hour"]`` is given.
-    - ``markouts.by_group`` (all, BUY, SELL, level_k): edge e = s·(m(t) − p)/p, markout MO(h) = s·(m(t+h) − p)/p
+    - ``markouts.by_group`` (all, BUY, SELL, level_k): edge e = s·(m(t⁻) − p)/p with m(t⁻) the mid in force just
+      before the fill (``timeline.mid_before``), markout MO(h) = s·(m(t+h) − p)/p
       (+ = good), adverse selection AS(h) = −s·(m(t+h) − m(t))/p (+ = adverse), MO = e − AS, all in bps and
       notional-weighted; the same from the placement mid; fills with t + h past the last mid are excluded and
       counted. Realized half-spread = MO (round-trip RS = 2·MO).

@@ -71,6 +71,13 @@ def mid_asof(mid_ts_ns: np.ndarray, mid: np.ndarray, query_ts_ns: np.ndarray) ->
     return mid[np.maximum(asof_index(mid_ts_ns, query_ts_ns), 0)]
 
 
+def mid_before(mid_ts_ns: np.ndarray, mid: np.ndarray, query_ts_ns: np.ndarray) -> np.ndarray:
+    """The mid in force just before each query time (the last mid strictly before it; the first mid for a query at
+    or before it). A fill's reference mid: a fill from a book crossing is stamped with the very book update that
+    crossed our order, and that update's mid is already past our price (edge ≤ 0 by construction)."""
+    return mid[np.maximum(np.searchsorted(mid_ts_ns, query_ts_ns, side="left") - 1, 0)]
+
+
 def cumulative_asof(event_ts_ns: np.ndarray, amounts: np.ndarray, query_ts_ns: np.ndarray) -> np.ndarray:
     """Σ of the amounts of all events at or before each query time (0 before the first event)."""
     running = np.concatenate(([0.0], np.cumsum(amounts)))
