@@ -5,14 +5,17 @@ the test advances it). Every test asserts the venue's own state (open orders, fi
 
 from __future__ import annotations
 
+import asyncio
 import json
 from decimal import Decimal
 
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.events import OrderFilled
 
 from adapters.hyperliquid.actions import cloid_from_client_order_id
+from adapters.hyperliquid.local_exchange import test_account_address as funded_account_address
 from tests.test_adapter_execution import manual_node
 from tests.test_adapter_execution import settled
 from tests.test_adapter_execution import touch
@@ -94,3 +97,50 @@ async def test_a_fill_lost_on_a_live_stream_is_recovered_after_a_newer_fill_arri
     venue_fill_ids = sorted(str(fill["tid"]) for fill in live.account.fills)
     await wait_for(lambda: sorted(live.emitted_fill_ids) == venue_fill_ids, 5, "every venue fill, once")
     assert live.node_position() == await live.clearinghouse_position()
+
+
+async def test_orders_the_venue_took_after_the_node_rejected_them_are_cancelled_there_and_their_fills_count(
+    exchange_factory, node_factory
+):
+    """A batch is posted over WS; the socket dies before the answer and the venue executes the action only 4 s
+    later, after the look-ups (with their grace) found no order: both orders are REJECTED in the node. The
+    resting one used to stay at the venue, unmanaged until shutdown; the taker's fill must reach the position."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    bid, ask = touch(live)
+    live.exchange.faults.delay(4.0, action="order", count=1)
+    resting = strategy.limit(OrderSide.BUY, bid - 20)
+    taker = strategy.limit(OrderSide.BUY, ask + 5, post_only=False, time_in_force=TimeInForce.IOC)
+    strategy.submit_order_list(strategy.order_factory.create_list([resting, taker]))
+    await asyncio.sleep(0.2)
+    assert await live.exchange.drop_ws_connections(abrupt=True) >= 1
+    for order in (resting, taker):
+        await settled(live, order, OrderStatus.REJECTED, timeout_s=10)
+
+    cloid = cloid_from_client_order_id(resting.client_order_id.value)
+    await wait_for(lambda: len(live.account.fills) == 1, 10, "the venue to execute the late action")
+    await wait_for(lambda: live.venue_open_orders() == [], 10, "the stray resting order cancelled at the venue")
+    assert live.exchange.venue.find_order(funded_account_address(), cloid).status == "canceled"
+    assert live.node.cache.order(resting.client_order_id).status == OrderStatus.REJECTED
+    await wait_for(lambda: live.node_position() == Decimal("0.001"), 5, "the taker's fill in the node position")
+    assert await live.clearinghouse_position() == Decimal("0.001")
+
+
+async def test_a_lost_cancel_during_an_info_outage_is_confirmed_and_never_left_open_at_the_venue(
+    exchange_factory, node_factory
+):
+    """The cancel never reaches the venue and /info answers 429 for 45 s, longer than Nautilus's in-flight
+    check waits before it resolves the PENDING_CANCEL as CANCELED on its own. The order used to rest at the venue,
+    closed in the node and unmanaged; the confirmation now retries until /info answers and cancels it there."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    bid, _ = touch(live)
+    order = strategy.limit(OrderSide.BUY, bid - 30)
+    strategy.submit_order(order)
+    order = await settled(live, order, OrderStatus.ACCEPTED)
+    live.exchange.faults.drop(action="cancelByCloid", phase="request", count=1)
+    live.exchange.faults.http_429(seconds=45)
+    strategy.cancel_order(order)
+    await wait_for(lambda: live.venue_open_orders() == [], 75, "the order gone from the venue")
+    cloid = cloid_from_client_order_id(order.client_order_id.value)
+    assert live.exchange.venue.find_order(funded_account_address(), cloid).status == "canceled"
+    await settled(live, order, OrderStatus.CANCELED)
+

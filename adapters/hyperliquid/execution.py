@@ -20,8 +20,13 @@ or 5xx on an order or a modify leaves its outcome unknown: the order is looked u
 After every reconnect of the user stream the client resyncs over REST, since ``orderUpdates``/``userEvents``
 replay nothing (protocol §9.9): fills since the previous resync's read (``userFillsByTime``), then the open orders
 (``frontendOpenOrders``), then an ``orderStatus`` for each order the node believes open that the venue no longer
-lists. The dead-man switch (``scheduleCancel``) is refreshed while running; a clean disconnect cancels every open
-order at the venue and clears the switch only once none is left.
+lists. An order the venue shows live while the node holds it closed (rejected as never placed after a lost
+answer the venue then executed late, or cancelled by Nautilus's in-flight check after a cancel that could not be
+confirmed) is cancelled at the venue by cloid, from whichever news shows it (stream, resync, a cancel's
+confirmation); its fills are still emitted, so the position stays the venue's.
+
+The dead-man switch (``scheduleCancel``) is refreshed while running; a clean disconnect cancels every open order at the venue and clears the switch only
+once none is left.
 """
 
 from __future__ import annotations
@@ -110,6 +115,7 @@ from adapters.hyperliquid.rules import is_valid_size
 from adapters.hyperliquid.rules import round_price
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
 from adapters.hyperliquid.schemas.exchange import ItemStatus
+from adapters.hyperliquid.schemas.user import OrderStatusResponse
 from adapters.hyperliquid.schemas.user import OrderUpdate
 from adapters.hyperliquid.schemas.user import UserEvent
 from adapters.hyperliquid.schemas.user import UserFill
@@ -128,6 +134,14 @@ _DECODE_ERRORS = (msgspec.DecodeError, msgspec.ValidationError, ValueError, Type
 # A REST cancel ``success`` is normally followed within milliseconds by the stream's CANCELED (which carries the
 # remaining size); after this long without it the order is looked up instead.
 CANCEL_CONFIRM_S = 2.0
+# A look-up that fails (REST /info down, 429s) is retried after these waits, doubling up to the cap, until the
+# venue answers: a cancel left unconfirmed would be resolved by Nautilus's in-flight check as CANCELED, whatever
+# the venue holds.
+LOOKUP_RETRY_FIRST_S = 0.5
+LOOKUP_RETRY_MAX_S = 8.0
+# After a lost answer, a cloid the venue does not know yet is looked up once more after this long before the order
+# is taken as never placed: the venue may still be executing an action it received (a socket lost mid-post).
+NOT_PLACED_GRACE_S = 2.0
 # Fills the venue reported (a cancel's or a status's size) that the stream has not delivered after this long
 # trigger a resync; still missing after it, they are given up (a cancel held for them then closes the order).
 FILLS_OVERDUE_S = 5.0
@@ -188,6 +202,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._by_coid: dict[ClientOrderId, OrderState] = {}  # the same states: a command's order without hashing
         self._by_oid: dict[int, OrderState] = {}  # every oid an order has had
         self._awaiting: set[str] = set()  # cloids of orders with venue fills not received yet
+        self._stray_cancels: set[str] = set()  # cloids of node-closed orders with a venue cancel in flight
         self._seen_trades = parsing.RecentKeys(_FILL_IDS_KEPT)  # bounded; older ones are in order.trade_ids
         self._budget = AddressBudget()
         self._budget_read_s = 0.0
@@ -446,9 +461,13 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._log.warning(f"unexpected order status {status!r} for {state.client_order_id}")
 
     async def _resolve_unknown(self, state: OrderState, reason: str) -> None:
-        """After a lost answer: the venue's record of the cloid decides; never resubmit."""
+        """After a lost answer: the venue's record of the cloid decides; never resubmit. An order the venue does
+        not know is looked up once more after a grace before it is rejected as never placed (if the venue takes it
+        later all the same, its news makes it a stray that is cancelled there: :meth:`_check_stray`)."""
         try:
             response = await self._info.order_status(self._user, state.cloid)
+            if response.order is None and not state.accepted and await wait_or_stop(self._stopping, NOT_PLACED_GRACE_S):
+                response = await self._info.order_status(self._user, state.cloid)
         except HyperliquidHttpError as error:
             self._log.error(f"cannot look up {state.client_order_id} ({error}); the in-flight check will retry")
             return
@@ -538,20 +557,65 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         async def confirm() -> None:
             if self._stopping.is_set() or (delay_s and not await wait_or_stop(self._stopping, delay_s)):
                 return  # at shutdown the disconnect's sweep and resync settle every order
-            if state.terminal:
-                return
-            try:
-                response = await self._info.order_status(self._user, state.cloid)
-            except HyperliquidHttpError as error:
-                self._log.warning(f"cannot confirm the cancel of {state.client_order_id}: {error}")
+            response = await self._look_up_until_answered(state)
+            if response is None:
                 return
             venue = response.order
+            if venue is not None and venue.status in (STATUS_OPEN, STATUS_TRIGGERED) and self._check_stray(state):
+                return  # closed by the node meanwhile: cancelled at the venue instead
             if venue is None or venue.status in (STATUS_OPEN, STATUS_TRIGGERED):
                 self._emit_cancel_rejected(state, refusal or "cancel acknowledged but the order is still open")
             else:
                 self._apply_lookup(state, venue)
 
         self.create_task(confirm(), log_msg=f"confirm cancel of {state.client_order_id}")
+
+    async def _look_up_until_answered(self, state: OrderState) -> OrderStatusResponse | None:
+        """The venue's record of the order, retried with a capped backoff while the look-up fails; None once the
+        order is settled by other news or the client stops."""
+        retry_s = LOOKUP_RETRY_FIRST_S
+        while not state.terminal:
+            try:
+                return await self._info.order_status(self._user, state.cloid)
+            except HyperliquidHttpError as error:
+                self._log.warning(f"cannot look up {state.client_order_id} ({error}); again in {retry_s:.1f} s")
+            if not await wait_or_stop(self._stopping, retry_s):
+                return None
+            retry_s = min(2 * retry_s, LOOKUP_RETRY_MAX_S)
+        return None
+
+    def _check_stray(self, state: OrderState) -> bool:
+        """Called when the venue shows the order live: if the node holds it closed (rejected as never placed after
+        a lost answer, or cancelled by Nautilus's in-flight check after a cancel it could not confirm), nothing
+        manages it any more, so cancel it at the venue by cloid. True if it is such a stray."""
+        if not state.not_placed:
+            order = self._cache.order(state.client_order_id)
+            if order is None or not order.is_closed:
+                return False
+            state.closed_by_node()
+        if state.cloid in self._stray_cancels:
+            return True
+        self._stray_cancels.add(state.cloid)
+        self._log.warning(
+            f"{state.client_order_id} (cloid {state.cloid}) is closed in the node but live at the venue: "
+            f"cancelling it there"
+        )
+
+        async def cancel() -> None:
+            try:
+                pairs = [(self._asset(state.instrument_id), state.cloid)]
+                response = await self._exchange.post(actions.cancel_by_cloid_action(pairs), 1)
+                statuses = response.statuses()
+                error = response.error or (_status_error(statuses[0]) if statuses else None)
+                if error is not None:
+                    self._log.warning(f"stray cancel of cloid {state.cloid}: {error}")
+            except HyperliquidHttpError as error:
+                self._log.warning(f"stray cancel of cloid {state.cloid} failed ({error}); the next resync retries")
+            finally:
+                self._stray_cancels.discard(state.cloid)
+
+        self.create_task(cancel(), log_msg=f"cancel stray {state.cloid}")
+        return True
 
     def _asset(self, instrument_id: InstrumentId) -> int:
         instrument = self._provider.find(instrument_id)
@@ -774,6 +838,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if news is None:
             self._log.warning(f"unknown order status {update.status!r} for {state.client_order_id}")
             return
+        if news.kind is NewsKind.OPEN and news.oid not in state.replaced_oids:
+            self._check_stray(state)
         self._run(state, state.on_news(news, time.monotonic()))
 
     def _process_fill(self, fill: UserFill, snapshot: bool) -> bool:
@@ -798,6 +864,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if fill.trade_id in order.trade_ids:  # applied by reconciliation, which bypasses this client's state
             state.seed_fill(news.oid, news.trade_id, news.qty)
             return False
+        if state.not_placed:
+            self._check_stray(state)  # the venue took it after all; the fill still counts (the position is real)
         effects = state.on_fill(news)
         self._run(state, effects, parsed)
         self._schedule_account_refresh()

@@ -21,6 +21,10 @@ arrival order can be tested directly (``tests/test_order_state.py``). The rules:
   old leg racing the modify never turns into an overfill (nautilus #4154); an old-leg fill learnt only after the
   switch raises the quantity by as much.
 - A lost answer leaves the outcome to the venue's record of the cloid (a look-up); nothing is resent.
+- The node may hold an order closed that the venue still has: rejected as never placed when the venue took it
+  late (:attr:`OrderState.not_placed`), or cancelled by Nautilus's own in-flight check when a cancel could not be
+  confirmed (:meth:`OrderState.closed_by_node`). The caller cancels such an order at the venue; its fills are still
+  emitted (Nautilus applies a fill to a cancelled order, which reopens it, so the venue's cancel then closes it).
 """
 
 from __future__ import annotations
@@ -154,6 +158,11 @@ class OrderState:
         return sum(self.filled_by_oid.values(), _ZERO)
 
     @property
+    def not_placed(self) -> bool:
+        """Closed as never placed (REJECTED, never accepted)."""
+        return self.closed and not self.accepted
+
+    @property
     def terminal(self) -> bool:
         """Nothing more can happen to it: closed, or filled in full."""
         return self.closed or self.filled_qty >= self.quantity
@@ -174,6 +183,13 @@ class OrderState:
     def on_not_placed(self, reason: str, ts_ns: int) -> list[Effect]:
         """The venue has no record of the cloid (a look-up after a lost answer): it was never placed."""
         return self._reject(reason, ts_ns)
+
+    def closed_by_node(self) -> None:
+        """Nautilus closed the order without this client (its in-flight check resolves what it could not confirm:
+        a cancel as CANCELED, a submit as REJECTED): emit no second CANCELED (nor an ACCEPTED) when the venue's
+        own news arrives."""
+        self.closed = True
+        self.awaited.clear()
 
     # -- venue news ---------------------------------------------------------------------------------------
 
@@ -202,6 +218,10 @@ class OrderState:
         if fill.trade_id in self.trade_ids:
             return []
         self.trade_ids.add(fill.trade_id)
+        if self.closed and self.accepted:
+            # A fill after CANCELED reopens the order in Nautilus (CANCELED -> PARTIALLY_FILLED), so the venue's
+            # cancel still to come (or a look-up) must be able to close it again.
+            self.closed = False
         effects: list[Effect] = []
         if fill.oid in self.replaced_oids:
             # An old leg's fill learnt after the switch: the new leg rests with the size sent, so the total
