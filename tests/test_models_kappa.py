@@ -48,11 +48,13 @@ def exponential_depths(n: int, kappa: float) -> list[float]:
 
 
 def feed_trades(model: KappaModel, side: int, depths: list[float], t0_s: float = 1.0, step_s: float = 1.0) -> float:
-    """One taker order per depth on `side`, each its own venue time, against a fixed mid."""
+    """One taker order per depth on `side`, each its own venue time, against a fixed mid (a book at the mid with it:
+    a trade measured from a book older than ``max_mid_age_s`` is skipped)."""
     buy = side == ASK
     t_s = t0_s
     for depth in depths:
         ts = T0 + round(t_s * S)
+        model.on_book(ts, MID - 1.0, MID + 1.0)
         model.on_trade(ts, MID * (1 + depth) if buy else MID * (1 - depth), MID, buy, ts)
         t_s += step_s
     return t_s
@@ -117,6 +119,21 @@ def test_prints_of_one_taker_order_are_one_arrival_at_the_deepest_print() -> Non
     market.flush()
     assert [d for _, _, d in market.trades[ASK]._events] == [pytest.approx(3 / 50_000)]
     assert [d for _, _, d in market.trades[BID]._events] == [pytest.approx(1 / 50_000)]
+
+
+def test_no_depth_is_measured_from_a_book_older_than_max_mid_age() -> None:
+    # Review finding: after a feed gap (the HL captures hold 51 s and 250 s ones) the first book was compared with
+    # the mid from before the gap, and trades were measured from it: 3-8 % of the captures' prints, a one-way bias.
+    market = MarketArrivals(PARAMS)
+    market.on_book(T0, 49_999.0, 50_001.0)  # mid 50,000
+    market.on_trade(T0 + 6 * S, 50_003.0, MID, True, T0 + 6 * S)  # 6 s after the last book: its depth is unknown
+    market.on_book(T0 + 250 * S, 50_010.0, 50_012.0)  # after a 250 s gap: not an ask arrival of 2 bp
+    market.on_trade(T0 + 251 * S, 50_013.0, 50_011.0, True, T0 + 251 * S)  # 1 s after that book: measured
+    market.on_book(T0 + 252 * S, 50_013.0, 50_015.0)  # 1 s later: best bid 2 above the 50,011 mid, 0.4 bp
+    market.flush()
+    assert market.stale_mid_skips == 2
+    assert [d for _, _, d in market.trades[ASK]._events] == [pytest.approx(2 / 50_011)]
+    assert [d for _, _, d in market.crossings[ASK]._events] == [pytest.approx(2 / 50_011)]
 
 
 def test_window_expires_arrivals_and_arrivals_beyond_the_fit_range_are_left_out() -> None:
