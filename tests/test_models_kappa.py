@@ -270,6 +270,16 @@ def test_fill_rates_that_differ_between_depths_move_kappa_towards_the_data() -> 
     assert much[2] > 0.98 and little[2] < much[2]
 
 
+def test_own_data_never_carries_kappa_past_the_prior_band() -> None:
+    # Review finding: the market fit may sit near the 3x band's edge (here 2.4x a 17,000 prior) and own spells then
+    # moved kappa another 3x around it: published 3.3x the prior, past the band DESIGN 5 falls back to the prior at.
+    exposure_s = 20_000.0
+    n0, n1 = exposure_s * 0.1, exposure_s * 0.1 * math.exp(-8.0)  # fill rates of kappa 80,000 at 0 and 1 bp
+    args = (0.03, 2.4 * 17_000.0, [0.0, BP], [exposure_s, exposure_s], round(n0 + n1), n1 * BP, PARAMS)
+    assert refine_curve(*args)[1] > 3.0 * 17_000.0  # around the market fit alone: up to 3x of 40,800
+    assert refine_curve(*args, kappa_prior=17_000.0)[1] == pytest.approx(3.0 * 17_000.0, rel=1e-6)
+
+
 def test_own_spells_refine_a_published_side_and_expire_with_the_window() -> None:
     model = KappaModel(PARAMS, PRIORS)
     for k in range(5):  # five bids resting 20 s at 0 bp, filled; five asks resting 20 s, cancelled

@@ -517,6 +517,7 @@ def refine_curve(
     n_fills: int,
     fill_depth_sum_frac: float,
     params: KappaParams,
+    kappa_prior: float | None = None,
 ) -> tuple[float, float, float]:
     """(A, κ, data weight) of the posterior of the module docstring, given our exposure (seconds resting at each
     depth) and fills (count and summed depth at fill).
@@ -529,7 +530,7 @@ def refine_curve(
         g = −D + N·S₁/S + s_κ/κ − s_κ/κ_base,   h = N·(S₁² − S₂·S)/S² − s_κ/κ²  (< 0), D = Σ δ_fill.
     A | κ̂ ~ Gamma(s_A + N, s_A/A_base + S(κ̂)): its mean, and the data weight S/(S + s_A/A_base).
     """
-    kappa, s0 = refine_kappa(kappa_base, depths_frac, exposure_s, n_fills, fill_depth_sum_frac, params)
+    kappa, s0 = refine_kappa(kappa_base, depths_frac, exposure_s, n_fills, fill_depth_sum_frac, params, kappa_prior)
     return own_curve(a_base, kappa, s0, n_fills, params)
 
 
@@ -540,9 +541,14 @@ def refine_kappa(
     n_fills: int,
     fill_depth_sum_frac: float,
     params: KappaParams,
+    kappa_prior: float | None = None,
 ) -> tuple[float, float]:
     """κ̂ and S(κ̂) of `refine_curve`. Neither depends on A_base (A cancels from κ's likelihood), so a window whose
-    spells did not change keeps them while only A_base moves (`_OwnSpells.refine`)."""
+    spells did not change keeps them while only A_base moves (`_OwnSpells.refine`).
+
+    κ̂ stays within ``reliability_ratio``× of κ_base and, given the instrument's ``kappa_prior``, of the prior too:
+    the market fit may already sit near the prior band's edge, and own data would otherwise carry the published κ
+    to 9× the prior (review), past the band DESIGN §5 falls back to the prior beyond."""
     s_k, band = params.own_kappa_strength, params.reliability_ratio
     points = list(zip(depths_frac, exposure_s, strict=True))
     exp = math.exp
@@ -561,6 +567,8 @@ def refine_kappa(
     at = sums(kappa) if n_fills > 0 else None  # S and its moments at the current κ
     if at is not None and at[0] > 0.0:
         lo, hi = kappa_base / band, kappa_base * band
+        if kappa_prior is not None:
+            lo, hi = max(lo, kappa_prior / band), min(hi, kappa_prior * band)
         for _ in range(_NEWTON_MAX_ITER):
             s0, s1, s2 = at
             grad = -fill_depth_sum_frac + n_fills * s1 / s0 + s_k / kappa - s_k / kappa_base
@@ -665,15 +673,17 @@ class _OwnSpells:
             self.exposure_s = 0.0
         self.expires_at_ns = spells[0][0] + self._window_ns if spells else _NEVER
 
-    def refine(self, a_base: float, kappa_base: float, params: KappaParams) -> tuple[float, float, float]:
+    def refine(
+        self, a_base: float, kappa_base: float, params: KappaParams, kappa_prior: float
+    ) -> tuple[float, float, float]:
         if not self._spells:
             return a_base, kappa_base, 0.0
-        key = (kappa_base, self.version)
+        key = (kappa_base, self.version)  # the prior is the model's, fixed
         if self._refined is None or self._refined[0] != key:
             bins = [entry for entry in self._bins.values() if entry[0] > 0.0]
             refined = refine_kappa(
                 kappa_base, [td / t for t, td, _ in bins], [t for t, _, _ in bins], self.n_fills, self.fill_depth_sum,
-                params,
+                params, kappa_prior,
             )
             self._refined = (key, refined)
         kappa, s0 = self._refined[1]
@@ -741,7 +751,7 @@ class KappaModel:
         else:
             base_a, base_kappa, base_source = priors.a_per_s, priors.kappa_per_frac, CurveSource.PRIOR
         own = self._own[side]
-        a, kappa, weight = own.refine(base_a, base_kappa, p)
+        a, kappa, weight = own.refine(base_a, base_kappa, p, priors.kappa_per_frac)
         return SideCurve(  # positional, in field order: msgspec matches 12 keywords in ~0.3 µs more
             a,  # a_per_s
             kappa,  # kappa_per_frac
