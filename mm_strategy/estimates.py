@@ -3,6 +3,10 @@
 DESIGN §2: an estimate older than the staleness limit counts as missing, and the strategy then quotes from its
 prior, or from the last value where that is more conservative (``inputs.py``). That fallback must be visible: it is logged once when it starts and once when it ends (never per cycle,
 which would flood a live log), and the cycles spent on priors are counted per type for the report.
+
+Age is measured on one clock (DESIGN §5): the engine clock now against the estimate's ``ts_init``, the engine time
+its actor published it. Its ``ts_event`` is the venue time of the book batch it was read at, which runs 0.1–2.9 s
+behind the engine clock live, and would shorten the staleness limit by that lag.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ class LatestEstimates:
     def fresh(self, cls: type[T], now_ns: int) -> T | None:
         """The latest ``cls`` estimate if it is younger than the staleness limit, else None (use the prior)."""
         estimate = self._latest.get(cls)
-        if estimate is not None and now_ns - estimate.ts_event <= self._staleness_ns:
+        if estimate is not None and now_ns - estimate.ts_init <= self._staleness_ns:
             if cls in self._on_prior:
                 self._on_prior.discard(cls)
                 self._log(f"{cls.__name__}: fresh estimate again, leaving the prior")
@@ -42,6 +46,6 @@ class LatestEstimates:
         self.prior_cycles[cls.__name__] += 1
         if cls not in self._on_prior:
             self._on_prior.add(cls)
-            why = "none received yet" if estimate is None else f"last one {(now_ns - estimate.ts_event) / 1e9:.1f} s old"
+            why = "none received yet" if estimate is None else f"last one {(now_ns - estimate.ts_init) / 1e9:.1f} s old"
             self._log(f"{cls.__name__}: {why}; quoting from the prior")
         return None

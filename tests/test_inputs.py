@@ -191,3 +191,14 @@ def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle():
         )
     assert kept_estimates.prior_cycles == new_estimates.prior_cycles
     assert len(kept_estimates.prior_cycles) == 6 and 0.3 * 3_000 < reused < 3_000
+
+
+def test_staleness_is_measured_on_the_engine_clock():
+    # Review finding: age was now − ts_event, the venue time of the book batch the actor read at, which lags the
+    # engine clock by 0.1–2.9 s live: the 10 s limit shrank by that lag. Age is now − ts_init (publication time).
+    estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
+    lagged = KappaEstimate(instrument_id=IID, kappa_bid=25_000.0, kappa_ask=25_000.0, a_per_s_bid=0.04,
+                           a_per_s_ask=0.04, source="trades", ts_event=89 * S, ts_init=92 * S)  # venue 3 s behind
+    estimates.update(lagged)
+    assert estimates.fresh(KappaEstimate, 101 * S) is lagged  # published 9 s ago, read at a book of 12 s ago
+    assert estimates.fresh(KappaEstimate, 103 * S) is None
