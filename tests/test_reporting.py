@@ -226,6 +226,17 @@ def test_fill_rate_per_hour_and_against_the_model():
     assert f["observed_over_predicted"] == pytest.approx(2.0)
 
 
+def test_prints_of_one_sweep_through_one_order_are_one_fill_event():
+    # Review finding: the backtest fills a resting order once per print at or through its price: one 0.01 BTC buy
+    # read as 7 fills from one sweep. The venue reports one match per taker order: (order, time) pairs.
+    sweep = [FillRecord(60 * S, "BUY", 100.0 - k, 0.002, 0.0, "MAKER", "o1", 0, math.nan, 0) for k in range(3)]
+    later = FillRecord(90 * S, "BUY", 99.0, 0.004, 0.0, "MAKER", "o1", 0, math.nan, 0)
+    other = FillRecord(90 * S, "SELL", 101.0, 0.01, 0.0, "MAKER", "o2", 0, math.nan, 0)
+    f = compute_metrics(inputs([(0, 100.0), (1800, 100.0)], [*sweep, later, other]))["fills"]
+    assert (f["count"], f["fill_events"], f["orders_filled"]) == (5, 3, 2)
+    assert f["fill_events_per_hour_live_feed"] == pytest.approx(6.0)  # 3 in half an hour
+
+
 def test_vectorised_markouts_match_a_direct_loop():
     rng = np.random.default_rng(7)
     mid_ts = np.sort(rng.integers(0, 120 * S, 400))

@@ -180,9 +180,14 @@ def fill_metrics(analysis: Analysis) -> dict:
     ``fills_per_hour`` is over the whole session; ``fills_per_hour_live_feed`` leaves out the time the market-data
     feed was down (as ``quoting_metrics``' ``*_live_feed`` fractions do): a recorder outage holds no trades, so
     nothing can fill then, and half the bundled 9-minute capture is outage.
+
+    ``count`` counts fill records. A backtest fills one resting order once per trade print at or through its price,
+    so one taker sweep through our level can read as 7 fills where the venue reports one match per taker order;
+    ``fill_events`` counts distinct (order, time) pairs, the venue's count, and ``orders_filled`` the orders.
     """
     fills = analysis.fills
     count = int(fills.ts_ns.size)
+    events = len({(f.order_id, f.ts_ns) for f in analysis.inputs.fills})
     hours = analysis.session_hours
     fills_per_hour = count / hours if hours > 0 else None
     down_ns = sum(end - start for start, end in analysis.feed_down_ns)
@@ -201,6 +206,9 @@ def fill_metrics(analysis: Analysis) -> dict:
         "before_first_mid": int((asof_index(analysis.inputs.mid_ts_ns, fills.ts_ns) < 0).sum()),
         "fills_per_hour": fills_per_hour,
         "fills_per_hour_live_feed": count / live_hours if live_hours > 0 else None,
+        "fill_events": events,
+        "fill_events_per_hour_live_feed": events / live_hours if live_hours > 0 else None,
+        "orders_filled": len({f.order_id for f in analysis.inputs.fills}),
         "buy_fills_per_hour": (fills.sign > 0).sum() / hours if hours > 0 else None,
         "sell_fills_per_hour": (fills.sign < 0).sum() / hours if hours > 0 else None,
         "model": dict(model),

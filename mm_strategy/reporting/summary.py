@@ -16,7 +16,11 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
         else "n/a (final equity unknown)"
     )
     return [
-        ("fills", f"{fills['count']} (buy {fills['buy']} / sell {fills['sell']}, taker {fills['taker']})"),
+        (
+            "fills",
+            f"{fills['count']} (buy {fills['buy']} / sell {fills['sell']}, taker {fills['taker']}; "
+            f"{fills['fill_events']} fill events on {fills['orders_filled']} orders)",
+        ),
         (
             "fills per hour",
             f"{fmt_number(fills['fills_per_hour'], '.1f')} "
