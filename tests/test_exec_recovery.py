@@ -16,12 +16,22 @@ from nautilus_trader.model.events import OrderFilled
 
 from adapters.hyperliquid.actions import cloid_from_client_order_id
 from adapters.hyperliquid.local_exchange import test_account_address as funded_account_address
+from adapters.hyperliquid.order_state import Canceled
+from adapters.hyperliquid.order_state import Filled
+from adapters.hyperliquid.order_state import NewsKind
+from tests.test_adapter_execution import MANUAL
 from tests.test_adapter_execution import manual_node
+from tests.test_adapter_execution import record_actions
 from tests.test_adapter_execution import settled
 from tests.test_adapter_execution import touch
 from tests.test_live_support import exchange_factory  # noqa: F401  (fixture)
+from tests.test_live_support import live_settings
 from tests.test_live_support import node_factory  # noqa: F401  (fixture)
 from tests.test_live_support import wait_for
+from tests.test_order_state import TS
+from tests.test_order_state import fill
+from tests.test_order_state import news
+from tests.test_order_state import order as order_state
 
 
 def _fill_frame(user: str, fill: dict) -> str:
@@ -144,3 +154,56 @@ async def test_a_lost_cancel_during_an_info_outage_is_confirmed_and_never_left_o
     assert live.exchange.venue.find_order(funded_account_address(), cloid).status == "canceled"
     await settled(live, order, OrderStatus.CANCELED)
 
+
+async def test_orders_of_a_session_that_crashed_are_cancelled_when_the_next_one_connects(
+    exchange_factory, node_factory
+):
+    """The process dies without its shutdown sweep and restarts within the dead-man window: the in-memory cache
+    is gone, so its orders used to come back as EXTERNAL, unmanaged, kept alive by the new dead-man refreshes."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    bid, ask = touch(live)
+    for order in (strategy.limit(OrderSide.BUY, bid - 30), strategy.limit(OrderSide.SELL, ask + 30)):
+        strategy.submit_order(order)
+        await settled(live, order, OrderStatus.ACCEPTED)
+    client = live.exec_client
+
+    async def crash() -> None:  # sockets close; nothing is cancelled and the dead-man switch stays armed
+        client._stopping.set()
+        await client.ws.disconnect()
+
+    client._disconnect = crash
+    await live.stop()
+    assert len(live.venue_open_orders()) == 2 and live.account.schedule_cancel_ms is not None
+
+    received = record_actions(live)
+    restarted = await node_factory(live.exchange, live_settings(strategy=MANUAL))
+    assert restarted.venue_open_orders() == [], "cancelled on connect"
+    kinds = [action["type"] for action in received]
+    assert kinds.index("cancel") < kinds.index("scheduleCancel"), "before the dead-man switch is re-armed"
+    await asyncio.sleep(0.5)
+    assert restarted.node.cache.orders_open() == [], "nothing comes back as EXTERNAL"
+
+
+# -- the order-state rules behind the stray cancels ---------------------------------------------------------------
+
+
+def test_an_order_rejected_as_never_placed_stays_rejected_whatever_the_venue_reports_later():
+    state = order_state()
+    state.on_not_placed("not placed: connection lost", TS)
+    assert state.not_placed
+    assert state.on_news(news(NewsKind.OPEN), now_s=0.0) == [], "no ACCEPTED after REJECTED: the caller cancels it"
+    late = fill("0.4", "t1")
+    assert state.on_fill(late) == [Filled(late)], "its fill still counts"
+    assert state.on_news(news(NewsKind.CANCELED, leg_filled="0.4"), now_s=0.0) == [] and state.not_placed
+
+
+def test_an_order_the_node_closed_emits_no_second_cancel_unless_a_fill_reopened_it():
+    state = order_state(accepted=True)
+    state.closed_by_node()
+    assert state.on_news(news(NewsKind.CANCELED), now_s=0.0) == [], "Nautilus cancelled it already"
+
+    reopened = order_state(accepted=True)
+    reopened.closed_by_node()
+    late = fill("0.4", "t1")
+    assert reopened.on_fill(late) == [Filled(late)] and not reopened.terminal, "CANCELED -> PARTIALLY_FILLED"
+    assert reopened.on_news(news(NewsKind.CANCELED, leg_filled="0.4"), now_s=0.0) == [Canceled(TS)]

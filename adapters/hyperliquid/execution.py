@@ -25,7 +25,9 @@ answer the venue then executed late, or cancelled by Nautilus's in-flight check 
 confirmed) is cancelled at the venue by cloid, from whichever news shows it (stream, resync, a cancel's
 confirmation); its fills are still emitted, so the position stays the venue's.
 
-The dead-man switch (``scheduleCancel``) is refreshed while running; a clean disconnect cancels every open order at the venue and clears the switch only
+One node trades an account. On connect, before the dead-man switch (``scheduleCancel``) is armed, every open
+order the node's cache does not hold is cancelled (a crashed session's, whose in-memory cache is gone). The switch
+is refreshed while running; a clean disconnect cancels every open order at the venue and clears the switch only
 once none is left.
 """
 
@@ -237,6 +239,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         await self._refresh_account()
         await self._await_account_registered()
         await self._read_budget()
+        await self._cancel_unknown_open_orders()
         await self._ws.connect()
         self._stopping.clear()
         for subscription in self._user_subscriptions():
@@ -258,6 +261,32 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         await self._resync_or_log("disconnect")
         await self._ws.disconnect()
         await self._http.close()
+
+    async def _cancel_unknown_open_orders(self) -> None:
+        """Cancel every open order of a loaded coin that maps to no order in the node's cache, before the dead-man
+        switch is armed. One node trades an account (its shutdown sweep and the switch cover every order of it), so
+        such an order is one of a session that crashed within the switch's window (the cache lives in memory): it
+        would come back as EXTERNAL, unmanaged by any strategy, and this session's switch would keep it alive.
+        Raises ``HyperliquidHttpError`` when the venue cannot be read: better not to start than to start blind."""
+        open_orders = await self._info.frontend_open_orders(self._user)
+        unknown = [
+            order
+            for order in open_orders
+            if self._state_for(order.cloid, order.oid) is None and self._asset_of_coin(order.coin) is not None
+        ]
+        if not unknown:
+            return
+        for order in unknown:
+            self._log.warning(
+                f"cancelling {order.coin} {order.side} {order.sz} @ {order.limitPx} (oid {order.oid}, cloid "
+                f"{order.cloid}): open at the venue but unknown to this node (left by a previous session?)"
+            )
+        pairs = [(self._asset_of_coin(order.coin), order.oid) for order in unknown]
+        response = await self._exchange.post(actions.cancel_action(pairs), len(pairs))
+        statuses = response.statuses() if response.error is None else []
+        refused = [error for status in statuses if (error := _status_error(status)) is not None]
+        if response.error is not None or refused:
+            self._log.error(f"cancelling unknown open orders: {response.error or refused}")
 
     def _user_subscriptions(self) -> list[dict[str, Any]]:
         return [
