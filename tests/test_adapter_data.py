@@ -80,8 +80,8 @@ class Harness:
 async def harness_factory(exchange_factory) -> AsyncIterator[Any]:
     clients: list[HyperliquidDataClient] = []
 
-    async def make(config_overrides: dict | None = None, **exchange_overrides: Any) -> Harness:
-        exchange = await exchange_factory(manual_clock=True, **exchange_overrides)
+    async def make(config_overrides: dict | None = None, manual_clock: bool = True, **exchange_overrides: Any) -> Harness:
+        exchange = await exchange_factory(manual_clock=manual_clock, **exchange_overrides)
         clock = LiveClock()
         msgbus = MessageBus(TraderId("TESTER-001"), clock)
         received: list[Any] = []

@@ -17,7 +17,6 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import msgspec
 import pytest
@@ -42,11 +41,9 @@ from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints
 from adapters.hyperliquid.http.ratelimit import WeightLimiter
 from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY
-from adapters.hyperliquid.local_exchange import LocalExchange
 from adapters.hyperliquid.node import VenueTarget
 from adapters.hyperliquid.node import live_clients
 from mm_strategy.node_config import load_venue_config
-from tests.test_adapter_data import Harness
 from tests.test_adapter_data import harness_factory  # noqa: F401  (fixture)
 from tests.test_live_support import CONFIG_PATH
 from tests.test_live_support import exchange_factory  # noqa: F401  (fixture)
@@ -217,49 +214,26 @@ async def test_the_fast_book_is_five_levels_a_side(harness_factory):
     assert sorted(Counter(d.order.side for d in adds).values()) == [5, 5]
 
 
-async def test_books_that_arrive_late_are_counted_as_a_lagging_venue(exchange_factory):
+async def test_books_that_arrive_late_are_counted_as_a_lagging_venue(harness_factory):
     """Real-time replay at 2x; then every l2Book frame sent in a 4 s window reaches the client 3 s late.
 
     The replay keeps the recording's own venue-to-receipt lag (real hour: median 0.52 s, max 2.9 s; halved at
     2x), under the default ``book_lag_secs`` of 2 s; the held frames arrive 3 s later than that."""
-    exchange = await exchange_factory(manual_clock=False, speed=2.0)
-    harness = await _data_harness(exchange)
-    client = harness.client
-    try:
-        await harness.subscribe(SubscribeOrderBook)
-        await wait_for(lambda: len(harness.book_batches()) >= 3, 10, "books on time")
-        assert client.lagging_books == 0
-        on_time = len(harness.book_batches())
-        exchange.faults.delay(3.0, channel="l2Book", count=None, seconds=4.0)
-        await wait_for(lambda: client.lagging_books >= 1, 10, "a late book")
-        await wait_for(lambda: not client._books["BTC"].lagging, 10, "caught up")
-        lagging = client.lagging_books
-        late_s = [(b.ts_init - b.ts_event) / 1e9 for b in harness.book_batches()[on_time:]]
-        assert 1 <= sum(lag > 2.0 for lag in late_s) <= lagging
-        assert all(lag < 2.0 or 3.0 <= lag < 4.5 for lag in late_s), f"on time, or the 3 s the venue held it: {late_s}"
-        count = len(harness.book_batches())
-        await wait_for(lambda: len(harness.book_batches()) >= count + 3, 10, "books on time again")
-        assert client.lagging_books == lagging
-    finally:
-        await client._disconnect()
+    # a real-time replay: a manual venue clock's time is not the wall clock a lag is measured against
+    harness = await harness_factory(manual_clock=False, speed=2.0)
+    exchange, client = harness.exchange, harness.client
+    await harness.subscribe(SubscribeOrderBook)
+    await wait_for(lambda: len(harness.book_batches()) >= 3, 10, "books on time")
+    assert client.lagging_books == 0
+    on_time = len(harness.book_batches())
+    exchange.faults.delay(3.0, channel="l2Book", count=None, seconds=4.0)
+    await wait_for(lambda: client.lagging_books >= 1, 10, "a late book")
+    await wait_for(lambda: not client._books["BTC"].lagging, 10, "caught up")
+    lagging = client.lagging_books
+    late_s = [(b.ts_init - b.ts_event) / 1e9 for b in harness.book_batches()[on_time:]]
+    assert 1 <= sum(lag > 2.0 for lag in late_s) <= lagging
+    assert all(lag < 2.0 or 3.0 <= lag < 4.5 for lag in late_s), f"on time, or the 3 s the venue held it: {late_s}"
+    count = len(harness.book_batches())
+    await wait_for(lambda: len(harness.book_batches()) >= count + 3, 10, "books on time again")
+    assert client.lagging_books == lagging
 
-
-async def _data_harness(exchange: LocalExchange, **config: Any) -> Harness:
-    """``test_adapter_data.harness_factory``'s client, against an exchange replaying in real time (that fixture's
-    exchange runs on a manual clock, whose venue time is not the wall clock a lag is measured against)."""
-    clock = LiveClock()
-    msgbus = MessageBus(TraderId("TESTER-001"), clock)
-    received: list[Any] = []
-    msgbus.register("DataEngine.process", received.append)
-    data_config = HyperliquidDataClientConfig(
-        environment="local",
-        base_url_http=exchange.url,
-        base_url_ws=exchange.ws_url,
-        instrument_provider=InstrumentProviderConfig(load_all=True),
-        **config,
-    )
-    client = HyperliquidLiveDataClientFactory.create(
-        asyncio.get_running_loop(), "HYPERLIQUID", data_config, msgbus, Cache(), clock
-    )
-    await client._connect()
-    return Harness(client, exchange, received)
