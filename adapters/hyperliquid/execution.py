@@ -617,10 +617,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         """Called when the venue shows the order live: if the node holds it closed (rejected as never placed after
         a lost answer, or cancelled by Nautilus's in-flight check after a cancel it could not confirm), nothing
         manages it any more, so cancel it at the venue by cloid. True if it is such a stray."""
-        if not state.not_placed:
+        if not state.closed_without_venue:
             order = self._cache.order(state.client_order_id)
-            if order is None or not order.is_closed:
-                return False
+            if state.closed or order is None or not order.is_closed:
+                return False  # open, or closed by venue news (a resync's snapshot read just before may list it)
             state.closed_by_node()
         if state.cloid in self._stray_cancels:
             return True

@@ -146,6 +146,7 @@ class OrderState:
     oid: int | None = None
     accepted: bool = False
     closed: bool = False  # CANCELED/REJECTED emitted
+    node_closed: bool = False  # closed by Nautilus itself, not by this client (see closed_by_node)
     submit_in_flight: bool = False
     filled_by_oid: dict[int, Decimal] = field(default_factory=dict)
     trade_ids: set[str] = field(default_factory=set)
@@ -161,6 +162,12 @@ class OrderState:
     def not_placed(self) -> bool:
         """Closed as never placed (REJECTED, never accepted)."""
         return self.closed and not self.accepted
+
+    @property
+    def closed_without_venue(self) -> bool:
+        """Closed in the node although no venue news closed it: never placed, or closed by Nautilus itself. Venue
+        news showing such an order live means nothing manages it any more."""
+        return self.not_placed or self.node_closed
 
     @property
     def terminal(self) -> bool:
@@ -188,7 +195,7 @@ class OrderState:
         """Nautilus closed the order without this client (its in-flight check resolves what it could not confirm:
         a cancel as CANCELED, a submit as REJECTED): emit no second CANCELED (nor an ACCEPTED) when the venue's
         own news arrives."""
-        self.closed = True
+        self.closed = self.node_closed = True
         self.awaited.clear()
 
     # -- venue news ---------------------------------------------------------------------------------------
@@ -221,7 +228,7 @@ class OrderState:
         if self.closed and self.accepted:
             # A fill after CANCELED reopens the order in Nautilus (CANCELED -> PARTIALLY_FILLED), so the venue's
             # cancel still to come (or a look-up) must be able to close it again.
-            self.closed = False
+            self.closed = self.node_closed = False
         effects: list[Effect] = []
         if fill.oid in self.replaced_oids:
             # An old leg's fill learnt after the switch: the new leg rests with the size sent, so the total
