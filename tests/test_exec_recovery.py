@@ -29,7 +29,7 @@ from tests.test_live_support import live_settings
 from tests.test_live_support import node_factory  # noqa: F401  (fixture)
 from tests.test_live_support import wait_for
 from tests.test_order_state import TS
-from tests.test_order_state import fill
+from tests.test_order_state import fill as fill_news
 from tests.test_order_state import news
 from tests.test_order_state import order as order_state
 
@@ -192,7 +192,7 @@ def test_an_order_rejected_as_never_placed_stays_rejected_whatever_the_venue_rep
     state.on_not_placed("not placed: connection lost", TS)
     assert state.not_placed
     assert state.on_news(news(NewsKind.OPEN), now_s=0.0) == [], "no ACCEPTED after REJECTED: the caller cancels it"
-    late = fill("0.4", "t1")
+    late = fill_news("0.4", "t1")
     assert state.on_fill(late) == [Filled(late)], "its fill still counts"
     assert state.on_news(news(NewsKind.CANCELED, leg_filled="0.4"), now_s=0.0) == [] and state.not_placed
 
@@ -204,6 +204,6 @@ def test_an_order_the_node_closed_emits_no_second_cancel_unless_a_fill_reopened_
 
     reopened = order_state(accepted=True)
     reopened.closed_by_node()
-    late = fill("0.4", "t1")
+    late = fill_news("0.4", "t1")
     assert reopened.on_fill(late) == [Filled(late)] and not reopened.terminal, "CANCELED -> PARTIALLY_FILLED"
     assert reopened.on_news(news(NewsKind.CANCELED, leg_filled="0.4"), now_s=0.0) == [Canceled(TS)]

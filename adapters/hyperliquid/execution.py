@@ -619,7 +619,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         manages it any more, so cancel it at the venue by cloid. True if it is such a stray."""
         if not state.closed_without_venue:
             order = self._cache.order(state.client_order_id)
-            if state.closed or order is None or not order.is_closed:
+            if state.terminal or order is None or not order.is_closed:
                 return False  # open, or closed by venue news (a resync's snapshot read just before may list it)
             state.closed_by_node()
         if state.cloid in self._stray_cancels:
