@@ -19,6 +19,7 @@ from adapters.hyperliquid.local_exchange import test_account_address as funded_a
 from adapters.hyperliquid.order_state import Canceled
 from adapters.hyperliquid.order_state import Filled
 from adapters.hyperliquid.order_state import NewsKind
+from mm_strategy.node_config import replace_venue_live
 from tests.test_adapter_execution import MANUAL
 from tests.test_adapter_execution import manual_node
 from tests.test_adapter_execution import record_actions
@@ -160,19 +161,7 @@ async def test_orders_of_a_session_that_crashed_are_cancelled_when_the_next_one_
 ):
     """The process dies without its shutdown sweep and restarts within the dead-man window: the in-memory cache
     is gone, so its orders used to come back as EXTERNAL, unmanaged, kept alive by the new dead-man refreshes."""
-    live, strategy = await manual_node(exchange_factory, node_factory)
-    bid, ask = touch(live)
-    for order in (strategy.limit(OrderSide.BUY, bid - 30), strategy.limit(OrderSide.SELL, ask + 30)):
-        strategy.submit_order(order)
-        await settled(live, order, OrderStatus.ACCEPTED)
-    client = live.exec_client
-
-    async def crash() -> None:  # sockets close; nothing is cancelled and the dead-man switch stays armed
-        client._stopping.set()
-        await client.ws.disconnect()
-
-    client._disconnect = crash
-    await live.stop()
+    live = await crashed_with_two_orders(exchange_factory, node_factory)
     assert len(live.venue_open_orders()) == 2 and live.account.schedule_cancel_ms is not None
 
     received = record_actions(live)
@@ -182,6 +171,32 @@ async def test_orders_of_a_session_that_crashed_are_cancelled_when_the_next_one_
     assert kinds.index("cancel") < kinds.index("scheduleCancel"), "before the dead-man switch is re-armed"
     await asyncio.sleep(0.5)
     assert restarted.node.cache.orders_open() == [], "nothing comes back as EXTERNAL"
+
+
+async def test_orders_unknown_at_connect_are_kept_when_the_config_says_so(exchange_factory, node_factory):
+    live = await crashed_with_two_orders(exchange_factory, node_factory)
+    keep = replace_venue_live(live_settings(strategy=MANUAL), cancel_unknown_orders_on_connect=False)
+    restarted = await node_factory(live.exchange, keep)
+    assert len(restarted.venue_open_orders()) == 2, "kept at the venue"
+
+
+async def crashed_with_two_orders(exchange_factory, node_factory):
+    """A node with a bid and an ask resting, stopped as a crash stops it: sockets close, nothing is cancelled and
+    the dead-man switch stays armed."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    bid, ask = touch(live)
+    for order in (strategy.limit(OrderSide.BUY, bid - 30), strategy.limit(OrderSide.SELL, ask + 30)):
+        strategy.submit_order(order)
+        await settled(live, order, OrderStatus.ACCEPTED)
+    client = live.exec_client
+
+    async def crash() -> None:
+        client._stopping.set()
+        await client.ws.disconnect()
+
+    client._disconnect = crash
+    await live.stop()
+    return live
 
 
 # -- the order-state rules behind the stray cancels ---------------------------------------------------------------

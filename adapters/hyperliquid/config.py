@@ -88,6 +88,9 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     ``None`` leaves the account's setting alone. ``ws_post``: send actions as WS ``post`` requests on the user
     stream's socket whenever one can go at once, REST otherwise (``http/exchange.py``); a post not answered
     within ``ws_post_timeout_secs`` has an unknown outcome and its orders are looked up, as after a REST timeout.
+    ``cancel_unknown_orders_on_connect``: cancel the account's open orders on the loaded coins that the node does
+    not know (a crashed session's, kept alive by its dead-man switch) before trading; False keeps them, as EXTERNAL
+    orders no strategy manages (orders placed by hand on the same account, say).
     """
 
     environment: str = "mainnet"
@@ -110,6 +113,7 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     leverage: int | None = None
     ws_post: bool = True
     ws_post_timeout_secs: float = 10.0
+    cancel_unknown_orders_on_connect: bool = True
 
     def __post_init__(self) -> None:
         _validate_transport(self)

@@ -239,7 +239,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         await self._refresh_account()
         await self._await_account_registered()
         await self._read_budget()
-        await self._cancel_unknown_open_orders()
+        if self._config.cancel_unknown_orders_on_connect:
+            await self._cancel_unknown_open_orders()
         await self._ws.connect()
         self._stopping.clear()
         for subscription in self._user_subscriptions():

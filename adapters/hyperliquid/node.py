@@ -57,6 +57,7 @@ class HyperliquidLive(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_
     private_key_file: str | None = None  # when set, the key is read from this file instead of private_key_env
     account_address: str | None = None  # the master account when the key is an agent wallet's
     leverage: int | None = None  # cross leverage set on connect; None keeps the account's setting
+    cancel_unknown_orders_on_connect: bool = True  # False keeps open orders this node does not know (exec config)
 
     def __post_init__(self) -> None:
         if self.environment not in ENVIRONMENTS:
@@ -110,6 +111,7 @@ def live_clients(settings: VenueInstrumentConfig, target: VenueTarget, record_pa
         instrument_provider=provider,
         account_address=own.account_address,
         leverage=own.leverage,
+        cancel_unknown_orders_on_connect=own.cancel_unknown_orders_on_connect,
         **key_source,
         **endpoints,
     )
