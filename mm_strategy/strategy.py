@@ -33,6 +33,7 @@ from nautilus_trader.model.data import OrderBookDeltas
 from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import LiquiditySide
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.events import OrderAccepted
 from nautilus_trader.model.events import OrderCanceled
@@ -278,7 +279,7 @@ class GLFTMarketMaker(Strategy):
         working = self._working()
         plan = self.kill_switch.quote_plan(ts_ns, float(position))
         if plan.cancel_all:
-            self._cancel(o for o in working.orders if not o.is_pending_cancel)
+            self._cancel_all(working)
             return
         inputs = self._model_inputs(ts_ns, position)
         lot = float(self.config.order_size)
@@ -300,7 +301,11 @@ class GLFTMarketMaker(Strategy):
             tick, half_spread_px, self.config.requote_tolerance_ticks, self.config.requote_tolerance_half_spread_frac
         )
         diff = diff_quotes(bids + asks, working.resting(self._order_events, self._level_by_id), tolerance)
-        self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
+        self._cancel(
+            order
+            for o in diff.cancel
+            if (order := self._orders_by_id.get(o.order_id)) is not None and order.status != OrderStatus.INITIALIZED
+        )
         placed = self._within_cap(diff.place, position, working)
         self._submit([self._new_order(level, mid, plan.reduce_only) for level in placed])
         self._record_series(ts_ns, inputs, depths, shift_bps)
@@ -405,6 +410,14 @@ class GLFTMarketMaker(Strategy):
             self.submit_order_list(self.order_factory.create_list(orders))
         elif orders:
             self.submit_order(orders[0])
+        if orders:
+            self._working_set = None  # they are working orders now, before any event says so (``_working``)
+
+    def _cancel_all(self, working: _WorkingSet) -> None:
+        """Cancel every working order not already being cancelled, except those still INITIALIZED: live, a cancel goes
+        straight to the execution engine while the submit waits in the risk engine's queue, so it could reach the
+        client first, for an order it has not sent yet; they are cancelled once submitted (next cycle or tick)."""
+        self._cancel(o for o in working.orders if not o.is_pending_cancel and o.status != OrderStatus.INITIALIZED)
 
     def _cancel(self, orders) -> None:
         """A cycle's cancels as one batch: one signed ``cancelByCloid`` action live, instead of one request each."""
@@ -448,6 +461,10 @@ class GLFTMarketMaker(Strategy):
         if equity is not None:
             events += self.kill_switch.on_pnl(now, equity)
         self._handle_kill_events(events)
+        if not events and self.kill_switch.quote_plan(now, float(self._net_position())).cancel_all:
+            # Quotes pulled or halted: no quote cycle runs on a dead or crossed feed, so a cancel the venue
+            # refused (the order is back to ACCEPTED) or one that was lost is sent again here, every tick.
+            self._cancel_all(self._working())
 
     def _on_status_timer(self, event) -> None:
         self.log.info(self.status_line())
@@ -458,7 +475,7 @@ class GLFTMarketMaker(Strategy):
         self._dirty = True
         self._log_kill_events(events)
         if self.kill_switch.quote_plan(events[-1].ts_ns, float(self._net_position())).cancel_all:
-            self._cancel(o for o in self._working().orders if not o.is_pending_cancel)
+            self._cancel_all(self._working())
 
     def _log_kill_events(self, events: list[KillEvent]) -> None:
         for event in events:
@@ -551,6 +568,12 @@ class GLFTMarketMaker(Strategy):
             unique = {o.client_order_id: o for o in self.cache.orders_open(instrument_id=iid, strategy_id=sid)}
             for order in self.cache.orders_inflight(instrument_id=iid, strategy_id=sid):
                 unique.setdefault(order.client_order_id, order)
+            # Sent but not yet SUBMITTED: live, the risk and execution engines are queued, and a book message
+            # already queued runs the next cycle first. The cache indexes such orders as neither open nor in
+            # flight, and a cycle blind to them placed every level again (worst case 2x the cap; review).
+            for order in self._orders_by_id.values():
+                if order.status == OrderStatus.INITIALIZED:
+                    unique.setdefault(order.client_order_id, order)
             working = self._working_set = _WorkingSet(list(unique.values()), self._level_by_id, self._order_events)
         return working
 
@@ -638,8 +661,10 @@ def _leaves_by_side(orders) -> dict[OrderSide, Decimal]:
 
 
 def _unkeepable(order: Order) -> bool:
-    """An order that the diff cannot keep this cycle but that may still fill: in flight or being cancelled."""
-    return order.is_pending_cancel or order.is_inflight
+    """An order that the diff cannot keep this cycle but that may still fill: being cancelled or modified. An order
+    on its way to the venue (INITIALIZED, SUBMITTED) is kept for its own level like a resting one: otherwise the next
+    cycle placed that level again beside it."""
+    return order.is_pending_cancel or order.status == OrderStatus.PENDING_UPDATE
 
 
 def _reducing_side_quoted(position: Decimal, bids: list[QuoteLevel], asks: list[QuoteLevel]) -> bool:

@@ -12,6 +12,7 @@ import pytest
 from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.config import ImportableActorConfig
+from nautilus_trader.model.enums import OrderSide
 
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
@@ -148,3 +149,70 @@ def test_a_halt_tripped_inside_a_quote_cycle_places_nothing(archive_catalog, mon
     assert not [o for o in orders if o.ts_init >= halt.ts_ns]  # and placed nothing from the halting cycle on
     assert not outcome.engine.cache.orders_open()
     outcome.node.dispose()
+
+
+def test_orders_still_queued_to_the_engines_count_against_the_cap(hl_btc_catalog, monkeypatch):
+    """Live, ``submit_order_list`` leaves the orders INITIALIZED while the command waits in the queued risk and
+    execution engines, and a book message already queued runs the next cycle first. Emulated here: each cycle's
+    orders reach the engines only after the next book message's cycle. That cycle used to see none of them and place
+    every level again: worst case twice the cap (review). Worst case = position + every order not closed."""
+    from nautilus_trader.trading.strategy import Strategy
+
+    held: list = []
+    worst = {"long": 0.0, "short": 0.0}
+
+    def queued_list(self, order_list, *args, **kwargs):
+        held.append((Strategy.submit_order_list, order_list))
+
+    def queued_one(self, order, *args, **kwargs):
+        held.append((Strategy.submit_order, order))
+
+    book_handler = GLFTMarketMaker.on_order_book_deltas
+
+    def late_engines(self, deltas):
+        queued = list(held)
+        held.clear()
+        book_handler(self, deltas)  # this message's cycle runs before the previous cycle's orders are submitted
+        for submit, what in queued:
+            submit(self, what)
+        position = float(self._net_position())
+        waiting = [o for o in self.cache.orders(instrument_id=self.config.instrument_id) if not o.is_closed]
+        waiting += [o for _, what in held for o in getattr(what, "orders", [what])]
+        buys = sum(o.leaves_qty.as_double() for o in waiting if o.side == OrderSide.BUY)
+        sells = sum(o.leaves_qty.as_double() for o in waiting if o.side == OrderSide.SELL)
+        worst["long"], worst["short"] = max(worst["long"], position + buys), max(worst["short"], sells - position)
+
+    monkeypatch.setattr(GLFTMarketMaker, "submit_order_list", queued_list)
+    monkeypatch.setattr(GLFTMarketMaker, "submit_order", queued_one)
+    monkeypatch.setattr(GLFTMarketMaker, "on_order_book_deltas", late_engines)
+    settings = load_venue_config(DEFAULT_CONFIG)
+    config = json.loads(json.dumps(settings.strategy.config))
+    config["risk"]["max_position"] = 0.02  # room for two levels a side
+    settings = msgspec.structs.replace(settings, strategy=msgspec.structs.replace(settings.strategy, config=config))
+    outcome = run_backtest(settings, hl_btc_catalog)
+    placed = len(outcome.engine.cache.orders())
+    outcome.node.dispose()
+    assert placed > 50 and worst["long"] <= 0.02 + 1e-12 and worst["short"] <= 0.02 + 1e-12, worst
+
+
+def test_a_lost_cancel_while_quotes_are_pulled_is_sent_again_on_the_next_risk_tick(hl_btc_catalog, monkeypatch):
+    """The capture's feed outage pulls the quotes (stale book): no quote cycle runs on a dead feed, so when that
+    cancel was lost (or refused: the order goes back to ACCEPTED) nothing sent it again until the 30 s halt
+    (review: 6 orders open 25 s; through the whole halt when both were lost). The risk tick now re-sends it."""
+    dropped = {"orders": [], "ts_ns": None}
+    cancel = GLFTMarketMaker._cancel
+
+    def losing_the_first_pull_cancel(self, orders):
+        orders = list(orders)
+        pulled = self.kill_switch.quote_plan(self.clock.timestamp_ns(), 0.0).cancel_all
+        if pulled and orders and dropped["ts_ns"] is None:
+            dropped["orders"], dropped["ts_ns"] = [o.client_order_id for o in orders], self.clock.timestamp_ns()
+            return  # lost on the way: never reaches the venue
+        cancel(self, orders)
+
+    monkeypatch.setattr(GLFTMarketMaker, "_cancel", losing_the_first_pull_cancel)
+    outcome = run_backtest(load_venue_config(DEFAULT_CONFIG), hl_btc_catalog)
+    cache = outcome.engine.cache
+    closed_after_s = [(cache.order(coid).ts_last - dropped["ts_ns"]) / 1e9 for coid in dropped["orders"]]
+    outcome.node.dispose()
+    assert len(closed_after_s) >= 2 and all(0 < s <= 3.0 for s in closed_after_s), closed_after_s  # was 26 s
