@@ -457,6 +457,9 @@ class GLFTMarketMaker(Strategy):
         self._dirty = True  # estimates age and pauses expire with time alone
         now = event.ts_event
         events = self.kill_switch.check_staleness(now)
+        # The position as the portfolio holds it, whoever moved it: a liquidation, an auto-deleveraging or a
+        # manual fill is no fill of ours, and only this call lets the kill switch see the jump and the 2x limit.
+        events += self.kill_switch.on_position(now, float(self._net_position()), had_fill=False)
         equity = equity_usd(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
         if equity is not None:
             events += self.kill_switch.on_pnl(now, equity)

@@ -4,6 +4,7 @@ working orders a quote cycle reads against the cache's."""
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from datetime import timedelta
 
 import msgspec
@@ -216,3 +217,25 @@ def test_a_lost_cancel_while_quotes_are_pulled_is_sent_again_on_the_next_risk_ti
     closed_after_s = [(cache.order(coid).ts_last - dropped["ts_ns"]) / 1e9 for coid in dropped["orders"]]
     outcome.node.dispose()
     assert len(closed_after_s) >= 2 and all(0 < s <= 3.0 for s in closed_after_s), closed_after_s  # was 26 s
+
+
+def test_a_position_jump_without_a_fill_of_ours_trips_liquidation(hl_btc_catalog, monkeypatch):
+    """A liquidation or an auto-deleveraging moves the position with no fill of this strategy; the kill switch's
+    liquidation trigger was only ever fed from our own fills (always as "had a fill"), so it could never fire and
+    the strategy went on quoting both sides (review). The risk tick now reports the position as it stands."""
+    jump_at_ns = {"ts": None}
+    position = GLFTMarketMaker._net_position
+
+    def liquidated(self):
+        now = self.clock.timestamp_ns()
+        if jump_at_ns["ts"] is None and self.quote_cycles > 50:
+            jump_at_ns["ts"] = now
+        return position(self) + (Decimal("0.05") if jump_at_ns["ts"] is not None else Decimal(0))
+
+    monkeypatch.setattr(GLFTMarketMaker, "_net_position", liquidated)
+    outcome = run_backtest(load_venue_config(DEFAULT_CONFIG), hl_btc_catalog)
+    strategy = outcome.engine.trader.strategies()[0]
+    outcome.node.dispose()
+    trips = [e for e in strategy.recorder.kill_events if e.trigger == "liquidation" and not e.cleared]
+    assert trips and 0 <= trips[0].ts_ns - jump_at_ns["ts"] <= 1_100_000_000, (trips, jump_at_ns)
+    assert trips[0].to_state == "HALTED"
