@@ -22,6 +22,7 @@ Risk checks that need no book event (staleness, equity for the loss limits) run 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
@@ -85,6 +86,7 @@ _RISK_TIMER = "mm.risk"
 _STATUS_TIMER = "mm.status"
 _BPS = 1e4
 _IMBALANCE_STEPS = 20  # a quote cycle re-runs when the band imbalance moves by 1/20 (``on_order_book_deltas``)
+_PEAK_SAVE_NS = 60_000_000_000  # a rising peak equity is written to the state file at most once a minute
 _SERIES_INTERVAL_NS = 1_000_000_000  # model-input series for the report: one point per data second
 _SIZES_KEPT = 8  # scaled order sizes kept (``_scaled_size``)
 # Estimate fields plotted in the report (the blended κ per side, σ and γ_eff come from the quote cycle itself).
@@ -126,6 +128,8 @@ class GLFTMarketMaker(Strategy):
         self._last_mid: float | None = None
         self._last_series_ns = 0
         self._skew_warned = False
+        self._saved_state: tuple[tuple, object] | None = None  # what the state file holds (``_persist``)
+        self._saved_peak_ns = 0
         self._last_top: tuple[float, float] | None = None
         self._last_estimate_ns: dict[type, int] = {}
         self._dirty = True
@@ -464,6 +468,7 @@ class GLFTMarketMaker(Strategy):
         if equity is not None:
             events += self.kill_switch.on_pnl(now, equity)
         self._handle_kill_events(events)
+        self._persist(now)
         if not events and self.kill_switch.quote_plan(now, float(self._net_position())).cancel_all:
             # Quotes pulled or halted: no quote cycle runs on a dead or crossed feed, so a cancel the venue
             # refused (the order is back to ACCEPTED) or one that was lost is sent again here, every tick.
@@ -477,6 +482,7 @@ class GLFTMarketMaker(Strategy):
             return
         self._dirty = True
         self._log_kill_events(events)
+        self._persist(events[-1].ts_ns)
         if self.kill_switch.quote_plan(events[-1].ts_ns, float(self._net_position())).cancel_all:
             self._cancel_all(self._working())
 
@@ -493,10 +499,31 @@ class GLFTMarketMaker(Strategy):
             self.on_load({"kill_switch": Path(path).read_bytes()})
             self.log.info(f"restored kill switch from {path}: {self.kill_switch.status_line()}")
 
+    def _persist(self, now_ns: int) -> None:
+        """Write the state file when what it holds changed: a reason tripped or cleared, or a new day's start equity
+        (at once), or today's peak equity (at most once a minute). Saved only at a clean stop, a crash or a kill
+        forgot a halt, and each restart granted a fresh daily-loss budget from a new day-start equity (review)."""
+        if not self.config.state_path:
+            return
+        state = self.kill_switch.to_state()
+        anchor = (state["day"], state["day_start_equity_usd"], json.dumps(state["reasons"]))
+        saved = self._saved_state
+        if saved is not None and saved[0] == anchor:
+            if state["peak_equity_usd"] == saved[1] or now_ns - self._saved_peak_ns < _PEAK_SAVE_NS:
+                return
+        self._save_to_file()
+        self._saved_state = (anchor, state["peak_equity_usd"])
+        self._saved_peak_ns = now_ns
+
     def _save_to_file(self) -> None:
+        """Atomically: a crash while writing leaves the previous file, never a truncated one that stops the next
+        start."""
         if self.config.state_path:
-            Path(self.config.state_path).parent.mkdir(parents=True, exist_ok=True)
-            Path(self.config.state_path).write_bytes(self.on_save()["kill_switch"])
+            path = Path(self.config.state_path)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(path.name + ".partial")
+            partial.write_bytes(self.on_save()["kill_switch"])
+            os.replace(partial, path)
 
     # -- order events ----------------------------------------------------------------------------------
 

@@ -239,3 +239,17 @@ def test_a_position_jump_without_a_fill_of_ours_trips_liquidation(hl_btc_catalog
     trips = [e for e in strategy.recorder.kill_events if e.trigger == "liquidation" and not e.cleared]
     assert trips and 0 <= trips[0].ts_ns - jump_at_ns["ts"] <= 1_100_000_000, (trips, jump_at_ns)
     assert trips[0].to_state == "HALTED"
+
+
+def test_a_halt_is_on_disk_as_soon_as_it_trips_not_only_at_a_clean_stop(archive_catalog, tmp_path, monkeypatch):
+    """The state file was written only by on_stop: a crash (OOM, kill -9) forgot a halt, and each restart took a new
+    day-start equity, a fresh daily-loss budget (review). It is written when a reason trips or clears, and when the
+    day's start equity is set; atomically, so a crash mid-write leaves the previous file."""
+    monkeypatch.setattr(GLFTMarketMaker, "on_stop", lambda self: self.clock.cancel_timers())  # dies: no stop save
+    state = tmp_path / "kill_switch.json"
+    strategy, outcome = _run(_settings(state, "halt:desk says stop"), archive_catalog, "2024-01-01T12:06:00")
+    outcome.node.dispose()
+    saved = json.loads(state.read_text())
+    assert [r["trigger"] for r in saved["reasons"]] == ["manual"] and "desk says stop" in saved["reasons"][0]["detail"]
+    assert saved["day"] == "2024-01-01" and saved["day_start_equity_usd"] == pytest.approx(10_000.0, abs=1.0)
+    assert not list(tmp_path.glob("*.partial"))
