@@ -196,19 +196,30 @@ class GLFTMarketMaker(Strategy):
         self._handle_kill_events(self.kill_switch.manual_halt(self.clock.timestamp_ns(), reason))
 
     def manual_resume(self) -> None:
-        self._handle_kill_events(self.kill_switch.manual_resume(self.clock.timestamp_ns()))
+        """Lift the operator halt and the latched reasons, then check the limits at once: a daily loss or drawdown
+        still breached trips again in the same instant, rather than a risk tick later, after a quote cycle had
+        placed a full ladder under a limit that still held (review)."""
+        now = self.clock.timestamp_ns()
+        events = self.kill_switch.manual_resume(now)
+        events += self.kill_switch.on_position(now, float(self._net_position()), had_fill=False)
+        equity = equity_usd(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
+        if equity is not None:
+            events += self.kill_switch.on_pnl(now, equity)
+        self._handle_kill_events(events)
 
     def _on_control(self, command: str) -> None:
-        """Bus commands on ``control_topic``: ``halt[:reason]``, ``resume``, ``status``."""
+        """Bus commands on ``control_topic``: ``halt[:reason]``, ``resume``, ``status``. The verb is read without
+        case or surrounding blanks (``HALT`` or ``halt\n`` halted nothing before); an unknown one is an error."""
         verb, _, argument = str(command).partition(":")
+        verb = verb.strip().lower()
         if verb == "halt":
-            self.manual_halt(argument or "operator")
+            self.manual_halt(argument.strip() or "operator")
         elif verb == "resume":
             self.manual_resume()
         elif verb == "status":
             self.log.info(self.status_line())
         else:
-            self.log.warning(f"unknown control command {command!r} (halt[:reason] | resume | status)")
+            self.log.error(f"unknown control command {command!r}, ignored (halt[:reason] | resume | status)")
 
     def estimates_on_prior(self) -> dict[str, int]:
         """Quote cycles that used a prior because an estimate type was missing or stale (for the report)."""

@@ -47,7 +47,7 @@ class Operator(Actor):
 
 def _settings(state_path, operator_command: str | None):
     settings = load_venue_config(DEFAULT_CONFIG)
-    config = dict(settings.strategy.config, state_path=str(state_path))
+    config = dict(settings.strategy.config, state_path=None if state_path is None else str(state_path))
     strategy = msgspec.structs.replace(settings.strategy, config=config)
     actors = []
     if operator_command:
@@ -253,3 +253,40 @@ def test_a_halt_is_on_disk_as_soon_as_it_trips_not_only_at_a_clean_stop(archive_
     assert [r["trigger"] for r in saved["reasons"]] == ["manual"] and "desk says stop" in saved["reasons"][0]["detail"]
     assert saved["day"] == "2024-01-01" and saved["day_start_equity_usd"] == pytest.approx(10_000.0, abs=1.0)
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_resume_under_a_still_breached_daily_loss_places_nothing(archive_catalog, monkeypatch):
+    """The operator resumes 60 s into a daily-loss halt whose loss still holds: the limits were only checked again
+    on the next risk tick, and the quote cycle in between placed a full two-sided ladder (review: 6 orders)."""
+    import mm_strategy.strategy as strategy_module
+
+    real_equity = strategy_module.equity_usd
+    losing = {"from_ns": None}
+
+    def equity_down_5_pct(portfolio, cache, instrument_id, mid):
+        equity = real_equity(portfolio, cache, instrument_id, mid)
+        return None if equity is None else equity - 500.0 if losing["from_ns"] is not None else equity
+
+    monkeypatch.setattr(strategy_module, "equity_usd", equity_down_5_pct)
+    quote_cycle = GLFTMarketMaker._quote_cycle
+
+    def start_losing_after_60_s(self, ts_ns, *args):
+        if losing["from_ns"] is None and self.quote_cycles > 60:
+            losing["from_ns"] = ts_ns
+        return quote_cycle(self, ts_ns, *args)
+
+    monkeypatch.setattr(GLFTMarketMaker, "_quote_cycle", start_losing_after_60_s)
+    strategy, outcome = _run(_settings(None, "resume"), archive_catalog, "2024-01-01T12:04:00")
+    trips = [e for e in strategy.recorder.kill_events if e.trigger == "daily_loss" and not e.cleared]
+    resumed = [e for e in strategy.recorder.kill_events if e.cleared and "manual resume" in e.detail]
+    orders = outcome.engine.cache.orders()
+    outcome.node.dispose()
+    assert len(trips) == 2 and resumed and trips[1].ts_ns == resumed[0].ts_ns  # tripped again at the resume
+    assert not [o for o in orders if o.ts_init > trips[0].ts_ns]
+
+
+@pytest.mark.parametrize("command", ["HALT", "halt\n", " halt", "Halt:desk"])
+def test_control_verbs_are_read_without_case_or_blanks(archive_catalog, command):
+    strategy, outcome = _run(_settings(None, command), archive_catalog, "2024-01-01T12:03:00")
+    outcome.node.dispose()
+    assert strategy.kill_switch.state == "HALTED"
