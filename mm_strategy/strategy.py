@@ -38,6 +38,7 @@ from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.enums import TimeInForce
 from nautilus_trader.model.events import OrderAccepted
 from nautilus_trader.model.events import OrderCanceled
+from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.events import OrderExpired
 from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.events import OrderRejected
@@ -560,6 +561,12 @@ class GLFTMarketMaker(Strategy):
         kind = "rate_limit" if _is_rate_limit(event.reason) else "reject"
         self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), kind))
 
+    def on_order_denied(self, event: OrderDenied) -> None:
+        """Refused before it left the node (NautilusTrader's risk engine): counted like a venue rejection."""
+        self._forget(event.client_order_id.value)
+        kind = "rate_limit" if _is_rate_limit(event.reason) else "reject"
+        self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), kind))
+
     def on_order_filled(self, event: OrderFilled) -> None:
         coid = event.client_order_id.value
         order = self.cache.order(event.client_order_id)
@@ -717,5 +724,7 @@ def _reducing_side_quoted(position: Decimal, bids: list[QuoteLevel], asks: list[
 
 
 def _is_rate_limit(reason: str) -> bool:
+    """A refusal for sending too much: the venue's 429/"too many", a rate limit (NautilusTrader's risk engine denies
+    past ``max_order_submit_rate``), or the exhausted address request budget our Hyperliquid client refuses on."""
     text = (reason or "").lower()
-    return "429" in text or "too many" in text or "rate limit" in text
+    return any(mark in text for mark in ("429", "too many", "rate limit", "order_submit_rate", "request budget"))

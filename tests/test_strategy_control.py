@@ -19,6 +19,7 @@ from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
 from mm_strategy.node_config import load_venue_config
 from mm_strategy.strategy import GLFTMarketMaker
+from mm_strategy.strategy import _is_rate_limit
 from mm_strategy.strategy import _leaves_by_side
 from mm_strategy.strategy import _resting_views
 from mm_strategy.strategy import _unkeepable
@@ -290,3 +291,18 @@ def test_control_verbs_are_read_without_case_or_blanks(archive_catalog, command)
     strategy, outcome = _run(_settings(None, command), archive_catalog, "2024-01-01T12:03:00")
     outcome.node.dispose()
     assert strategy.kill_switch.state == "HALTED"
+
+
+@pytest.mark.parametrize(
+    ("reason", "is_rate_limit"),
+    [
+        ("429 Too Many Requests", True),
+        ("Exceeded MAX_ORDER_SUBMIT_RATE", True),  # NautilusTrader's risk engine (an OrderDenied)
+        ("address request budget exhausted (10000/10000); cancels still allowed", True),  # our Hyperliquid client
+        ("Order has invalid price.", False),
+    ],
+)
+def test_refusals_for_sending_too_much_count_as_rate_limits(reason, is_rate_limit):
+    # Review finding: the client's own budget refusal and the risk engine's rate denial counted as plain rejects
+    # (threshold 20, not 3), and an OrderDenied did not reach the kill switch at all.
+    assert _is_rate_limit(reason) is is_rate_limit
