@@ -15,6 +15,11 @@ bounded by one β·σ·√h, the horizon's own move; it is zero on an empty band
 
 Microprice (size-weighted touch) and trade-flow signals were tried in the same study and did not transfer
 (out-of-sample R² ≤ 0 and ≈ 0): only the banded imbalance is implemented.
+
+Live on the real venue the node subscribes the fast ``l2Book`` (5 levels every 0.5 s: the 20-level book now comes
+every 2–5 s, which would trip the 5 s stale pull), so there the band holds at most 5 levels a side and ``I`` is
+the top-5 imbalance. Its σ-scaled β in the same study is 0.48, not 0.97: with β 1 the live shift is about twice
+the backtest's for the same book, still bounded by one β·σ·√h. Backtests on recorded 20-level books do not show it.
 """
 
 from __future__ import annotations
