@@ -201,12 +201,7 @@ class GLFTMarketMaker(Strategy):
         still breached trips again in the same instant, rather than a risk tick later, after a quote cycle had
         placed a full ladder under a limit that still held (review)."""
         now = self.clock.timestamp_ns()
-        events = self.kill_switch.manual_resume(now)
-        events += self.kill_switch.on_position(now, float(self._net_position()), had_fill=False)
-        equity = equity_usd(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
-        if equity is not None:
-            events += self.kill_switch.on_pnl(now, equity)
-        self._handle_kill_events(events)
+        self._handle_kill_events(self.kill_switch.manual_resume(now) + self._limit_checks(now))
 
     def _on_control(self, command: str) -> None:
         """Bus commands on ``control_topic``: ``halt[:reason]``, ``resume``, ``status``. The verb is read without
@@ -472,19 +467,23 @@ class GLFTMarketMaker(Strategy):
     def _on_risk_timer(self, event) -> None:
         self._dirty = True  # estimates age and pauses expire with time alone
         now = event.ts_event
-        events = self.kill_switch.check_staleness(now)
-        # The position as the portfolio holds it, whoever moved it: a liquidation, an auto-deleveraging or a
-        # manual fill is no fill of ours, and only this call lets the kill switch see the jump and the 2x limit.
-        events += self.kill_switch.on_position(now, float(self._net_position()), had_fill=False)
-        equity = equity_usd(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
-        if equity is not None:
-            events += self.kill_switch.on_pnl(now, equity)
+        events = self.kill_switch.check_staleness(now) + self._limit_checks(now)
         self._handle_kill_events(events)
         self._persist(now)
         if not events and self.kill_switch.quote_plan(now, float(self._net_position())).cancel_all:
             # Quotes pulled or halted: no quote cycle runs on a dead or crossed feed, so a cancel the venue
             # refused (the order is back to ACCEPTED) or one that was lost is sent again here, every tick.
             self._cancel_all(self._working())
+
+    def _limit_checks(self, now: int) -> list[KillEvent]:
+        """The position as the portfolio holds it, whoever moved it (a liquidation, an auto-deleveraging or a manual
+        fill is no fill of ours, and only this lets the kill switch see the jump and the 2x limit), and the loss
+        limits on the current equity."""
+        events = self.kill_switch.on_position(now, float(self._net_position()), had_fill=False)
+        equity = equity_usd(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
+        if equity is not None:
+            events += self.kill_switch.on_pnl(now, equity)
+        return events
 
     def _on_status_timer(self, event) -> None:
         self.log.info(self.status_line())

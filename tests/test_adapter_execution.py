@@ -79,6 +79,16 @@ def touch(live: LiveNode) -> tuple[Decimal, Decimal]:
     return live.exchange.venue.markets["BTC"].bbo()
 
 
+async def quote_the_touch(live: LiveNode, strategy) -> list[Order]:
+    """A bid at the best bid and an ask at the best ask, both accepted."""
+    bid, ask = touch(live)
+    orders = [strategy.limit(OrderSide.BUY, bid), strategy.limit(OrderSide.SELL, ask)]
+    for order in orders:
+        strategy.submit_order(order)
+        await settled(live, order, OrderStatus.ACCEPTED)
+    return orders
+
+
 def record_actions(live: LiveNode) -> list[dict]:
     """Every action the venue executes, as it received it."""
     handler = live.exchange.actions
@@ -265,11 +275,7 @@ async def test_fills_lost_on_a_live_stream_are_recovered_within_seconds(exchange
     """No disconnect: the venue's orderUpdates says FILLED while every fill frame is lost. The node fetches the
     fills within seconds (the 60 s periodic resync would be the only other way)."""
     live, strategy = await manual_node(exchange_factory, node_factory)
-    bid, ask = touch(live)
-    orders = [strategy.limit(OrderSide.BUY, bid), strategy.limit(OrderSide.SELL, ask)]
-    for order in orders:
-        strategy.submit_order(order)
-        await settled(live, order, OrderStatus.ACCEPTED)
+    orders = await quote_the_touch(live, strategy)
     for channel in ("userFills", "user"):
         live.exchange.faults.drop(channel=channel, count=None, seconds=60)
     assert live.exchange.advance_until(lambda: live.account.fills, 1800), "the replay crosses one of the quotes"

@@ -22,6 +22,7 @@ from adapters.hyperliquid.order_state import NewsKind
 from mm_strategy.node_config import replace_venue_live
 from tests.test_adapter_execution import MANUAL
 from tests.test_adapter_execution import manual_node
+from tests.test_adapter_execution import quote_the_touch
 from tests.test_adapter_execution import record_actions
 from tests.test_adapter_execution import settled
 from tests.test_adapter_execution import touch
@@ -83,11 +84,7 @@ async def test_a_fill_lost_on_a_live_stream_is_recovered_after_a_newer_fill_arri
     """Both frames of one fill are lost (no disconnect); a fill of another order > 2 s later (venue time) arrives.
     The overdue resync used to read from the newest fill seen minus 2 s, past the lost one, and then gave it up."""
     live, strategy = await manual_node(exchange_factory, node_factory)
-    bid, ask = touch(live)
-    quotes = [strategy.limit(OrderSide.BUY, bid), strategy.limit(OrderSide.SELL, ask)]
-    for order in quotes:
-        strategy.submit_order(order)
-        await settled(live, order, OrderStatus.ACCEPTED)
+    quotes = await quote_the_touch(live, strategy)
     live.exchange.faults.drop(channel="userFills", count=1)
     live.exchange.faults.drop(channel="user", count=1)
     assert live.exchange.advance_until(lambda: len(live.account.fills) >= 1, 1800), "the replay crosses a quote"
