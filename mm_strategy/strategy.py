@@ -342,11 +342,10 @@ class GLFTMarketMaker(Strategy):
             bid_depth -= plan.reducing_tighten_bps
         elif reducing is Side.ASK:
             ask_depth -= plan.reducing_tighten_bps
-        bid_budget, ask_budget = self._side_budgets(position, working.unkeepable_leaves(self._order_events))
+        pending = working.unkeepable_leaves(self._order_events)
+        bid_budget, ask_budget = self._side_budgets(position, pending)
         if plan.reduce_only:
-            # reduce-only orders can at most flatten the position
-            bid_budget = min(bid_budget, max(-position, Decimal(0)))
-            ask_budget = min(ask_budget, max(position, Decimal(0)))
+            bid_budget, ask_budget = _reduce_only_budgets(bid_budget, ask_budget, position, pending)
         return build_ladder(
             centre=centre,
             best_bid=best_bid,
@@ -697,6 +696,18 @@ class _WorkingSet:
 
 def _resting_views(orders: list[Order], levels: dict[str, int]) -> list[RestingOrder]:
     return [_as_resting(o, levels.get(o.client_order_id.value)) for o in orders if not _unkeepable(o)]
+
+
+def _reduce_only_budgets(
+    bid_budget: Decimal, ask_budget: Decimal, position: Decimal, pending: dict[OrderSide, Decimal]
+) -> tuple[Decimal, Decimal]:
+    """Reduce-only orders can at most flatten the position, counting the reducing side's orders being cancelled
+    (``pending``: they may still fill). Without them, a long 0.01 with a 0.01 ask pending cancel kept a 0.01 ask for
+    the ladder, and both filling flipped the position to −0.01 (review)."""
+    return (
+        min(bid_budget, max(-position - pending[OrderSide.BUY], Decimal(0))),
+        min(ask_budget, max(position - pending[OrderSide.SELL], Decimal(0))),
+    )
 
 
 def _leaves_by_side(orders) -> dict[OrderSide, Decimal]:

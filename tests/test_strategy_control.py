@@ -21,6 +21,7 @@ from mm_strategy.node_config import load_venue_config
 from mm_strategy.strategy import GLFTMarketMaker
 from mm_strategy.strategy import _is_rate_limit
 from mm_strategy.strategy import _leaves_by_side
+from mm_strategy.strategy import _reduce_only_budgets
 from mm_strategy.strategy import _resting_views
 from mm_strategy.strategy import _unkeepable
 from mm_strategy.strategy import control_topic
@@ -306,3 +307,14 @@ def test_refusals_for_sending_too_much_count_as_rate_limits(reason, is_rate_limi
     # Review finding: the client's own budget refusal and the risk engine's rate denial counted as plain rejects
     # (threshold 20, not 3), and an OrderDenied did not reach the kill switch at all.
     assert _is_rate_limit(reason) is is_rate_limit
+
+
+def test_reduce_only_budgets_count_the_reducing_sides_orders_being_cancelled():
+    # Review finding: long 0.01, an ask of 0.01 pending cancel (it may still fill), REDUCING: the ask budget was
+    # min(cap room, position) = 0.01, so the ladder kept another 0.01 ask, and both filling flipped the position.
+    pending = {OrderSide.BUY: Decimal(0), OrderSide.SELL: Decimal("0.01")}
+    assert _reduce_only_budgets(Decimal("0.1"), Decimal("0.1"), Decimal("0.01"), pending) == (Decimal(0), Decimal(0))
+    partly = {OrderSide.BUY: Decimal(0), OrderSide.SELL: Decimal("0.004")}
+    assert _reduce_only_budgets(Decimal("0.1"), Decimal("0.1"), Decimal("0.01"), partly) == (Decimal(0), Decimal("0.006"))
+    short = {OrderSide.BUY: Decimal("0.01"), OrderSide.SELL: Decimal(0)}
+    assert _reduce_only_budgets(Decimal("0.1"), Decimal("0.1"), Decimal("-0.03"), short) == (Decimal("0.02"), Decimal(0))
