@@ -4,8 +4,8 @@ Each type is a ``@customdataclass`` (``ts_event``/``ts_init``, msgpack/Arrow ser
 Publishers and subscribers must use the *same* ``DataType`` including its metadata, otherwise the bus topics do
 not match (nautilus_conventions §2.2): :func:`data_type` is the one place that builds it.
 
-Units are SI and named in the fields. ``ts_event`` is the event time of the data that produced the estimate, so
-staleness is measured in the data's clock in both backtest and live.
+Units are SI and named in the fields. ``ts_event`` is the event time of the data that produced the estimate;
+``ts_init`` the engine time it was published, on which the strategy measures its age (``estimates.py``).
 
 Beyond DESIGN §3's minimum, each type carries what its model reports for cold-start gating and the report: the
 counts of this process's own data (``fills_since_start``, ``n_returns``, ``observations``, ``orders_classified``,
@@ -129,6 +129,17 @@ class WarmupState(Data):
     kappa_fills: int = 0
 
 
+@customdataclass
+class FundingPayment(Data):
+    """A funding payment on our position, as the venue booked it: ``amount_usd`` received (+) or paid (−) in the
+    settlement currency, at ``rate`` per funding interval. Published by a venue's execution client (the strategy
+    knows no venue) for the report's PnL split, where it would otherwise land in the reconciliation error."""
+
+    instrument_id: InstrumentId
+    amount_usd: float = 0.0
+    rate: float = 0.0
+
+
 ESTIMATE_TYPES: tuple[type[Data], ...] = (
     KappaEstimate,
     VolatilityEstimate,
@@ -141,5 +152,12 @@ ESTIMATE_TYPES: tuple[type[Data], ...] = (
 
 
 def data_type(cls: type[Data], instrument_id: InstrumentId) -> DataType:
-    """The bus ``DataType`` for an estimate of ``instrument_id``; metadata makes the topic publish == subscribe."""
+    """The bus ``DataType`` for an estimate (or a ``FundingPayment``) of ``instrument_id``; metadata makes the topic
+    publish == subscribe."""
     return DataType(cls, metadata={"instrument_id": instrument_id.value})
+
+
+def data_topic(cls: type[Data], instrument_id: InstrumentId) -> str:
+    """The message-bus topic ``Actor.subscribe_data(data_type(cls, instrument_id))`` listens on, for publishers that
+    are not actors (an execution client)."""
+    return f"data.{data_type(cls, instrument_id).topic}"

@@ -51,6 +51,7 @@ from mm_strategy.config import GLFTMarketMakerConfig
 from mm_strategy.equity import equity_usd
 from mm_strategy.estimates import LatestEstimates
 from mm_strategy.messages import ESTIMATE_TYPES
+from mm_strategy.messages import FundingPayment
 from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.messages import CalibrationState
 from mm_strategy.messages import FillRateEstimate
@@ -166,7 +167,7 @@ class GLFTMarketMaker(Strategy):
         self._cap = Decimal(repr(config.risk.max_position))
         self._working_set = None  # events while stopped reach no handler: read the working orders afresh
         self._restore_from_file()
-        for cls in ESTIMATE_TYPES:
+        for cls in (*ESTIMATE_TYPES, FundingPayment):
             self.subscribe_data(data_type(cls, self.config.instrument_id), instrument_id=self.config.instrument_id)
         self.subscribe_order_book_deltas(self.config.instrument_id, BookType.L2_MBP)
         self.msgbus.subscribe(topic=control_topic(self.id.value), handler=self._on_control)
@@ -228,6 +229,9 @@ class GLFTMarketMaker(Strategy):
     # -- data ------------------------------------------------------------------------------------------
 
     def on_data(self, data: Data) -> None:
+        if type(data) is FundingPayment:
+            self.recorder.funding.append((self.clock.timestamp_ns(), data.amount_usd))
+            return
         self._estimates.update(data)
         self._dirty = True
         if isinstance(data, KappaEstimate):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+import pytest
 from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import OrderSide
@@ -26,6 +27,8 @@ from adapters.hyperliquid.local_exchange import TEST_ACCOUNT_KEY
 from adapters.hyperliquid.local_exchange import test_account_address as funded_account_address
 from adapters.hyperliquid.actions import cloid_from_client_order_id
 from adapters.hyperliquid.credentials import HyperliquidSigner
+from mm_strategy.messages import FundingPayment
+from mm_strategy.messages import data_topic
 from mm_strategy.node_config import replace_venue_live
 from tests.test_live_support import BTC_ID
 from tests.test_live_support import KEY_ENV
@@ -283,3 +286,20 @@ async def test_fills_lost_on_a_live_stream_are_recovered_within_seconds(exchange
     order = await settled(live, filled, OrderStatus.FILLED, timeout_s=15)
     assert [e.trade_id.value for e in order.events if isinstance(e, OrderFilled)] == [str(f["tid"]) for f in live.account.fills]
     assert live.exec_client.resyncs["venue fills overdue on the streams"] == 1
+
+
+async def test_a_funding_payment_reaches_the_bus_for_the_strategys_report(exchange_factory, node_factory):
+    """The venue's userEvents funding was only logged: the report's funding line read 0 and live payments landed
+    in the reconciliation error (review). It is published as a FundingPayment on the topic the strategy reads."""
+    live, strategy = await manual_node(exchange_factory, node_factory, funding_rate_hourly=Decimal("0.0001"))
+    _, ask = touch(live)
+    taker = strategy.limit(OrderSide.BUY, ask + 5, post_only=False, time_in_force=TimeInForce.IOC)
+    strategy.submit_order(taker)
+    await settled(live, taker, OrderStatus.FILLED)
+    payments: list[FundingPayment] = []
+    live.node.kernel.msgbus.subscribe(data_topic(FundingPayment, BTC_ID), payments.append)
+    live.exchange.advance(3600)
+    await wait_for(lambda: payments, 10, "the funding payment")
+    paid = live.exchange.venue.user_funding[live.account.address][-1]["delta"]
+    assert payments[0].instrument_id == BTC_ID and payments[0].rate == pytest.approx(1e-4)
+    assert payments[0].amount_usd == pytest.approx(float(paid["usdc"])) and payments[0].amount_usd < 0  # longs pay

@@ -14,10 +14,14 @@ from nautilus_trader.common.actor import Actor
 from nautilus_trader.config import ActorConfig
 from nautilus_trader.config import ImportableActorConfig
 from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.identifiers import InstrumentId
 
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
+from mm_strategy.messages import FundingPayment
+from mm_strategy.messages import data_type
 from mm_strategy.node_config import load_venue_config
+from mm_strategy.reporting import compute_metrics
 from mm_strategy.strategy import GLFTMarketMaker
 from mm_strategy.strategy import _is_rate_limit
 from mm_strategy.strategy import _leaves_by_side
@@ -318,3 +322,36 @@ def test_reduce_only_budgets_count_the_reducing_sides_orders_being_cancelled():
     assert _reduce_only_budgets(Decimal("0.1"), Decimal("0.1"), Decimal("0.01"), partly) == (Decimal(0), Decimal("0.006"))
     short = {OrderSide.BUY: Decimal("0.01"), OrderSide.SELL: Decimal(0)}
     assert _reduce_only_budgets(Decimal("0.1"), Decimal("0.1"), Decimal("-0.03"), short) == (Decimal("0.02"), Decimal(0))
+
+
+class FunderConfig(ActorConfig, frozen=True):
+    after_s: float
+    amount_usd: float
+
+
+class Funder(Actor):
+    """Publishes one FundingPayment ``after_s`` of data time after start, as a venue's execution client does."""
+
+    def on_start(self) -> None:
+        iid = InstrumentId.from_str(load_venue_config(DEFAULT_CONFIG).instrument_id)
+
+        def pay(_) -> None:
+            now = self.clock.timestamp_ns()
+            payment = FundingPayment(instrument_id=iid, amount_usd=self.config.amount_usd, rate=-1e-4, ts_event=now, ts_init=now)
+            self.publish_data(data_type(FundingPayment, iid), payment)
+
+        self.clock.set_time_alert("funding", self.clock.utc_now() + timedelta(seconds=self.config.after_s), callback=pay)
+
+
+def test_a_funding_payment_enters_the_pnl_split_not_the_estimates(archive_catalog):
+    settings = _settings(None, None)
+    funder = ImportableActorConfig(
+        actor_path=f"{__name__}:Funder", config_path=f"{__name__}:FunderConfig", config={"after_s": 60, "amount_usd": 0.25}
+    )
+    settings = msgspec.structs.replace(settings, actors=[*load_venue_config(DEFAULT_CONFIG).actors, funder])
+    strategy, outcome = _run(settings, archive_catalog, "2024-01-01T12:03:00")
+    outcome.node.dispose()
+    assert [amount for _, amount in strategy.recorder.funding] == [0.25]
+    assert strategy.estimates_on_prior().get("FundingPayment") is None  # never taken for an estimate
+    report = compute_metrics(strategy.recorder.to_report_inputs(10_000.0, None, {}))
+    assert report["pnl"]["funding"] == pytest.approx(0.25)

@@ -122,10 +122,13 @@ from adapters.hyperliquid.schemas.user import OrderUpdate
 from adapters.hyperliquid.schemas.user import UserEvent
 from adapters.hyperliquid.schemas.user import UserFill
 from adapters.hyperliquid.schemas.user import UserFills
+from adapters.hyperliquid.schemas.user import UserFunding
 from adapters.hyperliquid.schemas.ws import WsMessage
 from adapters.hyperliquid.websocket.client import HyperliquidWebSocketClient
 from adapters.hyperliquid.websocket.client import wait_or_stop
 from adapters.hyperliquid.websocket.post import WsActionPoster
+from mm_strategy.messages import FundingPayment
+from mm_strategy.messages import data_topic
 
 _decode_message = msgspec.json.Decoder(WsMessage).decode
 _decode_order_updates = msgspec.json.Decoder(list[OrderUpdate]).decode
@@ -853,11 +856,28 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if event.funding is not None:
             funding = event.funding
             self._log.info(f"funding {funding.coin}: {funding.usdc} USDC at rate {funding.fundingRate}")
+            self._publish_funding(funding)
             self._schedule_account_refresh()
         if event.liquidation is not None:
             self._log.error(f"LIQUIDATION event: {event.liquidation}")
             self._schedule_account_refresh()
         return []
+
+    def _publish_funding(self, funding: UserFunding) -> None:
+        """The payment on the bus as a ``FundingPayment`` (venue ``usdc``: received +, paid −), for the strategy's
+        report; a coin this node has not loaded is only logged."""
+        instrument = self._provider.instrument_for_coin(funding.coin)
+        if instrument is None:
+            return
+        now_ns = self._clock.timestamp_ns()
+        payment = FundingPayment(
+            instrument_id=instrument.id,
+            amount_usd=float(funding.usdc),
+            rate=float(funding.fundingRate),
+            ts_event=funding.time * 1_000_000,
+            ts_init=now_ns,
+        )
+        self._msgbus.publish(data_topic(FundingPayment, instrument.id), payment)
 
     def _on_order_update(self, update: OrderUpdate) -> None:
         state = self._state_for(update.order.cloid, update.order.oid)
