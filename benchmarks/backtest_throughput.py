@@ -73,12 +73,27 @@ def measure(settings, catalog: Path, with_components: bool, repeats: int) -> Sam
     return best
 
 
-def bench_catalog(settings, catalog: Path, repeats: int) -> float:
-    """Print the three variants for one catalog; returns full/bare."""
+def catalog_arguments(description: str, repeats: int, repeats_help: str) -> argparse.ArgumentParser:
+    """The command line the backtest benchmarks share: catalogs (repeatable), the config, repeats per measurement."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--catalog", type=Path, action="append", help="repeatable (default: archive hour, hl BTC)")
+    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    parser.add_argument("--repeats", type=int, default=repeats, help=repeats_help)
+    return parser
+
+
+def ready_catalog(catalog: Path) -> Path:
+    """The bundled archive-hour catalog is built on first use; any other must exist."""
     if catalog.resolve() == DEFAULT_CATALOG.resolve():
         ensure_catalog(catalog)
     elif not catalog.exists():
         raise SystemExit(f"{catalog} not found: build the bundled catalogs with `make catalogs`")
+    return catalog
+
+
+def bench_catalog(settings, catalog: Path, repeats: int) -> float:
+    """Print the three variants for one catalog; returns full/bare."""
+    ready_catalog(catalog)
     bare = measure(settings, catalog, with_components=False, repeats=repeats)
     full = measure(settings, catalog, with_components=True, repeats=repeats)
     with tempfile.TemporaryDirectory() as tmp:
@@ -109,11 +124,7 @@ def bench_catalog(settings, catalog: Path, repeats: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", type=Path, action="append", help="repeatable (default: archive hour, hl BTC)")
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    parser.add_argument("--repeats", type=int, default=3, help="runs per variant; the fastest is kept")
-    args = parser.parse_args(argv)
+    args = catalog_arguments(__doc__, 3, "runs per variant; the fastest is kept").parse_args(argv)
     settings = load_venue_config(args.config)
     for catalog in args.catalog or DEFAULT_CATALOGS:
         bench_catalog(settings, catalog, args.repeats)

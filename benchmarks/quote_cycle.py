@@ -18,7 +18,6 @@ in turn.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import sys
 import time
@@ -27,14 +26,12 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
+from benchmarks.backtest_throughput import DEFAULT_CATALOGS  # noqa: E402
+from benchmarks.backtest_throughput import catalog_arguments  # noqa: E402
+from benchmarks.backtest_throughput import ready_catalog  # noqa: E402
 from mm_strategy.backtest import run_backtest  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
 from mm_strategy.strategy import GLFTMarketMaker  # noqa: E402
-from run_backtest import DEFAULT_CATALOG  # noqa: E402
-from run_backtest import DEFAULT_CONFIG  # noqa: E402
-from run_backtest import ensure_catalog  # noqa: E402
-
-DEFAULT_CATALOGS = (DEFAULT_CATALOG, REPO_ROOT / "data" / "catalog_hl_btc")
 
 
 class HandlerClock:
@@ -97,18 +94,11 @@ def measure(settings, catalog: Path, repeats: int) -> tuple[float, float, float,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--catalog", type=Path, action="append", help="repeatable (default: archive hour, hl BTC)")
-    parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    parser.add_argument("--repeats", type=int, default=5, help="runs per catalog; the least strategy time is kept")
-    args = parser.parse_args(argv)
+    args = catalog_arguments(__doc__, 5, "runs per catalog; the least strategy time is kept").parse_args(argv)
     settings = load_venue_config(args.config)
     print(f"{'catalog':<28}{'cycles':>8}{'µs/cycle':>10}{'µs/batch':>10}{'share':>8}{'points/s':>10}")
     for catalog in args.catalog or DEFAULT_CATALOGS:
-        if catalog.resolve() == DEFAULT_CATALOG.resolve():
-            ensure_catalog(catalog)
-        elif not catalog.exists():
-            raise SystemExit(f"{catalog} not found: build the bundled catalogs with `make catalogs`")
+        ready_catalog(catalog)
         per_cycle_us, per_batch_us, share, rate, cycles = measure(settings, catalog, args.repeats)
         print(f"{catalog.name:<28}{cycles:>8,}{per_cycle_us:>10.1f}{per_batch_us:>10.1f}{share:>8.1%}{rate:>10,.0f}")
     return 0
