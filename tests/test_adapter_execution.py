@@ -92,6 +92,14 @@ async def quote_the_touch(live: LiveNode, strategy) -> list[Order]:
     return orders
 
 
+async def rest_a_bid(live: LiveNode, strategy, below: int) -> Order:
+    """A bid ``below`` dollars under the best bid, accepted (it rests: the manual clock holds the market still)."""
+    bid, _ = touch(live)
+    order = strategy.limit(OrderSide.BUY, bid - below)
+    strategy.submit_order(order)
+    return await settled(live, order, OrderStatus.ACCEPTED)
+
+
 def record_actions(live: LiveNode) -> list[dict]:
     """Every action the venue executes, as it received it."""
     handler = live.exchange.actions
@@ -247,10 +255,7 @@ async def test_agent_wallet_trades_for_the_master(exchange_factory, node_factory
     live = await node_factory(exchange, settings)
     assert live.exec_client.user == master and live.exec_client._exchange.signer_address == agent
     await wait_for(lambda: live.node.cache.order_book(BTC_ID) is not None, 10, "the book")
-    bid, _ = touch(live)
-    order = live.strategy.limit(OrderSide.BUY, bid - 20)
-    live.strategy.submit_order(order)
-    await settled(live, order, OrderStatus.ACCEPTED)
+    await rest_a_bid(live, live.strategy, 20)
     assert [o.user for o in live.venue_open_orders()] == [master], "the order belongs to the master account"
     assert live.account.leverage == {"BTC": 7}, "updateLeverage on connect, signed by the agent for the master"
     assert TEST_ACCOUNT_KEY != agent_key
@@ -259,10 +264,8 @@ async def test_agent_wallet_trades_for_the_master(exchange_factory, node_factory
 async def test_a_lost_modify_answer_is_looked_up_and_the_order_stays_open(exchange_factory, node_factory):
     """The venue replaced the order but its answer was lost: the old leg's CANCELED must not close the order."""
     live, strategy = await manual_node(exchange_factory, node_factory)
+    order = await rest_a_bid(live, strategy, 20)
     bid, _ = touch(live)
-    order = strategy.limit(OrderSide.BUY, bid - 20)
-    strategy.submit_order(order)
-    order = await settled(live, order, OrderStatus.ACCEPTED)
     live.exchange.faults.drop(action="batchModify", phase="response", count=1)
     live.exchange.faults.delay(0.5, channel="orderUpdates", count=2)  # both legs' news after the lost answer
     strategy.modify_order(order, price=live.node.cache.instrument(BTC_ID).make_price(bid - 25))

@@ -24,6 +24,7 @@ from tests.test_adapter_execution import MANUAL
 from tests.test_adapter_execution import manual_node
 from tests.test_adapter_execution import quote_the_touch
 from tests.test_adapter_execution import record_actions
+from tests.test_adapter_execution import rest_a_bid
 from tests.test_adapter_execution import settled
 from tests.test_adapter_execution import touch
 from tests.test_live_support import exchange_factory  # noqa: F401  (fixture)
@@ -140,10 +141,7 @@ async def test_a_lost_cancel_during_an_info_outage_is_confirmed_and_never_left_o
     check waits before it resolves the PENDING_CANCEL as CANCELED on its own. The order used to rest at the venue,
     closed in the node and unmanaged; the confirmation now retries until /info answers and cancels it there."""
     live, strategy = await manual_node(exchange_factory, node_factory)
-    bid, _ = touch(live)
-    order = strategy.limit(OrderSide.BUY, bid - 30)
-    strategy.submit_order(order)
-    order = await settled(live, order, OrderStatus.ACCEPTED)
+    order = await rest_a_bid(live, strategy, 30)
     live.exchange.faults.drop(action="cancelByCloid", phase="request", count=1)
     live.exchange.faults.http_429(seconds=45)
     strategy.cancel_order(order)
