@@ -285,12 +285,14 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 f"cancelling {order.coin} {order.side} {order.sz} @ {order.limitPx} (oid {order.oid}, cloid "
                 f"{order.cloid}): open at the venue but unknown to this node (left by a previous session?)"
             )
-        pairs = [(self._asset_of_coin(order.coin), order.oid) for order in unknown]
-        response = await self._exchange.post(actions.cancel_action(pairs), len(pairs))
-        statuses = response.statuses() if response.error is None else []
-        refused = [error for status in statuses if (error := _status_error(status)) is not None]
-        if response.error is not None or refused:
-            self._log.error(f"cancelling unknown open orders: {response.error or refused}")
+        refused = _refusals(await self._cancel_venue_orders(unknown))
+        if refused:
+            self._log.error(f"cancelling unknown open orders: {refused}")
+
+    async def _cancel_venue_orders(self, open_orders: list) -> ExchangeResponse:
+        """One ``cancel`` action (by oid) for these venue open orders, all of loaded coins."""
+        pairs = [(self._asset_of_coin(order.coin), order.oid) for order in open_orders]
+        return await self._exchange.post(actions.cancel_action(pairs), len(pairs))
 
     def _user_subscriptions(self) -> list[dict[str, Any]]:
         return [
@@ -637,11 +639,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         async def cancel() -> None:
             try:
                 pairs = [(self._asset(state.instrument_id), state.cloid)]
-                response = await self._exchange.post(actions.cancel_by_cloid_action(pairs), 1)
-                statuses = response.statuses()
-                error = response.error or (_status_error(statuses[0]) if statuses else None)
-                if error is not None:
-                    self._log.warning(f"stray cancel of cloid {state.cloid}: {error}")
+                refused = _refusals(await self._exchange.post(actions.cancel_by_cloid_action(pairs), 1))
+                if refused:
+                    self._log.warning(f"stray cancel of cloid {state.cloid}: {refused[0]}")
             except HyperliquidHttpError as error:
                 self._log.warning(f"stray cancel of cloid {state.cloid} failed ({error}); the next resync retries")
             finally:
@@ -1047,11 +1047,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             open_orders = await self._info.frontend_open_orders(self._user)
             cancellable = [o for o in open_orders if self._asset_of_coin(o.coin) is not None]
             if cancellable:
-                pairs = [(self._asset_of_coin(o.coin), o.oid) for o in cancellable]
-                response = await self._exchange.post(actions.cancel_action(pairs), len(pairs))
+                response = await self._cancel_venue_orders(cancellable)
                 # No CANCELED from here: a fill may still be in flight. The disconnect's resync that follows looks
                 # up every order gone from the venue and closes it after its fills.
-                self._log.info(f"shutdown: cancelled {len(pairs)} open orders ({response.error or 'ok'})")
+                self._log.info(f"shutdown: cancelled {len(cancellable)} open orders ({response.error or 'ok'})")
                 open_orders = await self._info.frontend_open_orders(self._user)
         except HyperliquidHttpError as error:
             self._log.error(f"shutdown sweep failed ({error}); the dead-man switch stays armed")
@@ -1281,6 +1280,13 @@ def _oid_of(venue_order_id: VenueOrderId | None, default: int | None) -> int:
     if venue_order_id is not None and venue_order_id.value.isdigit():
         return int(venue_order_id.value)
     return default if default is not None else 0
+
+
+def _refusals(response: ExchangeResponse) -> list[str]:
+    """What the venue refused of an action: its error for the whole action, else each item's error."""
+    if response.error is not None:
+        return [response.error]
+    return [error for status in response.statuses() if (error := _status_error(status)) is not None]
 
 
 def _status_error(status: ItemStatus | str) -> str | None:
