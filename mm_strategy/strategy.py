@@ -316,11 +316,7 @@ class GLFTMarketMaker(Strategy):
             tick, half_spread_px, self.config.requote_tolerance_ticks, self.config.requote_tolerance_half_spread_frac
         )
         diff = diff_quotes(bids + asks, working.resting(self._order_events, self._level_by_id), tolerance)
-        self._cancel(
-            order
-            for o in diff.cancel
-            if (order := self._orders_by_id.get(o.order_id)) is not None and order.status != OrderStatus.INITIALIZED
-        )
+        self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
         placed = self._within_cap(diff.place, position, working)
         self._submit([self._new_order(level, mid, plan.reduce_only) for level in placed])
         self._record_series(ts_ns, inputs, depths, shift_bps)
@@ -428,14 +424,16 @@ class GLFTMarketMaker(Strategy):
             self._working_set = None  # they are working orders now, before any event says so (``_working``)
 
     def _cancel_all(self, working: _WorkingSet) -> None:
-        """Cancel every working order not already being cancelled, except those still INITIALIZED: live, a cancel goes
-        straight to the execution engine while the submit waits in the risk engine's queue, so it could reach the
-        client first, for an order it has not sent yet; they are cancelled once submitted (next cycle or tick)."""
-        self._cancel(o for o in working.orders if not o.is_pending_cancel and o.status != OrderStatus.INITIALIZED)
+        """Cancel every working order not already being cancelled."""
+        self._cancel(o for o in working.orders if not o.is_pending_cancel)
 
     def _cancel(self, orders) -> None:
-        """A cycle's cancels as one batch: one signed ``cancelByCloid`` action live, instead of one request each."""
-        orders = list(orders)
+        """A cycle's cancels as one batch: one signed ``cancelByCloid`` action live, instead of one request each.
+
+        An order still INITIALIZED is left for a later cycle or risk tick: live, a cancel goes straight to the
+        execution engine while the submit waits in the risk engine's queue, so it could reach the client first,
+        for an order it has not sent yet."""
+        orders = [order for order in orders if order.status != OrderStatus.INITIALIZED]
         if orders:
             self.cancel_orders(orders)
 
