@@ -99,20 +99,19 @@ def _side_levels(row: dict[str, str], side: str) -> list[dict[str, Any]]:
 
 def _trade_frames(path: Path, coin: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
     frame: list[dict[str, Any]] = []
-    first_line, stamp = 0, ""
+    first_line, stamp, stamp_ns = 0, "", 0
     for line_no, row in _rows(path, _TRADE_COLUMNS):
         if frame and row["timestamp"] != stamp:
-            yield first_line, receive_ns(stamp), {"channel": "trades", "data": frame}
+            yield first_line, stamp_ns, {"channel": "trades", "data": frame}
             frame = []
-        if not frame:
-            first_line, stamp = line_no, row["timestamp"]
         try:
+            if not frame:
+                first_line, stamp, stamp_ns = line_no, row["timestamp"], receive_ns(row["timestamp"])
             frame.append(_trade(row, coin))
-            receive_ns(stamp)
         except (KeyError, TypeError, ValueError) as exc:
             raise RecordingError(path, line_no, f"malformed trade row: {exc}") from None
     if frame:
-        yield first_line, receive_ns(stamp), {"channel": "trades", "data": frame}
+        yield first_line, stamp_ns, {"channel": "trades", "data": frame}
 
 
 def _trade(row: dict[str, str], coin: str) -> dict[str, Any]:
