@@ -747,26 +747,66 @@ def print_steady_centre(datasets: list[Dataset], latency_s: float, touch: bool) 
                 f"β{_f(fit.slope / scale, '+.2f')}±{_f(fit.slope_se / scale, '.2f')} R²{_f(r2, '+.3f')} "
                 f"rq{churn:>5.1f}"
             )
-        pooled = []
-        for depth in QUOTE_DEPTHS_BPS[:3]:
-            if label == "mid":
-                pooled.append(f"{'':>18}")
-                continue
-            pairs = []
-            for d in traded:
-                o = orders[d.name]
-                base = passive_markouts(d, o, depth, 0.0, touch)
-                shifted = passive_markouts(d, o, depth, shift[d.name][o.book_i], touch)
-                dm = summarise(o, shifted)[0] - summarise(o, base)[0]
-                pairs.append((dm, delta_se_bps(o, base, shifted)))
-            usable = [(dm, se) for dm, se in pairs if math.isfinite(dm) and math.isfinite(se) and se > 0]
-            w = np.array([1.0 / se**2 for _, se in usable])
-            mean = float(np.sum(w * [dm for dm, _ in usable]) / w.sum()) if usable else math.nan
-            se = float(1.0 / math.sqrt(w.sum())) if usable else math.nan
-            positive = sum(dm > 0 for dm, _ in pairs if math.isfinite(dm))
-            finite = sum(math.isfinite(dm) for dm, _ in pairs)
-            pooled.append(f"{_f(mean, '+.2f')}±{_f(se, '.2f')} ({positive}/{finite})")
+        pooled = [
+            f"{'':>18}" if label == "mid" else pooled_delta(traded, orders, shift, depth, touch)
+            for depth in QUOTE_DEPTHS_BPS[:3]
+        ]
         print(f"{label:<20} " + " ".join(f"{c:>27}" for c in cells) + "  " + "  ".join(f"{c:>18}" for c in pooled))
+
+
+def pooled_delta(
+    traded: list[Dataset],
+    orders: dict[str, TakerOrders],
+    shift: dict[str, np.ndarray],
+    depth: float,
+    touch: bool,
+) -> str:
+    """Pooled 5 s markout Δ (shifted centre − mid centre) at one quote depth: inverse-variance mean ± SE over the
+    datasets with trades, and on how many of them it is > 0. ``shift``: bp per book update, per dataset."""
+    pairs = []
+    for d in traded:
+        o = orders[d.name]
+        base = passive_markouts(d, o, depth, 0.0, touch)
+        shifted = passive_markouts(d, o, depth, shift[d.name][o.book_i], touch)
+        dm = summarise(o, shifted)[0] - summarise(o, base)[0]
+        pairs.append((dm, delta_se_bps(o, base, shifted)))
+    usable = [(dm, se) for dm, se in pairs if math.isfinite(dm) and math.isfinite(se) and se > 0]
+    w = np.array([1.0 / se**2 for _, se in usable])
+    mean = float(np.sum(w * [dm for dm, _ in usable]) / w.sum()) if usable else math.nan
+    se = float(1.0 / math.sqrt(w.sum())) if usable else math.nan
+    positive = sum(dm > 0 for dm, _ in pairs if math.isfinite(dm))
+    finite = sum(math.isfinite(dm) for dm, _ in pairs)
+    return f"{_f(mean, '+.2f')}±{_f(se, '.2f')} ({positive}/{finite})"
+
+
+# --- the signal the node has live on Hyperliquid ------------------------------------------------------------------
+
+LIVE_BETAS = (0.5, 1.0, 1.5)
+
+
+def print_live_depth(datasets: list[Dataset], latency_s: float, touch: bool) -> None:
+    """On the real venue the node reads the fast l2Book, 5 levels a side (``HyperliquidRules.live_book_levels``),
+    so there the 5 bp band is I5 (BTC's 5 levels span under 0.5 bp): the same β scan for both, in σ·√5 s units."""
+    traded = [d for d in datasets if d.has_trades]
+    orders = {d.name: taker_orders(d, latency_s) for d in traded}
+    names = [d.name for d in datasets]
+    print(
+        f"\n== Live depth: I5 (what the node sees on Hyperliquid) vs band5bp (a 20-level recording), β scan (σ·√5 s); "
+        f"R² = OOS at that β; Δmo as above at δ 0.5/1/2 bp; latency {latency_s:g} s =="
+    )
+    print(f"{'signal':<14} " + " ".join(f"{n:>12}" for n in names) + "  " + "  ".join(
+        f"{f'Δmo δ{depth:g}':>18}" for depth in QUOTE_DEPTHS_BPS[:3]))  # fmt: skip
+    for name in ("I5", "band5bp"):
+        sample = {d.name: regression_sample(d, _book_signal(name), MARKOUT_HORIZON_S) for d in datasets}
+        for beta in LIVE_BETAS:
+            shift = {d.name: beta * d.scale_bps("sigma", MARKOUT_HORIZON_S) * d.book_signals[name] for d in datasets}
+            r2 = []
+            for d in datasets:
+                ok = d.inside(d.ts_ns, max(FLOW_WINDOWS_S), MARKOUT_HORIZON_S)
+                r2.append(oos_r2(sample[d.name].y_bps, shift[d.name][ok]))
+            pooled = [pooled_delta(traded, orders, shift, depth, touch) for depth in QUOTE_DEPTHS_BPS[:3]]
+            label = f"{name} β {beta:g}"
+            print(f"{label:<14} " + " ".join(f"{r:>+12.3f}" for r in r2) + "  " + "  ".join(f"{c:>18}" for c in pooled))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -785,6 +825,7 @@ def main(argv: list[str] | None = None) -> int:
     print_pairwise(best, best_normalisation(best))
     print_markouts(five, datasets, args.latency_s, args.touch_fills)
     print_steady_centre(datasets, args.latency_s, args.touch_fills)
+    print_live_depth(datasets, args.latency_s, args.touch_fills)
     return 0
 
 

@@ -280,11 +280,13 @@ class GLFTMarketMaker(Strategy):
         self._quote_cycle(ts_ns, mid, imbalance, best_bid.as_decimal(), best_ask.as_decimal())
 
     def _band_imbalance(self, book: OrderBook, mid: float) -> float:
-        """Size imbalance within ``fair_value.band_bps`` of the mid (``models/fair_value.py``), 0 when disabled."""
+        """Size imbalance within ``fair_value.band_bps`` of the mid, over no more levels than the venue's live feed
+        shows (``models/fair_value.py``), 0 when disabled."""
         fair_value = self.config.fair_value
         if fair_value.beta == 0:
             return 0.0
-        return band_imbalance(book, mid, fair_value.band_bps, self._instrument.price_precision)
+        levels = self._spec.rules.live_book_levels
+        return band_imbalance(book, mid, fair_value.band_bps, self._instrument.price_precision, levels)
 
     # -- quoting ---------------------------------------------------------------------------------------
 
@@ -637,12 +639,26 @@ class GLFTMarketMaker(Strategy):
         self.recorder.on_quotes(ts_ns, best_bid, best_ask)
 
 
-def band_imbalance(book: OrderBook, mid: float, band_bps: float, price_precision: int) -> float:
-    """(bid − ask)/(bid + ask) of the sizes resting within ``band_bps`` of ``mid``: two cumulative-size queries to
-    the engine's (Rust) book, so the cost does not grow with the book's depth (Binance holds thousands of levels)."""
+def band_imbalance(
+    book: OrderBook,
+    mid: float,
+    band_bps: float,
+    price_precision: int,
+    max_levels: int | None = None,
+) -> float:
+    """(bid − ask)/(bid + ask) of the sizes resting within ``band_bps`` of ``mid``, counting at most ``max_levels``
+    levels a side (the venue's live book depth, ``VenueRules.live_book_levels``; None: every level in the band).
+
+    Uncapped it is two cumulative-size queries to the engine's (Rust) book, so the cost does not grow with the
+    book's depth (Binance holds thousands of levels); capped, the top levels are read one by one."""
     band_frac = band_bps / _BPS
-    bid_size = book.get_quantity_for_price(Price(mid * (1.0 - band_frac), price_precision), OrderSide.SELL)
-    ask_size = book.get_quantity_for_price(Price(mid * (1.0 + band_frac), price_precision), OrderSide.BUY)
+    if max_levels is None:
+        bid_size = book.get_quantity_for_price(Price(mid * (1.0 - band_frac), price_precision), OrderSide.SELL)
+        ask_size = book.get_quantity_for_price(Price(mid * (1.0 + band_frac), price_precision), OrderSide.BUY)
+    else:
+        floor, ceiling = mid * (1.0 - band_frac), mid * (1.0 + band_frac)
+        bid_size = sum(lv.size() for lv in book.bids()[:max_levels] if lv.price.as_double() >= floor)
+        ask_size = sum(lv.size() for lv in book.asks()[:max_levels] if lv.price.as_double() <= ceiling)
     return size_imbalance(bid_size, ask_size)
 
 

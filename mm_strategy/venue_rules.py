@@ -34,6 +34,10 @@ class Passive(Enum):
 
 class VenueRules(Protocol):
     min_notional: Decimal
+    # Price levels a side the venue's live book feed shows the node; None: the whole book. Signals read from the book
+    # (the fair value's imbalance) use no more than this in backtests too, so a backtest on a deeper recording
+    # measures the signal the node will have live.
+    live_book_levels: int | None
 
     def tick_at(self, price: Decimal) -> Decimal:
         """The smallest valid price step at this price level."""
@@ -50,7 +54,10 @@ def _decimal(value: Decimal | float) -> Decimal:
 
 
 class InstrumentRules:
-    """Fixed tick and size step from the instrument; ``min_notional`` from the instrument (0 when it has none)."""
+    """Fixed tick and size step from the instrument; ``min_notional`` from the instrument (0 when it has none); the
+    live feed is taken to show the whole book (Binance's depth stream does)."""
+
+    live_book_levels: int | None = None
 
     def __init__(self, instrument: Instrument) -> None:
         self._tick = instrument.price_increment.as_decimal()

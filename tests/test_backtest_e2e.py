@@ -47,10 +47,11 @@ def test_backtest_writes_report(report):
 def test_trade_driven_backtest_fills_and_reconciles(trades_report):
     # Fills come from real trades through our price with queue position, quoted two-sided whenever the feed was
     # live (its recorder outages of 250 s and 51 s are pulls, not quoting gaps). Centred on the mid the shipped
-    # config got 18 partial fills (0.03 BTC); centred on the fair value (models/fair_value.py) 2 whole ones (0.02).
+    # config got 18 partial fills (0.03 BTC); centred on the fair value (models/fair_value.py) 2 whole ones (0.02)
+    # while it read all 20 recorded levels, 1 (0.01) since it reads the 5 the node sees live.
     metrics = json.loads((trades_report / "report.json").read_text())["metrics"]
-    assert metrics["fills"]["count"] >= 2 and metrics["fills"]["maker"] == metrics["fills"]["count"]
-    assert metrics["fills"]["volume_base"] >= 0.02
+    assert metrics["fills"]["count"] >= 1 and metrics["fills"]["maker"] == metrics["fills"]["count"]
+    assert metrics["fills"]["volume_base"] >= 0.01
     assert metrics["quoting"]["two_sided_frac_live_feed"] > 0.95
     assert metrics["quoting"]["feed_down_s"] == pytest.approx(290, abs=10)
     assert abs(metrics["pnl"]["reconciliation_error"]) < 1e-6

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import msgspec
 import numpy as np
@@ -13,6 +14,8 @@ from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import RecordFlag
 
 from adapters.hyperliquid import loaders
+from adapters.hyperliquid.constants import FAST_BOOK_LEVELS
+from adapters.hyperliquid.venue_rules import HyperliquidRules
 from adapters.hyperliquid.meta import instrument_for
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
@@ -21,7 +24,9 @@ from mm_strategy.models.fair_value import FairValueConfig
 from mm_strategy.models.fair_value import fair_value_shift_bps
 from mm_strategy.models.fair_value import size_imbalance
 from mm_strategy.node_config import load_venue_config
+from mm_strategy.strategy import GLFTMarketMaker
 from mm_strategy.strategy import band_imbalance
+from mm_strategy.venue_rules import InstrumentRules
 from run_backtest import REPO_ROOT
 
 BTC_SIGMA = 5e-5  # the shipped BTC prior, per √s
@@ -66,14 +71,19 @@ def test_misspelt_fair_value_key_fails_in_the_strategy_config():
     assert GLFTMarketMakerConfig.parse(msgspec.json.encode(document)).fair_value.beta == 0.5
 
 
-def test_band_imbalance_on_a_real_book_sums_the_band(hl_captures):
-    """On the first real BTC book of the capture, the band imbalance equals the one computed from the levels."""
-    result = loaders.parse_file(hl_captures / "hl_BTC_20250903.gz", instrument_for("BTC"))
+def _first_book(hl_captures, coin: str) -> OrderBook:
+    result = loaders.parse_file(hl_captures / f"hl_{coin}_20250903.gz", instrument_for(coin))
     book = OrderBook(result.deltas[0].instrument_id, BookType.L2_MBP)
     for delta in result.deltas:
         book.apply_delta(delta)
         if delta.flags & RecordFlag.F_LAST:
             break
+    return book
+
+
+def test_band_imbalance_on_a_real_book_sums_the_band(hl_captures):
+    """On the first real BTC book of the capture, the band imbalance equals the one computed from the levels."""
+    book = _first_book(hl_captures, "BTC")
     mid = book.midpoint()
     for band_bps in (0.5, 1.0, 5.0):
         lo, hi = mid * (1 - band_bps * 1e-4), mid * (1 + band_bps * 1e-4)
@@ -83,6 +93,50 @@ def test_band_imbalance_on_a_real_book_sums_the_band(hl_captures):
         assert band_imbalance(book, mid, band_bps, price_precision=1) == pytest.approx(expected)
     # 0.5 bp and 5 bp bands hold different levels of this book, so the imbalance differs
     assert band_imbalance(book, mid, 0.5, 1) != pytest.approx(band_imbalance(book, mid, 5.0, 1))
+
+
+def _top_imbalance(book: OrderBook, levels: int) -> float:
+    bids = sum(level.size() for level in book.bids()[:levels])
+    asks = sum(level.size() for level in book.asks()[:levels])
+    return (bids - asks) / (bids + asks)
+
+
+def test_band_imbalance_counts_no_more_levels_than_the_live_feed_shows(hl_captures):
+    """Capped at 5 levels (Hyperliquid's live fast book), the 5 bp band of a real 20-level BTC book is its top-5
+    imbalance, not the 20-level one a backtest would otherwise read and the node never sees."""
+    book = _first_book(hl_captures, "BTC")
+    mid = book.midpoint()
+    assert len(book.bids()) == len(book.asks()) == 20
+    capped = band_imbalance(book, mid, 5.0, 1, max_levels=5)
+    assert capped == pytest.approx(_top_imbalance(book, 5))
+    assert capped != pytest.approx(band_imbalance(book, mid, 5.0, 1))  # the whole visible book differs
+    # the band still binds inside the cap: SOL's top 5 levels reach past 0.5 bp
+    sol, precision = _first_book(hl_captures, "SOL"), instrument_for("SOL").price_precision
+    sol_mid = sol.midpoint()
+    inside = band_imbalance(sol, sol_mid, 0.5, precision, max_levels=5)
+    assert inside == pytest.approx(band_imbalance(sol, sol_mid, 0.5, precision))
+    assert inside != pytest.approx(_top_imbalance(sol, 5))
+
+
+def test_the_strategy_reads_the_imbalance_at_the_venues_live_depth(hl_captures):
+    """The strategy caps the imbalance at ``VenueRules.live_book_levels``: 5 with Hyperliquid's rules (the fast
+    book), the whole band with rules that show the whole book."""
+    book = _first_book(hl_captures, "BTC")
+    instrument = instrument_for("BTC")
+    document = {
+        "instrument_id": instrument.id.value,
+        "priors": {"kappa_per_frac": 17000.0, "a_per_s": 0.05, "sigma_frac_per_sqrt_s": BTC_SIGMA},
+        "order_size": "0.01",
+        "risk": {"max_position": 0.1, "capital_usd": 10000.0},
+    }
+    strategy = GLFTMarketMaker(GLFTMarketMakerConfig.parse(msgspec.json.encode(document)))
+    strategy._instrument = instrument
+    mid = book.midpoint()
+    strategy._spec = SimpleNamespace(rules=HyperliquidRules(instrument))
+    assert HyperliquidRules.live_book_levels == FAST_BOOK_LEVELS == 5
+    assert strategy._band_imbalance(book, mid) == pytest.approx(_top_imbalance(book, 5))
+    strategy._spec = SimpleNamespace(rules=InstrumentRules(instrument))
+    assert strategy._band_imbalance(book, mid) == pytest.approx(band_imbalance(book, mid, 5.0, 1))
 
 
 def _first_minutes(catalog, beta: float):

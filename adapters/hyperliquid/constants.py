@@ -25,6 +25,11 @@ ENVIRONMENT_URLS: Final = {
     "testnet": ("https://api.hyperliquid-testnet.xyz", "wss://api.hyperliquid-testnet.xyz/ws"),
 }
 
+# l2Book depth a side (protocol §5.4): the 20-level book, and the "fast" one (5 levels every 0.5 s) that the node
+# subscribes on the real venue because the 20-level one now comes only every 2-5 s.
+BOOK_LEVELS: Final = 20
+FAST_BOOK_LEVELS: Final = 5
+
 # REST weights (protocol §6.6) are in weights.py, shared with the local exchange.
 # Time-ranged info responses hold at most this many elements (protocol §2.8).
 MAX_FILLS_PER_RESPONSE: Final = 2000

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from nautilus_trader.model.instruments import Instrument
 
+from adapters.hyperliquid.constants import FAST_BOOK_LEVELS
 from adapters.hyperliquid.rules import MIN_NOTIONAL_USD
 from adapters.hyperliquid.rules import MAX_SIG_FIGS
 from adapters.hyperliquid.rules import Rounding
@@ -32,7 +33,13 @@ _EXACT_MARGIN = 1e-7  # far above the float error of price/tick (< 1e-10), far b
 
 
 class HyperliquidRules:
-    """5 significant figures, at most ``6 − szDecimals`` decimals, integers always valid, $10 minimum notional."""
+    """5 significant figures, at most ``6 − szDecimals`` decimals, integers always valid, $10 minimum notional.
+
+    The live book has 5 levels a side: on the real venue the node subscribes the fast ``l2Book`` (5 levels every
+    0.5 s; the 20-level book comes every 2–5 s, protocol notes §5.4), so no signal may count on more.
+    """
+
+    live_book_levels: int | None = FAST_BOOK_LEVELS
 
     def __init__(self, instrument: Instrument) -> None:
         self._sz_decimals = instrument.size_precision

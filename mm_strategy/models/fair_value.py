@@ -16,10 +16,14 @@ bounded by one β·σ·√h, the horizon's own move; it is zero on an empty band
 Microprice (size-weighted touch) and trade-flow signals were tried in the same study and did not transfer
 (out-of-sample R² ≤ 0 and ≈ 0): only the banded imbalance is implemented.
 
-Live on the real venue the node subscribes the fast ``l2Book`` (5 levels every 0.5 s: the 20-level book now comes
-every 2–5 s, which would trip the 5 s stale pull), so there the band holds at most 5 levels a side and ``I`` is
-the top-5 imbalance. Its σ-scaled β in the same study is 0.48, not 0.97: with β 1 the live shift is about twice
-the backtest's for the same book, still bounded by one β·σ·√h. Backtests on recorded 20-level books do not show it.
+What the imbalance may count is what the node sees live. On the real Hyperliquid venue it subscribes the fast
+``l2Book`` (5 levels every 0.5 s; the 20-level book now comes every 2–5 s, which would trip the 5 s stale pull), so
+the strategy counts at most the venue's ``VenueRules.live_book_levels`` a side, in backtests too: on a 20-level
+recording the band would otherwise read a signal the node never has (BTC's 20 levels span 1.8 bp, its top 5 under
+0.5 bp). There the band's imbalance is I5, whose regression slope in σ units is 0.48 where the 20-level band's is
+0.97; β stays 1 because the quotes care about markouts, not squared error: ``signal_study.py``'s live-depth table
+(latency 0.5 s) gives I5 at β 1 a pooled 5 s markout gain of +0.26/+0.49/+0.18 bp at δ 0.5/1/2 bp (β 0.5:
++0.09/+0.16/+0.02) with out-of-sample R² still positive on each Hyperliquid capture (+0.33/+0.02/+0.26).
 """
 
 from __future__ import annotations
@@ -34,8 +38,8 @@ _BPS = 1e4
 class FairValueConfig(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Ladder centre = mid + ``beta · σ · √horizon_s · I`` with I the size imbalance within ``band_bps`` of the mid.
 
-    ``beta`` 0 quotes around the plain mid. The band reaches past the visible book on Hyperliquid BTC and ETH
-    (20 levels span about 1.8 and 4.5 bp), where it is simply the whole visible book.
+    ``beta`` 0 quotes around the plain mid. The band counts no more levels than the venue's live feed shows
+    (``VenueRules.live_book_levels``: Hyperliquid's 5 span about 0.4 bp on BTC, so there it is the top-5 imbalance).
     """
 
     beta: float = 1.0

@@ -13,10 +13,8 @@ from decimal import ROUND_FLOOR
 from decimal import Decimal
 from typing import Any
 
+from adapters.hyperliquid.constants import BOOK_LEVELS
 from adapters.hyperliquid.local_exchange.wire import dec
-
-FAST_LEVELS = 5
-MAX_LEVELS = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +69,7 @@ class BookSnapshot:
                 return level.sz
         return Decimal(0)
 
-    def wire(self, n_sig_figs: int | None = None, mantissa: int | None = None, n_levels: int = MAX_LEVELS) -> list:
+    def wire(self, n_sig_figs: int | None = None, mantissa: int | None = None, n_levels: int = BOOK_LEVELS) -> list:
         """``levels`` as the venue sends it: ``[bids, asks]``, optionally aggregated like ``nSigFigs``."""
         if n_sig_figs is None:
             return [list(self.raw_levels[0][:n_levels]), list(self.raw_levels[1][:n_levels])]

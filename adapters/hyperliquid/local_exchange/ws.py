@@ -28,9 +28,9 @@ from aiohttp import WSMsgType
 from aiohttp import web
 
 from adapters.hyperliquid.actions import lower_address
+from adapters.hyperliquid.constants import BOOK_LEVELS
+from adapters.hyperliquid.constants import FAST_BOOK_LEVELS
 from adapters.hyperliquid.local_exchange import errors
-from adapters.hyperliquid.local_exchange.book import FAST_LEVELS
-from adapters.hyperliquid.local_exchange.book import MAX_LEVELS
 from adapters.hyperliquid.local_exchange.book import BookSnapshot
 from adapters.hyperliquid.local_exchange.candles import INTERVAL_MS
 from adapters.hyperliquid.local_exchange.errors import BadRequest
@@ -58,7 +58,7 @@ class Subscription:
     identity: bytes
     n_sig_figs: int | None = None
     mantissa: int | None = None
-    n_levels: int = MAX_LEVELS
+    n_levels: int = BOOK_LEVELS
     interval: str | None = None  # candle
 
     @property
@@ -85,7 +85,7 @@ def parse_subscription(raw: Any, known_coins: dict) -> Subscription:
             n_sig_figs, mantissa = book_aggregation(raw)
         except BadRequest as error:
             raise ValueError(error.text) from None
-        n_levels = FAST_LEVELS if raw.get("fast") is True else MAX_LEVELS
+        n_levels = FAST_BOOK_LEVELS if raw.get("fast") is True else BOOK_LEVELS
         return Subscription(kind, coin, raw, identity, n_sig_figs, mantissa, n_levels)
     if kind in _USER_TYPES:
         return Subscription(kind, lower_address(raw.get("user")), raw, identity)
