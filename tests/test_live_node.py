@@ -10,6 +10,7 @@ is lost. The CLI test runs ``run_live.py`` with ``--record`` and backtests the r
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from decimal import Decimal
@@ -146,6 +147,9 @@ def test_run_live_cli_records_a_catalog_the_backtest_replays(tmp_path):
     )
     assert live.returncode == 0, live.stdout[-3000:] + live.stderr[-3000:]
     assert "report:" in live.stdout and (live_out / "report.json").exists()
+    # a pushed book that repeated the last one is a heartbeat in the catalog, as the catalog CLI writes it
+    heartbeats = re.search(r"([\d,]+) heartbeats", live.stdout)
+    assert heartbeats is not None and int(heartbeats.group(1).replace(",", "")) > 0, live.stdout[-2000:]
     data_types = set(ParquetDataCatalog(str(catalog)).list_data_types())
     assert {"order_book_deltas", "quote_tick", "crypto_perpetual"} <= data_types, data_types
 

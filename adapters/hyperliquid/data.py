@@ -206,7 +206,9 @@ class HyperliquidDataClient(LiveMarketDataClient):
             return
         coin = self._provider.coin_of(instrument)
         if coin not in self._books:
-            self._books[coin] = _BookStream(SnapshotDiffer.for_instrument(instrument))
+            # heartbeat: an unchanged push is one no-op UPDATE, as in the catalogs (``catalog_cli``), so a quiet
+            # market keeps the staleness checks and the estimators' cadence alive here exactly as in a backtest
+            self._books[coin] = _BookStream(SnapshotDiffer.for_instrument(instrument, heartbeat=True))
             await self._ws.subscribe(self._book_subscription(coin))
 
     async def _unsubscribe_order_book_deltas(self, command: UnsubscribeOrderBook) -> None:

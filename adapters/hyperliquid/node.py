@@ -91,7 +91,7 @@ def live_clients(settings: VenueInstrumentConfig, target: VenueTarget, record_pa
     one is pushed every 2-5 s there (protocol §5.4, §9.10), right at the strategy's ``stale_pull_s`` (5 s):
     quotes would be pulled and restored with the feed's rhythm and priced off books seconds old in between.
     The price is depth: the book and a recording (``--record``) hold 5 levels a side, so the fair-value band
-    imbalance sees at most those. The local exchange pushes the 20-level book at the recording's own pace
+    imbalance sees at most those, in backtests too (``HyperliquidRules.live_book_levels``). The local exchange pushes the 20-level book at the recording's own pace
     (0.6 s median), so there the live book stays the one the backtest catalogs hold."""
     provider = InstrumentProviderConfig(load_ids=frozenset([InstrumentId.from_str(settings.instrument_id)]))
     own = live_settings(settings)
@@ -149,7 +149,7 @@ def hyperliquid_clients(node: TradingNode) -> tuple[HyperliquidDataClient, Hyper
 def record_to_catalog(raw_path: Path, instrument: Instrument, catalog_path: Path) -> loaders.LoadResult:
     """Turn a raw frame recording into a catalog through the loaders, exactly as any recording is loaded, so
     ``run_backtest.py --catalog`` replays the same delta, trade and quote streams a loaded archive gives."""
-    result = loaders.parse_file(raw_path, instrument, checkpoint_s=loaders.DEFAULT_CHECKPOINT_S)
+    result = loaders.parse_file(raw_path, instrument, checkpoint_s=loaders.DEFAULT_CHECKPOINT_S, heartbeat=True)
     write_catalog([result], instrument, catalog_path)
     return result
 
