@@ -125,3 +125,17 @@ def test_a_change_is_any_field_beyond_the_relative_threshold() -> None:
 def test_publication_settings_fail_fast_naming_the_field(config, message, batches) -> None:
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("(", r"\(").replace(")", r"\)")):
         actors.KappaActorConfig(instrument_id=batches[0].instrument_id, priors=PRIORS, **config)
+
+
+def test_an_unchanged_reading_is_not_compared_again_but_still_heartbeats(batches, monkeypatch) -> None:
+    """AdverseSelection keeps its reading object until a fill (none here): a read that gets the same object back
+    skips building and comparing its values, except when the heartbeat is due (issue 13)."""
+    cls = actors.AdverseSelectionActor
+    compared: list = []
+    extract = cls._reading_values
+    counting = staticmethod(lambda reading: compared.append(reading) or extract(reading))
+    monkeypatch.setattr(cls, "_reading_values", counting)
+    published, actor = _run("AdverseSelection", batches)
+    assert actor.reads > 1000
+    assert len(compared) == len(published) > 1  # the first read, then heartbeats only
+    assert all(b.ts_event - a.ts_event >= HEARTBEAT_NS for a, b in zip(published, published[1:]))

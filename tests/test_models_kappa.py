@@ -28,6 +28,7 @@ from mm_strategy.models.kappa import MarketArrivals
 from mm_strategy.models.kappa import SurvivalFit
 from mm_strategy.models.kappa import fit_survival
 from mm_strategy.models.kappa import refine_curve
+from mm_strategy.models.kappa import refine_kappa
 from mm_strategy.models.priors import InstrumentPriors
 
 S = 1_000_000_000
@@ -486,3 +487,14 @@ def test_running_histograms_and_fits_match_a_recount_on_real_data(archive_btc_ho
         else:
             market.on_trade(*args)
     assert checks > 400 and fits > checks  # fits on more than one window, most of the time
+
+
+def test_without_fills_kappa_stays_at_its_base_and_s_is_the_plain_exposure_sum() -> None:
+    """No fill in the window: κ̂ = κ_base and S(κ̂) = Σ T·e^(−κδ), summed in bin order bit for bit as the Newton path
+    sums it (the published A depends on it; issue 13 took the moments out of this path)."""
+    depths, seconds = [1e-5, 3e-5, 2e-4], [12.0, 0.5, 40.0]
+    kappa, s0 = refine_kappa(18_000.0, depths, seconds, 0, 0.0, KappaParams(), 20_000.0)
+    expected = 0.0
+    for d, t in zip(depths, seconds):
+        expected += t * math.exp(-18_000.0 * d)
+    assert (kappa, s0) == (18_000.0, expected)

@@ -211,6 +211,7 @@ class EstimatorActor(Actor):
         self._next_read_ns = 0
         self._next_heartbeat_ns = 0
         self._last_values: tuple | None = None
+        self._last_reading: Any = None  # the model's reading at the last read (``_read``)
         self.reads = 0
         self.published = 0
         self._last_mid: float | None = None
@@ -262,6 +263,7 @@ class EstimatorActor(Actor):
         self._next_read_ns = 0
         self._next_heartbeat_ns = 0
         self._last_values = None
+        self._last_reading = None
         self.reads = 0
         self.published = 0
         self._last_mid = None
@@ -347,10 +349,18 @@ class EstimatorActor(Actor):
     # -- helpers -------------------------------------------------------------------------------------------------
 
     def _read(self, ts_event: int, ts_model: int) -> None:
-        """Read the estimate (a read is due) and publish it if it changed or the heartbeat is due."""
+        """Read the estimate (a read is due) and publish it if it changed or the heartbeat is due.
+
+        A model that returns the very reading of the last read (a model that kept it because nothing it depends on
+        changed) is not compared again: readings are frozen, so its values are the ones compared then, against the
+        same last published ones, and the answer would be the same."""
         self._next_read_ns = ts_event + self._interval_ns
         self.reads += 1
-        values = self._reading_values(self.model.estimate(ts_model))
+        reading = self.model.estimate(ts_model)
+        if reading is self._last_reading and ts_event < self._next_heartbeat_ns:
+            return
+        self._last_reading = reading
+        values = self._reading_values(reading)
         last = self._last_values
         if ts_event < self._next_heartbeat_ns and (
             values == last or not changed_materially(values, last, self._change_frac)

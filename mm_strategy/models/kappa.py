@@ -552,6 +552,11 @@ def refine_kappa(
     s_k, band = params.own_kappa_strength, params.reliability_ratio
     points = list(zip(depths_frac, exposure_s, strict=True))
     exp = math.exp
+    if n_fills <= 0:  # κ stays at its base: only S(κ) is needed, not the moments Newton steps on
+        s0 = 0.0
+        for d, t in points:  # the same sum, term by term, as `sums` below
+            s0 += t * exp(-kappa_base * d)
+        return kappa_base, s0
 
     def sums(kappa: float) -> tuple[float, float, float]:
         s0 = s1 = s2 = 0.0
@@ -564,8 +569,8 @@ def refine_kappa(
         return s0, s1, s2
 
     kappa = kappa_base
-    at = sums(kappa) if n_fills > 0 else None  # S and its moments at the current κ
-    if at is not None and at[0] > 0.0:
+    at = sums(kappa)  # S and its moments at the current κ
+    if at[0] > 0.0:
         lo, hi = kappa_base / band, kappa_base * band
         if kappa_prior is not None:
             lo, hi = max(lo, kappa_prior / band), min(hi, kappa_prior * band)
@@ -587,7 +592,7 @@ def refine_kappa(
             at = sums(kappa)
             if done:
                 break
-    return kappa, (sums(kappa) if at is None else at)[0]
+    return kappa, at[0]
 
 
 def own_curve(a_base: float, kappa: float, s0: float, n_fills: int, params: KappaParams) -> tuple[float, float, float]:
