@@ -22,6 +22,7 @@ import argparse
 import math
 import sys
 from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import msgspec
@@ -44,6 +45,7 @@ from mm_strategy.node_config import load_venue_config  # noqa: E402
 from mm_strategy.reporting import compute_metrics  # noqa: E402
 from mm_strategy.reporting.metrics import FEED_DOWN_TRIGGER  # noqa: E402
 from mm_strategy.reporting.inputs import FillRecord  # noqa: E402
+from mm_strategy.session_report import requests_sent  # noqa: E402
 
 GRID = {"num_levels": 3, "grid_step_bps": 2, "requote_threshold_bps": 5, "skew_factor": 0.0}
 DEFAULT_DATASETS = (
@@ -56,7 +58,8 @@ DEFAULT_DATASETS = (
 )
 COLUMNS = (
     ("fills", 6, "d"), ("events", 7, "d"), ("fills/h", 8, ".0f"), ("live", 6, ".0f"), ("net", 9, ".3f"), ("spread", 8, ".3f"), ("fees", 7, ".3f"),
-    ("mo5s bp", 8, ".2f"), ("2-sided%", 9, ".1f"), ("max|q|", 9, ".4g"), ("kills", 6, "d"),
+    ("mo5s bp", 8, ".2f"), ("2-sided%", 9, ".1f"), ("max|q|", 9, ".4g"), ("kills", 6, "d"), ("req/h", 7, ",.0f"),
+    ("$/req", 7, ".2f"),
 )
 
 
@@ -73,6 +76,8 @@ class Score:
     two_sided_pct: float
     max_abs_q: float
     kills: int
+    requests_per_hour: float
+    notional_per_request: float
 
     @classmethod
     def of(cls, metrics: dict) -> Score:
@@ -91,7 +96,13 @@ class Score:
             max_abs_q=metrics["position"]["max_abs"],
             # trips other than the stale-book pull and halt, which fire on the capture's real recorder outages
             kills=sum(not e["cleared"] and not e["trigger"].startswith("stale_book") for e in metrics["kill_events"]),
+            requests_per_hour=metrics["requests"]["per_hour"] or 0.0,
+            notional_per_request=_or_nan(metrics["requests"]["notional_per_request"]),
         )
+
+
+def _or_nan(value: float | None) -> float:
+    return math.nan if value is None else value
 
 
 def engine_fills(engine) -> list[FillRecord]:
@@ -166,12 +177,14 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
     start = settings.backtest.starting_balance_usd
     mid = strategy.recorder.mid[-1]
     final = equity_usd(ours.engine.portfolio, ours.engine.cache, strategy.config.instrument_id, mid)
-    our_inputs = strategy.recorder.to_report_inputs(start, final, {})
+    orders, cancels = requests_sent(ours.engine.cache, strategy.id)
+    our_inputs = replace(strategy.recorder.to_report_inputs(start, final, {}), orders_sent=orders, cancels_sent=cancels)
     ours_score = Score.of(compute_metrics(our_inputs))
     ours.node.dispose()
 
     grid = run_backtest(grid_settings(settings), catalog, include_quotes=True)
     quote_ts, quote_bid, quote_ask = quotes_from_orders(grid.engine)
+    grid_orders, grid_cancels = requests_sent(grid.engine.cache, grid.engine.trader.strategies()[0].id)
     grid_inputs = our_inputs.__class__(
         instrument_id=our_inputs.instrument_id,
         mid_ts_ns=our_inputs.mid_ts_ns,
@@ -184,6 +197,8 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
         final_equity=equity_usd(grid.engine.portfolio, grid.engine.cache, strategy.config.instrument_id, mid),
         # the feed's outages are the data's, not the strategy's: both are judged on the same live-feed time
         kill_events=[e for e in our_inputs.kill_events if e.trigger == FEED_DOWN_TRIGGER],
+        orders_sent=grid_orders,
+        cancels_sent=grid_cancels,
     )
     grid_score = Score.of(compute_metrics(grid_inputs))
     grid.node.dispose()
@@ -227,7 +242,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "events: fills counted as the venue reports them, one per (order, time); fills counts the backtest's"
         " one per trade print. live: fills/h and 2-sided% over the time the feed was live (the data's outages, the"
-        " same for both); kills leave out stale-book trips on feed outages"
+        " same for both); kills leave out stale-book trips on feed outages. req/h: order + cancel requests an"
+        " hour; $/req: fill notional traded per request (Hyperliquid grants 1 request per USDC traded after 10,000)"
     )
     return 0
 

@@ -25,6 +25,9 @@ answer the venue then executed late, or cancelled by Nautilus's in-flight check 
 confirmed) is cancelled at the venue by cloid, from whichever news shows it (stream, resync, a cancel's
 confirmation); its fills are still emitted, so the position stays the venue's.
 
+On connect the account's fee rates (``userFees``) replace the base tier's in the instruments the strategies price
+with (``_apply_account_fees``).
+
 One node trades an account. On connect, before the dead-man switch (``scheduleCancel``) is armed, every open
 order the node's cache does not hold is cancelled (a crashed session's, whose in-memory cache is gone). The switch
 is refreshed while running; a clean disconnect cancels every open order at the venue and clears the switch only
@@ -97,6 +100,8 @@ from adapters.hyperliquid.http.error import HyperliquidHttpError
 from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints
 from adapters.hyperliquid.http.info import HyperliquidInfoEndpoints
 from adapters.hyperliquid.http.ratelimit import AddressBudget
+from adapters.hyperliquid.instruments import BASE_MAKER_FEE
+from adapters.hyperliquid.instruments import BASE_TAKER_FEE
 from adapters.hyperliquid.instruments import HYPERLIQUID_VENUE
 from adapters.hyperliquid.order_state import Accepted
 from adapters.hyperliquid.order_state import Canceled
@@ -236,6 +241,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
 
     async def _connect(self) -> None:
         await self._provider.initialize()
+        await self._apply_account_fees()
         self._session_start_ms = self._now_ms()
         self._rebuild_states()
         await self._set_leverage()
@@ -254,6 +260,22 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         signer = self._exchange.signer_address
         agent = f" via agent {signer}" if signer != self._user else ""
         self._log.info(f"trading for {self._user}{agent}; {len(self._states)} known orders")
+
+    async def _apply_account_fees(self) -> None:
+        """Quote with the account's fee rates (``userFees``), not the base tier's: the shared provider rebuilds its
+        instruments with them and they go to the data engine as the data client sends its own. That client sends
+        the same provider's instruments, so the cache ends with these rates whichever connects first, and the
+        strategies start only once every client has connected (``NautilusKernel.start_async``). Rates that cannot
+        be read leave the provider's (the base tier's) in effect: an error, and the node still starts."""
+        try:
+            fees = await self._info.user_fees(self._user)
+        except HyperliquidHttpError as error:
+            in_effect = _rates_bps(self._provider.maker_fee, self._provider.taker_fee)
+            self._log.error(f"userFees for {self._user} failed ({error}): quoting with fee rates {in_effect}")
+            return
+        for instrument in self._provider.set_fee_rates(fees.userAddRate, fees.userCrossRate):
+            self._msgbus.send(endpoint="DataEngine.process", msg=instrument)
+        self._log.info(f"account fee rates: {_rates_bps(fees.userAddRate, fees.userCrossRate)}")
 
     async def _disconnect(self) -> None:
         self._stopping.set()
@@ -1280,6 +1302,11 @@ def _oid_of(venue_order_id: VenueOrderId | None, default: int | None) -> int:
     if venue_order_id is not None and venue_order_id.value.isdigit():
         return int(venue_order_id.value)
     return default if default is not None else 0
+
+
+def _rates_bps(maker_fee: Decimal, taker_fee: Decimal) -> str:
+    tier = " (base tier)" if (maker_fee, taker_fee) == (BASE_MAKER_FEE, BASE_TAKER_FEE) else ""
+    return f"maker {float(maker_fee) * 1e4:.2f} bps, taker {float(taker_fee) * 1e4:.2f} bps{tier}"
 
 
 def _refusals(response: ExchangeResponse) -> list[str]:

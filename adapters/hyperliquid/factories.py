@@ -5,15 +5,20 @@ Register them in code: ``node.add_data_client_factory("HYPERLIQUID", Hyperliquid
 on a JSON ``factory`` entry for exec clients (nautilus_conventions §3.4), so configs name only the config class.
 
 Both clients of one venue URL share one :class:`WeightLimiter`, because the venue counts the IP's REST weight
-across every request, whichever client sends it. The private key is loaded here, from the environment variable
-or file the config names, and lives only inside the signer; a variable is read once and removed from the
-environment (``load_signer``).
+across every request, whichever client sends it. The data and execution clients of one node share one instrument
+provider (``shared_provider``): the execution client sets the account's fee rates on it at connect and sends the
+rebuilt instruments to the data engine, the data client sends the provider's instruments at its own connect, so the
+cache ends with the account's rates whichever of the two connects first.
+
+The private key is loaded here, from the environment variable or file the config names, and lives only inside the
+signer; a variable is read once and removed from the environment (``load_signer``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import weakref
 from functools import lru_cache
 
 from nautilus_trader.cache.cache import Cache
@@ -70,6 +75,33 @@ def _http_client(config: HyperliquidDataClientConfig | HyperliquidExecClientConf
     return HyperliquidHttpClient(url, get_weight_limiter(url), config.http_timeout_secs, config.max_retries)
 
 
+# The provider of each (venue URL, node), the node being its message bus (the one object NautilusTrader hands both
+# factories). Weak values: an entry lives as long as a client holds its provider, and a client holds the bus, so
+# the bus's id in the key cannot be reused while the entry exists; a later node never inherits a provider.
+_providers: weakref.WeakValueDictionary[tuple[str, int], HyperliquidInstrumentProvider] = weakref.WeakValueDictionary()
+
+
+def shared_provider(
+    config: HyperliquidDataClientConfig | HyperliquidExecClientConfig,
+    http: HyperliquidHttpClient,
+    msgbus: MessageBus,
+) -> HyperliquidInstrumentProvider:
+    """The node's provider for the config's venue URL, made by whichever client is built first (``http`` reads its
+    ``meta``). Both clients must load the same instruments: a second config that asks for others is refused
+    (``ValueError``), since the provider would silently load only the first's."""
+    key = (config.endpoints().http_url, id(msgbus))
+    provider = _providers.get(key)
+    if provider is None:
+        provider = HyperliquidInstrumentProvider(HyperliquidInfoEndpoints(http), config.instrument_provider)
+        _providers[key] = provider
+    elif provider.config != config.instrument_provider:
+        raise ValueError(
+            f"the data and execution clients of {key[0]} must load the same instruments: instrument_provider "
+            f"{config.instrument_provider} differs from {provider.config}"
+        )
+    return provider
+
+
 class HyperliquidLiveDataClientFactory(LiveDataClientFactory):
     @staticmethod
     def create(
@@ -81,7 +113,7 @@ class HyperliquidLiveDataClientFactory(LiveDataClientFactory):
         clock: LiveClock,
     ) -> HyperliquidDataClient:
         http = _http_client(config)
-        provider = HyperliquidInstrumentProvider(HyperliquidInfoEndpoints(http), config.instrument_provider)
+        provider = shared_provider(config, http, msgbus)
         return HyperliquidDataClient(loop, http, msgbus, cache, clock, provider, config, name=name)
 
 
@@ -98,5 +130,5 @@ class HyperliquidLiveExecClientFactory(LiveExecClientFactory):
         http = _http_client(config)
         info = HyperliquidInfoEndpoints(http)
         exchange = HyperliquidExchangeEndpoints(http, load_signer(config), config.endpoints().is_mainnet)
-        provider = HyperliquidInstrumentProvider(info, config.instrument_provider)
+        provider = shared_provider(config, http, msgbus)
         return HyperliquidExecutionClient(loop, http, info, exchange, msgbus, cache, clock, provider, config, name=name)

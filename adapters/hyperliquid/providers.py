@@ -4,9 +4,17 @@ The same function builds the backtest catalog's instrument (``loaders``) and the
 session trades exactly the instrument definition its backtest used. The provider also answers the two venue
 lookups the clients need on every message: a coin's asset id (its index in ``meta.universe``, delisted entries
 included) and the instrument of a coin named in a frame.
+
+The instruments carry the account's fee rates once the execution client has read them (``set_fee_rates``); until
+then, and for a node that could not read them, the base tier's. The data and execution clients of a node share
+one provider (``factories.shared_provider``), so whichever of them sends the instruments to the data engine last,
+they carry the same rates.
 """
 
 from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
 
 import msgspec
 from nautilus_trader.common.providers import InstrumentProvider
@@ -16,6 +24,8 @@ from nautilus_trader.model.instruments import CryptoPerpetual
 from nautilus_trader.model.instruments import Instrument
 
 from adapters.hyperliquid.http.info import HyperliquidInfoEndpoints
+from adapters.hyperliquid.instruments import BASE_MAKER_FEE
+from adapters.hyperliquid.instruments import BASE_TAKER_FEE
 from adapters.hyperliquid.instruments import perpetual_from_meta
 from adapters.hyperliquid.schemas.market import PerpMeta
 
@@ -27,6 +37,9 @@ class HyperliquidInstrumentProvider(InstrumentProvider):
         super().__init__(config=config)
         self._info = info
         self._by_coin: dict[str, CryptoPerpetual] = {}
+        self._raw_meta: dict[str, Any] | None = None  # the newest meta loaded (the universe only ever grows)
+        self._maker_fee = BASE_MAKER_FEE
+        self._taker_fee = BASE_TAKER_FEE
 
     async def load_all_async(self, filters: dict | None = None) -> None:
         meta = await self._info.meta()
@@ -44,10 +57,32 @@ class HyperliquidInstrumentProvider(InstrumentProvider):
     async def load_async(self, instrument_id: InstrumentId, filters: dict | None = None) -> None:
         await self.load_ids_async([instrument_id], filters)
 
+    @property
+    def config(self) -> InstrumentProviderConfig:
+        return self._config
+
+    @property
+    def maker_fee(self) -> Decimal:
+        return self._maker_fee
+
+    @property
+    def taker_fee(self) -> Decimal:
+        return self._taker_fee
+
+    def set_fee_rates(self, maker_fee: Decimal, taker_fee: Decimal) -> list[CryptoPerpetual]:
+        """The account's rates (fractions of notional; a negative maker fee is a rebate): every loaded instrument is
+        rebuilt with them, as is any loaded later. Returns the rebuilt instruments, for the data engine."""
+        self._maker_fee, self._taker_fee = maker_fee, taker_fee
+        self._build(list(self._by_coin))
+        return list(self._by_coin.values())
+
     def _add_coins(self, meta: PerpMeta, coins: list[str]) -> None:
-        raw_meta = msgspec.to_builtins(meta)
+        self._raw_meta = msgspec.to_builtins(meta)
+        self._build(coins)
+
+    def _build(self, coins: list[str]) -> None:
         for coin in coins:
-            instrument = perpetual_from_meta(raw_meta, coin)
+            instrument = perpetual_from_meta(self._raw_meta, coin, self._maker_fee, self._taker_fee)
             self.add(instrument)
             self._by_coin[coin] = instrument
 

@@ -104,6 +104,7 @@ def compute_metrics(inputs: ReportInputs) -> dict:
       (+ = good), adverse selection AS(h) = −s·(m(t+h) − m(t))/p (+ = adverse), MO = e − AS, all in bps and
       notional-weighted; the same from the placement mid; fills with t + h past the last mid are excluded and
       counted. Realized half-spread = MO (round-trip RS = 2·MO).
+    - ``requests``: order and cancel requests sent, per session hour, and the fill notional traded per request.
     - ``quoting``: time-weighted two-sided / one-sided / none fractions over the quoting period.
     - ``position``: max |position|, time-weighted mean |position|, final position (base units).
     - ``drawdown``: max peak-to-trough of starting equity + net PnL, absolute and % of starting equity.
@@ -122,6 +123,7 @@ def metrics_from_analysis(analysis: Analysis) -> dict:
                 "horizons_s": list(analysis.markouts.horizons_s),
                 "by_group": markout_groups(analysis.markouts, analysis.fills, analysis.session_hours),
             },
+            "requests": request_metrics(analysis),
             "quoting": quoting_metrics(analysis),
             "position": position_metrics(analysis),
             "drawdown": drawdown_metrics(analysis),
@@ -213,6 +215,23 @@ def fill_metrics(analysis: Analysis) -> dict:
         "sell_fills_per_hour": (fills.sign < 0).sum() / hours if hours > 0 else None,
         "model": dict(model),
         "observed_over_predicted": fills_per_hour / predicted if fills_per_hour is not None and predicted else None,
+    }
+
+
+def request_metrics(analysis: Analysis) -> dict:
+    """How many requests the quoting cost, against what it traded.
+
+    A venue may ration requests by volume: Hyperliquid grants an address 1 request per USDC traded after an initial
+    10,000, so a ``notional_per_request`` below 1 USDC runs that buffer down at ``(1 − it)·requests`` an hour and
+    then throttles the node to its volume. ``None`` where nothing was sent."""
+    inputs = analysis.inputs
+    requests = inputs.orders_sent + inputs.cancels_sent
+    hours = analysis.session_hours
+    return {
+        "orders": inputs.orders_sent,
+        "cancels": inputs.cancels_sent,
+        "per_hour": requests / hours if hours > 0 else None,
+        "notional_per_request": float(analysis.fills.notional.sum()) / requests if requests else None,
     }
 
 

@@ -6,8 +6,8 @@ SUMMARY_MARKOUT_HORIZON = "5s"
 
 
 def summary_rows(metrics: dict) -> list[tuple[str, str]]:
-    """Fills, volume, net PnL and its split, reconciliation, 5 s markout, uptime, position, drawdown, kill events."""
-    fills, pnl = metrics["fills"], metrics["pnl"]
+    """Fills, volume, requests, net PnL and its split, reconciliation, 5 s markout, uptime, position, drawdown, kill events."""
+    fills, pnl, requests = metrics["fills"], metrics["pnl"], metrics["requests"]
     markout = metrics["markouts"]["by_group"]["all"]["horizons"][SUMMARY_MARKOUT_HORIZON]
     quoting, position, drawdown = metrics["quoting"], metrics["position"], metrics["drawdown"]
     reconciliation = (
@@ -29,6 +29,12 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
         (
             "volume",
             f"{fmt_number(fills['volume_base'], '.6g')} base / {fmt_number(fills['volume_notional'], ',.2f')} quote",
+        ),
+        (
+            "requests",
+            f"{requests['orders']:,} orders + {requests['cancels']:,} cancels "
+            f"({fmt_number(requests['per_hour'], ',.0f')}/h), "
+            f"{fmt_number(requests['notional_per_request'], ',.2f')} quote traded per request",
         ),
         ("net PnL", _money(pnl["net"])),
         ("  spread capture", _money(pnl["spread_capture"])),

@@ -22,6 +22,7 @@ from adapters.hyperliquid.schemas.user import ClearinghouseState
 from adapters.hyperliquid.schemas.user import OpenOrder
 from adapters.hyperliquid.schemas.user import OrderStatusResponse
 from adapters.hyperliquid.schemas.user import OrderUpdate
+from adapters.hyperliquid.schemas.user import UserFees
 from adapters.hyperliquid.schemas.user import UserFill
 from adapters.hyperliquid.schemas.user import UserRateLimit
 from adapters.hyperliquid.weights import info_items_weight
@@ -58,6 +59,10 @@ class HyperliquidInfoEndpoints:
 
     async def user_rate_limit(self, user: str) -> UserRateLimit:
         return await self._query({"type": "userRateLimit", "user": user}, UserRateLimit)
+
+    async def user_fees(self, user: str) -> UserFees:
+        """The account's maker and taker rates in effect (weight 20: not one of §6.6's light requests)."""
+        return await self._query({"type": "userFees", "user": user}, UserFees)
 
     async def user_fills_by_time(self, user: str, start_ms: int, end_ms: int | None = None) -> list[UserFill]:
         """Every fill in ``[start_ms, end_ms]``, oldest first, paging past the venue's 2000-per-answer cap (the

@@ -2,7 +2,8 @@
 
 Lists come newest first, as in the captured ``openOrders``, ``userFills``, ``userFillsByTime`` and
 ``historicalOrders``. A user the venue has never seen gets the venue's empty answers (empty lists, a
-zeroed clearinghouseState, ``unknownOid``), never an error. Only the replayed coins have a book and a mid.
+zeroed clearinghouseState, ``unknownOid``, the base tier's ``userFees``), never an error. Only the replayed coins
+have a book and a mid.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from adapters.hyperliquid.local_exchange.config import BASE_MAKER_FEE
+from adapters.hyperliquid.local_exchange.config import BASE_TAKER_FEE
 from adapters.hyperliquid.local_exchange.engine import Venue
 from adapters.hyperliquid.local_exchange.errors import deserialize_error
 from adapters.hyperliquid.local_exchange.ratelimit import user_rate_limit_wire
@@ -17,6 +20,7 @@ from adapters.hyperliquid.local_exchange.schema import InfoRequest
 from adapters.hyperliquid.local_exchange.schema import parse_info
 from adapters.hyperliquid.local_exchange.state import EMPTY_MARGIN
 from adapters.hyperliquid.local_exchange.state import clearinghouse_wire
+from adapters.hyperliquid.local_exchange.wire import dec
 
 MAX_FILLS = 2000
 MAX_HISTORICAL = 2000
@@ -26,6 +30,35 @@ MAX_FUNDING = 500
 SPOT_META = {
     "tokens": [{"index": 0, "isCanonical": True, "name": "USDC", "szDecimals": 8, "tokenId": "0x1", "weiDecimals": 8}],
     "universe": [],
+}
+
+# userFees' schedule: the base tier, the volume (VIP) tiers and the maker-rebate tiers of protocol §6.4, in the
+# documented answer's shape; the VIP tiers' spot rates are those of the polynode fee research page (its VIP 1 row
+# matches the documented answer).
+FEE_SCHEDULE = {
+    "cross": dec(BASE_TAKER_FEE),
+    "add": dec(BASE_MAKER_FEE),
+    "spotCross": "0.0007",
+    "spotAdd": "0.0004",
+    "tiers": {
+        "vip": [
+            {"ntlCutoff": cutoff, "cross": cross, "add": add, "spotCross": spot_cross, "spotAdd": spot_add}
+            for cutoff, cross, add, spot_cross, spot_add in (
+                ("5000000.0", "0.0004", "0.00012", "0.0006", "0.0003"),
+                ("25000000.0", "0.00035", "0.00008", "0.0005", "0.0002"),
+                ("100000000.0", "0.0003", "0.00004", "0.0004", "0.0001"),
+                ("500000000.0", "0.00028", "0.0", "0.00035", "0.0"),
+                ("2000000000.0", "0.00026", "0.0", "0.0003", "0.0"),
+                ("7000000000.0", "0.00024", "0.0", "0.00025", "0.0"),
+            )
+        ],
+        "mm": [
+            {"makerFractionCutoff": cutoff, "add": add}
+            for cutoff, add in (("0.005", "-0.00001"), ("0.015", "-0.00002"), ("0.03", "-0.00003"))
+        ],
+    },
+    "referralDiscount": "0.04",
+    "stakingDiscountTiers": [{"bpsOfMaxSupply": "0.0", "discount": "0.0"}],
 }
 
 
@@ -46,6 +79,7 @@ class InfoHandler:
             "orderStatus": self._order_status,
             "historicalOrders": self._historical_orders,
             "userRateLimit": self._user_rate_limit,
+            "userFees": self._user_fees,
             "spotMeta": lambda _: SPOT_META,
             "spotMetaAndAssetCtxs": lambda _: [SPOT_META, []],
             "candleSnapshot": self._candle_snapshot,
@@ -148,6 +182,27 @@ class InfoHandler:
     def _user_rate_limit(self, request: InfoRequest) -> dict[str, Any]:
         account = self.venue.accounts.get(request.user())
         return user_rate_limit_wire(account, self.venue.config.address_initial_buffer)
+
+    def _user_fees(self, request: InfoRequest) -> dict[str, Any]:
+        """The account's configured perp rates, as ``userAddRate`` (maker; negative for a rebate) and
+        ``userCrossRate`` (taker). ``dailyUserVlm`` is empty: the venue lists each recent day's volumes, which no
+        client here reads and this exchange does not keep."""
+        account = self.venue.accounts.get(request.user())
+        maker, taker = (BASE_MAKER_FEE, BASE_TAKER_FEE) if account is None else (account.maker_fee, account.taker_fee)
+        return {
+            "dailyUserVlm": [],
+            "feeSchedule": FEE_SCHEDULE,
+            "userCrossRate": dec(taker),
+            "userAddRate": dec(maker),
+            "userSpotCrossRate": FEE_SCHEDULE["spotCross"],
+            "userSpotAddRate": FEE_SCHEDULE["spotAdd"],
+            "activeReferralDiscount": "0.0",
+            "trial": None,
+            "feeTrialReward": "0.0",
+            "nextTrialAvailableTimestamp": None,
+            "stakingLink": None,
+            "activeStakingDiscount": {"bpsOfMaxSupply": "0.0", "discount": "0.0"},
+        }
 
 
 def _time_range(request: InfoRequest) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Account data: open orders, order statuses, fills, user events, positions and the address request budget.
+"""Account data: open orders, order statuses, fills, user events, positions, fee rates and the address request budget.
 
 Each schema parses itself into the NautilusTrader report or value the execution client needs, so the client
 only decides *what* to do with a message. Fills from 2023 captures predate ``tid``; those get a trade id derived
@@ -307,6 +307,26 @@ class UserRateLimit(msgspec.Struct, frozen=True):
     nRequestsUsed: int
     nRequestsCap: int
     nRequestsSurplus: int = 0
+
+
+# A fee rate is a fraction of notional: perp rates run from the best maker rebate (-0.003 %) to the base taker rate
+# (0.045 %), §6.4. One of 1 % or more is not a rate the venue sets but a misread (a percentage taken as a fraction).
+MAX_FEE_RATE_FRAC = Decimal("0.01")
+
+
+class UserFees(msgspec.Struct, frozen=True):
+    """``userFees``: the account's perp rates in effect, its volume tier, staking and referral discounts applied
+    (protocol §2.11, §6.4). ``userAddRate`` is the maker rate (negative for a rebate tier), ``userCrossRate`` the
+    taker rate. Only these two are read; the rest of the answer (``feeSchedule``, ``dailyUserVlm``, ...) is
+    ignored. A rate that is not a finite fraction below 1 % fails decoding (``msgspec.ValidationError``)."""
+
+    userAddRate: Decimal
+    userCrossRate: Decimal
+
+    def __post_init__(self) -> None:
+        for name, rate in (("userAddRate", self.userAddRate), ("userCrossRate", self.userCrossRate)):
+            if not rate.is_finite() or abs(rate) >= MAX_FEE_RATE_FRAC:
+                raise ValueError(f"{name} {rate} is not a fee rate (a fraction of notional, |rate| < 0.01)")
 
 
 OPEN_ORDERS = list[OpenOrder]
