@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         "data_points_per_s": f"{result.iterations / outcome.wall_s:,.0f}" if outcome.wall_s > 0 else "",
         "order_latency_ms": f"{settings.backtest.latency_ms:g} + feed lag {lag_ms:.0f}"
         + (" (measured: median receive - venue time of the books)" if settings.backtest.feed_lag_ms is None else ""),
+        # live, the exec client books each hourly payment (userEvents); a catalog holds no funding data
+        "funding": "not simulated (0 in the PnL split)",
     }
     report = write_session_report(
         strategy=strategy,

@@ -79,6 +79,7 @@ def test_orders_reach_the_venue_after_the_recorded_feed_lag(report, hl_btc_catal
     assert run_config(fixed, hl_btc_catalog).venues[0].latency_model.config["base_latency_nanos"] == 50_000_000
     run_info = json.loads((report / "report.json").read_text())["run_info"]
     assert run_info["order_latency_ms"].startswith("50 + feed lag 51")  # the archive hour's median: 517 ms
+    assert run_info["funding"].startswith("not simulated")  # said where the PnL split shows funding 0
 
 
 def test_pnl_reconciles_with_account_and_fees(report):
