@@ -39,7 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def ensure_catalog(catalog: Path, venue=None) -> None:
     """Build the catalog from the venue's bundled real data on first use, so the bare command just works
     (``venue`` a node module from ``adapters.venues``; None: the default config's)."""
-    if (catalog / "data" / "order_book_delta").exists() or (catalog / "data" / "order_book_deltas").exists():
+    from mm_strategy.backtest import BOOK_DELTA_DIRS
+
+    if any((catalog / "data" / kind).exists() for kind in BOOK_DELTA_DIRS):
         return
     if venue is None:
         from adapters.venues import venue_module
@@ -59,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     from mm_strategy.backtest import align_to_snapshot
     from mm_strategy.backtest import catalog_instrument
     from mm_strategy.backtest import run_backtest
+    from mm_strategy.backtest import run_feed_lag_ms
     from mm_strategy.node_config import load_venue_config
     from mm_strategy.session_report import write_session_report
 
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"starting at the last full-book snapshot {data_range.start} (requested {requested.start})", file=sys.stderr)
 
     outcome = run_backtest(settings, catalog, data_range)
+    lag_ms = run_feed_lag_ms(settings.backtest, catalog, instrument_id, data_range)
     engine = outcome.engine
     strategy = engine.trader.strategies()[0]
     result = outcome.result
@@ -96,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
         "iterations": str(result.iterations),
         "wall_time_s": f"{outcome.wall_s:.2f}",
         "data_points_per_s": f"{result.iterations / outcome.wall_s:,.0f}" if outcome.wall_s > 0 else "",
+        "order_latency_ms": f"{settings.backtest.latency_ms:g} + feed lag {lag_ms:.0f}"
+        + (" (measured: median receive - venue time of the books)" if settings.backtest.feed_lag_ms is None else ""),
+        # live, the exec client books each hourly payment (userEvents); a catalog holds no funding data
+        "funding": "not simulated (0 in the PnL split)",
     }
     report = write_session_report(
         strategy=strategy,

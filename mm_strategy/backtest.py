@@ -11,7 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import msgspec
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.backtest.results import BacktestResult
 from nautilus_trader.common.config import ImportableActorConfig
@@ -27,6 +30,7 @@ from nautilus_trader.config import ImportableLatencyModelConfig
 from nautilus_trader.config import RiskEngineConfig
 from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.enums import BookAction
+from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
@@ -49,6 +53,8 @@ STREAM_WINDOW_S = 3600.0
 # NautilusTrader logs every account state at INFO (one per order event on a margin account, the string built
 # before the level filter drops it); above INFO the portfolio is told to log one a day at most.
 QUIET_ACCOUNT_LOG_INTERVAL_MS = 86_400_000
+# Where a ParquetDataCatalog keeps book deltas (the folder name differs between NautilusTrader's writers).
+BOOK_DELTA_DIRS = ("order_book_deltas", "order_book_delta")
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,12 +90,46 @@ def catalog_instrument(catalog_path: Path, instrument_id: InstrumentId) -> Instr
     raise ValueError(f"instrument_id: {instrument_id} is not in the catalog {catalog_path} (it holds: {known})")
 
 
-def venue_config(settings: BacktestSettings, instrument: Instrument) -> BacktestVenueConfig:
+def feed_lag_ms(catalog_path: Path, instrument_id: InstrumentId, data_range: DataRange = DataRange()) -> float:
+    """Median receive − venue time of the catalog's book batches in the range, in ms (0 with none).
+
+    Read from the parquet columns alone (no data objects), so it costs milliseconds even for a day of data."""
+    data = Path(catalog_path) / "data"
+    paths = sorted(p for kind in BOOK_DELTA_DIRS for p in (data / kind / instrument_id.value).glob("*.parquet"))
+    columns = [pq.read_table(path, columns=["ts_event", "ts_init", "flags"]) for path in paths]
+    if not columns:
+        return 0.0
+    table = pa.concat_tables(columns)
+    ts_event = table["ts_event"].to_numpy().astype(np.int64)
+    ts_init = table["ts_init"].to_numpy().astype(np.int64)
+    batch_end = (table["flags"].to_numpy() & RecordFlag.F_LAST) != 0
+    if data_range.start is not None:
+        batch_end &= ts_init >= data_range.start.value
+    if data_range.end is not None:
+        batch_end &= ts_init <= data_range.end.value
+    lags_ns = ts_init[batch_end] - ts_event[batch_end]
+    return float(np.median(lags_ns)) / 1e6 if lags_ns.size else 0.0
+
+
+def run_feed_lag_ms(
+    settings: BacktestSettings,
+    catalog_path: Path,
+    instrument_id: InstrumentId,
+    data_range: DataRange = DataRange(),
+) -> float:
+    """The feed lag a run adds to ``latency_ms``: the configured one, else measured on the run's data."""
+    if settings.feed_lag_ms is not None:
+        return settings.feed_lag_ms
+    return feed_lag_ms(catalog_path, instrument_id, data_range)
+
+
+def venue_config(settings: BacktestSettings, instrument: Instrument, lag_ms: float = 0.0) -> BacktestVenueConfig:
     """The instrument's venue as a NETTING, MARGIN venue with an L2 book: the account in the instrument's
     settlement currency (USDC on Hyperliquid, USDT on Binance USDⓈ-M), maker/taker fees from the instrument.
 
     Nothing here is venue code: what differs between venues (id, currency, fees, increments) is the instrument's,
-    as the venue's own adapter defined it when the catalog was loaded.
+    as the venue's own adapter defined it when the catalog was loaded. Orders and cancels reach it after
+    ``settings.latency_ms`` plus ``lag_ms``, the recorded feed's lag (``BacktestSettings``).
 
     ``fill_model.kind`` "trades" fills from trades with NautilusTrader's queue position; a queue kind fills from
     the book alone (``mm_strategy.queue_fill_model``): trades then never fill us, NautilusTrader's trade-driven
@@ -123,7 +163,7 @@ def venue_config(settings: BacktestSettings, instrument: Instrument) -> Backtest
             latency_model_path="nautilus_trader.backtest.models:LatencyModel",
             config_path="nautilus_trader.backtest.config:LatencyModelConfig",
             # LatencyModelConfig defaults to a 1 s base latency: always set it explicitly.
-            config={"base_latency_nanos": int(settings.latency_ms * 1_000_000)},
+            config={"base_latency_nanos": int((settings.latency_ms + lag_ms) * 1_000_000)},
         ),
         modules=[queue_feed_module(settings.fill_model)] if queue else None,
     )
@@ -192,6 +232,7 @@ def run_config(
     instrument_id = InstrumentId.from_str(settings.instrument_id)
     instrument = catalog_instrument(catalog_path, instrument_id)
     log_level = settings.backtest.log_level
+    lag_ms = run_feed_lag_ms(settings.backtest, catalog_path, instrument_id, data_range)
     strategies = [settings.strategy] if with_components else []
     actors = list(settings.actors) if with_components else []
     portfolio = None
@@ -214,7 +255,7 @@ def run_config(
     )
     return BacktestRunConfig(
         engine=engine,
-        venues=[venue_config(settings.backtest, instrument)],
+        venues=[venue_config(settings.backtest, instrument, lag_ms)],
         data=data_configs(catalog_path, instrument_id, data_range, include_quotes, include_trades),
         dispose_on_completion=False,
     )

@@ -84,3 +84,11 @@ def test_an_unknown_log_level_is_refused_before_the_rust_logger_aborts_the_proce
     owner = "BacktestSettings" if section == "backtest" else "LiveSettings"
     with pytest.raises(ValueError, match=rf"{owner}.log_level: must be one of TRACE, DEBUG, INFO, WARNING, ERROR, OFF"):
         load_venue_config_dict(raw, "doc")
+
+
+@pytest.mark.parametrize("lag", [-1.0, float("inf"), float("nan")])
+def test_a_bad_feed_lag_names_the_field(lag):
+    raw = _document()
+    raw.setdefault("backtest", {})["feed_lag_ms"] = lag
+    with pytest.raises(ValueError, match="BacktestSettings.feed_lag_ms: must be >= 0 and finite"):
+        load_venue_config_dict(raw, "doc")
