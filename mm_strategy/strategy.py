@@ -48,6 +48,7 @@ from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.strategy import Strategy
 
 from mm_strategy.config import GLFTMarketMakerConfig
+from mm_strategy.equity import FillBooking
 from mm_strategy.equity import equity_usd
 from mm_strategy.estimates import LatestEstimates
 from mm_strategy.messages import ESTIMATE_TYPES
@@ -87,6 +88,9 @@ from mm_strategy.venue_rules import venue_rules_for
 _RISK_TIMER = "mm.risk"
 _STATUS_TIMER = "mm.status"
 _BPS = 1e4
+# How long the loss limits wait for a venue-reported balance to book our last fill (``equity.FillBooking``): the
+# exec client reads the account 0.25 s after a fill; a few reads' worth, and the limits judge regardless.
+_BOOKING_GRACE_NS = 5_000_000_000
 _IMBALANCE_STEPS = 20  # a quote cycle re-runs when the band imbalance moves by 1/20 (``on_order_book_deltas``)
 _PEAK_SAVE_NS = 60_000_000_000  # a rising peak equity is written to the state file at most once a minute
 _SERIES_INTERVAL_NS = 1_000_000_000  # model-input series for the report: one point per data second
@@ -128,6 +132,7 @@ class GLFTMarketMaker(Strategy):
         self._cap: Decimal | None = None  # risk.max_position as a Decimal
         self._size_by_mult: dict[float, Decimal] = {}  # order size × a quote plan's size multiplier
         self._last_mid: float | None = None
+        self._fill_booking = FillBooking(_BOOKING_GRACE_NS)
         self._last_series_ns = 0
         self._skew_warned = False
         self._saved_state: tuple[tuple, object] | None = None  # what the state file holds (``_persist``)
@@ -483,6 +488,10 @@ class GLFTMarketMaker(Strategy):
         fill is no fill of ours, and only this lets the kill switch see the jump and the 2x limit), and the loss
         limits on the current equity."""
         events = self.kill_switch.on_position(now, float(self._net_position()), had_fill=False)
+        account = self.portfolio.account(self.config.instrument_id.venue)
+        state = account.last_event if account is not None else None
+        if not self._fill_booking.booked(state.ts_event if state is not None else None, now):
+            return events  # the balance has not booked our last fill yet (``equity.FillBooking``)
         equity = equity_usd(self.portfolio, self.cache, self.config.instrument_id, self._last_mid)
         if equity is not None:
             events += self.kill_switch.on_pnl(now, equity)
@@ -585,6 +594,7 @@ class GLFTMarketMaker(Strategy):
             fee=event.commission.as_double(),
             liquidity="MAKER" if event.liquidity_side == LiquiditySide.MAKER else "TAKER",
         )
+        self._fill_booking.on_fill(event.ts_event, now_ns)
         # One taker order's fills share the venue's fill timestamp: that groups a sweep into one aggressor event.
         side = Side.BID if is_buy else Side.ASK
         events = self.kill_switch.on_fill(now_ns, side, aggressor_key=str(event.ts_event))
