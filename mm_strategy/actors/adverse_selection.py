@@ -4,7 +4,9 @@ The model measures each fill's adverse move from the mid at fill, which is this 
 event arrives (``EstimatorActor._last_mid``: the mid of the last book batch before the fill, on the same engine-clock
 ``ts_init`` timeline as the fill). The fill's placement mid (``OwnFill.placement_mid``) goes along for the report's
 placement markout only; fills of untagged orders are still measured. A fill before any book mid cannot be measured
-and is skipped (counted and logged once by the base class).
+and is skipped (counted and logged once by the base class), and so is a fill delivered late (live, recovered by a
+resync up to a minute after it happened): the mid when it arrives is not the mid at fill, and measured from it the
+move would be a minute's drift, not the fill's adverse selection.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ class AdverseSelectionActor(EstimatorActor):
         self.model.on_mid(ts_ns, mid)
 
     def feed_fill(self, fill: OwnFill) -> None:
+        if fill.delivered_late:
+            raise UnusableEvent("fill delivered late (a resync recovered it): the mid at fill is unknown")
         fill_mid = self._last_mid
         if fill_mid is None:
             raise UnusableEvent("fill before any book mid: no mid at fill to measure from")
