@@ -36,10 +36,10 @@ from nautilus_trader.model.data import TradeTick
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
-from nautilus_trader.portfolio.config import PortfolioConfig
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
-from mm_strategy.node_config import LOG_LEVELS
+from mm_strategy.node_config import logs_info
+from mm_strategy.node_config import quiet_above_info
 from mm_strategy.node_config import BacktestSettings
 from mm_strategy.node_config import VenueInstrumentConfig
 from mm_strategy.queue_model import FillModelSettings
@@ -50,9 +50,6 @@ MAX_ORDER_RATE = "1000/00:00:01"
 # Backtests stream the catalog an hour of data at a time (``streaming.py``): memory stays bounded whatever the
 # range, and the events replayed are the one-shot load's, in the same order.
 STREAM_WINDOW_S = 3600.0
-# NautilusTrader logs every account state at INFO (one per order event on a margin account, the string built
-# before the level filter drops it); above INFO the portfolio is told to log one a day at most.
-QUIET_ACCOUNT_LOG_INTERVAL_MS = 86_400_000
 # Where a ParquetDataCatalog keeps book deltas (the folder name differs between NautilusTrader's writers).
 BOOK_DELTA_DIRS = ("order_book_deltas", "order_book_delta")
 
@@ -208,18 +205,6 @@ def data_configs(
     ]
 
 
-def logs_info(log_level: str) -> bool:
-    """Whether a backtest's log level keeps INFO messages."""
-    return LOG_LEVELS.index(log_level.upper()) <= LOG_LEVELS.index("INFO")
-
-
-def without_event_logs(component: ImportableStrategyConfig | ImportableActorConfig):
-    """``component`` with NautilusTrader's per-event and per-command INFO logs off: a strategy formats every order
-    event and every command it sends (an order list's string holds each order's) before the level filter sees it;
-    when INFO is dropped that work is all the logs did. Warnings (denied, rejected orders) are logged regardless."""
-    return msgspec.structs.replace(component, config={**component.config, "log_events": False, "log_commands": False})
-
-
 def run_config(
     settings: VenueInstrumentConfig,
     catalog_path: Path,
@@ -233,13 +218,9 @@ def run_config(
     instrument = catalog_instrument(catalog_path, instrument_id)
     log_level = settings.backtest.log_level
     lag_ms = run_feed_lag_ms(settings.backtest, catalog_path, instrument_id, data_range)
-    strategies = [settings.strategy] if with_components else []
-    actors = list(settings.actors) if with_components else []
-    portfolio = None
-    if not logs_info(log_level):
-        strategies = [without_event_logs(strategy) for strategy in strategies]
-        actors = [without_event_logs(actor) for actor in actors]
-        portfolio = PortfolioConfig(min_account_state_logging_interval_ms=QUIET_ACCOUNT_LOG_INTERVAL_MS)
+    strategies, actors, portfolio = quiet_above_info(
+        log_level, [settings.strategy] if with_components else [], list(settings.actors) if with_components else []
+    )
     engine = BacktestEngineConfig(
         logging=LoggingConfig(log_level=log_level, bypass_logging=log_level == "OFF"),
         # The catalog holds single deltas flagged F_LAST per snapshot; buffering hands each component whole

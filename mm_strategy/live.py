@@ -33,6 +33,7 @@ from nautilus_trader.live.node import TradingNode
 from mm_strategy.backtest import MAX_ORDER_RATE
 from mm_strategy.equity import equity_usd
 from mm_strategy.node_config import VenueInstrumentConfig
+from mm_strategy.node_config import quiet_above_info
 from mm_strategy.strategy import control_topic
 
 
@@ -88,6 +89,9 @@ class LiveVenue(Protocol):
 def node_config(settings: VenueInstrumentConfig, clients: LiveClients, trader_id: str = "MM-001") -> TradingNodeConfig:
     """The node: the venue's clients, the config's strategy and actors (with ``live.state_dir`` when set)."""
     live = settings.live
+    actors = [_with_config(a, state_dir=live.state_dir) for a in settings.actors] if live.state_dir else list(settings.actors)
+    strategies = [_with_state_path(settings.strategy, live.state_dir)] if live.state_dir else [settings.strategy]
+    strategies, actors, portfolio = quiet_above_info(live.log_level, strategies, actors)
     return TradingNodeConfig(
         trader_id=trader_id,
         logging=LoggingConfig(log_level=live.log_level),
@@ -97,8 +101,9 @@ def node_config(settings: VenueInstrumentConfig, clients: LiveClients, trader_id
         risk_engine=LiveRiskEngineConfig(max_order_submit_rate=MAX_ORDER_RATE, max_order_modify_rate=MAX_ORDER_RATE),
         data_clients=dict(clients.data_configs),
         exec_clients=dict(clients.exec_configs),
-        actors=[_with_config(a, state_dir=live.state_dir) for a in settings.actors] if live.state_dir else list(settings.actors),
-        strategies=[_with_state_path(settings.strategy, live.state_dir)] if live.state_dir else [settings.strategy],
+        portfolio=portfolio,
+        actors=actors,
+        strategies=strategies,
         timeout_connection=30.0,
         timeout_reconciliation=10.0,
         timeout_portfolio=10.0,

@@ -24,6 +24,7 @@ from typing import Any
 from typing import TypeVar
 
 import msgspec
+from nautilus_trader.portfolio.config import PortfolioConfig
 from nautilus_trader.common.config import ImportableActorConfig
 from nautilus_trader.common.config import resolve_config_path
 from nautilus_trader.trading.config import ImportableStrategyConfig
@@ -42,6 +43,36 @@ def check_log_level(owner: str, value: str) -> None:
     """NautilusTrader's Rust logger aborts the whole process on a level it does not know: refuse it here instead."""
     if value.upper() not in LOG_LEVELS:
         raise ValueError(f"{owner}.log_level: must be one of {', '.join(LOG_LEVELS)}, got {value!r}")
+
+
+def logs_info(log_level: str) -> bool:
+    """Whether a node's log level keeps INFO messages."""
+    return LOG_LEVELS.index(log_level.upper()) <= LOG_LEVELS.index("INFO")
+
+
+# NautilusTrader logs every account state at INFO (one per order event on a margin account, the string built
+# before the level filter drops it); above INFO the portfolio is told to log one a day at most.
+QUIET_ACCOUNT_LOG_INTERVAL_MS = 86_400_000
+
+
+def without_event_logs(component):
+    """``component`` (an importable strategy or actor config) with NautilusTrader's per-event and per-command INFO
+    logs off: a strategy formats every order event and every command it sends (an order list's string holds each
+    order's) before the level filter sees it; when INFO is dropped that work is all the logs did."""
+    return msgspec.structs.replace(component, config={**component.config, "log_events": False, "log_commands": False})
+
+
+def quiet_above_info(log_level: str, strategies: list, actors: list) -> tuple[list, list, PortfolioConfig | None]:
+    """The node's strategies, actors and portfolio config for ``log_level``: above INFO nothing formats what the
+    level would drop (per-event logs off, account states logged once a day), in a backtest and on a live quote's
+    path to the wire alike (``benchmarks/tick_to_wire.py``). Warnings (denied, rejected orders) are logged regardless."""
+    if logs_info(log_level):
+        return strategies, actors, None
+    return (
+        [without_event_logs(strategy) for strategy in strategies],
+        [without_event_logs(actor) for actor in actors],
+        PortfolioConfig(min_account_state_logging_interval_ms=QUIET_ACCOUNT_LOG_INTERVAL_MS),
+    )
 
 
 class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -92,3 +92,20 @@ def test_a_bad_feed_lag_names_the_field(lag):
     raw.setdefault("backtest", {})["feed_lag_ms"] = lag
     with pytest.raises(ValueError, match="BacktestSettings.feed_lag_ms: must be >= 0 and finite"):
         load_venue_config_dict(raw, "doc")
+
+
+@pytest.mark.parametrize("log_level", ["WARNING", "INFO"])
+def test_a_live_node_above_info_formats_no_event_logs_like_a_backtest(log_level):
+    """The live node gets the backtest's rule: above INFO, per-event and per-command logs (formatted before the
+    level filter drops them) are off and account states are logged once a day; at INFO they stay."""
+    from mm_strategy.live import LiveClients
+    from mm_strategy.live import node_config
+
+    raw = _document()
+    raw.setdefault("live", {})["log_level"] = log_level
+    config = node_config(load_venue_config_dict(raw, "doc"), LiveClients({}, {}, {}, {}))
+    quiet = log_level == "WARNING"
+    for component in (*config.strategies, *config.actors):
+        assert component.config.get("log_events", True) is not quiet
+        assert component.config.get("log_commands", True) is not quiet
+    assert (config.portfolio is not None and config.portfolio.min_account_state_logging_interval_ms == 86_400_000) is quiet
