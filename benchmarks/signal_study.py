@@ -568,9 +568,14 @@ def shifts_bps(s: SignalStudy, d: Dataset, orders: TakerOrders) -> np.ndarray:
     return s.beta_without(d.name, norm) * d.scale_bps(norm, s.horizon_s) * x
 
 
-def print_markouts(studies_5s: list[SignalStudy], datasets: list[Dataset], latency_s: float, touch: bool) -> None:
+def traded_orders(datasets: list[Dataset], latency_s: float) -> tuple[list[Dataset], dict[str, TakerOrders]]:
+    """The datasets with trades, and each one's taker orders."""
     traded = [d for d in datasets if d.has_trades]
-    orders = {d.name: taker_orders(d, latency_s) for d in traded}
+    return traded, {d.name: taker_orders(d, latency_s) for d in traded}
+
+
+def print_markouts(studies_5s: list[SignalStudy], datasets: list[Dataset], latency_s: float, touch: bool) -> None:
+    traded, orders = traded_orders(datasets, latency_s)
     fill_rule = "any print at our price fills (optimistic)" if touch else "queue: touch fills only a price improver"
     print(
         f"\n== Passive fills: 5 s markout (bp, + = earned, before the {MAKER_FEE_BPS:g} bp maker fee) ± SE [fills], "
@@ -716,8 +721,7 @@ def requotes_per_min(d: Dataset, shift_bps: np.ndarray, depth_bps: float) -> flo
 
 
 def print_steady_centre(datasets: list[Dataset], latency_s: float, touch: bool) -> None:
-    traded = [d for d in datasets if d.has_trades]
-    orders = {d.name: taker_orders(d, latency_s) for d in traded}
+    traded, orders = traded_orders(datasets, latency_s)
     names = [d.name for d in datasets]
     print(
         f"\n== Steadier centre: band5bp through SteadiedImbalance, β = {SHIPPED_BETA:g} (σ·√5 s); β_d = own 5 s slope "
@@ -787,8 +791,7 @@ LIVE_BETAS = (0.5, 1.0, 1.5)
 def print_live_depth(datasets: list[Dataset], latency_s: float, touch: bool) -> None:
     """On the real venue the node reads the fast l2Book, 5 levels a side (``HyperliquidRules.live_book_levels``),
     so there the 5 bp band is I5 (BTC's 5 levels span under 0.5 bp): the same β scan for both, in σ·√5 s units."""
-    traded = [d for d in datasets if d.has_trades]
-    orders = {d.name: taker_orders(d, latency_s) for d in traded}
+    traded, orders = traded_orders(datasets, latency_s)
     names = [d.name for d in datasets]
     print(
         f"\n== Live depth: I5 (what the node sees on Hyperliquid) vs band5bp (a 20-level recording), β scan (σ·√5 s); "
