@@ -56,19 +56,28 @@ def main(argv: list[str] | None = None) -> int:
 def print_outcome(outcome) -> None:
     import pandas as pd
 
+    from mm_strategy.research.walkforward import describe_summary
+    from mm_strategy.research.walkforward import summary
+
     with pd.option_context("display.width", 200, "display.max_columns", 20, "display.max_colwidth", 60):
-        columns = ["rank", "feasible", "score_mean", "params_json", "net_pnl", "markout_5s_bps", "two_sided_frac", "runs", "failed"]
+        columns = ["rank", "feasible", "objective", "score_mean", "score_se", "tied", "params_json", "net_pnl",
+                   "markout_5s_bps", "two_sided_frac", "runs", "failed"]
         print(outcome.board[[c for c in columns if c in outcome.board]].head(LEADERBOARD_PRINT_ROWS).to_string(index=False))
         if outcome.walk is not None:
             columns = ["dataset", "in_sample_window", "out_of_sample_window", "params_id", "in_sample_score",
-                       "in_sample_tied", "out_of_sample_score", "oos_rank", "oos_candidates"]
+                       "in_sample_tied", "in_sample_candidates", "out_of_sample_score", "oos_rank", "oos_candidates",
+                       "left_out"]
             print("\nwalk-forward (chosen on the in-sample window, scored on the next):")
             print(outcome.walk[columns].to_string(index=False))
+            print(f"walk-forward summary: {describe_summary(summary(outcome.walk))}")
     print(f"\n{len(outcome.plan.tasks)} runs ({outcome.executed} now, {outcome.skipped} from earlier, "
           f"{outcome.failed} failed) in {outcome.wall_s:.1f} s")
+    if outcome.stale is not None:
+        print(f"ran again: {outcome.stale}")
     print(f"report:  {outcome.report}")
     print(f"results: {outcome.out_dir / 'runs'}")
-    print(f"config:  {outcome.best_config or 'none (no candidate met every constraint in every run)'}")
+    print(f"winner:  {outcome.verdict}")
+    print(f"config:  {outcome.best_config or 'none written'}")
 
 
 if __name__ == "__main__":

@@ -40,7 +40,20 @@ def write_spec(path: Path, catalog: Path, **fields) -> Path:
 
 
 class AbortingMarketMaker(GLFTMarketMaker):
-    """Takes the GLFT config and kills its own process on start: a worker dying outright, as a native crash would."""
+    """Takes the GLFT config and kills its own process on start: a worker dying outright, as a native crash would.
+
+    With a ``state_path`` it first appends a line to ``<state_path>.attempts``, so a test can count how many times
+    an executor started the run (a retry would start it again).
+    """
 
     def on_start(self) -> None:
+        if self.config.state_path:
+            with open(f"{self.config.state_path}.attempts", "a") as log:
+                log.write(f"{os.getpid()}\n")
         os.abort()
+
+    @staticmethod
+    def attempts(state_path: Path) -> list[str]:
+        """The pids that started with ``state_path``, one per attempt."""
+        log = Path(f"{state_path}.attempts")
+        return log.read_text().split() if log.exists() else []

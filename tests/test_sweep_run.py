@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import shutil
 
 import pandas as pd
 import pytest
 
 import run_backtest
+import run_sweep as run_sweep_cli
+from mm_strategy.research import plan as plan_module
 from mm_strategy.node_config import load_venue_config
 from mm_strategy.research.local_pool import run_local
 from mm_strategy.research.overrides import apply_overrides
 from mm_strategy.research.plan import plan_sweep
+from mm_strategy.research.provenance import catalog_fingerprint
+from mm_strategy.research.provenance import code_version
 from mm_strategy.research.results import ResultsTable
 from mm_strategy.research.spec import load_spec
 from mm_strategy.research.sweep import run_sweep
@@ -46,6 +52,9 @@ def catalog(hl_captures, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def walk_spec(catalog, tmp_path_factory):
+    """The mechanics, not a trading choice: no trade reaches our quotes in these three windows (0 fills, PnL 0 for
+    every candidate), so the minimum of fills is off and the rank is one that differs between the candidates
+    without fills (fewer quote changes is better: 2 levels win every window)."""
     folder = tmp_path_factory.mktemp("walk_spec")
     return write_spec(
         folder / "walk.json",
@@ -54,8 +63,9 @@ def walk_spec(catalog, tmp_path_factory):
         parameters={LEVELS: [2, 3]},
         datasets=[{"catalog": str(catalog), "name": "hl_btc", "end": FIRST_SEGMENT_END}],
         walk_forward={"window_s": 45},
-        rank="net_pnl",
+        rank={"quoting.quote_changes": -1.0},
         constraints=["two_sided_frac >= 0.1"],
+        min_fill_events=0,
     )
 
 
@@ -81,6 +91,7 @@ def test_every_backtest_runs_in_its_own_process_and_lands_in_the_table(swept):
 def test_walk_forward_chooses_on_each_window_and_scores_the_next(swept):
     walk, scored = swept.walk, swept.scored
     assert walk[["in_sample_window", "out_of_sample_window"]].values.tolist() == [[0, 1], [1, 2]]
+    assert walk["in_sample_tied"].tolist() == [1, 1] and walk["left_out"].tolist() == ["", ""]  # both steps count
     for _, step in walk.iterrows():
         in_sample = scored[(scored["window"] == step["in_sample_window"]) & scored["feasible"]]
         best = in_sample.loc[in_sample["score"].idxmax()]
@@ -91,8 +102,9 @@ def test_walk_forward_chooses_on_each_window_and_scores_the_next(swept):
 
 
 def test_winning_config_is_accepted_unchanged_by_run_backtest(swept, catalog, tmp_path):
-    assert swept.best_config is not None
+    assert swept.best_config is not None and swept.verdict.startswith("rank 1 of 2")
     best = swept.board.iloc[0]
+    assert best[f"param.{LEVELS}"] == 2 and best["tied"] == 1
     written = json.loads(swept.best_config.read_text())
     base = json.loads(BASE_CONFIG.read_text())
     assert written == apply_overrides(base, {LEVELS: int(best[f"param.{LEVELS}"])})  # nothing else changed
@@ -178,3 +190,50 @@ def test_forked_worker_reproduces_a_spawned_interpreter_exactly(walk_spec):
     spawned, forked = (pd.Series({k: v for k, v in rows[m].items() if k not in measured}) for m in ("spawn", "forkserver"))
     pd.testing.assert_series_equal(spawned, forked)  # every metric, NaN where both could not measure it
     assert rows["spawn"]["session.mid_updates"] > 10  # a real replay, not two empty runs
+
+
+def test_no_best_config_without_enough_fills_or_with_a_tie_and_the_command_says_why(catalog, tmp_path, capsys):
+    """0 fills in this window: by default no candidate qualifies; without the minimum, both tie at PnL 0. Either
+    way no best_config.json (an earlier one is removed), and the command line says why."""
+    datasets = [{"catalog": str(catalog), "name": "hl_btc", "end": "2025-09-03T12:55:50"}]
+    out = tmp_path / "out"
+    (out).mkdir()
+    (out / "best_config.json").write_text("{}")  # left by an earlier invocation
+    spec = write_spec(tmp_path / "few.json", catalog, parameters={LEVELS: [2, 3]}, datasets=datasets)
+    assert run_sweep_cli.main([str(spec), "--out", str(out), "--workers", "2", "--no-progress"]) == 0
+    printed = capsys.readouterr().out
+    assert "winner:  no candidate qualifies: none met every constraint in every run" in printed
+    assert "fill_events >= 10 (min_fill_events): broken by 2 of 2 successful runs" in printed
+    assert "config:  none written" in printed and not (out / "best_config.json").exists()
+    tie = write_spec(tmp_path / "tie.json", catalog, parameters={LEVELS: [2, 3]}, datasets=datasets, min_fill_events=0)
+    outcome = run_sweep(tie, out, workers=2, progress=False)
+    assert outcome.executed == 0 and outcome.best_config is None  # the same runs, judged again
+    assert outcome.verdict.startswith("no winner: the top 2 candidates tie at objective 0")
+    assert outcome.board["tied"].tolist() == [2, 2]
+    assert outcome.board["params_json"].tolist() == sorted(outcome.board["params_json"])  # listed by parameters
+
+
+def test_resume_runs_again_rows_of_other_code_or_another_catalog_build(catalog, tmp_path, monkeypatch, capsys):
+    own_catalog = tmp_path / "catalog"
+    shutil.copytree(catalog, own_catalog)  # copy2 keeps the modification times: the same fingerprint
+    spec = write_spec(tmp_path / "one.json", own_catalog,
+                      datasets=[{"catalog": str(own_catalog), "name": "hl_btc", "end": "2025-09-03T12:55:50"}])
+    out = tmp_path / "out"
+    first = run_sweep(spec, out, workers=1, progress=False)
+    assert first.executed == 1 and first.stale is None
+    row = ResultsTable(out).load().iloc[0]
+    assert row["code_version"] == code_version() and row["catalog_fingerprint"] == catalog_fingerprint(own_catalog)
+    assert run_sweep(spec, out, workers=1, progress=False).executed == 0
+
+    monkeypatch.setattr(plan_module, "code_version", lambda: "another-commit")
+    again = run_sweep(spec, out, workers=1, progress=False)
+    assert again.executed == 1 and again.stale.startswith("1 finished run(s) whose code_version differs")
+    assert f"recorded {row['code_version']}, now another-commit" in again.stale
+    assert "code_version differs" in capsys.readouterr().err  # said before running, not only at the end
+    assert ResultsTable(out).load()["code_version"].tolist() == ["another-commit"]  # replaced, not added
+
+    data_file = next(own_catalog.rglob("*.parquet"))
+    os.utime(data_file, ns=(data_file.stat().st_atime_ns, data_file.stat().st_mtime_ns + 1))  # a rebuilt catalog
+    rebuilt = run_sweep(spec, out, workers=1, progress=False)
+    assert rebuilt.executed == 1 and "whose catalog_fingerprint differs" in rebuilt.stale
+    assert "code_version" not in rebuilt.stale

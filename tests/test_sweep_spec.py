@@ -17,12 +17,18 @@ from mm_strategy.research.expand import parameter_sets
 from mm_strategy.research.overrides import OverrideError
 from mm_strategy.research.overrides import apply_overrides
 from mm_strategy.research.plan import plan_sweep
+from mm_strategy.research.provenance import catalog_fingerprint
+from mm_strategy.research.provenance import code_version
+from mm_strategy.research.provenance import stale_fields
+from mm_strategy.research.scoring import choose_winner
 from mm_strategy.research.scoring import leaderboard
 from mm_strategy.research.scoring import score_runs
-from mm_strategy.research.scoring import winner
 from mm_strategy.research.spec import SpecError
 from mm_strategy.research.spec import load_spec
 from mm_strategy.research.spec import parse_spec
+from mm_strategy.research.walkforward import ALL_TIED
+from mm_strategy.research.walkforward import OOS_FAILED
+from mm_strategy.research.walkforward import summary
 from mm_strategy.research.walkforward import walk_forward_table
 from tests.sweep_support import BASE_CONFIG
 from tests.sweep_support import CHECKPOINT_S
@@ -71,6 +77,24 @@ def test_override_that_cannot_be_followed_names_the_path(base_document):
         apply_overrides(base_document, {"strategy.config.num_levels.x": 1})
     with pytest.raises(OverrideError, match=r"actors has \d+ elements, no index 99"):
         apply_overrides(base_document, {"actors.99.config.x": 1})
+
+
+def test_live_only_paths_are_refused_naming_the_path(base_document, tmp_path, catalog):
+    for path in ("venue.live.environment", "live", "live.reconcile_s"):
+        with pytest.raises(OverrideError, match=rf"parameter path '{path}': .*live-only"):
+            apply_overrides(base_document, {path: 1})
+    assert apply_overrides(base_document, {"venue.name": base_document["venue"]["name"]}) == base_document
+    live_path = "venue.live.environment"
+    swept = load_spec(write_spec(tmp_path / "p.json", catalog, parameters={live_path: ["a", "b"]}))
+    with pytest.raises(SpecError, match=rf"parameters\.{live_path}: .*live-only"):
+        plan_sweep(swept)
+    fixed = load_spec(write_spec(tmp_path / "f.json", catalog, parameters={"live.reconcile_s": 5}))
+    with pytest.raises(SpecError, match=r"parameters\.live\.reconcile_s: .*live-only"):
+        plan_sweep(fixed)
+    in_dataset = load_spec(write_spec(tmp_path / "d.json", catalog,
+                                      datasets=[{"catalog": str(catalog), "overrides": {live_path: "x"}}]))
+    with pytest.raises(SpecError, match=r"datasets\[0\]\.overrides: .*venue\.live\.environment.*live-only"):
+        plan_sweep(in_dataset)
 
 
 # --- expansion -------------------------------------------------------------------------------------------------
@@ -250,9 +274,13 @@ def test_run_ids_depend_on_inputs_only(tmp_path, catalog):
 # --- ranking and walk-forward selection on a results table ------------------------------------------------------
 
 
+ENOUGH_FILLS = 20.0  # fill events of a run that does not set its own: above the default min_fill_events
+
+
 def _results(rows):
     """Result rows with the columns the runner writes (values chosen to make the selection visible)."""
     frame = pd.DataFrame(rows)
+    frame["fills.fill_events"] = frame["fills.fill_events"] if "fills.fill_events" in frame else ENOUGH_FILLS
     frame["run_id"] = [f"r{i}" for i in range(len(frame))]
     frame["config"] = "c.json"
     frame["params_json"] = frame["params_id"].map(lambda p: json.dumps({"x": p}))
@@ -290,12 +318,12 @@ def test_constraints_and_walk_forward_choose_on_k_and_score_on_k_plus_1():
     assert walk["in_sample_tied"].tolist() == [1, 1]
     assert np.isnan(walk["out_of_sample_score"].iloc[1])  # C failed on window 2
 
-    board = leaderboard(scored)
+    board = leaderboard(scored, spec.rank_penalty_se)
     # A: feasible in every run (mean 0.433); B and C are not (B broke the constraint, C failed once)
     assert board["params_id"].tolist()[0] == "A" and board["feasible"].tolist() == [True, False, False]
     assert board["score_mean"].iloc[0] == pytest.approx((1.0 + 0.2 + 0.1) / 3)
     assert board.set_index("params_id")["failed"].to_dict() == {"A": 0, "B": 0, "C": 1}
-    assert winner(board)["params_id"] == "A"
+    assert choose_winner(board, scored, spec).row["params_id"] == "A"
 
 
 def test_a_choice_among_tied_candidates_ranks_like_chance_out_of_sample():
@@ -314,9 +342,11 @@ def test_weighted_rank_and_no_feasible_winner():
     ]
     scored = score_runs(_results(rows), spec)
     assert scored["score"].tolist() == [0.0, -2.0]
-    board = leaderboard(scored)
+    board = leaderboard(scored, spec.rank_penalty_se)
     assert board["params_id"].tolist() == ["A", "B"] and not board["feasible"].any()
-    assert winner(board) is None
+    choice = choose_winner(board, scored, spec)
+    assert choice.row is None
+    assert choice.reason.startswith("no candidate qualifies") and "fills_per_hour >= 100: broken by 2 of 2" in choice.reason
 
 
 def test_ranking_by_a_metric_no_run_reports_fails_naming_it():
@@ -324,3 +354,128 @@ def test_ranking_by_a_metric_no_run_reports_fails_naming_it():
     rows = [{"params_id": "A", "window": 0, "status": "ok", "pnl.net": 1.0}]
     with pytest.raises(ValueError, match=r"no run reports pnl\.nett"):
         score_runs(_results(rows), spec)
+
+
+# --- noise: minimum fills, the noise-aware objective, ties, zero-information walk-forward steps -------------------
+
+
+def test_every_run_needs_min_fill_events_by_default():
+    spec = _spec(rank="net_pnl")
+    assert [c.text for c in spec.constraints] == ["fill_events >= 10 (min_fill_events)"]
+    rows = [{"params_id": p, "window": 0, "status": "ok", "pnl.net": 1.0, "fills.fill_events": n}
+            for p, n in (("A", 9.0), ("B", 10.0))]
+    assert score_runs(_results(rows), spec)["feasible"].tolist() == [False, True]
+    off = _spec(rank="net_pnl", min_fill_events=0)
+    assert off.constraints == () and score_runs(_results(rows), off)["feasible"].all()
+    with pytest.raises(SpecError, match=r"min_fill_events: must be >= 0"):
+        _spec(min_fill_events=-1)
+
+
+def test_a_mean_made_of_one_lucky_window_ranks_below_a_steady_one():
+    """The example sweep's pattern: nothing in 4 windows, one window of luck."""
+    spec = _spec(rank="net_pnl")
+    lucky, steady = [0.0, 0.0, 0.0, 0.0, 0.57], [0.10, 0.11, 0.09, 0.10, 0.10]
+    rows = [{"params_id": p, "window": w, "status": "ok", "pnl.net": v}
+            for p, values in (("lucky", lucky), ("steady", steady)) for w, v in enumerate(values)]
+    scored = score_runs(_results(rows), spec)
+    board = leaderboard(scored, spec.rank_penalty_se).set_index("params_id")
+    assert board.loc["lucky", "score_mean"] > board.loc["steady", "score_mean"]
+    assert board.loc["lucky", "score_se"] == pytest.approx(np.std(lucky, ddof=1) / np.sqrt(5))
+    assert board.loc["steady", "rank"] == 1 and board.loc["lucky", "objective"] == pytest.approx(0.0, abs=1e-12)
+    assert choose_winner(leaderboard(scored, spec.rank_penalty_se), scored, spec).row["params_id"] == "steady"
+    plain = leaderboard(scored, 0.0)  # rank_penalty_se: 0 ranks by the mean alone
+    assert plain["params_id"].iloc[0] == "lucky"
+
+
+def test_tied_candidates_are_flagged_listed_by_parameters_and_give_no_winner():
+    spec = _spec(rank="net_pnl")
+    rows = [{"params_id": p, "window": w, "status": "ok", "pnl.net": v}
+            for p, v in (("C", 0.5), ("B", 0.3), ("A", 0.3)) for w in (0, 1)]
+    rows[2]["pnl.net"] = 0.3 + 1e-15  # B above A by float rounding only: still a tie, listed A before B
+    frames = [_results(rows), _results(rows[::-1])]  # the order rows are read in must not matter
+    boards = [leaderboard(score_runs(f, spec), spec.rank_penalty_se) for f in frames]
+    for board in boards:
+        assert board["params_id"].tolist() == ["C", "A", "B"] and board["tied"].tolist() == [1, 2, 2]
+    top_tie = [{"params_id": p, "window": w, "status": "ok", "pnl.net": 0.5} for p in "XY" for w in (0, 1)]
+    scored = score_runs(_results(top_tie), spec)
+    choice = choose_winner(leaderboard(scored, spec.rank_penalty_se), scored, spec)
+    assert choice.row is None
+    assert choice.reason.startswith("no winner: the top 2 candidates tie at objective 0.5")
+    assert '{"x": "X"}' in choice.reason and '{"x": "Y"}' in choice.reason
+
+
+def test_walk_forward_summary_leaves_out_steps_that_measure_nothing_and_uses_the_same_steps_for_both_means():
+    spec = _spec(rank="net_pnl")
+    scores = {
+        0: {"A": 0.0, "B": 0.0, "C": 0.0},  # every candidate tied: a choice by lot
+        1: {"A": 2.0, "B": 1.0, "C": 0.0},  # chooses A ...
+        2: {"A": None, "B": 1.0, "C": 3.0},  # ... which fails here; C is chosen
+        3: {"A": 0.5, "B": 0.4, "C": 1.0},
+    }
+    rows = [{"params_id": p, "window": w, "status": "ok" if v is not None else "error",
+             "pnl.net": np.nan if v is None else v} for w, by in scores.items() for p, v in by.items()]
+    walk = walk_forward_table(score_runs(_results(rows), spec))
+    assert walk["left_out"].tolist() == [ALL_TIED, OOS_FAILED, ""]
+    assert walk["in_sample_tied"].tolist() == [3, 1, 1] and walk["in_sample_candidates"].tolist() == [3, 3, 2]
+    s = summary(walk)
+    assert s["steps"] == 1 and s["steps_total"] == 3 and s[ALL_TIED] == 1 and s[OOS_FAILED] == 1
+    assert s["in_sample_score_mean"] == 3.0 and s["out_of_sample_score_mean"] == 1.0  # step 2 → 3 only
+
+
+def test_walk_forward_choice_among_equal_scores_does_not_depend_on_row_order():
+    spec = _spec(rank="net_pnl")
+    rows = [{"params_id": p, "window": w, "status": "ok", "pnl.net": v}
+            for w in (0, 1) for p, v in (("B", 1.0 + 1e-15), ("A", 1.0), ("C", 0.0))]
+    chosen = {tuple(walk_forward_table(score_runs(_results(r), spec))["params_id"]) for r in (rows, rows[::-1])}
+    assert chosen == {("A",)}
+
+
+# --- provenance: what the run id cannot see --------------------------------------------------------------------
+
+
+def _git(repo, *args):
+    import subprocess
+
+    subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True)
+
+
+def test_code_version_is_the_commit_plus_a_hash_of_uncommitted_changes(tmp_path, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "mm_strategy").mkdir(parents=True)
+    source = repo / "mm_strategy" / "a.py"
+    source.write_text("x = 1\n")
+    _git(repo, "init", "-q")
+    _git(repo, "add", ".")
+    _git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-q", "-m", "c")
+    clean = code_version(repo)
+    assert len(clean) == 12 and "+" not in clean
+    source.write_text("x = 2\n")
+    dirty = code_version(repo)
+    source.write_text("x = 3\n")
+    assert dirty.startswith(f"{clean}+dirty.") and code_version(repo) not in (clean, dirty)
+    source.write_text("x = 1\n")
+    (repo / "mm_strategy" / "new.py").write_text("y = 1\n")  # untracked source counts too
+    assert code_version(repo).startswith(f"{clean}+dirty.")
+    monkeypatch.setenv("PATH", str(tmp_path / "no_git_here"))  # no git at all: a hash of the sources
+    without_git = code_version(repo)
+    assert without_git.startswith("src.")
+    source.write_text("x = 4\n")
+    assert code_version(repo) != without_git
+
+
+def test_catalog_fingerprint_follows_the_data_files(tmp_path):
+    import os
+
+    data = tmp_path / "cat" / "data" / "x"
+    data.mkdir(parents=True)
+    part = data / "part-0.parquet"
+    part.write_bytes(b"1")
+    first = catalog_fingerprint(tmp_path / "cat")
+    (tmp_path / "cat" / ".built").write_text("")  # not a data file
+    assert catalog_fingerprint(tmp_path / "cat") == first
+    os.utime(part, ns=(1, 1))
+    assert catalog_fingerprint(tmp_path / "cat") != first
+    current = {"code_version": "a", "catalog_fingerprint": "f"}
+    assert stale_fields(current, {"code_version": "a", "catalog_fingerprint": "f"}) == []
+    assert stale_fields(current, {"code_version": "b", "catalog_fingerprint": "f"}) == ["code_version"]
+    assert stale_fields(current, {"status": "ok"}) == ["code_version", "catalog_fingerprint"]  # an older row

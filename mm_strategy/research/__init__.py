@@ -8,5 +8,5 @@ Modules, one concern each: :mod:`.overrides` (dotted paths into a config documen
 :mod:`.expand` (parameter sets), :mod:`.windows` (time windows on a catalog), :mod:`.plan` (the run list),
 :mod:`.runner` (one backtest in a worker), :mod:`.local_pool` and :mod:`.ray_pool` (execution), :mod:`.results`
 (the Parquet table), :mod:`.metrics` (metric names and flattening), :mod:`.scoring` (rank and leaderboard),
-:mod:`.walkforward`, :mod:`.report` (HTML), :mod:`.winner` (config writer), :mod:`.sweep` (orchestration).
+:mod:`.walkforward`, :mod:`.provenance` (code version and catalog fingerprint of each row), :mod:`.report` (HTML), :mod:`.winner` (config writer), :mod:`.sweep` (orchestration).
 """

@@ -25,6 +25,7 @@ METRIC_ALIASES = {
     "spread_capture": "pnl.spread_capture",
     "markout_5s_bps": "markouts.by_group.all.horizons.5s.markout_bps",
     "fills_per_hour": "fills.fills_per_hour",
+    "fill_events": "fills.fill_events",  # distinct (order, time) fills: the venue's count, one per taker order
     "sharpe_per_min": SHARPE_COLUMN,
     "two_sided_frac": "quoting.two_sided_frac",
     "max_drawdown": "drawdown.max_abs",

@@ -10,6 +10,10 @@ backtest settings, priors) with no per-field code, and the overridden document i
 ``load_venue_config_dict``, the very rules a hand-edited file meets. A missing mapping key is created rather than
 refused here, because every level of the config refuses unknown fields itself and names them; what cannot be
 followed at all (no such list element, a step into a number) fails here, naming the path and the segment.
+
+Live-only sections (``venue.live``: endpoints, account, keys; ``live``: the live node's settings) are valid config
+fields that no backtest reads, so an override there would be accepted and change nothing: every run of such a
+"parameter" would be the same backtest. Those paths are refused.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import copy
 from collections.abc import Mapping
 
 PATH_KEY_SUFFIX = "_path"  # actor_path / strategy_path: "module:ClassName"
+LIVE_ONLY_SECTIONS = ("venue.live", "live")  # read by the live node only: a backtest never sees them
 
 
 class OverrideError(ValueError):
@@ -36,6 +41,9 @@ def set_path(document: dict, path: str, value: object) -> None:
     segments = path.split(".")
     if not path or any(not segment for segment in segments):
         raise OverrideError(f"parameter path {path!r}: empty segment")
+    live = next((s for s in LIVE_ONLY_SECTIONS if path == s or path.startswith(f"{s}.")), None)
+    if live is not None:
+        raise OverrideError(f"parameter path {path!r}: {live} holds live-only settings, which no backtest reads")
     node: object = document
     for depth, segment in enumerate(segments[:-1]):
         node = _step(node, segment, path, ".".join(segments[:depth]))

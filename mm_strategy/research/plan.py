@@ -5,7 +5,9 @@ overrides and then the parameter set applied (see :mod:`.overrides`), validated 
 unknown path or an invalid value fails here, naming the parameter and the field, not an hour into the sweep.
 
 Each run has a content id (a hash of its config name, parameter set, config document, catalog and window), so a
-resumed sweep skips exactly the runs whose inputs did not change, even after the spec was edited.
+resumed sweep skips exactly the runs whose inputs did not change, even after the spec was edited. What the id
+cannot see, the code and the catalog's files, each run carries as provenance (see :mod:`.provenance`): computed
+once here for the whole sweep, written into every row, and compared on resume.
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from mm_strategy.research.expand import parameter_sets
 from mm_strategy.research.expand import params_id
 from mm_strategy.research.overrides import OverrideError
 from mm_strategy.research.overrides import apply_overrides
+from mm_strategy.research.provenance import catalog_fingerprint
+from mm_strategy.research.provenance import code_version
 from mm_strategy.research.spec import SpecError
 from mm_strategy.research.spec import SweepSpec
 from mm_strategy.research.windows import Window
@@ -41,6 +45,8 @@ class RunTask:
     end_ns: int
     document: dict  # the overridden config document
     source: str  # names the config and parameter set in errors
+    code_version: str  # provenance, recorded in the row and compared on resume (not part of the run id)
+    catalog_fingerprint: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +66,8 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
     windows: dict[str, list[Window]] = {}
     instruments: dict[str, str] = {}
     tasks: list[RunTask] = []
+    version = code_version()
+    fingerprints: dict[str, str] = {}
     for config, base in bases.items():
         for d, dataset in enumerate(spec.datasets):
             field = f"datasets[{d}]"
@@ -73,6 +81,8 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
                 windows[dataset.name] = plan_windows(dataset, instrument_id, spec.walk_forward, field)
             dataset_windows = windows[dataset.name]
             catalog = str(dataset.catalog.resolve())
+            if catalog not in fingerprints:
+                fingerprints[catalog] = catalog_fingerprint(Path(catalog))
             for params in sets:
                 pid = params_id(params)
                 source = f"{config} with parameters {json.dumps(params, sort_keys=True)}"
@@ -91,6 +101,8 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
                             end_ns=window.end_ns,
                             document=document,
                             source=source,
+                            code_version=version,
+                            catalog_fingerprint=fingerprints[catalog],
                         )
                     )
     return SweepPlan(spec, tasks, sets, windows, bases)

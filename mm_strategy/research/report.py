@@ -69,19 +69,24 @@ def summary_figure(run_info: list[tuple[str, str]], theme: dict) -> go.Figure:
 
 def leaderboard_figure(board: pd.DataFrame, params: list[str], theme: dict) -> go.Figure:
     top = board.head(LEADERBOARD_ROWS)
-    header = ["rank", "feasible", "score mean", "score min", *(p.removeprefix(PARAM_PREFIX) for p in params)]
+    header = ["rank", "feasible", "objective", "tied", "score mean", "score SE", "score min",
+              *(p.removeprefix(PARAM_PREFIX) for p in params)]
     header += [*BOARD_METRICS, "runs", "failed"]
     columns = [
         top["rank"].tolist(),
         ["yes" if f else "no" for f in top["feasible"]],
+        [_fmt(v) for v in top["objective"]],
+        [f"tie of {n}" if n > 1 else "" for n in top["tied"]],
         [_fmt(v) for v in top["score_mean"]],
+        [_fmt(v) for v in top["score_se"]],
         [_fmt(v) for v in top["score_min"]],
         *([_fmt(v) for v in top[p]] if p in top else [] for p in params),
         *([_fmt(v) for v in top[m]] for m in BOARD_METRICS),
         top["runs"].tolist(),
         top["failed"].tolist(),
     ]
-    title = f"Leaderboard: mean score over all windows (top {len(top)} of {len(board)} candidates)"
+    title = (f"Leaderboard: objective = mean score − k × its standard error over all runs "
+             f"(top {len(top)} of {len(board)} candidates)")
     return _layout(go.Figure(_table(header, columns, theme)), title, theme, height=100 + TABLE_ROW_PX * len(top))
 
 
@@ -153,20 +158,21 @@ def walk_forward_figure(walk: pd.DataFrame, theme: dict) -> go.Figure:
 
 def walk_forward_table_figure(walk: pd.DataFrame, theme: dict) -> go.Figure:
     header = ["dataset", "in-sample window", "out-of-sample window", "chosen parameters", "IS score", "tied for best",
-              "OOS score", "OOS rank", "best OOS", "IS net PnL", "OOS net PnL", "OOS feasible"]
+              "OOS score", "OOS rank", "best OOS", "IS net PnL", "OOS net PnL", "OOS feasible", "left out of summary"]
     columns = [
         walk["dataset"].tolist(),
         [f"w{k} {s}" for k, s in zip(walk["in_sample_window"], walk["in_sample_start"], strict=True)],
         [f"w{k} {s}" for k, s in zip(walk["out_of_sample_window"], walk["out_of_sample_start"], strict=True)],
         [p if isinstance(p, str) else "none feasible" for p in walk["params_json"]],
         [_fmt(v) for v in walk["in_sample_score"]],
-        walk["in_sample_tied"].tolist(),
+        [f"{t} of {n}" for t, n in zip(walk["in_sample_tied"], walk["in_sample_candidates"], strict=True)],
         [_fmt(v) for v in walk["out_of_sample_score"]],
         [f"{_fmt(r)} / {n}" for r, n in zip(walk["oos_rank"], walk["oos_candidates"], strict=True)],
         [_fmt(v) for v in walk["oos_best_score"]],
         [_fmt(v) for v in walk["in_sample_net_pnl"]],
         [_fmt(v) for v in walk["out_of_sample_net_pnl"]],
         ["yes" if f else "no" for f in walk["out_of_sample_feasible"]],
+        walk["left_out"].tolist(),
     ]
     return _layout(go.Figure(_table(header, columns, theme)), "Walk-forward table", theme, height=120 + 2 * TABLE_ROW_PX * len(walk))
 

@@ -37,11 +37,18 @@ class ResultsTable:
 
     def finished_ids(self, include_failed: bool = True) -> set[str]:
         """Ids of the runs with a row; without ``include_failed``, only those that succeeded."""
-        ids = set()
+        rows = self.records(["status"])
+        return {run_id for run_id, row in rows.items() if include_failed or row["status"] != STATUS_ERROR}
+
+    def records(self, columns: list[str]) -> dict[str, dict[str, object]]:
+        """``{run_id: {column: value}}`` for every row, reading only ``columns`` (a column a row lacks is left out
+        of its dict: rows written before a column existed)."""
+        rows = {}
         for file in self._files():
-            if include_failed or pq.read_table(file, columns=["status"])["status"][0].as_py() != STATUS_ERROR:
-                ids.add(file.name.removesuffix(SUFFIX))
-        return ids
+            names = set(pq.read_schema(file).names)
+            table = pq.read_table(file, columns=[c for c in columns if c in names])
+            rows[file.name.removesuffix(SUFFIX)] = {c: table[c][0].as_py() for c in table.column_names}
+        return rows
 
     def load(self, run_ids: set[str] | None = None) -> pd.DataFrame:
         """The rows (all, or those of ``run_ids``: the current plan's) as one frame, in no particular order."""

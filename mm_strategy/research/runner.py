@@ -27,6 +27,8 @@ from mm_strategy.node_config import load_venue_config_dict
 from mm_strategy.reporting.metrics import analyse
 from mm_strategy.research.metrics import run_metrics
 from mm_strategy.research.plan import RunTask
+from mm_strategy.research.provenance import CATALOG_FINGERPRINT
+from mm_strategy.research.provenance import CODE_VERSION
 from mm_strategy.session_report import session_inputs
 
 PARAM_PREFIX = "param."
@@ -87,6 +89,8 @@ def task_columns(task: RunTask) -> dict:
         "window": task.window,
         "window_start": _iso(task.start_ns),
         "window_end": _iso(task.end_ns),
+        CODE_VERSION: task.code_version,
+        CATALOG_FINGERPRINT: task.catalog_fingerprint,
     }
 
 

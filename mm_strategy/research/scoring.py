@@ -1,15 +1,23 @@
-"""Scores, constraints and the leaderboard over the results table.
+"""Scores, constraints, the leaderboard and the winner over the results table.
 
 - score of a run = Σ weight · metric over the spec's ``rank`` (higher is better; a negative weight minimises,
   e.g. ``max_drawdown: -1``). Raw values, not normalised: the weights carry the units, so a score means the same
   on every window and in-sample scores can be compared with out-of-sample ones.
-- a run is feasible when it succeeded, its score is defined and every constraint holds on its own metrics.
-- a candidate (base config + parameter set) is ranked by its mean score over all its runs (every dataset and
-  window); it is feasible only if every one of its runs is: "two-sided ≥ 95 %" should hold in each window, not
-  on average.
+- a run is feasible when it succeeded, its score is defined and every constraint holds on its own metrics (the
+  spec's ``min_fill_events`` is one of them).
+- a candidate (base config + parameter set) is feasible only if every one of its runs is: "two-sided ≥ 95 %"
+  should hold in each window, not on average. It is ranked by a noise-aware objective,
+  ``score_mean − rank_penalty_se · score_se``, where ``score_se`` is the standard error of the mean over its runs
+  (every dataset and window; 0 with a single run, which has no spread to measure): a candidate whose mean comes
+  from one lucky window ranks below a steady one with a slightly lower mean.
+- candidates whose objectives are equal (to rounding) are tied: the leaderboard orders them by config and
+  parameters (never by the order rows were read) and says so in ``tied``; a tie at the top, or no feasible
+  candidate, means there is no winner, and :func:`choose_winner` says why.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,6 +29,12 @@ from mm_strategy.research.spec import SpecError
 from mm_strategy.research.spec import SweepSpec
 
 CANDIDATE_KEYS = ["config", "params_id"]
+TIE_ORDER = ["config", "params_json"]  # how equal candidates are listed: by what they are, reproducibly
+# Scores equal to this tolerance are ties: two candidates with the same fills can differ by float rounding only.
+TIE_RTOL = 1e-9
+TIE_ATOL = 1e-12
+OBJECTIVE_DECIMALS = 12  # = TIE_ATOL: digits below it are rounding noise
+TIE_SHOWN = 3  # tied candidates named in the no-winner message
 # Shown on the leaderboard next to the score (means over a candidate's successful runs).
 BOARD_METRICS = ("net_pnl", "spread_capture", "markout_5s_bps", "fills_per_hour", "two_sided_frac", "sharpe_per_min")
 
@@ -47,8 +61,9 @@ def score_runs(frame: pd.DataFrame, spec: SweepSpec) -> pd.DataFrame:
     return scored
 
 
-def leaderboard(scored: pd.DataFrame) -> pd.DataFrame:
-    """One row per candidate, feasible ones first, then by mean score; ``rank`` starts at 1."""
+def leaderboard(scored: pd.DataFrame, rank_penalty_se: float) -> pd.DataFrame:
+    """One row per candidate: feasible ones first, then by objective, ties by config and parameters; ``rank``
+    starts at 1 and ``tied`` counts the candidates sharing the row's objective (1: none)."""
     if scored.empty:
         return pd.DataFrame()
     param_columns = [c for c in scored.columns if c.startswith(PARAM_PREFIX)]
@@ -58,24 +73,77 @@ def leaderboard(scored: pd.DataFrame) -> pd.DataFrame:
         failed=("ok", lambda ok: int((~ok).sum())),
         feasible_runs=("feasible", "sum"),
         score_mean=("score", "mean"),
+        score_std=("score", "std"),
+        scored_runs=("score", "count"),
         score_min=("score", "min"),
         params_json=("params_json", "first"),
         **{column: (column, "first") for column in param_columns},
     )
+    board["score_se"] = board.pop("score_std") / np.sqrt(board.pop("scored_runs"))
+    objective = board["score_mean"] - rank_penalty_se * board["score_se"].fillna(0.0)
+    # mean − SE of [x, 0, 0, 0, 0] is exactly 0, computed as ±1e-17: rounded at the tie tolerance so it reads as 0
+    board["objective"] = objective.round(OBJECTIVE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
     for name in BOARD_METRICS:
         column = METRIC_ALIASES[name]
         board[name] = groups[column].mean() if column in scored.columns else np.nan
     board["feasible"] = (board["feasible_runs"] == board["runs"]) & board["score_mean"].notna()
-    board = board.reset_index().sort_values(["feasible", "score_mean"], ascending=[False, False], na_position="last")
+    board = board.reset_index().sort_values(["feasible", "objective"], ascending=False, na_position="last")
+    board["tie_group"] = _tie_groups(board)
+    # within a tie, by config and parameters: not by rounding noise in the objective, nor by the order rows were read
+    board = board.sort_values(["tie_group", *TIE_ORDER], kind="stable").reset_index(drop=True)
+    board["tied"] = board.groupby("tie_group")["tie_group"].transform("size")
     board.insert(0, "rank", np.arange(1, len(board) + 1))
-    return board.reset_index(drop=True)
+    return board.drop(columns="tie_group")
 
 
-def winner(board: pd.DataFrame) -> pd.Series | None:
-    """The top candidate if it is feasible; None when no candidate meets every constraint in every run."""
-    if board.empty or not bool(board.iloc[0]["feasible"]):
-        return None
-    return board.iloc[0]
+def same_score(values: pd.Series, score: float) -> pd.Series:
+    """Which ``values`` equal ``score`` to rounding (NaN equals nothing)."""
+    return pd.Series(np.isclose(values.astype(float), score, rtol=TIE_RTOL, atol=TIE_ATOL), index=values.index)
+
+
+def _tie_groups(board: pd.DataFrame) -> np.ndarray:
+    """Numbers the runs of equal feasibility and objective (to rounding) down the sorted board: 1, 1, 2, 3, 3, ..."""
+    objective, feasible = board["objective"].to_numpy(float), board["feasible"].to_numpy(bool)
+    starts = np.ones(len(board), dtype=bool)
+    starts[1:] = (feasible[1:] != feasible[:-1]) | ~np.isclose(objective[1:], objective[:-1], rtol=TIE_RTOL, atol=TIE_ATOL)
+    return np.cumsum(starts)
+
+
+@dataclass(frozen=True, slots=True)
+class WinnerChoice:
+    """The winning candidate's leaderboard row, or None with ``reason`` saying why there is none."""
+
+    row: pd.Series | None
+    reason: str
+
+
+def choose_winner(board: pd.DataFrame, scored: pd.DataFrame, spec: SweepSpec) -> WinnerChoice:
+    """The top candidate when it is feasible and not tied; otherwise no winner, and why."""
+    if board.empty:
+        return WinnerChoice(None, "no candidate qualifies: the sweep has no runs")
+    top = board.iloc[0]
+    if not bool(top["feasible"]):
+        return WinnerChoice(None, f"no candidate qualifies: none met every constraint in every run ({_breaches(scored, spec)})")
+    if int(top["tied"]) > 1:
+        tied = board.head(int(top["tied"]))
+        names = "; ".join(tied["params_json"].head(TIE_SHOWN)) + ("; ..." if len(tied) > TIE_SHOWN else "")
+        return WinnerChoice(None, f"no winner: the top {len(tied)} candidates tie at objective {top['objective']:.6g} "
+                                  f"({names}); the runs cannot tell them apart")
+    return WinnerChoice(top, f"rank 1 of {len(board)}: objective {top['objective']:.6g} (mean {top['score_mean']:.6g}, "
+                             f"standard error {_fmt(top['score_se'])} over {int(top['runs'])} run(s))")
+
+
+def _breaches(scored: pd.DataFrame, spec: SweepSpec) -> str:
+    """How many runs failed, and how many broke each constraint (a run can break several)."""
+    ok = scored[scored["ok"]]
+    parts = [f"{int((~scored['ok']).sum())} of {len(scored)} runs failed"]
+    parts += [f"{c.text}: broken by {int((~c.holds(_numeric(ok, c.column))).sum())} of {len(ok)} successful runs"
+              for c in spec.constraints]
+    return "; ".join(parts)
+
+
+def _fmt(value: float) -> str:
+    return "n/a" if pd.isna(value) else f"{value:.4g}"
 
 
 def _numeric(frame: pd.DataFrame, column: str) -> pd.Series:

@@ -2,15 +2,19 @@
 
 Output folder (``reports/sweeps/<name>`` by default): ``runs/`` (the Parquet results table, one file per run),
 ``report.html``, ``leaderboard.csv``, ``walk_forward.csv`` and ``best_config.json`` (the winning parameters as a
-config file, when a candidate meets every constraint). Running the same command again resumes: finished runs are
-skipped, and the analysis always covers exactly the runs of the current plan.
+config file, only when there is a winner: a feasible candidate ranked first and not tied; otherwise no such file,
+and an earlier one is removed, so the folder never offers a choice the current results do not support). Running
+the same command again resumes: finished runs are skipped unless their code version or catalog changed (then they
+run again, see :mod:`.provenance`), and the analysis always covers exactly the runs of the current plan.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,22 +23,28 @@ import pandas as pd
 from tqdm import tqdm
 
 from mm_strategy.research.local_pool import run_local
+from mm_strategy.research.plan import RunTask
 from mm_strategy.research.plan import SweepPlan
 from mm_strategy.research.plan import plan_sweep
+from mm_strategy.research.provenance import PROVENANCE_COLUMNS
+from mm_strategy.research.provenance import stale_fields
 from mm_strategy.research.ray_pool import require_ray
 from mm_strategy.research.ray_pool import run_ray
 from mm_strategy.research.report import write_sweep_report
 from mm_strategy.research.results import ResultsTable
+from mm_strategy.research.runner import STATUS_ERROR
 from mm_strategy.research.runner import STATUS_OK
+from mm_strategy.research.scoring import choose_winner
 from mm_strategy.research.scoring import leaderboard
 from mm_strategy.research.scoring import score_runs
-from mm_strategy.research.scoring import winner
 from mm_strategy.research.spec import load_spec
+from mm_strategy.research.walkforward import describe_summary
 from mm_strategy.research.walkforward import summary as walk_forward_summary
 from mm_strategy.research.walkforward import walk_forward_table
 from mm_strategy.research.winner import write_winning_config
 
 DEFAULT_OUT_ROOT = Path("reports") / "sweeps"
+BEST_CONFIG = "best_config.json"
 
 
 @dataclass
@@ -49,6 +59,8 @@ class SweepOutcome:
     board: pd.DataFrame
     walk: pd.DataFrame | None
     best_config: Path | None
+    verdict: str  # why best_config was written, or why not
+    stale: str | None  # the finished rows this invocation ran again because their code or catalog changed
     report: Path
 
 
@@ -68,13 +80,14 @@ def run_sweep(
     """
     spec = load_spec(spec_path)
     if ray_address is not None:
-        require_ray()
+        require_ray(ray_address)  # fails before any run; sets Ray's loopback switch before Ray is imported
     workers = workers or os.cpu_count() or 1
     plan = plan_sweep(spec)
     out_dir = Path(out_dir) if out_dir is not None else DEFAULT_OUT_ROOT / spec.name
     table = ResultsTable(out_dir)
-    finished = table.finished_ids(include_failed=not retry_failed)
-    todo = [task for task in plan.tasks if task.run_id not in finished]
+    todo, stale = pending_runs(plan.tasks, table, retry_failed)
+    if stale is not None:
+        print(f"{spec.name}: running again {stale}", file=sys.stderr)
     started = time.perf_counter()
     with tqdm(total=len(plan.tasks), initial=len(plan.tasks) - len(todo), unit="run", desc=spec.name,
               disable=not progress, dynamic_ncols=True) as bar:
@@ -94,34 +107,59 @@ def run_sweep(
         else:
             run_local(todo, workers, on_row, start_method=start_method)
     wall_s = time.perf_counter() - started
-    return analyse(spec_path, out_dir, plan, table, executed=len(todo), wall_s=wall_s,
+    return analyse(spec_path, out_dir, plan, table, executed=len(todo), wall_s=wall_s, stale=stale,
                    where=f"Ray at {ray_address}" if ray_address else f"{workers} local worker(s)")
 
 
-def analyse(spec_path, out_dir: Path, plan: SweepPlan, table: ResultsTable, executed: int, wall_s: float, where: str) -> SweepOutcome:
+def pending_runs(tasks: list[RunTask], table: ResultsTable, retry_failed: bool) -> tuple[list[RunTask], str | None]:
+    """The tasks to run: those without a row, those whose row is stale (other code or catalog), and with
+    ``retry_failed`` the failed ones; and a description of the stale rows (None when there are none)."""
+    recorded = table.records(["status", *PROVENANCE_COLUMNS])
+    todo, stale, was = [], Counter(), {}
+    for task in tasks:
+        row = recorded.get(task.run_id)
+        differing = stale_fields({c: getattr(task, c) for c in PROVENANCE_COLUMNS}, row) if row is not None else []
+        if row is None or differing or (retry_failed and row["status"] == STATUS_ERROR):
+            todo.append(task)
+        stale.update(differing)
+        for column in differing:
+            was.setdefault(column, (row.get(column), getattr(task, column)))
+    if not stale:
+        return todo, None
+    described = "; ".join(f"{stale[c]} finished run(s) whose {c} differs (e.g. recorded {was[c][0] or 'none'}, "
+                          f"now {was[c][1]})" for c in PROVENANCE_COLUMNS if stale[c])
+    return todo, described
+
+
+def analyse(spec_path, out_dir: Path, plan: SweepPlan, table: ResultsTable, executed: int, wall_s: float, where: str,
+            stale: str | None) -> SweepOutcome:
     spec = plan.spec
     frame = table.load({task.run_id for task in plan.tasks})
     scored = score_runs(frame, spec)
-    board = leaderboard(scored)
+    board = leaderboard(scored, spec.rank_penalty_se)
     walk = walk_forward_table(scored) if spec.walk_forward is not None and not scored.empty else None
-    best = winner(board)
-    best_config = None
-    if best is not None:
-        config = best["config"]
-        best_config = write_winning_config(plan.base_documents[config], json.loads(best["params_json"]),
-                                           out_dir / "best_config.json", f"{config} with the winning parameters")
+    choice = choose_winner(board, scored, spec)
+    best_config = out_dir / BEST_CONFIG
+    if choice.row is None:
+        best_config.unlink(missing_ok=True)  # an earlier invocation's winner is not this table's
+        best_config = None
+    else:
+        config = choice.row["config"]
+        write_winning_config(plan.base_documents[config], json.loads(choice.row["params_json"]), best_config,
+                             f"{config} with the winning parameters")
     board.to_csv(out_dir / "leaderboard.csv", index=False)
     if walk is not None:
         walk.to_csv(out_dir / "walk_forward.csv", index=False)
     failed = int((~scored["ok"]).sum()) if not scored.empty else 0
-    info = run_information(spec_path, plan, executed, failed, wall_s, where, walk, best_config)
+    info = run_information(spec_path, plan, executed, failed, wall_s, where, walk, best_config, choice.reason, stale)
     report = write_sweep_report(out_dir / "report.html", f"Parameter sweep: {spec.name}", info, scored, board, walk)
     return SweepOutcome(out_dir, plan, executed, len(plan.tasks) - executed, failed, wall_s, scored, board, walk,
-                        best_config, report)
+                        best_config, choice.reason, stale, report)
 
 
 def run_information(spec_path, plan: SweepPlan, executed: int, failed: int, wall_s: float, where: str,
-                    walk: pd.DataFrame | None, best_config: Path | None) -> list[tuple[str, str]]:
+                    walk: pd.DataFrame | None, best_config: Path | None, verdict: str,
+                    stale: str | None) -> list[tuple[str, str]]:
     spec = plan.spec
     windows = ", ".join(f"{name}: {len(ws)} × {ws[0].duration_s:.0f} s" for name, ws in plan.windows.items())
     rows = [
@@ -131,18 +169,17 @@ def run_information(spec_path, plan: SweepPlan, executed: int, failed: int, wall
         ("candidates", f"{len(plan.parameter_sets) * len(spec.configs)}"),
         ("windows", windows),
         ("runs", f"{len(plan.tasks)} ({executed} run now on {where}, {len(plan.tasks) - executed} from earlier)"),
+        ("code version", plan.tasks[0].code_version if plan.tasks else "n/a"),
         ("failed runs", str(failed)),
         ("wall time (this invocation)", f"{wall_s:.1f} s"),
-        ("rank by", " + ".join(f"{w:g}·{c}" for c, w in spec.rank_weights.items())),
-        ("constraints", "; ".join(c.text for c in spec.constraints) or "none"),
-        ("winning config", str(best_config) if best_config else "none: no candidate met every constraint in every run"),
+        ("rank by", " + ".join(f"{w:g}·{c}" for c, w in spec.rank_weights.items())
+         + f", candidates by mean − {spec.rank_penalty_se:g} × standard error over their runs"),
+        ("constraints (every run)", "; ".join(c.text for c in spec.constraints) or "none"),
+        ("winner", verdict),
+        ("winning config", str(best_config) if best_config else "none written"),
     ]
+    if stale is not None:
+        rows.append(("ran again", stale))
     if walk is not None:
-        s = walk_forward_summary(walk)
-        if s["steps"]:
-            rows.append((
-                "walk-forward (mean over steps)",
-                f"in-sample score {s['in_sample_score_mean']:.4g}, out-of-sample {s['out_of_sample_score_mean']:.4g}, "
-                f"OOS rank percentile {s['oos_rank_percentile_mean']:.2f} (0 best, 0.5 chance) over {s['steps']} steps",
-            ))
+        rows.append(("walk-forward (mean over steps)", describe_summary(walk_forward_summary(walk))))
     return rows
