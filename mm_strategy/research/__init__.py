@@ -7,6 +7,7 @@
 Modules, one concern each: :mod:`.overrides` (dotted paths into a config document), :mod:`.spec` (the spec file),
 :mod:`.expand` (parameter sets), :mod:`.windows` (time windows on a catalog), :mod:`.plan` (the run list),
 :mod:`.runner` (one backtest in a worker), :mod:`.local_pool` and :mod:`.ray_pool` (execution), :mod:`.results`
-(the Parquet table), :mod:`.metrics` (metric names and flattening), :mod:`.scoring` (rank and leaderboard),
-:mod:`.walkforward`, :mod:`.provenance` (code version and catalog fingerprint of each row), :mod:`.report` (HTML), :mod:`.winner` (config writer), :mod:`.sweep` (orchestration).
+(the Parquet table), :mod:`.metrics` (metric names and flattening), :mod:`.scoring` (rank, leaderboard, winner),
+:mod:`.walkforward`, :mod:`.provenance` (each row's code version and catalog fingerprint), :mod:`.report` (HTML),
+:mod:`.winner` (config writer), :mod:`.sweep` (orchestration).
 """
