@@ -63,7 +63,8 @@ def test_archive_hour_priors_from_book_crossings(archive_catalog, capsys) -> Non
 def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, capsys) -> None:
     code, out, err = run(capsys, "--catalog", str(eth_catalog), "--instrument", ETH)
     assert code == 0
-    expected = {"kappa_per_frac": 15_600.0, "a_per_s": 0.0492, "sigma_frac_per_sqrt_s": 9.39e-5}
+    # A over the 241 s with a fresh mid, not the 9 minutes with their 250 s and 51 s outages (it read 0.0492)
+    expected = {"kappa_per_frac": 15_600.0, "a_per_s": 0.111, "sigma_frac_per_sqrt_s": 9.39e-5}
     assert json.loads(out) == {"priors": expected}
     assert "curve (trades, both sides pooled)" in err and "bid book_crossings" in err  # both sources shown per side
     # the same fit as the online model's: its market arrivals over the whole capture, each side
@@ -115,3 +116,17 @@ def test_too_little_data_for_a_curve_is_an_error(ws_recording_btc, tmp_path, cap
     assert "error: no κ/A fit from book_crossings" in err
     code, _, err = run(capsys, "--catalog", str(tmp_path / "missing"), "--instrument", BTC)
     assert code == calibrate.EXIT_INPUT_ERROR and "not a catalog directory" in err
+
+
+@pytest.mark.parametrize("coin", ["BTC", "ETH", "SOL"])
+def test_the_shipped_configs_priors_are_what_calibrate_fits_on_the_bundled_capture(
+    coin, hl_captures, tmp_path, capsys
+) -> None:
+    """A coin's config gets its priors from its data with trades (README: ``make calibrate``), so that a fix to the fit
+    (A over observed time, not over feed outages) reaches the shipped configs too, not only new ones."""
+    instrument = instrument_for(coin)
+    write_catalog([loaders.parse_file(hl_captures / f"hl_{coin}_20250903.gz", instrument)], instrument, tmp_path / "c")
+    code, out, _ = run(capsys, "--catalog", str(tmp_path / "c"), "--instrument", instrument.id.value)
+    assert code == 0
+    shipped = json.loads((Path(__file__).resolve().parents[1] / "configs" / f"hyperliquid_{coin.lower()}.json").read_text())
+    assert json.loads(out)["priors"] == shipped["priors"]

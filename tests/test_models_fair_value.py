@@ -29,7 +29,7 @@ from mm_strategy.strategy import band_imbalance
 from mm_strategy.venue_rules import InstrumentRules
 from run_backtest import REPO_ROOT
 
-BTC_SIGMA = 5e-5  # the shipped BTC prior, per √s
+BTC_SIGMA = 5.46e-5  # the shipped BTC prior, per √s
 
 
 def test_imbalance_sign_and_range():
@@ -41,7 +41,7 @@ def test_imbalance_sign_and_range():
 
 def test_shift_is_one_horizon_sigma_per_unit_imbalance_and_bounded():
     config = FairValueConfig()  # β 1, 5 s
-    one_sigma_bps = BTC_SIGMA * math.sqrt(5.0) * 1e4  # 1.118 bp
+    one_sigma_bps = BTC_SIGMA * math.sqrt(5.0) * 1e4  # 1.221 bp
     assert fair_value_shift_bps(1.0, BTC_SIGMA, config) == pytest.approx(one_sigma_bps)
     assert fair_value_shift_bps(-0.5, BTC_SIGMA, config) == pytest.approx(-0.5 * one_sigma_bps)
     # scaled by the coin's own σ: a 3x more volatile coin moves 3x as far for the same imbalance

@@ -363,11 +363,14 @@ class MarketArrivals:
     A depth is measured only from a mid at most ``max_mid_age_s`` old: across a feed gap (the HL captures hold gaps
     of 51 and 250 s) the last mid says nothing about where the book was when a trade printed or how far the next
     book moved, and 3–8 % of the captures' prints would otherwise be measured from a mid up to 250 s old
-    (counted in ``stale_mid_skips``).
+    (counted in ``stale_mid_skips``). For the same reason the span A is counted over (``span_s``) is the observed
+    time in the window, the stretches with a fresh mid, not the elapsed time: arrivals in a gap are not counted, so
+    its seconds must not be either (over the captures' outages A came out 2.2× too low, and GLFT's spread and skew,
+    ∝ A^(−½), about 1.5× too wide).
     """
 
     __slots__ = (
-        "params", "trades", "crossings", "windows", "_prev_mid", "_prev_book_ns", "_max_age_ns", "_start_ns",
+        "params", "trades", "crossings", "windows", "_prev_mid", "_prev_book_ns", "_max_age_ns", "_observed",
         "_pending", "_window_ns", "stale_mid_skips",
     )
 
@@ -381,7 +384,7 @@ class MarketArrivals:
         self._prev_book_ns = 0
         self._max_age_ns = round(p.max_mid_age_s * _NS_PER_S)
         self.stale_mid_skips = 0
-        self._start_ns: int | None = None
+        self._observed: deque[list[int]] = deque()  # [start_ns, end_ns] of each stretch with a fresh mid
         self._pending: list | None = None  # [ts_ns, taker_ts_ns, side, deepest depth] of the taker order in progress
 
     def on_book(self, ts_ns: int, best_bid: float, best_ask: float) -> None:
@@ -389,12 +392,16 @@ class MarketArrivals:
             raise ValueError(
                 f"MarketArrivals.on_book: best prices must be > 0 and finite, got {best_bid!r}, {best_ask!r}"
             )
-        if self._start_ns is None:
-            self._start_ns = ts_ns
         prev = self._prev_mid
-        if prev is not None and ts_ns - self._prev_book_ns > self._max_age_ns:
-            self.stale_mid_skips += 1
-            prev = None
+        if prev is not None:
+            prev_ns = self._prev_book_ns
+            if ts_ns - prev_ns > self._max_age_ns:
+                self.stale_mid_skips += 1
+                prev = None
+            elif self._observed and self._observed[-1][1] == prev_ns:
+                self._observed[-1][1] = ts_ns
+            else:
+                self._observed.append([prev_ns, ts_ns])
         if prev is not None:
             ask_depth = (best_bid - prev) / prev
             if ask_depth > 0.0:
@@ -408,8 +415,6 @@ class MarketArrivals:
     def on_trade(self, ts_ns: int, px: float, mid: float, aggressor_is_buy: bool, taker_ts_ns: int) -> None:
         if not (0.0 < mid < math.inf and 0.0 < px < math.inf):
             raise ValueError(f"MarketArrivals.on_trade: px and mid must be > 0 and finite, got {px!r}, {mid!r}")
-        if self._start_ns is None:
-            self._start_ns = ts_ns
         if self._prev_mid is not None and ts_ns - self._prev_book_ns > self._max_age_ns:  # `mid` is that book's
             self.stale_mid_skips += 1
             return
@@ -430,13 +435,20 @@ class MarketArrivals:
             self.trades[pending[2]].add(pending[0], pending[3])
 
     def span_s(self, now_ns: int) -> float:
-        start = self._start_ns
-        if start is None:
-            return 0.0
-        elapsed = now_ns - start  # min(max(elapsed, 0), window) / 1e9 without the calls: read every 250 ms
-        if elapsed <= 0:
-            return 0.0
-        return (elapsed if elapsed < self._window_ns else self._window_ns) / _NS_PER_S
+        """Observed seconds in the window ending at ``now_ns``: the stretches between book updates at most
+        ``max_mid_age_s`` apart, and the time since the last one while its mid is still that fresh."""
+        window_start = now_ns - self._window_ns
+        observed_ns = 0
+        for start, end in self._observed:  # one stretch per feed gap: a handful
+            start = start if start > window_start else window_start
+            end = end if end < now_ns else now_ns
+            if end > start:
+                observed_ns += end - start
+        if self._prev_mid is not None:
+            since = self._prev_book_ns if self._prev_book_ns > window_start else window_start
+            if now_ns > since and now_ns - self._prev_book_ns <= self._max_age_ns:
+                observed_ns += now_ns - since
+        return observed_ns / _NS_PER_S
 
     def advance(self, now_ns: int) -> None:
         """Close the taker order in progress and drop what is older than the window ending at `now_ns` from every
@@ -445,6 +457,9 @@ class MarketArrivals:
         for window in self.windows:
             if window.expires_at_ns <= now_ns:
                 window.expire(now_ns)
+        observed, window_start = self._observed, now_ns - self._window_ns
+        while observed and observed[0][1] <= window_start:
+            observed.popleft()
 
     def source_for(self, side: int, now_ns: int) -> CurveSource:
         """Trades when the side has at least `min_updates` trade arrivals in the window, else book crossings."""
