@@ -63,10 +63,12 @@ def main(argv: list[str] | None = None) -> int:
     from mm_strategy.backtest import run_backtest
     from mm_strategy.backtest import run_feed_lag_ms
     from mm_strategy.node_config import load_venue_config
+    from mm_strategy.node_config import refuse_state_fields
     from mm_strategy.session_report import write_session_report
 
     try:
         settings = load_venue_config(args.config)
+        refuse_state_fields(settings)
         venue = venue_module(settings)
     except ValueError as exc:
         print(f"config error: {exc}", file=sys.stderr)

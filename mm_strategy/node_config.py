@@ -232,6 +232,34 @@ def load_venue_config_dict(raw: dict, source: str) -> VenueInstrumentConfig:
     return settings
 
 
+# Component fields through which a node restores and writes learned state: the live node sets them from
+# ``live.state_dir`` (``mm_strategy.live``). In a backtest or a sweep they would make runs depend on each other.
+STATE_FIELDS = ("state_path", "state_dir")
+
+
+def state_fields_set(settings: VenueInstrumentConfig) -> list[str]:
+    """The component fields of ``settings`` that point at a state file or folder, as document paths (none: [])."""
+    components = [("$.strategy", settings.strategy)] + [(f"$.actors[{i}]", a) for i, a in enumerate(settings.actors)]
+    return [
+        f"{where}.config.{name}"
+        for where, component in components
+        for name in STATE_FIELDS
+        if component.config.get(name) is not None
+    ]
+
+
+def refuse_state_fields(settings: VenueInstrumentConfig) -> None:
+    """A backtest must neither restore a live node's learned state nor overwrite it, and one run must not feed the
+    next: its results would depend on what ran before (the research review found sweep runs sharing a kill-switch
+    file and κ state). ValueError naming every such field."""
+    found = state_fields_set(settings)
+    if found:
+        raise ValueError(
+            f"{', '.join(found)}: live only (set $.live.state_dir for the live node); a backtest would restore and "
+            "overwrite that state and depend on the runs before it"
+        )
+
+
 _LiveT = TypeVar("_LiveT")
 
 

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 from adapters.hyperliquid import catalog_cli
+from mm_strategy.config import GLFTMarketMakerConfig
 from mm_strategy.strategy import GLFTMarketMaker
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -39,21 +40,27 @@ def write_spec(path: Path, catalog: Path, **fields) -> Path:
     return path
 
 
+class AbortingMarketMakerConfig(GLFTMarketMakerConfig, frozen=True):
+    """The GLFT config and where to log each start (None: nowhere)."""
+
+    attempts_path: str | None = None
+
+
 class AbortingMarketMaker(GLFTMarketMaker):
     """Takes the GLFT config and kills its own process on start: a worker dying outright, as a native crash would.
 
-    With a ``state_path`` it first appends a line to ``<state_path>.attempts``, so a test can count how many times
-    an executor started the run (a retry would start it again).
+    With an ``attempts_path`` (``AbortingMarketMakerConfig``) it first appends a line to that file, so a test can
+    count how many times an executor started the run (a retry would start it again).
     """
 
     def on_start(self) -> None:
-        if self.config.state_path:
-            with open(f"{self.config.state_path}.attempts", "a") as log:
+        attempts_path = getattr(self.config, "attempts_path", None)
+        if attempts_path:
+            with open(attempts_path, "a") as log:
                 log.write(f"{os.getpid()}\n")
         os.abort()
 
     @staticmethod
-    def attempts(state_path: Path) -> list[str]:
-        """The pids that started with ``state_path``, one per attempt."""
-        log = Path(f"{state_path}.attempts")
-        return log.read_text().split() if log.exists() else []
+    def attempts(attempts_path: Path) -> list[str]:
+        """The pids that started with ``attempts_path``, one per attempt."""
+        return attempts_path.read_text().split() if attempts_path.exists() else []

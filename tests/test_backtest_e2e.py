@@ -108,6 +108,17 @@ def test_bad_config_fails_fast_naming_the_field(tmp_path, archive_catalog, capsy
     assert "RiskConfig.gamma_min_per_usd" in capsys.readouterr().err
 
 
+def test_a_state_file_in_a_backtest_config_is_refused_naming_the_field(tmp_path, archive_catalog, capsys):
+    """A backtest restoring (and overwriting) a live node's learned state would depend on whatever ran before it."""
+    config = json.loads(run_backtest.DEFAULT_CONFIG.read_text())
+    config["strategy"]["config"]["state_path"] = str(tmp_path / "kill_switch.json")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(config))
+    assert run_backtest.main(["--config", str(bad), "--catalog", str(archive_catalog)]) == 2
+    assert "$.strategy.config.state_path: live only (set $.live.state_dir" in capsys.readouterr().err
+    assert not (tmp_path / "kill_switch.json").exists()
+
+
 def test_misspelt_nested_risk_field_is_rejected(tmp_path, archive_catalog, capsys):
     config = json.loads(run_backtest.DEFAULT_CONFIG.read_text())
     config["strategy"]["config"]["risk"]["max_drawdwn_pct"] = 1.0  # typo: would silently keep the default

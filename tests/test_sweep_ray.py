@@ -87,7 +87,7 @@ def ray_head():
 def test_sweep_runs_as_ray_tasks_each_in_a_fresh_worker(ray_head, hl_captures, tmp_path):
     catalog = build_catalog(hl_captures, tmp_path / "catalog")
     window = {"catalog": str(catalog), "end": "2025-09-03T12:55:50"}
-    attempts = tmp_path / "aborts.state.json"
+    attempts = tmp_path / "aborts.attempts"
     spec = write_spec(
         tmp_path / "ray.json",
         catalog,
@@ -97,7 +97,8 @@ def test_sweep_runs_as_ray_tasks_each_in_a_fresh_worker(ray_head, hl_captures, t
             {**window, "name": "hl_btc"},
             # the worker dies outright: recorded as a failed row after one attempt, not re-run by Ray
             {**window, "name": "aborts", "overrides": {"strategy.strategy_path": "tests.sweep_support:AbortingMarketMaker",
-                                                       "strategy.config.state_path": str(attempts)}},
+                                                       "strategy.config_path": "tests.sweep_support:AbortingMarketMakerConfig",
+                                                       "strategy.config.attempts_path": str(attempts)}},
         ],
     )
     out = tmp_path / "out"

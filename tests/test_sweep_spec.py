@@ -97,6 +97,18 @@ def test_live_only_paths_are_refused_naming_the_path(base_document, tmp_path, ca
         plan_sweep(in_dataset)
 
 
+def test_state_files_are_refused_in_sweeps_naming_the_field(tmp_path, catalog):
+    """Reviewer finding: with a kill-switch state_path or an actor's state_dir set, each run restored the state the
+    run before it wrote (κ learned on a later window, a latched halt) and the results depended on run order."""
+    for path, shown in (
+        ("strategy.config.state_path", r"\$\.strategy\.config\.state_path"),
+        ("actors.KappaActor.config.state_dir", r"\$\.actors\[\d\]\.config\.state_dir"),
+    ):
+        spec = load_spec(write_spec(tmp_path / "s.json", catalog, parameters={path: str(tmp_path / "state")}))
+        with pytest.raises(SpecError, match=rf"{shown}: live only \(set \$\.live\.state_dir"):
+            plan_sweep(spec)
+
+
 # --- expansion -------------------------------------------------------------------------------------------------
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mm_strategy.node_config import load_venue_config_dict
+from mm_strategy.node_config import refuse_state_fields
 from mm_strategy.research.expand import parameter_sets
 from mm_strategy.research.expand import params_id
 from mm_strategy.research.overrides import OverrideError
@@ -138,7 +139,7 @@ def _overridden(document: dict, overrides: dict, source: str, field: str) -> dic
 
 def _validate(document: dict, source: str, field: str) -> None:
     try:
-        load_venue_config_dict(document, source)
+        refuse_state_fields(load_venue_config_dict(document, source))
     except ValueError as exc:
         raise SpecError(f"{field}: {exc}") from None
 
