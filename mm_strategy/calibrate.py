@@ -88,6 +88,7 @@ class CurveFits:
     pooled: IntensityFit
     source: CurveSource
     sides: dict[tuple[int, CurveSource], IntensityFit | None]
+    observed_s: float  # seconds with a fresh mid: the time the arrivals were counted over (per side)
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,7 +234,8 @@ def fit_curves(data: CatalogData, params: KappaParams) -> CurveFits:
         raise CalibrationError(
             f"no κ/A fit from {source}: {arrivals} arrivals over {data.span_s:.0f} s give fewer than 3 depth points"
         )
-    return CurveFits(intensity(survival, 2.0 * market.span_s(end_ns), arrivals), source, sides)
+    observed_s = market.span_s(end_ns)
+    return CurveFits(intensity(survival, 2.0 * observed_s, arrivals), source, sides, observed_s)
 
 
 def calibrate(catalog_path: Path, instrument_id: InstrumentId, params: KappaParams | None = None) -> Calibration:
@@ -277,6 +279,7 @@ def report(cal: Calibration, catalog_path: Path, params: KappaParams) -> str:
     for side, name in ((BID, "bid"), (ASK, "ask")):
         for source in sources:
             lines.append(f"  {name} {source}: {_fit_text(curves.sides[(side, source)])}")
+    lines += [f"WARNING: {warning}" for warning in sample_warnings(curves, params)]
     char_depth_bps = _BPS / curves.pooled.kappa_per_frac
     if params.max_depth_bps < FIT_RANGE_CHAR_DEPTHS * char_depth_bps:
         lines.append(
@@ -285,6 +288,34 @@ def report(cal: Calibration, catalog_path: Path, params: KappaParams) -> str:
             f"{FIT_RANGE_CHAR_DEPTHS * 2 * char_depth_bps:.1f} here (--max-depth-bps) and in the kappa actor's params"
         )
     return "\n".join(f"# {line}" for line in lines)
+
+
+MIN_FIT_POINTS = 5  # depth points under which an R² says little (3 points fit almost any exponential)
+MIN_SIGMA_RETURNS = 10  # independent returns at the longest σ horizon under which σ is a rough guess
+
+
+def sample_warnings(curves: CurveFits, params: KappaParams) -> list[str]:
+    """What makes these priors a rough guess: less observed market than the online window they stand in for, a
+    curve the online model itself would not trust (``kappa.reliability``'s counts and R²), too few σ returns."""
+    warnings = []
+    pooled, observed_s = curves.pooled, curves.observed_s
+    if observed_s < params.window_s:
+        warnings.append(
+            f"κ/A from {observed_s:,.0f} s of observed market (feed outages left out), less than the kappa model's "
+            f"{params.window_s:g} s window: recalibrate on more data when there is some"
+        )
+    if pooled.arrivals < params.min_updates or pooled.points < MIN_FIT_POINTS or pooled.r2 < params.min_r2:
+        warnings.append(
+            f"the curve rests on {pooled.arrivals} arrivals and {pooled.points} depth points (R² {pooled.r2:.2f}); "
+            f"the online model trusts a fit from {params.min_updates} arrivals with R² ≥ {params.min_r2:g}, and "
+            f"under {MIN_FIT_POINTS} points R² means little"
+        )
+    returns = observed_s / max(SIGMA_HORIZONS_S)
+    if returns < MIN_SIGMA_RETURNS:
+        warnings.append(
+            f"σ at {max(SIGMA_HORIZONS_S):g} s rests on ~{returns:.0f} independent returns (under {MIN_SIGMA_RETURNS})"
+        )
+    return warnings
 
 
 def priors_json(priors: InstrumentPriors) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import msgspec
 import pytest
 from nautilus_trader.model.identifiers import InstrumentId
 
@@ -16,6 +17,7 @@ from adapters.hyperliquid.meta import default_instrument
 from adapters.hyperliquid.meta import instrument_for
 from mm_strategy import calibrate
 from mm_strategy.models.kappa import CurveSource
+from mm_strategy.models.kappa import IntensityFit
 from mm_strategy.models.priors import InstrumentPriors
 
 BTC = "BTC-USD-PERP.HYPERLIQUID"
@@ -67,6 +69,9 @@ def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, c
     expected = {"kappa_per_frac": 15_600.0, "a_per_s": 0.111, "sigma_frac_per_sqrt_s": 9.39e-5}
     assert json.loads(out) == {"priors": expected}
     assert "curve (trades, both sides pooled)" in err and "bid book_crossings" in err  # both sources shown per side
+    # 9 minutes, of which 241 s live: priors, but rough ones, and the command says so (reviewer)
+    assert "WARNING: κ/A from 241 s of observed market (feed outages left out), less than the kappa model's 600 s" in err
+    assert "WARNING: σ at 60 s rests on ~4 independent returns (under 10)" in err
     # the same fit as the online model's: its market arrivals over the whole capture, each side
     cal = calibrate.calibrate(eth_catalog, InstrumentId.from_str(ETH))
     assert cal.curves.source is CurveSource.TRADES
@@ -130,3 +135,19 @@ def test_the_shipped_configs_priors_are_what_calibrate_fits_on_the_bundled_captu
     assert code == 0
     shipped = json.loads((Path(__file__).resolve().parents[1] / "configs" / f"hyperliquid_{coin.lower()}.json").read_text())
     assert json.loads(out)["priors"] == shipped["priors"]
+
+
+def test_a_curve_from_a_handful_of_points_is_called_rough() -> None:
+    """Reviewer: on the first 60 s of ETH calibrate printed κ 9,728 from 3 depth points (R² 0.996) without a word."""
+    params = calibrate.KappaParams()
+    few = calibrate.CurveFits(
+        pooled=IntensityFit(a_per_s=0.1, kappa_per_frac=9_728.0, r2=0.996, arrivals=9, points=3, span_s=120.0),
+        source=CurveSource.TRADES,
+        sides={},
+        observed_s=60.0,
+    )
+    warnings = calibrate.sample_warnings(few, params)
+    assert any("rests on 9 arrivals and 3 depth points (R² 1.00)" in w for w in warnings)
+    assert any("κ/A from 60 s of observed market" in w for w in warnings)
+    enough = msgspec.structs.replace(few.pooled, arrivals=300, points=14, r2=0.9)
+    assert calibrate.sample_warnings(calibrate.CurveFits(enough, CurveSource.TRADES, {}, 3_600.0), params) == []
