@@ -69,8 +69,13 @@ DEFAULT_ARCHIVE = (
     _RESEARCH_DATA / "vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/market_data/20240101/12/l2Book/BTC.lz4"
 )
 DEFAULT_CHECKPOINT_S = 300.0
+# A trade received this long after it happened came with a resubscription after a recorder outage (the live stream's
+# own lag is under 4 s on the captures): replayed at its receive stamp it would meet a book half a minute newer and
+# fill orders placed after it happened. ETH's capture holds 49 (7-26 s late, just after its 250 s outage).
+MAX_TRADE_LAG_S = 10.0
 
 _NS_PER_MS = 1_000_000
+_MAX_TRADE_LAG_NS = round(MAX_TRADE_LAG_S * 1e9)
 _ACTION_ORDER = (BookAction.CLEAR, BookAction.ADD, BookAction.UPDATE, BookAction.DELETE)
 
 
@@ -87,6 +92,7 @@ class LoadResult(LoadedSource):
     crossed_snapshots: int = 0
     duplicate_trades: int = 0
     pre_recording_trades: int = 0
+    late_trades: int = 0
     other_coins: int = 0
     other_channels: Counter[str] = field(default_factory=Counter)
     recv_time_regressions: int = 0
@@ -116,6 +122,7 @@ class LoadResult(LoadedSource):
             "CROSSED snapshots": self.crossed_snapshots,
             "duplicate trades dropped": self.duplicate_trades,
             "pre-recording trades dropped": self.pre_recording_trades,
+            f"trades received over {MAX_TRADE_LAG_S:g} s late dropped": self.late_trades,
             "other coins skipped": self.other_coins,
             "receive-time regressions": self.recv_time_regressions,
             "trade-time regressions": self.trade_time_regressions,
@@ -251,6 +258,9 @@ class _RecordingParser:
             venue_ns = trade.time * _NS_PER_MS
             if venue_ns < self._first_recv_ns:
                 self.result.pre_recording_trades += 1
+                continue
+            if ts_init_ns - venue_ns > _MAX_TRADE_LAG_NS:
+                self.result.late_trades += 1
                 continue
             self.result.trades.append(self._trade_tick(venue_ns, trade.tid, aggressor, price, size, ts_init_ns))
 
