@@ -36,6 +36,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _lag_source(settings, lag_ms: float) -> str:
+    if settings.backtest.feed_lag_ms is not None:
+        return " (configured)"
+    if lag_ms == 0.0:
+        return " (measured 0: the catalog's venue times equal its receive times; set backtest.feed_lag_ms)"
+    return " (measured: median receive - venue time of the books)"
+
+
 def ensure_catalog(catalog: Path, venue=None) -> None:
     """Build the catalog from the venue's bundled real data on first use, so the bare command just works
     (``venue`` a node module from ``adapters.venues``; None: the default config's)."""
@@ -102,8 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         "iterations": str(result.iterations),
         "wall_time_s": f"{outcome.wall_s:.2f}",
         "data_points_per_s": f"{result.iterations / outcome.wall_s:,.0f}" if outcome.wall_s > 0 else "",
-        "order_latency_ms": f"{settings.backtest.latency_ms:g} + feed lag {lag_ms:.0f}"
-        + (" (measured: median receive - venue time of the books)" if settings.backtest.feed_lag_ms is None else ""),
+        "order_latency_ms": f"{settings.backtest.latency_ms:g} + feed lag {lag_ms:.0f}" + _lag_source(settings, lag_ms)
+        + ", then the next event (BacktestSettings)",
         # live, the exec client books each hourly payment (userEvents); a catalog holds no funding data
         "funding": "not simulated (0 in the PnL split)",
     }

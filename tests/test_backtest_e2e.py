@@ -9,11 +9,17 @@ from __future__ import annotations
 import json
 
 import msgspec
+import pandas as pd
 import pytest
+from nautilus_trader.model.events import OrderAccepted
+from nautilus_trader.model.events import OrderRejected
+from nautilus_trader.model.events import OrderSubmitted
 from nautilus_trader.model.identifiers import InstrumentId
 
 import run_backtest
+from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import feed_lag_ms
+from mm_strategy.backtest import run_backtest as run_backtest_run
 from mm_strategy.backtest import run_config
 from mm_strategy.node_config import load_venue_config
 
@@ -80,6 +86,35 @@ def test_orders_reach_the_venue_after_the_recorded_feed_lag(report, hl_btc_catal
     run_info = json.loads((report / "report.json").read_text())["run_info"]
     assert run_info["order_latency_ms"].startswith("50 + feed lag 51")  # the archive hour's median: 517 ms
     assert run_info["funding"].startswith("not simulated")  # said where the PnL split shows funding 0
+
+
+FIRST_MINUTES = DataRange(end=pd.Timestamp("2025-09-03T12:57:00", tz="UTC"))
+
+
+def _ack_delays_ms(settings, catalog) -> list[float]:
+    """How long after it was sent the simulated venue acknowledged each order (accepted or rejected)."""
+    outcome = run_backtest_run(settings, catalog, FIRST_MINUTES)
+    delays = []
+    for order in outcome.engine.cache.orders():
+        sent = next(e.ts_event for e in order.events if isinstance(e, OrderSubmitted))
+        acked = next((e.ts_event for e in order.events if isinstance(e, (OrderAccepted, OrderRejected))), None)
+        if acked is not None:
+            delays.append((acked - sent) / 1e6)
+    outcome.node.dispose()
+    return delays
+
+
+def test_the_simulated_venue_sees_orders_only_after_the_latency_and_the_feed_lag(hl_btc_catalog):
+    """Behaviour, not wiring: on the real capture no order is acknowledged sooner than latency_ms + the measured lag
+    after it was sent (the engine runs it at the next event after that), and with the lag set to 0 some are."""
+    settings = load_venue_config(run_backtest.DEFAULT_CONFIG)
+    lag_ms = feed_lag_ms(hl_btc_catalog, InstrumentId.from_str(settings.instrument_id), FIRST_MINUTES)
+    assert 400 < lag_ms < 500  # the run's own books: measured on its range
+    delays = _ack_delays_ms(settings, hl_btc_catalog)
+    assert len(delays) > 50 and min(delays) >= settings.backtest.latency_ms + lag_ms - 1e-6
+    no_lag = msgspec.structs.replace(settings, backtest=msgspec.structs.replace(settings.backtest, feed_lag_ms=0.0))
+    fast = _ack_delays_ms(no_lag, hl_btc_catalog)
+    assert 50.0 <= min(fast) < lag_ms  # without it, orders reach the venue sooner than the data's own lag
 
 
 def test_pnl_reconciles_with_account_and_fees(report):
