@@ -162,8 +162,22 @@ def venue_config(settings: BacktestSettings, instrument: Instrument, lag_ms: flo
             # LatencyModelConfig defaults to a 1 s base latency: always set it explicitly.
             config={"base_latency_nanos": int((settings.latency_ms + lag_ms) * 1_000_000)},
         ),
-        modules=[queue_feed_module(settings.fill_model)] if queue else None,
+        modules=[queue_feed_module(settings.fill_model)] if queue else trade_through_modules(settings),
     )
+
+
+def trade_through_modules(settings: BacktestSettings) -> list[ImportableActorConfig] | None:
+    """With trade-driven fills and queue position, a print through an order's price fills it
+    (``mm_strategy.trade_through``): NautilusTrader's queue counts only prints at the order's own price."""
+    if not settings.queue_position:
+        return None  # without queue position the engine already fills whatever a trade reaches
+    return [
+        ImportableActorConfig(
+            actor_path="mm_strategy.trade_through:TradeThroughModule",
+            config_path="mm_strategy.trade_through:TradeThroughModuleConfig",
+            config={},
+        ),
+    ]
 
 
 def queue_feed_module(fill_model: FillModelSettings, drive_fills: bool = True) -> ImportableActorConfig:

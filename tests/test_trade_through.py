@@ -1,0 +1,68 @@
+"""A trade printed strictly through a resting order's price fills the whole order then (``mm_strategy.trade_through``).
+
+On the Binance recording the first sweep runs down through all three of our bid levels in 3 ms. NautilusTrader's own
+queue logic filled the middle level 9 ms after the sweep had passed below it, and levels print by print; price-time
+priority says the taker consumed each whole level, ours included, on the way down.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from nautilus_trader.model.enums import AggressorSide
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.events import OrderAccepted
+from nautilus_trader.model.events import OrderCanceled
+from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.persistence.catalog import ParquetDataCatalog
+
+from adapters.binance import loaders
+from mm_strategy.backtest import DataRange
+from mm_strategy.backtest import run_backtest
+from mm_strategy.node_config import load_venue_config
+from run_backtest import REPO_ROOT
+
+RECORDING = REPO_ROOT.parent / "shared" / "hyperliquid_research_data" / "hftbacktest/examples/usdm/btcusdt_20240808.gz"
+FIRST_SWEEPS = DataRange(end=pd.Timestamp("2024-08-08T23:58:30", tz="UTC"))
+
+
+@pytest.fixture(scope="module")
+def binance_catalog(tmp_path_factory) -> Path:
+    if not RECORDING.exists():
+        pytest.skip("../shared is absent")
+    catalog = tmp_path_factory.mktemp("binance")
+    loaders.load(RECORDING, catalog)
+    return catalog
+
+
+def _through(order, trade) -> bool:
+    if order.side == OrderSide.BUY:
+        return trade.aggressor_side == AggressorSide.SELLER and trade.price < order.price
+    return trade.aggressor_side == AggressorSide.BUYER and trade.price > order.price
+
+
+def test_an_order_a_trade_prints_through_is_filled_whole_at_that_print(binance_catalog):
+    settings = load_venue_config(REPO_ROOT / "configs" / "binance_btcusdt.json")
+    outcome = run_backtest(settings, binance_catalog, FIRST_SWEEPS)
+    trades = [t for t in ParquetDataCatalog(str(binance_catalog)).trade_ticks() if t.ts_init <= FIRST_SWEEPS.end.value]
+    checked = 0
+    for order in outcome.engine.cache.orders():
+        accepted = next((e.ts_event for e in order.events if isinstance(e, OrderAccepted)), None)
+        if accepted is None:
+            continue
+        ended = next((e.ts_event for e in order.events if isinstance(e, OrderCanceled)), None)
+        fills = [e for e in order.events if isinstance(e, OrderFilled)]
+        print_ns = next(
+            (t.ts_init for t in trades if accepted <= t.ts_init and (ended is None or t.ts_init < ended) and _through(order, t)),
+            None,
+        )
+        if print_ns is None or (fills and fills[0].ts_event < print_ns and order.filled_qty == order.quantity):
+            continue  # never printed through while resting, or filled whole before the sweep came
+        filled_by_then = sum(f.last_qty.as_double() for f in fills if f.ts_event <= print_ns)
+        assert filled_by_then == pytest.approx(order.quantity.as_double()), (order.client_order_id, order.price)
+        assert all(f.last_px == order.price for f in fills)  # at its own price: a maker fill, never the print's
+        checked += 1
+    outcome.node.dispose()
+    assert checked >= 3, checked  # the sweeps through our levels in these minutes
