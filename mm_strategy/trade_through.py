@@ -31,6 +31,7 @@ from nautilus_trader.model.enums import AggressorSide
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderType
 from nautilus_trader.model.identifiers import TradeId
+from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
 
@@ -71,10 +72,11 @@ class TradeThroughModule(SimulationModule):
             # the engine first spends a print on the book's levels at or better than its price (liquidity
             # consumption), and the book still shows the levels the sweep took (it arrives after the trades)
             ahead = book.get_quantity_for_price(order.price, taker)
-            size = Quantity(ahead + order.leaves_qty.as_double(), order.quantity.precision)
+            # in the instrument's precisions, as the engine requires of a trade (an order may carry others)
+            size = Quantity(ahead + order.leaves_qty.as_double(), data.size.precision)
             print_at_order = TradeTick(
                 data.instrument_id,
-                order.price,
+                Price.from_raw(order.price.raw, data.price.precision),
                 size,
                 aggressor,
                 TradeId(f"through-{self._prints}"),  # ids are at most 36 characters; the engine only carries it

@@ -132,7 +132,8 @@ def test_a_queue_kind_gives_a_book_only_venue(archive_btc_hour):
     assert queue.fill_model.fill_model_path == "mm_strategy.queue_fill_model:QueueFillModel"
     assert [m.config["function"] for m in queue.modules] == ["log"]
     trades = venue_config(BacktestSettings(), instrument)
-    assert trades.trade_execution and trades.queue_position and not trades.modules
+    assert trades.trade_execution and trades.queue_position
+    assert [m.actor_path for m in trades.modules] == ["mm_strategy.trade_through:TradeThroughModule"]
 
 
 # -- agreement arithmetic -------------------------------------------------------------------------------------
