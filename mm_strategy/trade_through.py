@@ -1,21 +1,20 @@
 """A trade that prints strictly through a resting order's price fills the whole order then, whatever the engine counts.
 
 Price-time priority: a taker who sells at P below our bid B consumed every bid at B first, ours included. NautilusTrader
-1.231's trade-driven matching gets this wrong in two ways when the book lags the trades (it is receive-stamped with
-them, and a venue's depth update for a sweep arrives after the sweep's prints):
-
-- it lowers the size queued ahead of an order only by prints at the order's own price
-  (``OrderMatchingEngine._decrement_queue_on_trade``), and fills nothing while size is still ahead;
-- with liquidity consumption it spends each print first on the book's levels at or better than the print's price,
-  levels the sweep has already taken but the stale book still shows, and fills us from what is left.
-
-On the Binance recording's first sweep (30 bp in 9 ms, through all three of our bid levels) the engine filled the
-middle level 9 ms after the sweep had passed below it, and other levels print by print.
+1.231's trade-driven matching with queue position records the size ahead of an order when it is accepted and lowers it
+only by prints at the order's own price (``OrderMatchingEngine._decrement_queue_on_trade``) or a DELETE of the level;
+a level that shrinks by updates leaves the count as it was, and a print through the price fills nothing while size is
+still counted ahead, or only what the print's own size leaves after the levels above. The book that shows a sweep
+arrives after its prints, so a sweep, the most adverse flow a maker meets, left orders unfilled or filled print by
+print: on the Binance recording's first sweep (30 bp in 9 ms, through all three of our bid levels) the engine filled
+the middle level 9 ms after the sweep had passed below it; on SOL an ask with 1,613.88 counted ahead at a level of 0.1
+was never filled by the prints through it.
 
 ``TradeThroughModule`` (a venue ``SimulationModule``) sees each trade before the matching engine does. For every open
 limit order of ours the trade prints through, best price first, it hands the matching engine a print at the order's
-own price by the same aggressor, sized to the book's size at or better than that price plus the order's remainder:
-the engine's own logic then finds the queue and the book consumed and fills the order at its price, as the sweep did.
+own price by the same aggressor, larger than any queue the engine can count (``_UNBLOCKABLE_SIZE``): the engine's own
+logic then finds the queue cleared and fills the whole order at its price, as the sweep did (``prob_fill_on_limit``
+below 1 would roll for these fills too; the configs leave it at 1).
 Prints at an order's price are left to the engine (queue position decides). The strategy never sees these prints;
 they exist only inside the matching engine. ``venue_config`` in ``mm_strategy.backtest`` adds the module whenever
 fills come from trades with queue position.
@@ -35,6 +34,14 @@ from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
 
+# The print's size: larger than any queue count the engine can hold. The engine records the size ahead of an order
+# at acceptance and never lowers it when the level shrinks by an update (SOL: 1,613.88 counted ahead of an order at a
+# level of 0.1), so a print sized to the visible book could still fill nothing. Size never decides which orders
+# match (the transient price does: ours at the print's price or better, all swept anyway), only how much: at most
+# each order's remainder.
+_UNBLOCKABLE_SIZE = 1e9
+
+
 class TradeThroughModuleConfig(SimulationModuleConfig, frozen=True):
     """No settings: the rule is the venue's price-time priority."""
 
@@ -51,13 +58,12 @@ class TradeThroughModule(SimulationModule):
         if type(data) is not TradeTick:
             return
         aggressor = data.aggressor_side
-        # `taker`: the side that consumes our level, as NautilusTrader's book queries take it (SELL reads the bids)
         if aggressor == AggressorSide.SELLER:
-            side, taker, price_raw = OrderSide.BUY, OrderSide.SELL, data.price.raw
+            side, price_raw = OrderSide.BUY, data.price.raw
             swept = [o for o in self._resting(data, side) if o.price.raw > price_raw]
             swept.sort(key=lambda o: -o.price.raw)  # the sweep meets the best bid first
         elif aggressor == AggressorSide.BUYER:
-            side, taker, price_raw = OrderSide.SELL, OrderSide.BUY, data.price.raw
+            side, price_raw = OrderSide.SELL, data.price.raw
             swept = [o for o in self._resting(data, side) if o.price.raw < price_raw]
             swept.sort(key=lambda o: o.price.raw)
         else:
@@ -65,15 +71,11 @@ class TradeThroughModule(SimulationModule):
         if not swept:
             return
         engine = self.exchange.get_matching_engine(data.instrument_id)
-        book = engine.get_book()
         for order in swept:
             if order.is_closed:
                 continue
-            # the engine first spends a print on the book's levels at or better than its price (liquidity
-            # consumption), and the book still shows the levels the sweep took (it arrives after the trades)
-            ahead = book.get_quantity_for_price(order.price, taker)
             # in the instrument's precisions, as the engine requires of a trade (an order may carry others)
-            size = Quantity(ahead + order.leaves_qty.as_double(), data.size.precision)
+            size = Quantity(_UNBLOCKABLE_SIZE, data.size.precision)
             print_at_order = TradeTick(
                 data.instrument_id,
                 Price.from_raw(order.price.raw, data.price.precision),

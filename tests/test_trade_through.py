@@ -19,6 +19,9 @@ from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from adapters.binance import loaders
+from adapters.catalog import write_catalog
+from adapters.hyperliquid import loaders as hl_loaders
+from adapters.hyperliquid.meta import instrument_for
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
 from mm_strategy.node_config import load_venue_config
@@ -43,10 +46,11 @@ def _through(order, trade) -> bool:
     return trade.aggressor_side == AggressorSide.BUYER and trade.price > order.price
 
 
-def test_an_order_a_trade_prints_through_is_filled_whole_at_that_print(binance_catalog):
-    settings = load_venue_config(REPO_ROOT / "configs" / "binance_btcusdt.json")
-    outcome = run_backtest(settings, binance_catalog, FIRST_SWEEPS)
-    trades = [t for t in ParquetDataCatalog(str(binance_catalog)).trade_ticks() if t.ts_init <= FIRST_SWEEPS.end.value]
+def _checked_orders(config: str, catalog: Path, data_range: DataRange) -> int:
+    """Orders a trade printed through while they rested, each asserted filled whole by then, at its own price."""
+    outcome = run_backtest(load_venue_config(REPO_ROOT / "configs" / config), catalog, data_range)
+    end = data_range.end.value if data_range.end is not None else 2**63
+    trades = [t for t in ParquetDataCatalog(str(catalog)).trade_ticks() if t.ts_init <= end]
     checked = 0
     for order in outcome.engine.cache.orders():
         accepted = next((e.ts_event for e in order.events if isinstance(e, OrderAccepted)), None)
@@ -65,4 +69,16 @@ def test_an_order_a_trade_prints_through_is_filled_whole_at_that_print(binance_c
         assert all(f.last_px == order.price for f in fills)  # at its own price: a maker fill, never the print's
         checked += 1
     outcome.node.dispose()
-    assert checked >= 3, checked  # the sweeps through our levels in these minutes
+    return checked
+
+
+def test_an_order_a_trade_prints_through_is_filled_whole_at_that_print(binance_catalog):
+    assert _checked_orders("binance_btcusdt.json", binance_catalog, FIRST_SWEEPS) >= 3  # the sweeps in these minutes
+
+
+def test_a_stale_queue_count_does_not_block_the_fill(hl_captures, tmp_path):
+    """Review finding: on SOL an ask had 1,613.88 counted ahead (the level at acceptance) when the prints through it
+    came at a level of 0.1; a print sized to the visible book still filled nothing."""
+    instrument = instrument_for("SOL")
+    write_catalog([hl_loaders.parse_file(hl_captures / "hl_SOL_20250903.gz", instrument)], instrument, tmp_path / "c")
+    assert _checked_orders("hyperliquid_sol.json", tmp_path / "c", DataRange()) >= 1
