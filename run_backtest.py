@@ -69,7 +69,6 @@ def main(argv: list[str] | None = None) -> int:
     from mm_strategy.backtest import align_to_snapshot
     from mm_strategy.backtest import catalog_instrument
     from mm_strategy.backtest import run_backtest
-    from mm_strategy.backtest import run_feed_lag_ms
     from mm_strategy.node_config import load_venue_config
     from mm_strategy.node_config import refuse_state_fields
     from mm_strategy.session_report import write_session_report
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"starting at the last full-book snapshot {data_range.start} (requested {requested.start})", file=sys.stderr)
 
     outcome = run_backtest(settings, catalog, data_range)
-    lag_ms = run_feed_lag_ms(settings.backtest, catalog, instrument_id, data_range)
+    lag_ms = outcome.feed_lag_ms
     engine = outcome.engine
     strategy = engine.trader.strategies()[0]
     result = outcome.result

@@ -262,6 +262,7 @@ class BacktestOutcome:
     result: BacktestResult
     run_config_id: str
     wall_s: float
+    feed_lag_ms: float  # the lag the run added to ``latency_ms`` (``run_feed_lag_ms``), for its report
 
     @property
     def engine(self):
@@ -285,4 +286,11 @@ def run_backtest(
     wall_s = time.perf_counter() - started
     if not results:
         raise RuntimeError("backtest produced no result (see the engine log above)")
-    return BacktestOutcome(node=node, result=results[0], run_config_id=config.id, wall_s=wall_s)
+    base_latency_ms = config.venues[0].latency_model.config["base_latency_nanos"] / 1e6
+    return BacktestOutcome(
+        node=node,
+        result=results[0],
+        run_config_id=config.id,
+        wall_s=wall_s,
+        feed_lag_ms=base_latency_ms - settings.backtest.latency_ms,
+    )

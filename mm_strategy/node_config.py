@@ -24,9 +24,9 @@ from typing import Any
 from typing import TypeVar
 
 import msgspec
-from nautilus_trader.portfolio.config import PortfolioConfig
 from nautilus_trader.common.config import ImportableActorConfig
 from nautilus_trader.common.config import resolve_config_path
+from nautilus_trader.portfolio.config import PortfolioConfig
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
 from mm_strategy.models.priors import InstrumentPriors
@@ -240,22 +240,17 @@ def load_venue_config_dict(raw: dict, source: str) -> VenueInstrumentConfig:
 STATE_FIELDS = ("state_path", "state_dir")
 
 
-def state_fields_set(settings: VenueInstrumentConfig) -> list[str]:
-    """The component fields of ``settings`` that point at a state file or folder, as document paths (none: [])."""
+def refuse_state_fields(settings: VenueInstrumentConfig) -> None:
+    """A backtest must neither restore a live node's learned state nor overwrite it, and one run must not feed the
+    next: its results would depend on what ran before (the research review found sweep runs sharing a kill-switch
+    file and κ state). ValueError naming every such field, as a document path."""
     components = [("$.strategy", settings.strategy)] + [(f"$.actors[{i}]", a) for i, a in enumerate(settings.actors)]
-    return [
+    found = [
         f"{where}.config.{name}"
         for where, component in components
         for name in STATE_FIELDS
         if component.config.get(name) is not None
     ]
-
-
-def refuse_state_fields(settings: VenueInstrumentConfig) -> None:
-    """A backtest must neither restore a live node's learned state nor overwrite it, and one run must not feed the
-    next: its results would depend on what ran before (the research review found sweep runs sharing a kill-switch
-    file and κ state). ValueError naming every such field."""
-    found = state_fields_set(settings)
     if found:
         raise ValueError(
             f"{', '.join(found)}: live only (set $.live.state_dir for the live node); a backtest would restore and "

@@ -36,7 +36,7 @@ def _reference(catalog: Path) -> dict:
     config = run_config(_settings(), catalog)
     node = BacktestNode(configs=[config])
     result = node.run()[0]
-    return _summary(BacktestOutcome(node=node, result=result, run_config_id=config.id, wall_s=0.0))
+    return _summary(BacktestOutcome(node=node, result=result, run_config_id=config.id, wall_s=0.0, feed_lag_ms=0.0))
 
 
 def _outcome(catalog: Path, data_range: DataRange = DataRange(), window_s: float | None = 3600.0) -> dict:
