@@ -32,7 +32,9 @@ class GLFTMarketMakerConfig(StrategyConfig, frozen=True):
     in ``risk``; ``instrument_id`` and ``priors`` are written once at the top of the venue config and injected.
     Spreads are in bps of mid. Estimates older than ``estimate_staleness_s`` count as missing and fall back
     conservatively (``inputs.py``). A resting order is kept for its level while within the larger of
-    ``requote_tolerance_ticks`` ticks and ``requote_tolerance_half_spread_frac`` of the half-spread.
+    ``requote_tolerance_ticks`` ticks and ``requote_tolerance_half_spread_frac`` of the half-spread when it sits
+    nearer the centre than its level wants, ``requote_tolerance_deeper_mult`` times that when it sits deeper
+    (``quoting.requote_tolerance``).
     The ladder is centred on the mid shifted by the size imbalance near it (``fair_value``,
     ``models/fair_value.py``; ``fair_value.beta`` 0 centres on the mid). ``state_path`` persists the kill switch
     across restarts without a Redis cache. ``venue_rules`` names the venue's price/size rules (``"module:Class"``,
@@ -49,6 +51,7 @@ class GLFTMarketMakerConfig(StrategyConfig, frozen=True):
     level_spacing_ratio: float = 1.5
     requote_tolerance_ticks: float = 1.0
     requote_tolerance_half_spread_frac: float = 0.25
+    requote_tolerance_deeper_mult: float = 2.0
     half_spread_mult: float = 1.0
     skew_mult: float = 1.0
     as_addon_cap_bps: float = 10.0
@@ -80,6 +83,13 @@ class GLFTMarketMakerConfig(StrategyConfig, frozen=True):
             "requote_tolerance_half_spread_frac",
             "must be in [0, 1]",
             self.requote_tolerance_half_spread_frac,
+        )
+        require(
+            self.requote_tolerance_deeper_mult >= 1,
+            owner,
+            "requote_tolerance_deeper_mult",
+            "must be >= 1 (a deeper order risks less than one inside its level)",
+            self.requote_tolerance_deeper_mult,
         )
         require(self.half_spread_mult > 0, owner, "half_spread_mult", "must be > 0", self.half_spread_mult)
         require(self.skew_mult > 0, owner, "skew_mult", "must be > 0 (inventory skew is never zero, lesson E3)", self.skew_mult)

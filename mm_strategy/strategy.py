@@ -319,8 +319,13 @@ class GLFTMarketMaker(Strategy):
             # none of it; the next cycle (``_dirty`` is set) quotes under the new plan
             return
         half_spread_px = mid * 1e-4 * min(depths.half_spread_bid_bps, depths.half_spread_ask_bps)
+        config = self.config
         tolerance = requote_tolerance(
-            tick, half_spread_px, self.config.requote_tolerance_ticks, self.config.requote_tolerance_half_spread_frac
+            tick,
+            half_spread_px,
+            config.requote_tolerance_ticks,
+            config.requote_tolerance_half_spread_frac,
+            config.requote_tolerance_deeper_mult,
         )
         diff = diff_quotes(bids + asks, working.resting(self._order_events, self._level_by_id), tolerance)
         self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)

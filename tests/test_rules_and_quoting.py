@@ -6,6 +6,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from decimal import Decimal
 
+import msgspec
 import pytest
 from nautilus_trader.model.enums import OrderSide
 
@@ -16,7 +17,9 @@ from adapters.hyperliquid.rules import round_price
 from adapters.hyperliquid.rules import round_size_down
 from adapters.hyperliquid.rules import tick_at
 from adapters.hyperliquid.venue_rules import HyperliquidRules
+from mm_strategy.config import GLFTMarketMakerConfig
 from mm_strategy.quoting import LadderSpec
+from mm_strategy.quoting import RequoteTolerance
 from mm_strategy.quoting import RestingOrder
 from mm_strategy.quoting import build_ladder
 from mm_strategy.quoting import diff_quotes
@@ -146,11 +149,11 @@ def test_diff_keeps_an_order_only_for_its_own_level_within_the_tolerance():
         _resting("partial", OrderSide.SELL, 42682, size="0.002", level=1),  # partly filled: keeps its queue place
         _resting("foreign", OrderSide.SELL, 42695, level=None),  # not placed by this ladder
     ]
-    diff = diff_quotes(bids + asks, resting, tolerance_px=Decimal(1))
+    diff = diff_quotes(bids + asks, resting, tolerance=_symmetric(Decimal(1)))
     assert {o.order_id for o in diff.keep} == {"keep-bid", "near-ask", "partial"}
     assert {o.order_id for o in diff.cancel} == {"far-bid", "foreign"}
     assert [(q.side, q.level) for q in diff.place] == [(OrderSide.BUY, 1), (OrderSide.BUY, 2), (OrderSide.SELL, 2)]
-    strict = diff_quotes(bids + asks, resting, tolerance_px=Decimal(0))
+    strict = diff_quotes(bids + asks, resting, tolerance=_symmetric(Decimal(0)))
     assert {o.order_id for o in strict.keep} == {"keep-bid", "partial"}
 
 
@@ -173,7 +176,7 @@ def test_after_a_move_the_deepest_order_is_not_promoted_to_the_top_level():
         spec=SPEC,
     )[0]
     assert moved[0].price == Decimal(42621) == bids[1].price  # the old level 1 sits exactly at the new level 0
-    diff = diff_quotes(moved, resting, tolerance_px=Decimal(1))
+    diff = diff_quotes(moved, resting, tolerance=_symmetric(Decimal(1)))
     assert diff.keep == () and {o.order_id for o in diff.cancel} == {"bid-0", "bid-1", "bid-2"}
     assert [q.level for q in diff.place] == [0, 1, 2]
 
@@ -181,7 +184,7 @@ def test_after_a_move_the_deepest_order_is_not_promoted_to_the_top_level():
 def test_duplicate_orders_for_one_level_keep_the_nearest():
     bids, _ = _ladder()
     resting = [_resting("a", OrderSide.BUY, 42631), _resting("b", OrderSide.BUY, 42630)]
-    diff = diff_quotes(bids[:1], resting, tolerance_px=Decimal(1))
+    diff = diff_quotes(bids[:1], resting, tolerance=_symmetric(Decimal(1)))
     assert [o.order_id for o in diff.keep] == ["b"] and [o.order_id for o in diff.cancel] == ["a"]
     # equally near (one tick either side): the first one is kept; a nearer one out of size is passed over
     tied = [
@@ -189,15 +192,37 @@ def test_duplicate_orders_for_one_level_keep_the_nearest():
         _resting("above", OrderSide.BUY, 42631),
         _resting("below", OrderSide.BUY, 42629),
     ]
-    diff = diff_quotes(bids[:1], tied, tolerance_px=Decimal(1))
+    diff = diff_quotes(bids[:1], tied, tolerance=_symmetric(Decimal(1)))
     assert [o.order_id for o in diff.keep] == ["above"] and [o.order_id for o in diff.cancel] == ["oversized", "below"]
+
+
+def _symmetric(px: Decimal) -> RequoteTolerance:
+    return RequoteTolerance(inside_px=px, deeper_px=px)
 
 
 def test_requote_tolerance_is_a_tick_or_a_fraction_of_the_half_spread():
     # BTC: tick 1 USD; half-spread 1.5 bps at 111,000 = 16.65 USD → a quarter is 4.16 USD, larger than a tick
-    assert requote_tolerance(Decimal(1), 16.65, 1.0, 0.25) == Decimal("4.1625")
+    assert requote_tolerance(Decimal(1), 16.65, 1.0, 0.25, 2.0) == RequoteTolerance(Decimal("4.1625"), Decimal("8.3250"))
     # a tight half-spread of 0.3 USD: one tick wins
-    assert requote_tolerance(Decimal(1), 0.3, 1.0, 0.25) == Decimal(1)
+    assert requote_tolerance(Decimal(1), 0.3, 1.0, 0.25, 2.0) == RequoteTolerance(Decimal(1), Decimal(2))
+
+
+def test_an_order_deeper_than_its_level_is_kept_longer_than_one_inside_it():
+    # Hysteresis: bids 42630 / 42621 / 42608, asks 42673 / 42682 / 42695; inside 1 USD, deeper 2 USD. Each order is
+    # 2 USD off its level: kept when it is further from the centre than the level (a lower bid, a higher ask),
+    # cancelled and replaced when it is nearer (a stale inside quote is the one that gets picked off).
+    bids, asks = _ladder()
+    resting = [
+        _resting("deep-bid", OrderSide.BUY, 42628, level=0),
+        _resting("inside-bid", OrderSide.BUY, 42623, level=1),
+        _resting("deep-ask", OrderSide.SELL, 42675, level=0),
+        _resting("inside-ask", OrderSide.SELL, 42680, level=1),
+        _resting("too-deep-bid", OrderSide.BUY, 42605, level=2),  # 3 USD deeper: beyond even the deeper bound
+    ]
+    diff = diff_quotes(bids + asks, resting, tolerance=RequoteTolerance(inside_px=Decimal(1), deeper_px=Decimal(2)))
+    assert {o.order_id for o in diff.keep} == {"deep-bid", "deep-ask"}
+    assert {o.order_id for o in diff.cancel} == {"inside-bid", "inside-ask", "too-deep-bid"}
+    assert [(q.side, q.level) for q in diff.place] == [(OrderSide.BUY, 1), (OrderSide.BUY, 2), (OrderSide.SELL, 1), (OrderSide.SELL, 2)]
 
 
 def test_fixed_tick_venues_round_with_the_instruments_own_increments():
@@ -231,3 +256,17 @@ def test_the_strategy_side_of_the_code_imports_no_venue_adapter():
         if re.search(r"^\s*(from|import)\s+adapters\b", path.read_text(), re.M)
     ]
     assert offenders == []
+
+
+def test_a_deeper_tolerance_below_the_inside_one_fails_naming_the_field():
+    document = {
+        "instrument_id": "BTC-USD-PERP.HYPERLIQUID",
+        "priors": {"kappa_per_frac": 17000.0, "a_per_s": 0.05, "sigma_frac_per_sqrt_s": 5e-5},
+        "order_size": "0.01",
+        "risk": {"max_position": 0.1, "capital_usd": 10000.0},
+        "requote_tolerance_deeper_mult": 0.5,
+    }
+    with pytest.raises(msgspec.ValidationError, match="GLFTMarketMakerConfig.requote_tolerance_deeper_mult: must be >= 1"):
+        GLFTMarketMakerConfig.parse(msgspec.json.encode(document))
+    document["requote_tolerance_deeper_mult"] = 1.0
+    assert GLFTMarketMakerConfig.parse(msgspec.json.encode(document)).requote_tolerance_deeper_mult == 1.0
