@@ -3,8 +3,10 @@
     python -m adapters.hyperliquid.catalog_cli SRC [SRC ...] --catalog DIR [--meta PATH] [--coin COIN]
         [--checkpoint-s N] [--no-heartbeat]
 
-Every coin found in the sources is loaded, one instrument per coin (built from a real ``meta``, ``meta.py``);
-``--coin`` restricts the load to one. Each source is parsed by ``loaders.parse_file`` and written by
+A SRC that is a directory stands for every capture and recording under it (``orderbooks_<COIN>.csv[.gz]``,
+``*.gz``, ``*.lz4``; sub-directories too, e.g. one per day), so a folder of held-out days is one command. Every coin
+found in the sources is loaded, one instrument per coin (built from a real ``meta``, ``meta.py``); ``--coin``
+restricts the load to one. Each source is parsed by ``loaders.parse_file`` and written by
 ``adapters.catalog.write_catalog``. Input errors are reported without a traceback (exit status 2).
 """
 
@@ -17,6 +19,7 @@ from pathlib import Path
 
 from adapters.catalog import CatalogSourceError
 from adapters.catalog import write_catalog
+from adapters.hyperliquid import csv_capture
 from adapters.hyperliquid.cassettes import CassetteError
 from adapters.hyperliquid.loaders import DEFAULT_CHECKPOINT_S
 from adapters.hyperliquid.loaders import parse_file
@@ -44,7 +47,14 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m adapters.hyperliquid.catalog_cli",
         description="Load recorded Hyperliquid l2Book/trades data into a NautilusTrader ParquetDataCatalog.",
     )
-    parser.add_argument("sources", nargs="+", type=Path, metavar="SRC", help="S3 archive (.lz4), WS recording (.gz) or collector CSV capture (orderbooks_<COIN>.csv, its trades_<COIN>.csv read beside it)")
+    parser.add_argument(
+        "sources",
+        nargs="+",
+        type=Path,
+        metavar="SRC",
+        help="S3 archive (.lz4), WS recording (.gz), collector CSV capture (orderbooks_<COIN>.csv[.gz], its "
+        "trades_<COIN>.csv[.gz] read beside it), or a directory of those (searched recursively)",
+    )
     parser.add_argument("--catalog", type=Path, required=True, help="ParquetDataCatalog directory (created if absent)")
     parser.add_argument("--meta", type=Path, default=DEFAULT_META, help="meta JSON or SDK cassette (default: bundled)")
     parser.add_argument("--coin", default=None, help="load only this coin (default: every coin in the sources)")
@@ -64,11 +74,40 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def coins_in(paths: Iterable[Path | str]) -> list[str]:
-    """Every coin with a book or a trade in the sources, in order of first appearance."""
-    coins: dict[str, None] = {}
+RECORDING_SUFFIXES = (".gz", ".lz4")
+
+
+def expand_sources(paths: Iterable[Path]) -> list[Path]:
+    """The files named, with each directory replaced by the captures and recordings under it, sorted by path."""
+    sources = []
     for path in paths:
-        for _, _, message in read_messages(Path(path)):
+        if not path.is_dir():
+            sources.append(path)
+            continue
+        found = sorted(p for p in path.rglob("*") if p.is_file() and _is_source(p))
+        if not found:
+            raise LoaderError(f"{path}: no orderbooks_<COIN>.csv[.gz], .gz or .lz4 file under this directory")
+        sources.extend(found)
+    return sources
+
+
+def _is_source(path: Path) -> bool:
+    """A capture's book file or a recording. A compressed CSV that is not a book file (the capture's trades, read
+    beside its book; the collector's ``prices_<COIN>.csv``) is no source of its own."""
+    if csv_capture.is_csv_capture(path):
+        return True
+    return path.suffix in RECORDING_SUFFIXES and not path.name.endswith(".csv.gz")
+
+
+def coins_in(paths: Iterable[Path | str]) -> list[str]:
+    """Every coin with a book or a trade in the sources, in order of first appearance (a CSV capture's from its name:
+    the collector writes one coin per file)."""
+    coins: dict[str, None] = {}
+    for path in map(Path, paths):
+        if csv_capture.is_csv_capture(path):
+            coins.setdefault(csv_capture.capture_coin(path), None)
+            continue
+        for _, _, message in read_messages(path, on_torn=_counted_by_the_load):
             data = message.get("data")
             if message.get("channel") == "l2Book" and isinstance(data, dict):
                 coins.setdefault(str(data.get("coin")), None)
@@ -77,14 +116,25 @@ def coins_in(paths: Iterable[Path | str]) -> list[str]:
     return list(coins)
 
 
+def _may_hold(source: Path, coin: str) -> bool:
+    return not csv_capture.is_csv_capture(source) or csv_capture.capture_coin(source) == coin
+
+
+def _counted_by_the_load(path: Path, line_no: int) -> None:
+    """Torn lines are skipped while looking for coins; ``parse_file`` counts them in its summary."""
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parse_args(argv)
     try:
-        if args.coin is not None:
-            sources_of = {args.coin: list(args.sources)}
+        sources = expand_sources(args.sources)
+        if args.coin is not None:  # a CSV capture of another coin holds nothing of this one
+            sources_of = {args.coin: [s for s in sources if _may_hold(s, args.coin)]}
+            if not sources_of[args.coin]:
+                raise LoaderError(f"no source for {args.coin}: the CSV captures given are of other coins")
         else:  # each source is parsed for the coins it holds
             sources_of = {}
-            for source in args.sources:
+            for source in sources:
                 for coin in coins_in([source]):
                     sources_of.setdefault(coin, []).append(source)
             if not sources_of:
@@ -103,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     loaded = ", ".join(str(instrument.id) for instrument in instruments)
-    print(f"catalog {args.catalog}: {loaded} from {len(args.sources)} file(s)")
+    print(f"catalog {args.catalog}: {loaded} from {len(sources)} file(s)")
     return 0
 
 

@@ -12,6 +12,11 @@ differ and local-exchange replay as any recording: a CSV capture and its convers
 What the CSV does not hold is not invented: no order count per level (``n`` 1), no hash, no users. Trades that share
 one receive stamp arrived in one frame and stay in one. Receive stamps are decimal text, converted to ns exactly.
 Books and trades are merged by receive time, the book first at equal stamps.
+
+Ordinary variations of the files read the same: CRLF (the collector's own ``csv.writer``) or LF endings, a UTF-8 byte
+order mark, gzip-compressed pairs (``orderbooks_<COIN>.csv.gz``, recognised by content like every recording). The
+collector appends to the same pair across restarts and days, so a file may hold rows torn by a kill (see
+``recordings.iter_ws_messages``).
 """
 
 from __future__ import annotations
@@ -24,8 +29,10 @@ from pathlib import Path
 from typing import Any
 
 from adapters.hyperliquid.recordings import RecordingError
+from adapters.hyperliquid.recordings import TornLine
+from adapters.hyperliquid.recordings import open_text
 
-BOOK_FILE = re.compile(r"^orderbooks_(?P<coin>[A-Za-z0-9]+)\.csv$")
+BOOK_FILE = re.compile(r"^orderbooks_(?P<coin>[A-Za-z0-9]+)\.csv(?P<gz>\.gz)?$")
 BOOK_LEVELS = 20
 _BOOK_COLUMNS = ("timestamp", "exchange_timestamp")
 _TRADE_COLUMNS = ("timestamp", "price", "size", "side", "trade_id", "exchange_timestamp")
@@ -37,9 +44,17 @@ def is_csv_capture(path: Path) -> bool:
     return BOOK_FILE.match(path.name) is not None
 
 
+def capture_coin(book_path: Path) -> str:
+    """``orderbooks_BTC.csv`` → ``BTC``: the collector writes one coin per file and names it."""
+    return BOOK_FILE.match(book_path.name)["coin"]
+
+
 def trades_path(book_path: Path) -> Path:
-    """``orderbooks_BTC.csv`` → its sibling ``trades_BTC.csv`` (absent for a capture without trades)."""
-    return book_path.with_name(f"trades_{BOOK_FILE.match(book_path.name)['coin']}.csv")
+    """``orderbooks_BTC.csv`` → its sibling ``trades_BTC.csv`` (absent for a capture without trades); beside a
+    compressed book file, ``trades_BTC.csv.gz`` when that one exists."""
+    plain = book_path.with_name(f"trades_{capture_coin(book_path)}.csv")
+    compressed = plain.with_name(plain.name + ".gz")
+    return compressed if BOOK_FILE.match(book_path.name)["gz"] and compressed.exists() else plain
 
 
 def receive_ns(text: str) -> int:
@@ -50,13 +65,14 @@ def receive_ns(text: str) -> int:
     return int(whole) * 1_000_000_000 + int(frac[:9].ljust(9, "0"))
 
 
-def iter_csv_capture(book_path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def iter_csv_capture(book_path: Path, on_torn: TornLine | None = None) -> Iterator[tuple[int, int, dict[str, Any]]]:
     """``(line_no, recv_ns, ws message)`` for every book row and trade frame, in receive order; ``line_no`` is the
-    row's line in its own file. A row it cannot read raises ``RecordingError`` naming that file and line."""
-    coin = BOOK_FILE.match(book_path.name)["coin"]
-    streams = [_book_frames(book_path, coin)]
+    row's line in its own file. A row it cannot read raises ``RecordingError`` naming that file and line; a torn row
+    goes to ``on_torn`` when given (``recordings.iter_ws_messages``)."""
+    coin = capture_coin(book_path)
+    streams = [_book_frames(book_path, coin, on_torn)]
     if (trades := trades_path(book_path)).exists():
-        streams.append(_trade_frames(trades, coin))
+        streams.append(_trade_frames(trades, coin, on_torn))
     # key: receive time, then the stream's rank (books first at one stamp); merge keeps each stream's own order
     merged = heapq.merge(*(_ranked(stream, rank) for rank, stream in enumerate(streams)), key=lambda item: item[0])
     for _, line_no, recv_ns, message in merged:
@@ -68,18 +84,38 @@ def _ranked(stream: Iterator[tuple[int, int, dict[str, Any]]], rank: int):
         yield (recv_ns, rank), line_no, recv_ns, message
 
 
-def _rows(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[str, str]]]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        reader = csv.DictReader(fh)
-        missing = [name for name in required if name not in (reader.fieldnames or ())]
+def _rows(path: Path, required: tuple[str, ...], on_torn: TornLine | None) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line_no, row)`` for every row with as many fields as the header; a row with more or fewer is torn."""
+    with open_text(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(_whole_lines(fh, path, on_torn))
+        header = next(reader, [])
+        missing = [name for name in required if name not in header]
         if missing:
             raise RecordingError(path, 1, f"CSV header lacks {', '.join(missing)}")
-        for row in reader:
-            yield reader.line_num, row
+        for fields in reader:
+            if not fields:
+                continue
+            if len(fields) == len(header):
+                yield reader.line_num, dict(zip(header, fields))
+            elif on_torn is None:
+                reason = f"torn row: {len(fields)} fields, the header has {len(header)}"
+                raise RecordingError(path, reader.line_num, reason)
+            else:
+                on_torn(path, reader.line_num)
 
 
-def _book_frames(path: Path, coin: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    for line_no, row in _rows(path, _BOOK_COLUMNS + ("bid_price_0", "ask_price_0")):
+def _whole_lines(fh: Iterator[str], path: Path, on_torn: TornLine | None) -> Iterator[str]:
+    """The file's lines; with ``on_torn``, an unterminated last line (a write cut short: every row the collector
+    completes ends in a newline) is reported and withheld, since a cut inside its last field still parses."""
+    for line_no, line in enumerate(fh, start=1):
+        if on_torn is not None and not line.endswith(("\n", "\r")):
+            on_torn(path, line_no)
+            return
+        yield line
+
+
+def _book_frames(path: Path, coin: str, on_torn: TornLine | None) -> Iterator[tuple[int, int, dict[str, Any]]]:
+    for line_no, row in _rows(path, _BOOK_COLUMNS + ("bid_price_0", "ask_price_0"), on_torn):
         try:
             levels = [_side_levels(row, side) for side in ("bid", "ask")]
             data = {"coin": coin, "time": int(row["exchange_timestamp"]), "levels": levels}
@@ -97,10 +133,10 @@ def _side_levels(row: dict[str, str], side: str) -> list[dict[str, Any]]:
     return levels
 
 
-def _trade_frames(path: Path, coin: str) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def _trade_frames(path: Path, coin: str, on_torn: TornLine | None) -> Iterator[tuple[int, int, dict[str, Any]]]:
     frame: list[dict[str, Any]] = []
     first_line, stamp, stamp_ns = 0, "", 0
-    for line_no, row in _rows(path, _TRADE_COLUMNS):
+    for line_no, row in _rows(path, _TRADE_COLUMNS, on_torn):
         if frame and row["timestamp"] != stamp:
             yield first_line, stamp_ns, {"channel": "trades", "data": frame}
             frame = []

@@ -21,11 +21,15 @@ are read by the same definitions. Outputs per source file and coin:
 
 Timestamp policy (the catalog needs ``ts_init`` non-decreasing; we also keep ``ts_event`` non-decreasing per stream
 and never after ``ts_init``). None of these adjustments happens on the bundled real data; each is counted:
-- a receive time that goes backwards (local clock step) is held at the previous one;
+- a receive time that goes backwards (local clock step) is held at the previous one. Only the coin's own messages
+  count: a file holding several coins one after another (recordings concatenated per coin) restarts the clock with
+  each coin, and holding the second coin at the first one's last stamp would collapse it into one instant;
 - a book snapshot whose venue time is older than the previous snapshot's is stale and dropped (block times only
   move forward, so applying it would rewind the book);
 - a trade whose venue time is older than the previous trade's is stamped with the previous trade's time;
 - a venue time after the receive time (clocks disagree) is capped at the receive time.
+
+A line torn by a recorder killed mid-write (``recordings.iter_ws_messages``) is skipped and counted.
 
 Writing is idempotent: each stream of each source replaces whatever the catalog held for that instrument and
 stream within the source's ``ts_init`` range, so re-running the command leaves the same catalog.
@@ -61,6 +65,7 @@ from adapters.hyperliquid.book_diff import SnapshotDiffer
 from adapters.hyperliquid.meta import _RESEARCH_DATA
 from adapters.hyperliquid.parsing import aggressor_side
 from adapters.hyperliquid.recordings import RecordingError
+from adapters.hyperliquid.recordings import TornLine
 from adapters.hyperliquid.recordings import iter_ws_messages
 from adapters.hyperliquid.schemas.market import L2Book
 from adapters.hyperliquid.schemas.market import Trade
@@ -93,6 +98,7 @@ class LoadResult(LoadedSource):
     duplicate_trades: int = 0
     pre_recording_trades: int = 0
     late_trades: int = 0
+    torn_lines: int = 0
     other_coins: int = 0
     other_channels: Counter[str] = field(default_factory=Counter)
     recv_time_regressions: int = 0
@@ -110,7 +116,7 @@ class LoadResult(LoadedSource):
     def summary(self) -> str:
         actions = ", ".join(f"{name} {count:,}" for name, count in self.action_counts().items())
         parts = [
-            f"{self.path.name}: {self.snapshots:,} snapshots ({self.repeated_snapshots:,} repeats)",
+            f"{self.path}: {self.snapshots:,} snapshots ({self.repeated_snapshots:,} repeats)",
             f"{self.batches:,} batches ({self.checkpoints:,} checkpoints, {self.heartbeats:,} heartbeats)",
             f"{len(self.deltas):,} deltas ({actions})",
             f"{len(self.trades):,} trades",
@@ -123,6 +129,7 @@ class LoadResult(LoadedSource):
             "duplicate trades dropped": self.duplicate_trades,
             "pre-recording trades dropped": self.pre_recording_trades,
             f"trades received over {MAX_TRADE_LAG_S:g} s late dropped": self.late_trades,
+            "torn lines skipped (a write cut short)": self.torn_lines,
             "other coins skipped": self.other_coins,
             "receive-time regressions": self.recv_time_regressions,
             "trade-time regressions": self.trade_time_regressions,
@@ -150,15 +157,18 @@ class _RecordingParser:
         self._last_book_venue_ns = 0
         self._last_trade_event_ns = 0
 
+    def on_torn(self, path: Path, line_no: int) -> None:
+        """The reader skipped a line a killed recorder cut short (``recordings.TornLine``): counted, not silent."""
+        self.result.torn_lines += 1
+
     def handle(self, line_no: int, recv_ns: int, message: dict[str, Any]) -> None:
         self.result.lines += 1
-        ts_init_ns = self._monotonic_recv(recv_ns)
         channel = message.get("channel")
         try:
             if channel == "l2Book":
-                self._on_book(message["data"], ts_init_ns)
+                self._on_book(message["data"], recv_ns)
             elif channel == "trades":
-                self._on_trades(message["data"], ts_init_ns)
+                self._on_trades(message["data"], recv_ns)
             else:
                 self.result.other_channels[str(channel)] += 1
         except KeyError as exc:
@@ -167,6 +177,7 @@ class _RecordingParser:
             raise RecordingError(self.result.path, line_no, f"malformed {channel} message: {exc}") from None
 
     def _monotonic_recv(self, recv_ns: int) -> int:
+        """The ``ts_init`` of one of the coin's messages: its receive time, never before the coin's previous one."""
         if self._first_recv_ns is None:
             self._first_recv_ns = recv_ns
         if recv_ns < self._last_recv_ns:
@@ -181,11 +192,12 @@ class _RecordingParser:
             return ts_init_ns
         return venue_ns
 
-    def _on_book(self, data: Any, ts_init_ns: int) -> None:
+    def _on_book(self, data: Any, recv_ns: int) -> None:
         book = msgspec.convert(data, L2Book)
         if book.coin != self._coin:
             self.result.other_coins += 1
             return
+        ts_init_ns = self._monotonic_recv(recv_ns)
         venue_ns = book.time * _NS_PER_MS
         bids, asks = book.parse_levels()
         self.result.snapshots += 1
@@ -241,12 +253,15 @@ class _RecordingParser:
             ),
         )
 
-    def _on_trades(self, data: Any, ts_init_ns: int) -> None:
+    def _on_trades(self, data: Any, recv_ns: int) -> None:
         """Every trade is validated, even one dropped later, so a corrupt line never passes unnoticed."""
+        ts_init_ns: int | None = None
         for trade in msgspec.convert(data, list[Trade]):
             if trade.coin != self._coin:
                 self.result.other_coins += 1
                 continue
+            if ts_init_ns is None:
+                ts_init_ns = self._monotonic_recv(recv_ns)
             aggressor = aggressor_side(trade.side)
             price, size = float(trade.px), float(trade.sz)
             if not (price > 0 and size > 0):
@@ -301,7 +316,7 @@ def parse_file(
     path = Path(path)
     parser = _RecordingParser(path, instrument, checkpoint_s, heartbeat)
     started_s = time.perf_counter()
-    messages = read_messages(path)
+    messages = read_messages(path, on_torn=parser.on_torn)
     if progress:
         messages = tqdm(messages, desc=path.name, unit=" lines", file=sys.stderr, disable=None, leave=False)
     for line_no, recv_ns, message in messages:
@@ -310,9 +325,9 @@ def parse_file(
     return parser.result
 
 
-def read_messages(path: Path) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def read_messages(path: Path, on_torn: TornLine | None = None) -> Iterator[tuple[int, int, dict[str, Any]]]:
     """``iter_ws_messages`` with decompression and decoding failures reported against the file and line."""
-    messages = iter_ws_messages(path)
+    messages = iter_ws_messages(path, on_torn)
     line_no = 0
     while True:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import json
+from collections.abc import Callable
 from collections.abc import Iterator
 from datetime import datetime
 from datetime import timezone
@@ -31,17 +32,22 @@ class RecordingError(ValueError):
         self.line_no = line_no
 
 
-def open_text(path: Path) -> IO[str]:
-    """Open a recording as text, decompressing LZ4 frames or gzip by magic bytes rather than extension."""
+TornLine = Callable[[Path, int], None]
+"""Told ``(file, line_no)`` of each torn line the reader skipped (see ``iter_ws_messages``)."""
+
+
+def open_text(path: Path, encoding: str = "utf-8", newline: str | None = None) -> IO[str]:
+    """Open a recording as text, decompressing LZ4 frames or gzip by magic bytes rather than extension
+    (``encoding`` and ``newline`` as for ``open``: the CSV reader wants ``newline=""``)."""
     with path.open("rb") as fh:
         magic = fh.read(4)
     if magic == b"\x04\x22\x4d\x18":
         import lz4.frame
 
-        return io.TextIOWrapper(lz4.frame.open(path, "rb"), encoding="utf-8")
+        return io.TextIOWrapper(lz4.frame.open(path, "rb"), encoding=encoding, newline=newline)
     if magic[:2] == b"\x1f\x8b":
-        return gzip.open(path, "rt", encoding="utf-8")
-    return path.open("r", encoding="utf-8")
+        return gzip.open(path, "rt", encoding=encoding, newline=newline)
+    return path.open("r", encoding=encoding, newline=newline)
 
 
 def parse_iso_ns(text: str) -> int:
@@ -67,8 +73,13 @@ def parse_line(line: str) -> tuple[int, dict[str, Any]]:
     return int(stamp), json.loads(body)
 
 
-def iter_ws_messages(path: Path | str) -> Iterator[tuple[int, int, dict[str, Any]]]:
+def iter_ws_messages(path: Path | str, on_torn: TornLine | None = None) -> Iterator[tuple[int, int, dict[str, Any]]]:
     """Yield ``(line_no, recv_ns, message)`` for every non-blank line; bad lines raise ``RecordingError``.
+
+    A torn line is what a recorder killed mid-write leaves: the file's last line cut short (no newline, and it does
+    not parse), or, in a CSV capture, a row with more or fewer fields than its header (the collector appends after a
+    restart, joining the cut row to the next). With ``on_torn`` each is reported to it and skipped, so one killed
+    write costs one line, not the file; without, it raises ``RecordingError`` like any bad line.
 
     The data collector's CSV capture (``orderbooks_<COIN>.csv`` and its ``trades_<COIN>.csv``) is read as the frames
     it was recorded from (``csv_capture``)."""
@@ -76,7 +87,7 @@ def iter_ws_messages(path: Path | str) -> Iterator[tuple[int, int, dict[str, Any
     from adapters.hyperliquid import csv_capture  # it imports RecordingError from here
 
     if csv_capture.is_csv_capture(path):
-        yield from csv_capture.iter_csv_capture(path)
+        yield from csv_capture.iter_csv_capture(path, on_torn)
         return
     with open_text(path) as fh:
         for line_no, line in enumerate(fh, start=1):
@@ -85,6 +96,9 @@ def iter_ws_messages(path: Path | str) -> Iterator[tuple[int, int, dict[str, Any
             try:
                 recv_ns, message = parse_line(line)
             except (ValueError, json.JSONDecodeError) as exc:
+                if on_torn is not None and not line.endswith("\n"):  # only the last line can lack its newline
+                    on_torn(path, line_no)
+                    continue
                 raise RecordingError(path, line_no, str(exc)) from None
             if not isinstance(message, dict):
                 raise RecordingError(path, line_no, "message is not a JSON object")
