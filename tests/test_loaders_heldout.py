@@ -154,3 +154,14 @@ def test_a_folder_of_days_is_one_command(csv_dir, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "orderbooks_BTC" not in out and str(days / "day1" / "orderbooks_SOL.csv") in out
     assert [i.id.value for i in ParquetDataCatalog(str(tmp_path / "sol")).instruments()] == ["SOL-USD-PERP.HYPERLIQUID"]
+
+
+def test_two_captures_joined_with_cat_load_as_one(csv_dir, tmp_path):
+    """``cat`` of two captures (the second 544 s later, as one long recording) repeats the header mid-file; that line
+    is no row (it used to fail the load: receive timestamp 'timestamp' is not epoch seconds)."""
+    book, trades = _lines(csv_dir / "orderbooks_ETH.csv"), _lines(csv_dir / "trades_ETH.csv")
+    later_book, later_trades = _shifted(book, 544), _shifted(trades, 544)
+    joined = _write_capture(tmp_path / "cat", "ETH", book + later_book, trades + later_trades)
+    expected = _load(_write_capture(tmp_path / "one", "ETH", book + later_book[1:], trades + later_trades[1:]), "ETH")
+    result = _load(joined, "ETH")
+    assert _rows(result) == _rows(expected) and result.snapshots == 2 * 446

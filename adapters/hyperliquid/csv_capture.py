@@ -85,7 +85,8 @@ def _ranked(stream: Iterator[tuple[int, int, dict[str, Any]]], rank: int):
 
 
 def _rows(path: Path, required: tuple[str, ...], on_torn: TornLine | None) -> Iterator[tuple[int, dict[str, str]]]:
-    """``(line_no, row)`` for every row with as many fields as the header; a row with more or fewer is torn."""
+    """``(line_no, row)`` for every row with as many fields as the header; a row with more or fewer is torn. A line
+    repeating the header (captures joined with ``cat``) is no row."""
     with open_text(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(_whole_lines(fh, path, on_torn))
         header = next(reader, [])
@@ -93,7 +94,7 @@ def _rows(path: Path, required: tuple[str, ...], on_torn: TornLine | None) -> It
         if missing:
             raise RecordingError(path, 1, f"CSV header lacks {', '.join(missing)}")
         for fields in reader:
-            if not fields:
+            if not fields or fields == header:  # files joined with ``cat`` repeat the header
                 continue
             if len(fields) == len(header):
                 yield reader.line_num, dict(zip(header, fields))
