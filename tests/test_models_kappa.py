@@ -26,7 +26,9 @@ from mm_strategy.models.kappa import KappaModel
 from mm_strategy.models.kappa import KappaParams
 from mm_strategy.models.kappa import MarketArrivals
 from mm_strategy.models.kappa import SurvivalFit
+from mm_strategy.models.kappa import _OwnSpells
 from mm_strategy.models.kappa import fit_survival
+from mm_strategy.models.kappa import own_curve
 from mm_strategy.models.kappa import refine_curve
 from mm_strategy.models.kappa import refine_kappa
 from mm_strategy.models.priors import InstrumentPriors
@@ -314,6 +316,42 @@ def test_own_spells_refine_a_published_side_and_expire_with_the_window() -> None
     assert late.own_fill_count == 1 and late.fills_since_start == 5
     gone = model.estimate(T0 + 700 * S)
     assert (gone.a_bid_per_s, gone.source, gone.own_confidence) == (0.03, "prior", 0.0)
+
+
+def test_kept_refinement_inputs_follow_the_window_and_the_base() -> None:
+    """A side keeps its (depth, seconds) points between refinements (issue 13): each refinement, after a spell
+    enters, after one leaves and after κ_base alone moves, equals `refine_kappa` over the spells still in the window
+    recounted from scratch."""
+    own = _OwnSpells(PARAMS.window_s, PARAMS.depth_bin_bps)
+    spells = [  # (s, exposure segments, fill depth)
+        (0, [(0.4 * BP, 30.0), (1.1 * BP, 10.0)], 0.4 * BP),
+        (100, [(1.1 * BP, 20.0)], None),
+        (300, [(2.0 * BP, 50.0), (0.4 * BP, 5.0)], 2.0 * BP),
+        (650, [(0.7 * BP, 40.0)], None),
+    ]
+
+    def recount(now_s: int, kappa_base: float) -> tuple[float, float, float]:
+        kept = [s for s in spells if s[0] <= now_s and now_s - s[0] < PARAMS.window_s]
+        exposure: dict[int, list[float]] = {}
+        for _, segments, _ in kept:
+            for depth, seconds in segments:
+                entry = exposure.setdefault(int(depth / (PARAMS.depth_bin_bps / 1e4)), [0.0, 0.0])
+                entry[0] += seconds
+                entry[1] += seconds * depth
+        fills = [fill for _, _, fill in kept if fill is not None]
+        kappa, s0 = refine_kappa(
+            kappa_base, [td / t for t, td in exposure.values()], [t for t, _ in exposure.values()], len(fills),
+            sum(fills), PARAMS, PRIORS.kappa_per_frac,
+        )
+        return own_curve(0.03, kappa, s0, len(fills), PARAMS)
+
+    for k, (t_s, segments, fill) in enumerate(spells):
+        own.expire(T0 + t_s * S)
+        own.add(T0 + t_s * S, segments, fill)
+        for kappa_base in (20_000.0, 25_000.0):  # a new spell, then the base alone moving
+            got = own.refine(0.03, kappa_base, PARAMS, PRIORS.kappa_per_frac)
+            assert got == pytest.approx(recount(t_s, kappa_base), rel=1e-12), (k, kappa_base)
+    assert len(own) == 3  # the first spell left the window at 600 s
 
 
 def test_spell_segments_at_depths_through_the_mid_count_at_depth_zero() -> None:

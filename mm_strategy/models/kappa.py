@@ -564,19 +564,38 @@ def refine_kappa(
     κ̂ stays within ``reliability_ratio``× of κ_base and, given the instrument's ``kappa_prior``, of the prior too:
     the market fit may already sit near the prior band's edge, and own data would otherwise carry the published κ
     to 9× the prior (review), past the band DESIGN §5 falls back to the prior beyond."""
-    s_k, band = params.own_kappa_strength, params.reliability_ratio
     points = list(zip(depths_frac, exposure_s, strict=True))
+    return refine_kappa_points(kappa_base, points, n_fills, fill_depth_sum_frac, params, kappa_prior)
+
+
+def refine_kappa_points(
+    kappa_base: float,
+    points: Sequence[tuple[float, float]],
+    n_fills: int,
+    fill_depth_sum_frac: float,
+    params: KappaParams,
+    kappa_prior: float | None = None,
+) -> tuple[float, float]:
+    """`refine_kappa` over (depth_frac, seconds) pairs: the form `_OwnSpells` keeps between refinements of one
+    window, so a read whose κ_base moved but whose spells did not (every trade arrival on a busy tape) pays
+    only the sums.
+
+    The exponent is (−κ)·δ, negated once per sum rather than per point: IEEE rounding is symmetric in sign, so it
+    equals −(κ·δ) bit for bit."""
+    s_k, band = params.own_kappa_strength, params.reliability_ratio
     exp = math.exp
     if n_fills <= 0:  # κ stays at its base: only S(κ) is needed, not the moments Newton steps on
         s0 = 0.0
+        minus_kappa = -kappa_base
         for d, t in points:  # the same sum, term by term, as `sums` below
-            s0 += t * exp(-kappa_base * d)
+            s0 += t * exp(minus_kappa * d)
         return kappa_base, s0
 
     def sums(kappa: float) -> tuple[float, float, float]:
         s0 = s1 = s2 = 0.0
+        minus_kappa = -kappa
         for d, t in points:
-            e = t * exp(-kappa * d)
+            e = t * exp(minus_kappa * d)
             s0 += e
             ed = e * d
             s1 += ed
@@ -624,7 +643,7 @@ class _OwnSpells:
 
     __slots__ = (
         "_window_ns", "_bin_frac", "_spells", "_bins", "n_fills", "fill_depth_sum", "exposure_s", "version", "_refined",
-        "expires_at_ns",
+        "_points", "expires_at_ns",
     )
 
     def __init__(self, window_s: float, depth_bin_bps: float) -> None:
@@ -640,6 +659,7 @@ class _OwnSpells:
         self.expires_at_ns = _NEVER  # when the oldest spell leaves the window: `expire` before then is a no-op
         # (κ_base, version) → (κ̂, S(κ̂)) of the last refinement
         self._refined: tuple[tuple[float, int], tuple[float, float]] | None = None
+        self._points: tuple[int, list[tuple[float, float]]] = (-1, [])  # (version, the refinement's input)
 
     def __len__(self) -> int:
         return len(self._spells)
@@ -700,10 +720,11 @@ class _OwnSpells:
             return a_base, kappa_base, 0.0
         key = (kappa_base, self.version)  # the prior is the model's, fixed
         if self._refined is None or self._refined[0] != key:
-            bins = [entry for entry in self._bins.values() if entry[0] > 0.0]
-            refined = refine_kappa(
-                kappa_base, [td / t for t, td, _ in bins], [t for t, _, _ in bins], self.n_fills, self.fill_depth_sum,
-                params, kappa_prior,
+            if self._points[0] != self.version:
+                # (depth, seconds) per bin at its exposure-weighted mean depth, in bin insertion order
+                self._points = (self.version, [(td / t, t) for t, td, _ in self._bins.values() if t > 0.0])
+            refined = refine_kappa_points(
+                kappa_base, self._points[1], self.n_fills, self.fill_depth_sum, params, kappa_prior
             )
             self._refined = (key, refined)
         kappa, s0 = self._refined[1]
