@@ -165,3 +165,35 @@ def test_two_captures_joined_with_cat_load_as_one(csv_dir, tmp_path):
     expected = _load(_write_capture(tmp_path / "one", "ETH", book + later_book[1:], trades + later_trades[1:]), "ETH")
     result = _load(joined, "ETH")
     assert _rows(result) == _rows(expected) and result.snapshots == 2 * 446
+
+
+def test_a_long_capture_is_written_a_piece_at_a_time(csv_dir, tmp_path, monkeypatch):
+    """The collector appends to one pair of files for days; held whole, 6 hours of BTC took 785 MB, so the command
+    writes each file an hour at a time (here 240 s, on the capture joined to itself: 18 minutes). The catalog is the
+    one the whole file gives, and no write holds more than one piece."""
+    book, trades = _lines(csv_dir / "orderbooks_BTC.csv"), _lines(csv_dir / "trades_BTC.csv")
+    long_capture = _write_capture(tmp_path, "BTC", book + _shifted(book, 544)[1:], trades + _shifted(trades, 544)[1:])
+    whole = _load(long_capture)
+    writes = []
+    write_catalog = catalog_cli.write_catalog
+    monkeypatch.setattr(catalog_cli, "PIECE_S", 240.0)
+
+    def recorded_write(results, *args):
+        writes.append(results)
+        return write_catalog(results, *args)
+
+    monkeypatch.setattr(catalog_cli, "write_catalog", recorded_write)
+
+    assert catalog_cli.main([str(long_capture), "--catalog", str(tmp_path / "c"), "--checkpoint-s", "300"]) == 0
+    pieces = [piece for results in writes for piece in results]
+    # 1,088 s of receive time, two 250 s outages among them: a piece ends at the first message 240 s after it began
+    assert len(pieces) == len(writes) == 4
+    spans_s = [(p.ts_init_span_ns()[1] - p.ts_init_span_ns()[0]) / 1e9 for p in pieces]
+    assert max(spans_s) < 240
+    for earlier, later in zip(pieces, pieces[1:]):
+        assert earlier.ts_init_span_ns()[1] < later.ts_init_span_ns()[0]
+    assert [d for p in pieces for d in p.deltas] == whole.deltas
+    assert [t for p in pieces for t in p.trades] == whole.trades
+    catalog = ParquetDataCatalog(str(tmp_path / "c"))
+    assert len(catalog.order_book_deltas()) == len(whole.deltas) > 24_000
+    assert len(catalog.trade_ticks()) == len(whole.trades)

@@ -7,7 +7,9 @@ A SRC that is a directory stands for every capture and recording under it (``ord
 ``*.gz``, ``*.lz4``; sub-directories too, e.g. one per day), so a folder of held-out days is one command. Every coin
 found in the sources is loaded, one instrument per coin (built from a real ``meta``, ``meta.py``); ``--coin``
 restricts the load to one. Each source is parsed by ``loaders.parse_file`` and written by
-``adapters.catalog.write_catalog``. Input errors are reported without a traceback (exit status 2).
+``adapters.catalog.write_catalog``, an hour of it at a time (``loaders.parse_pieces``), so a file of days loads in
+the memory of an hour. Input errors are reported without a traceback (exit status 2); the pieces written before the
+error stay in the catalog.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ from adapters.catalog import write_catalog
 from adapters.hyperliquid import csv_capture
 from adapters.hyperliquid.cassettes import CassetteError
 from adapters.hyperliquid.loaders import DEFAULT_CHECKPOINT_S
-from adapters.hyperliquid.loaders import parse_file
+from adapters.hyperliquid.loaders import PIECE_S
+from adapters.hyperliquid.loaders import LoadResult
+from adapters.hyperliquid.loaders import parse_pieces
 from adapters.hyperliquid.loaders import read_messages
 from adapters.hyperliquid.meta import DEFAULT_META
 from adapters.hyperliquid.meta import MetaError
@@ -141,20 +145,37 @@ def main(argv: list[str] | None = None) -> int:
                 raise LoaderError("no l2Book or trades message in the sources: nothing to load")
         instruments = [instrument_for(coin, args.meta) for coin in sources_of]
         for instrument in instruments:
-            results = []
+            written: dict[type, list[tuple[int, int, Path]]] = {}
             for source in sources_of[instrument.raw_symbol.value]:
-                result = parse_file(
-                    source, instrument, progress=True, checkpoint_s=args.checkpoint_s, heartbeat=args.heartbeat
+                pieces = parse_pieces(
+                    source, instrument, PIECE_S, progress=True, checkpoint_s=args.checkpoint_s, heartbeat=args.heartbeat
                 )
-                print(result.summary())
-                results.append(result)
-            write_catalog(results, instrument, args.catalog)
+                for piece in pieces:
+                    print(piece.summary())
+                    _refuse_overlap(piece, written)
+                    write_catalog([piece], instrument, args.catalog)
     except _INPUT_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     loaded = ", ".join(str(instrument.id) for instrument in instruments)
     print(f"catalog {args.catalog}: {loaded} from {len(sources)} file(s)")
     return 0
+
+
+def _refuse_overlap(piece: LoadResult, written: dict[type, list[tuple[int, int, Path]]]) -> None:
+    """Sources given together must not overlap in time: writing the later would replace the earlier's data in the
+    shared range. ``written`` holds the ``ts_init`` span of every stream written so far (one source's pieces never
+    share a ``ts_init``, so they never clash)."""
+    for stream in piece.streams():
+        start, end = stream[0].ts_init, stream[-1].ts_init
+        spans = written.setdefault(type(stream[0]), [])
+        for other_start, other_end, other in spans:
+            if start <= other_end and other_start <= end:
+                raise CatalogSourceError(
+                    f"{other} and {piece.path} overlap in time ({type(stream[0]).__name__}): a catalog stream holds "
+                    "one source per time range",
+                )
+        spans.append((start, end, piece.path))
 
 
 if __name__ == "__main__":
