@@ -68,6 +68,8 @@ from mm_strategy.actors import FillRateActor
 from mm_strategy.actors import KappaActor
 from mm_strategy.actors import KappaActorConfig
 from mm_strategy.actors import WarmupActor
+from mm_strategy.actors import order_events
+from mm_strategy.actors.order_events import LastSpellBounds
 from mm_strategy.actors.order_events import MidHistory
 from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.actors.order_events import resting_spell
@@ -577,6 +579,33 @@ def test_spells_the_model_cannot_use() -> None:
     early, _ = _order()
     with pytest.raises(UnusableEvent, match="no book mid before the order's end"):
         resting_spell(_cancel(early, 3.0), early, _mids((5.0, 50_000.0)))
+
+
+def test_the_order_half_of_a_spell_is_worked_out_once_per_event_and_order_state(monkeypatch) -> None:
+    """The kappa and fill-rate actors receive each spell's end as the same event: the order half (``spell_bounds``)
+    is shared, each actor's mids are its own, and an order that took another event since is asked afresh."""
+    asked = []
+    real_bounds = order_events.spell_bounds
+    monkeypatch.setattr(order_events, "spell_bounds", lambda e, o: asked.append(e) or real_bounds(e, o))
+    shared = LastSpellBounds()
+    order, instrument = _order()
+    fill = _fill(order, instrument, "0.00400", 4.0)
+    kappa_mids, fill_rate_mids = _mids((0.0, 50_000.0)), _mids((0.0, 50_010.0))
+    kappa_spell = resting_spell(fill, order, kappa_mids, shared.of)
+    fill_rate_spell = resting_spell(fill, order, fill_rate_mids, shared.of)
+    assert len(asked) == 1
+    assert kappa_spell == resting_spell(fill, order, kappa_mids)  # the same spell as worked out alone
+    assert fill_rate_spell == resting_spell(fill, order, fill_rate_mids)
+    assert fill_rate_spell.depth_bps == pytest.approx((50_010.0 - 49_950.0) / 50_010.0 * 1e4)  # its own mids
+    _fill(order, instrument, "0.00200", 5.0)  # the order took another fill: the first one's answer may not hold
+    resting_spell(fill, order, kappa_mids, shared.of)
+    assert len(asked) == 2
+    untagged, _ = _order(tags=[])
+    cancel = _cancel(untagged, 3.0)
+    for mids in (kappa_mids, fill_rate_mids):  # a refusal reaches every actor, to be counted by each
+        with pytest.raises(UnusableEvent, match="without placement tags"):
+            resting_spell(cancel, untagged, mids, shared.of)
+    assert len(asked) == 3
 
 
 def test_mid_history_drops_repeats_and_old_samples() -> None:

@@ -74,6 +74,7 @@ from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.orders import Order
 
+from mm_strategy.actors.order_events import LastSpellBounds
 from mm_strategy.actors.order_events import MidHistory
 from mm_strategy.actors.order_events import OwnFill
 from mm_strategy.actors.order_events import RestingSpell
@@ -88,6 +89,8 @@ ORDER_EVENTS_TOPIC = "events.order.*"
 FILLS_TOPIC = "events.fills.{instrument_id}"
 CANCELS_TOPIC = "events.cancels.{instrument_id}"
 _NS_PER_MS = 1_000_000
+# The order half of each spell, worked out once for the actors that learn from spells (``LastSpellBounds``)
+_SPELL_BOUNDS = LastSpellBounds()
 # Half the strategy's default staleness limit (10 s): a heartbeat beyond it, plus the feed's receive lag, could let
 # an unchanged estimate go stale between two heartbeats.
 MAX_HEARTBEAT_MS = 5_000
@@ -342,7 +345,7 @@ class EstimatorActor(Actor):
         self.feed_fill(own_fill(event, order))
 
     def _feed_spell_of(self, event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None) -> None:
-        spell = resting_spell(event, order, self._mids)
+        spell = resting_spell(event, order, self._mids, _SPELL_BOUNDS.of)
         if spell is not None:
             self.feed_spell(spell)
 

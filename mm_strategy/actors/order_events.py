@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from nautilus_trader.model.enums import OrderSide
@@ -200,10 +201,19 @@ def own_fill(event: OrderFilled, order: Order | None) -> OwnFill:
     )
 
 
-def resting_spell(
-    event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None, mids: MidHistory
-) -> RestingSpell | None:
-    """The spell this event ends (module docstring), None when it ends none; UnusableEvent when it ends one that
+@dataclass(frozen=True, slots=True)
+class SpellBounds:
+    """What the order's own events say about the spell an event ends, before any mid: when it was accepted
+    (``ts_init``), its side (BUY/SELL) and limit price, and whether a fill ended it."""
+
+    accepted_ns: int
+    side: int
+    px: float
+    filled: bool
+
+
+def spell_bounds(event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None) -> SpellBounds | None:
+    """The order half of `resting_spell`: None when the event ends no spell, UnusableEvent when it ends one that
     cannot be measured."""
     if order is None:
         return None
@@ -228,13 +238,58 @@ def resting_spell(
     price = getattr(order, "price", None)  # market orders have no price attribute at all
     if price is None:
         raise UnusableEvent("order without a limit price")
+    return SpellBounds(accepted.ts_init, side_sign(order.side), price.as_double(), filled)
+
+
+class LastSpellBounds:
+    """`spell_bounds` of the last (event, order) asked about, for the next actor asking about the same ones.
+
+    Both actors that learn from spells (kappa, fill rate) receive each fill, cancel and expiry as the same event
+    object, one after the other; the order half of the spell is the same for both (only the mids are each actor's),
+    and it is worked out once. The answer is kept with the order's event count: an order that took another event
+    in between is asked afresh. A refusal (UnusableEvent) is kept and raised again, so each actor counts it."""
+
+    __slots__ = ("_key", "_bounds", "_refusal")
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._bounds: SpellBounds | None = None
+        self._refusal: UnusableEvent | None = None
+
+    def of(self, event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None) -> SpellBounds | None:
+        key = (event, order, None if order is None else order.event_count)
+        cached = self._key
+        if cached is None or cached[0] is not event or cached[1] is not order or cached[2] != key[2]:
+            self._bounds = self._refusal = None
+            try:
+                self._bounds = spell_bounds(event, order)
+            except UnusableEvent as exc:
+                self._refusal = exc
+            self._key = key
+        if self._refusal is not None:
+            raise self._refusal
+        return self._bounds
+
+
+def resting_spell(
+    event: OrderFilled | OrderCanceled | OrderExpired,
+    order: Order | None,
+    mids: MidHistory,
+    bounds_of: Callable[..., SpellBounds | None] = spell_bounds,
+) -> RestingSpell | None:
+    """The spell this event ends (module docstring), None when it ends none; UnusableEvent when it ends one that
+    cannot be measured. ``bounds_of`` works out the order half (`spell_bounds`, or a `LastSpellBounds` shared by
+    the actors receiving the event)."""
+    bounds = bounds_of(event, order)
+    if bounds is None:
+        return None
     end_mid = mids.mid_before(event.ts_init)
     if end_mid is None:
         raise UnusableEvent("no book mid before the order's end: the depth it rested at is unknown")
-    side, px = side_sign(order.side), price.as_double()
-    rested = mids.segments(accepted.ts_init, event.ts_init)
+    side, px, filled = bounds.side, bounds.px, bounds.filled
+    rested = mids.segments(bounds.accepted_ns, event.ts_init)
     segments = tuple((depth_bps(side, px, mid), seconds) for mid, seconds in rested)
-    rested_s = max(event.ts_init - accepted.ts_init, 0) / _NS_PER_S
+    rested_s = max(event.ts_init - bounds.accepted_ns, 0) / _NS_PER_S
     end_depth = depth_bps(side, px, end_mid)
     if filled and (reached := _first_reached(segments)) is not None:
         # The book went through the order's price before its fill event arrived (a trade stamped after the book
