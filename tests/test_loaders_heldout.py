@@ -197,3 +197,18 @@ def test_a_long_capture_is_written_a_piece_at_a_time(csv_dir, tmp_path, monkeypa
     catalog = ParquetDataCatalog(str(tmp_path / "c"))
     assert len(catalog.order_book_deltas()) == len(whole.deltas) > 24_000
     assert len(catalog.trade_ticks()) == len(whole.trades)
+
+
+def test_sources_without_the_coin_are_refused_not_written_empty(csv_dir, hl_captures, tmp_path, capsys):
+    """Header-only files (a collector stopped before its first row), or ``--coin`` naming a coin the recording does
+    not hold: the command fails naming the files and writes no catalog (it wrote the instrument alone, exit 0, and
+    ``run_backtest.py`` then builds its bundled data into a catalog without book data)."""
+    recording = hl_captures / "hl_BTC_20250903.gz"
+    assert catalog_cli.main([str(recording), "--coin", "ETH", "--catalog", str(tmp_path / "eth")]) == 2
+    assert f"no ETH book or trade in {recording}: nothing to load" in capsys.readouterr().err
+    assert not (tmp_path / "eth").exists()
+    book, trades = _lines(csv_dir / "orderbooks_BTC.csv"), _lines(csv_dir / "trades_BTC.csv")
+    empty = _write_capture(tmp_path / "empty", "BTC", book[:1], trades[:1])
+    assert catalog_cli.main([str(empty), "--catalog", str(tmp_path / "c")]) == 2
+    assert f"no BTC book or trade in {empty}: nothing to load" in capsys.readouterr().err
+    assert not (tmp_path / "c").exists()

@@ -145,15 +145,20 @@ def main(argv: list[str] | None = None) -> int:
                 raise LoaderError("no l2Book or trades message in the sources: nothing to load")
         instruments = [instrument_for(coin, args.meta) for coin in sources_of]
         for instrument in instruments:
+            coin_sources = sources_of[instrument.raw_symbol.value]
             written: dict[type, list[tuple[int, int, Path]]] = {}
-            for source in sources_of[instrument.raw_symbol.value]:
+            for source in coin_sources:
                 pieces = parse_pieces(
                     source, instrument, PIECE_S, progress=True, checkpoint_s=args.checkpoint_s, heartbeat=args.heartbeat
                 )
                 for piece in pieces:
                     print(piece.summary())
-                    _refuse_overlap(piece, written)
-                    write_catalog([piece], instrument, args.catalog)
+                    if piece.streams():
+                        _refuse_overlap(piece, written)
+                        write_catalog([piece], instrument, args.catalog)
+            if not written:  # a catalog with the instrument and no data would pass for a load
+                names = ", ".join(map(str, coin_sources))
+                raise LoaderError(f"no {instrument.raw_symbol} book or trade in {names}: nothing to load")
     except _INPUT_ERRORS as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
