@@ -5,7 +5,9 @@ the live data client, ``book_diff.py``; instruments come from a real ``meta`` (`
 
 Inputs (read through ``recordings.iter_ws_messages``, format detected by content):
 - the official S3 archive: LZ4-framed (or gzip, or plain) NDJSON ``{"time": <ISO recv>, "raw": <ws message>}``;
-- the hftbacktest collector: gzip (or plain) text ``<recv_ns> <ws json>``.
+- the hftbacktest collector: gzip (or plain) text ``<recv_ns> <ws json>``;
+- the data collector's CSV capture ``orderbooks_<COIN>.csv[.gz]`` with its ``trades_<COIN>.csv[.gz]``, read as the
+  frames it was recorded from (``csv_capture.py``).
 The receive time becomes ``ts_init``; the venue ``time`` (ms) becomes ``ts_event``. Each message's data is decoded
 by the live client's own schemas (``schemas/market.py``: ``L2Book``, ``Trade``), so a recording and the live feed
 are read by the same definitions. Outputs per source file and coin:
