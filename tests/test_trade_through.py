@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import msgspec
 import pandas as pd
 import pytest
 from nautilus_trader.model.enums import AggressorSide
@@ -46,9 +47,13 @@ def _through(order, trade) -> bool:
     return trade.aggressor_side == AggressorSide.BUYER and trade.price > order.price
 
 
-def _checked_orders(config: str, catalog: Path, data_range: DataRange) -> int:
+def _checked_orders(config: str, catalog: Path, data_range: DataRange, strategy_overrides: dict | None = None) -> int:
     """Orders a trade printed through while they rested, each asserted filled whole by then, at its own price."""
-    outcome = run_backtest(load_venue_config(REPO_ROOT / "configs" / config), catalog, data_range)
+    settings = load_venue_config(REPO_ROOT / "configs" / config)
+    if strategy_overrides:
+        strategy = msgspec.structs.replace(settings.strategy, config={**settings.strategy.config, **strategy_overrides})
+        settings = msgspec.structs.replace(settings, strategy=strategy)
+    outcome = run_backtest(settings, catalog, data_range)
     end = data_range.end.value if data_range.end is not None else 2**63
     trades = [t for t in ParquetDataCatalog(str(catalog)).trade_ticks() if t.ts_init <= end]
     checked = 0
@@ -78,7 +83,10 @@ def test_an_order_a_trade_prints_through_is_filled_whole_at_that_print(binance_c
 
 def test_a_stale_queue_count_does_not_block_the_fill(hl_captures, tmp_path):
     """Review finding: on SOL an ask had 1,613.88 counted ahead (the level at acceptance) when the prints through it
-    came at a level of 0.1; a print sized to the visible book still filled nothing."""
+    came at a level of 0.1; a print sized to the visible book still filled nothing. The orders are those of the
+    shipped config with symmetric requotes (deeper multiplier 1), the run in which the review found that ask: the
+    requote hysteresis keeps other orders, and on these 9 minutes none of them is printed through."""
     instrument = instrument_for("SOL")
     write_catalog([hl_loaders.parse_file(hl_captures / "hl_SOL_20250903.gz", instrument)], instrument, tmp_path / "c")
-    assert _checked_orders("hyperliquid_sol.json", tmp_path / "c", DataRange()) >= 1
+    symmetric = {"requote_tolerance_deeper_mult": 1.0}
+    assert _checked_orders("hyperliquid_sol.json", tmp_path / "c", DataRange(), symmetric) >= 1
