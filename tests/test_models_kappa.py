@@ -553,3 +553,15 @@ def test_without_fills_kappa_stays_at_its_base_and_s_is_the_plain_exposure_sum()
     for d, t in zip(depths, seconds):
         expected += t * math.exp(-18_000.0 * d)
     assert (kappa, s0) == (18_000.0, expected)
+
+
+def test_with_fills_s_at_the_refined_kappa_is_the_plain_exposure_sum() -> None:
+    """Fills move κ̂ off its base; the S(κ̂) returned is Σ T·e^(−κ̂δ) summed in bin order bit for bit, the sum the
+    Newton steps' moments start from (issue 13: the converged step sums S alone)."""
+    depths, seconds = [0.0, 1e-5, 3e-5, 2e-4], [12.0, 30.0, 0.5, 40.0]
+    kappa, s0 = refine_kappa(18_000.0, depths, seconds, 3, 2e-5, KappaParams(), 20_000.0)
+    assert kappa != 18_000.0
+    expected = 0.0
+    for d, t in zip(depths, seconds):
+        expected += t * math.exp(-kappa * d)
+    assert s0 == expected

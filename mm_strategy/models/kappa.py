@@ -585,11 +585,7 @@ def refine_kappa_points(
     s_k, band = params.own_kappa_strength, params.reliability_ratio
     exp = math.exp
     if n_fills <= 0:  # κ stays at its base: only S(κ) is needed, not the moments Newton steps on
-        s0 = 0.0
-        minus_kappa = -kappa_base
-        for d, t in points:  # the same sum, term by term, as `sums` below
-            s0 += t * exp(minus_kappa * d)
-        return kappa_base, s0
+        return kappa_base, _exposure_sum(kappa_base, points)
 
     def sums(kappa: float) -> tuple[float, float, float]:
         s0 = s1 = s2 = 0.0
@@ -621,12 +617,21 @@ def refine_kappa_points(
             step = kappa - grad / curv
             if not lo < step < hi:
                 step = 0.5 * (lo + hi)
-            done = abs(step - kappa) <= _NEWTON_REL_TOL * kappa
+            if abs(step - kappa) <= _NEWTON_REL_TOL * kappa:
+                return step, _exposure_sum(step, points)  # converged: only S is returned, not its moments
             kappa = step
             at = sums(kappa)
-            if done:
-                break
     return kappa, at[0]
+
+
+def _exposure_sum(kappa: float, points: Sequence[tuple[float, float]]) -> float:
+    """S(κ) = Σ T·e^(−κδ) alone, term by term and in order as `refine_kappa_points`' sums add it up (bit for bit)."""
+    s0 = 0.0
+    exp = math.exp
+    minus_kappa = -kappa
+    for d, t in points:
+        s0 += t * exp(minus_kappa * d)
+    return s0
 
 
 def own_curve(a_base: float, kappa: float, s0: float, n_fills: int, params: KappaParams) -> tuple[float, float, float]:
