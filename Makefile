@@ -10,7 +10,7 @@ ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/ma
 HL_CSV := $(SHARED)/hl-collector-csv/recordings
 WS26 := $(SHARED)/hftbacktest/examples/hyperliquid/btcusd_20250126.gz
 
-.PHONY: setup backtest test bench day fuzz faults live clean catalogs catalog-binance compare sweep calibrate signals
+.PHONY: setup backtest test bench day fuzz faults live clean catalogs catalog-binance compare sweep calibrate signals heldout
 
 $(VENV)/.installed: pyproject.toml
 	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
@@ -61,6 +61,17 @@ calibrate: setup
 
 compare: catalogs
 	$(PY) benchmarks/compare_grid.py
+
+# New captures of a shipped coin (held-out days): a file or a directory of collector CSV captures or WS recordings,
+# one or many days, into data/heldout_<coin>, then the shipped config against the grid on it:
+#   make heldout HELDOUT=/path/to/HL_data COIN=ETH
+COIN ?= BTC
+HELDOUT_CATALOG = data/heldout_$(shell echo $(COIN) | tr A-Z a-z)
+heldout: setup
+	@test -n "$(HELDOUT)" || { echo "usage: make heldout HELDOUT=FILE_OR_DIR COIN=BTC|ETH|SOL"; exit 2; }
+	rm -rf $(HELDOUT_CATALOG)
+	$(PY) -m adapters.hyperliquid.catalog_cli $(HELDOUT) --coin $(COIN) --catalog $(HELDOUT_CATALOG)
+	$(PY) benchmarks/compare_grid.py --dataset configs/hyperliquid_$(shell echo $(COIN) | tr A-Z a-z).json:$(HELDOUT_CATALOG)
 
 signals: catalogs
 	$(PY) benchmarks/signal_study.py

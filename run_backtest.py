@@ -7,8 +7,9 @@
     python run_backtest.py --config configs/binance_btcusdt.json   # 5.7 min of Binance USD-M BTCUSDT
 
 The venue comes from the config's ``venue.name``; without ``--catalog`` the venue's bundled real data is used
-(``data/catalog`` for Hyperliquid, ``data/catalog_binance_btcusdt`` for Binance), built on first use, as is any
-``--catalog`` that does not exist yet.
+(``data/catalog`` for Hyperliquid, ``data/catalog_binance_btcusdt`` for Binance), built on first use. Any other
+``--catalog`` must already hold book data (build one with ``python -m adapters.hyperliquid.catalog_cli``): a
+mistyped path is an error, never a run on the bundled data.
 """
 
 from __future__ import annotations
@@ -44,12 +45,16 @@ def _lag_source(settings, lag_ms: float) -> str:
     return " (measured: median receive - venue time of the books)"
 
 
+def has_book_data(catalog: Path) -> bool:
+    from mm_strategy.backtest import BOOK_DELTA_DIRS
+
+    return any((catalog / "data" / kind).exists() for kind in BOOK_DELTA_DIRS)
+
+
 def ensure_catalog(catalog: Path, venue=None) -> None:
     """Build the catalog from the venue's bundled real data on first use, so the bare command just works
     (``venue`` a node module from ``adapters.venues``; None: the default config's)."""
-    from mm_strategy.backtest import BOOK_DELTA_DIRS
-
-    if any((catalog / "data" / kind).exists() for kind in BOOK_DELTA_DIRS):
+    if has_book_data(catalog):
         return
     if venue is None:
         from adapters.venues import venue_module
@@ -80,8 +85,17 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"config error: {exc}", file=sys.stderr)
         return 2
-    catalog = args.catalog or REPO_ROOT / venue.BUNDLED_CATALOG
-    ensure_catalog(catalog, venue)
+    bundled = REPO_ROOT / venue.BUNDLED_CATALOG
+    catalog = args.catalog or bundled
+    if catalog.resolve() == bundled.resolve():
+        ensure_catalog(catalog, venue)
+    elif not has_book_data(catalog):
+        print(
+            f"catalog error: {catalog} holds no book data (build it with `python -m adapters.hyperliquid.catalog_cli "
+            f"FILE_OR_DIR --catalog {catalog}`, or omit --catalog for the venue's bundled data)",
+            file=sys.stderr,
+        )
+        return 2
     instrument_id = InstrumentId.from_str(settings.instrument_id)
     try:
         catalog_instrument(catalog, instrument_id)

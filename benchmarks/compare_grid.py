@@ -35,9 +35,11 @@ from nautilus_trader.model.enums import LiquiditySide  # noqa: E402
 from nautilus_trader.model.enums import OrderSide  # noqa: E402
 from nautilus_trader.model.events import OrderAccepted  # noqa: E402
 from nautilus_trader.model.events import OrderFilled  # noqa: E402
+from nautilus_trader.model.identifiers import InstrumentId  # noqa: E402
 from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
 from nautilus_trader.trading.config import ImportableStrategyConfig  # noqa: E402
 
+from mm_strategy.backtest import catalog_instrument  # noqa: E402
 from mm_strategy.backtest import run_backtest  # noqa: E402
 from mm_strategy.equity import equity_usd  # noqa: E402
 from mm_strategy.node_config import VenueInstrumentConfig  # noqa: E402
@@ -46,6 +48,7 @@ from mm_strategy.reporting import compute_metrics  # noqa: E402
 from mm_strategy.reporting.metrics import FEED_DOWN_TRIGGER  # noqa: E402
 from mm_strategy.reporting.inputs import FillRecord  # noqa: E402
 from mm_strategy.session_report import requests_sent  # noqa: E402
+from run_backtest import has_book_data  # noqa: E402
 
 GRID = {"num_levels": 3, "grid_step_bps": 2, "requote_threshold_bps": 5, "skew_factor": 0.0}
 DEFAULT_DATASETS = (
@@ -217,6 +220,19 @@ def parse_dataset(text: str) -> tuple[str, str, str]:
     return (Path(catalog).name, config, catalog)
 
 
+def dataset_problem(config: Path, catalog: Path) -> str | None:
+    """Why a dataset cannot run (a bad config, a catalog without book data or without the config's instrument),
+    checked for every dataset before the first backtest starts."""
+    try:
+        settings = load_venue_config(config)
+        if not has_book_data(catalog):
+            return f"{catalog} holds no book data (build it with `python -m adapters.hyperliquid.catalog_cli`)"
+        catalog_instrument(catalog, InstrumentId.from_str(settings.instrument_id))
+    except ValueError as exc:
+        return f"{config}: {exc}"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--dataset", type=parse_dataset, action="append", help="CONFIG:CATALOG (repeatable)")
@@ -225,6 +241,11 @@ def main(argv: list[str] | None = None) -> int:
     if not datasets:
         print("no catalog found: run `make catalogs` first", file=sys.stderr)
         return 2
+    for _, config, catalog in datasets:
+        problem = dataset_problem(REPO_ROOT / config, REPO_ROOT / catalog)
+        if problem is not None:
+            print(f"dataset error: {problem}", file=sys.stderr)
+            return 2
     header = "".join(f"{name:>{w}}" for name, w, _ in COLUMNS)
     print(f"{'dataset':<30}{'strategy':<10}{header}")
     totals = {"ours": 0.0, "grid": 0.0}

@@ -177,3 +177,11 @@ def test_event_logs_are_formatted_only_when_their_level_is_kept(archive_catalog,
         assert component.config.get("log_commands", True) is event_logs
     assert (engine.portfolio is None) is event_logs
     assert engine.run_analysis is event_logs
+
+
+def test_a_mistyped_catalog_is_an_error_not_a_run_on_the_bundled_data(tmp_path, capsys):
+    # held-out review: a --catalog that did not exist was filled with the bundled archive hour and run (exit 0)
+    missing = tmp_path / "heldout_typo"
+    assert run_backtest.main(["--catalog", str(missing), "--out", str(tmp_path / "out")]) == 2
+    assert f"catalog error: {missing} holds no book data" in capsys.readouterr().err
+    assert not missing.exists() and not (tmp_path / "out").exists()

@@ -50,3 +50,15 @@ def test_both_strategies_are_scored_by_the_same_report_maths(btc_capture_catalog
         assert score.fills > 0 and score.fees > 0
         assert 0.0 < score.two_sided_pct <= 100.0
     assert grid.max_abs_q <= 0.1 + 1e-9  # the grid's own max_position is ours
+
+
+def test_a_dataset_that_cannot_run_fails_before_any_backtest_naming_why(btc_capture_catalog, tmp_path, capsys):
+    # held-out review: the ETH config on the BTC catalog died in the middle of the table with a traceback
+    eth_on_btc = f"{REPO_ROOT / 'configs' / 'hyperliquid_eth.json'}:{btc_capture_catalog}"
+    assert compare_grid.main(["--dataset", eth_on_btc]) == 2
+    err = capsys.readouterr().err
+    assert "dataset error:" in err and "ETH-USD-PERP.HYPERLIQUID is not in the catalog" in err
+    assert "(it holds: BTC-USD-PERP.HYPERLIQUID)" in err
+    missing = f"{REPO_ROOT / 'configs' / 'hyperliquid_btc.json'}:{tmp_path / 'typo'}"
+    assert compare_grid.main(["--dataset", missing]) == 2
+    assert f"dataset error: {tmp_path / 'typo'} holds no book data" in capsys.readouterr().err
