@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Tick-to-wire latency of the live node against the local exchange, and the signing cost alone, in one run.
 
-    python benchmarks/tick_to_wire.py [--frames 1500] [--log-level WARNING] [--transport both|ws|rest]
+    python benchmarks/tick_to_wire.py [--frames 1500] [--log-level WARNING] [--transport both|ws|rest] [--loop-trace]
 
 The node is the one ``run_live.py`` builds (our clients, the config's ``GLFTMarketMaker``). The local exchange runs
 in its own process, as a venue does (in the node's event loop its own request handling, signature recovery and
@@ -22,12 +22,22 @@ lifted for the run: it is venue policy, and waiting for it would measure the bud
 strategy runs with the config as shipped.
 The manual venue clock runs ahead of the wall clock (each frame is ~0.6 s of market), so the venue refuses the
 node's dead-man deadline as too early: those warnings are expected here.
+
+``--loop-trace`` says what the event loop ran inside each hop. A queue hop on an idle loop costs tens of µs; the
+rest of a hop is other ready callbacks the loop runs first (its ready queue is FIFO). The node then runs on
+asyncio's own loop instead of uvloop (uvloop's callbacks are compiled and cannot be wrapped; the order of work
+is the same, each callback a little slower), with ``Handle._run`` timed: per hop, the time each kind of callback
+(a task by its coroutine, a socket read by its connection, a plain callback by its name) spent inside the hop,
+averaged over the frames that went the whole way, and the time in no callback (the loop's own work: polling,
+moving timers). Its latency figures are not comparable with a run without it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
+import functools
 import os
 import signal
 import statistics
@@ -71,6 +81,7 @@ GOAL_P50_US = 300
 GOAL_P99_US = 2_000
 FRAME_GAP_S = 0.02
 SIGNING_ROUNDS = 3000
+LOOP_TRACE_ROWS = 10
 
 
 # Probe points, in path order: (key, what happened). Each is stamped the first time it happens after a frame.
@@ -253,7 +264,99 @@ def wrap(owner, name: str, before: Callable[..., None]) -> None:
     setattr(owner, name, probe)
 
 
-async def measure_tick_to_wire(frames: int, log_level: str, transport: str) -> Probes:
+class LoopTrace:
+    """Every callback the loop runs while installed: (start ns, end ns, callback), on asyncio's own loop."""
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[int, int, object]] = []
+        self.transport_names: dict[int, str] = {}  # id(transport) -> which connection
+        self._original = asyncio.events.Handle._run
+
+    def install(self) -> None:
+        original, runs, now_ns = self._original, self.runs, time.perf_counter_ns
+
+        def timed_run(handle: asyncio.Handle) -> None:
+            started = now_ns()
+            original(handle)
+            runs.append((started, now_ns(), handle._callback))
+
+        asyncio.events.Handle._run = timed_run
+
+    def uninstall(self) -> None:
+        asyncio.events.Handle._run = self._original
+
+    def name_connections(self, node, admin_session: aiohttp.ClientSession) -> None:
+        """Which connection each socket transport is (done while all of them are still open)."""
+        data_client, exec_client = hyperliquid_clients(node)
+        for name, ws in (("data WS", data_client.ws._ws), ("exec WS", exec_client.ws._ws)):
+            if ws is not None and ws._conn is not None:
+                self.transport_names[id(ws._conn.transport)] = name
+        sessions = (("exec REST", exec_client._http._session), ("benchmark admin", admin_session))
+        for name, session in sessions:
+            if session is None or session.connector is None:
+                continue
+            for connections in session.connector._conns.values():
+                for protocol, *_ in connections:
+                    self.transport_names[id(protocol.transport)] = name
+
+    def label(self, callback) -> str:
+        owner = getattr(callback, "__self__", None)
+        if isinstance(owner, asyncio.Task):
+            coro = owner.get_coro()
+            return f"task {getattr(coro, '__qualname__', type(coro).__name__)}"
+        if isinstance(callback, functools.partial):
+            return f"partial {self.label(callback.func)}"
+        if owner is not None and hasattr(owner, "get_extra_info"):
+            return f"{callback.__qualname__} ({self.transport_names.get(id(owner), 'other socket')})"
+        return getattr(callback, "__qualname__", type(callback).__name__)
+
+    def hop_breakdown(self, probes: Probes, a: str, b: str) -> tuple[int, list[tuple[str, float, float]]]:
+        """Over the frames that reached both ``a`` and ``b``: how many, and per kind of callback its mean µs inside
+        the hop and the share of those frames it ran in; ``(no callback)`` is the loop's own time."""
+        windows = sorted((f[a], f[b]) for f in probes.frames if a in f and b in f and f[b] >= f[a])
+        if not windows:
+            return 0, []
+        runs = sorted(self.runs, key=lambda run: run[0])
+        starts = [run[0] for run in runs]
+        total_us: dict[str, float] = {}
+        frames_with: dict[str, int] = {}
+        for begin, end in windows:
+            seen: set[str] = set()
+            busy_ns = 0
+            index = max(0, bisect.bisect_right(starts, begin) - 1)
+            while index < len(runs) and runs[index][0] < end:
+                started, ended, callback = runs[index]
+                index += 1
+                inside_ns = min(ended, end) - max(started, begin)
+                if inside_ns <= 0:
+                    continue
+                name = self.label(callback)
+                total_us[name] = total_us.get(name, 0.0) + inside_ns / 1e3
+                busy_ns += inside_ns
+                seen.add(name)
+            idle = "(no callback)"
+            total_us[idle] = total_us.get(idle, 0.0) + (end - begin - busy_ns) / 1e3
+            seen.add(idle)
+            for name in seen:
+                frames_with[name] = frames_with.get(name, 0) + 1
+        n = len(windows)
+        rows = [(name, us / n, frames_with[name] / n) for name, us in total_us.items()]
+        return n, sorted(rows, key=lambda row: -row[1])
+
+
+def report_loop_trace(trace: LoopTrace, probes: Probes) -> None:
+    hops = list(zip(ORDER_PATH, ORDER_PATH[1:])) + [("strategy", "cancel_sent"), ("cancel_sent", "exec_cancel"),
+                                                      ("exec_cancel", "client_cancel"), ("client_cancel", "wire_cancel")]
+    print()
+    print(f"what the loop ran inside each hop ({len(trace.runs)} callbacks traced)")
+    for a, b in hops:
+        n, rows = trace.hop_breakdown(probes, a, b)
+        print(f"  {a} -> {b} ({n} frames): mean µs per frame, share of frames")
+        for name, mean_us, share in rows[:LOOP_TRACE_ROWS]:
+            print(f"    {mean_us:>9.1f} {share:>5.0%}  {name}")
+
+
+async def measure_tick_to_wire(frames: int, log_level: str, transport: str, trace: LoopTrace | None) -> Probes:
     os.environ[KEY_ENV] = TEST_ACCOUNT_KEY
     exchange = await ExchangeProcess.start()
     unlimited = WeightLimiter(per_minute=10**9)
@@ -272,9 +375,14 @@ async def measure_tick_to_wire(frames: int, log_level: str, transport: str) -> P
         await wait_until_running(node, 30.0)
         install_probes(node, probes)
         await asyncio.sleep(1.0)  # first quotes out, account refreshed
+        if trace is not None:
+            trace.install()
         for _ in range(frames):
             await exchange.step()
             await asyncio.sleep(FRAME_GAP_S)
+        if trace is not None:
+            trace.uninstall()
+            trace.name_connections(node, exchange._session)
     finally:
         await node.stop_async()
         await asyncio.wait({run_task}, timeout=10)
@@ -378,16 +486,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--transport", choices=("ws", "rest", "both"), default="both", help="actions as WS posts, by REST, or both runs"
     )
+    parser.add_argument("--loop-trace", action="store_true", help="say what the loop ran inside each hop (asyncio loop)")
     parser.add_argument("--exchange-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.exchange_child:
         asyncio.run(serve_exchange())
         return 0
     transports = ("rest", "ws") if args.transport == "both" else (args.transport,)
-    runs = {transport: asyncio.run(measure_tick_to_wire(args.frames, args.log_level, transport)) for transport in transports}
+    traces = {transport: LoopTrace() if args.loop_trace else None for transport in transports}
+    if args.loop_trace:
+        asyncio.set_event_loop_policy(None)  # asyncio's own loop: NautilusTrader's import installed uvloop's
+    runs = {
+        transport: asyncio.run(measure_tick_to_wire(args.frames, args.log_level, transport, traces[transport]))
+        for transport in transports
+    }
     sign_ns, body_ns = measure_signing()
     for transport, probes in runs.items():
         report(probes, f"tick-to-wire, actions by {transport}, against the local exchange ({args.frames} frames, log level {args.log_level})")
+        if traces[transport] is not None:
+            report_loop_trace(traces[transport], probes)
     print()
     print(row("signing alone (sign_l1_action, 1 order)", sign_ns))
     print(row("signed body (nonce + sign + JSON)", body_ns))
