@@ -64,6 +64,26 @@ async def test_the_frame_carries_the_signed_body_and_the_answer_is_the_exchange_
     assert poster.inflight == 0
 
 
+async def test_on_sent_runs_once_the_frame_is_written_or_its_write_failed():
+    socket = FakeSocket()
+    poster = socket.poster()
+    seen: list[int] = []
+    task = asyncio.ensure_future(poster.post(BODY, on_sent=lambda: seen.append(len(socket.sent))))
+    await asyncio.sleep(0)
+    assert seen == [1], "after the write, while the answer is still awaited"
+    poster.on_answer(answer(socket.last_id(), OK_ANSWER))
+    await task
+    assert seen == [1]
+
+    async def broken(frame: bytes) -> None:
+        raise ConnectionResetError("peer gone")
+
+    failing = WsActionPoster(broken, lambda: True, 5.0)
+    with pytest.raises(HyperliquidHttpError) as error:
+        await failing.post(BODY, on_sent=lambda: seen.append(-1))
+    assert error.value.outcome_unknown and seen == [1, -1], "the post may have gone out: the caller still records it"
+
+
 async def test_an_error_answer_is_a_refusal_with_its_status_or_unknown_without_one():
     socket = FakeSocket()
     poster = socket.poster()
@@ -169,6 +189,33 @@ async def test_orders_and_cancels_go_as_posts_and_settle_as_over_rest(exchange_f
     now_posted, now_by_rest = transports(live)
     assert now_posted - posted >= 3, "every action of the test went as a post"
     assert now_by_rest - by_rest <= now_posted - posted - 3, "none of them by REST (only the dead-man switch may)"
+
+
+async def test_order_submitted_is_emitted_after_the_post_is_written(exchange_factory, node_factory):
+    """The orders' bookkeeping and ``OrderSubmitted`` events are off the post's path: they follow its write, and
+    still come before the venue's answer is handled."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    client, poster = live.exec_client, live.exec_client._poster
+    calls: list[str] = []
+    send, submitted = poster._send, client.generate_order_submitted
+
+    async def send_probe(frame: bytes) -> None:
+        calls.append("order written" if b'"type":"order"' in frame else "other written")
+        await send(frame)
+
+    def submitted_probe(*args) -> None:
+        calls.append("submitted")
+        submitted(*args)
+
+    poster._send, client.generate_order_submitted = send_probe, submitted_probe
+    bid, _ = touch(live)
+    order_list = strategy.order_factory.create_list([strategy.limit(OrderSide.BUY, bid - 40 - i) for i in range(2)])
+    strategy.submit_order_list(order_list)
+    orders = [await settled(live, order, OrderStatus.ACCEPTED) for order in order_list.orders]
+    first = calls.index("order written")
+    assert calls[first : first + 3] == ["order written", "submitted", "submitted"]
+    for order in orders:
+        assert [type(event).__name__ for event in order.events] == ["OrderInitialized", "OrderSubmitted", "OrderAccepted"]
 
 
 async def test_a_lost_post_answer_is_looked_up_by_cloid_never_resent(exchange_factory, node_factory):

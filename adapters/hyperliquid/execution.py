@@ -4,10 +4,12 @@ Order path: a WS ``post`` on the user stream's socket when one can go at once, e
 ``http/exchange.py``). Commands on the quoting path (submit, cancel, modify) run in an eagerly started task:
 NautilusTrader's ``LiveExecutionClient`` creates a task per command, so the request would wait a loop iteration
 (behind whatever else is ready) before it is even signed; started eagerly it is signed and written within the
-execution engine's call, and the task only carries the wait for the answer. Every order carries the deterministic cloid of its
-``ClientOrderId`` (``keccak(coid)[:16]``), so any venue message maps back to the order without a stored table, and
-the map is rebuilt from the cache on connect. A submit list is one ``order`` action; a batch cancel, a cancel-all
-and the shutdown sweep are one ``cancelByCloid``/``cancel`` action each.
+execution engine's call, and the task only carries the wait for the answer. The orders' states and their
+``OrderSubmitted`` events are made once the post is written (before any answer can be handled), off its path.
+Every order carries the deterministic cloid of its ``ClientOrderId`` (``keccak(coid)[:16]``), so any venue message
+maps back to the order without a stored table, and the map is rebuilt from the cache on connect. A submit list is
+one ``order`` action; a batch cancel, a cancel-all and the shutdown sweep are one ``cancelByCloid``/``cancel``
+action each.
 
 Events come from three sources that race each other: the REST answer, the ``orderUpdates``/``userFills``/
 ``userEvents`` streams, and REST look-ups (reconnect resync, unknown outcomes). The rules that make any arrival
@@ -408,9 +410,11 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         await self._submit(list(command.order_list.orders))
 
     async def _submit(self, orders: list[Order]) -> None:
-        """Deny what the venue would refuse anyway, then send the rest as ONE ``order`` action."""
+        """Deny what the venue would refuse anyway, then send the rest as ONE ``order`` action. Only what the wire
+        needs comes before the post: the orders' states and their ``OrderSubmitted`` events follow once it is
+        written (``_submitted``), still before any answer can be handled, so they cost the post nothing."""
         ts_now = self._clock.timestamp_ns()
-        batch: list[tuple[OrderState, dict[str, Any]]] = []
+        batch: list[tuple[Order, str, dict[str, Any]]] = []
         for order in orders:
             cloid = actions.cloid_from_client_order_id(order.client_order_id.value)
             wire, reason = self._order_wire(order, cloid)
@@ -419,21 +423,23 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                     order.strategy_id, order.instrument_id, order.client_order_id, reason, ts_now
                 )
                 continue
-            batch.append((self._track(order, cloid), wire))
+            batch.append((order, cloid, wire))
         if not batch:
             return
-        for state, _ in batch:
-            self.generate_order_submitted(state.strategy_id, state.instrument_id, state.client_order_id, ts_now)
         if not await self._budget_allows(len(batch)):
             reason = f"address request budget exhausted ({self._budget.used}/{self._budget.cap}); cancels still allowed"
-            for state, _ in batch:
+            for state in self._submitted(batch):
                 self._run(state, state.on_place_answer(None, reason, ts_now))
             return
-        states = [state for state, _ in batch]
-        for state in states:
-            state.submit_in_flight = True
+        states: list[OrderState] = []
+
+        def on_sent() -> None:
+            states.extend(self._submitted(batch))
+            for state in states:
+                state.submit_in_flight = True
+
         try:
-            response = await self._exchange.post(actions.order_action([wire for _, wire in batch]), len(batch))
+            response = await self._exchange.post(actions.order_action([w for _, _, w in batch]), len(batch), on_sent)
         except HyperliquidHttpError as error:
             self._on_submit_error(states, error)
             return
@@ -442,6 +448,14 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 state.submit_in_flight = False
         self._budget.spend(len(batch))
         self._apply_place_response(states, response)
+
+    def _submitted(self, batch: list[tuple[Order, str, dict[str, Any]]]) -> list[OrderState]:
+        """Track the batch's orders and emit their ``OrderSubmitted``."""
+        ts_now = self._clock.timestamp_ns()
+        states = [self._track(order, cloid) for order, cloid, _ in batch]
+        for state in states:
+            self.generate_order_submitted(state.strategy_id, state.instrument_id, state.client_order_id, ts_now)
+        return states
 
     def _order_wire(self, order: Order, cloid: str) -> tuple[dict[str, Any] | None, str]:
         """The venue wire of ``order``, or ``(None, reason)`` for an order the venue cannot take."""

@@ -11,6 +11,7 @@ re-attach to it). The post saves aiohttp's HTTP request handling on the order pa
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -57,16 +58,22 @@ class HyperliquidExchangeEndpoints:
         signature = self._signer.sign_l1_action(action, nonce, is_mainnet=self._is_mainnet)
         return _encode(exchange_payload(action, nonce, signature))
 
-    async def post(self, action: dict[str, Any], batch_length: int = 1) -> ExchangeResponse:
+    async def post(
+        self, action: dict[str, Any], batch_length: int = 1, on_sent: Callable[[], None] | None = None
+    ) -> ExchangeResponse:
         """Sign when the request may go, and again for a 429 retry (refused at the door, so never executed): the
         venue refuses a nonce below its signer's 100 highest, so one issued before a wait in the weight queue or
         a 429 pause, while 100 later actions went ahead, would come back ``Invalid nonce``.
 
-        Over a WS post the body is signed and written within this call, before its first wait."""
+        Over a WS post the body is signed and written within this call, before its first wait. ``on_sent`` runs
+        once, before any answer can be handled: as soon as the post is written, or before a REST request (whose
+        write happens deep in aiohttp, after waits), so the caller's bookkeeping stays off the post's path."""
         poster = self._poster
         if poster is not None and poster.can_post():
-            return await poster.post(self.signed_body(action))
+            return await poster.post(self.signed_body(action), on_sent)
         self.posted_by_rest += 1
+        if on_sent is not None:
+            on_sent()
         body = partial(self.signed_body, action)
         urgent = action["type"] not in _ADDS_EXPOSURE
         raw = await self._client.post("/exchange", body, action_weight(batch_length), idempotent=False, urgent=urgent)

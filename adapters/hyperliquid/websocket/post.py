@@ -98,9 +98,10 @@ class WsActionPoster:
         self._stamp = now
         return self._level >= 1.0
 
-    async def post(self, body: bytes) -> ExchangeResponse:
+    async def post(self, body: bytes, on_sent: Callable[[], None] | None = None) -> ExchangeResponse:
         """Post one signed ``/exchange`` body (call only after :meth:`can_post` said yes, in the same step) and
-        await its answer; raises ``HyperliquidHttpError``."""
+        await its answer; raises ``HyperliquidHttpError``. ``on_sent`` runs once the frame is written (or its write
+        failed, when it may have gone out all the same), before any answer can be handled."""
         self._level -= 1.0
         self._next_id += 1
         post_id = self._next_id
@@ -112,6 +113,9 @@ class WsActionPoster:
                 await self._send(frame)
             except Exception as error:  # noqa: BLE001  (a send that fails after the write began may have gone out)
                 raise HyperliquidHttpError(0, f"WebSocket post failed: {type(error).__name__}: {error}") from None
+            finally:
+                if on_sent is not None:
+                    on_sent()
             self.posted += 1
             try:
                 async with asyncio.timeout(self._timeout_s):
