@@ -215,8 +215,13 @@ async def test_malformed_frames_are_counted_and_skipped(harness_factory, ws_reco
         '{"channel": "l2Book", "data": {"coin": "BTC", "time": 1, "levels": [[{"px": "x", "sz": "1"}], []]}}',
         '{"channel": "l2Book", "data": {"coin": "BTC", "time": "late", "levels": [[], []]}}',
         '{"channel": "bbo", "data": {"coin": "BTC"}}',
+        # the venue's compact form, which the one-pass book decoder reads
+        '{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[{"px":"-1","sz":"1"}],[]]}}',
+        '{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[{"px":"x","sz":"1"}],[]]}}',
+        '{"channel":"l2Book","data":{"coin":"BTC"}}',
+        '{"channel":"l2Book",',
     ):
         harness.client._on_frame(frame)
-    assert harness.client.malformed_frames == 6
+    assert harness.client.malformed_frames == 10
     harness.exchange.step()
     await wait_for(lambda: len(harness.book_batches()) == 2, 5, "the next real frame")

@@ -32,6 +32,8 @@ from adapters.hyperliquid.recordings import iter_ws_messages
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
 from adapters.hyperliquid.schemas.exchange import ItemStatus
 from adapters.hyperliquid.schemas.market import AssetCtx
+from adapters.hyperliquid.schemas.market import BOOK_FRAME_DECODER
+from adapters.hyperliquid.schemas.market import BOOK_FRAME_PREFIX
 from adapters.hyperliquid.schemas.market import Bbo
 from adapters.hyperliquid.schemas.market import L2Book
 from adapters.hyperliquid.schemas.market import PerpMeta
@@ -94,6 +96,24 @@ def test_archive_l2book_frames(archive_btc_hour):
         book = msgspec.json.decode(msgspec.json.encode(message["data"]), type=L2Book)
         bids, asks = book.parse_levels()
         assert book.coin == "BTC" and bids[0][0] < asks[0][0]
+
+
+def test_one_pass_book_frames_read_the_same_levels_as_l2book(archive_btc_hour, ws_recording_btc):
+    """The live feed's one-pass decoder (levels read as floats by msgspec) against ``L2Book.parse_levels``
+    (``float()`` of each string), the loaders' path: every book of both captures, bit for bit."""
+    books = 0
+    for path in (archive_btc_hour, ws_recording_btc):
+        for _, _, message in iter_ws_messages(path):
+            if message.get("channel") != "l2Book":
+                continue
+            text = msgspec.json.encode(message).decode()
+            assert text.startswith(BOOK_FRAME_PREFIX)
+            fast = BOOK_FRAME_DECODER.decode(text).data
+            reference = msgspec.json.decode(msgspec.json.encode(message["data"]), type=L2Book)
+            assert (fast.coin, fast.time) == (reference.coin, reference.time)
+            assert fast.parse_levels() == reference.parse_levels()
+            books += 1
+    assert books > 1000
 
 
 def test_meta_builds_the_loaders_instrument(sdk_cassettes, nt_fixtures):

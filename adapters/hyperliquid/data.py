@@ -67,7 +67,10 @@ from adapters.hyperliquid.parsing import ms_to_ns
 from adapters.hyperliquid.providers import HyperliquidInstrumentProvider
 from adapters.hyperliquid.schemas.market import ActiveAssetCtx
 from adapters.hyperliquid.schemas.market import Bbo
-from adapters.hyperliquid.schemas.market import L2Book
+from adapters.hyperliquid.schemas.market import BOOK_DATA_DECODER
+from adapters.hyperliquid.schemas.market import BOOK_FRAME_DECODER
+from adapters.hyperliquid.schemas.market import BOOK_FRAME_PREFIX
+from adapters.hyperliquid.schemas.market import L2BookFloats
 from adapters.hyperliquid.schemas.market import Trade
 from adapters.hyperliquid.schemas.ws import WsMessage
 from adapters.hyperliquid.websocket.client import HyperliquidWebSocketClient
@@ -76,7 +79,8 @@ from adapters.hyperliquid.websocket.recorder import RECORDED_CHANNELS
 from adapters.hyperliquid.websocket.recorder import FrameRecorder
 
 _decode_message = msgspec.json.Decoder(WsMessage).decode
-_decode_book = msgspec.json.Decoder(L2Book).decode
+_decode_book_frame = BOOK_FRAME_DECODER.decode
+_decode_book = BOOK_DATA_DECODER.decode
 _decode_bbo = msgspec.json.Decoder(Bbo).decode
 _decode_trades = msgspec.json.Decoder(list[Trade]).decode
 _decode_asset_ctx = msgspec.json.Decoder(ActiveAssetCtx).decode
@@ -286,23 +290,31 @@ class HyperliquidDataClient(LiveMarketDataClient):
 
     def _on_frame(self, text: str) -> None:
         """Every exception here comes from the frame (decoding, validation, an unrepresentable value: msgspec,
-        ValueError, OverflowError, RecursionError…), so all of them are counted as malformed at this level."""
+        ValueError, OverflowError, RecursionError…), so all of them are counted as malformed at this level. A book
+        frame, the feed's hot path, is decoded whole in one pass; any other frame by its envelope, then its data."""
         recv_ns = self._clock.timestamp_ns()
         try:
-            message = _decode_message(text)
-            handler = self._handlers.get(message.channel)
-            if handler is None:
-                raise ValueError(f"unknown channel {message.channel!r}")
-            handler(message.data, recv_ns)
+            if text.startswith(BOOK_FRAME_PREFIX):
+                channel = "l2Book"
+                self._apply_book(_decode_book_frame(text).data, recv_ns)
+            else:
+                message = _decode_message(text)
+                channel = message.channel
+                handler = self._handlers.get(channel)
+                if handler is None:
+                    raise ValueError(f"unknown channel {channel!r}")
+                handler(message.data, recv_ns)
         except Exception as error:
             self.malformed_frames += 1
             self._log.warning(f"skipped a malformed frame ({type(error).__name__}: {error}): {text[:200]!r}")
             return
-        if self._recorder is not None and message.channel in RECORDED_CHANNELS:
+        if self._recorder is not None and channel in RECORDED_CHANNELS:
             self._recorder.write(recv_ns, text)
 
     def _on_book(self, data: msgspec.Raw, recv_ns: int) -> None:
-        book = _decode_book(data)
+        self._apply_book(_decode_book(data), recv_ns)
+
+    def _apply_book(self, book: L2BookFloats, recv_ns: int) -> None:
         stream = self._books.get(book.coin)
         if stream is None:
             return  # a push racing an unsubscribe
