@@ -267,7 +267,7 @@ class LastSpellBounds:
                 self._refusal = exc
             self._key = key
         if self._refusal is not None:
-            raise self._refusal
+            raise self._refusal.with_traceback(None)  # not the first asker's frames: a fresh traceback each time
         return self._bounds
 
 
