@@ -328,9 +328,14 @@ class GLFTMarketMaker(Strategy):
             config.requote_tolerance_deeper_mult,
         )
         diff = diff_quotes(bids + asks, working.resting(self._order_events, self._level_by_id), tolerance)
-        self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
         placed = self._within_cap(diff.place, position, working)
-        self._submit([self._new_order(level, mid, plan.reduce_only) for level in placed])
+        orders = [self._new_order(level, mid, plan.reduce_only) for level in placed]
+        # The new orders are built before the cancel is sent, and both go out back to back: live, the cancel waits
+        # in the execution engine's queue until this handler returns, so building orders after it only delayed it
+        # (tick_to_wire --loop-trace: 400-580 µs of the cancel's 1.7 ms p50). The cancel still reaches the venue
+        # first: the order list goes through the risk engine's queue before the execution engine's.
+        self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
+        self._submit(orders)
         self._record_series(ts_ns, inputs, depths, shift_bps)
 
     def _model_inputs(self, ts_ns: int, position: Decimal) -> ModelInputs:
