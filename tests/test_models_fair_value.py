@@ -19,7 +19,6 @@ from adapters.hyperliquid.venue_rules import HyperliquidRules
 from adapters.hyperliquid.meta import instrument_for
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import run_backtest
-from mm_strategy.config import GLFTMarketMakerConfig
 from mm_strategy.models.fair_value import FairValueConfig
 from mm_strategy.models.fair_value import fair_value_shift_bps
 from mm_strategy.models.fair_value import size_imbalance
@@ -28,6 +27,8 @@ from mm_strategy.strategy import GLFTMarketMaker
 from mm_strategy.strategy import band_imbalance
 from mm_strategy.venue_rules import InstrumentRules
 from run_backtest import REPO_ROOT
+from tests.strategy_documents import parse_strategy_config
+from tests.strategy_documents import strategy_document
 
 BTC_SIGMA = 5.46e-5  # the shipped BTC prior, per √s
 
@@ -58,17 +59,9 @@ def test_bad_fair_value_config_names_the_field(field, value):
 
 
 def test_misspelt_fair_value_key_fails_in_the_strategy_config():
-    document = {
-        "instrument_id": "BTC-USD-PERP.HYPERLIQUID",
-        "priors": {"kappa_per_frac": 17000.0, "a_per_s": 0.05, "sigma_frac_per_sqrt_s": 5e-5},
-        "order_size": "0.01",
-        "risk": {"max_position": 0.1, "capital_usd": 10000.0},
-        "fair_value": {"betta": 1.0},
-    }
     with pytest.raises(msgspec.ValidationError, match="betta"):
-        GLFTMarketMakerConfig.parse(msgspec.json.encode(document))
-    document["fair_value"] = {"beta": 0.5}
-    assert GLFTMarketMakerConfig.parse(msgspec.json.encode(document)).fair_value.beta == 0.5
+        parse_strategy_config(strategy_document(fair_value={"betta": 1.0}))
+    assert parse_strategy_config(strategy_document(fair_value={"beta": 0.5})).fair_value.beta == 0.5
 
 
 def _first_book(hl_captures, coin: str) -> OrderBook:
@@ -123,13 +116,8 @@ def test_the_strategy_reads_the_imbalance_at_the_venues_live_depth(hl_captures):
     book), the whole band with rules that show the whole book."""
     book = _first_book(hl_captures, "BTC")
     instrument = instrument_for("BTC")
-    document = {
-        "instrument_id": instrument.id.value,
-        "priors": {"kappa_per_frac": 17000.0, "a_per_s": 0.05, "sigma_frac_per_sqrt_s": BTC_SIGMA},
-        "order_size": "0.01",
-        "risk": {"max_position": 0.1, "capital_usd": 10000.0},
-    }
-    strategy = GLFTMarketMaker(GLFTMarketMakerConfig.parse(msgspec.json.encode(document)))
+    priors = {"kappa_per_frac": 17000.0, "a_per_s": 0.05, "sigma_frac_per_sqrt_s": BTC_SIGMA}
+    strategy = GLFTMarketMaker(parse_strategy_config(strategy_document(instrument_id=instrument.id.value, priors=priors)))
     strategy._instrument = instrument
     mid = book.midpoint()
     strategy._spec = SimpleNamespace(rules=HyperliquidRules(instrument))

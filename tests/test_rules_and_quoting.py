@@ -17,7 +17,6 @@ from adapters.hyperliquid.rules import round_price
 from adapters.hyperliquid.rules import round_size_down
 from adapters.hyperliquid.rules import tick_at
 from adapters.hyperliquid.venue_rules import HyperliquidRules
-from mm_strategy.config import GLFTMarketMakerConfig
 from mm_strategy.quoting import LadderSpec
 from mm_strategy.quoting import RequoteTolerance
 from mm_strategy.quoting import RestingOrder
@@ -27,6 +26,8 @@ from mm_strategy.quoting import requote_tolerance
 from mm_strategy.quoting import level_offsets_bps
 from mm_strategy.venue_rules import Passive
 from mm_strategy.venue_rules import venue_rules_for
+from tests.strategy_documents import parse_strategy_config
+from tests.strategy_documents import strategy_document
 
 BTC_SZ = 5
 
@@ -259,14 +260,6 @@ def test_the_strategy_side_of_the_code_imports_no_venue_adapter():
 
 
 def test_a_deeper_tolerance_below_the_inside_one_fails_naming_the_field():
-    document = {
-        "instrument_id": "BTC-USD-PERP.HYPERLIQUID",
-        "priors": {"kappa_per_frac": 17000.0, "a_per_s": 0.05, "sigma_frac_per_sqrt_s": 5e-5},
-        "order_size": "0.01",
-        "risk": {"max_position": 0.1, "capital_usd": 10000.0},
-        "requote_tolerance_deeper_mult": 0.5,
-    }
     with pytest.raises(msgspec.ValidationError, match="GLFTMarketMakerConfig.requote_tolerance_deeper_mult: must be >= 1"):
-        GLFTMarketMakerConfig.parse(msgspec.json.encode(document))
-    document["requote_tolerance_deeper_mult"] = 1.0
-    assert GLFTMarketMakerConfig.parse(msgspec.json.encode(document)).requote_tolerance_deeper_mult == 1.0
+        parse_strategy_config(strategy_document(requote_tolerance_deeper_mult=0.5))
+    assert parse_strategy_config(strategy_document(requote_tolerance_deeper_mult=1.0)).requote_tolerance_deeper_mult == 1.0
