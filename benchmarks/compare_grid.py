@@ -61,7 +61,7 @@ DEFAULT_DATASETS = (
 )
 COLUMNS = (
     ("fills", 6, "d"), ("events", 7, "d"), ("fills/h", 8, ".0f"), ("live", 6, ".0f"), ("net", 9, ".3f"), ("spread", 8, ".3f"), ("fees", 7, ".3f"),
-    ("mo5s bp", 8, ".2f"), ("2-sided%", 9, ".1f"), ("max|q|", 9, ".4g"), ("kills", 6, "d"), ("req/h", 7, ",.0f"),
+    ("mo5s bp", 8, ".2f"), ("±se", 6, ".2f"), ("2-sided%", 9, ".1f"), ("max|q|", 9, ".4g"), ("kills", 6, "d"), ("req/h", 7, ",.0f"),
     ("$/req", 7, ".2f"),
 )
 
@@ -76,6 +76,7 @@ class Score:
     spread: float
     fees: float
     markout_5s_bps: float
+    markout_5s_se_bps: float
     two_sided_pct: float
     max_abs_q: float
     kills: int
@@ -85,7 +86,7 @@ class Score:
     @classmethod
     def of(cls, metrics: dict) -> Score:
         pnl = metrics["pnl"]
-        mo = metrics["markouts"]["by_group"]["all"]["horizons"]["5s"]["markout_bps"]
+        at_5s = metrics["markouts"]["by_group"]["all"]["horizons"]["5s"]
         return cls(
             fills=metrics["fills"]["count"],
             fill_events=metrics["fills"]["fill_events"],
@@ -94,7 +95,8 @@ class Score:
             net=pnl["net"],
             spread=pnl["spread_capture"],
             fees=pnl["fees"],
-            markout_5s_bps=mo if mo is not None else math.nan,
+            markout_5s_bps=_or_nan(at_5s["markout_bps"]),
+            markout_5s_se_bps=_or_nan(at_5s["markout_se_bps"]),
             two_sided_pct=100 * metrics["quoting"]["two_sided_frac_live_feed"],
             max_abs_q=metrics["position"]["max_abs"],
             # trips other than the stale-book pull and halt, which fire on the capture's real recorder outages
@@ -263,7 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         "events: fills counted as the venue reports them, one per (order, time); fills counts the backtest's"
         " one per trade print. live: fills/h and 2-sided% over the time the feed was live (the data's outages, the"
-        " same for both); kills leave out stale-book trips on feed outages. req/h: order + cancel requests an"
+        " same for both); kills leave out stale-book trips on feed outages. ±se: the 5 s markout's standard error,"
+        " fills of one stamp (one sweep) counted as one observation. req/h: order + cancel requests an"
         " hour; $/req: fill notional traded per request (Hyperliquid grants 1 request per USDC traded after 10,000)"
     )
     return 0

@@ -342,8 +342,9 @@ def test_summary_table_shows_the_key_figures():
     table = summary_table(compute_metrics(sample_inputs()))
     # Buy 1 @ 100 at mid 100.5 (edge 0.5), sell 1 @ 101.5 at the 3 s as-of mid 100.5 (edge 1.0): spread 1.5;
     # flat again, so gross = −100 + 101.5 = 1.5 and inventory = 0; net = 1.5 − fee 0.01 = 1.49. The 5 s markout
-    # measures only the buy (the sell's horizon, 8 s, is past the 5 s data end): (101 − 100)/100·1e4 = +100 bps.
-    for text in ("fills", "2 (buy 1 / sell 1", "+1.4900", "+1.5000", "+0.0100", "markout 5s", "+100.00 bps",
+    # measures only the buy (the sell's horizon, 8 s, is past the 5 s data end): (101 − 100)/100·1e4 = +100 bps, with
+        # no error from one fill (n/a).
+    for text in ("fills", "2 (buy 1 / sell 1", "+1.4900", "+1.5000", "+0.0100", "markout 5s", "+100.00 ± n/a bps",
                  "two-sided", "100.00 %", "max |position|", "max drawdown", "kill events"):
         assert text in table, text
 
@@ -417,3 +418,17 @@ def test_write_report_with_a_backtest_engine_adds_the_standard_nautilus_section(
         engine.dispose()
     assert "Performance Statistics" in page and "Run Information" in page  # NT's own tables from the engine
     assert all(title in page for title in CHART_TITLES.values())
+
+
+def test_the_markout_error_counts_one_sweep_as_one_observation():
+    # Two buys of 1 @ 100 in one sweep at t=0 (one stamp), marked at +1 s to 101: +100 bps each; a buy of 2 @ 100
+    # at t=10, marked to 99: −100 bps. Notional weights 100, 100, 200: the weighted markout is 0. Clustered by stamp,
+    # the sweep's residuals add (20,000) against the lone fill's (−20,000): SE = √(2·(2e4² + 2e4²))/400 = 100 bps,
+    # where three independent fills would give √(1.5·6e8)/400 = 75.
+    mids = [(0, 100.5), (1, 101.0), (10, 100.5), (11, 99.0), (20, 99.0)]
+    m = compute_metrics(inputs(mids, [fill(0, "BUY", 100.0), fill(0, "BUY", 100.0), fill(10, "BUY", 100.0, qty=2.0)]))
+    at_1s = horizon(m, "all", "1s")
+    assert at_1s["markout_bps"] == pytest.approx(0.0, abs=1e-9)
+    assert at_1s["markout_se_bps"] == pytest.approx(100.0)
+    one_sweep = compute_metrics(inputs(mids, [fill(0, "BUY", 100.0), fill(0, "BUY", 100.0)]))
+    assert horizon(one_sweep, "all", "1s")["markout_se_bps"] is None  # one observation: no spread to measure

@@ -192,7 +192,11 @@ def markout_table_chart(analysis: Analysis, metrics: dict, theme: dict) -> go.Fi
                 stats["fills"],
                 fmt_number(stats["fills_per_hour"], ".1f"),
                 fmt_number(stats["edge_bps"], "+.2f"),
-                *(f"{fmt_number(horizons[k]['markout_bps'], '+.2f')} ({horizons[k]['fills']})" for k in keys),
+                *(
+                    f"{fmt_number(horizons[k]['markout_bps'], '+.2f')} ± {fmt_number(horizons[k]['markout_se_bps'], '.2f')}"
+                    f" ({horizons[k]['fills']})"
+                    for k in keys
+                ),
                 *(fmt_number(horizons[k]["adverse_selection_bps"], "+.2f") for k in TABLE_MARKOUT_AS_HORIZONS),
             ],
         )

@@ -18,7 +18,10 @@ t_i + h ≤ the last mid time: a later fill has no mid at its horizon yet, so it
 and counted in ``excluded_past_end`` rather than measured against a stale mid.
 
 Aggregates are weighted by notional q_i·p_i, which makes a weighted markout in bps equal to the markout PnL
-divided by the traded notional.
+divided by the traded notional. Each weighted markout carries its standard error (``markout_se_bps``), clustered by
+fill time: the fills one aggressive order makes across our levels share a stamp and one later mid, so they are one
+observation, not several. With 2–14 fills a run, a markout of −1.6 bps can sit within one error of 0, and
+comparisons between runs need that said.
 """
 
 from __future__ import annotations
@@ -82,6 +85,23 @@ def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
     return float((values[ok] * weights[ok]).sum() / total_weight) if total_weight > 0 else float("nan")
 
 
+def clustered_se(values: np.ndarray, weights: np.ndarray, clusters: np.ndarray) -> float:
+    """Standard error of the weighted mean over the finite values, clustered (the sandwich form with the small-sample
+    factor C/(C − 1)): nan with fewer than two clusters, where no spread can be measured."""
+    ok = np.isfinite(values)
+    values, weights, clusters = values[ok], weights[ok], clusters[ok]
+    total_weight = weights.sum()
+    if total_weight <= 0:
+        return float("nan")
+    mean = (values * weights).sum() / total_weight
+    ids, inverse = np.unique(clusters, return_inverse=True)
+    if len(ids) < 2:
+        return float("nan")
+    per_cluster = np.bincount(inverse, weights=weights * (values - mean))
+    n = len(ids)
+    return float(np.sqrt((per_cluster**2).sum() * n / (n - 1)) / total_weight)
+
+
 def markout_group(markouts: FillMarkouts, fills: FillArrays, mask: np.ndarray, session_hours: float) -> dict:
     """Counts, volume, fill rate, edge and the markout curve of the fills selected by ``mask``."""
     weights = fills.notional
@@ -91,6 +111,7 @@ def markout_group(markouts: FillMarkouts, fills: FillArrays, mask: np.ndarray, s
         placement = markouts.placement_markout_bps[measured, j]
         horizons[horizon_key(horizon_s)] = {
             "markout_bps": weighted_mean(markouts.markout_bps[measured, j], weights[measured]),
+            "markout_se_bps": clustered_se(markouts.markout_bps[measured, j], weights[measured], fills.ts_ns[measured]),
             "adverse_selection_bps": weighted_mean(markouts.adverse_selection_bps[measured, j], weights[measured]),
             "fills": int(measured.sum()),
             "excluded_past_end": int((mask & markouts.past_end[:, j]).sum()),

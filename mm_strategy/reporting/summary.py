@@ -44,7 +44,8 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
         ("equity change / recon err", reconciliation),
         (
             f"markout {SUMMARY_MARKOUT_HORIZON}",
-            f"{fmt_number(markout['markout_bps'], '+.2f')} bps (n={markout['fills']}, "
+            f"{fmt_number(markout['markout_bps'], '+.2f')} ± {fmt_number(markout['markout_se_bps'], '.2f')} bps "
+            f"(n={markout['fills']}, "
             f"{markout['excluded_past_end']} past end), AS {fmt_number(markout['adverse_selection_bps'], '+.2f')} bps",
         ),
         ("two-sided", f"{_pct(quoting['two_sided_frac'])} of quoting time ({_pct(quoting['none_frac'])} none)"),

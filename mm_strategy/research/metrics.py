@@ -24,6 +24,7 @@ METRIC_ALIASES = {
     "net_pnl": "pnl.net",
     "spread_capture": "pnl.spread_capture",
     "markout_5s_bps": "markouts.by_group.all.horizons.5s.markout_bps",
+    "markout_5s_se_bps": "markouts.by_group.all.horizons.5s.markout_se_bps",  # its error, one sweep one observation
     "fills_per_hour": "fills.fills_per_hour",
     "fill_events": "fills.fill_events",  # distinct (order, time) fills: the venue's count, one per taker order
     "sharpe_per_min": SHARPE_COLUMN,
