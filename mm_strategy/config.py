@@ -85,10 +85,11 @@ class GLFTMarketMakerConfig(StrategyConfig, frozen=True):
             self.requote_tolerance_half_spread_frac,
         )
         require(
-            self.requote_tolerance_deeper_mult >= 1,
+            1 <= self.requote_tolerance_deeper_mult <= 4,
             owner,
             "requote_tolerance_deeper_mult",
-            "must be >= 1 (a deeper order risks less than one inside its level)",
+            "must be in [1, 4] (a deeper order risks less than one inside its level; 4x a quarter half-spread is a "
+            "whole half-spread)",
             self.requote_tolerance_deeper_mult,
         )
         require(self.half_spread_mult > 0, owner, "half_spread_mult", "must be > 0", self.half_spread_mult)

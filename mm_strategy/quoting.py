@@ -17,6 +17,7 @@ Kept free of the engine (plain Decimals and floats) so every rule is unit-tested
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -254,6 +255,10 @@ class RequoteTolerance(msgspec.Struct, frozen=True):
     inside_px: Decimal
     deeper_px: Decimal
 
+    def symmetric(self) -> RequoteTolerance:
+        """The inside bound on both sides: no hysteresis (the inventory-reducing side)."""
+        return RequoteTolerance(self.inside_px, self.inside_px)
+
 
 def requote_tolerance(
     tick: Decimal, half_spread_px: float, tolerance_ticks: float, half_spread_frac: float, deeper_mult: float
@@ -271,31 +276,42 @@ def requote_tolerance(
     return RequoteTolerance(inside_px, inside_px * Decimal(repr(deeper_mult)))
 
 
-def diff_quotes(desired: Sequence[QuoteLevel], resting: Sequence[RestingOrder], tolerance: RequoteTolerance) -> QuoteDiff:
+def diff_quotes(
+    desired: Sequence[QuoteLevel], resting: Sequence[RestingOrder], tolerances: Mapping[OrderSide, RequoteTolerance]
+) -> QuoteDiff:
     """Match desired levels to resting orders level by level; keep matches, cancel the rest, place what is missing.
 
-    A resting order can only be kept for the level it was placed for, on its side, while its price is within the
-    tolerance of that level's price (``tolerance.inside_px`` when it is nearer the centre than the level,
-    ``tolerance.deeper_px`` when further out) and its remaining size is positive and no larger than the level's.
-    Orders never migrate across levels: after a move, the old deepest order is not promoted to level 0 (that
-    would keep a stale quote and make the fill-rate model record the wrong depth); it is cancelled and each
-    level is placed where the model wants it. Of several orders for one level the nearest in price is kept (the
-    first of equally near ones).
+    A resting order can only be kept for the level it was placed for, on its side, while its price is within its
+    side's tolerance of that level's price (``inside_px`` when it is nearer the centre than the level, ``deeper_px``
+    when further out), strictly between the desired prices of the levels either side of its own (a kept order never
+    reaches the next level's price: the ladder keeps its order and its best price), and its remaining size is
+    positive and no larger than the level's. Orders never migrate across levels: after a move, the old deepest
+    order is not promoted to level 0 (that would keep a stale quote and make the fill-rate model record the wrong
+    depth); it is cancelled and each level is placed where the model wants it. Of several orders for one level the
+    nearest in price is kept (the first of equally near ones).
     """
     by_level: dict[tuple[OrderSide, int], list[RestingOrder]] = {}
     for order in resting:
         if order.level is not None:
             by_level.setdefault((order.side, order.level), []).append(order)
+    desired_px = {(level.side, level.level): level.price for level in desired}
     kept: list[RestingOrder] = []
     place: list[QuoteLevel] = []
     for level in desired:
+        side, tolerance = level.side, tolerances[level.side]
+        sign = 1 if side == OrderSide.BUY else -1  # sign·price grows towards the centre
+        inner_px = desired_px.get((side, level.level - 1))
+        outer_px = desired_px.get((side, level.level + 1))
         nearest, nearest_px = None, Decimal(0)
-        for order in by_level.get((level.side, level.level), ()):
-            offset_px = order.price - level.price  # > 0: above the level's price
-            deeper = offset_px < 0 if level.side == OrderSide.BUY else offset_px > 0
-            distance_px = abs(offset_px)
-            if distance_px > (tolerance.deeper_px if deeper else tolerance.inside_px):
+        for order in by_level.get((side, level.level), ()):
+            towards_centre_px = sign * (order.price - level.price)  # < 0: deeper than the level
+            distance_px = abs(towards_centre_px)
+            if distance_px > (tolerance.deeper_px if towards_centre_px < 0 else tolerance.inside_px):
                 continue
+            if (inner_px is not None and sign * order.price >= sign * inner_px) or (
+                outer_px is not None and sign * order.price <= sign * outer_px
+            ):
+                continue  # at or past a neighbouring level's price
             if (nearest is None or distance_px < nearest_px) and 0 < order.leaves_qty <= level.size:
                 nearest, nearest_px = order, distance_px
         if nearest is not None:

@@ -327,7 +327,13 @@ class GLFTMarketMaker(Strategy):
             config.requote_tolerance_half_spread_frac,
             config.requote_tolerance_deeper_mult,
         )
-        diff = diff_quotes(bids + asks, working.resting(self._order_events, self._level_by_id), tolerance)
+        tolerances = {OrderSide.BUY: tolerance, OrderSide.SELL: tolerance}
+        reducing = reducing_side(float(position))
+        if reducing is not None:
+            # The side that sheds inventory gets no hysteresis: the skew (or a reduce-only tighten) pulls it in to
+            # buy fill probability, and keeping its old, deeper order would absorb that move (review).
+            tolerances[OrderSide.BUY if reducing is Side.BID else OrderSide.SELL] = tolerance.symmetric()
+        diff = diff_quotes(bids + asks, working.resting(self._order_events, self._level_by_id), tolerances)
         placed = self._within_cap(diff.place, position, working)
         orders = [self._new_order(level, mid, plan.reduce_only) for level in placed]
         # The new orders are built before the cancel is sent, and both go out back to back: live, the cancel waits

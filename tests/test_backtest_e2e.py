@@ -48,7 +48,7 @@ def test_backtest_writes_report(report):
     assert metrics["quoting"]["two_sided_frac"] > 0.99
     assert metrics["fills"]["maker"] == metrics["fills"]["count"]  # post-only: every fill is a maker fill
     # every order the strategy sent is a request, and so is each cancel (all but the filled ones were cancelled);
-    # 800 orders on this half hour (1,251 before the requote hysteresis of ``quoting.requote_tolerance``)
+    # 911 orders on this half hour (1,251 before the requote hysteresis of ``quoting.requote_tolerance``)
     requests = metrics["requests"]
     assert requests["orders"] > 500 and requests["orders"] - requests["cancels"] <= metrics["fills"]["count"] + 6
     assert (report / "report.html").stat().st_size > 100_000

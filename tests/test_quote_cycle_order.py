@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from nautilus_trader.model.enums import OrderSide
+
 from mm_strategy.backtest import run_backtest
 from mm_strategy.node_config import load_venue_config
 from mm_strategy.strategy import GLFTMarketMaker
@@ -44,3 +46,35 @@ def test_a_cycle_builds_its_new_orders_before_it_sends_the_cancel(hl_btc_catalog
             at = steps.index("cancel")
             assert "new" not in steps[at:], steps
             assert steps[at + 1] == "submit", steps
+
+
+def test_the_inventory_reducing_side_is_requoted_without_hysteresis(hl_btc_catalog, monkeypatch):
+    """Review: "deeper" is measured against the level's price, so when the skew pulls the reducing side in, its old
+    order sits deeper than wanted and the looser deeper bound kept it (151 order-cycles on this capture, up to
+    1.17 bps deeper than the model asked). With inventory, that side's deeper bound is its inside bound."""
+    import mm_strategy.strategy as strategy_module
+
+    seen: list[tuple[float, dict]] = []
+    position = {"now": 0.0}
+    cycle, diff = GLFTMarketMaker._quote_cycle, strategy_module.diff_quotes
+
+    def recording_cycle(self, *args):
+        position["now"] = float(self._net_position())
+        return cycle(self, *args)
+
+    def recording_diff(desired, resting, tolerances):
+        seen.append((position["now"], dict(tolerances)))
+        return diff(desired, resting, tolerances)
+
+    monkeypatch.setattr(GLFTMarketMaker, "_quote_cycle", recording_cycle)
+    monkeypatch.setattr(strategy_module, "diff_quotes", recording_diff)
+    run_backtest(load_venue_config(REPO_ROOT / "configs" / "hyperliquid_btc.json"), hl_btc_catalog).node.dispose()
+
+    flat = [t for q, t in seen if q == 0]
+    long = [t for q, t in seen if q > 0]
+    short = [t for q, t in seen if q < 0]
+    assert flat and long and short  # the capture's fills take the position both ways
+    assert all(t[OrderSide.BUY].deeper_px > t[OrderSide.BUY].inside_px for t in flat)  # hysteresis when flat
+    assert all(t[OrderSide.SELL].deeper_px == t[OrderSide.SELL].inside_px for t in long)  # long: asks reduce
+    assert all(t[OrderSide.BUY].deeper_px > t[OrderSide.BUY].inside_px for t in long)
+    assert all(t[OrderSide.BUY].deeper_px == t[OrderSide.BUY].inside_px for t in short)  # short: bids reduce

@@ -150,11 +150,11 @@ def test_diff_keeps_an_order_only_for_its_own_level_within_the_tolerance():
         _resting("partial", OrderSide.SELL, 42682, size="0.002", level=1),  # partly filled: keeps its queue place
         _resting("foreign", OrderSide.SELL, 42695, level=None),  # not placed by this ladder
     ]
-    diff = diff_quotes(bids + asks, resting, tolerance=_symmetric(Decimal(1)))
+    diff = diff_quotes(bids + asks, resting, tolerances=_symmetric(Decimal(1)))
     assert {o.order_id for o in diff.keep} == {"keep-bid", "near-ask", "partial"}
     assert {o.order_id for o in diff.cancel} == {"far-bid", "foreign"}
     assert [(q.side, q.level) for q in diff.place] == [(OrderSide.BUY, 1), (OrderSide.BUY, 2), (OrderSide.SELL, 2)]
-    strict = diff_quotes(bids + asks, resting, tolerance=_symmetric(Decimal(0)))
+    strict = diff_quotes(bids + asks, resting, tolerances=_symmetric(Decimal(0)))
     assert {o.order_id for o in strict.keep} == {"keep-bid", "partial"}
 
 
@@ -177,7 +177,7 @@ def test_after_a_move_the_deepest_order_is_not_promoted_to_the_top_level():
         spec=SPEC,
     )[0]
     assert moved[0].price == Decimal(42621) == bids[1].price  # the old level 1 sits exactly at the new level 0
-    diff = diff_quotes(moved, resting, tolerance=_symmetric(Decimal(1)))
+    diff = diff_quotes(moved, resting, tolerances=_symmetric(Decimal(1)))
     assert diff.keep == () and {o.order_id for o in diff.cancel} == {"bid-0", "bid-1", "bid-2"}
     assert [q.level for q in diff.place] == [0, 1, 2]
 
@@ -185,7 +185,7 @@ def test_after_a_move_the_deepest_order_is_not_promoted_to_the_top_level():
 def test_duplicate_orders_for_one_level_keep_the_nearest():
     bids, _ = _ladder()
     resting = [_resting("a", OrderSide.BUY, 42631), _resting("b", OrderSide.BUY, 42630)]
-    diff = diff_quotes(bids[:1], resting, tolerance=_symmetric(Decimal(1)))
+    diff = diff_quotes(bids[:1], resting, tolerances=_symmetric(Decimal(1)))
     assert [o.order_id for o in diff.keep] == ["b"] and [o.order_id for o in diff.cancel] == ["a"]
     # equally near (one tick either side): the first one is kept; a nearer one out of size is passed over
     tied = [
@@ -193,12 +193,16 @@ def test_duplicate_orders_for_one_level_keep_the_nearest():
         _resting("above", OrderSide.BUY, 42631),
         _resting("below", OrderSide.BUY, 42629),
     ]
-    diff = diff_quotes(bids[:1], tied, tolerance=_symmetric(Decimal(1)))
+    diff = diff_quotes(bids[:1], tied, tolerances=_symmetric(Decimal(1)))
     assert [o.order_id for o in diff.keep] == ["above"] and [o.order_id for o in diff.cancel] == ["oversized", "below"]
 
 
-def _symmetric(px: Decimal) -> RequoteTolerance:
-    return RequoteTolerance(inside_px=px, deeper_px=px)
+def _symmetric(px: Decimal) -> dict[OrderSide, RequoteTolerance]:
+    return _both(RequoteTolerance(inside_px=px, deeper_px=px))
+
+
+def _both(tolerance: RequoteTolerance) -> dict[OrderSide, RequoteTolerance]:
+    return {OrderSide.BUY: tolerance, OrderSide.SELL: tolerance}
 
 
 def test_requote_tolerance_is_a_tick_or_a_fraction_of_the_half_spread():
@@ -220,7 +224,7 @@ def test_an_order_deeper_than_its_level_is_kept_longer_than_one_inside_it():
         _resting("inside-ask", OrderSide.SELL, 42680, level=1),
         _resting("too-deep-bid", OrderSide.BUY, 42605, level=2),  # 3 USD deeper: beyond even the deeper bound
     ]
-    diff = diff_quotes(bids + asks, resting, tolerance=RequoteTolerance(inside_px=Decimal(1), deeper_px=Decimal(2)))
+    diff = diff_quotes(bids + asks, resting, tolerances=_both(RequoteTolerance(inside_px=Decimal(1), deeper_px=Decimal(2))))
     assert {o.order_id for o in diff.keep} == {"deep-bid", "deep-ask"}
     assert {o.order_id for o in diff.cancel} == {"inside-bid", "inside-ask", "too-deep-bid"}
     assert [(q.side, q.level) for q in diff.place] == [(OrderSide.BUY, 1), (OrderSide.BUY, 2), (OrderSide.SELL, 1), (OrderSide.SELL, 2)]
@@ -259,7 +263,36 @@ def test_the_strategy_side_of_the_code_imports_no_venue_adapter():
     assert offenders == []
 
 
+def test_a_kept_order_never_reaches_a_neighbouring_levels_price():
+    # Review: with a deeper bound wider than the level spacing, a level-0 bid kept 9 USD deep sat at the new level
+    # 1's price and the ladder's best bid was not quoted. Bids 42630 / 42621 / 42608 with a 10 USD deeper bound:
+    # level 0 at 42621 (level 1's price) and level 1 at 42608 (level 2's) are replaced; level 2 at 42600 has no
+    # deeper neighbour and stays; an ask inside by 5 USD passing level 0's price from level 1 (42672 < 42673) goes.
+    bids, asks = _ladder()
+    resting = [
+        _resting("bid-0-at-level-1", OrderSide.BUY, 42621, level=0),
+        _resting("bid-1-at-level-2", OrderSide.BUY, 42608, level=1),
+        _resting("bid-2-deep", OrderSide.BUY, 42600, level=2),
+        _resting("ask-1-past-level-0", OrderSide.SELL, 42672, level=1),
+    ]
+    wide = _both(RequoteTolerance(inside_px=Decimal(10), deeper_px=Decimal(10)))
+    diff = diff_quotes(bids + asks, resting, tolerances=wide)
+    assert [o.order_id for o in diff.keep] == ["bid-2-deep"]
+    assert [(q.side, q.level) for q in diff.place] == [(OrderSide.BUY, 0), (OrderSide.BUY, 1), *((OrderSide.SELL, k) for k in range(3))]
+
+
+def test_each_side_has_its_own_tolerance():
+    # The inventory-reducing side gets no hysteresis (the strategy passes it ``symmetric()``): an ask 2 USD deeper
+    # than its level is replaced there while the bid 2 USD deeper is kept.
+    bids, asks = _ladder()
+    resting = [_resting("deep-bid", OrderSide.BUY, 42628, level=0), _resting("deep-ask", OrderSide.SELL, 42675, level=0)]
+    hysteretic = RequoteTolerance(inside_px=Decimal(1), deeper_px=Decimal(2))
+    diff = diff_quotes(bids + asks, resting, tolerances={OrderSide.BUY: hysteretic, OrderSide.SELL: hysteretic.symmetric()})
+    assert [o.order_id for o in diff.keep] == ["deep-bid"] and [o.order_id for o in diff.cancel] == ["deep-ask"]
+
+
 def test_a_deeper_tolerance_below_the_inside_one_fails_naming_the_field():
-    with pytest.raises(msgspec.ValidationError, match="GLFTMarketMakerConfig.requote_tolerance_deeper_mult: must be >= 1"):
-        parse_strategy_config(strategy_document(requote_tolerance_deeper_mult=0.5))
+    for bad in (0.5, 5.0):
+        with pytest.raises(msgspec.ValidationError, match=r"GLFTMarketMakerConfig.requote_tolerance_deeper_mult: must be in \[1, 4\]"):
+            parse_strategy_config(strategy_document(requote_tolerance_deeper_mult=bad))
     assert parse_strategy_config(strategy_document(requote_tolerance_deeper_mult=1.0)).requote_tolerance_deeper_mult == 1.0
