@@ -227,11 +227,14 @@ def dataset_problem(config: Path, catalog: Path) -> str | None:
     checked for every dataset before the first backtest starts."""
     try:
         settings = load_venue_config(config)
-        if not has_book_data(catalog):
-            return f"{catalog} holds no book data (build it with `python -m adapters.hyperliquid.catalog_cli`)"
+    except ValueError as exc:
+        return str(exc)  # names the file and the field
+    if not has_book_data(catalog):
+        return f"{catalog} holds no book data (build it with `python -m adapters.hyperliquid.catalog_cli`)"
+    try:
         catalog_instrument(catalog, InstrumentId.from_str(settings.instrument_id))
     except ValueError as exc:
-        return f"{config}: {exc}"
+        return f"{config} on {catalog}: {exc}"
     return None
 
 
