@@ -31,6 +31,7 @@ from adapters.hyperliquid.loaders import read_messages
 from adapters.hyperliquid.meta import DEFAULT_META
 from adapters.hyperliquid.meta import MetaError
 from adapters.hyperliquid.meta import instrument_for
+from adapters.hyperliquid.meta import load_meta
 from adapters.hyperliquid.recordings import RecordingError
 
 EXIT_INPUT_ERROR = 2
@@ -61,7 +62,9 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--catalog", type=Path, required=True, help="ParquetDataCatalog directory (created if absent)")
     parser.add_argument("--meta", type=Path, default=DEFAULT_META, help="meta JSON or SDK cassette (default: bundled)")
-    parser.add_argument("--coin", default=None, help="load only this coin (default: every coin in the sources)")
+    parser.add_argument(
+        "--coin", default=None, help="load only this coin, in any case (default: every coin in the sources)"
+    )
     parser.add_argument(
         "--checkpoint-s",
         type=float,
@@ -120,8 +123,22 @@ def coins_in(paths: Iterable[Path | str]) -> list[str]:
     return list(coins)
 
 
+def meta_spelling(coin: str, meta_path: Path | str) -> str:
+    """``eth`` → ``ETH``: the meta's own spelling of a coin given in any case (not simply upper case: the venue lists
+    ``kPEPE``); a coin the meta lacks is returned as given, for ``instrument_for`` to report."""
+    names = (asset.get("name") for asset in load_meta(meta_path)["universe"] if isinstance(asset, dict))
+    return next((name for name in names if isinstance(name, str) and name.lower() == coin.lower()), coin)
+
+
 def _may_hold(source: Path, coin: str) -> bool:
     return not csv_capture.is_csv_capture(source) or csv_capture.capture_coin(source) == coin
+
+
+def _read(source: Path) -> list[Path]:
+    """The files a source is read from: itself and, for a CSV capture, the trades file beside it."""
+    if csv_capture.is_csv_capture(source) and (trades := csv_capture.trades_path(source)).exists():
+        return [source, trades]
+    return [source]
 
 
 def _counted_by_the_load(path: Path, line_no: int) -> None:
@@ -133,9 +150,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         sources = expand_sources(args.sources)
         if args.coin is not None:  # a CSV capture of another coin holds nothing of this one
-            sources_of = {args.coin: [s for s in sources if _may_hold(s, args.coin)]}
-            if not sources_of[args.coin]:
-                raise LoaderError(f"no source for {args.coin}: the CSV captures given are of other coins")
+            coin = meta_spelling(args.coin, args.meta)
+            sources_of = {coin: [s for s in sources if _may_hold(s, coin)]}
+            if not sources_of[coin]:
+                raise LoaderError(f"no source for {coin}: the CSV captures given are of other coins")
         else:  # each source is parsed for the coins it holds
             sources_of = {}
             for source in sources:
@@ -163,7 +181,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_INPUT_ERROR
     loaded = ", ".join(str(instrument.id) for instrument in instruments)
-    print(f"catalog {args.catalog}: {loaded} from {len(sources)} file(s)")
+    files_read = {file for coin_sources in sources_of.values() for source in coin_sources for file in _read(source)}
+    print(f"catalog {args.catalog}: {loaded} from {len(files_read)} file(s)")
     return 0
 
 

@@ -16,7 +16,10 @@ Books and trades are merged by receive time, the book first at equal stamps.
 Ordinary variations of the files read the same: CRLF (the collector's own ``csv.writer``) or LF endings, a UTF-8 byte
 order mark, gzip-compressed pairs (``orderbooks_<COIN>.csv.gz``, recognised by content like every recording). The
 collector appends to the same pair across restarts and days, so a file may hold rows torn by a kill (see
-``recordings.iter_ws_messages``).
+``recordings.iter_ws_messages``): restarted, it appends its next row to the cut one. A cut after the first field
+leaves a row with too many fields; a cut inside it (the receive ``timestamp``) leaves the right count and a stamp of
+the previous row's first digits followed by the next row's whole stamp (``175691756904551.7549212``, or two dots),
+which no collector writes, so such a row is torn too (see ``_torn``).
 """
 
 from __future__ import annotations
@@ -38,6 +41,12 @@ _BOOK_COLUMNS = ("timestamp", "exchange_timestamp")
 _TRADE_COLUMNS = ("timestamp", "price", "size", "side", "trade_id", "exchange_timestamp")
 _AGGRESSOR = {"buy": "B", "sell": "A"}
 _NO_HASH = "0x" + "0" * 64
+# ``str(time.time())``: 10 whole digits (years 2001-2286) and the float's 1-7 decimals; up to 9 read as ns
+_COLLECTOR_STAMP = re.compile(r"\d{10}\.\d{1,9}")
+_CUT_STAMP = re.compile(r"[\d.]+")  # the heads of two collector stamps joined: digits and dots only
+# receive minus venue time on the bundled captures: books 0.3-1.7 s, trades 0.25-26 s; an hour is no clock's error
+_MAX_CLOCK_GAP_NS = 3_600 * 1_000_000_000
+_NS_PER_MS = 1_000_000
 
 
 def is_csv_capture(path: Path) -> bool:
@@ -58,11 +67,12 @@ def trades_path(book_path: Path) -> Path:
 
 
 def receive_ns(text: str) -> int:
-    """``1756904112.5455544`` (epoch s as decimal text) → ns, digit for digit (a float would round the ns)."""
-    whole, _, frac = text.strip().partition(".")
-    if not whole.isdigit() or (frac and not frac.isdigit()):
-        raise ValueError(f"receive timestamp {text!r} is not epoch seconds")
-    return int(whole) * 1_000_000_000 + int(frac[:9].ljust(9, "0"))
+    """``1756904112.5455544`` (epoch s as the collector writes it) → ns, digit for digit (a float would round the
+    ns)."""
+    if not _COLLECTOR_STAMP.fullmatch(text := text.strip()):
+        raise ValueError(f"receive timestamp {text!r} is not epoch seconds (10 digits, a dot, 1 to 9 digits)")
+    whole, _, frac = text.partition(".")
+    return int(whole) * 1_000_000_000 + int(frac.ljust(9, "0"))
 
 
 def iter_csv_capture(book_path: Path, on_torn: TornLine | None = None) -> Iterator[tuple[int, int, dict[str, Any]]]:
@@ -84,9 +94,11 @@ def _ranked(stream: Iterator[tuple[int, int, dict[str, Any]]], rank: int):
         yield (recv_ns, rank), line_no, recv_ns, message
 
 
-def _rows(path: Path, required: tuple[str, ...], on_torn: TornLine | None) -> Iterator[tuple[int, dict[str, str]]]:
-    """``(line_no, row)`` for every row with as many fields as the header; a row with more or fewer is torn. A line
-    repeating the header (captures joined with ``cat``) is no row."""
+def _rows(
+    path: Path, required: tuple[str, ...], on_torn: TornLine | None, late_ok: bool
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line_no, row)`` for every row not torn (``_torn``). A line repeating the header (captures joined with
+    ``cat``) is no row."""
     with open_text(path, encoding="utf-8-sig", newline="") as fh:
         reader = csv.reader(_whole_lines(fh, path, on_torn))
         header = next(reader, [])
@@ -96,13 +108,35 @@ def _rows(path: Path, required: tuple[str, ...], on_torn: TornLine | None) -> It
         for fields in reader:
             if not fields or fields == header:  # files joined with ``cat`` repeat the header
                 continue
-            if len(fields) == len(header):
-                yield reader.line_num, dict(zip(header, fields))
+            row = dict(zip(header, fields))
+            if (reason := _torn(row, len(fields), len(header), late_ok)) is None:
+                yield reader.line_num, row
             elif on_torn is None:
-                reason = f"torn row: {len(fields)} fields, the header has {len(header)}"
-                raise RecordingError(path, reader.line_num, reason)
+                raise RecordingError(path, reader.line_num, f"torn row: {reason}")
             else:
                 on_torn(path, reader.line_num)
+
+
+def _torn(row: dict[str, str], n_fields: int, n_header: int, late_ok: bool) -> str | None:
+    """Why a row is a cut row joined to the next, or None. Its field count is off (cut after the first field); or
+    its receive stamp is digits and dots but not the collector's (cut inside it); or the stamp lies over an hour
+    before the row's venue time, or over an hour after it unless ``late_ok`` (a corrupt stamp or venue time, which
+    would carry the coin's receive clock away: every later message a regression or a late trade). Trades are
+    ``late_ok``: the subscription's first frame replays the venue's recent trades, hours old on a quiet coin. A
+    stamp with other characters is no cut: the row is malformed, reported by its reader."""
+    if n_fields != n_header:
+        return f"{n_fields} fields, the header has {n_header}"
+    stamp = row["timestamp"].strip()
+    if not _COLLECTOR_STAMP.fullmatch(stamp):
+        return f"receive timestamp {stamp!r} is no collector stamp" if _CUT_STAMP.fullmatch(stamp) else None
+    try:
+        gap_ns = receive_ns(stamp) - int(row["exchange_timestamp"]) * _NS_PER_MS
+    except ValueError:  # a malformed venue time, reported by the row's reader
+        return None
+    if gap_ns < -_MAX_CLOCK_GAP_NS or (gap_ns > _MAX_CLOCK_GAP_NS and not late_ok):
+        venue_ms = row["exchange_timestamp"]
+        return f"receive timestamp {stamp} is {gap_ns / 3.6e12:+,.1f} h from exchange_timestamp {venue_ms}"
+    return None
 
 
 def _whole_lines(fh: Iterator[str], path: Path, on_torn: TornLine | None) -> Iterator[str]:
@@ -116,7 +150,7 @@ def _whole_lines(fh: Iterator[str], path: Path, on_torn: TornLine | None) -> Ite
 
 
 def _book_frames(path: Path, coin: str, on_torn: TornLine | None) -> Iterator[tuple[int, int, dict[str, Any]]]:
-    for line_no, row in _rows(path, _BOOK_COLUMNS + ("bid_price_0", "ask_price_0"), on_torn):
+    for line_no, row in _rows(path, _BOOK_COLUMNS + ("bid_price_0", "ask_price_0"), on_torn, late_ok=False):
         try:
             levels = [_side_levels(row, side) for side in ("bid", "ask")]
             data = {"coin": coin, "time": int(row["exchange_timestamp"]), "levels": levels}
@@ -137,7 +171,7 @@ def _side_levels(row: dict[str, str], side: str) -> list[dict[str, Any]]:
 def _trade_frames(path: Path, coin: str, on_torn: TornLine | None) -> Iterator[tuple[int, int, dict[str, Any]]]:
     frame: list[dict[str, Any]] = []
     first_line, stamp, stamp_ns = 0, "", 0
-    for line_no, row in _rows(path, _TRADE_COLUMNS, on_torn):
+    for line_no, row in _rows(path, _TRADE_COLUMNS, on_torn, late_ok=True):
         if frame and row["timestamp"] != stamp:
             yield first_line, stamp_ns, {"channel": "trades", "data": frame}
             frame = []

@@ -89,6 +89,7 @@ PIECE_S = 3600.0
 MAX_TRADE_LAG_S = 10.0
 
 _NS_PER_MS = 1_000_000
+_MAX_TIMESTAMP_NS = 2**63 - 1  # pandas' and the catalog's latest time, 2262-04-11
 _MAX_TRADE_LAG_NS = round(MAX_TRADE_LAG_S * 1e9)
 _ACTION_ORDER = (BookAction.CLEAR, BookAction.ADD, BookAction.UPDATE, BookAction.DELETE)
 
@@ -182,6 +183,9 @@ class _RecordingParser:
 
     def handle(self, line_no: int, recv_ns: int, message: dict[str, Any]) -> None:
         self.result.lines += 1
+        if not 0 <= recv_ns <= _MAX_TIMESTAMP_NS:  # a recorder's stamp cut and joined to the next line's
+            reason = f"receive time {recv_ns} ns is outside 1970-2262, the span of the catalog's int64 ns"
+            raise RecordingError(self.result.path, line_no, reason)
         channel = message.get("channel")
         try:
             if channel == "l2Book":

@@ -77,9 +77,10 @@ def iter_ws_messages(path: Path | str, on_torn: TornLine | None = None) -> Itera
     """Yield ``(line_no, recv_ns, message)`` for every non-blank line; bad lines raise ``RecordingError``.
 
     A torn line is what a recorder killed mid-write leaves: the file's last line cut short (no newline, and it does
-    not parse), or, in a CSV capture, a row with more or fewer fields than its header (the collector appends after a
-    restart, joining the cut row to the next). With ``on_torn`` each is reported to it and skipped, so one killed
-    write costs one line, not the file; without, it raises ``RecordingError`` like any bad line.
+    not parse), or, in a CSV capture, a row with more or fewer fields than its header or a receive stamp no collector
+    writes (the collector appends after a restart, joining the cut row to the next; ``csv_capture._torn``). With
+    ``on_torn`` each is reported to it and skipped, so one killed write costs one line, not the file; without, it
+    raises ``RecordingError`` like any bad line.
 
     The data collector's CSV capture (``orderbooks_<COIN>.csv`` and its ``trades_<COIN>.csv``) is read as the frames
     it was recorded from (``csv_capture``)."""
