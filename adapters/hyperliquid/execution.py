@@ -99,6 +99,7 @@ from adapters.hyperliquid.constants import STATUS_OPEN
 from adapters.hyperliquid.constants import STATUS_TRIGGERED
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.http.error import HyperliquidHttpError
+from adapters.hyperliquid.http.error import HyperliquidNotSentError
 from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints
 from adapters.hyperliquid.http.info import HyperliquidInfoEndpoints
 from adapters.hyperliquid.http.ratelimit import AddressBudget
@@ -412,7 +413,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     async def _submit(self, orders: list[Order]) -> None:
         """Deny what the venue would refuse anyway, then send the rest as ONE ``order`` action. Only what the wire
         needs comes before the post: the orders' states and their ``OrderSubmitted`` events follow once it is
-        written (``_submitted``), still before any answer can be handled, so they cost the post nothing."""
+        written (``_submitted``), still before any answer can be handled, so they cost the post nothing. A post
+        that fails before its write (``HyperliquidNotSentError``: signing raised) submits them too, then rejects
+        them: nothing reached the venue, so unlike a lost answer nothing needs looking up."""
         ts_now = self._clock.timestamp_ns()
         batch: list[tuple[Order, str, dict[str, Any]]] = []
         for order in orders:
@@ -441,6 +444,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         try:
             response = await self._exchange.post(actions.order_action([w for _, _, w in batch]), len(batch), on_sent)
         except HyperliquidHttpError as error:
+            if not states:  # failed before the write (signing): the orders are submitted, then settled below
+                states.extend(self._submitted(batch))
             self._on_submit_error(states, error)
             return
         finally:
@@ -508,9 +513,16 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             for state in states:
                 self.create_task(self._resolve_unknown(state, str(error)), log_msg=f"resolve {state.client_order_id}")
             return
+        self._log_if_not_sent(error, f"order action for {len(states)} orders")
         ts_now = self._clock.timestamp_ns()
         for state in states:
             self._run(state, state.on_place_answer(None, error.message, ts_now))
+
+    def _log_if_not_sent(self, error: HyperliquidHttpError, what: str) -> None:
+        """A local failure before the write (the signer's, say) is no venue refusal and may repeat on every
+        action: it is logged as an error next to the rejections it causes."""
+        if isinstance(error, HyperliquidNotSentError):
+            self._log.error(f"{what} rejected, never sent: {error.message}")
 
     def _apply_place_response(self, states: list[OrderState], response: ExchangeResponse) -> None:
         ts_now = self._clock.timestamp_ns()
@@ -597,6 +609,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         try:
             response = await self._exchange.post(actions.cancel_by_cloid_action(pairs), len(pairs))
         except HyperliquidHttpError as error:
+            self._log_if_not_sent(error, f"cancel of {len(states)} orders")
             for state in states:
                 if error.outcome_unknown:
                     self._confirm_cancel(state, 0.0, str(error))
@@ -727,6 +740,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._log.warning(f"modify outcome unknown ({error}); looking {state.client_order_id} up by cloid")
                 self.create_task(self._resolve_modify(state), log_msg=f"resolve modify of {state.client_order_id}")
             else:
+                self._log_if_not_sent(error, f"modify of {state.client_order_id}")
                 self._run(state, state.on_modify_answer(None, str(error), self._clock.timestamp_ns(), time.monotonic()))
             return
         self._budget.spend(1)

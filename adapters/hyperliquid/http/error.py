@@ -21,3 +21,16 @@ class HyperliquidHttpError(Exception):
     def outcome_unknown(self) -> bool:
         """True when the venue may have processed the request (no answer, or a server error)."""
         return self.status == 0 or self.status >= 500
+
+
+class HyperliquidNotSentError(HyperliquidHttpError):
+    """An action that failed before any of it was written (its signing or encoding raised): the venue never saw
+    it, so unlike a lost answer its outcome is known. The caller rejects the orders (or the cancel, the modify)
+    with this message, ``not sent: <cause>``, and looks nothing up."""
+
+    def __init__(self, cause: Exception) -> None:
+        super().__init__(0, f"not sent: {type(cause).__name__}: {cause}")
+
+    @property
+    def outcome_unknown(self) -> bool:
+        return False

@@ -21,6 +21,7 @@ from adapters.hyperliquid.actions import exchange_payload
 from adapters.hyperliquid.credentials import HyperliquidSigner
 from adapters.hyperliquid.http.client import HyperliquidHttpClient
 from adapters.hyperliquid.http.error import HyperliquidHttpError
+from adapters.hyperliquid.http.error import HyperliquidNotSentError
 from adapters.hyperliquid.nonces import nonce_manager_for
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
 from adapters.hyperliquid.websocket.post import WsActionPoster
@@ -53,10 +54,14 @@ class HyperliquidExchangeEndpoints:
         return self._signer.address
 
     def signed_body(self, action: dict[str, Any]) -> bytes:
-        """The request body: the action, a fresh nonce and the signature over both."""
-        nonce = self._nonces.next_nonce()
-        signature = self._signer.sign_l1_action(action, nonce, is_mainnet=self._is_mainnet)
-        return _encode(exchange_payload(action, nonce, signature))
+        """The request body: the action, a fresh nonce and the signature over both. Raises
+        ``HyperliquidNotSentError`` when signing or encoding fails, so the caller knows nothing went out."""
+        try:
+            nonce = self._nonces.next_nonce()
+            signature = self._signer.sign_l1_action(action, nonce, is_mainnet=self._is_mainnet)
+            return _encode(exchange_payload(action, nonce, signature))
+        except Exception as error:  # noqa: BLE001  (whatever failed, no byte of this action was written)
+            raise HyperliquidNotSentError(error) from error
 
     async def post(
         self, action: dict[str, Any], batch_length: int = 1, on_sent: Callable[[], None] | None = None
@@ -67,7 +72,9 @@ class HyperliquidExchangeEndpoints:
 
         Over a WS post the body is signed and written within this call, before its first wait. ``on_sent`` runs
         once, before any answer can be handled: as soon as the post is written, or before a REST request (whose
-        write happens deep in aiohttp, after waits), so the caller's bookkeeping stays off the post's path."""
+        write happens deep in aiohttp, after waits), so the caller's bookkeeping stays off the post's path.
+        A failure to sign raises ``HyperliquidNotSentError`` (outcome known: nothing went out), before ``on_sent``
+        over a post and after it over REST."""
         poster = self._poster
         if poster is not None and poster.can_post():
             return await poster.post(self.signed_body(action), on_sent)
