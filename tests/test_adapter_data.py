@@ -8,9 +8,11 @@ snapshots, so a live book (and the queue positions resting in it) evolves exactl
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import msgspec
 import pytest
 from nautilus_trader.cache.cache import Cache
 from nautilus_trader.common.component import LiveClock
@@ -41,6 +43,8 @@ from adapters.hyperliquid.data import HyperliquidDataClient
 from adapters.hyperliquid.factories import HyperliquidLiveDataClientFactory
 from adapters.hyperliquid.local_exchange import LocalExchange
 from adapters.hyperliquid.meta import default_instrument
+from adapters.hyperliquid.recordings import iter_ws_messages
+from adapters.hyperliquid.schemas.market import L2Book
 from mm_strategy.messages import KappaEstimate
 from mm_strategy.messages import data_type
 from tests.test_live_support import BTC_ID
@@ -223,5 +227,35 @@ async def test_malformed_frames_are_counted_and_skipped(harness_factory, ws_reco
     ):
         harness.client._on_frame(frame)
     assert harness.client.malformed_frames == 10
+    harness.exchange.step()
+    await wait_for(lambda: len(harness.book_batches()) == 2, 5, "the next real frame")
+
+
+def first_capture_book(path) -> dict:
+    return next(message for _, _, message in iter_ws_messages(path) if message.get("channel") == "l2Book")
+
+
+async def test_book_frames_the_loaders_refuse_are_refused_live(harness_factory, ws_recording_btc):
+    """A numeric ``px``/``sz`` or a string ``time`` (a venue format change) is refused by ``L2Book``, the loaders'
+    schema: the live path must refuse it too, in the venue's compact form (the one-pass decoder) and spaced (the
+    envelope path), so that the node never trades on frames a backtest of its own recording would drop."""
+    harness = await harness_factory()
+    await harness.subscribe(SubscribeOrderBook)
+    await wait_for(lambda: len(harness.book_batches()) == 1, 5, "the first snapshot")
+    message = first_capture_book(ws_recording_btc)
+    data, level = message["data"], message["data"]["levels"][0][0]
+    changed = [
+        {**data, "levels": [[{**level, "px": float(level["px"])}], []]},
+        {**data, "levels": [[{**level, "sz": float(level["sz"])}], []]},
+        {**data, "time": str(data["time"])},
+        {**data, "levels": [[{**level, "n": str(level.get("n", 1))}], []]},
+    ]
+    for book in changed:
+        with pytest.raises(msgspec.ValidationError):
+            msgspec.json.decode(msgspec.json.encode(book), type=L2Book)
+        for text in (msgspec.json.encode({"channel": "l2Book", "data": book}).decode(), json.dumps({"channel": "l2Book", "data": book})):
+            before = harness.client.malformed_frames
+            harness.client._on_frame(text)
+            assert harness.client.malformed_frames == before + 1, text[:120]
     harness.exchange.step()
     await wait_for(lambda: len(harness.book_batches()) == 2, 5, "the next real frame")

@@ -99,8 +99,8 @@ def test_archive_l2book_frames(archive_btc_hour):
 
 
 def test_one_pass_book_frames_read_the_same_levels_as_l2book(archive_btc_hour, ws_recording_btc):
-    """The live feed's one-pass decoder (levels read as floats by msgspec) against ``L2Book.parse_levels``
-    (``float()`` of each string), the loaders' path: every book of both captures, bit for bit."""
+    """The live feed's one-pass frame decoder against the envelope then ``L2Book`` (the loaders' path): every book
+    of both captures starts with the prefix that selects it and reads the same levels, bit for bit."""
     books = 0
     for path in (archive_btc_hour, ws_recording_btc):
         for _, _, message in iter_ws_messages(path):

@@ -67,10 +67,9 @@ from adapters.hyperliquid.parsing import ms_to_ns
 from adapters.hyperliquid.providers import HyperliquidInstrumentProvider
 from adapters.hyperliquid.schemas.market import ActiveAssetCtx
 from adapters.hyperliquid.schemas.market import Bbo
-from adapters.hyperliquid.schemas.market import BOOK_DATA_DECODER
 from adapters.hyperliquid.schemas.market import BOOK_FRAME_DECODER
 from adapters.hyperliquid.schemas.market import BOOK_FRAME_PREFIX
-from adapters.hyperliquid.schemas.market import L2BookFloats
+from adapters.hyperliquid.schemas.market import L2Book
 from adapters.hyperliquid.schemas.market import Trade
 from adapters.hyperliquid.schemas.ws import WsMessage
 from adapters.hyperliquid.websocket.client import HyperliquidWebSocketClient
@@ -80,7 +79,7 @@ from adapters.hyperliquid.websocket.recorder import FrameRecorder
 
 _decode_message = msgspec.json.Decoder(WsMessage).decode
 _decode_book_frame = BOOK_FRAME_DECODER.decode
-_decode_book = BOOK_DATA_DECODER.decode
+_decode_book = msgspec.json.Decoder(L2Book).decode
 _decode_bbo = msgspec.json.Decoder(Bbo).decode
 _decode_trades = msgspec.json.Decoder(list[Trade]).decode
 _decode_asset_ctx = msgspec.json.Decoder(ActiveAssetCtx).decode
@@ -314,7 +313,7 @@ class HyperliquidDataClient(LiveMarketDataClient):
     def _on_book(self, data: msgspec.Raw, recv_ns: int) -> None:
         self._apply_book(_decode_book(data), recv_ns)
 
-    def _apply_book(self, book: L2BookFloats, recv_ns: int) -> None:
+    def _apply_book(self, book: L2Book, recv_ns: int) -> None:
         stream = self._books.get(book.coin)
         if stream is None:
             return  # a push racing an unsubscribe
