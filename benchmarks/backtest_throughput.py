@@ -35,6 +35,7 @@ from mm_strategy.node_config import load_venue_config  # noqa: E402
 from run_backtest import DEFAULT_CATALOG  # noqa: E402
 from run_backtest import DEFAULT_CONFIG  # noqa: E402
 from run_backtest import ensure_catalog  # noqa: E402
+from run_backtest import has_book_data  # noqa: E402
 
 GOAL_RATIO = 0.5
 DEFAULT_CATALOGS = (DEFAULT_CATALOG, REPO_ROOT / "data" / "catalog_hl_btc")
@@ -83,17 +84,21 @@ def catalog_arguments(description: str, repeats: int, repeats_help: str) -> argp
 
 
 def ready_catalog(catalog: Path) -> Path:
-    """The bundled archive-hour catalog is built on first use; any other must exist."""
+    """The bundled archive-hour catalog (``DEFAULT_CATALOG``) is built on first use; any other must already hold
+    book data, as ``run_backtest.py`` requires: a mistyped ``--catalog`` (even an existing folder) would otherwise
+    fail mid-run or, given the archive hour, benchmark it under the wrong name. Exits with the way to build it."""
     if catalog.resolve() == DEFAULT_CATALOG.resolve():
         ensure_catalog(catalog)
-    elif not catalog.exists():
-        raise SystemExit(f"{catalog} not found: build the bundled catalogs with `make catalogs`")
+    elif not has_book_data(catalog):
+        raise SystemExit(
+            f"catalog error: {catalog} holds no book data (build it with `python -m adapters.hyperliquid.catalog_cli "
+            f"FILE_OR_DIR --catalog {catalog}`, `make catalogs` for the bundled ones, or omit --catalog)"
+        )
     return catalog
 
 
 def bench_catalog(settings, catalog: Path, repeats: int) -> float:
-    """Print the three variants for one catalog; returns full/bare."""
-    ready_catalog(catalog)
+    """Print the three variants for one catalog (ready: ``ready_catalog``); returns full/bare."""
     bare = measure(settings, catalog, with_components=False, repeats=repeats)
     full = measure(settings, catalog, with_components=True, repeats=repeats)
     with tempfile.TemporaryDirectory() as tmp:
@@ -126,7 +131,8 @@ def bench_catalog(settings, catalog: Path, repeats: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     args = catalog_arguments(__doc__, 3, "runs per variant; the fastest is kept").parse_args(argv)
     settings = load_venue_config(args.config)
-    for catalog in args.catalog or DEFAULT_CATALOGS:
+    catalogs = [ready_catalog(catalog) for catalog in args.catalog or DEFAULT_CATALOGS]  # all, before measuring
+    for catalog in catalogs:
         bench_catalog(settings, catalog, args.repeats)
     return 0
 

@@ -45,6 +45,7 @@ sys.path.insert(0, str(REPO_ROOT))
 import msgspec  # noqa: E402
 from nautilus_trader.trading.config import ImportableStrategyConfig  # noqa: E402
 
+from benchmarks.backtest_throughput import ready_catalog  # noqa: E402
 from benchmarks.estimator_replay import BOOK_EVENT_COUNTER  # noqa: E402
 from benchmarks.estimator_replay import Recording  # noqa: E402
 from benchmarks.estimator_replay import mismatches  # noqa: E402
@@ -54,7 +55,6 @@ from mm_strategy.backtest import run_backtest  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
 from run_backtest import DEFAULT_CATALOG  # noqa: E402
 from run_backtest import DEFAULT_CONFIG  # noqa: E402
-from run_backtest import ensure_catalog  # noqa: E402
 
 GOAL_US = 20.0
 NO_OP_STRATEGY = ImportableStrategyConfig(
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="models: keep running rounds of every cell until this long (default 20 s)")
     parser.add_argument("--no-engine", action="store_true", help="models only (skip Part 2)")
     args = parser.parse_args(argv)
-    ensure_catalog(args.catalog)
+    ready_catalog(args.catalog)
     settings = load_venue_config(args.config)
     log, wall_s = record_backtest(settings, args.catalog)
     status = print_models_part(log, args, wall_s)
