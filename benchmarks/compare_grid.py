@@ -35,6 +35,8 @@ from nautilus_trader.model.enums import LiquiditySide  # noqa: E402
 from nautilus_trader.model.enums import OrderSide  # noqa: E402
 from nautilus_trader.model.events import OrderAccepted  # noqa: E402
 from nautilus_trader.model.events import OrderFilled  # noqa: E402
+from nautilus_trader.model.events import OrderPendingCancel  # noqa: E402
+from nautilus_trader.model.events import OrderSubmitted  # noqa: E402
 from nautilus_trader.model.identifiers import InstrumentId  # noqa: E402
 from nautilus_trader.persistence.catalog import ParquetDataCatalog  # noqa: E402
 from nautilus_trader.trading.config import ImportableStrategyConfig  # noqa: E402
@@ -47,7 +49,6 @@ from mm_strategy.node_config import load_venue_config  # noqa: E402
 from mm_strategy.reporting import compute_metrics  # noqa: E402
 from mm_strategy.reporting.metrics import FEED_DOWN_TRIGGER  # noqa: E402
 from mm_strategy.reporting.inputs import FillRecord  # noqa: E402
-from mm_strategy.session_report import requests_sent  # noqa: E402
 from run_backtest import has_book_data  # noqa: E402
 
 GRID = {"num_levels": 3, "grid_step_bps": 2, "requote_threshold_bps": 5, "skew_factor": 0.0}
@@ -108,6 +109,15 @@ class Score:
 
 def _or_nan(value: float | None) -> float:
     return math.nan if value is None else value
+
+
+def requests_sent(cache, strategy_id) -> tuple[int, int]:
+    """(orders, cancels) a strategy without our request counters sent, from the cache: every order it submitted,
+    and every cancel request (each leaves an ``OrderPendingCancel`` on its order)."""
+    orders = cache.orders(strategy_id=strategy_id)
+    submitted = sum(1 for order in orders if any(type(e) is OrderSubmitted for e in order.events))
+    cancels = sum(1 for order in orders for e in order.events if type(e) is OrderPendingCancel)
+    return submitted, cancels
 
 
 def engine_fills(engine) -> list[FillRecord]:
@@ -182,12 +192,16 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
     start = settings.backtest.starting_balance_usd
     mid = strategy.recorder.mid[-1]
     final = equity_usd(ours.engine.portfolio, ours.engine.cache, strategy.config.instrument_id, mid)
-    orders, cancels = requests_sent(ours.engine.cache, strategy.id)
-    our_inputs = replace(strategy.recorder.to_report_inputs(start, final, {}), orders_sent=orders, cancels_sent=cancels)
+    our_inputs = replace(
+        strategy.recorder.to_report_inputs(start, final, {}),
+        orders_sent=strategy.orders_sent,
+        cancels_sent=strategy.cancels_sent,
+    )
     ours_score = Score.of(compute_metrics(our_inputs))
     ours.node.dispose()
 
-    grid = run_backtest(grid_settings(settings), catalog, include_quotes=True)
+    # the grid is scored from the engine's cache (fills, quotes, requests): it must keep every closed order
+    grid = run_backtest(grid_settings(settings), catalog, include_quotes=True, purge_closed_orders=False)
     quote_ts, quote_bid, quote_ask = quotes_from_orders(grid.engine)
     grid_orders, grid_cancels = requests_sent(grid.engine.cache, grid.engine.trader.strategies()[0].id)
     grid_inputs = our_inputs.__class__(

@@ -31,6 +31,7 @@ from nautilus_trader.live.factories import LiveExecClientFactory
 from nautilus_trader.live.node import TradingNode
 
 from mm_strategy.backtest import MAX_ORDER_RATE
+from mm_strategy.backtest import purge_settings
 from mm_strategy.equity import equity_usd
 from mm_strategy.node_config import VenueInstrumentConfig
 from mm_strategy.node_config import quiet_above_info
@@ -97,7 +98,11 @@ def node_config(settings: VenueInstrumentConfig, clients: LiveClients, trader_id
         logging=LoggingConfig(log_level=live.log_level),
         # The execution clients resync after reconnects themselves; the engine's own open-order check would infer
         # fills that race the real ones, so it stays off (its in-flight check stays on).
-        exec_engine=LiveExecEngineConfig(reconciliation=True, reconciliation_lookback_mins=1440),
+        exec_engine=LiveExecEngineConfig(
+            reconciliation=True,
+            reconciliation_lookback_mins=1440,
+            **purge_settings(),  # a node quoting for days: closed orders and old account states leave the cache
+        ),
         risk_engine=LiveRiskEngineConfig(max_order_submit_rate=MAX_ORDER_RATE, max_order_modify_rate=MAX_ORDER_RATE),
         data_clients=dict(clients.data_configs),
         exec_clients=dict(clients.exec_configs),

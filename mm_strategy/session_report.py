@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from dataclasses import replace
 from pathlib import Path
 
-from nautilus_trader.model.events import OrderPendingCancel
-from nautilus_trader.model.events import OrderSubmitted
-
 from mm_strategy.equity import equity_usd
 from mm_strategy.reporting import ReportInputs
 from mm_strategy.reporting import ReportPaths
@@ -42,17 +39,7 @@ def session_inputs(strategy, portfolio, cache, starting_equity: float, run_info:
         "intensity_curve_source": ", ".join(f"{k} {100 * v:.0f}%" for k, v in sources.items()) or "none received",
     }
     inputs = recorder.to_report_inputs(starting_equity=starting_equity, final_equity=equity, run_info=run_info)
-    orders, cancels = requests_sent(cache, strategy.id)
-    return replace(inputs, orders_sent=orders, cancels_sent=cancels)
-
-
-def requests_sent(cache, strategy_id) -> tuple[int, int]:
-    """(orders, cancels) a strategy sent, from the cache: every order it submitted, and every cancel request
-    (each leaves an ``OrderPendingCancel`` on its order)."""
-    orders = cache.orders(strategy_id=strategy_id)
-    submitted = sum(1 for order in orders if any(type(e) is OrderSubmitted for e in order.events))
-    cancels = sum(1 for order in orders for e in order.events if type(e) is OrderPendingCancel)
-    return submitted, cancels
+    return replace(inputs, orders_sent=strategy.orders_sent, cancels_sent=strategy.cancels_sent)
 
 
 def write_session_report(

@@ -15,8 +15,8 @@ def test_a_cycle_builds_its_new_orders_before_it_sends_the_cancel(hl_btc_catalog
     cycle built after sending it delayed the cancel (400-580 µs p50 in the loop trace). So within one cycle no order
     is built once the cancel is sent, and the order list follows the cancel at once."""
     calls: list[str] = []
-    cycle, new_order, cancel, submit = (
-        GLFTMarketMaker._quote_cycle, GLFTMarketMaker._new_order, GLFTMarketMaker._cancel, GLFTMarketMaker._submit
+    cycle, new_orders, cancel, submit = (
+        GLFTMarketMaker._quote_cycle, GLFTMarketMaker._new_orders, GLFTMarketMaker._cancel, GLFTMarketMaker._submit
     )
 
     def record(name, method):
@@ -27,7 +27,7 @@ def test_a_cycle_builds_its_new_orders_before_it_sends_the_cancel(hl_btc_catalog
         return wrapped
 
     monkeypatch.setattr(GLFTMarketMaker, "_quote_cycle", record("cycle", cycle))
-    monkeypatch.setattr(GLFTMarketMaker, "_new_order", record("new", new_order))
+    monkeypatch.setattr(GLFTMarketMaker, "_new_orders", record("new", new_orders))
     monkeypatch.setattr(GLFTMarketMaker, "_cancel", record("cancel", cancel))
     monkeypatch.setattr(GLFTMarketMaker, "_submit", record("submit", submit))
     run_backtest(load_venue_config(REPO_ROOT / "configs" / "hyperliquid_btc.json"), hl_btc_catalog).node.dispose()
