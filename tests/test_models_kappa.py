@@ -32,6 +32,10 @@ from mm_strategy.models.kappa import own_curve
 from mm_strategy.models.kappa import refine_curve
 from mm_strategy.models.kappa import refine_kappa
 from mm_strategy.models.priors import InstrumentPriors
+from mm_strategy.quoting import DepthRules
+from mm_strategy.quoting import ModelInputs
+from mm_strategy.quoting import glft_depths_bps
+from run_backtest import REPO_ROOT
 
 S = 1_000_000_000
 T0 = 1_700_000_000 * S
@@ -223,8 +227,37 @@ def test_reliability_band_is_two_sided(prior_kappa: float, reason: FitReason) ->
     assert ask.reason is reason
     if reason is FitReason.OK:
         assert (ask.kappa_per_frac, ask.a_per_s) == (ask.market.kappa_per_frac, ask.market.a_per_s)
-    else:
-        assert (ask.kappa_per_frac, ask.a_per_s, ask.source) == (prior_kappa, 0.03, "prior")
+    else:  # κ at the band's edge nearest the fit, the market's A (not the prior: see the next test)
+        edge = 3.0 * prior_kappa if reason is FitReason.ABOVE_MAX else prior_kappa / 3.0
+        assert (ask.kappa_per_frac, ask.a_per_s, ask.source) == (edge, ask.market.a_per_s, "trades")
+
+
+@pytest.mark.parametrize(("coin", "mid", "tick"), [("btc", 111_000.0, 1.0), ("eth", 4_300.0, 0.1), ("sol", 205.0, 0.01)])
+def test_a_fit_outside_the_band_quotes_wider_than_the_shipped_prior(coin: str, mid: float, tick: float) -> None:
+    """Review: with the maker fee in the model (A' = A·e^(−κf)) GLFT's half-spread is U-shaped in κ, and the shipped
+    priors sit near its low: falling back to the prior for a fit outside the band quoted the tightest spread on offer
+    exactly when the market differed most (SOL with sweeps 4× deeper: 2.57 bp where the band edge gives 3.97). The
+    band's edge is also the plausible κ nearest the fit. Each coin's config, a market curve 3.5× steeper than its
+    prior. (A curve 3.5× shallower fits inside the band: the 5 bp fit range biases a shallow κ up, ``models/kappa.py``.)"""
+    fit_vs_prior = 3.5
+    config = json.loads((REPO_ROOT / "configs" / f"hyperliquid_{coin}.json").read_text())
+    prior = InstrumentPriors(**config["priors"])
+    model = KappaModel(PARAMS, prior)
+    model.on_book(T0, mid * (1 - 1e-6), mid * (1 + 1e-6))
+    end_s = feed_trades(model, ASK, exponential_depths(400, prior.kappa_per_frac * fit_vs_prior))
+    reading = model.estimate(T0 + round(end_s * S))
+    assert reading.ask.reason is FitReason.ABOVE_MAX
+    assert reading.kappa_ask == pytest.approx(3.0 * prior.kappa_per_frac) and reading.a_ask_per_s == reading.ask.market.a_per_s
+
+    strategy = config["strategy"]["config"]
+    rules = DepthRules(1.0, 1.0, maker_fee_bps=1.5, min_half_spread_bps=1.5, as_addon_cap_bps=10.0, informed_addon_cap_bps=3.0)
+
+    def half_spread_bps(kappa: float) -> float:
+        inputs = ModelInputs(kappa, kappa, reading.a_ask_per_s, reading.a_ask_per_s, prior.sigma_frac_per_sqrt_s,
+                             strategy["risk"]["gamma_per_usd"])
+        return glft_depths_bps(inputs, mid, tick, float(strategy["order_size"]), 0.0, rules).half_spread_ask_bps
+
+    assert half_spread_bps(reading.kappa_ask) > half_spread_bps(prior.kappa_per_frac)
 
 
 def test_reliability_needs_ten_updates_then_three_points() -> None:

@@ -25,14 +25,21 @@ Market fit, from arrivals: an arrival is an aggressive move that reached some de
   range" too). The far tail is not exponential: sweeps measured from a mid up to 1.2 s stale put a dozen ETH taker
   orders 9–14 bp out on 2025-09-03, which as survivors floor N(>δ) and drag the ask's κ from 14.5k to 1.4k.
   A coin quoted much wider needs a larger range in its config (``calibrate`` warns when the curve nears it).
+  Known bias (review): arrivals beyond the range are neither points nor survivors, so N(>δ) falls to 0 at 5 bp and a
+  shallow curve fits steep. The real 2025-09-03 prints moved 2× further from the mid fit SOL's bid at 18.1k, not the
+  10.6k they imply (2.48 bp half-spread instead of 2.77); a curve 5× shallower than a shipped prior still fits
+  inside its band. Counting them as survivors is the unbiased estimator but lets a dozen stale-mid outliers floor
+  the curve (above); a truncated-exponential likelihood would do both and is not built.
 - Source per side: trades when the window holds ≥ ``min_updates`` trade arrivals on that side, else crossings.
   Per-event work is O(1) (a histogram increment and the window's expiry); the fit runs when an estimate is read,
   and is cached until an arrival enters or leaves the window (T only rescales A).
 
 Reliability, checked in this order, the first failure is the reason (DESIGN §5, the seed's check made two-sided):
 fewer than ``min_updates`` arrivals; no fit (< 3 points); R² < ``min_r2``; κ > ``reliability_ratio``·κ_prior; κ <
-κ_prior/``reliability_ratio``. An unreliable side publishes the instrument prior (κ and A: one curve). The band is
-on κ, the shape of the curve; A is a rate that moves with the market's activity, which is what it must track.
+κ_prior/``reliability_ratio``. A side with too few arrivals, no fit or a low R² publishes the instrument prior (κ and
+A: one curve); a good fit whose κ left the band publishes κ at the band's edge with the fit's A (the prior would be
+the tightest quote then: ``KappaModel._side``). The band is on κ, the shape of the curve; A is a rate that moves
+with the market's activity, which is what it must track.
 
 Own refinement, from our own resting spells (fills **and** non-fills, at the depths each order actually rested,
 ``actors/order_events.py``): exposure-based Poisson likelihood, Σ_fills ln λ(δ_i) − Σ_segments T_j·λ(δ_j).
@@ -501,6 +508,9 @@ def intensity(survival: SurvivalFit, span_s: float, arrivals: int) -> IntensityF
                         survival.points, span_s)
 
 
+_OUTSIDE_BAND = (FitReason.ABOVE_MAX, FitReason.BELOW_MIN)
+
+
 def reliability(fit: IntensityFit | None, arrivals: int, kappa_prior: float, params: KappaParams) -> FitReason:
     """The two-sided reliability rule of the module docstring."""
     if arrivals < params.min_updates:
@@ -794,6 +804,14 @@ class KappaModel:
         reason = reliability(fit, arrivals, priors.kappa_per_frac, p)
         if reason is FitReason.OK:
             base_a, base_kappa, base_source = fit.a_per_s, fit.kappa_per_frac, source
+        elif reason in _OUTSIDE_BAND:
+            # A good fit whose κ left the band: κ at the band's edge, the market's A. Not the prior: with the fee in
+            # the model (A' = A·e^(−κf)) GLFT's half-spread is U-shaped in κ with its low near the prior, so the
+            # prior is the tightest quote on offer exactly when the market differs most (review: SOL with sweeps 4×
+            # deeper published the prior's 2.57 bp half-spread where the band edge gives 3.97).
+            edge = p.reliability_ratio * priors.kappa_per_frac
+            base_kappa = edge if reason is FitReason.ABOVE_MAX else priors.kappa_per_frac / p.reliability_ratio
+            base_a, base_source = fit.a_per_s, source
         else:
             base_a, base_kappa, base_source = priors.a_per_s, priors.kappa_per_frac, CurveSource.PRIOR
         own = self._own[side]
