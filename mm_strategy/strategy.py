@@ -188,7 +188,10 @@ class GLFTMarketMaker(Strategy):
 
     def on_stop(self) -> None:
         self.clock.cancel_timers()
+        # ``cancel_all_orders`` applies its cancel requests to the orders without publishing them: counted here
+        pending_before = self._pending_cancels()
         self.cancel_all_orders(self.config.instrument_id)
+        self.cancels_sent += self._pending_cancels() - pending_before
         if self.config.close_position_on_stop:
             self.close_all_positions(self.config.instrument_id)
         self._save_to_file()
@@ -650,6 +653,11 @@ class GLFTMarketMaker(Strategy):
         self._record_quotes()
 
     # -- helpers ---------------------------------------------------------------------------------------
+
+    def _pending_cancels(self) -> int:
+        """Cancel requests on our orders still in the cache (each leaves an ``OrderPendingCancel`` on its order)."""
+        orders = self.cache.orders(instrument_id=self.config.instrument_id, strategy_id=self.id)
+        return sum(1 for order in orders for event in order.events if type(event) is OrderPendingCancel)
 
     def _forget(self, coid: str) -> None:
         self._orders_by_id.pop(coid, None)
