@@ -96,9 +96,9 @@ def measure(settings, catalog: Path, repeats: int) -> tuple[float, float, float,
 def main(argv: list[str] | None = None) -> int:
     args = catalog_arguments(__doc__, 5, "runs per catalog; the least strategy time is kept").parse_args(argv)
     settings = load_venue_config(args.config)
+    catalogs = [ready_catalog(catalog) for catalog in args.catalog or DEFAULT_CATALOGS]  # all, before measuring
     print(f"{'catalog':<28}{'cycles':>8}{'µs/cycle':>10}{'µs/batch':>10}{'share':>8}{'points/s':>10}")
-    for catalog in args.catalog or DEFAULT_CATALOGS:
-        ready_catalog(catalog)
+    for catalog in catalogs:
         per_cycle_us, per_batch_us, share, rate, cycles = measure(settings, catalog, args.repeats)
         print(f"{catalog.name:<28}{cycles:>8,}{per_cycle_us:>10.1f}{per_batch_us:>10.1f}{share:>8.1%}{rate:>10,.0f}")
     return 0
