@@ -68,13 +68,12 @@ def run_child(config: Path, catalog: Path) -> dict:
     from mm_strategy.node_config import load_venue_config
 
     outcome = run_backtest(load_venue_config(config), catalog)
-    engine = outcome.engine
-    orders = list(engine.cache.orders())
+    strategy = outcome.engine.trader.strategies()[0]
     report = {
         "points": outcome.result.iterations,
         "wall_s": outcome.wall_s,
-        "orders": len(orders),
-        "filled_orders": sum(1 for o in orders if o.filled_qty > 0),
+        # the strategy's own counts: the engine's cache forgets closed orders after an hour (backtest.purge_settings)
+        "orders": strategy.orders_sent,
         "windows": outcome.node.windows_run,
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2,  # Linux: kB
     }
