@@ -91,6 +91,11 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     ``cancel_unknown_orders_on_connect``: cancel the account's open orders on the loaded coins that the node does
     not know (a crashed session's, kept alive by its dead-man switch) before trading; False keeps them, as EXTERNAL
     orders no strategy manages (orders placed by hand on the same account, say).
+    ``closed_order_retention_secs``: an order's state (what the client emitted for it) is dropped at the first
+    resync after the order has been closed this long with nothing left to settle, so a node quoting for days holds
+    the states of the last hour, not of every order ever. It must be at least the execution engine's
+    ``purge_closed_orders_buffer_mins`` (``mm_strategy.backtest.PURGE_AFTER_MINS``, 60): while the cache holds a
+    closed order its state stays too, for stray checks and fill deduplication against what the order holds.
     """
 
     environment: str = "mainnet"
@@ -114,6 +119,7 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     ws_post: bool = True
     ws_post_timeout_secs: float = 10.0
     cancel_unknown_orders_on_connect: bool = True
+    closed_order_retention_secs: float = 3600.0
 
     def __post_init__(self) -> None:
         _validate_transport(self)
@@ -134,6 +140,8 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
             raise ValueError(f"resync_interval_secs must be > 0 or None, got {self.resync_interval_secs}")
         if self.market_order_slippage_bps <= 0:
             raise ValueError(f"market_order_slippage_bps must be > 0, got {self.market_order_slippage_bps}")
+        if self.closed_order_retention_secs <= 0:
+            raise ValueError(f"closed_order_retention_secs must be > 0, got {self.closed_order_retention_secs}")
 
     def endpoints(self) -> Endpoints:
         return resolve_endpoints(self.environment, self.base_url_http, self.base_url_ws)

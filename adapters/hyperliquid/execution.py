@@ -34,6 +34,11 @@ One node trades an account. On connect, before the dead-man switch (``scheduleCa
 order the node's cache does not hold is cancelled (a crashed session's, whose in-memory cache is gone). The switch
 is refreshed while running; a clean disconnect cancels every open order at the venue and clears the switch only
 once none is left.
+
+A node quotes for days (thousands of orders an hour), so the client forgets an order's state once the order has
+been terminal for ``closed_order_retention_secs`` with nothing left to settle (:meth:`_prune_states`, at each
+resync). Its trade ids stay in the recent-fills set and its cloid in a second window of the same length, so a
+late duplicate fill is never applied again and late news of it is dropped instead of reported as external.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections import OrderedDict
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -216,7 +223,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._by_oid: dict[int, OrderState] = {}  # every oid an order has had
         self._awaiting: set[str] = set()  # cloids of orders with venue fills not received yet
         self._stray_cancels: set[str] = set()  # cloids of node-closed orders with a venue cancel in flight
-        self._seen_trades = parsing.RecentKeys(_FILL_IDS_KEPT)  # bounded; older ones are in order.trade_ids
+        # Bounded; older ones are in the states' trade ids, and a pruned state leaves its own here (_forget).
+        self._seen_trades = parsing.RecentKeys(_FILL_IDS_KEPT)
+        self._terminal: deque[tuple[float, str]] = deque()  # (terminal since, cloid), oldest first: see _index
+        self._pruned: OrderedDict[str, float] = OrderedDict()  # cloid -> when its state was dropped, oldest first
         self._budget = AddressBudget()
         self._budget_read_s = 0.0
         self._fills_read_ms = 0  # the newest fill time a complete resync read returned; 0 = none yet
@@ -358,12 +368,22 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         return state
 
     def _index(self, state: OrderState) -> None:
+        """Index ``state`` after any change; an order that just became terminal joins the pruning queue (a fill
+        that reopens it takes it out: a later close queues it again, and the stale entry is skipped). A forgotten
+        state a straggling task still holds is not indexed again."""
+        if self._states.get(state.cloid) is not state:
+            return
         if state.oid is not None:
             self._by_oid[state.oid] = state
         if state.awaited:
             self._awaiting.add(state.cloid)
         else:
             self._awaiting.discard(state.cloid)
+        if not state.terminal:
+            state.terminal_since_s = None
+        elif state.terminal_since_s is None:
+            state.terminal_since_s = now_s = time.monotonic()
+            self._terminal.append((now_s, state.cloid))
 
     def _state_for(self, cloid: str | None, oid: int) -> OrderState | None:
         """The order a venue message is about: by cloid (ours carry one), else by venue order id."""
@@ -677,6 +697,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             if state.terminal or order is None or not order.is_closed:
                 return False  # open, or closed by venue news (a resync's snapshot read just before may list it)
             state.closed_by_node()
+            self._index(state)
         if state.cloid in self._stray_cancels:
             return True
         self._stray_cancels.add(state.cloid)
@@ -932,8 +953,11 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     def _on_order_update(self, update: OrderUpdate) -> None:
         state = self._state_for(update.order.cloid, update.order.oid)
         if state is None:
-            self._report_external_order(update)
-            return
+            if update.order.cloid not in self._pruned:
+                self._report_external_order(update)
+            elif update.status in (STATUS_OPEN, STATUS_TRIGGERED):
+                self._cancel_pruned_order(update)
+            return  # late news of a pruned (long closed) order: nothing to emit, nothing to re-create
         news = _news(update)
         if news is None:
             self._log.warning(f"unknown order status {update.status!r} for {state.client_order_id}")
@@ -970,6 +994,23 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._run(state, effects, parsed)
         self._schedule_account_refresh()
         return any(isinstance(effect, Filled) for effect in effects)
+
+    def _cancel_pruned_order(self, update: OrderUpdate) -> None:
+        """The venue shows live an order this node closed so long ago that it pruned it (never seen: a state is
+        pruned only when the resync just before did not list it): nothing manages it, so cancel it there."""
+        if self._asset_of_coin(update.order.coin) is None:
+            return
+        self._log.warning(f"cloid {update.order.cloid} (oid {update.order.oid}) was pruned but is live: cancelling it")
+
+        async def cancel() -> None:
+            try:
+                refused = _refusals(await self._cancel_venue_orders([update.order]))
+                if refused:
+                    self._log.warning(f"cancel of pruned cloid {update.order.cloid}: {refused[0]}")
+            except HyperliquidHttpError as error:
+                self._log.warning(f"cancel of pruned cloid {update.order.cloid} failed ({error})")
+
+        self.create_task(cancel(), log_msg=f"cancel pruned {update.order.cloid}")
 
     def _report_external_order(self, update: OrderUpdate) -> None:
         instrument = self._provider.instrument_for_coin(update.order.coin)
@@ -1015,11 +1056,12 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             for state in vanished:
                 await self._resolve_unknown(state, "gone from the venue's open orders")  # fills already applied
             self._give_up_overdue_fills()
+            pruned = self._prune_states(open_oids)
             log = self._log.warning if recovered else self._log.info
             log(
                 f"resync ({reason}): {len(fills)} fills read, {recovered} of them new to this node; "
-                f"{len(open_orders)} open at the venue, {len(vanished)} looked up "
-                f"[{time.monotonic() - started_s:.2f} s]"
+                f"{len(open_orders)} open at the venue, {len(vanished)} looked up; {pruned} closed orders "
+                f"forgotten, {len(self._states)} held [{time.monotonic() - started_s:.2f} s]"
             )
         await self._refresh_account()
 
@@ -1035,11 +1077,63 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         """Fills still missing after this resync are beyond ``userFillsByTime`` (its 10,000 most recent): stop
         waiting, and close an order whose venue cancel was held for them rather than leave it open forever."""
         now_s = time.monotonic()
-        for state in self._states.values():
+        for state in [self._states[cloid] for cloid in self._awaiting]:  # only these await fills
             if state.fills_overdue(now_s, FILLS_OVERDUE_S):
                 missing = state.missing_fills_qty()
                 self._log.error(f"{state.client_order_id}: {missing} of venue fills this node could not recover")
                 self._run(state, state.give_up_overdue_fills(now_s, FILLS_OVERDUE_S))
+
+    def _prune_states(self, open_oids: set[int]) -> int:
+        """Forget the states terminal for ``closed_order_retention_secs`` with nothing left to settle; returns how
+        many. Called in a resync, just after its fill and open-order reads, so every fill of such an order up to now
+        has been applied and an order the venue still lists (a stray the node closed) is kept. Work is O(pruned):
+        the queue holds the orders in the order they became terminal."""
+        now_s = time.monotonic()
+        horizon_s = now_s - self._config.closed_order_retention_secs
+        while self._pruned and next(iter(self._pruned.values())) <= horizon_s:
+            self._pruned.popitem(last=False)
+        pruned = 0
+        while self._terminal and self._terminal[0][0] <= horizon_s:
+            since_s, cloid = self._terminal.popleft()
+            state = self._states.get(cloid)
+            if state is None or state.terminal_since_s != since_s:
+                continue  # forgotten already, or reopened by a fill since (queued again if it closed again)
+            if self._settled(state, open_oids):
+                self._forget(state, now_s)
+                pruned += 1
+            else:  # still settling: look again one retention later
+                state.terminal_since_s = now_s
+                self._terminal.append((now_s, cloid))
+        return pruned
+
+    def _settled(self, state: OrderState, open_oids: set[int]) -> bool:
+        """Nothing more can happen to the order: terminal, no venue fills awaited, no modify, submit or stray
+        cancel in flight, and not live at the venue."""
+        return (
+            state.terminal
+            and not state.awaited
+            and state.modify is None
+            and not state.submit_in_flight
+            and state.cloid not in self._stray_cancels
+            and state.oid not in open_oids
+        )
+
+    def _forget(self, state: OrderState, now_s: float) -> None:
+        """Drop every reference to ``state``. Its trade ids join the recent-fills set (a state rebuilt from the cache
+        after a restart holds its fills only in them), which outlives it: a later copy of a fill can come only from
+        a resync's read, which starts 2 s before the newest fill already read and returns at most the venue's 10,000
+        newest, well inside the set's 50,000. Its cloid is kept one more retention, so the venue's late news of it
+        is dropped, not reported as an external order."""
+        del self._states[state.cloid]
+        del self._by_coid[state.client_order_id]
+        for oid in (state.oid, *state.replaced_oids):
+            if self._by_oid.get(oid) is state:
+                del self._by_oid[oid]
+        self._awaiting.discard(state.cloid)
+        for trade_id in state.trade_ids:
+            self._seen_trades.first_time(trade_id)
+        self._pruned.pop(state.cloid, None)
+        self._pruned[state.cloid] = now_s
 
     def _is_open_in_cache(self, state: OrderState) -> bool:
         order = self._cache.order(state.client_order_id)

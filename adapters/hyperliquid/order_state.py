@@ -135,7 +135,8 @@ class AwaitedFills:
 class OrderState:
     """What has been emitted for one order, and the venue facts needed to emit the rest correctly.
 
-    The identifiers are carried for the caller and never read here.
+    The identifiers and ``terminal_since_s`` (when the caller first saw the order terminal, for its pruning) are
+    carried for the caller and never read here.
     """
 
     client_order_id: Any
@@ -153,6 +154,7 @@ class OrderState:
     replaced_oids: set[int] = field(default_factory=set)
     modify: PendingModify | None = None
     awaited: dict[int, AwaitedFills] = field(default_factory=dict)  # by leg oid
+    terminal_since_s: float | None = None
 
     @property
     def filled_qty(self) -> Decimal:
