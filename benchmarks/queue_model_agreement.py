@@ -108,12 +108,13 @@ def compare(
     window_ns: int,
     price_window_bps: float,
 ) -> dict:
-    """Trade-driven run with the queue model in shadow, then the queue-model run without trades."""
-    trades_config = run_config(settings, catalog)
+    """Trade-driven run with the queue model in shadow, then the queue-model run without trades. Both keep every
+    order in the cache (no purge): the fills are read from it after the run."""
+    trades_config = run_config(settings, catalog, purge_closed_orders=False)
     shadow_venue = msgspec.structs.replace(trades_config.venues[0], modules=[queue_feed_module(fill_model, drive_fills=False)])
     trades_engine, shadow = _run(msgspec.structs.replace(trades_config, venues=[shadow_venue]))
     queue_settings = msgspec.structs.replace(settings, backtest=msgspec.structs.replace(settings.backtest, fill_model=fill_model))
-    queue_engine, _ = _run(run_config(queue_settings, catalog, include_trades=False))
+    queue_engine, _ = _run(run_config(queue_settings, catalog, include_trades=False, purge_closed_orders=False))
     trade_fills = _engine_fills(trades_engine)
     inferred = order_fills((f.ts_ns, f.client_order_id, f.side, f.price, f.qty) for f in shadow)
     instrument_id = InstrumentId.from_str(settings.instrument_id)
