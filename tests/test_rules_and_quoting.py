@@ -267,7 +267,7 @@ def test_a_kept_order_never_reaches_a_neighbouring_levels_price():
     # Review: with a deeper bound wider than the level spacing, a level-0 bid kept 9 USD deep sat at the new level
     # 1's price and the ladder's best bid was not quoted. Bids 42630 / 42621 / 42608 with a 10 USD deeper bound:
     # level 0 at 42621 (level 1's price) and level 1 at 42608 (level 2's) are replaced; level 2 at 42600 has no
-    # deeper neighbour and stays; an ask inside by 5 USD passing level 0's price from level 1 (42672 < 42673) goes.
+    # deeper neighbour and stays; a level-1 ask 10 USD inside (42672) passes level 0's price (42673) and goes.
     bids, asks = _ladder()
     resting = [
         _resting("bid-0-at-level-1", OrderSide.BUY, 42621, level=0),
