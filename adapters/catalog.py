@@ -83,20 +83,35 @@ def write_catalog(
     return catalog
 
 
-def _check_sources_disjoint(results: list[LoadedSource]) -> None:
-    """Two sources covering the same time for one stream would overwrite each other; refuse instead."""
-    by_type: dict[type, list[tuple[int, int, Path]]] = {}
-    for result in results:
+class DisjointSources:
+    """The ``ts_init`` span of every stream of the sources seen so far, per data type: two sources covering the same
+    time for one stream would overwrite each other in the catalog, so the later one is refused. A source written in
+    pieces (``loaders.parse_pieces``) is added piece by piece; its pieces never share a ``ts_init``."""
+
+    def __init__(self) -> None:
+        self._spans: dict[type, list[tuple[int, int, Path]]] = {}
+
+    def __bool__(self) -> bool:
+        """Whether any stream was added."""
+        return bool(self._spans)
+
+    def add(self, result: LoadedSource) -> None:
         for stream in result.streams():
-            by_type.setdefault(type(stream[0]), []).append((stream[0].ts_init, stream[-1].ts_init, result.path))
-    for data_cls, intervals in by_type.items():
-        intervals.sort()
-        for (_, end, path), (start, _, other) in zip(intervals, intervals[1:]):
-            if start <= end:
-                raise CatalogSourceError(
-                    f"{path.name} and {other.name} overlap in time ({data_cls.__name__}): a catalog stream holds one "
-                    "source per time range",
-                )
+            start, end = stream[0].ts_init, stream[-1].ts_init
+            spans = self._spans.setdefault(type(stream[0]), [])
+            for other_start, other_end, other in spans:
+                if start <= other_end and other_start <= end:
+                    raise CatalogSourceError(
+                        f"{other} and {result.path} overlap in time ({type(stream[0]).__name__}): a catalog stream "
+                        "holds one source per time range",
+                    )
+            spans.append((start, end, result.path))
+
+
+def _check_sources_disjoint(results: list[LoadedSource]) -> None:
+    sources = DisjointSources()
+    for result in results:
+        sources.add(result)
 
 
 def _replace_range(catalog: ParquetDataCatalog, stream: list) -> None:

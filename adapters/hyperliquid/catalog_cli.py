@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from adapters.catalog import CatalogSourceError
+from adapters.catalog import DisjointSources
 from adapters.catalog import write_catalog
 from adapters.hyperliquid import csv_capture
 from adapters.hyperliquid.cassettes import CassetteError
 from adapters.hyperliquid.loaders import DEFAULT_CHECKPOINT_S
 from adapters.hyperliquid.loaders import PIECE_S
-from adapters.hyperliquid.loaders import LoadResult
 from adapters.hyperliquid.loaders import parse_pieces
 from adapters.hyperliquid.loaders import read_messages
 from adapters.hyperliquid.meta import DEFAULT_META
@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
         instruments = [instrument_for(coin, args.meta) for coin in sources_of]
         for instrument in instruments:
             coin_sources = sources_of[instrument.raw_symbol.value]
-            written: dict[type, list[tuple[int, int, Path]]] = {}
+            written = DisjointSources()  # every stream written for this coin: sources must not overlap
             for source in coin_sources:
                 pieces = parse_pieces(
                     source, instrument, PIECE_S, progress=True, checkpoint_s=args.checkpoint_s, heartbeat=args.heartbeat
@@ -172,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
                 for piece in pieces:
                     print(piece.summary())
                     if piece.streams():
-                        _refuse_overlap(piece, written)
+                        written.add(piece)
                         write_catalog([piece], instrument, args.catalog)
             if not written:  # a catalog with the instrument and no data would pass for a load
                 names = ", ".join(map(str, coin_sources))
@@ -184,22 +184,6 @@ def main(argv: list[str] | None = None) -> int:
     files_read = {file for coin_sources in sources_of.values() for source in coin_sources for file in _read(source)}
     print(f"catalog {args.catalog}: {loaded} from {len(files_read)} file(s)")
     return 0
-
-
-def _refuse_overlap(piece: LoadResult, written: dict[type, list[tuple[int, int, Path]]]) -> None:
-    """Sources given together must not overlap in time: writing the later would replace the earlier's data in the
-    shared range. ``written`` holds the ``ts_init`` span of every stream written so far (one source's pieces never
-    share a ``ts_init``, so they never clash)."""
-    for stream in piece.streams():
-        start, end = stream[0].ts_init, stream[-1].ts_init
-        spans = written.setdefault(type(stream[0]), [])
-        for other_start, other_end, other in spans:
-            if start <= other_end and other_start <= end:
-                raise CatalogSourceError(
-                    f"{other} and {piece.path} overlap in time ({type(stream[0]).__name__}): a catalog stream holds "
-                    "one source per time range",
-                )
-        spans.append((start, end, piece.path))
 
 
 if __name__ == "__main__":
