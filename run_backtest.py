@@ -51,6 +51,23 @@ def has_book_data(catalog: Path) -> bool:
     return any((catalog / "data" / kind).exists() for kind in BOOK_DELTA_DIRS)
 
 
+def no_book_data(catalog: Path) -> str:
+    """The error for a catalog without book data, saying how to build one."""
+    return (
+        f"{catalog} holds no book data (build it with `python -m adapters.hyperliquid.catalog_cli FILE_OR_DIR "
+        f"--catalog {catalog}`, `make catalogs` for the bundled ones, or omit --catalog for the bundled data)"
+    )
+
+
+def catalog_problem(catalog: Path, bundled: Path, venue=None) -> str | None:
+    """None when ``catalog`` can be read: the venue's ``bundled`` catalog is built on first use (``ensure_catalog``),
+    any other must already hold book data, so a mistyped path is an error, never a run on the bundled data."""
+    if catalog.resolve() == bundled.resolve():
+        ensure_catalog(catalog, venue)
+        return None
+    return None if has_book_data(catalog) else no_book_data(catalog)
+
+
 def ensure_catalog(catalog: Path, venue=None) -> None:
     """Build the catalog from the venue's bundled real data on first use, so the bare command just works
     (``venue`` a node module from ``adapters.venues``; None: the default config's)."""
@@ -87,14 +104,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     bundled = REPO_ROOT / venue.BUNDLED_CATALOG
     catalog = args.catalog or bundled
-    if catalog.resolve() == bundled.resolve():
-        ensure_catalog(catalog, venue)
-    elif not has_book_data(catalog):
-        print(
-            f"catalog error: {catalog} holds no book data (build it with `python -m adapters.hyperliquid.catalog_cli "
-            f"FILE_OR_DIR --catalog {catalog}`, or omit --catalog for the venue's bundled data)",
-            file=sys.stderr,
-        )
+    if (problem := catalog_problem(catalog, bundled, venue)) is not None:
+        print(f"catalog error: {problem}", file=sys.stderr)
         return 2
     instrument_id = InstrumentId.from_str(settings.instrument_id)
     try:

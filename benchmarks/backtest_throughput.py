@@ -34,8 +34,7 @@ from mm_strategy.backtest import run_backtest  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
 from run_backtest import DEFAULT_CATALOG  # noqa: E402
 from run_backtest import DEFAULT_CONFIG  # noqa: E402
-from run_backtest import ensure_catalog  # noqa: E402
-from run_backtest import has_book_data  # noqa: E402
+from run_backtest import catalog_problem  # noqa: E402
 
 GOAL_RATIO = 0.5
 DEFAULT_CATALOGS = (DEFAULT_CATALOG, REPO_ROOT / "data" / "catalog_hl_btc")
@@ -87,15 +86,9 @@ def catalog_arguments(description: str, repeats: int, repeats_help: str) -> argp
 
 def ready_catalog(catalog: Path) -> Path:
     """The bundled archive-hour catalog (``DEFAULT_CATALOG``) is built on first use; any other must already hold
-    book data, as ``run_backtest.py`` requires: a mistyped ``--catalog`` (even an existing folder) would otherwise
-    fail mid-run or, given the archive hour, benchmark it under the wrong name. Exits with the way to build it."""
-    if catalog.resolve() == DEFAULT_CATALOG.resolve():
-        ensure_catalog(catalog)
-    elif not has_book_data(catalog):
-        raise SystemExit(
-            f"catalog error: {catalog} holds no book data (build it with `python -m adapters.hyperliquid.catalog_cli "
-            f"FILE_OR_DIR --catalog {catalog}`, `make catalogs` for the bundled ones, or omit --catalog)"
-        )
+    book data, as ``run_backtest.py`` requires (``run_backtest.catalog_problem``). Exits with the way to build it."""
+    if (problem := catalog_problem(catalog, DEFAULT_CATALOG)) is not None:
+        raise SystemExit(f"catalog error: {problem}")
     return catalog
 
 

@@ -50,6 +50,7 @@ from mm_strategy.reporting import compute_metrics  # noqa: E402
 from mm_strategy.reporting.metrics import FEED_DOWN_TRIGGER  # noqa: E402
 from mm_strategy.reporting.inputs import FillRecord  # noqa: E402
 from run_backtest import has_book_data  # noqa: E402
+from run_backtest import no_book_data  # noqa: E402
 
 GRID = {"num_levels": 3, "grid_step_bps": 2, "requote_threshold_bps": 5, "skew_factor": 0.0}
 DEFAULT_DATASETS = (
@@ -244,7 +245,7 @@ def dataset_problem(config: Path, catalog: Path) -> str | None:
     except ValueError as exc:
         return str(exc)  # names the file and the field
     if not has_book_data(catalog):
-        return f"{catalog} holds no book data (build it with `python -m adapters.hyperliquid.catalog_cli`)"
+        return no_book_data(catalog)
     try:
         catalog_instrument(catalog, InstrumentId.from_str(settings.instrument_id))
     except ValueError as exc:
