@@ -24,10 +24,10 @@ from nautilus_trader.config import BacktestEngineConfig
 from nautilus_trader.config import BacktestRunConfig
 from nautilus_trader.config import BacktestVenueConfig
 from nautilus_trader.config import DataEngineConfig
+from nautilus_trader.config import ExecEngineConfig
 from nautilus_trader.config import ImportableFeeModelConfig
 from nautilus_trader.config import ImportableFillModelConfig
 from nautilus_trader.config import ImportableLatencyModelConfig
-from nautilus_trader.config import ExecEngineConfig
 from nautilus_trader.config import RiskEngineConfig
 from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.enums import BookAction
@@ -55,6 +55,8 @@ STREAM_WINDOW_S = 3600.0
 # setting too): otherwise a day of the archive's quoting holds 45k orders in 15k order lists and 110k account states
 # (one per order event: the margin account recomputes), 13 MB an hour for the run's whole length.
 PURGE_AFTER_MINS = 60
+# Where a ParquetDataCatalog keeps book deltas (the folder name differs between NautilusTrader's writers).
+BOOK_DELTA_DIRS = ("order_book_deltas", "order_book_delta")
 
 
 def purge_settings() -> dict[str, int]:
@@ -65,8 +67,6 @@ def purge_settings() -> dict[str, int]:
         "purge_account_events_interval_mins": PURGE_AFTER_MINS,
         "purge_account_events_lookback_mins": PURGE_AFTER_MINS,
     }
-# Where a ParquetDataCatalog keeps book deltas (the folder name differs between NautilusTrader's writers).
-BOOK_DELTA_DIRS = ("order_book_deltas", "order_book_delta")
 
 
 @dataclass(frozen=True, slots=True)

@@ -809,9 +809,8 @@ class KappaModel:
             # the model (A' = A·e^(−κf)) GLFT's half-spread is U-shaped in κ with its low near the prior, so the
             # prior is the tightest quote on offer exactly when the market differs most (review: SOL with sweeps 4×
             # deeper published the prior's 2.57 bp half-spread where the band edge gives 3.97).
-            edge = p.reliability_ratio * priors.kappa_per_frac
-            base_kappa = edge if reason is FitReason.ABOVE_MAX else priors.kappa_per_frac / p.reliability_ratio
-            base_a, base_source = fit.a_per_s, source
+            ratio = p.reliability_ratio if reason is FitReason.ABOVE_MAX else 1.0 / p.reliability_ratio
+            base_a, base_kappa, base_source = fit.a_per_s, ratio * priors.kappa_per_frac, source
         else:
             base_a, base_kappa, base_source = priors.a_per_s, priors.kappa_per_frac, CurveSource.PRIOR
         own = self._own[side]
