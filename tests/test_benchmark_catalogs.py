@@ -19,25 +19,20 @@ def builds(monkeypatch) -> list:
     return asked
 
 
+BENCHMARKS = {
+    "estimators": lambda catalog: estimators.main(["--catalog", catalog, "--no-engine"]),
+    "backtest_throughput": lambda catalog: backtest_throughput.main(["--catalog", catalog]),
+}
+
+
 @pytest.mark.parametrize("exists", [False, True])
-def test_estimators_refuse_a_catalog_without_book_data_and_build_nothing(tmp_path, builds, capsys, exists):
+@pytest.mark.parametrize("script", list(BENCHMARKS))
+def test_the_benchmarks_refuse_a_catalog_without_book_data_and_build_nothing(tmp_path, builds, capsys, script, exists):
     typo = tmp_path / "catalgo"
     if exists:
         typo.mkdir()
     with pytest.raises(SystemExit) as stop:
-        estimators.main(["--catalog", str(typo), "--no-engine"])
-    assert "holds no book data" in str(stop.value.code) and str(typo) in str(stop.value.code)
-    assert builds == [] and typo.exists() == exists
-    assert capsys.readouterr().out == "", "exits before any measurement"
-
-
-@pytest.mark.parametrize("exists", [False, True])
-def test_backtest_throughput_refuses_a_catalog_without_book_data_and_builds_nothing(tmp_path, builds, capsys, exists):
-    typo = tmp_path / "catalgo"
-    if exists:
-        typo.mkdir()
-    with pytest.raises(SystemExit) as stop:
-        backtest_throughput.main(["--catalog", str(typo)])
+        BENCHMARKS[script](str(typo))
     assert "holds no book data" in str(stop.value.code) and str(typo) in str(stop.value.code)
     assert builds == [] and typo.exists() == exists
     assert capsys.readouterr().out == "", "exits before any measurement"

@@ -51,17 +51,31 @@ def break_signing(live, action_type: str) -> FailingSigner:
     return exchange._signer
 
 
-def by_rest_only(live) -> None:
-    live.exec_client._poster._is_connected = lambda: False
+async def node_over(transport: str, exchange_factory, node_factory):
+    """A manual node whose actions go as WS posts, or by REST only (the poster reports itself disconnected)."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    if transport == "rest":
+        live.exec_client._poster._is_connected = lambda: False
+    return live, strategy
+
+
+async def refused_as_not_sent(live, order, event_name: str):
+    """The order once its last event is ``event_name`` (a cancel or modify rejected), checked to carry the reason."""
+    await wait_for(
+        lambda: type(live.node.cache.order(order.client_order_id).events[-1]).__name__ == event_name,
+        5,
+        f"{order.client_order_id}: {event_name}",
+    )
+    order = live.node.cache.order(order.client_order_id)
+    assert order.events[-1].reason == "not sent: ValueError: signing device unavailable"
+    return order
 
 
 @pytest.mark.parametrize("transport", ["ws_post", "rest"])
 async def test_orders_whose_action_cannot_be_signed_are_submitted_then_rejected(
     exchange_factory, node_factory, transport
 ):
-    live, strategy = await manual_node(exchange_factory, node_factory)
-    if transport == "rest":
-        by_rest_only(live)
+    live, strategy = await node_over(transport, exchange_factory, node_factory)
     received = record_actions(live)
     signer = break_signing(live, "order")
     bid, _ = touch(live)
@@ -84,21 +98,13 @@ async def test_orders_whose_action_cannot_be_signed_are_submitted_then_rejected(
 async def test_a_cancel_that_cannot_be_signed_is_rejected_and_the_orders_stay_open(
     exchange_factory, node_factory, transport
 ):
-    live, strategy = await manual_node(exchange_factory, node_factory)
-    if transport == "rest":
-        by_rest_only(live)
+    live, strategy = await node_over(transport, exchange_factory, node_factory)
     orders = [await rest_a_bid(live, strategy, 60 + i) for i in range(2)]
     signer = break_signing(live, "cancelByCloid")
     strategy.cancel_orders(orders)
     for order in orders:
-        await wait_for(
-            lambda: type(live.node.cache.order(order.client_order_id).events[-1]).__name__ == "OrderCancelRejected",
-            5,
-            f"{order.client_order_id} cancel rejected",
-        )
-        order = live.node.cache.order(order.client_order_id)
+        order = await refused_as_not_sent(live, order, "OrderCancelRejected")
         assert order.status == OrderStatus.ACCEPTED, "not left PENDING_CANCEL"
-        assert order.events[-1].reason == "not sent: ValueError: signing device unavailable"
     assert len(live.venue_open_orders()) == 2
 
     signer.failing = False
@@ -111,21 +117,13 @@ async def test_a_cancel_that_cannot_be_signed_is_rejected_and_the_orders_stay_op
 async def test_a_modify_that_cannot_be_signed_is_rejected_and_the_order_keeps_its_price(
     exchange_factory, node_factory, transport
 ):
-    live, strategy = await manual_node(exchange_factory, node_factory)
-    if transport == "rest":
-        by_rest_only(live)
+    live, strategy = await node_over(transport, exchange_factory, node_factory)
     order = await rest_a_bid(live, strategy, 70)
     price = order.price
     signer = break_signing(live, "batchModify")
     bid, _ = touch(live)
     strategy.modify_order(order, price=live.node.cache.instrument(BTC_ID).make_price(bid - 75))
-    await wait_for(
-        lambda: type(live.node.cache.order(order.client_order_id).events[-1]).__name__ == "OrderModifyRejected",
-        5,
-        "modify rejected",
-    )
-    order = live.node.cache.order(order.client_order_id)
+    order = await refused_as_not_sent(live, order, "OrderModifyRejected")
     assert order.status == OrderStatus.ACCEPTED and order.price == price, "not left PENDING_UPDATE"
-    assert order.events[-1].reason == "not sent: ValueError: signing device unavailable"
     assert [o.limit_px for o in live.venue_open_orders()] == [price.as_decimal()]
     assert signer.refused == 1
