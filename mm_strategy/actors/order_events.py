@@ -73,11 +73,6 @@ class OwnFill:
         it arrived is not the book at the fill."""
         return self.delivery_lag_ns > LATE_FILL_NS
 
-    def require_placement_mid(self) -> float:
-        if self.placement_mid is None:
-            raise UnusableEvent("fill of an order without placement tags (not placed by our strategy)")
-        return self.placement_mid
-
 
 @dataclass(frozen=True, slots=True)
 class RestingSpell:
