@@ -13,10 +13,12 @@ By default the node runs twice, actions by REST then as WS posts (``HyperliquidE
 Probes (``time.perf_counter_ns``, in the node's process) are stamped along the whole path, each the first time it
 is reached after a frame (``STAGES``): the data client receives the ``l2Book`` frame (before decoding) and hands
 its deltas to the data engine; the data engine's queue task handles them; the strategy's handler starts (the
-actors ran before it), sends the batch cancel and the order list, and returns; the risk engine's and the
-execution engine's queue tasks run each command; our client starts each; the request is *on the wire*: for REST
-when aiohttp writes the body to the socket, for a WS post when its frame is written. The report gives each
-point's time since the frame and the hops of the first order and the first cancel.
+actors ran before it), sends its modifies, the batch cancel and the order list, and returns; the risk engine's
+and the execution engine's queue tasks run each command; our client starts each (the modifies of one pass as one
+``batchModify``, once the engine's pass is over); the request is *on the wire*: for REST when aiohttp writes the
+body to the socket, for a WS post when its frame is written. The report gives each point's time since the frame
+and the hops of the first order, the first cancel and the first modify; a strategy that sends no modify in the
+run is reported as such (count 0).
 
 Only the first request after each frame is a sample (later ones queue behind it). The IP weight budget is
 lifted for the run: it is venue policy, and waiting for it would measure the budget, not the code path. The
@@ -57,6 +59,7 @@ import msgspec
 from aiohttp import http_writer
 from nautilus_trader.execution.messages import BatchCancelOrders
 from nautilus_trader.execution.messages import CancelOrder
+from nautilus_trader.execution.messages import ModifyOrder
 from nautilus_trader.execution.messages import SubmitOrder
 from nautilus_trader.execution.messages import SubmitOrderList
 from nautilus_trader.model.data import OrderBookDeltas
@@ -96,6 +99,7 @@ STAGES = (
     ("deltas", "deltas handed to the data engine (decoded, diffed)"),
     ("data_engine", "data engine handles them"),
     ("strategy", "strategy on_order_book_deltas starts (actors done)"),
+    ("modify_sent", "strategy sends its first modify"),
     ("cancel_sent", "strategy sends the batch cancel"),
     ("submit_sent", "strategy sends the order list"),
     ("strategy_done", "strategy on_order_book_deltas returns"),
@@ -103,6 +107,9 @@ STAGES = (
     ("exec_cancel", "exec engine runs the cancel"),
     ("client_cancel", "exec client cancel starts"),
     ("wire_cancel", "cancel on the wire"),
+    ("exec_modify", "exec engine runs a modify"),
+    ("client_modify", "exec client starts the batchModify"),
+    ("wire_modify", "batchModify on the wire"),
     ("risk", "risk engine runs the order list"),
     ("risk_done", "risk engine done with it"),
     ("exec_enqueued", "order list enqueued for the exec engine"),
@@ -113,6 +120,8 @@ STAGES = (
 # The hops of each reaction, as consecutive probe points.
 ORDER_PATH = ("frame", "deltas", "data_engine", "strategy", "submit_sent", "risk", "exec_submit", "client_submit", "wire_order")
 CANCEL_PATH = ("frame", "deltas", "data_engine", "strategy", "cancel_sent", "exec_cancel", "client_cancel", "wire_cancel")
+MODIFY_PATH = ("frame", "deltas", "data_engine", "strategy", "modify_sent", "exec_modify", "client_modify", "wire_modify")
+WIRE_STAGES = ("wire_order", "wire_cancel", "wire_modify")
 _CANCELS = (CancelOrder, BatchCancelOrders)
 _SUBMITS = (SubmitOrder, SubmitOrderList)
 
@@ -134,8 +143,8 @@ class Probes:
             current[stage] = time.perf_counter_ns()
 
     def on_wire(self, body: bytes) -> None:
-        """A REST body or a WS post frame; only orders and cancels count (the dead-man switch refresh is not a
-        reaction to the book)."""
+        """A REST body or a WS post frame; only orders, cancels and modifies count (the dead-man switch refresh is
+        not a reaction to the book)."""
         start = body.find(b'"action":{"type":"')
         if start < 0:
             return
@@ -144,13 +153,16 @@ class Probes:
             self.mark("wire_order")
         elif body.startswith(b'cancelByCloid"', start):
             self.mark("wire_cancel")
+        elif body.startswith(b'batchModify"', start):
+            self.mark("wire_modify")
 
     def since_frame(self, stage: str) -> list[int]:
         return [f[stage] - f["frame"] for f in self.frames if stage in f]
 
     def first_any(self) -> list[int]:
-        ends = ("wire_order", "wire_cancel")
-        return [min(f[s] for s in ends if s in f) - f["frame"] for f in self.frames if any(s in f for s in ends)]
+        return [
+            min(f[s] for s in WIRE_STAGES if s in f) - f["frame"] for f in self.frames if any(s in f for s in WIRE_STAGES)
+        ]
 
     def hops(self, path: tuple[str, ...]) -> list[tuple[str, list[int]]]:
         """Each hop of ``path`` over the frames that went all the way along it."""
@@ -196,13 +208,17 @@ def install_probes(node, probes: Probes) -> None:
     wrap(strategy, "cancel_orders", lambda *args, **kwargs: probes.mark("cancel_sent"))
     wrap(strategy, "submit_order_list", lambda *args, **kwargs: probes.mark("submit_sent"))
     wrap(strategy, "submit_order", lambda *args, **kwargs: probes.mark("submit_sent"))
+    wrap(strategy, "modify_order", lambda *args, **kwargs: probes.mark("modify_sent"))
     risk = node.kernel.risk_engine
     risk_execute = risk._execute_command
 
     def risk_probe(command) -> None:
-        probes.mark("risk")
+        is_submit = isinstance(command, _SUBMITS)  # the modifies before it go this way too
+        if is_submit:
+            probes.mark("risk")
         risk_execute(command)
-        probes.mark("risk_done")
+        if is_submit:
+            probes.mark("risk_done")
 
     risk._execute_command = risk_probe
     wrap(
@@ -216,10 +232,13 @@ def install_probes(node, probes: Probes) -> None:
             probes.mark("exec_cancel")
         elif isinstance(command, _SUBMITS):
             probes.mark("exec_submit")
+        elif isinstance(command, ModifyOrder):
+            probes.mark("exec_modify")
 
     wrap(node.kernel.exec_engine, "_execute_command", exec_probe)
     wrap(exec_client, "_submit", lambda orders: probes.mark("client_submit"))
     wrap(exec_client, "_cancel", lambda states: probes.mark("client_cancel"))
+    wrap(exec_client, "_modify", lambda commands: probes.mark("client_modify"))
     install_socket_probe(probes)
     poster = exec_client._poster
     if poster is not None:
@@ -352,7 +371,8 @@ class LoopTrace:
 
 def report_loop_trace(trace: LoopTrace, probes: Probes) -> None:
     hops = list(zip(ORDER_PATH, ORDER_PATH[1:])) + [("strategy", "cancel_sent"), ("cancel_sent", "exec_cancel"),
-                                                      ("exec_cancel", "client_cancel"), ("client_cancel", "wire_cancel")]
+                                                      ("exec_cancel", "client_cancel"), ("client_cancel", "wire_cancel"),
+                                                      ("exec_modify", "client_modify"), ("client_modify", "wire_modify")]
     print()
     print(f"what the loop ran inside each hop ({len(trace.runs)} callbacks traced)")
     for a, b in hops:
@@ -472,13 +492,16 @@ def report(probes: Probes, title: str) -> None:
     print()
     print(title)
     print(f"{'stage':<56} {'n':>6} {'p50 µs':>9} {'p99 µs':>9} {'mean µs':>9}")
-    print(row("book frame -> first order/cancel on the wire", probes.first_any()))
+    print(row("book frame -> first order/cancel/modify on the wire", probes.first_any()))
     print(row("book frame -> first order request on the wire", probes.since_frame("wire_order")))
     print(row("book frame -> first cancel request on the wire", probes.since_frame("wire_cancel")))
+    print(row("book frame -> first modify (batchModify) on the wire", probes.since_frame("wire_modify")))
+    if not probes.since_frame("modify_sent"):
+        print("  (no modify in this run: the strategy sent none)")
     print("since the frame (every frame that reached the point)")
     for stage, label in STAGES[1:]:
         print(row(f"  {label}", probes.since_frame(stage)))
-    for name, path in (("order", ORDER_PATH), ("cancel", CANCEL_PATH)):
+    for name, path in (("order", ORDER_PATH), ("cancel", CANCEL_PATH), ("modify", MODIFY_PATH)):
         print(f"hops of the first {name} (frames that went the whole way)")
         for hop, samples in probes.hops(path):
             print(row(f"  {hop}", samples))
@@ -491,6 +514,8 @@ def quantile_us(samples_ns: list[int], q: float) -> float:
 
 def goal_line(probes: Probes, stage: str) -> str:
     samples = probes.since_frame(stage)
+    if not samples:
+        return f"{stage}: no sample (0 frames reached it)"
     p50, p99 = quantile_us(samples, 0.5), quantile_us(samples, 0.99)
     verdict = "met" if p50 <= GOAL_P50_US and p99 <= GOAL_P99_US else "NOT met"
     return f"{stage}: p50 {p50:,.0f} µs, p99 {p99:,.0f} µs (goal p50 <= {GOAL_P50_US} µs, p99 <= {GOAL_P99_US:,} µs: {verdict})"
@@ -530,11 +555,13 @@ def main(argv: list[str] | None = None) -> int:
     print(row("signed body (nonce + sign + JSON)", body_ns))
     print()
     for transport, probes in runs.items():
-        for stage in ("wire_order", "wire_cancel"):
+        for stage in WIRE_STAGES:
             print(f"{transport}: {goal_line(probes, stage)}")
     if len(runs) == 2:
-        for stage in ("wire_order", "wire_cancel"):
+        for stage in WIRE_STAGES:
             rest, ws = runs["rest"].since_frame(stage), runs["ws"].since_frame(stage)
+            if not (rest and ws):
+                continue
             print(
                 f"{stage} rest/ws: p50 {quantile_us(rest, 0.5) / quantile_us(ws, 0.5):.2f}x, "
                 f"p99 {quantile_us(rest, 0.99) / quantile_us(ws, 0.99):.2f}x"

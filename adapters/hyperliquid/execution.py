@@ -9,7 +9,8 @@ execution engine's call, and the task only carries the wait for the answer. The 
 Every order carries the deterministic cloid of its ``ClientOrderId`` (``keccak(coid)[:16]``), so any venue message
 maps back to the order without a stored table, and the map is rebuilt from the cache on connect. A submit list is
 one ``order`` action; a batch cancel, a cancel-all and the shutdown sweep are one ``cancelByCloid``/``cancel``
-action each.
+action each; the ModifyOrder commands that reach the client in one pass of the execution engine's queue are one
+``batchModify`` (:meth:`HyperliquidExecutionClient._flush_modifies`).
 
 Events come from three sources that race each other: the REST answer, the ``orderUpdates``/``userFills``/
 ``userEvents`` streams, and REST look-ups (reconnect resync, unknown outcomes). The rules that make any arrival
@@ -218,6 +219,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if config.ws_post:
             self._poster = WsActionPoster(self._ws.send_frame, lambda: self._ws.is_connected, config.ws_post_timeout_secs)
             exchange.post_over(self._poster)
+        self._pending_modifies: list[ModifyOrder] = []  # this pass's, for one batchModify (_flush_modifies)
+        self._modify_flush: asyncio.Handle | None = None
         self._states: dict[str, OrderState] = {}  # by cloid
         self._by_coid: dict[ClientOrderId, OrderState] = {}  # the same states: a command's order without hashing
         self._by_oid: dict[int, OrderState] = {}  # every oid an order has had
@@ -393,21 +396,26 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     # -- commands: started at once ---------------------------------------------------------------------
 
     def submit_order(self, command: SubmitOrder) -> None:
+        self._flush_modifies()
         self._start_now(self._submit_order(command), f"submit_order {command.order.client_order_id}")
 
     def submit_order_list(self, command: SubmitOrderList) -> None:
+        self._flush_modifies()
         self._start_now(self._submit_order_list(command), f"submit_order_list {command.order_list.id}")
 
     def modify_order(self, command: ModifyOrder) -> None:
-        self._start_now(self._modify_order(command), f"modify_order {command.client_order_id}")
+        self._queue_modify(command)
 
     def cancel_order(self, command: CancelOrder) -> None:
+        self._flush_modifies()
         self._start_now(self._cancel_order(command), f"cancel_order {command.client_order_id}")
 
     def batch_cancel_orders(self, command: BatchCancelOrders) -> None:
+        self._flush_modifies()
         self._start_now(self._batch_cancel_orders(command), f"batch_cancel_orders {len(command.cancels)}")
 
     def cancel_all_orders(self, command: CancelAllOrders) -> None:
+        self._flush_modifies()
         self._start_now(self._cancel_all_orders(command), f"cancel_all_orders {command.instrument_id}")
 
     def _start_now(self, coroutine, name: str) -> asyncio.Task:
@@ -728,21 +736,58 @@ class HyperliquidExecutionClient(LiveExecutionClient):
 
     # -- modify ----------------------------------------------------------------------------------------
 
-    async def _modify_order(self, command: ModifyOrder) -> None:
+    def _queue_modify(self, command: ModifyOrder) -> None:
+        """Hold ``command`` for this pass's ``batchModify`` (see :meth:`_flush_modifies` for when it goes)."""
+        self._pending_modifies.append(command)
+        if self._modify_flush is None:
+            self._modify_flush = self._loop.call_soon(self._flush_modifies)
+
+    def _flush_modifies(self) -> None:
+        """Send the modifies held in this pass as ONE ``batchModify`` action (one nonce, one signature, one post),
+        started eagerly like any quoting command. Nautilus has no batch-modify command, so the client coalesces.
+
+        When: ``LiveExecutionEngine._run_cmd_queue`` takes its queued commands in one task step (``await
+        queue.get()`` does not suspend while the queue holds one), and the commands a strategy handler issued
+        together enter that queue together (one ``call_soon_threadsafe`` put each, run in one loop iteration).
+        So a requote's modifies reach the client back to back within one step, with nothing else running between
+        them. The flush is a ``call_soon`` from the first of them: it runs as soon as that step is over, ahead of
+        every callback scheduled after it (the I/O the loop polls next included), never on a timer. Another
+        command of this client within the step (a cancel, an order list) flushes first, so the wire keeps the
+        commands' order: a requote's modifies go out before its new orders, and a modify then a cancel of the
+        same order reach the venue in that order, as when each modify was its own action. (From a strategy, a
+        cancel issued with modifies reaches the client before them: Nautilus sends cancels straight to the
+        execution engine and modifies through the risk engine's queue, which denies a modify of an order then
+        pending cancel. Either way each order's rules hold: a modify of an order closed or not yet accepted is
+        rejected here, and one the venue refuses because a cancel overtook it is rejected, the held CANCELED
+        then closing the order.)
+
+        Hyperliquid publishes no cap on a ``batchModify``'s length (its IP weight grows by 1 per 40 modifies, one
+        request per modify on the address budget, as for an ``order`` batch), and orders of several assets share
+        one action (each order wire carries its asset), so a pass's modifies are never split."""
+        if self._modify_flush is not None:
+            self._modify_flush.cancel()
+            self._modify_flush = None
+        if self._pending_modifies:
+            commands, self._pending_modifies = self._pending_modifies, []
+            self._start_now(self._modify(commands), f"batch_modify {len(commands)}")
+
+    def _begin_modify(self, command: ModifyOrder, ts_now: int) -> tuple[OrderState, dict[str, Any]] | None:
+        """The order's state and its new wire, the modify recorded in the state; or None once the modify is
+        rejected (unknown order, not modifiable now, nothing left to rest, an invalid price). A second modify of
+        one order in a pass is refused as one in flight, as it was when the first had its own action."""
         order = self._cache.order(command.client_order_id)
         state = self._track(order) if order is not None else None
-        ts_now = self._clock.timestamp_ns()
         refusal = "unknown order" if state is None else state.modify_refusal()
         if refusal is not None:
             self._emit_modify_rejected(command, refusal, ts_now)
-            return
+            return None
         price = command.price or order.price
         quantity = command.quantity or order.quantity
         instrument = self._provider.find(order.instrument_id)
         remaining = quantity.as_decimal() - state.filled_qty
         if remaining <= 0 or instrument is None or not is_valid_price(price.as_decimal(), instrument.size_precision):
             self._emit_modify_rejected(command, f"invalid modify (price {price}, remaining {remaining})", ts_now)
-            return
+            return None
         tif = parsing.venue_tif(order.time_in_force, order.is_post_only) or "Gtc"
         leg_size = state.begin_modify(command, price, quantity.as_decimal())
         wire = actions.limit_order_wire(
@@ -754,22 +799,54 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             tif,
             state.cloid,
         )
+        return state, wire
+
+    async def _modify(self, commands: list[ModifyOrder]) -> None:
+        """Post the modifies that can go as one ``batchModify`` and settle each from its own status (positional,
+        as for an ``order`` batch). A lost answer is resolved per order by its cloid; a failure before the write
+        (signing) rejects every modify of the batch, the orders staying as they were."""
+        ts_now = self._clock.timestamp_ns()
+        batch = [prepared for command in commands if (prepared := self._begin_modify(command, ts_now)) is not None]
+        if not batch:
+            return
+        states = [state for state, _ in batch]
+        action = actions.batch_modify_action([(state.cloid, wire) for state, wire in batch])
         try:
-            response = await self._exchange.post(actions.batch_modify_action([(state.cloid, wire)]), 1)
+            response = await self._exchange.post(action, len(batch))
         except HyperliquidHttpError as error:
             if error.outcome_unknown:
-                self._log.warning(f"modify outcome unknown ({error}); looking {state.client_order_id} up by cloid")
-                self.create_task(self._resolve_modify(state), log_msg=f"resolve modify of {state.client_order_id}")
+                self._log.warning(f"modify outcome unknown ({error}); looking {len(states)} orders up by cloid")
+                for state in states:
+                    self._look_up_modify(state)
             else:
-                self._log_if_not_sent(error, f"modify of {state.client_order_id}")
-                self._run(state, state.on_modify_answer(None, str(error), self._clock.timestamp_ns(), time.monotonic()))
+                self._log_if_not_sent(error, f"modify of {len(states)} orders")
+                for state in states:
+                    self._modify_answer(state, None, str(error))
             return
-        self._budget.spend(1)
+        self._budget.spend(len(batch))
+        if response.error is not None:
+            self._note_budget_error(response.error)
+            for state in states:
+                self._modify_answer(state, None, response.error)
+            return
         statuses = response.statuses()
-        status = statuses[0] if statuses else None
-        error = response.error or (_status_error(status) if status is not None else "no answer to the modify")
-        new_oid = status.oid if isinstance(status, ItemStatus) else None
+        if len(states) > 1 and len(statuses) == 1 and (error := _status_error(statuses[0])) is not None:
+            for state in states:  # pre-validation answers the whole batch with one error
+                self._modify_answer(state, None, error)
+            return
+        for index, state in enumerate(states):
+            if index >= len(statuses):
+                self._log.warning(f"no status for the modify of {state.client_order_id}; looking it up by cloid")
+                self._look_up_modify(state)
+                continue
+            status = statuses[index]
+            self._modify_answer(state, status.oid if isinstance(status, ItemStatus) else None, _status_error(status))
+
+    def _modify_answer(self, state: OrderState, new_oid: int | None, error: str | None) -> None:
         self._run(state, state.on_modify_answer(new_oid, error, self._clock.timestamp_ns(), time.monotonic()))
+
+    def _look_up_modify(self, state: OrderState) -> None:
+        self.create_task(self._resolve_modify(state), log_msg=f"resolve modify of {state.client_order_id}")
 
     async def _resolve_modify(self, state: OrderState) -> None:
         """After a lost modify answer: the venue's latest order under the cloid shows whether it was replaced."""
@@ -777,7 +854,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             response = await self._info.order_status(self._user, state.cloid)
         except HyperliquidHttpError as error:
             reason = f"modify outcome unknown and the look-up failed ({error})"
-            self._run(state, state.on_modify_answer(None, reason, self._clock.timestamp_ns(), time.monotonic()))
+            self._modify_answer(state, None, reason)
             self._request_resync("a modify's outcome could not be looked up")
             return
         news = _news(response.order) if response.order is not None else None

@@ -1,0 +1,151 @@
+"""ModifyOrder commands that reach the execution client in one pass of the event loop go out as ONE signed
+``batchModify`` action (one nonce, one signature, one post), each modify keeping its own outcome: its own
+OrderUpdated or OrderModifyRejected from its positional status, its own look-up by cloid after a lost answer, and
+its own rejection when the action cannot be signed. Before, every ModifyOrder was its own action.
+
+Run under a real ``TradingNode`` against the local exchange (manual clock: the market holds still), with the
+strategy issuing the modifies back to back in one synchronous block, as a requoting handler does.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.events import OrderModifyRejected
+from nautilus_trader.model.events import OrderUpdated
+from nautilus_trader.model.orders import Order
+
+from tests.test_adapter_execution import manual_node
+from tests.test_adapter_execution import record_actions
+from tests.test_adapter_execution import rest_a_bid
+from tests.test_adapter_execution import settled
+from tests.test_adapter_execution import touch
+from tests.test_exec_not_sent import break_signing
+from tests.test_exec_not_sent import refused_as_not_sent
+from tests.test_live_support import BTC_ID
+from tests.test_live_support import exchange_factory  # noqa: F401  (fixture)
+from tests.test_live_support import node_factory  # noqa: F401  (fixture)
+from tests.test_live_support import wait_for
+
+
+async def three_resting_bids(live, strategy) -> list[Order]:
+    return [await rest_a_bid(live, strategy, 40 + 10 * i) for i in range(3)]
+
+
+def modify_back_to_back(live, strategy, orders: list[Order], prices: list[Decimal]) -> None:
+    """One ModifyOrder per order, issued in one synchronous block (no await between them)."""
+    instrument = live.node.cache.instrument(BTC_ID)
+    for order, price in zip(orders, prices):
+        strategy.modify_order(live.node.cache.order(order.client_order_id), price=instrument.make_price(price))
+
+
+def last_event(live, order: Order):
+    return live.node.cache.order(order.client_order_id).events[-1]
+
+
+async def outcome(live, order: Order, kind: type, timeout_s: float = 5):
+    what = f"{order.client_order_id}: {kind.__name__}"
+    await wait_for(lambda: isinstance(last_event(live, order), kind), timeout_s, what)
+    return live.node.cache.order(order.client_order_id)
+
+
+def cloid_of(live, order: Order) -> str:
+    return live.exec_client._by_coid[order.client_order_id].cloid
+
+
+async def test_three_modifies_go_out_as_one_batch_modify_each_with_its_own_outcome(exchange_factory, node_factory):
+    """The middle modify would cross the ask as post-only: the venue refuses that one alone (its status is the
+    second), so it gets OrderModifyRejected and keeps its price, while the other two are updated."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = await three_resting_bids(live, strategy)
+    old_oids = [order.venue_order_id for order in orders]
+    received = record_actions(live)
+    bid, ask = touch(live)
+    prices = [bid - 15, ask, bid - 55]
+    modify_back_to_back(live, strategy, orders, prices)
+
+    first, crossing, third = orders
+    for order, price in ((first, prices[0]), (third, prices[2])):
+        updated = await outcome(live, order, OrderUpdated)
+        assert updated.price.as_decimal() == price and updated.status == OrderStatus.ACCEPTED
+        assert updated.venue_order_id != old_oids[orders.index(order)], "the replacement's oid"
+    rejected = await outcome(live, crossing, OrderModifyRejected)
+    assert "Post only order would have immediately matched" in rejected.events[-1].reason
+    assert rejected.status == OrderStatus.ACCEPTED and rejected.price == crossing.price
+
+    assert [a["type"] for a in received] == ["batchModify"], "one action on the wire"
+    assert [m["oid"] for m in received[0]["modifies"]] == [cloid_of(live, o) for o in orders], "in command order"
+    resting = sorted(o.limit_px for o in live.venue_open_orders())
+    assert resting == sorted([prices[0], prices[2], crossing.price.as_decimal()])
+
+
+async def test_a_lost_batch_modify_answer_is_resolved_per_order_by_cloid(exchange_factory, node_factory):
+    """The venue executed the batch but its answer was lost: each order is looked up by its cloid. The two the
+    venue replaced are updated to their new leg; the one it refused (post-only cross) is rejected as not applied."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = await three_resting_bids(live, strategy)
+    received = record_actions(live)
+    live.exchange.faults.drop(action="batchModify", phase="response", count=1)
+    bid, ask = touch(live)
+    prices = [bid - 15, bid - 35, ask]
+    modify_back_to_back(live, strategy, orders, prices)
+
+    for order, price in zip(orders[:2], prices):
+        updated = await outcome(live, order, OrderUpdated, timeout_s=10)
+        assert updated.price.as_decimal() == price and updated.status == OrderStatus.ACCEPTED
+        assert updated.venue_order_id.value in {str(o.oid) for o in live.venue_open_orders()}, "the new leg, by cloid"
+    kept = await outcome(live, orders[2], OrderModifyRejected, timeout_s=10)
+    assert kept.status == OrderStatus.ACCEPTED and kept.price == orders[2].price
+    assert [a["type"] for a in received] == ["batchModify"], "one batch, nothing resent"
+
+
+async def test_a_batch_modify_that_cannot_be_signed_rejects_every_modify(exchange_factory, node_factory):
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = await three_resting_bids(live, strategy)
+    signer = break_signing(live, "batchModify")
+    bid, _ = touch(live)
+    modify_back_to_back(live, strategy, orders, [bid - 15, bid - 35, bid - 55])
+    for order in orders:
+        kept = await refused_as_not_sent(live, order, "OrderModifyRejected")
+        assert kept.status == OrderStatus.ACCEPTED and kept.price == order.price, "not left PENDING_UPDATE"
+    assert signer.refused == 1, "one action signed for the three modifies"
+    assert sorted(o.limit_px for o in live.venue_open_orders()) == sorted(o.price.as_decimal() for o in orders)
+
+
+async def test_modifies_then_an_order_list_in_one_pass_keep_their_order_on_the_wire(exchange_factory, node_factory):
+    """A requote's usual shape (modifies, then new orders): the batch goes out before the order action, not after
+    it nor on a timer, since the order list's own command flushes the modifies queued before it."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = await three_resting_bids(live, strategy)
+    received = record_actions(live)
+    bid, _ = touch(live)
+    modify_back_to_back(live, strategy, orders[:2], [bid - 15, bid - 35])
+    new_orders = [strategy.limit(OrderSide.BUY, bid - 90 - i) for i in range(2)]
+    strategy.submit_order_list(strategy.order_factory.create_list(new_orders))
+    for order in new_orders:
+        await settled(live, order, OrderStatus.ACCEPTED)
+    for order in orders[:2]:
+        await outcome(live, order, OrderUpdated)
+    assert [action["type"] for action in received] == ["batchModify", "order"]
+    assert len(received[0]["modifies"]) == 2
+
+
+async def test_a_modify_and_a_cancel_of_one_order_in_one_pass_end_cancelled(exchange_factory, node_factory):
+    """Nautilus sends a cancel straight to the execution engine and a modify through the risk engine's queue, so
+    the cancel is on the wire first and the risk engine denies the modify of the order now pending cancel: the
+    batch carries the other order's modify alone, and the order ends CANCELED at the venue and in the node."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    cancelled, modified, _ = await three_resting_bids(live, strategy)
+    received = record_actions(live)
+    bid, _ = touch(live)
+    modify_back_to_back(live, strategy, [cancelled, modified], [bid - 15, bid - 35])
+    strategy.cancel_order(live.node.cache.order(cancelled.client_order_id))
+    await settled(live, cancelled, OrderStatus.CANCELED)
+    updated = await outcome(live, modified, OrderUpdated)
+    assert updated.price.as_decimal() == bid - 35
+    targets = [[c.get("cloid") or c.get("oid") for c in a.get("cancels", a.get("modifies"))] for a in received]
+    assert [a["type"] for a in received] == ["cancelByCloid", "batchModify"]
+    assert targets == [[cloid_of(live, cancelled)], [cloid_of(live, modified)]]
+    assert cloid_of(live, cancelled) not in {o.cloid for o in live.venue_open_orders()}
