@@ -1,17 +1,45 @@
 """Resolve one quote cycle's GLFT inputs from the estimator actors' latest messages, or their fallbacks.
 
 A fresh estimate is used as it is. A missing one falls back to the instrument's prior. A *stale* one falls back
-to whichever of the prior and its last value quotes more conservatively, input by input (DESIGN §5: a stale
-estimate never makes quotes less conservative): the half-spread falls with κ and A, the skew falls with A and
-rises with σ, so the fallback takes the smaller κ and A, the larger σ, keeps the last add-ons, and drops any
-calibration tightening. Falling back from a learned A of 0.04/s to a 0.8/s prior would shrink the skew 4×
-exactly when the feed of our own fills has stopped.
+to whichever of the prior and its last value quotes more conservatively (DESIGN §5: a stale estimate never makes
+quotes less conservative): σ the larger (the skew rises with it), the last add-ons kept, calibration's tightening
+dropped. Falling back from a learned A of 0.04/s to a 0.8/s prior would shrink the skew 4× exactly when the feed of
+our own fills has stopped.
+
+The intensity curve falls back whole, per side: the prior's (κ, A) or the last estimate's, never κ of one with A of
+the other (a curve no model fitted). Which one is priced, not read off the fields: with the maker fee in the model
+(A' = A·e^(−κf), ``quoting.glft_depths_bps``) the half-spread is U-shaped in κ, its bottom at 1.2–1.5× the shipped
+priors' κ (BTC: 23.5k at the prior's A and σ), and past the bottom the smaller κ is the *tighter* quote. A BTC
+estimate at the band's edge (κ 47.7k, A 0.066/s) quoted 3.85 bp and a 4.28 bp/lot skew; stale, the old
+field-by-field minimum (15.9k, 0.066) quoted 2.47 bp and 0.68 bp/lot. (The minimum is never tighter than *both*
+curves: the half-spread falls with A at any κ, so the minimum is at least as wide as the curve holding the smaller
+κ. It is tighter than the wider one whenever the larger κ is past the bottom of the U.)
+
+"More conservative" per side, from the closed form: a side's depth is H + k·q, H = max(f + m·(c1 + ½·c2·σ), floor)
+and k the per-lot skew c2·σ averaged over the two sides' curves (Δ = 1, ``models/glft.py``), so a side's own curve
+sets D(q) = H + ½·k_own·|q| when that side adds to an inventory of |q| lots. The fallback takes the curve with the
+larger D at the cycle's σ, γ, mid, position and multipliers (ties: the larger skew, then the last curve). H and the
+skew often disagree (online readings of the 2025-09-03 captures against the shipped priors: 189 of 198 BTC
+side-readings, 14 of 198 ETH, 81 of 198 SOL): the wider-H curve then has the smaller κ (larger c1 ≈ 1/κ) and the
+smaller skew. Flat, D is H and the wider half-spread wins; from |q| = 2·(H₁ − H₂)/(k₂ − k₁) lots on (BTC 0.4–2.6
+lots p10–p90, ETH and SOL under 1) the larger-skew curve quotes the side that adds inventory deeper and pulls the
+side that sheds it in faster: more conservative on both sides. Neither term alone would do: by the half-spread
+a BTC reading (30.1k, 0.128) loses to the prior by 0.009 bp and the skew falls from 1.04 to 0.46 bp/lot; by the
+skew the reading (12.6k, 0.177) loses and the flat half-spread falls by 0.12 bp.
+
+The choice depends on σ, γ (with the position) and the mid, so a contested side (stale, its last curve not the
+prior's) is priced again when they or the multiplier change; a fresh or settled side never is, and fresh cycles
+cost what they did. Pricing a curve needs the quote's scale (``DepthRules``: fee, floor, multipliers; the order
+size; the mid): γ is per USD, so c1 and c2 depend on γ·lot·mid. A resolver built without it (``depth_rules`` and
+``lot`` unset, or ``resolve`` called without a mid) keeps the old field-by-field minimum for a contested side: the
+strategy quotes as before until it passes them.
 
 Framework-free apart from reading message fields, so each rule is tested without an engine.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Protocol
 
@@ -25,7 +53,12 @@ from mm_strategy.models.priors import InstrumentPriors
 from mm_strategy.models.risk import RiskConfig
 from mm_strategy.models.risk import gamma_for
 from mm_strategy.models.risk import combined_half_spread_mult
+from mm_strategy.quoting import DepthRules
 from mm_strategy.quoting import ModelInputs
+from mm_strategy.quoting import glft_depths_bps
+
+Curve = tuple[float, float]  # one side's (κ per price fraction, A fills/s)
+_SIDES = (("kappa_bid", "a_per_s_bid"), ("kappa_ask", "a_per_s_ask"))
 
 
 class Estimates(Protocol):
@@ -51,6 +84,36 @@ def _field(estimate: object | None, name: str) -> float | None:
     return None if estimate is None else _positive(getattr(estimate, name))
 
 
+def _side_curve(estimate: KappaEstimate | None, kappa_name: str, a_name: str) -> Curve | None:
+    """The side's curve, or None when there is no estimate or either field is not positive (not a curve)."""
+    if estimate is None:
+        return None
+    kappa, a_per_s = getattr(estimate, kappa_name), getattr(estimate, a_name)
+    return (kappa, a_per_s) if kappa > 0 and a_per_s > 0 else None
+
+
+def adding_side_depth_bps(
+    curve: Curve,
+    sigma_frac_per_sqrt_s: float,
+    gamma_per_usd: float,
+    half_spread_mult: float,
+    mid: float,
+    lot: float,
+    q_lots: float,
+    rules: DepthRules,
+) -> tuple[float, float]:
+    """(D, k): the depth in bps this curve gives its side when that side adds to an inventory of ``|q_lots|`` lots,
+    D = half-spread (fee, multipliers and floor as quoted) + ½·k·|q|, and its own skew k in bps per lot.
+
+    Priced by ``glft_depths_bps`` itself with the curve on both sides (so the averaged skew is this curve's) and a
+    tick equal to the mid: depths in bps do not depend on the tick (``models/glft.py``).
+    """
+    kappa, a_per_s = curve
+    inputs = ModelInputs(kappa, kappa, a_per_s, a_per_s, sigma_frac_per_sqrt_s, gamma_per_usd, half_spread_mult)
+    depths = glft_depths_bps(inputs, mid, mid, lot, 0.0, rules)
+    return depths.half_spread_bid_bps + 0.5 * depths.skew_bps_per_lot * abs(q_lots), depths.skew_bps_per_lot
+
+
 def informed_addon_bps(estimate: InformedFlowEstimate | None, cap_bps: float) -> tuple[float, float]:
     """(bid, ask) widening for informed flow: informed *buying* endangers our asks, informed selling our bids.
 
@@ -63,6 +126,11 @@ def informed_addon_bps(estimate: InformedFlowEstimate | None, cap_bps: float) ->
     return scale * estimate.p_informed_sell, scale * estimate.p_informed_buy
 
 
+# A contested curve is priced at the mid to 0.1 % (steps of 1e-3 in ln mid), so a stale cycle prices again when the
+# mid moves that far, not on every tick (a pricing is up to three ``glft_depths_bps``: 25 µs a cycle against 3-4 µs
+# when every cycle prices). The mid enters through γ·lot·mid: ±0.05 % of it moves the σ term (∝ √(γ·lot·mid)) by
+# ±0.025 %, under 1e-3 bp at the band's edge.
+_MID_STEPS_PER_LOG = 1_000
 _UNSEEN = object()  # no estimate resolved yet: unlike None (none received), never the same as what arrives
 
 
@@ -73,14 +141,37 @@ class InputResolver:
     inputs is kept with the estimate objects it came from (the fresh one or None, and the last one) and computed
     again only when one of them changes: a new message, or the estimate turning stale. A published message is never
     changed (every publish builds a new one), so the same objects give the same share. γ is kept with the σ and the
-    position it came from. The estimates are asked every cycle as before, so what they count and log is unchanged.
+    position it came from. A contested curve side (stale, its last curve not the prior's) is chosen again only when
+    what prices it changes (σ, γ, the half-spread multiplier, the mid, |position|); every other cycle reuses it. The
+    estimates are asked every cycle as before, so what they count and log is unchanged.
+
+    ``depth_rules`` and ``lot`` (the order size, base units) are the quote's scale, with the mid passed to
+    ``resolve``; see the module docstring for a resolver built without them.
     """
 
-    def __init__(self, priors: InstrumentPriors, risk: RiskConfig, informed_addon_cap_bps: float) -> None:
+    def __init__(
+        self,
+        priors: InstrumentPriors,
+        risk: RiskConfig,
+        informed_addon_cap_bps: float,
+        depth_rules: DepthRules | None = None,
+        lot: float | None = None,
+    ) -> None:
+        if (depth_rules is None) != (lot is None):
+            raise ValueError("InputResolver: depth_rules and lot price a curve together: pass both or neither")
+        if lot is not None and not lot > 0:
+            raise ValueError(f"InputResolver.lot: must be > 0, got {lot!r}")
         self._priors = priors
         self._risk = risk
         self._informed_addon_cap_bps = informed_addon_cap_bps
+        self._depth_rules = depth_rules
+        self._lot = lot
+        self._prior_curve: Curve = (priors.kappa_per_frac, priors.a_per_s)
         self._curve_from: tuple[object, object] = (_UNSEEN, _UNSEEN)
+        # per side (bid, ask): the settled curve and None, or (prior, last curve) while the side is contested
+        self._sides: tuple[tuple[Curve, Curve | None], ...] = ()
+        self._contested = False
+        self._choice_from: tuple | None = None  # what the contested sides were priced at (None: choose again)
         self._curve = (0.0, 0.0, 0.0, 0.0)  # κ bid, κ ask, A bid, A ask
         self._sigma_from: tuple[object, object] = (_UNSEEN, _UNSEEN)
         self._sigma = 0.0
@@ -91,20 +182,14 @@ class InputResolver:
         self._informed_from: object = _UNSEEN
         self._informed = (0.0, 0.0)
 
-    def resolve(self, estimates: Estimates, now_ns: int, position: float) -> ModelInputs:
+    def resolve(self, estimates: Estimates, now_ns: int, position: float, mid: float | None = None) -> ModelInputs:
         fresh, last = estimates.fresh, estimates.last
         priors = self._priors
         fresh_kappa, last_kappa = fresh(KappaEstimate, now_ns), last(KappaEstimate)
         if fresh_kappa is not self._curve_from[0] or last_kappa is not self._curve_from[1]:
-            self._curve = tuple(
-                _pick(_field(fresh_kappa, name), _field(last_kappa, name), prior, min)
-                for name, prior in (
-                    ("kappa_bid", priors.kappa_per_frac),
-                    ("kappa_ask", priors.kappa_per_frac),
-                    ("a_per_s_bid", priors.a_per_s),
-                    ("a_per_s_ask", priors.a_per_s),
-                )
-            )
+            self._sides = tuple(self._side_share(fresh_kappa, last_kappa, *names) for names in _SIDES)
+            self._contested = any(last is not None for _, last in self._sides)
+            self._choice_from = None
             self._curve_from = (fresh_kappa, last_kappa)  # after the share: an input that raises is met again
         fresh_vol, last_vol = fresh(VolatilityEstimate, now_ns), last(VolatilityEstimate)
         if fresh_vol is not self._sigma_from[0] or last_vol is not self._sigma_from[1]:
@@ -138,6 +223,13 @@ class InputResolver:
                 warmup.uplift if warmup is not None else 1.0,
             )
             self._half_spread_from = (calibration, warmup)
+        if self._choice_from is None or self._contested:
+            mid_step = None if mid is None else round(math.log(mid) * _MID_STEPS_PER_LOG)
+            priced_at = (sigma, self._gamma, self._half_spread_mult, mid_step, abs(position))
+            if priced_at != self._choice_from:
+                priced_mid = None if mid_step is None else math.exp(mid_step / _MID_STEPS_PER_LOG)
+                self._curve = self._choose(priced_mid, abs(position))
+                self._choice_from = priced_at
         kappa_bid, kappa_ask, a_bid, a_ask = self._curve
         informed_bid, informed_ask = self._informed
         return ModelInputs(
@@ -153,3 +245,37 @@ class InputResolver:
             informed_addon_bid_bps=informed_bid,
             informed_addon_ask_bps=informed_ask,
         )
+
+    def _side_share(
+        self, fresh: KappaEstimate | None, last: KappaEstimate | None, kappa_name: str, a_name: str
+    ) -> tuple[Curve, Curve | None]:
+        """(curve, None) when the side is settled: its fresh curve, or the prior when there is no other; (prior,
+        last curve) when the last one is stale and differs from the prior, to be priced each time it matters."""
+        fresh_curve = _side_curve(fresh, kappa_name, a_name)
+        if fresh_curve is not None:
+            return fresh_curve, None
+        last_curve = _side_curve(last, kappa_name, a_name)
+        return self._prior_curve, None if last_curve is None or last_curve == self._prior_curve else last_curve
+
+    def _choose(self, mid: float | None, q_units: float) -> tuple[float, float, float, float]:
+        """(κ bid, κ ask, A bid, A ask): each contested side's more conservative whole curve (module docstring)."""
+        rules, lot = self._depth_rules, self._lot
+        priced: dict[Curve, tuple[float, float]] = {}  # the prior is priced once for both sides
+
+        def price(curve: Curve) -> tuple[float, float]:
+            if curve not in priced:
+                priced[curve] = adding_side_depth_bps(
+                    curve, self._sigma, self._gamma, self._half_spread_mult, mid, lot, q_units / lot, rules
+                )
+            return priced[curve]
+
+        chosen = []
+        for settled, last in self._sides:
+            if last is None:
+                chosen.append(settled)
+            elif rules is None or mid is None:  # no scale to price with: the old field-by-field minimum
+                chosen.append((min(settled[0], last[0]), min(settled[1], last[1])))
+            else:
+                chosen.append(settled if price(settled) > price(last) else last)  # ties: the curve last quoted
+        (kappa_bid, a_bid), (kappa_ask, a_ask) = chosen
+        return kappa_bid, kappa_ask, a_bid, a_ask

@@ -48,19 +48,24 @@ def kappa_msg(ts_s: float, a_per_s: float, kappa: float = 25_000.0) -> KappaEsti
     )
 
 
+def resolver() -> InputResolver:
+    return InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0, depth_rules=RULES, lot=LOT)
+
+
 def resolve(estimates: LatestEstimates, now_s: float, position: float = 0.03):
-    return InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0).resolve(estimates, round(now_s * S), position)
+    return resolver().resolve(estimates, round(now_s * S), position, MID)
 
 
 def test_a_stale_curve_never_makes_quotes_less_conservative():
     # Issue 10 defect 9: the learned A was 0.04 /s; when the estimate went stale the strategy fell back to the
-    # 0.8 /s prior and the skew dropped 4x. The fallback keeps the more conservative of prior and last value.
+    # 0.8 /s prior and the skew dropped 4x. The fallback keeps the more conservative of prior and last curve, whole
+    # (``test_inputs_stale_curve``): here the last one, whose A is 20x smaller.
     estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
     estimates.update(kappa_msg(0.0, a_per_s=0.04))
     fresh = resolve(estimates, 5.0)
     stale = resolve(estimates, 60.0)
     assert (fresh.a_bid_per_s, stale.a_bid_per_s) == (0.04, 0.04)  # not the 0.8 prior
-    assert stale.kappa_bid_per_frac == 20_000.0  # the prior is the smaller κ: wider
+    assert stale.kappa_bid_per_frac == 25_000.0  # with its own κ, not the prior's 20,000
     fresh_depths = glft_depths_bps(fresh, MID, TICK, LOT, 3.0, RULES)
     stale_depths = glft_depths_bps(stale, MID, TICK, LOT, 3.0, RULES)
     assert stale_depths.skew_bps_per_lot >= fresh_depths.skew_bps_per_lot
@@ -146,11 +151,12 @@ def _rules_dict() -> dict:
     return {name: getattr(RULES, name) for name in RULES.__slots__}
 
 
-def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle():
+@pytest.mark.parametrize("priced", [True, False], ids=["priced", "without-quote-scale"])
+def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle(priced: bool):
     # The strategy keeps one resolver, which recomputes a share only when the estimates it came from change (a new
-    # message, or fresh -> stale). Over cycles at random times, positions and arrivals of every input type, with
-    # gaps past the staleness limit, messages already stale on arrival and fields at 0 (their prior), it must answer
-    # as a resolver built for the cycle,
+    # message, or fresh -> stale), and a contested curve only when what prices it changes. Over cycles at random
+    # times, mids, positions and arrivals of every input type, with gaps past the staleness limit, messages already
+    # stale on arrival and fields at 0 (no curve on that side), it must answer as a resolver built for the cycle,
     # and the estimates must count the same prior cycles.
     rng = random.Random(13)
     makers = [
@@ -173,7 +179,9 @@ def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle():
     ]
     kept_estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
     new_estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
-    kept = InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0)
+    # with a fee the half-spread is U-shaped in κ, and mids 4x apart move γ·lot·mid: choices flip both ways
+    scale = {"depth_rules": DepthRules(**{**_rules_dict(), "maker_fee_bps": 1.5}), "lot": LOT} if priced else {}
+    kept = InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0, **scale)
     now_s, reused = 0.0, 0
     for _ in range(3_000):
         now_s += rng.choice([0.01, 0.3, 2.0, 12.0])
@@ -183,11 +191,12 @@ def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle():
                 kept_estimates.update(message)
                 new_estimates.update(message)
         position = rng.choice([0.0, 0.0, 0.03, -0.08])
+        mid = rng.choice([MID / 4, MID, MID, 4 * MID]) if priced else None
         before = kept._curve_from
-        inputs = kept.resolve(kept_estimates, round(now_s * S), position)
+        inputs = kept.resolve(kept_estimates, round(now_s * S), position, mid)
         reused += kept._curve_from is before
-        assert inputs == InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0).resolve(
-            new_estimates, round(now_s * S), position
+        assert inputs == InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0, **scale).resolve(
+            new_estimates, round(now_s * S), position, mid
         )
     assert kept_estimates.prior_cycles == new_estimates.prior_cycles
     assert len(kept_estimates.prior_cycles) == 6 and 0.3 * 3_000 < reused < 3_000
