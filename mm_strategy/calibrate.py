@@ -3,8 +3,8 @@
     python -m mm_strategy.calibrate --catalog DIR --instrument ID
 
 Prints the figures as a table on stderr and the config's top-level ``"priors"`` block as JSON on stdout:
-- κ and A: the kappa model's own market fit (``models/kappa.py``: the same arrivals, histogram and weighted
-  survival regression, no second implementation), over the whole catalog, both sides pooled (one curve per
+- κ and A: the kappa model's own market fit (``models/kappa.py``: the same arrivals, histogram and truncated
+  maximum likelihood, no second implementation), over the whole catalog, both sides pooled (one curve per
   instrument: the arrivals of the two sides over twice the time). From trades when both sides have at least
   ``min_updates`` taker orders, else from book crossings. Each side's fit is shown too, with both sources when the
   catalog has trades;
@@ -232,7 +232,8 @@ def fit_curves(data: CatalogData, params: KappaParams) -> CurveFits:
     arrivals = int(counts.sum())
     if survival is None:
         raise CalibrationError(
-            f"no κ/A fit from {source}: {arrivals} arrivals over {data.span_s:.0f} s give fewer than 3 depth points"
+            f"no κ/A fit from {source}: {arrivals} arrivals over {data.span_s:.0f} s give fewer than 3 depth points "
+            f"or depths that do not fall off over the range"
         )
     observed_s = market.span_s(end_ns)
     return CurveFits(intensity(survival, 2.0 * observed_s, arrivals), source, sides, observed_s)

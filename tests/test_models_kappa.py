@@ -1,4 +1,4 @@
-"""One intensity curve per side: the survival fit hand-worked, arrivals from book crossings and from trades (one
+"""One intensity curve per side: the truncated maximum-likelihood fit hand-worked, arrivals from book crossings and from trades (one
 taker order = one arrival), the two-sided reliability rule flipping each way, the own-spell refinement (A from fills
 and non-fills, κ only from fill rates that differ between depths), the window, persistence (E2), and the fit on the
 real bundled data: the archive hour (book crossings, no trades) and the three 2025-09-03 captures (trades)."""
@@ -71,33 +71,47 @@ def feed_trades(model: KappaModel, side: int, depths: list[float], t0_s: float =
 
 
 def test_fit_survival_hand_worked() -> None:
-    # 16 arrivals at 1..5 bp, 8/4/2/1/1 per depth: beyond each depth 8, 4, 2, 1, 0. Points with ≥ 2 beyond:
-    # (1 bp, 8), (2 bp, 4), (3 bp, 2): ln N = ln 16 − ln 2·δ/1 bp exactly, so κ = ln 2/1e-4 = 6931.47, N₀ = 16, R² = 1
+    # 10 arrivals at the touch (1 bp), then 8/4/2/1 at 2..5 bp: beyond the touch the counts halve per bp, a truncated
+    # geometric whose mean the likelihood matches exactly at e^(−κ·1 bp) = 1/2, so κ = ln 2/1e-4 = 6931.47.
+    # N' = 15 beyond the touch in a range of W = 4 bp: N(>1 bp) = 15/(1 − 2⁻⁴) = 16, N₀ = 16·2 = 32; the in-range
+    # survival points 15, 7, 3 (≥ 2 beyond) are 32·(2^(−x) − 2⁻⁵) exactly: R² 1
     counts = np.zeros(300, dtype=np.int64)
     sums = np.zeros(300)
-    for bp, n in ((1, 8), (2, 4), (3, 2), (4, 1), (5, 1)):
+    for bp, n in ((1, 10), (2, 8), (3, 4), (4, 2), (5, 1)):
         counts[bp * 50] = n
         sums[bp * 50] = n * bp * BP
     fit = fit_survival(counts, sums, min_survivors=2)
-    assert fit.kappa_per_frac == pytest.approx(math.log(2) / BP, rel=1e-12)
-    assert math.exp(fit.ln_n0) == pytest.approx(16.0, rel=1e-12)
-    assert fit.r2 == pytest.approx(1.0) and fit.points == 3
-    # with min_survivors 3 only two points are left: no fit
-    assert fit_survival(counts, sums, min_survivors=3) is None
+    assert fit.kappa_per_frac == pytest.approx(math.log(2) / BP, rel=1e-9)
+    assert math.exp(fit.ln_n0) == pytest.approx(32.0, rel=1e-9)
+    assert fit.r2 == pytest.approx(1.0, abs=1e-12) and fit.points == 3
+    # with min_survivors 4 only two points are left: no fit
+    assert fit_survival(counts, sums, min_survivors=4) is None
 
 
 def test_arrivals_at_a_quotes_own_depth_do_not_fill_it() -> None:
-    # 10 arrivals at the touch (1 bp) and 6 beyond: the touch point is N(>1 bp) = 6, not 16 (queue-conservative)
+    # The touch is the curve's origin: arrivals at it fill no quote there, and by memorylessness the depth beyond it
+    # is exponential whatever their number, so 10 or 1,000 arrivals at the touch give the same curve
+    def fit(at_touch: int) -> SurvivalFit:
+        counts = np.zeros(300, dtype=np.int64)
+        sums = np.zeros(300)
+        for bp, n in ((1, at_touch), (2, 3), (3, 2), (4, 1)):
+            counts[bp * 50] = n
+            sums[bp * 50] = n * bp * BP
+        return fit_survival(counts, sums, min_survivors=1)
+
+    assert fit(10) == fit(1_000)
+    assert fit(10).points == 3  # N(>1 bp) = 6, N(>2 bp) = 3, N(>3 bp) = 1: the touch's 10 are not survivors
+
+
+def test_depths_that_do_not_fall_off_over_the_range_have_no_fit() -> None:
+    # 3 arrivals at each of 2, 3 and 4 bp beyond a touch at 1 bp: flat over the range, no decay to fit. The regression
+    # this replaced read its in-range survival 9, 6, 3 as κ 4,918 (its N fell to 0 at the range's end)
     counts = np.zeros(300, dtype=np.int64)
     sums = np.zeros(300)
-    for bp, n in ((1, 10), (2, 3), (3, 2), (4, 1)):
+    for bp, n in ((1, 9), (2, 3), (3, 3), (4, 3)):
         counts[bp * 50] = n
         sums[bp * 50] = n * bp * BP
-    fit = fit_survival(counts, sums, min_survivors=1)
-    # points (1, 6), (2, 3), (3, 1): WLS weights 6, 3, 1 of ln 6, ln 3, 0
-    x, w = np.array([1.0, 2.0, 3.0]) * BP, np.array([6.0, 3.0, 1.0])
-    slope = np.polyfit(x, np.log(w), 1, w=np.sqrt(w))[0]
-    assert fit.kappa_per_frac == pytest.approx(-slope, rel=1e-9)
+    assert fit_survival(counts, sums, min_survivors=2) is None
 
 
 # --- arrivals ----------------------------------------------------------------------------------------------------
@@ -141,6 +155,17 @@ def test_no_depth_is_measured_from_a_book_older_than_max_mid_age() -> None:
     assert market.stale_mid_skips == 2
     assert [d for _, _, d in market.trades[ASK]._events] == [pytest.approx(2 / 50_011)]
     assert [d for _, _, d in market.crossings[ASK]._events] == [pytest.approx(2 / 50_011)]
+
+
+def test_a_print_or_best_price_exactly_at_the_mid_is_no_arrival() -> None:
+    # Found on the SOL and ETH captures: a depth of exactly 0 read 1.4e-16 through the mid's rounding, and one such
+    # "arrival" shallower than SOL's touch made the touch's 120 prints a cell of the fit (κ 44k, R² 0)
+    market = MarketArrivals(PARAMS)
+    market.on_book(T0, 198.41, 198.43)  # mid 198.42 after rounding: 198.42 reads 1.43e-16 below it
+    market.on_trade(T0 + 1, 198.42, 0.5 * (198.41 + 198.43), False, T0 + 1)  # a sell at the mid
+    market.on_book(T0 + 2, 198.40, 198.42)  # the best ask moved to the previous mid, not past it
+    market.flush()
+    assert len(market.trades[BID]) == 0 and len(market.crossings[BID]) == 0
 
 
 def test_window_expires_arrivals_and_arrivals_beyond_the_fit_range_are_left_out() -> None:
@@ -238,7 +263,7 @@ def test_a_fit_outside_the_band_quotes_wider_than_the_shipped_prior(coin: str, m
     priors sit near its low: falling back to the prior for a fit outside the band quoted the tightest spread on offer
     exactly when the market differed most (SOL with sweeps 4× deeper: 2.57 bp where the band edge gives 3.97). The
     band's edge is also the plausible κ nearest the fit. Each coin's config, a market curve 3.5× steeper than its
-    prior. (A curve 3.5× shallower fits inside the band: the 5 bp fit range biases a shallow κ up, ``models/kappa.py``.)"""
+    prior (a curve 3.5× shallower: the next test)."""
     fit_vs_prior = 3.5
     config = json.loads((REPO_ROOT / "configs" / f"hyperliquid_{coin}.json").read_text())
     prior = InstrumentPriors(**config["priors"])
@@ -260,6 +285,20 @@ def test_a_fit_outside_the_band_quotes_wider_than_the_shipped_prior(coin: str, m
     assert half_spread_bps(reading.kappa_ask) > half_spread_bps(prior.kappa_per_frac)
 
 
+@pytest.mark.parametrize("coin", ["btc", "eth", "sol"])
+def test_a_curve_much_shallower_than_the_prior_leaves_the_band(coin: str) -> None:
+    """Review: arrivals beyond the 5 bp range were neither points nor survivors of the regression, so N(>δ) fell to 0
+    at 5 bp and a shallow curve fitted steep: a curve 5× shallower than a shipped prior (1/κ 2.6–3.5 bp) read
+    within 3× of it and passed. Conditioned on the range, the likelihood sees it leave the band."""
+    prior = InstrumentPriors(**json.loads((REPO_ROOT / "configs" / f"hyperliquid_{coin}.json").read_text())["priors"])
+    model = KappaModel(PARAMS, prior)
+    model.on_book(T0, 49_999.0, 50_001.0)
+    end_s = feed_trades(model, ASK, exponential_depths(400, prior.kappa_per_frac / 5.0))
+    ask = model.estimate(T0 + round(end_s * S)).ask
+    assert ask.market.kappa_per_frac == pytest.approx(prior.kappa_per_frac / 5.0, rel=0.1)
+    assert ask.reason is FitReason.BELOW_MIN
+
+
 def test_reliability_needs_ten_updates_then_three_points() -> None:
     model = KappaModel(PARAMS, priors(kappa=10_000.0))
     model.on_book(T0, 49_999.0, 50_001.0)
@@ -267,24 +306,27 @@ def test_reliability_needs_ten_updates_then_three_points() -> None:
     assert model.estimate(T0 + round(t_s * S)).bid.reason is FitReason.TOO_FEW_UPDATES  # 9 arrivals
     t_s = feed_trades(model, BID, [2 * BP] * 3, t0_s=t_s)
     assert model.estimate(T0 + round(t_s * S)).bid.reason is FitReason.NO_FIT  # 12 arrivals at two depths
-    t_s = feed_trades(model, BID, [3 * BP] * 3 + [4 * BP] * 3, t0_s=t_s)
-    # beyond 1, 2, 3 bp: 9, 6, 3 arrivals; WLS slope of ln N = −4,918/frac with weights 9, 6, 3
+    t_s = feed_trades(model, BID, [2 * BP] + [3 * BP] * 2 + [3.5 * BP, 4 * BP], t0_s=t_s)
+    # beyond 1, 2, 3 bp: 8, 4, 2 arrivals (3 points); the likelihood's κ, the same as a histogram fitted directly
     bid = model.estimate(T0 + round(t_s * S)).bid
-    x, w = np.array([1.0, 2.0, 3.0]) * BP, np.array([9.0, 6.0, 3.0])
-    assert bid.market.kappa_per_frac == pytest.approx(-np.polyfit(x, np.log(w), 1, w=np.sqrt(w))[0], rel=1e-9)
+    counts, sums = model.market.trades[BID].histogram()
+    assert bid.market.kappa_per_frac == fit_survival(counts, sums, PARAMS.min_survivors).kappa_per_frac
+    assert bid.market.kappa_per_frac == pytest.approx(reference_fit(counts, sums, PARAMS.min_survivors)[0], rel=1e-3)
     assert bid.reason is FitReason.OK and bid.kappa_per_frac == bid.market.kappa_per_frac
 
 
-@pytest.mark.parametrize(("min_r2", "reason"), [(0.95, FitReason.OK), (0.96, FitReason.LOW_R2)])
+@pytest.mark.parametrize(("min_r2", "reason"), [(0.66, FitReason.OK), (0.67, FitReason.LOW_R2)])
 def test_r2_gate_flips_at_min_r2(min_r2: float, reason: FitReason) -> None:
-    # 12 arrivals at 0.2 bp and 12 spread 0.3–4.15 bp: a survival curve with R² 0.956 (monotone curves fit well;
-    # the gate is checked on both sides of that value)
+    # 12 arrivals at 0.2 bp, 6 at 0.4 bp and 6 spread 1.0–3.5 bp: a survival that drops fast and then flattens, R²
+    # 0.662 against the likelihood's curve (κ 8,973); the gate is checked on both sides of that value. (The
+    # regression's R² was least-squares against its own line: 12 at 0.2 bp and 12 spread 0.3–4.15 bp read 0.956
+    # there, 0.992 here, where it is a shallow curve, κ 890.)
     model = KappaModel(KappaParams(min_r2=min_r2), priors(kappa=5_000.0))
     model.on_book(T0, 49_999.0, 50_001.0)
-    depths = [0.2 * BP] * 12 + [0.3 * BP] + [(0.3 + 0.35 * k) * BP for k in range(1, 12)]
+    depths = [0.2 * BP] * 12 + [0.4 * BP] * 6 + [(1.0 + 0.5 * k) * BP for k in range(6)]
     t_s = feed_trades(model, BID, depths)
     bid = model.estimate(T0 + round(t_s * S)).bid
-    assert bid.market.r2 == pytest.approx(0.9563, abs=1e-4)
+    assert bid.market.r2 == pytest.approx(0.6620, abs=1e-4)
     assert bid.reason is reason
     assert (bid.kappa_per_frac == 5_000.0) is (reason is FitReason.LOW_R2)
 
@@ -446,18 +488,22 @@ def readings_every_s(path, coin: str, prior: InstrumentPriors, from_s: float) ->
 
 
 def test_archive_hour_fits_book_crossings(archive_btc_hour) -> None:
-    # priors as `calibrate` fits them from this hour (κ 21,600, A 0.0203); readings once the 600 s window is full
-    readings = readings_every_s(archive_btc_hour, "BTC", priors(kappa=21_600.0, a=0.0203), 600.0)
+    # priors as `calibrate` fits them from this hour (κ 32,700, A 0.0312; the regression read 21,600 and 0.0203);
+    # readings once the 600 s window is full
+    readings = readings_every_s(archive_btc_hour, "BTC", priors(kappa=32_700.0, a=0.0312), 600.0)
     sides = [r.bid for r in readings] + [r.ask for r in readings]
     reliable = [s for s in sides if s.reliable]
     assert all(s.market_source is CurveSource.BOOK_CROSSINGS for s in sides)  # no trades in the archive
-    # measured: 53 % of side-readings reliable (R² p10 0.89); the rest too few crossings in 600 s or < 3 depths
+    # measured: 58 % of side-readings reliable (R² p10 0.74: against the likelihood's curve, lower than the
+    # regression's 0.89 against its own line on these heavier-tailed crossings); the rest too few crossings in 600 s
+    # or < 3 depths
     assert 0.4 < len(reliable) / len(sides) < 0.7
     r2 = np.array([s.market.r2 for s in reliable])
-    assert np.percentile(r2, 10) > 0.85
+    assert np.percentile(r2, 10) > 0.7
     kappas = np.array([s.kappa_per_frac for s in reliable])
     a = np.array([s.a_per_s for s in reliable])
-    # κ 14k–52k (p10–p90), 5–20× the seed's 2,500; A 0.017–0.08/s, 10–50× below the seed's 0.8/s
+    # κ 18k–53k (p10–p90; the regression's 14k–52k), 7–21× the seed's 2,500; A 0.020–0.098/s, 8–40× below the
+    # seed's 0.8/s
     assert 12_000 < np.percentile(kappas, 10) and np.percentile(kappas, 90) < 60_000
     assert 0.01 < np.percentile(a, 10) and np.percentile(a, 90) < 0.1
     assert all(r.source in {"prior", "book_crossings", "bid:prior,ask:book_crossings", "bid:book_crossings,ask:prior"}
@@ -465,49 +511,90 @@ def test_archive_hour_fits_book_crossings(archive_btc_hour) -> None:
 
 
 @pytest.mark.parametrize(
-    ("coin", "kappa", "a"), [("BTC", 15_900.0, 0.143), ("ETH", 15_600.0, 0.111), ("SOL", 14_200.0, 0.45)]
+    ("coin", "kappa", "a", "reliable_share"),
+    [("BTC", 16_600.0, 0.15, 1.0), ("ETH", 12_100.0, 0.1, 1.0), ("SOL", 8_840.0, 0.183, 0.9)],
 )
-def test_hl_captures_fit_trades_on_both_sides(hl_captures, coin: str, kappa: float, a: float) -> None:
-    # priors as `calibrate` fits them from each capture; readings after the first 2 minutes of the 9: the online κ
-    # stays within the reliability band (3× either way) of the whole capture's
+def test_hl_captures_fit_trades_on_both_sides(hl_captures, coin: str, kappa: float, a: float,
+                                              reliable_share: float) -> None:
+    # priors as `calibrate` fits them from each capture (the truncated likelihood's figures: the regression read BTC
+    # 15.9k/0.143, ETH 15.6k/0.111, SOL 14.2k/0.45); readings after the first 2 minutes of the 9.
+    # Every BTC and ETH side-reading passes its checks; SOL's bid fails the first 18 of 99 (κ 1,190, below the band:
+    # its window then holds 4 depths beyond the touch, 15 prints beyond it in the whole capture), 91 % of SOL's
+    # side-readings pass. R² is now against the likelihood's curve, lower than against a least-squares line where the
+    # survival is not exponential: ETH's bid 0.69 (was 0.89)
     readings = readings_every_s(hl_captures / f"hl_{coin}_20250903.gz", coin, priors(kappa=kappa, a=a), 120.0)
-    assert all(r.source == "trades" and r.book_reliable for r in readings)
-    for side in [r.bid for r in readings] + [r.ask for r in readings]:
-        assert side.market.r2 > 0.7 and side.market.arrivals >= 40
-        assert kappa / 3 < side.kappa_per_frac < 3 * kappa and 0.02 < side.a_per_s < 1.0
+    assert all(r.source == "trades" for r in readings)
+    sides = [r.bid for r in readings] + [r.ask for r in readings]
+    assert sum(side.reliable for side in sides) >= reliable_share * len(sides)
+    for side in sides:
+        assert side.market.r2 > 0.65 and side.market.arrivals >= 40
+        assert kappa / 3 <= side.kappa_per_frac <= 3 * kappa and 0.02 < side.a_per_s < 1.0
 
 
-# --- the incremental histogram and one-pass fit against the textbook computation ------------------------------------
+# --- the incremental histogram and the solver against a brute-force maximisation -------------------------------------
+
+
+REFERENCE_KAPPAS = np.geomspace(1.0, 1e9, 4_001)  # per fraction: 1/κ from 1e4 bp down to 1e-5 bp
 
 
 def reference_fit(counts: np.ndarray, depth_sums: np.ndarray, min_survivors: int) -> tuple | None:
-    """The textbook WLS of the module docstring from scratch, in numpy and two passes (the mean first, then the
-    centred moments): (ln N₀, κ, R², points), or None with fewer than 3 points."""
+    """The module docstring's likelihood from scratch in numpy, maximised by brute force: ℓ(κ) on a log grid of κ,
+    refined by golden section between the best point's neighbours (so the solver's root is checked to be the global
+    maximum). (κ, points, ℓ, (ln N₀, R²) at a given κ), or None with fewer than 3 points or no decay over the range."""
     occupied = np.flatnonzero(counts)
-    n_bin = counts[occupied].astype(np.float64)
-    beyond = n_bin.sum() - np.cumsum(n_bin)
-    keep = beyond >= min_survivors
-    if np.count_nonzero(keep) < 3:
+    if len(occupied) < 3:
         return None
-    x, w = depth_sums[occupied][keep] / n_bin[keep], beyond[keep]
-    y = np.log(w)
-    mx, my = (w @ x) / w.sum(), (w @ y) / w.sum()
-    dx, dy = x - mx, y - my
-    vxx, vxy, vyy = w @ (dx * dx), w @ (dx * dy), w @ (dy * dy)
-    slope = vxy / vxx
-    return my - slope * mx, -slope, min(vxy * vxy / (vxx * vyy), 1.0), len(x)
+    n = counts[occupied].astype(np.float64)
+    x = depth_sums[occupied] / n
+    beyond = n.sum() - np.cumsum(n)  # in range, beyond each depth
+    points = int(np.count_nonzero(beyond >= min_survivors))
+    if points < 3:
+        return None
+    u = x - x[0]
+    a, h, m, width, n_beyond = u[:-1], np.diff(u), n[1:], u[-1], n[1:].sum()
+    if m @ (a + h / 2) >= n_beyond * width / 2:
+        return None
+
+    def loglik(kappa: np.ndarray) -> np.ndarray:
+        k = np.asarray(kappa, dtype=np.float64)[..., None]
+        cells = (-k * a + np.log(-np.expm1(-k * h))) @ m
+        return cells - n_beyond * np.log(-np.expm1(-k[..., 0] * width))
+
+    def derived(kappa: float) -> tuple[float, float]:
+        ln_n0 = math.log(n_beyond) - math.log(-math.expm1(-kappa * width)) + kappa * x[0]
+        y, w = np.log(beyond[:points]), beyond[:points]
+        fitted = ln_n0 - kappa * x[:points] + np.log(-np.expm1(-kappa * (x[-1] - x[:points])))
+        mean_y = (w @ y) / w.sum()
+        r2 = 1.0 - (w @ (y - fitted) ** 2) / (w @ (y - mean_y) ** 2)
+        return ln_n0, min(max(float(r2), 0.0), 1.0)
+
+    best = int(np.argmax(loglik(REFERENCE_KAPPAS)))
+    lo = math.log(REFERENCE_KAPPAS[max(best - 1, 0)])
+    hi = math.log(REFERENCE_KAPPAS[min(best + 1, len(REFERENCE_KAPPAS) - 1)])
+    golden = (math.sqrt(5.0) - 1.0) / 2.0
+    for _ in range(100):
+        c, d = hi - golden * (hi - lo), lo + golden * (hi - lo)
+        if loglik(math.exp(c)) >= loglik(math.exp(d)):
+            hi = d
+        else:
+            lo = c
+    return math.exp(0.5 * (lo + hi)), points, loglik, derived
 
 
 def assert_fit_matches(fit: SurvivalFit | None, reference: tuple | None) -> None:
-    """Same points, and κ, ln N₀ and R² equal to 1e-9 relative (summation order is all that differs)."""
+    """Same points; a likelihood at least the brute-force maximum's (ℓ is flat at its maximum, so comparing ℓ in
+    doubles places the golden section's κ to ~√(ε·|ℓ|/ℓ'') only: 4e-5 relative on a near-flat histogram of 4
+    arrivals) and κ within 1e-3 of it; ln N₀ and R² as the reference computes them at the fit's κ, to 1e-9."""
     if reference is None:
         assert fit is None
         return
-    ln_n0, kappa, r2, points = reference
+    kappa, points, loglik, derived = reference
     assert fit is not None and fit.points == points
-    assert fit.kappa_per_frac == pytest.approx(kappa, rel=1e-9)
-    assert fit.ln_n0 == pytest.approx(ln_n0, rel=1e-9, abs=1e-12)
-    assert fit.r2 == pytest.approx(r2, rel=1e-9)
+    assert loglik(fit.kappa_per_frac) >= loglik(kappa) - 1e-9 * (1.0 + abs(loglik(kappa)))
+    assert fit.kappa_per_frac == pytest.approx(kappa, rel=1e-3)
+    ln_n0, r2 = derived(fit.kappa_per_frac)
+    assert fit.ln_n0 == pytest.approx(ln_n0, rel=1e-9, abs=1e-9)
+    assert fit.r2 == pytest.approx(r2, abs=1e-9)
 
 
 N_BINS = round(PARAMS.max_depth_bps / PARAMS.depth_bin_bps)
@@ -521,7 +608,7 @@ BIN_FRAC = PARAMS.depth_bin_bps * BP
     ),
     min_survivors=st.integers(1, 6),
 )
-def test_one_pass_fit_matches_the_two_pass_reference(bins: dict, min_survivors: int) -> None:
+def test_fit_matches_the_brute_force_reference(bins: dict, min_survivors: int) -> None:
     # any histogram the window can hold: up to 60 occupied bins of the 250, each with its arrivals' mean depth
     # anywhere inside the bin
     counts, sums = np.zeros(N_BINS, dtype=np.int64), np.zeros(N_BINS)
@@ -538,7 +625,7 @@ def recounted(window) -> tuple[np.ndarray, np.ndarray]:
     return np.bincount(bins, minlength=N_BINS), np.bincount(bins, weights=depths, minlength=N_BINS)
 
 
-def assert_windows_match_recount(market: MarketArrivals, now_ns: int) -> int:
+def assert_windows_match_recount(market: MarketArrivals, now_ns: int, references: dict) -> int:
     """Every window's running histogram, occupied bins and cached fit against a recount of its arrivals; the
     number of fits that were not None."""
     market.advance(now_ns)
@@ -551,7 +638,10 @@ def assert_windows_match_recount(market: MarketArrivals, now_ns: int) -> int:
         # added and subtracted as arrivals enter and leave: equal to rounding, exactly 0 in an emptied bin
         np.testing.assert_allclose(running_sums, sums, rtol=1e-12, atol=0.0)
         fit = window.fit(PARAMS.min_survivors)
-        assert_fit_matches(fit, reference_fit(counts, sums, PARAMS.min_survivors))
+        key = (id(window), window.version)  # the brute-force reference once per window content, not per check
+        if key not in references:
+            references[key] = reference_fit(counts, sums, PARAMS.min_survivors)
+        assert_fit_matches(fit, references[key])
         fits += fit is not None
     return fits
 
@@ -560,17 +650,18 @@ def assert_windows_match_recount(market: MarketArrivals, now_ns: int) -> int:
 def test_running_histograms_and_fits_match_a_recount_on_real_data(archive_btc_hour, hl_captures, coin: str) -> None:
     # every book update and trade of the recording into the market windows, as KappaModel feeds them; after each
     # book update (where the archive hour's crossings and the captures' trades enter, and the 600 s window expires
-    # them) each window is checked against its arrivals recounted from scratch and fitted the textbook way
+    # them) each window is checked against its arrivals recounted from scratch and fitted by brute force
     path = archive_btc_hour if coin == "archive BTC" else hl_captures / f"hl_{coin}_20250903.gz"
     instrument = instrument_for(coin.split()[-1])
     result = loaders.parse_file(path, instrument)
     data = market_data(instrument, result.deltas, result.trades)
     market = MarketArrivals(PARAMS)
     checks = fits = 0
+    references: dict = {}
     for kind, *args in market_inputs(data):
         if kind == "book":
             market.on_book(*args)
-            fits += assert_windows_match_recount(market, args[0])
+            fits += assert_windows_match_recount(market, args[0], references)
             checks += 1
         else:
             market.on_trade(*args)

@@ -17,25 +17,42 @@ Market fit, from arrivals: an arrival is an aggressive move that reached some de
   three quarters of BTC's taker orders stop at the touch, and counting them puts a kink at the touch that no
   exponential fits (R² 0.2–0.5 on the 2025-09-03 captures against 0.8–0.99 without it).
 - ``fit_survival``: arrival depths are histogrammed in ``depth_bin_bps`` bins (0.02 bp, finer than half a tick of
-  every coin traded: BTC's 1 USD at 111k is 0.09 bp); each occupied bin is one point (its mean depth, ln N beyond
-  it); weighted least squares of ln N on δ with weights N (Var ln N ≈ 1/N), leaving out points with fewer than
-  ``min_survivors`` arrivals beyond them (ln 1 is noise); κ = −slope, A = e^intercept/T, weighted R².
+  every coin traded: BTC's 1 USD at 111k is 0.09 bp); each occupied bin is one depth x_j, its arrivals' mean (j = 1..J
+  ascending, n_j arrivals). Depths are tick-quantised, so an arrival seen at x_j went beyond x_(j−1) and not beyond
+  x_j: its exponential depth lies in the cell (x_(j−1), x_j] (interval-censored), and N(>x_j) = N₀·e^(−κx_j) at
+  every depth seen, the points the curve is read at.
+- The shallowest depth x₁ (the touch) is the origin: by memorylessness the depth beyond x₁ of the N' arrivals that
+  went beyond it is exponential with the same κ, whatever the mass at x₁, which is left out (the kink above).
 - The fit covers the near range where we quote, depths below ``max_depth_bps`` (5 bp: 4–10 characteristic depths
-  of BTC, ETH and SOL, whose 1/κ is 0.5–1.2 bp); deeper arrivals are left out (hftbacktest refits "the nearest
-  range" too). The far tail is not exponential: sweeps measured from a mid up to 1.2 s stale put a dozen ETH taker
-  orders 9–14 bp out on 2025-09-03, which as survivors floor N(>δ) and drag the ask's κ from 14.5k to 1.4k.
-  A coin quoted much wider needs a larger range in its config (``calibrate`` warns when the curve nears it).
-  Known bias (review): arrivals beyond the range are neither points nor survivors, so N(>δ) falls to 0 at 5 bp and a
-  shallow curve fits steep. The real 2025-09-03 prints moved 2× further from the mid fit SOL's bid at 18.1k, not the
-  10.6k they imply (2.48 bp half-spread instead of 2.77); a curve 5× shallower than a shipped prior still fits
-  inside its band. Counting them as survivors is the unbiased estimator but lets a dozen stale-mid outliers floor
-  the curve (above); a truncated-exponential likelihood would do both and is not built.
+  of BTC, ETH and SOL, whose 1/κ is 0.5–1.2 bp); deeper arrivals are left out of κ and A alike (hftbacktest refits
+  "the nearest range" too). The far tail is not exponential: sweeps measured from a mid up to 1.2 s stale put a
+  dozen ETH taker orders 9–14 bp out on 2025-09-03, which as survivors floor N(>δ) and drag the ask's κ from 14.5k
+  to 1.4k. The likelihood is conditioned on the range instead, so a shallow curve is not fitted steep (the
+  regression this replaced counted N(>δ) in the range only, falling to 0 at 5 bp: +81 % on κ 3,000 drawn from the
+  model, +33 % on 5,000). With u = x − x₁, cells (a_j, a_j + h_j] for j = 2..J, W = x_J − x₁:
+      ℓ(κ) = Σ n_j·ln(e^(−κa_j) − e^(−κ(a_j+h_j))) − N'·ln(1 − e^(−κW))
+      ℓ'(κ) = −Σ n_j·a_j + Σ n_j·h_j/(e^(κh_j) − 1) − N'·W/(e^(κW) − 1) = 0.
+  ℓ'(0+) = N'·W/2 − Σ n_j·(a_j + h_j/2) must be > 0 (depths that fall off over the range; else no fit) and
+  ℓ'(∞) = −Σ n_j·a_j < 0: bracketed Newton (``_solve_kappa``), 3–5 evaluations of O(occupied bins).
+  The range ends at x_J, the deepest depth seen, not at ``max_depth_bps``: quantised depths stop at the last tick
+  below it (SOL's 0.49 bp ticks: 4.64 bp), which only the data shows; conditioning on 5 bp fitted SOL-like κ 3,000
+  21 % steep. Conditioning on the deepest depth seen costs −1 % to −2 % at 300 arrivals beyond the touch, −3 % to
+  −4 % at 60 (``tests/test_kappa_estimator.py``). A continuous truncated-exponential density on the quantised
+  depths reads the rounding up to the next tick as depth: −5 % to −12 % on BTC's ticks, −25 % to −47 % on SOL's.
+- A: the count beyond the touch over the range's share of the curve, N(>x₁) = N'/(1 − e^(−κW)); N₀ = N(>x₁)·e^(κx₁)
+  and A = N₀/T (λ(δ) = N(>δ)/T). ``min_survivors`` and 3 points: a fit needs 3 survival points, occupied depths
+  with ≥ ``min_survivors`` arrivals beyond them in the range, as the regression's rule was.
+- R²: weighted (by N) R² of those points ln N(>x_j) against the fitted count beyond x_j in the range,
+  ln[N₀·(e^(−κx_j) − e^(−κx_J))], 1 − SS_res/SS_tot clamped to [0, 1]: the regression's R² (the share of ln N's
+  spread the curve explains) measured against the likelihood's curve instead of the least-squares line, so it is
+  lower where the survival is not exponential (the archive hour's crossings, heavier-tailed: 0.62 pooled, was 0.89).
+- A depth must exceed ``MIN_DEPTH_FRAC``: prints and best prices exactly at the mid read 1e-16 through rounding.
 - Source per side: trades when the window holds ≥ ``min_updates`` trade arrivals on that side, else crossings.
   Per-event work is O(1) (a histogram increment and the window's expiry); the fit runs when an estimate is read,
   and is cached until an arrival enters or leaves the window (T only rescales A).
 
 Reliability, checked in this order, the first failure is the reason (DESIGN §5, the seed's check made two-sided):
-fewer than ``min_updates`` arrivals; no fit (< 3 points); R² < ``min_r2``; κ > ``reliability_ratio``·κ_prior; κ <
+fewer than ``min_updates`` arrivals; no fit (< 3 points, or no decay over the range); R² < ``min_r2``; κ > ``reliability_ratio``·κ_prior; κ <
 κ_prior/``reliability_ratio``. A side with too few arrivals, no fit or a low R² publishes the instrument prior (κ and
 A: one curve); a good fit whose κ left the band publishes κ at the band's edge with the fit's A (the prior would be
 the tightest quote then: ``KappaModel._side``). The band is on κ, the shape of the curve; A is a rate that moves
@@ -56,12 +73,14 @@ Own refinement, from our own resting spells (fills **and** non-fills, at the dep
 
 Measured with the defaults (``python -m mm_strategy.calibrate``, whole file, both sides pooled; the online model's
 600 s windows per side in the kappa tests):
-- archive hour 2024-01-01 (BTC 42.7k, no trades): book crossings, κ 21.6k, A 0.020/s, R² 0.89 (bid 19.8k/0.027,
-  ask 48.8k/0.023). Online, 53 % of side-readings pass their checks once the window is full (R² p10 0.89, κ
-  14k–52k p10–p90): a 600 s window holds only 10–60 crossings a side, a few ticks deep;
-- 2025-09-03, 9 min with trades: BTC κ 15.5k, A 0.066/s, R² 0.97; ETH κ 15.6k, A 0.049/s, R² 0.96; SOL κ 14.2k,
-  A 0.20/s, R² 0.84 (trades). Online, every reading after the first 2 minutes is a trade fit on both sides.
-So κ is 6–9× the seed's 2,500 and A 4–40× below its 0.8/s.
+- archive hour 2024-01-01 (BTC 42.7k, no trades): book crossings, κ 32.7k, A 0.031/s, R² 0.62 (bid 28.5k/0.040,
+  ask 52.0k/0.025); heavier-tailed than an exponential, so the likelihood follows the bulk near the touch where the
+  regression's line followed the tail (21.6k, R² 0.89). Online, 58 % of side-readings pass their checks once the
+  window is full (R² p10 0.74, κ 18k–53k p10–p90): a 600 s window holds only 10–60 crossings a side, a few ticks deep;
+- 2025-09-03, 9 min with trades (A over the observed seconds): BTC κ 16.6k, A 0.15/s, R² 0.98; ETH κ 12.1k,
+  A 0.10/s, R² 0.95; SOL κ 8.8k, A 0.18/s, R² 0.97. Online, every reading after the first 2 minutes is a trade fit
+  on both sides; all pass on BTC and ETH, SOL's bid fails its first 18 of 99 (4 depths beyond the touch, κ 1.2k).
+So κ is 3.5–13× the seed's 2,500 and A 4–26× below its 0.8/s.
 """
 
 from __future__ import annotations
@@ -87,6 +106,10 @@ _NEVER = 1 << 63
 STATE_VERSION = 2
 _NEWTON_MAX_ITER = 60
 _NEWTON_REL_TOL = 1e-10
+# A depth must exceed this to be an arrival: a print or best price exactly at the mid reads 1.4e-16 to 2.1e-16 through
+# the mid's rounding on the SOL and ETH captures (one such "arrival" shallower than SOL's touch put the 120 touch prints
+# inside the fit as a kink). The finest tick bundled, Binance BTC's 0.1 USD at 111k, is 9e-7: 10⁶× larger.
+MIN_DEPTH_FRAC = 1e-12
 
 
 class CurveSource(StrEnum):
@@ -143,7 +166,8 @@ class KappaParams:
 
 
 class SurvivalFit(msgspec.Struct, frozen=True):
-    """ln N(>δ) = ln_n0 − kappa·δ fitted on `points` histogram points; A = e^ln_n0 / span."""
+    """N(>δ) = e^ln_n0·e^(−kappa·δ), the truncated likelihood's curve; r2 over its `points` survival points;
+    A = e^ln_n0 / span."""
 
     ln_n0: float
     kappa_per_frac: float
@@ -231,58 +255,129 @@ def fit_survival(counts: np.ndarray, depth_sums: np.ndarray, min_survivors: int)
 
 
 def survival_fit(
-    occupied: Sequence[int], counts: Sequence[int], depth_sums: Sequence[float], total: int, min_survivors: int
+    occupied: Sequence[int],
+    counts: Sequence[int],
+    depth_sums: Sequence[float],
+    total: int,
+    min_survivors: int,
+    kappa_start: float | None = None,
 ) -> SurvivalFit | None:
-    """WLS of ln N(>δ) on δ over the occupied bins of an arrival-depth histogram (module docstring).
+    """The truncated, interval-censored maximum-likelihood curve of an arrival-depth histogram (module docstring).
 
     `occupied`: the bins holding arrivals, ascending; `counts[i]` arrivals in bin i with depths summing to
-    `depth_sums[i]` (price fractions); `total` arrivals in all. None with fewer than 3 points. N(>δ) falls strictly
-    from one occupied bin to the next, so κ > 0 whenever there is a fit, and the points kept (N(>δ) ≥
-    `min_survivors`) are the shallowest ones.
+    `depth_sums[i]` (price fractions); `total` arrivals in all. Each occupied bin is one depth, its arrivals' mean.
+    None with fewer than 3 survival points (occupied depths with at least `min_survivors` arrivals beyond them, the
+    old fit's rule) or when the depths beyond the shallowest do not fall off over the range (ℓ'(0+) ≤ 0: no κ > 0
+    maximises the likelihood, and A = N'·e^(κx₁)/(1 − e^(−κW)) grows without bound as κ → 0).
 
-    One pass over the kept points in plain floats (no array allocations: this runs at the estimate after every
-    arrival a window gains or loses). The weighted moments are summed about the first point, which carries most
-    of the weight (N is largest there), so the centred moments lose no digits to cancellation; the result agrees
-    with the textbook two-pass WLS to 1e-9 relative or better (2e-15 worst on the bundled data; pinned in
-    ``tests/test_models_kappa.py``).
+    O(occupied bins) per likelihood evaluation, a handful of evaluations (bracketed Newton, `_solve_kappa`): this
+    runs at the estimate after every arrival a window gains or loses, so Newton starts from `kappa_start`, the
+    window's previous κ, when there is one (one arrival more or less moves it little: 3–4 evaluations, 4–5 cold;
+    50–100 µs for 20–60 occupied bins, the regression's one pass took 10–20).
     """
     if len(occupied) < 3:
         return None
-    log = math.log
-    beyond = total
+    depths = [depth_sums[i] / counts[i] for i in occupied]
+    x1 = depths[0]
+    beyond = total - counts[occupied[0]]  # N': arrivals beyond the shallowest depth, in range
     points = 0
-    x0 = y0 = sw = swx = swy = swxx = swxy = swyy = 0.0
-    for i in occupied:
-        n = counts[i]
-        beyond -= n
-        if beyond < min_survivors:
+    left = beyond
+    for i in occupied[1:]:  # survival points, the shallowest ones: ≥ min_survivors arrivals beyond each
+        if left < min_survivors:
             break
-        x = depth_sums[i] / n
-        y = log(beyond)
-        if not points:
-            x0, y0 = x, y
         points += 1
-        dx = x - x0
-        dy = y - y0
-        wx = beyond * dx
-        wy = beyond * dy
-        sw += beyond
-        swx += wx
-        swy += wy
-        swxx += wx * dx
-        swxy += wx * dy
-        swyy += wy * dy
+        left -= counts[i]
     if points < 3:
         return None
-    mx, my = swx / sw, swy / sw
-    vxx, vxy, vyy = swxx - swx * mx, swxy - swx * my, swyy - swy * my
-    if vxx <= 0.0 or vyy <= 0.0:
+    # the cells (a, a + h] between consecutive occupied depths, measured from the shallowest; W = x_J − x₁
+    cells = []
+    lower_sum = excess_sum = 0.0
+    a = 0.0
+    for k in range(1, len(occupied)):
+        n, u = counts[occupied[k]], depths[k] - x1
+        cells.append((n, u - a))
+        lower_sum += n * a
+        excess_sum += n * u
+        a = u
+    width = a
+    if width <= 0.0 or (lower_sum + excess_sum) >= beyond * width:  # ℓ'(0+) = N'·W/2 − Σ n·(a + h/2) ≤ 0
         return None
-    slope = vxy / vxx
+    kappa = _solve_kappa(cells, beyond, lower_sum, width, kappa_start or beyond / excess_sum)
+    ln_n0 = math.log(beyond) - math.log(-math.expm1(-kappa * width)) + kappa * x1
     return SurvivalFit(
-        ln_n0=(y0 + my) - slope * (x0 + mx), kappa_per_frac=-slope, r2=min(vxy * vxy / (vxx * vyy), 1.0),
+        ln_n0=ln_n0, kappa_per_frac=kappa, r2=_r2_in_range(counts, occupied, depths, beyond, points, kappa, ln_n0),
         points=points,
     )
+
+
+_MAX_EXPONENT = 700.0  # e^700 ≈ 1e304: beyond it h/(e^(κh) − 1) is 0 to double precision
+
+
+def _score(kappa: float, cells: Sequence[tuple[int, float]], beyond: int, lower_sum: float,
+           width: float) -> tuple[float, float]:
+    """(ℓ'(κ), ℓ''(κ)) of the module docstring's log-likelihood, ℓ' = −Σ n·a + Σ n·h/(e^(κh) − 1) − N'·W/(e^(κW) − 1)."""
+    expm1 = math.expm1
+    g = -lower_sum
+    c = 0.0
+    for n, h in cells:
+        z = kappa * h
+        if z < _MAX_EXPONENT:
+            q = expm1(z)
+            g += n * h / q
+            c -= n * h * h * (q + 1.0) / (q * q)
+    z = kappa * width
+    if z < _MAX_EXPONENT:
+        q = expm1(z)
+        g -= beyond * width / q
+        c += beyond * width * width * (q + 1.0) / (q * q)
+    return g, c
+
+
+def _solve_kappa(cells: Sequence[tuple[int, float]], beyond: int, lower_sum: float, width: float,
+                 start: float) -> float:
+    """The root of ℓ'(κ), which is > 0 at 0+ (checked by the caller) and −Σ n·a < 0 as κ → ∞ (arrivals beyond the
+    first cell: 3 or more occupied depths): Newton from `start` (the window's previous κ, else the untruncated
+    continuous estimate, 1/mean excess), kept inside the bracket the signs so far give, bisecting (doubling while there is no upper end) when a
+    step would leave it or the curvature is not negative."""
+    lo, hi = 0.0, math.inf
+    kappa = start
+    for _ in range(_NEWTON_MAX_ITER):
+        g, c = _score(kappa, cells, beyond, lower_sum, width)
+        if g == 0.0:
+            return kappa
+        if g > 0.0:
+            lo = kappa
+        else:
+            hi = kappa
+        step = kappa - g / c if c < 0.0 else math.nan
+        if not lo < step < hi:
+            step = 2.0 * kappa if hi == math.inf else 0.5 * (lo + hi)
+        if abs(step - kappa) <= _NEWTON_REL_TOL * kappa:
+            return step
+        kappa = step
+    return kappa
+
+
+def _r2_in_range(counts: Sequence[int], occupied: Sequence[int], depths: Sequence[float], beyond: int, points: int,
+                 kappa: float, ln_n0: float) -> float:
+    """Weighted R² (weights N, clamped to [0, 1]) of the survival points ln N(>x_j) in the range against the fitted
+    curve's count beyond x_j in the range, ln[N₀·(e^(−κx_j) − e^(−κx_J))]: 1 − SS_res/SS_tot about the weighted
+    mean, the share of the points' spread the curve explains, as the old regression's R² was."""
+    x_far = depths[-1]
+    left = beyond
+    ys, fits, weights = [], [], []
+    for k in range(points):
+        if k:
+            left -= counts[occupied[k]]
+        x = depths[k]
+        ys.append(math.log(left))
+        fits.append(ln_n0 - kappa * x + math.log(-math.expm1(-kappa * (x_far - x))))
+        weights.append(left)
+    total_w = sum(weights)
+    mean_y = sum(w * y for w, y in zip(weights, ys)) / total_w
+    ss_tot = sum(w * (y - mean_y) ** 2 for w, y in zip(weights, ys))
+    ss_res = sum(w * (y - f) ** 2 for w, y, f in zip(weights, ys, fits))
+    return min(max(1.0 - ss_res / ss_tot, 0.0), 1.0)
 
 
 class ArrivalDepths:
@@ -352,7 +447,10 @@ class ArrivalDepths:
 
     def fit(self, min_survivors: int) -> SurvivalFit | None:
         if self._dirty:
-            self._fit = survival_fit(self._occupied, self._counts, self._depth_sums, len(self._events), min_survivors)
+            start = self._fit.kappa_per_frac if self._fit is not None else None
+            self._fit = survival_fit(
+                self._occupied, self._counts, self._depth_sums, len(self._events), min_survivors, start
+            )
             self._dirty = False
         return self._fit
 
@@ -411,10 +509,10 @@ class MarketArrivals:
                 self._observed.append([prev_ns, ts_ns])
         if prev is not None:
             ask_depth = (best_bid - prev) / prev
-            if ask_depth > 0.0:
+            if ask_depth > MIN_DEPTH_FRAC:
                 self.crossings[ASK].add(ts_ns, ask_depth)
             bid_depth = (prev - best_ask) / prev
-            if bid_depth > 0.0:
+            if bid_depth > MIN_DEPTH_FRAC:
                 self.crossings[BID].add(ts_ns, bid_depth)
         self._prev_mid = 0.5 * (best_bid + best_ask)
         self._prev_book_ns = ts_ns
@@ -438,7 +536,7 @@ class MarketArrivals:
     def flush(self) -> None:
         """Close the taker order in progress (called before any read)."""
         pending, self._pending = self._pending, None
-        if pending is not None and pending[3] > 0.0:
+        if pending is not None and pending[3] > MIN_DEPTH_FRAC:
             self.trades[pending[2]].add(pending[0], pending[3])
 
     def span_s(self, now_ns: int) -> float:
