@@ -27,6 +27,14 @@ side that sheds it in faster: more conservative on both sides. Neither term alon
 a BTC reading (30.1k, 0.128) loses to the prior by 0.009 bp and the skew falls from 1.04 to 0.46 bp/lot; by the
 skew the reading (12.6k, 0.177) loses and the flat half-spread falls by 0.12 bp.
 
+A *fresh* side at the reliability band's edge (``KappaEstimate.*_at_band_edge``: a good market fit that left the
+3× band around the prior, published at the band's edge with the fit's A, ``models/kappa.py``) is contested the same
+way: the edge is the plausible κ nearest the fit, but whether it quotes wider than the prior depends on where the
+prior sits on the U. With the priors calibrated from the 2025-09-03 captures, a fit 3.5× steeper than the prior
+quotes wider at the edge than the prior for BTC, tighter for ETH and SOL, whose priors (12.1k, 8.8k) lie well left
+of the bottom (``test_models_kappa``: a fit outside the band). Priced against each other, an out-of-band fit is never
+quoted tighter than the prior: an unreliable curve is no reason to tighten.
+
 The choice depends on σ, γ (with the position) and the mid, so a contested side (stale, its last curve not the
 prior's) is priced again when they or the multiplier change; a fresh or settled side never is, and fresh cycles
 cost what they did. Pricing a curve needs the quote's scale (``DepthRules``: fee, floor, multipliers; the order
@@ -59,6 +67,7 @@ from mm_strategy.quoting import glft_depths_bps
 
 Curve = tuple[float, float]  # one side's (κ per price fraction, A fills/s)
 _SIDES = (("kappa_bid", "a_per_s_bid"), ("kappa_ask", "a_per_s_ask"))
+_BAND_EDGE = {"kappa_bid": "bid_at_band_edge", "kappa_ask": "ask_at_band_edge"}
 
 
 class Estimates(Protocol):
@@ -250,9 +259,12 @@ class InputResolver:
         self, fresh: KappaEstimate | None, last: KappaEstimate | None, kappa_name: str, a_name: str
     ) -> tuple[Curve, Curve | None]:
         """(curve, None) when the side is settled: its fresh curve, or the prior when there is no other; (prior,
-        last curve) when the last one is stale and differs from the prior, to be priced each time it matters."""
+        curve) when the fresh one sits at the band's edge, or the last one is stale, and differs from the prior, to be
+        priced each time it matters."""
         fresh_curve = _side_curve(fresh, kappa_name, a_name)
         if fresh_curve is not None:
+            if getattr(fresh, _BAND_EDGE[kappa_name]) and fresh_curve != self._prior_curve:
+                return self._prior_curve, fresh_curve  # an out-of-band fit: priced against the prior like a stale one
             return fresh_curve, None
         last_curve = _side_curve(last, kappa_name, a_name)
         return self._prior_curve, None if last_curve is None or last_curve == self._prior_curve else last_curve

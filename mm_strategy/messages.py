@@ -28,7 +28,9 @@ class KappaEstimate(Data):
     """The one intensity curve per side, λ(δ) = A·e^(−κδ) (models/kappa.py): ``kappa_*`` per price fraction and
     ``a_per_s_*`` fills/s at zero depth, always positive and finite (the prior when the fit is unreliable); the data
     it comes from (``source``: "prior", "trades" or "book_crossings", "+own" when our resting spells refine it,
-    "bid:…,ask:…" when the sides differ); the market fit's R² and arrivals (``fit_r2``, ``fit_updates``, worse side)."""
+    "bid:…,ask:…" when the sides differ); the market fit's R² and arrivals (``fit_r2``, ``fit_updates``, worse side);
+    ``*_at_band_edge``: that side's good fit left the reliability band and its κ is the band's edge (the strategy then
+    quotes the wider of that curve and the prior's, ``inputs.py``)."""
 
     instrument_id: InstrumentId
     kappa_bid: float = 0.0
@@ -46,6 +48,8 @@ class KappaEstimate(Data):
     blend_weight: float = 0.0
     own_confidence: float = 0.0
     fills_since_start: int = 0
+    bid_at_band_edge: bool = False
+    ask_at_band_edge: bool = False
 
 
 @customdataclass

@@ -28,7 +28,13 @@ class KappaActorConfig(EstimatorActorConfig, frozen=True):
 class KappaActor(EstimatorActor):
     model_cls = KappaModel
     message_cls = KappaEstimate
-    renamed = {"a_per_s_bid": "a_bid_per_s", "a_per_s_ask": "a_ask_per_s", "book_reason": "book_reason.value"}
+    renamed = {
+        "a_per_s_bid": "a_bid_per_s",
+        "a_per_s_ask": "a_ask_per_s",
+        "book_reason": "book_reason.value",
+        "bid_at_band_edge": "bid.at_band_edge",
+        "ask_at_band_edge": "ask.at_band_edge",
+    }
     uses_trades = True
     uses_spells = True
 

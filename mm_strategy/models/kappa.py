@@ -54,8 +54,9 @@ Market fit, from arrivals: an arrival is an aggressive move that reached some de
 Reliability, checked in this order, the first failure is the reason (DESIGN §5, the seed's check made two-sided):
 fewer than ``min_updates`` arrivals; no fit (< 3 points, or no decay over the range); R² < ``min_r2``; κ > ``reliability_ratio``·κ_prior; κ <
 κ_prior/``reliability_ratio``. A side with too few arrivals, no fit or a low R² publishes the instrument prior (κ and
-A: one curve); a good fit whose κ left the band publishes κ at the band's edge with the fit's A (the prior would be
-the tightest quote then: ``KappaModel._side``). The band is on κ, the shape of the curve; A is a rate that moves
+A: one curve); a good fit whose κ left the band publishes κ at the band's edge with the fit's A, the plausible κ
+nearest the fit, flagged ``at_band_edge`` (``KappaModel._side``); the strategy quotes the wider of that curve and the
+prior's (``inputs.py``). The band is on κ, the shape of the curve; A is a rate that moves
 with the market's activity, which is what it must track.
 
 Own refinement, from our own resting spells (fills **and** non-fills, at the depths each order actually rested,
@@ -212,6 +213,11 @@ class SideCurve(msgspec.Struct, frozen=True):
     @property
     def reliable(self) -> bool:
         return self.reason is FitReason.OK
+
+    @property
+    def at_band_edge(self) -> bool:
+        """A good fit outside the band: κ published at the band's edge with the fit's A (``KappaModel._side``)."""
+        return self.reason in _OUTSIDE_BAND
 
 
 class KappaReading(msgspec.Struct, frozen=True):
@@ -964,10 +970,11 @@ class KappaModel:
         if reason is FitReason.OK:
             base_a, base_kappa, base_source = fit.a_per_s, fit.kappa_per_frac, source
         elif reason in _OUTSIDE_BAND:
-            # A good fit whose κ left the band: κ at the band's edge, the market's A. Not the prior: with the fee in
-            # the model (A' = A·e^(−κf)) GLFT's half-spread is U-shaped in κ with its low near the prior, so the
-            # prior is the tightest quote on offer exactly when the market differs most (review: SOL with sweeps 4×
-            # deeper published the prior's 2.57 bp half-spread where the band edge gives 3.97).
+            # A good fit whose κ left the band: κ at the band's edge (the plausible κ nearest the fit), the market's
+            # A. Not the prior alone: with the fee in the model (A' = A·e^(−κf)) GLFT's half-spread is U-shaped in κ,
+            # and a prior near its low is the tightest quote on offer exactly when the market differs most (review:
+            # SOL with sweeps 4× deeper, 2.57 bp from the prior where the band edge gave 3.97). The side is flagged
+            # and the strategy prices the edge against the prior (``inputs.py``): the wider of the two is quoted.
             ratio = p.reliability_ratio if reason is FitReason.ABOVE_MAX else 1.0 / p.reliability_ratio
             base_a, base_kappa, base_source = fit.a_per_s, ratio * priors.kappa_per_frac, source
         else:
