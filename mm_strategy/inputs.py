@@ -38,9 +38,7 @@ quoted tighter than the prior: an unreliable curve is no reason to tighten.
 The choice depends on σ, γ (with the position) and the mid, so a contested side (stale, its last curve not the
 prior's) is priced again when they or the multiplier change; a fresh or settled side never is, and fresh cycles
 cost what they did. Pricing a curve needs the quote's scale (``DepthRules``: fee, floor, multipliers; the order
-size; the mid): γ is per USD, so c1 and c2 depend on γ·lot·mid. A resolver built without it (``depth_rules`` and
-``lot`` unset, or ``resolve`` called without a mid) keeps the old field-by-field minimum for a contested side: the
-strategy quotes as before until it passes them.
+size; the mid): γ is per USD, so c1 and c2 depend on γ·lot·mid.
 
 Framework-free apart from reading message fields, so each rule is tested without an engine.
 """
@@ -155,7 +153,7 @@ class InputResolver:
     estimates are asked every cycle as before, so what they count and log is unchanged.
 
     ``depth_rules`` and ``lot`` (the order size, base units) are the quote's scale, with the mid passed to
-    ``resolve``; see the module docstring for a resolver built without them.
+    ``resolve``.
     """
 
     def __init__(
@@ -163,12 +161,10 @@ class InputResolver:
         priors: InstrumentPriors,
         risk: RiskConfig,
         informed_addon_cap_bps: float,
-        depth_rules: DepthRules | None = None,
-        lot: float | None = None,
+        depth_rules: DepthRules,
+        lot: float,
     ) -> None:
-        if (depth_rules is None) != (lot is None):
-            raise ValueError("InputResolver: depth_rules and lot price a curve together: pass both or neither")
-        if lot is not None and not lot > 0:
+        if not lot > 0:
             raise ValueError(f"InputResolver.lot: must be > 0, got {lot!r}")
         self._priors = priors
         self._risk = risk
@@ -191,7 +187,7 @@ class InputResolver:
         self._informed_from: object = _UNSEEN
         self._informed = (0.0, 0.0)
 
-    def resolve(self, estimates: Estimates, now_ns: int, position: float, mid: float | None = None) -> ModelInputs:
+    def resolve(self, estimates: Estimates, now_ns: int, position: float, mid: float) -> ModelInputs:
         fresh, last = estimates.fresh, estimates.last
         priors = self._priors
         fresh_kappa, last_kappa = fresh(KappaEstimate, now_ns), last(KappaEstimate)
@@ -233,11 +229,10 @@ class InputResolver:
             )
             self._half_spread_from = (calibration, warmup)
         if self._choice_from is None or self._contested:
-            mid_step = None if mid is None else round(math.log(mid) * _MID_STEPS_PER_LOG)
+            mid_step = round(math.log(mid) * _MID_STEPS_PER_LOG)
             priced_at = (sigma, self._gamma, self._half_spread_mult, mid_step, abs(position))
             if priced_at != self._choice_from:
-                priced_mid = None if mid_step is None else math.exp(mid_step / _MID_STEPS_PER_LOG)
-                self._curve = self._choose(priced_mid, abs(position))
+                self._curve = self._choose(math.exp(mid_step / _MID_STEPS_PER_LOG), abs(position))
                 self._choice_from = priced_at
         kappa_bid, kappa_ask, a_bid, a_ask = self._curve
         informed_bid, informed_ask = self._informed
@@ -269,7 +264,7 @@ class InputResolver:
         last_curve = _side_curve(last, kappa_name, a_name)
         return self._prior_curve, None if last_curve is None or last_curve == self._prior_curve else last_curve
 
-    def _choose(self, mid: float | None, q_units: float) -> tuple[float, float, float, float]:
+    def _choose(self, mid: float, q_units: float) -> tuple[float, float, float, float]:
         """(κ bid, κ ask, A bid, A ask): each contested side's more conservative whole curve (module docstring)."""
         rules, lot = self._depth_rules, self._lot
         priced: dict[Curve, tuple[float, float]] = {}  # the prior is priced once for both sides
@@ -285,8 +280,6 @@ class InputResolver:
         for settled, last in self._sides:
             if last is None:
                 chosen.append(settled)
-            elif rules is None or mid is None:  # no scale to price with: the old field-by-field minimum
-                chosen.append((min(settled[0], last[0]), min(settled[1], last[1])))
             else:
                 chosen.append(settled if price(settled) > price(last) else last)  # ties: the curve last quoted
         (kappa_bid, a_bid), (kappa_ask, a_ask) = chosen

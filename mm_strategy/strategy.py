@@ -175,7 +175,9 @@ class GLFTMarketMaker(Strategy):
             informed_addon_cap_bps=config.informed_addon_cap_bps,
         )
         self._estimates = LatestEstimates(int(self.config.estimate_staleness_s * 1e9), self.log.info)
-        self._inputs = InputResolver(config.priors, config.risk, config.informed_addon_cap_bps)
+        self._inputs = InputResolver(
+            config.priors, config.risk, config.informed_addon_cap_bps, self._rules, float(config.order_size)
+        )
         self._cap = Decimal(repr(config.risk.max_position))
         self._working_set = None  # events while stopped reach no handler: read the working orders afresh
         self._restore_from_file()
@@ -313,7 +315,7 @@ class GLFTMarketMaker(Strategy):
         if plan.cancel_all:
             self._cancel_all(working)
             return
-        inputs = self._model_inputs(ts_ns, position)
+        inputs = self._model_inputs(ts_ns, position, mid)
         lot = float(self.config.order_size)
         q_lots = float(position) / lot
         tick = self._spec.rules.tick_at(best_bid)
@@ -354,9 +356,9 @@ class GLFTMarketMaker(Strategy):
         self._submit(orders)
         self._record_series(ts_ns, inputs, depths, shift_bps)
 
-    def _model_inputs(self, ts_ns: int, position: Decimal) -> ModelInputs:
+    def _model_inputs(self, ts_ns: int, position: Decimal, mid: float) -> ModelInputs:
         """Every model input from a fresh estimate, else its conservative fallback (``inputs.py``, logged once)."""
-        return self._inputs.resolve(self._estimates, ts_ns, float(position))
+        return self._inputs.resolve(self._estimates, ts_ns, float(position), mid)
 
     def _desired_ladder(
         self,

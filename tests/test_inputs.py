@@ -151,8 +151,7 @@ def _rules_dict() -> dict:
     return {name: getattr(RULES, name) for name in RULES.__slots__}
 
 
-@pytest.mark.parametrize("priced", [True, False], ids=["priced", "without-quote-scale"])
-def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle(priced: bool):
+def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle():
     # The strategy keeps one resolver, which recomputes a share only when the estimates it came from change (a new
     # message, or fresh -> stale), and a contested curve only when what prices it changes. Over cycles at random
     # times, mids, positions and arrivals of every input type, with gaps past the staleness limit, messages already
@@ -180,7 +179,7 @@ def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle(priced: 
     kept_estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
     new_estimates = LatestEstimates(staleness_ns=10 * S, log=lambda _: None)
     # with a fee the half-spread is U-shaped in κ, and mids 4x apart move γ·lot·mid: choices flip both ways
-    scale = {"depth_rules": DepthRules(**{**_rules_dict(), "maker_fee_bps": 1.5}), "lot": LOT} if priced else {}
+    scale = {"depth_rules": DepthRules(**{**_rules_dict(), "maker_fee_bps": 1.5}), "lot": LOT}
     kept = InputResolver(PRIORS, RISK, informed_addon_cap_bps=3.0, **scale)
     now_s, reused = 0.0, 0
     for _ in range(3_000):
@@ -191,7 +190,7 @@ def test_a_resolver_kept_across_cycles_resolves_as_a_new_one_each_cycle(priced: 
                 kept_estimates.update(message)
                 new_estimates.update(message)
         position = rng.choice([0.0, 0.0, 0.03, -0.08])
-        mid = rng.choice([MID / 4, MID, MID, 4 * MID]) if priced else None
+        mid = rng.choice([MID / 4, MID, MID, 4 * MID])
         before = kept._curve_from
         inputs = kept.resolve(kept_estimates, round(now_s * S), position, mid)
         reused += kept._curve_from is before

@@ -64,9 +64,8 @@ class Coin:
             informed_addon_cap_bps=3.0,
         )
 
-    def resolver(self, priced: bool = True) -> InputResolver:
-        scale = {"depth_rules": self.rules, "lot": self.lot} if priced else {}
-        return InputResolver(self.priors, self.risk, 3.0, **scale)
+    def resolver(self) -> InputResolver:
+        return InputResolver(self.priors, self.risk, 3.0, depth_rules=self.rules, lot=self.lot)
 
     def quote(self, curve: tuple[float, float], gamma_per_usd: float) -> tuple[float, float]:
         """(half-spread bps, skew bps/lot) of one curve on both sides, at the prior σ and a flat book (depths in bps
@@ -118,7 +117,6 @@ def test_a_stale_band_edge_curve_is_kept_whole_not_mixed_with_the_prior(coin: st
               "min": c.quote(fieldwise_min, stale.gamma_per_usd)}
     assert quoted == {name: pytest.approx(value, abs=5e-4) for name, value in expected_bps.items()}
     assert quoted["min"][0] < quoted["last"][0] and quoted["min"][1] < quoted["last"][1]  # what the old rule lost
-    assert curves(c.resolver(priced=False).resolve(estimates, 60 * S, 0.0)) == (fieldwise_min, fieldwise_min)
     assert curves(fresh) == curves(stale) == (last, last)  # the wider whole curve: no step when it goes stale
     assert c.quote(curves(stale)[0], stale.gamma_per_usd) == quoted["last"]
 
@@ -139,8 +137,6 @@ def test_a_stale_curve_falls_back_to_the_prior_when_the_prior_is_wider(coin: str
     quoted = {"prior": c.quote(c.prior_curve, stale.gamma_per_usd), "last": c.quote(last, stale.gamma_per_usd)}
     assert quoted == {name: pytest.approx(value, abs=5e-5) for name, value in expected_bps.items()}
     assert curves(stale) == (c.prior_curve, c.prior_curve)
-    old_ask = curves(c.resolver(priced=False).resolve(estimates, 60 * S, 0.0))[1]
-    assert old_ask == (last[0], c.priors.a_per_s)  # a mix: the reading's κ with the prior's A
 
 
 def test_when_half_spread_and_skew_disagree_the_side_adding_inventory_decides() -> None:
@@ -204,7 +200,5 @@ def test_a_side_without_a_whole_curve_takes_the_prior_whole() -> None:
 
 def test_the_quote_scale_comes_whole() -> None:
     c = Coin("btc")
-    with pytest.raises(ValueError, match="pass both or neither"):
-        InputResolver(c.priors, c.risk, 3.0, depth_rules=c.rules)
     with pytest.raises(ValueError, match="lot: must be > 0"):
         InputResolver(c.priors, c.risk, 3.0, depth_rules=c.rules, lot=0.0)

@@ -48,10 +48,12 @@ def test_a_cycle_builds_its_new_orders_before_it_sends_the_cancel(hl_btc_catalog
             assert steps[at + 1] == "submit", steps
 
 
-def test_the_inventory_reducing_side_is_requoted_without_hysteresis(hl_btc_catalog, monkeypatch):
+def test_the_inventory_reducing_side_is_requoted_without_hysteresis(archive_catalog, monkeypatch):
     """Review: "deeper" is measured against the level's price, so when the skew pulls the reducing side in, its old
-    order sits deeper than wanted and the looser deeper bound kept it (151 order-cycles on this capture, up to
-    1.17 bps deeper than the model asked). With inventory, that side's deeper bound is its inside bound."""
+    order sits deeper than wanted and the looser deeper bound kept it (151 order-cycles on the BTC capture with
+    trades, up to 1.17 bps deeper than the model asked). With inventory, that side's deeper bound is its inside
+    bound. Run on the archive hour: with the priors of the truncated-likelihood fit the BTC capture's 7 fills only
+    take the position long."""
     import mm_strategy.strategy as strategy_module
 
     seen: list[tuple[float, dict]] = []
@@ -68,7 +70,7 @@ def test_the_inventory_reducing_side_is_requoted_without_hysteresis(hl_btc_catal
 
     monkeypatch.setattr(GLFTMarketMaker, "_quote_cycle", recording_cycle)
     monkeypatch.setattr(strategy_module, "diff_quotes", recording_diff)
-    run_backtest(load_venue_config(REPO_ROOT / "configs" / "hyperliquid_btc.json"), hl_btc_catalog).node.dispose()
+    run_backtest(load_venue_config(REPO_ROOT / "configs" / "hyperliquid_btc.json"), archive_catalog).node.dispose()
 
     flat = [t for q, t in seen if q == 0]
     long = [t for q, t in seen if q > 0]
