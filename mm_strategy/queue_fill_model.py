@@ -191,8 +191,10 @@ class QueueFeedModule(SimulationModule):
         views: dict[OrderSide, _SideView] = {}
         for key, tracked in self._tracked.items():
             order = tracked.order
-            if order.instrument_id != instrument_id or tracked.position.remaining <= 0.0 or not tracked.is_current(order):
-                continue  # another instrument, nothing left, or modified since (``process`` tracks it again)
+            if order.instrument_id != instrument_id or tracked.position.remaining <= 0.0:
+                continue
+            if not tracked.is_current(order):
+                continue  # modified since: ``track`` starts it again at the back of its new level
             if tracked.stop_ns is not None and ts_ns > tracked.stop_ns:
                 continue
             view = views.get(order.side)

@@ -503,13 +503,13 @@ class GLFTMarketMaker(Strategy):
             self._working_set = None  # they are working orders now, before any event says so (``_working``)
 
     def _amend(self, amendments: list[Amendment]) -> None:
-        """Each amendment as one ``ModifyOrder``, back to back (``_quote_cycle``). The target size is noted first:
-        the order's ``OrderPendingUpdate`` reaches ``on_order_event`` inside ``modify_order``, and from then on the
-        cap counts the larger of its old and new size (``_WorkingSet``)."""
+        """Each amendment as one ``ModifyOrder``, back to back (``_quote_cycle``). Its target is noted first: the
+        order's ``OrderPendingUpdate`` reaches ``on_order_event`` inside ``modify_order``, and from then on the diff
+        sees the order at its target and the cap counts the larger of its old and new size (``_WorkingSet``)."""
         instrument = self._instrument
         for amendment in amendments:
             order = self._orders_by_id[amendment.order.order_id]
-            self._notes.amend_size_by_id[amendment.order.order_id] = amendment.level.size
+            self._notes.amend_by_id[amendment.order.order_id] = amendment.level
             self.modify_order(
                 order,
                 quantity=instrument.make_qty(amendment.level.size),
@@ -654,7 +654,7 @@ class GLFTMarketMaker(Strategy):
         """The venue moved the order (new price and size, back of its queue): from now on its fills are those of a
         new placement at the mid in force now (``_amended_at``), since its tags keep the first placement's mid."""
         coid = event.client_order_id.value
-        self._notes.amend_size_by_id.pop(coid, None)
+        self._notes.amend_by_id.pop(coid, None)
         order = self.cache.order(event.client_order_id)
         placement = read_placement(order.tags) if order is not None else None
         if placement is not None and self._last_mid is not None:
@@ -667,7 +667,7 @@ class GLFTMarketMaker(Strategy):
         replaces it, so a venue that refuses a modify for good costs one request, not one per cycle. A refusal for
         sending too much counts towards the kill switch as a rate-limited order does."""
         coid = event.client_order_id.value
-        self._notes.amend_size_by_id.pop(coid, None)
+        self._notes.amend_by_id.pop(coid, None)
         self._notes.modify_refused.add(coid)
         if _is_rate_limit(event.reason):
             self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), "rate_limit"))
@@ -809,31 +809,34 @@ class _OrderNotes:
     """What the strategy knows of its own orders that the cache does not: the ladder level each was placed for, the
     size each modify in flight asks for, and the orders whose modify the venue refused."""
 
-    __slots__ = ("level_by_id", "amend_size_by_id", "modify_refused")
+    __slots__ = ("level_by_id", "amend_by_id", "modify_refused")
 
     def __init__(self) -> None:
         self.level_by_id: dict[str, int] = {}
-        self.amend_size_by_id: dict[str, Decimal] = {}
+        self.amend_by_id: dict[str, QuoteLevel] = {}  # where each modify in flight moves its order
         self.modify_refused: set[str] = set()
 
     def forget(self, coid: str) -> None:
         self.level_by_id.pop(coid, None)
-        self.amend_size_by_id.pop(coid, None)
+        self.amend_by_id.pop(coid, None)
         self.modify_refused.discard(coid)
+
+    def target(self, order: Order) -> QuoteLevel | None:
+        """Where a modify in flight moves the order (None without one, or one this process did not send)."""
+        return self.amend_by_id.get(order.client_order_id.value) if order.status == OrderStatus.PENDING_UPDATE else None
 
     def worst_leaves(self, order: Order) -> Decimal:
         """What the order may still fill in the worst case: its leaves, or with a modify in flight the larger of its
         old leaves (fills at the old price until the venue answers) and the new size."""
         leaves = order.leaves_qty.as_decimal()
-        if order.status != OrderStatus.PENDING_UPDATE:
-            return leaves
-        return max(leaves, self.amend_size_by_id.get(order.client_order_id.value, leaves))
+        target = self.target(order)
+        return leaves if target is None else max(leaves, target.size)
 
 
 def _amendable(order: Order, notes: _OrderNotes) -> bool:
     """Whether the venue can take a modify for the order now: one this process placed (``level_by_id``), resting
-    unfilled and confirmed by the venue (ACCEPTED: not on its way, not partly filled, not being cancelled or already
-    modified) and whose modify the venue has not refused before (``on_order_modify_rejected``).
+    unfilled and confirmed by the venue (ACCEPTED: not on its way, not partly filled, not being cancelled, no modify
+    in flight) and whose modify the venue has not refused before (``on_order_modify_rejected``).
 
     A partly filled order is cancelled and replaced instead: NautilusTrader's quantity counts what filled and
     Hyperliquid's modify size is the new resting size, so the two would disagree on its remainder, and its resting
@@ -849,20 +852,21 @@ def _amendable(order: Order, notes: _OrderNotes) -> bool:
 
 
 def _as_resting(order: Order, notes: _OrderNotes) -> RestingOrder:
-    """Its level is the one this process placed it for, else (an order from before a restart) read from its tags."""
+    """Its level is the one this process placed it for, else (an order from before a restart) read from its tags.
+    An order with a modify in flight is described where the modify puts it (``diff_quotes``)."""
     value = order.client_order_id.value
     level = notes.level_by_id.get(value)
     if level is None:
         placement = read_placement(order.tags)
         level = placement.level if placement is not None else None
+    target = notes.target(order)
     return RestingOrder(
         value,
         order.side,
-        order.price.as_decimal(),
-        order.leaves_qty.as_decimal(),
+        order.price.as_decimal() if target is None else target.price,
+        order.leaves_qty.as_decimal() if target is None else target.size,
         level,
         amendable=_amendable(order, notes),
-        updating=order.status == OrderStatus.PENDING_UPDATE,
         reduce_only=order.is_reduce_only,
     )
 
@@ -911,8 +915,9 @@ def _pending_leaves(orders: list[Order], notes: _OrderNotes) -> dict[OrderSide, 
         if order.is_pending_cancel:
             pending[order.side] += order.leaves_qty.as_decimal()
         elif order.status == OrderStatus.PENDING_UPDATE:
-            target = notes.amend_size_by_id.get(order.client_order_id.value, Decimal(0))  # unknown: all of it
-            pending[order.side] += max(order.leaves_qty.as_decimal() - target, Decimal(0))
+            target = notes.target(order)
+            target_size = Decimal(0) if target is None else target.size  # a modify not ours: all of it
+            pending[order.side] += max(order.leaves_qty.as_decimal() - target_size, Decimal(0))
     return pending
 
 

@@ -51,7 +51,7 @@ def test_backtest_writes_report(report):
     assert metrics["quoting"]["two_sided_frac"] > 0.99
     assert metrics["fills"]["maker"] == metrics["fills"]["count"]  # post-only: every fill is a maker fill
     # every order the strategy sent is a request, and so is each cancel (all but the filled ones were cancelled) and
-    # each modify; 11 orders + 909 modifies on this half hour since the strategy amends its orders (911 orders before,
+    # each modify; 39 orders + 882 modifies on this half hour since the strategy amends its orders (911 orders before,
     # 1,251 before the requote hysteresis of ``quoting.requote_tolerance``)
     requests = metrics["requests"]
     assert requests["orders"] + requests["modifies"] > 500

@@ -1,5 +1,5 @@
-"""The diff's amendments: an order not kept for its level is moved to that level with one modify when it can be, held
-while a modify for it is in flight, and cancelled otherwise (``quoting.diff_quotes``)."""
+"""The diff's amendments: an order not kept for its level is moved to that level with one modify when it can be, and
+cancelled otherwise; one with a modify in flight is judged where the modify puts it (``quoting.diff_quotes``)."""
 
 from decimal import Decimal
 
@@ -14,10 +14,8 @@ from tests.test_rules_and_quoting import _symmetric
 BUY, SELL = OrderSide.BUY, OrderSide.SELL
 
 
-def _order(order_id, side, price, level, size="0.005", amendable=True, updating=False, reduce_only=False):
-    return RestingOrder(
-        order_id, side, Decimal(price), Decimal(size), level, amendable=amendable, updating=updating, reduce_only=reduce_only
-    )
+def _order(order_id, side, price, level, size="0.005", amendable=True, reduce_only=False):
+    return RestingOrder(order_id, side, Decimal(price), Decimal(size), level, amendable=amendable, reduce_only=reduce_only)
 
 
 def test_each_order_not_kept_is_amended_to_its_own_level_only():
@@ -37,7 +35,6 @@ def test_each_order_not_kept_is_amended_to_its_own_level_only():
     assert diff.amend == (Amendment(by_id["stale-bid"], bids[1]), Amendment(by_id["big-ask"], asks[0]))
     assert {o.order_id for o in diff.cancel} == {"sent-ask", "deep-ask", "gone-bid", "foreign"}
     assert [(q.side, q.level) for q in diff.place] == [(BUY, 2), (SELL, 1), (SELL, 2)]
-    assert diff.held == ()
     # the same reduce-only order is amended when the cycle's orders are reduce-only too (a modify keeps the flag)
     reducing = diff_quotes(bids + asks, resting, _symmetric(Decimal(1)), reduce_only=True)
     assert Amendment(by_id["deep-ask"], asks[2]) in reducing.amend
@@ -60,21 +57,16 @@ def test_the_keep_rules_come_first_and_of_several_stale_orders_the_nearest_is_am
     assert [q.level for q in diff.place] == [2]
 
 
-def test_an_order_with_a_modify_in_flight_holds_its_level_untouched():
-    """It may still fill at its old price until the venue answers: the level is neither placed again (two orders
-    for it) nor modified again (a second modify racing the first); the next cycle after the answer diffs it again."""
-    bids, asks = _ladder()
+def test_an_order_with_a_modify_in_flight_is_judged_where_the_modify_puts_it():
+    """The strategy describes it at its new price and size, never amendable: kept while that still fits its level
+    (no second modify racing the first, its level not placed twice), cancelled and its level placed anew once the
+    ladder moved on, as an order on its way to the venue is."""
+    bids, asks = _ladder()  # bids 42630 / 42621 / 42608
     resting = [
-        _order("updating-bid", BUY, 42500, 0, amendable=False, updating=True),
-        _order("spare-bid", BUY, 42400, 0),  # another order for the held level: cancelled
-        _order("updating-gone", SELL, 43000, 5, amendable=False, updating=True),  # level not wanted: cancelled
+        _order("moving-to-bid-0", BUY, 42630, 0, amendable=False),  # its modify puts it at level 0's price
+        _order("moving-to-stale-bid-1", BUY, 42600, 1, amendable=False),  # 21 below level 1 since the modify left
     ]
     diff = diff_quotes(bids + asks, resting, _symmetric(Decimal(1)))
-    assert [o.order_id for o in diff.held] == ["updating-bid"]
-    assert diff.amend == () and diff.keep == ()
-    assert {o.order_id for o in diff.cancel} == {"spare-bid", "updating-gone"}
-    assert (BUY, 0) not in {(q.side, q.level) for q in diff.place}
-    assert len(diff.place) == len(bids) + len(asks) - 1
-    # an updating order is never kept, even at its level's price: its price is about to change
-    at_price = [_order("updating-at-price", BUY, 42630, 0, amendable=False, updating=True)]
-    assert [o.order_id for o in diff_quotes(bids, at_price, _symmetric(Decimal(1))).held] == ["updating-at-price"]
+    assert [o.order_id for o in diff.keep] == ["moving-to-bid-0"] and diff.amend == ()
+    assert [o.order_id for o in diff.cancel] == ["moving-to-stale-bid-1"]
+    assert [(q.side, q.level) for q in diff.place if q.side == BUY] == [(BUY, 1), (BUY, 2)]

@@ -5,8 +5,8 @@ event arrives (``EstimatorActor._last_mid``: the mid of the last book batch befo
 ``ts_init`` timeline as the fill). The fill's placement mid goes along for the report's placement markout only:
 the tags' (``OwnFill.placement_mid``), or for an order the strategy amended the book mid in force at its last
 amendment (``OwnFill.amended_ns``), which this actor keeps its own ``MidHistory`` for (an amendment is a new
-placement at a new price; tags cannot change). Fills of untagged orders are still measured. A fill before any book mid cannot be measured
-and is skipped (counted and logged once by the base class), and so is a fill delivered late (live, recovered by a
+placement at a new price; tags cannot change). Fills of untagged orders are still measured. A fill before any book
+mid cannot be measured and is skipped (counted and logged once by the base class), and so is a fill delivered late (live, recovered by a
 resync up to a minute after it happened): the mid when it arrives is not the mid at fill, and measured from it the
 move would be a minute's drift, not the fill's adverse selection.
 """
