@@ -49,6 +49,7 @@ from mm_strategy.node_config import load_venue_config  # noqa: E402
 from mm_strategy.reporting import compute_metrics  # noqa: E402
 from mm_strategy.reporting.metrics import FEED_DOWN_TRIGGER  # noqa: E402
 from mm_strategy.reporting.inputs import FillRecord  # noqa: E402
+from mm_strategy.session_report import requests_of  # noqa: E402
 from run_backtest import has_book_data  # noqa: E402
 from run_backtest import no_book_data  # noqa: E402
 
@@ -193,11 +194,7 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
     start = settings.backtest.starting_balance_usd
     mid = strategy.recorder.mid[-1]
     final = equity_usd(ours.engine.portfolio, ours.engine.cache, strategy.config.instrument_id, mid)
-    our_inputs = replace(
-        strategy.recorder.to_report_inputs(start, final, {}),
-        orders_sent=strategy.orders_sent,
-        cancels_sent=strategy.cancels_sent,
-    )
+    our_inputs = replace(strategy.recorder.to_report_inputs(start, final, {}), **requests_of(strategy))
     ours_score = Score.of(compute_metrics(our_inputs))
     ours.node.dispose()
 
@@ -284,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
         "events: fills counted as the venue reports them, one per (order, time); fills counts the backtest's"
         " one per trade print. live: fills/h and 2-sided% over the time the feed was live (the data's outages, the"
         " same for both); kills leave out stale-book trips on feed outages. ±se: the 5 s markout's standard error,"
-        " fills of one stamp (one sweep) counted as one observation. req/h: order + cancel requests an"
+        " fills of one stamp (one sweep) counted as one observation. req/h: order + cancel + modify requests an"
         " hour; $/req: fill notional traded per request (Hyperliquid grants 1 request per USDC traded after 10,000)"
     )
     return 0

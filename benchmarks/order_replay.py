@@ -1,10 +1,12 @@
 """The engine's own cost of an order flow: a strategy that replays recorded order commands and computes nothing.
 
 A full-stack run's orders, read back from its cache, give every command the strategy sent: a submit at the order's
-``ts_init`` (price, size, side, flags, tags) and a cancel at its ``OrderPendingCancel``. ``OrderReplay`` sends the
+``ts_init`` (price, size, side, flags, tags), a modify at each ``OrderPendingUpdate`` (to the price and size of the
+``OrderUpdated`` that answered it; one the venue refused, because the order had filled or gone by then, is not
+replayed: nothing says what it asked for) and a cancel at its ``OrderPendingCancel``. ``OrderReplay`` sends the
 same commands on the first book batch or tick of the strategy's timers at or after each time, as the strategy does
-from its quote cycle and its risk timer (one batch cancel, then one order list), so the engine does the same order
-work (risk checks, matching, events, account and margin updates) as in the full run, with none of our computation.
+from its quote cycle and its risk timer (the modifies, one batch cancel, then one order list), so the engine does the
+same order work (risk checks, matching, events, account and margin updates) as in the full run, with none of our computation.
 The timers matter beyond the commands they send: the engine hands the simulated venue its pending commands at every
 timer tick as well as at every data point, so without them a cancel sent before a gap in the feed would wait for the
 next data point, where a trade could fill the order first (on the BTC capture: 6 fills instead of 3). The time of that
@@ -24,29 +26,44 @@ from nautilus_trader.common.config import resolve_config_path
 from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import TimeInForce
+from nautilus_trader.model.events import OrderModifyRejected
 from nautilus_trader.model.events import OrderPendingCancel
+from nautilus_trader.model.events import OrderPendingUpdate
+from nautilus_trader.model.events import OrderUpdated
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.orders import Order
 from nautilus_trader.trading.config import ImportableStrategyConfig
 from nautilus_trader.trading.config import StrategyConfig
 from nautilus_trader.trading.strategy import Strategy
 
-# (ts_ns, 0, order index) a cancel, or (ts_ns, 1, order index, side, price, quantity, post_only, reduce_only, tags)
+# (ts_ns, 0, order index, price, quantity) a modify, (ts_ns, 1, order index) a cancel, or
+# (ts_ns, 2, order index, side, price, quantity, post_only, reduce_only, tags) a submit: in a cycle's sending order
 Command = tuple
-CANCEL, SUBMIT = 0, 1
+MODIFY, CANCEL, SUBMIT = 0, 1, 2
 
 
 def commands_from_orders(orders: list[Order]) -> list[Command]:
-    """Every submit and cancel of ``orders`` (one strategy's, from a finished run's cache) in time order."""
+    """Every submit, modify and cancel of ``orders`` (one strategy's, from a finished run's cache) in time order."""
     commands: list[Command] = []
     for index, order in enumerate(sorted(orders, key=lambda o: o.ts_init)):
+        init = order.init_event
         commands.append(
-            (order.ts_init, SUBMIT, index, int(order.side), order.price.as_decimal(), order.quantity.as_decimal(),
+            (order.ts_init, SUBMIT, index, int(order.side), Decimal(init.options["price"]), init.quantity.as_decimal(),
              order.is_post_only, order.is_reduce_only, order.tags),
         )
-        cancel = next((e for e in order.events if isinstance(e, OrderPendingCancel)), None)
-        if cancel is not None:
-            commands.append((cancel.ts_init, CANCEL, index))
+        pending_update, cancelled = None, False
+        for event in order.events:  # a modify's answer may come after a cancel sent while it was in flight
+            if isinstance(event, OrderPendingUpdate):
+                pending_update = event
+            elif isinstance(event, OrderModifyRejected):
+                pending_update = None
+            elif isinstance(event, OrderUpdated) and pending_update is not None:
+                price = None if event.price is None else event.price.as_decimal()
+                commands.append((pending_update.ts_init, MODIFY, index, price, event.quantity.as_decimal()))
+                pending_update = None
+            elif isinstance(event, OrderPendingCancel) and not cancelled:
+                commands.append((event.ts_init, CANCEL, index))
+                cancelled = True
     commands.sort(key=lambda c: (c[0], c[1], c[2]))
     return commands
 
@@ -77,11 +94,15 @@ class OrderReplay(Strategy):
     def _send_due(self, _event=None) -> None:
         now, commands = self.clock.timestamp_ns(), self._commands
         instrument = self.cache.instrument(self.config.instrument_id)
-        cancels, orders = [], []
+        modifies, cancels, orders = [], [], []
         while self._next < len(commands) and commands[self._next][0] <= now:
             command = commands[self._next]
             self._next += 1
-            if command[1] == SUBMIT:
+            if command[1] == MODIFY:
+                _, _, index, price, quantity = command
+                if (order := self._sent.get(index)) is not None and not order.is_closed:
+                    modifies.append((order, price, quantity))
+            elif command[1] == SUBMIT:
                 _, _, index, side, price, quantity, post_only, reduce_only, tags = command
                 order = self.order_factory.limit(
                     instrument_id=instrument.id,
@@ -97,6 +118,12 @@ class OrderReplay(Strategy):
                 orders.append(order)
             elif (order := self._sent.get(command[2])) is not None and not order.is_closed:
                 cancels.append(order)
+        for order, price, quantity in modifies:
+            self.modify_order(
+                order,
+                quantity=instrument.make_qty(quantity),
+                price=None if price is None else instrument.make_price(price),
+            )
         if cancels:
             self.cancel_orders(cancels)
         if len(orders) > 1:

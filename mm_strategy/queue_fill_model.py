@@ -6,7 +6,9 @@ fillable, and it never sees the book's deltas. So the model is two objects:
 - ``QueueFeedModule`` (a venue ``SimulationModule``): the exchange hands it every data point in ``pre_process``
   before the matching engine applies it. It mirrors the L2 book, and at the last delta of each batch (``F_LAST``)
   moves each of our resting orders' queue positions to the batch's level sizes. In ``process``, after the venue
-  settled its commands, it starts tracking newly accepted orders at the back of their level.
+  settled its commands, it starts tracking newly accepted orders at the back of their level, and modified ones
+  again at the back of their new level: a venue puts a modified order behind its level's queue (Hyperliquid on any
+  modify, a new price or a new size alike), and what was inferred through it at its old price is not owed to it.
 - ``QueueFillModel`` (a ``FillModel``): says ``fill_limit_inside_spread``, so the matching core consults it for
   every resting order at or better than the best price on its side, on every book update. It answers with a
   one-level book holding what the queue model inferred executed through the order and not yet filled; an order
@@ -66,7 +68,13 @@ class _Tracked:
     order: object  # the venue's Order
     position: QueuePosition
     price_raw: int
+    quantity_raw: int  # with ``price_raw``, what the order was tracked at: either changes only by a modify
+    filled_at_start: float  # what had filled before the order was tracked at this price and size
     stop_ns: int | None = None  # shadow only: keep inferring until then after the venue filled the order
+
+    def is_current(self, order) -> bool:
+        """Whether ``order`` still rests where this tracking started (no modify since)."""
+        return self.price_raw == order.price.raw and self.quantity_raw == order.quantity.raw
 
 
 class QueueFeedModuleConfig(SimulationModuleConfig, frozen=True):
@@ -118,15 +126,19 @@ class QueueFeedModule(SimulationModule):
             self._on_book(data.instrument_id, book, data.ts_init)
 
     def process(self, ts_now: int) -> None:
-        """Track newly accepted orders; stop tracking closed ones (after the grace in shadow mode)."""
+        self.track(self.exchange.get_open_orders(), ts_now)
+
+    def track(self, open_orders, ts_now: int) -> None:
+        """Track newly accepted and modified orders among the venue's open ones; stop tracking closed ones (after the
+        grace in shadow mode)."""
         open_ids = set()
-        for order in self.exchange.get_open_orders():
+        for order in open_orders:
             if order.order_type != OrderType.LIMIT:
                 continue
             key = order.client_order_id.value
             open_ids.add(key)
             tracked = self._tracked.get(key)
-            if tracked is None or tracked.price_raw != order.price.raw:  # new, or modified to a new price
+            if tracked is None or not tracked.is_current(order):  # new, or modified: the back of its level
                 self._tracked[key] = self._start(order)
         for key in [k for k in self._tracked if k not in open_ids]:
             tracked = self._tracked[key]
@@ -148,11 +160,13 @@ class QueueFeedModule(SimulationModule):
     # -- for the fill model -----------------------------------------------------------------------------------
 
     def owed_qty(self, order) -> float:
-        """Quantity inferred executed through ``order`` that the venue has not filled yet."""
+        """Quantity inferred executed through ``order`` at its current price and size that the venue has not filled
+        yet (none for an order modified since it was tracked, until ``process`` tracks it again)."""
         tracked = self._tracked.get(order.client_order_id.value)
-        if tracked is None:
+        if tracked is None or not tracked.is_current(order):
             return 0.0
-        return max(min(tracked.position.inferred, order.quantity.as_double()) - order.filled_qty.as_double(), 0.0)
+        filled_since = order.filled_qty.as_double() - tracked.filled_at_start
+        return max(min(tracked.position.inferred, tracked.position.quantity) - filled_since, 0.0)
 
     # -- internals --------------------------------------------------------------------------------------------
 
@@ -167,8 +181,11 @@ class QueueFeedModule(SimulationModule):
         view = _SideView.of(book, order.side)
         level = _level_qty(book, order)
         ahead = level if view.is_visible(order.price) else None
-        position = QueuePosition(quantity=order.quantity.as_double(), ahead=ahead, level=level, touch=view.touch(order.price))
-        return _Tracked(order=order, position=position, price_raw=order.price.raw)
+        filled = order.filled_qty.as_double()
+        position = QueuePosition(
+            quantity=order.quantity.as_double() - filled, ahead=ahead, level=level, touch=view.touch(order.price)
+        )
+        return _Tracked(order, position, order.price.raw, order.quantity.raw, filled)
 
     def _on_book(self, instrument_id: InstrumentId, book: OrderBook, ts_ns: int) -> None:
         views: dict[OrderSide, _SideView] = {}
@@ -176,6 +193,8 @@ class QueueFeedModule(SimulationModule):
             order = tracked.order
             if order.instrument_id != instrument_id or tracked.position.remaining <= 0.0:
                 continue
+            if not tracked.is_current(order):
+                continue  # modified since: ``track`` starts it again at the back of its new level
             if tracked.stop_ns is not None and ts_ns > tracked.stop_ns:
                 continue
             view = views.get(order.side)

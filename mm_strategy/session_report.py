@@ -39,7 +39,16 @@ def session_inputs(strategy, portfolio, cache, starting_equity: float, run_info:
         "intensity_curve_source": ", ".join(f"{k} {100 * v:.0f}%" for k, v in sources.items()) or "none received",
     }
     inputs = recorder.to_report_inputs(starting_equity=starting_equity, final_equity=equity, run_info=run_info)
-    return replace(inputs, orders_sent=strategy.orders_sent, cancels_sent=strategy.cancels_sent)
+    return replace(inputs, **requests_of(strategy))
+
+
+def requests_of(strategy) -> dict[str, int]:
+    """The strategy's request counters as ``ReportInputs`` fields: each new order, cancel and modify is one request."""
+    return {
+        "orders_sent": strategy.orders_sent,
+        "cancels_sent": strategy.cancels_sent,
+        "modifies_sent": strategy.modifies_sent,
+    }
 
 
 def write_session_report(

@@ -9,8 +9,10 @@ Each book batch runs one quote cycle:
    in log space and clamped; calibration and warmup scale the half-spread;
 3. GLFT depths per side, measured from the fair value (the mid shifted by the size imbalance near it, in the coin's
    own σ: ``models/fair_value.py``) → a ladder rounded to the venue's rules → a level-by-level diff against the resting
-   orders, so an order that still sits at its own level's price keeps its queue position; the cap is pending-aware
-   (every working order counts as filled).
+   orders, so an order that still sits at its own level's price keeps its queue position and one that does not is
+   amended to its level's price and size with one modify (``_amendable`` says when a venue can take one); the cap is
+   pending-aware (every working order counts as filled, an order with a modify in flight at the larger of its old and
+   new size).
 
 Every report series is recorded on the engine clock (``self.clock``), never on an event's venue timestamp: venue
 time lags receive time and fills recovered by a resync are older still, so mixing them made series go backwards
@@ -42,9 +44,12 @@ from nautilus_trader.model.events import OrderCanceled
 from nautilus_trader.model.events import OrderDenied
 from nautilus_trader.model.events import OrderExpired
 from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.events import OrderModifyRejected
 from nautilus_trader.model.events import OrderPendingCancel
+from nautilus_trader.model.events import OrderPendingUpdate
 from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.model.events import OrderSubmitted
+from nautilus_trader.model.events import OrderUpdated
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.orders import LimitOrder
@@ -75,8 +80,10 @@ from mm_strategy.models.kill_switch import KillEvent
 from mm_strategy.models.kill_switch import KillSwitch
 from mm_strategy.models.kill_switch import QuotePlan
 from mm_strategy.models.risk import check_skew
+from mm_strategy.order_tags import PlacementTag
 from mm_strategy.order_tags import placement_tags
 from mm_strategy.order_tags import read_placement
+from mm_strategy.quoting import Amendment
 from mm_strategy.quoting import DepthRules
 from mm_strategy.quoting import Depths
 from mm_strategy.quoting import LadderSpec
@@ -131,7 +138,9 @@ class GLFTMarketMaker(Strategy):
         self._estimates: LatestEstimates | None = None
         self._inputs: InputResolver | None = None
         self._orders_by_id: dict[str, Order] = {}
-        self._level_by_id: dict[str, int] = {}  # the ladder level each of our working orders was placed for
+        self._notes = _OrderNotes()  # what the cache does not say about our orders (levels, modifies in flight)
+        # the mid and time of each amended order's last update: its fills' placement (``on_order_updated``)
+        self._amended_at: dict[str, tuple[PlacementTag, int]] = {}
         self._order_events = 0  # order events handled: our working orders change only with one (``_working``)
         self._working_set: _WorkingSet | None = None
         self._cap: Decimal | None = None  # risk.max_position as a Decimal
@@ -149,6 +158,7 @@ class GLFTMarketMaker(Strategy):
         self.quote_cycles = 0
         self.orders_sent = 0  # requests (the report's), counted in ``on_order_event``
         self.cancels_sent = 0
+        self.modifies_sent = 0  # one request each (Hyperliquid counts a batchModify per order, as an order)
 
     # -- lifecycle -------------------------------------------------------------------------------------
 
@@ -345,14 +355,20 @@ class GLFTMarketMaker(Strategy):
             # The side that sheds inventory gets no hysteresis: the skew (or a reduce-only tighten) pulls it in to
             # buy fill probability, and keeping its old, deeper order would absorb that move (review).
             tolerances[OrderSide.BUY if reducing is Side.BID else OrderSide.SELL] = tolerance.symmetric()
-        diff = diff_quotes(bids + asks, working.resting(self._order_events, self._level_by_id), tolerances)
-        placed = self._within_cap(diff.place, position, working)
+        diff = diff_quotes(bids + asks, working.resting(self._order_events), tolerances, plan.reduce_only)
+        placed, amended, unaffordable = self._within_cap(diff.place, diff.amend, position, working)
         orders = self._new_orders(placed, mid, plan.reduce_only)
-        # The new orders are built before the cancel is sent, and both go out back to back: live, the cancel waits
-        # in the execution engine's queue until this handler returns, so building orders after it only delayed it
-        # (tick_to_wire --loop-trace: 400-580 µs of the cancel's 1.7 ms p50). The cancel still reaches the venue
-        # first: the order list goes through the risk engine's queue before the execution engine's.
-        self._cancel(self._orders_by_id[o.order_id] for o in diff.cancel if o.order_id in self._orders_by_id)
+        # The new orders are built before anything is sent, and everything goes out back to back: live, the commands
+        # wait in the engines' queues until this handler returns, so building orders after them only delayed them
+        # (tick_to_wire --loop-trace: 400-580 µs of the cancel's 1.7 ms p50). The modifies go first and together:
+        # nothing between them, so the execution client can send them as one batchModify; they move the levels the
+        # ladder keeps quoting, whose stale prices are what gets picked off. Live, the cancel still reaches the venue
+        # before them (it goes straight to the execution engine's queue, the modifies and the order list through the
+        # risk engine's first); in a backtest the venue takes them in the order sent. The new list goes last, after
+        # the cancels that make room for it.
+        self._amend(amended)
+        cancels = (*diff.cancel, *unaffordable)
+        self._cancel(self._orders_by_id[o.order_id] for o in cancels if o.order_id in self._orders_by_id)
         self._submit(orders)
         self._record_series(ts_ns, inputs, depths, shift_bps)
 
@@ -377,7 +393,7 @@ class GLFTMarketMaker(Strategy):
             bid_depth -= plan.reducing_tighten_bps
         elif reducing is Side.ASK:
             ask_depth -= plan.reducing_tighten_bps
-        pending = working.unkeepable_leaves(self._order_events)
+        pending = working.pending_leaves(self._order_events)
         bid_budget, ask_budget = self._side_budgets(position, pending)
         if plan.reduce_only:
             bid_budget, ask_budget = _reduce_only_budgets(bid_budget, ask_budget, position, pending)
@@ -406,32 +422,45 @@ class GLFTMarketMaker(Strategy):
 
     def _side_budgets(self, position: Decimal, pending: dict[OrderSide, Decimal]) -> tuple[Decimal, Decimal]:
         """How much each side may still add: the cap minus the worst case of orders that can no longer be kept
-        (``pending``: their leaves per side)."""
+        (``pending``: ``_WorkingSet.pending_leaves``)."""
         cap = self._cap
         return (
             max(cap - position - pending[OrderSide.BUY], Decimal(0)),
             max(cap + position - pending[OrderSide.SELL], Decimal(0)),
         )
 
-    def _within_cap(self, place: tuple[QuoteLevel, ...], position: Decimal, working: _WorkingSet) -> list[QuoteLevel]:
-        """Trim new orders (deepest first) so position + every working order + new orders stays within the cap.
+    def _within_cap(
+        self, place: tuple[QuoteLevel, ...], amend: tuple[Amendment, ...], position: Decimal, working: _WorkingSet
+    ) -> tuple[list[QuoteLevel], list[Amendment], list[RestingOrder]]:
+        """Trim new orders and amendments (deepest first) so position + the worst case of every working order + what
+        this cycle adds stays within the cap: (levels to place, amendments to send, orders to cancel instead).
 
-        Orders just sent for cancellation still count: they may fill before the cancel lands.
+        Orders just sent for cancellation still count: they may fill before the cancel lands. An amendment adds
+        what it grows the order by (its fills may come at the old size until it lands, so shrinking frees nothing
+        yet); one that does not fit is cancelled instead, as the order would have been without modifies.
         """
-        if not place:
-            return []
+        if not place and not amend:
+            return [], [], []
         cap = self._cap
         leaves = working.leaves(self._order_events)
         room = {
             OrderSide.BUY: cap - position - leaves[OrderSide.BUY],
             OrderSide.SELL: cap + position - leaves[OrderSide.SELL],
         }
-        accepted = []
-        for level in sorted(place, key=lambda lv: lv.level):
-            if level.size <= room[level.side]:
-                room[level.side] -= level.size
-                accepted.append(level)
-        return accepted
+        placed, amended, cancelled = [], [], []
+        for item in sorted((*place, *amend), key=lambda it: (it if isinstance(it, QuoteLevel) else it.level).level):
+            if isinstance(item, QuoteLevel):
+                if item.size <= room[item.side]:
+                    room[item.side] -= item.size
+                    placed.append(item)
+                continue
+            growth = max(item.level.size - item.order.leaves_qty, Decimal(0))
+            if growth <= room[item.level.side]:
+                room[item.level.side] -= growth
+                amended.append(item)
+            else:
+                cancelled.append(item.order)
+        return placed, amended, cancelled
 
     def _new_orders(self, levels: list[QuoteLevel], mid: float, reduce_only: bool) -> list[Order]:
         """The cycle's new orders; two or more form one order list (``_submit``) and carry its id.
@@ -462,7 +491,7 @@ class GLFTMarketMaker(Strategy):
                 tags=placement_tags(mid, level.level),
             )
             self._orders_by_id[order.client_order_id.value] = order
-            self._level_by_id[order.client_order_id.value] = level.level
+            self._notes.level_by_id[order.client_order_id.value] = level.level
             orders.append(order)
         return orders
 
@@ -474,6 +503,20 @@ class GLFTMarketMaker(Strategy):
             self.submit_order(orders[0])
         if orders:
             self._working_set = None  # they are working orders now, before any event says so (``_working``)
+
+    def _amend(self, amendments: list[Amendment]) -> None:
+        """Each amendment as one ``ModifyOrder``, back to back (``_quote_cycle``). Its target is noted first: the
+        order's ``OrderPendingUpdate`` reaches ``on_order_event`` inside ``modify_order``, and from then on the diff
+        sees the order at its target and the cap counts the larger of its old and new size (``_WorkingSet``)."""
+        instrument = self._instrument
+        for amendment in amendments:
+            order = self._orders_by_id[amendment.order.order_id]
+            self._notes.amend_by_id[amendment.order.order_id] = amendment.level
+            self.modify_order(
+                order,
+                quantity=instrument.make_qty(amendment.level.size),
+                price=instrument.make_price(amendment.level.price),
+            )
 
     def _cancel_all(self, working: _WorkingSet) -> None:
         """Cancel every working order not already being cancelled."""
@@ -603,9 +646,33 @@ class GLFTMarketMaker(Strategy):
             self.orders_sent += 1
         elif type(event) is OrderPendingCancel:
             self.cancels_sent += 1
+        elif type(event) is OrderPendingUpdate:
+            self.modifies_sent += 1
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         self._record_quotes()
+
+    def on_order_updated(self, event: OrderUpdated) -> None:
+        """The venue moved the order (new price and size, back of its queue): from now on its fills are those of a
+        new placement at the mid in force now (``_amended_at``), since its tags keep the first placement's mid."""
+        coid = event.client_order_id.value
+        self._notes.amend_by_id.pop(coid, None)
+        order = self.cache.order(event.client_order_id)
+        placement = read_placement(order.tags) if order is not None else None
+        if placement is not None and self._last_mid is not None:
+            self._amended_at[coid] = (PlacementTag(self._last_mid, placement.level), self.clock.timestamp_ns())
+        self._record_quotes()
+
+    def on_order_modify_rejected(self, event: OrderModifyRejected) -> None:
+        """The order stays as it was (at its old price: a post-only modify that would cross, or an order the venue
+        filled or cancelled meanwhile). It is never offered a modify again: the next cycle keeps it or cancels and
+        replaces it, so a venue that refuses a modify for good costs one request, not one per cycle. A refusal for
+        sending too much counts towards the kill switch as a rate-limited order does."""
+        coid = event.client_order_id.value
+        self._notes.amend_by_id.pop(coid, None)
+        self._notes.modify_refused.add(coid)
+        if _is_rate_limit(event.reason):
+            self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), "rate_limit"))
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         self._forget(event.client_order_id.value)
@@ -633,9 +700,12 @@ class GLFTMarketMaker(Strategy):
         order = self.cache.order(event.client_order_id)
         is_buy = event.order_side == OrderSide.BUY
         now_ns = self.clock.timestamp_ns()
+        placement, placement_ts_ns = self._amended_at.get(coid) or (
+            (read_placement(order.tags), order.ts_init) if order is not None else (None, now_ns)
+        )
         self.recorder.on_fill(
-            placement=read_placement(order.tags) if order is not None else None,
-            placement_ts_ns=order.ts_init if order is not None else now_ns,
+            placement=placement,
+            placement_ts_ns=placement_ts_ns,
             order_id=coid,
             ts_ns=now_ns,
             side="BUY" if is_buy else "SELL",
@@ -663,7 +733,8 @@ class GLFTMarketMaker(Strategy):
 
     def _forget(self, coid: str) -> None:
         self._orders_by_id.pop(coid, None)
-        self._level_by_id.pop(coid, None)
+        self._amended_at.pop(coid, None)
+        self._notes.forget(coid)
 
     def _net_position(self) -> Decimal:
         return Decimal(str(self.portfolio.net_position(self.config.instrument_id)))
@@ -689,7 +760,7 @@ class GLFTMarketMaker(Strategy):
             for order in self._orders_by_id.values():
                 if order.status == OrderStatus.INITIALIZED:
                     unique.setdefault(order.client_order_id, order)
-            working = self._working_set = _WorkingSet(list(unique.values()), self._level_by_id, self._order_events)
+            working = self._working_set = _WorkingSet(list(unique.values()), self._notes, self._order_events)
         return working
 
     def _record_quotes(self) -> None:
@@ -736,49 +807,120 @@ def _seconds(value_s: float) -> timedelta:
     return timedelta(seconds=value_s)
 
 
-def _as_resting(order: Order, level: int | None) -> RestingOrder:
-    """``level``: the one this process placed it for, else (an order from before a restart) read from its tags."""
+class _OrderNotes:
+    """What the strategy knows of its own orders that the cache does not: the ladder level each was placed for, the
+    size each modify in flight asks for, and the orders whose modify the venue refused."""
+
+    __slots__ = ("level_by_id", "amend_by_id", "modify_refused")
+
+    def __init__(self) -> None:
+        self.level_by_id: dict[str, int] = {}
+        self.amend_by_id: dict[str, QuoteLevel] = {}  # where each modify in flight moves its order
+        self.modify_refused: set[str] = set()
+
+    def forget(self, coid: str) -> None:
+        self.level_by_id.pop(coid, None)
+        self.amend_by_id.pop(coid, None)
+        self.modify_refused.discard(coid)
+
+    def target(self, order: Order) -> QuoteLevel | None:
+        """Where a modify in flight moves the order (None without one, or one this process did not send)."""
+        return self.amend_by_id.get(order.client_order_id.value) if order.status == OrderStatus.PENDING_UPDATE else None
+
+    def worst_leaves(self, order: Order) -> Decimal:
+        """What the order may still fill in the worst case: its leaves, or with a modify in flight the larger of its
+        old leaves (fills at the old price until the venue answers) and the new size."""
+        leaves = order.leaves_qty.as_decimal()
+        target = self.target(order)
+        return leaves if target is None else max(leaves, target.size)
+
+
+def _amendable(order: Order, notes: _OrderNotes) -> bool:
+    """Whether the venue can take a modify for the order now: one this process placed (``level_by_id``), resting
+    unfilled and confirmed by the venue (ACCEPTED: not on its way, not partly filled, not being cancelled, no modify
+    in flight) and whose modify the venue has not refused before (``on_order_modify_rejected``).
+
+    A partly filled order is cancelled and replaced instead: NautilusTrader's quantity counts what filled and
+    Hyperliquid's modify size is the new resting size, so the two would disagree on its remainder, and its resting
+    spell already ended at its first fill (``actors/order_events.py``). An order on its way (SUBMITTED) may not
+    rest yet when the modify arrives."""
+    coid = order.client_order_id.value
+    return (
+        order.status == OrderStatus.ACCEPTED
+        and order.venue_order_id is not None
+        and coid in notes.level_by_id
+        and coid not in notes.modify_refused
+    )
+
+
+def _as_resting(order: Order, notes: _OrderNotes) -> RestingOrder:
+    """Its level is the one this process placed it for, else (an order from before a restart) read from its tags.
+    An order with a modify in flight is described where the modify puts it (``diff_quotes``)."""
+    value = order.client_order_id.value
+    level = notes.level_by_id.get(value)
     if level is None:
         placement = read_placement(order.tags)
         level = placement.level if placement is not None else None
-    value = order.client_order_id.value
-    return RestingOrder(value, order.side, order.price.as_decimal(), order.leaves_qty.as_decimal(), level)
+    target = notes.target(order)
+    return RestingOrder(
+        value,
+        order.side,
+        order.price.as_decimal() if target is None else target.price,
+        order.leaves_qty.as_decimal() if target is None else target.size,
+        level,
+        amendable=_amendable(order, notes),
+        reduce_only=order.is_reduce_only,
+    )
 
 
 class _WorkingSet:
     """Our working orders after ``order_events`` order events, with what a quote cycle reads of them, built once.
 
-    ``resting`` and ``leaves`` take the cycle's current event count: when an event arrived since the set was built
-    (the cycle's own cancels, or a halt it tripped), they read the same orders again in their new states, as a
-    cycle reading the cache directly would.
+    ``resting``, ``leaves`` and ``pending_leaves`` take the cycle's current event count: when an event arrived since
+    the set was built (the cycle's own cancels, or a halt it tripped), they read the same orders again in their new
+    states, as a cycle reading the cache directly would.
     """
 
-    __slots__ = ("orders", "order_events", "_resting", "_leaves", "_unkeepable_leaves")
+    __slots__ = ("orders", "order_events", "_notes", "_resting", "_leaves", "_pending_leaves")
 
-    def __init__(self, orders: list[Order], levels: dict[str, int], order_events: int) -> None:
+    def __init__(self, orders: list[Order], notes: _OrderNotes, order_events: int) -> None:
         self.orders = orders
         self.order_events = order_events
-        self._resting = _resting_views(orders, levels)
-        self._leaves = _leaves_by_side(orders)
-        self._unkeepable_leaves = _leaves_by_side(o for o in orders if _unkeepable(o))
+        self._notes = notes
+        self._resting = _resting_views(orders, notes)
+        self._leaves = _leaves_by_side(orders, notes)
+        self._pending_leaves = _pending_leaves(orders, notes)
 
-    def resting(self, order_events: int, levels: dict[str, int]) -> list[RestingOrder]:
-        """The orders the diff may keep: neither in flight nor being cancelled."""
-        return self._resting if order_events == self.order_events else _resting_views(self.orders, levels)
+    def resting(self, order_events: int) -> list[RestingOrder]:
+        """The orders the diff may keep, amend, hold or cancel: every one not being cancelled."""
+        return self._resting if order_events == self.order_events else _resting_views(self.orders, self._notes)
 
     def leaves(self, order_events: int) -> dict[OrderSide, Decimal]:
-        """Leaves quantity per side of every working order (those being cancelled included)."""
-        return self._leaves if order_events == self.order_events else _leaves_by_side(self.orders)
+        """Worst-case leaves per side of every working order (those being cancelled included)."""
+        return self._leaves if order_events == self.order_events else _leaves_by_side(self.orders, self._notes)
 
-    def unkeepable_leaves(self, order_events: int) -> dict[OrderSide, Decimal]:
-        """Leaves quantity per side of the orders the diff cannot keep (in flight or being cancelled)."""
-        if order_events == self.order_events:
-            return self._unkeepable_leaves
-        return _leaves_by_side(o for o in self.orders if _unkeepable(o))
+    def pending_leaves(self, order_events: int) -> dict[OrderSide, Decimal]:
+        """``_pending_leaves``, for the ladder's budget."""
+        return self._pending_leaves if order_events == self.order_events else _pending_leaves(self.orders, self._notes)
 
 
-def _resting_views(orders: list[Order], levels: dict[str, int]) -> list[RestingOrder]:
-    return [_as_resting(o, levels.get(o.client_order_id.value)) for o in orders if not _unkeepable(o)]
+def _resting_views(orders: list[Order], notes: _OrderNotes) -> list[RestingOrder]:
+    return [_as_resting(o, notes) for o in orders if not o.is_pending_cancel]
+
+
+def _pending_leaves(orders: list[Order], notes: _OrderNotes) -> dict[OrderSide, Decimal]:
+    """Per side, what working orders may fill beyond the ladder's levels: the leaves of every order being cancelled,
+    and of every order with a modify in flight what it may fill beyond the new size that holds its level (its old
+    leaves, when larger, may still fill before the venue answers)."""
+    pending = {OrderSide.BUY: Decimal(0), OrderSide.SELL: Decimal(0)}
+    for order in orders:
+        if order.is_pending_cancel:
+            pending[order.side] += order.leaves_qty.as_decimal()
+        elif order.status == OrderStatus.PENDING_UPDATE:
+            target = notes.target(order)
+            target_size = Decimal(0) if target is None else target.size  # a modify not ours: all of it
+            pending[order.side] += max(order.leaves_qty.as_decimal() - target_size, Decimal(0))
+    return pending
 
 
 def _reduce_only_budgets(
@@ -793,19 +935,12 @@ def _reduce_only_budgets(
     )
 
 
-def _leaves_by_side(orders) -> dict[OrderSide, Decimal]:
+def _leaves_by_side(orders, notes: _OrderNotes) -> dict[OrderSide, Decimal]:
     leaves = {OrderSide.BUY: Decimal(0), OrderSide.SELL: Decimal(0)}
     for order in orders:
         if order.side == OrderSide.BUY or order.side == OrderSide.SELL:
-            leaves[order.side] += order.leaves_qty.as_decimal()
+            leaves[order.side] += notes.worst_leaves(order)
     return leaves
-
-
-def _unkeepable(order: Order) -> bool:
-    """An order that the diff cannot keep this cycle but that may still fill: being cancelled or modified. An order
-    on its way to the venue (INITIALIZED, SUBMITTED) is kept for its own level like a resting one: otherwise the next
-    cycle placed that level again beside it."""
-    return order.is_pending_cancel or order.status == OrderStatus.PENDING_UPDATE
 
 
 def _reducing_side_quoted(position: Decimal, bids: list[QuoteLevel], asks: list[QuoteLevel]) -> bool:

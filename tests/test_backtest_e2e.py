@@ -12,8 +12,11 @@ import msgspec
 import pandas as pd
 import pytest
 from nautilus_trader.model.events import OrderAccepted
+from nautilus_trader.model.events import OrderModifyRejected
+from nautilus_trader.model.events import OrderPendingUpdate
 from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.model.events import OrderSubmitted
+from nautilus_trader.model.events import OrderUpdated
 from nautilus_trader.model.identifiers import InstrumentId
 
 import run_backtest
@@ -47,10 +50,12 @@ def test_backtest_writes_report(report):
     assert metrics["session"]["mid_updates"] > 2000  # ~half of the hour's 5,051 book batches
     assert metrics["quoting"]["two_sided_frac"] > 0.99
     assert metrics["fills"]["maker"] == metrics["fills"]["count"]  # post-only: every fill is a maker fill
-    # every order the strategy sent is a request, and so is each cancel (all but the filled ones were cancelled);
-    # 911 orders on this half hour (1,251 before the requote hysteresis of ``quoting.requote_tolerance``)
+    # every order the strategy sent is a request, and so is each cancel (all but the filled ones were cancelled) and
+    # each modify; 39 orders + 882 modifies on this half hour since the strategy amends its orders (911 orders before,
+    # 1,251 before the requote hysteresis of ``quoting.requote_tolerance``)
     requests = metrics["requests"]
-    assert requests["orders"] > 500 and requests["orders"] - requests["cancels"] <= metrics["fills"]["count"] + 6
+    assert requests["orders"] + requests["modifies"] > 500
+    assert requests["orders"] - requests["cancels"] <= metrics["fills"]["count"] + 6
     assert (report / "report.html").stat().st_size > 100_000
     html = (report / "report.html").read_text()
     assert "Markout" in html and "Inventory" in html
@@ -93,14 +98,18 @@ FIRST_MINUTES = DataRange(end=pd.Timestamp("2025-09-03T12:57:00", tz="UTC"))
 
 
 def _ack_delays_ms(settings, catalog) -> list[float]:
-    """How long after it was sent the simulated venue acknowledged each order (accepted or rejected)."""
+    """How long after it was sent the simulated venue acknowledged each order (accepted or rejected) and each modify
+    (updated or refused)."""
     outcome = run_backtest_run(settings, catalog, FIRST_MINUTES)
     delays = []
     for order in outcome.engine.cache.orders():
-        sent = next(e.ts_event for e in order.events if isinstance(e, OrderSubmitted))
-        acked = next((e.ts_event for e in order.events if isinstance(e, (OrderAccepted, OrderRejected))), None)
-        if acked is not None:
-            delays.append((acked - sent) / 1e6)
+        sent = None
+        for e in order.events:
+            if isinstance(e, (OrderSubmitted, OrderPendingUpdate)):
+                sent = e.ts_event
+            elif sent is not None and isinstance(e, (OrderAccepted, OrderRejected, OrderUpdated, OrderModifyRejected)):
+                delays.append((e.ts_event - sent) / 1e6)
+                sent = None
     outcome.node.dispose()
     return delays
 

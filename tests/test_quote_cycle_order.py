@@ -64,9 +64,9 @@ def test_the_inventory_reducing_side_is_requoted_without_hysteresis(archive_cata
         position["now"] = float(self._net_position())
         return cycle(self, *args)
 
-    def recording_diff(desired, resting, tolerances):
+    def recording_diff(desired, resting, tolerances, *args):
         seen.append((position["now"], dict(tolerances)))
-        return diff(desired, resting, tolerances)
+        return diff(desired, resting, tolerances, *args)
 
     monkeypatch.setattr(GLFTMarketMaker, "_quote_cycle", recording_cycle)
     monkeypatch.setattr(strategy_module, "diff_quotes", recording_diff)

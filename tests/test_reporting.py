@@ -240,12 +240,13 @@ def test_prints_of_one_sweep_through_one_order_are_one_fill_event():
 def test_requests_per_hour_and_notional_traded_per_request():
     # Hyperliquid grants an address 1 request per USDC traded (after 10,000): a quoter must see what it spends.
     fills = [fill(60, "BUY", 99.0), fill(120, "SELL", 101.0)]  # 1 each: 200 of notional
-    case = inputs([(0, 100.0), (1800, 100.0)], fills, orders_sent=30, cancels_sent=20)
+    case = inputs([(0, 100.0), (1800, 100.0)], fills, orders_sent=30, cancels_sent=20, modifies_sent=30)
     r = compute_metrics(case)["requests"]
-    assert (r["orders"], r["cancels"]) == (30, 20)
-    assert r["per_hour"] == pytest.approx(100.0)  # 50 in half an hour
-    assert r["notional_per_request"] == pytest.approx(4.0)
-    assert "30 orders + 20 cancels (100/h), 4.00 quote traded per request" in summary_table(compute_metrics(case))
+    assert (r["orders"], r["cancels"], r["modifies"]) == (30, 20, 30)
+    assert r["per_hour"] == pytest.approx(160.0)  # 80 in half an hour: a modify is one request
+    assert r["notional_per_request"] == pytest.approx(2.5)
+    table = summary_table(compute_metrics(case))
+    assert "30 orders + 20 cancels + 30 modifies (160/h), 2.50 quote traded per request" in table
     assert compute_metrics(inputs([(0, 100.0), (1800, 100.0)], []))["requests"]["notional_per_request"] is None
 
 

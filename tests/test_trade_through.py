@@ -17,6 +17,8 @@ from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.events import OrderAccepted
 from nautilus_trader.model.events import OrderCanceled
 from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.events import OrderUpdated
+from nautilus_trader.model.objects import Price
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from adapters.binance import loaders
@@ -41,14 +43,33 @@ def binance_catalog(tmp_path_factory) -> Path:
     return catalog
 
 
-def _through(order, trade) -> bool:
-    if order.side == OrderSide.BUY:
-        return trade.aggressor_side == AggressorSide.SELLER and trade.price < order.price
-    return trade.aggressor_side == AggressorSide.BUYER and trade.price > order.price
+def _through(side, price, trade) -> bool:
+    if side == OrderSide.BUY:
+        return trade.aggressor_side == AggressorSide.SELLER and trade.price < price
+    return trade.aggressor_side == AggressorSide.BUYER and trade.price > price
+
+
+def _resting_spells(order):
+    """(start, end or None, price, quantity) for each price the order rested at: from its acceptance, then from each
+    update (the strategy amends its orders), to the next update or its cancel."""
+    spells, start, price, quantity = [], None, Price.from_str(order.init_event.options["price"]), order.init_event.quantity
+    for e in order.events:
+        if isinstance(e, OrderAccepted) and start is None:
+            start = e.ts_event
+        elif isinstance(e, OrderUpdated) and start is not None:
+            spells.append((start, e.ts_event, price, quantity))
+            start, price, quantity = e.ts_event, e.price or price, e.quantity or quantity
+        elif isinstance(e, OrderCanceled) and start is not None:
+            spells.append((start, e.ts_event, price, quantity))
+            start = None
+    if start is not None:
+        spells.append((start, None, price, quantity))
+    return spells
 
 
 def _checked_orders(config: str, catalog: Path, data_range: DataRange, strategy_overrides: dict | None = None) -> int:
-    """Orders a trade printed through while they rested, each asserted filled whole by then, at its own price."""
+    """Orders a trade printed through while they rested, each asserted filled whole by then, at the price it rested
+    at."""
     settings = load_venue_config(REPO_ROOT / "configs" / config)
     if strategy_overrides:
         strategy = msgspec.structs.replace(settings.strategy, config={**settings.strategy.config, **strategy_overrides})
@@ -58,21 +79,25 @@ def _checked_orders(config: str, catalog: Path, data_range: DataRange, strategy_
     trades = [t for t in ParquetDataCatalog(str(catalog)).trade_ticks() if t.ts_init <= end]
     checked = 0
     for order in outcome.engine.cache.orders():
-        accepted = next((e.ts_event for e in order.events if isinstance(e, OrderAccepted)), None)
-        if accepted is None:
-            continue
-        ended = next((e.ts_event for e in order.events if isinstance(e, OrderCanceled)), None)
         fills = [e for e in order.events if isinstance(e, OrderFilled)]
-        print_ns = next(
-            (t.ts_init for t in trades if accepted <= t.ts_init and (ended is None or t.ts_init < ended) and _through(order, t)),
-            None,
-        )
-        if print_ns is None or (fills and fills[0].ts_event < print_ns and order.filled_qty == order.quantity):
-            continue  # never printed through while resting, or filled whole before the sweep came
-        filled_by_then = sum(f.last_qty.as_double() for f in fills if f.ts_event <= print_ns)
-        assert filled_by_then == pytest.approx(order.quantity.as_double()), (order.client_order_id, order.price)
-        assert all(f.last_px == order.price for f in fills)  # at its own price: a maker fill, never the print's
-        checked += 1
+        for start, ended, price, quantity in _resting_spells(order):
+            print_ns = next(
+                (
+                    t.ts_init
+                    for t in trades
+                    if start <= t.ts_init and (ended is None or t.ts_init < ended) and _through(order.side, price, t)
+                ),
+                None,
+            )
+            filled_before = sum(f.last_qty.as_double() for f in fills if f.ts_event < start)
+            if print_ns is None or filled_before > 0.0:
+                continue  # never printed through while resting here, or filled (in part) before it rested here
+            spell_fills = [f for f in fills if start <= f.ts_event <= print_ns]
+            filled_by_then = sum(f.last_qty.as_double() for f in spell_fills)
+            assert filled_by_then == pytest.approx(quantity.as_double()), (order.client_order_id, price)
+            assert all(f.last_px == price for f in spell_fills)  # at its own price: a maker fill, never the print's
+            checked += 1
+            break  # filled whole: the order's life is over
     outcome.node.dispose()
     return checked
 

@@ -2,9 +2,11 @@
 
 The model measures each fill's adverse move from the mid at fill, which is this actor's last book mid when the fill
 event arrives (``EstimatorActor._last_mid``: the mid of the last book batch before the fill, on the same engine-clock
-``ts_init`` timeline as the fill). The fill's placement mid (``OwnFill.placement_mid``) goes along for the report's
-placement markout only; fills of untagged orders are still measured. A fill before any book mid cannot be measured
-and is skipped (counted and logged once by the base class), and so is a fill delivered late (live, recovered by a
+``ts_init`` timeline as the fill). The fill's placement mid goes along for the report's placement markout only:
+the tags' (``OwnFill.placement_mid``), or for an order the strategy amended the book mid in force at its last
+amendment (``OwnFill.amended_ns``), which this actor keeps its own ``MidHistory`` for (an amendment is a new
+placement at a new price; tags cannot change). Fills of untagged orders are still measured. A fill before any book
+mid cannot be measured and is skipped (counted and logged once by the base class), and so is a fill delivered late (live, recovered by a
 resync up to a minute after it happened): the mid when it arrives is not the mid at fill, and measured from it the
 move would be a minute's drift, not the fill's adverse selection.
 """
@@ -15,6 +17,7 @@ from nautilus_trader.model.book import OrderBook
 
 from mm_strategy.actors.base import EstimatorActor
 from mm_strategy.actors.base import EstimatorActorConfig
+from mm_strategy.actors.order_events import MidHistory
 from mm_strategy.actors.order_events import OwnFill
 from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.messages import AdverseSelectionEstimate
@@ -31,8 +34,17 @@ class AdverseSelectionActor(EstimatorActor):
     message_cls = AdverseSelectionEstimate
     uses_fills = True
 
+    def __init__(self, config: AdverseSelectionActorConfig) -> None:
+        super().__init__(config)
+        self._placement_mids = MidHistory()  # the mid at each amendment (module docstring)
+
+    def on_reset(self) -> None:
+        super().on_reset()
+        self._placement_mids = MidHistory()
+
     def feed_book(self, ts_ns: int, book: OrderBook, mid: float) -> None:
         self.model.on_mid(ts_ns, mid)
+        self._placement_mids.add(ts_ns, mid)
 
     def feed_fill(self, fill: OwnFill) -> None:
         if fill.delivered_late:
@@ -40,4 +52,7 @@ class AdverseSelectionActor(EstimatorActor):
         fill_mid = self._last_mid
         if fill_mid is None:
             raise UnusableEvent("fill before any book mid: no mid at fill to measure from")
-        self.model.on_fill(fill.ts_ns, fill.side, fill.px, fill.qty, fill_mid, fill.placement_mid)
+        placement_mid = fill.placement_mid
+        if fill.amended_ns is not None and placement_mid is not None:
+            placement_mid = self._placement_mids.mid_at(fill.amended_ns)
+        self.model.on_fill(fill.ts_ns, fill.side, fill.px, fill.qty, fill_mid, placement_mid)

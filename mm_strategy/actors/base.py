@@ -9,7 +9,8 @@ Each actor subscribes to those alone, and to own order events only of the types 
 where the ExecutionEngine publishes each of them once per event (lesson E11: never two topics carrying the same
 event): fills on ``events.fills.<instrument>`` (fill and spell users), cancels on ``events.cancels.<instrument>``
 (spell users). Expiries have no topic of their own: a spell user also takes ``events.order.*``, where every order
-event of every strategy goes, and keeps only expiries of its instrument. The submits, accepts and pending cancels
+event of every strategy goes, and keeps only expiries and updates (a modified order starts a new spell) of its
+instrument. The submits, accepts and pending cancels
 that make up most order events (and the fills and cancels again) never reach an actor's code. What the engine
 never publishes on the per-instrument topics, none of which the strategies here produce: a fill it cannot book
 (instrument or account missing from the cache, logged as an error there) and a spread's leg fill without an order.
@@ -71,6 +72,7 @@ from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.events import OrderCanceled
 from nautilus_trader.model.events import OrderExpired
 from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.events import OrderUpdated
 from nautilus_trader.model.identifiers import InstrumentId
 from nautilus_trader.model.orders import Order
 
@@ -78,6 +80,7 @@ from mm_strategy.actors.order_events import LastSpellBounds
 from mm_strategy.actors.order_events import MidHistory
 from mm_strategy.actors.order_events import OwnFill
 from mm_strategy.actors.order_events import RestingSpell
+from mm_strategy.actors.order_events import SpellEnd
 from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.actors.order_events import own_fill
 from mm_strategy.actors.order_events import resting_spell
@@ -332,19 +335,20 @@ class EstimatorActor(Actor):
         if self.uses_spells:
             self._guarded(self._feed_spell_of, event, order)
 
-    def _on_spell_end(self, event: OrderCanceled | OrderExpired) -> None:
+    def _on_spell_end(self, event: OrderCanceled | OrderExpired | OrderUpdated) -> None:
         if self.is_running:
             self._guarded(self._feed_spell_of, event, self.cache.order(event.client_order_id))
 
     def _on_order_event(self, event: Any) -> None:
-        """Every order event of every strategy; only an expiry of this instrument ends a spell (module docstring)."""
-        if type(event) is OrderExpired and event.instrument_id == self._instrument_id:
+        """Every order event of every strategy; only an expiry or an update (a modified order: its spell at the old
+        price ends, ``order_events.py``) of this instrument ends a spell (module docstring)."""
+        if (type(event) is OrderExpired or type(event) is OrderUpdated) and event.instrument_id == self._instrument_id:
             self._on_spell_end(event)
 
     def _feed_fill_of(self, event: OrderFilled, order: Order | None) -> None:
         self.feed_fill(own_fill(event, order))
 
-    def _feed_spell_of(self, event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None) -> None:
+    def _feed_spell_of(self, event: SpellEnd, order: Order | None) -> None:
         spell = resting_spell(event, order, self._mids, _SPELL_BOUNDS.of)
         if spell is not None:
             self.feed_spell(spell)

@@ -1,13 +1,20 @@
 """Our own order events reduced to what the estimators learn from: fills and resting spells.
 
 Markouts measure from the mid *at placement* (lesson E10), which the strategy writes into the order's tags
-(``order_tags.py``). The order comes from the cache, which has already applied the event when the bus delivers it.
+(``order_tags.py``); for a fill after the order was amended, from the mid at its last amendment (``OwnFill.amended_ns``:
+an amendment is a new placement at a new price, and tags cannot change). The order comes from the cache, which has
+already applied the event when the bus delivers it.
 
 Resting spells (the intensity curve's own-order observations, DESIGN §5), decided once here for every actor:
 
 - a spell starts when the venue accepts the order and ends at its **first** fill (filled) or at its cancel/expiry
   without any fill (censored). Its start and end are the ``ts_init`` of the two events: the clock the actors feed
   their models and key the book mids by (``base.py``), the engine clock in a backtest and the receive time live;
+- a modified order (``OrderUpdated``: the strategy amends orders instead of cancelling and replacing them) rests one
+  spell per price: the update ends the spell at the old price (censored, as a cancel would) and starts a new one at
+  the new price from the update's ``ts_init``, which the next update, the first fill or the cancel ends. Each spell
+  has its own depth history at its own price. The venue puts a modified order at the back of its queue (Hyperliquid
+  on any modify), so its new spell is a new placement in all but name; an update after a fill gives no spell;
 - its depth is where the order **actually rested**, not its depth from the placement mid: ``MidHistory`` keeps the
   book mid over time (a step function), and the spell carries one (depth, seconds) segment per mid in force while
   it rested, their time-weighted mean ``depth_bps``, and ``end_depth_bps`` from the last mid strictly before the end
@@ -17,7 +24,6 @@ Resting spells (the intensity curve's own-order observations, DESIGN §5), decid
   drifts with the mid, and a model that took the placement depth for the whole spell would misplace its exposure;
 - a partial fill followed by a cancel is **one filled spell**, ended by the first fill: after a fill the mid has come
   to our price, and the remainder's later fills (often the same taker sweep) would count one arrival more than once;
-- a modified order (``OrderUpdated``) gives no spell: its price changed while it rested;
 - an order never accepted (rejected, or cancelled in flight) never rested and gives no spell.
 
 Orders without placement tags (another component's, or reconciled from the venue) are not ours to learn from: they
@@ -58,7 +64,9 @@ class OwnFill:
     """One fill of our order. ``ts_ns`` is when this process learned of it (``ts_init``: see ``base.py``);
     ``side`` is BUY (+1, our bid filled) or SELL (−1); ``placement_mid`` is None for untagged orders;
     ``delivery_lag_ns`` how long after the venue's fill time it arrived (0 in a backtest, 0.1–3 s off the live
-    streams, up to a minute for a fill a resync recovered: ``delivered_late``)."""
+    streams, up to a minute for a fill a resync recovered: ``delivered_late``). ``amended_ns`` is the ``ts_init`` of
+    the order's last ``OrderUpdated`` before the fill (None when it was never amended): the fill's placement is then
+    the amendment, and its placement mid the book mid at that time, not the tags' ``placement_mid``."""
 
     ts_ns: int
     side: int
@@ -66,6 +74,7 @@ class OwnFill:
     qty: float
     placement_mid: float | None
     delivery_lag_ns: int = 0
+    amended_ns: int | None = None
 
     @property
     def delivered_late(self) -> bool:
@@ -154,6 +163,10 @@ class MidHistory:
         i = bisect_left(self._ts, t_ns, self._start) - 1
         return self._mids[i] if i >= self._start else None
 
+    def mid_at(self, t_ns: int) -> float | None:
+        """The mid in force at ``t_ns``: the last one recorded at or before it (a spell's first segment's mid)."""
+        return self.mid_before(t_ns + 1)
+
 
 def side_sign(side: OrderSide) -> int:
     if side == OrderSide.BUY:
@@ -186,6 +199,14 @@ def _first_reached(segments: tuple[tuple[float, float], ...]) -> int | None:
 
 
 def own_fill(event: OrderFilled, order: Order | None) -> OwnFill:
+    amended_ns = None
+    if order is not None:
+        event_id = event.id
+        for e in order.events:  # one pass: ``events`` copies the order's list on every access
+            if e.id == event_id:
+                break
+            if isinstance(e, OrderUpdated):
+                amended_ns = e.ts_init
     return OwnFill(
         ts_ns=event.ts_init,
         side=side_sign(event.order_side),
@@ -193,13 +214,18 @@ def own_fill(event: OrderFilled, order: Order | None) -> OwnFill:
         qty=event.last_qty.as_double(),
         placement_mid=placement_mid(order),
         delivery_lag_ns=event.ts_init - event.ts_event,
+        amended_ns=amended_ns,
     )
+
+
+SpellEnd = OrderFilled | OrderCanceled | OrderExpired | OrderUpdated
 
 
 @dataclass(frozen=True, slots=True)
 class SpellBounds:
-    """What the order's own events say about the spell an event ends, before any mid: when it was accepted
-    (``ts_init``), its side (BUY/SELL) and limit price, and whether a fill ended it."""
+    """What the order's own events say about the spell an event ends, before any mid: when it started (``ts_init``
+    of its acceptance, or of the update that moved it to this spell's price), its side (BUY/SELL) and the limit price
+    it rested at, and whether a fill ended it."""
 
     accepted_ns: int
     side: int
@@ -207,39 +233,44 @@ class SpellBounds:
     filled: bool
 
 
-def spell_bounds(event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None) -> SpellBounds | None:
+def spell_bounds(event: SpellEnd, order: Order | None) -> SpellBounds | None:
     """The order half of `resting_spell`: None when the event ends no spell, UnusableEvent when it ends one that
     cannot be measured."""
     if order is None:
         return None
-    accepted, modified = None, False
+    accepted, started_ns, filled_before = None, 0, False
+    # the price in force before ``event``: the placement's, then each update's (one may leave it unchanged); a market
+    # order has none
+    px = order.init_event.options.get("price")
+    event_id = event.id
     for e in order.events:  # one pass: ``events`` copies the order's list on every access
+        if e.id == event_id:
+            break
         if isinstance(e, OrderAccepted):
             if accepted is None:
-                accepted = e
+                accepted, started_ns = e, e.ts_init
         elif isinstance(e, OrderUpdated):
-            modified = True
+            started_ns = max(started_ns, e.ts_init)
+            if e.price is not None:
+                px = e.price.as_double()
+        elif isinstance(e, OrderFilled):
+            filled_before = True
     if accepted is None:
         return None
-    filled = isinstance(event, OrderFilled)
-    if filled and order.filled_qty != event.last_qty:
-        return None  # a later fill: the spell ended at the first one
-    if not filled and order.filled_qty.as_double() > 0.0:
-        return None  # cancel of a partly filled order: its spell ended at the first fill
-    if modified:
-        raise UnusableEvent("modified order: its price changed while it rested")
+    if filled_before:
+        return None  # a later fill, or the cancel or update of a partly filled order: its spell ended at the first fill
     if placement_mid(order) is None:
         raise UnusableEvent("order without placement tags (not placed by our strategy)")
-    price = getattr(order, "price", None)  # market orders have no price attribute at all
-    if price is None:
+    if px is None:
         raise UnusableEvent("order without a limit price")
-    return SpellBounds(accepted.ts_init, side_sign(order.side), price.as_double(), filled)
+    filled = isinstance(event, OrderFilled)
+    return SpellBounds(started_ns, side_sign(order.side), float(px), filled)
 
 
 class LastSpellBounds:
     """`spell_bounds` of the last (event, order) asked about, for the next actor asking about the same ones.
 
-    Both actors that learn from spells (kappa, fill rate) receive each fill, cancel and expiry as the same event
+    Both actors that learn from spells (kappa, fill rate) receive each fill, update, cancel and expiry as the same event
     object, one after the other; the order half of the spell is the same for both (only the mids are each actor's),
     and it is worked out once. The answer is kept with the order's event count: an order that took another event
     in between is asked afresh. A refusal (UnusableEvent) is kept and raised again, so each actor counts it."""
@@ -251,7 +282,7 @@ class LastSpellBounds:
         self._bounds: SpellBounds | None = None
         self._refusal: UnusableEvent | None = None
 
-    def of(self, event: OrderFilled | OrderCanceled | OrderExpired, order: Order | None) -> SpellBounds | None:
+    def of(self, event: SpellEnd, order: Order | None) -> SpellBounds | None:
         key = (event, order, None if order is None else order.event_count)
         cached = self._key
         if cached is None or cached[0] is not event or cached[1] is not order or cached[2] != key[2]:
@@ -267,7 +298,7 @@ class LastSpellBounds:
 
 
 def resting_spell(
-    event: OrderFilled | OrderCanceled | OrderExpired,
+    event: SpellEnd,
     order: Order | None,
     mids: MidHistory,
     bounds_of: Callable[..., SpellBounds | None] = spell_bounds,

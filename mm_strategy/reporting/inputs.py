@@ -70,8 +70,9 @@ class ReportInputs:
     - ``funding``: (ts_ns, amount) with amount received (+) or paid (−).
     - ``estimator_series``: name → (ts_ns, values), plotted and summarised, never used in the PnL maths.
     - ``fill_rate_model``: optional model prediction, e.g. ``{"predicted_fills_per_hour": 42.0}``.
-    - ``orders_sent``/``cancels_sent``: the order and cancel requests the strategy sent, each order or cancel of a
-      batch once (as Hyperliquid's address budget counts them: 1 request per USDC traded, after 10,000).
+    - ``orders_sent``/``cancels_sent``/``modifies_sent``: the order, cancel and modify requests the strategy sent,
+      each order, cancel or modify of a batch once (as Hyperliquid's address budget counts them: 1 request per USDC
+      traded, after 10,000).
     """
 
     instrument_id: str
@@ -90,6 +91,7 @@ class ReportInputs:
     run_info: dict[str, str] = field(default_factory=dict)
     orders_sent: int = 0
     cancels_sent: int = 0
+    modifies_sent: int = 0
 
     def __post_init__(self) -> None:
         self.mid_ts_ns = np.asarray(self.mid_ts_ns, dtype=np.int64)

@@ -104,7 +104,7 @@ def compute_metrics(inputs: ReportInputs) -> dict:
       (+ = good), adverse selection AS(h) = −s·(m(t+h) − m(t))/p (+ = adverse), MO = e − AS, all in bps and
       notional-weighted; the same from the placement mid; fills with t + h past the last mid are excluded and
       counted. Realized half-spread = MO (round-trip RS = 2·MO).
-    - ``requests``: order and cancel requests sent, per session hour, and the fill notional traded per request.
+    - ``requests``: order, cancel and modify requests sent, per session hour, and the fill notional traded per request.
     - ``quoting``: time-weighted two-sided / one-sided / none fractions over the quoting period.
     - ``position``: max |position|, time-weighted mean |position|, final position (base units).
     - ``drawdown``: max peak-to-trough of starting equity + net PnL, absolute and % of starting equity.
@@ -225,11 +225,12 @@ def request_metrics(analysis: Analysis) -> dict:
     10,000, so a ``notional_per_request`` below 1 USDC runs that buffer down at ``(1 − it)·requests`` an hour and
     then throttles the node to its volume. ``None`` where nothing was sent."""
     inputs = analysis.inputs
-    requests = inputs.orders_sent + inputs.cancels_sent
+    requests = inputs.orders_sent + inputs.cancels_sent + inputs.modifies_sent
     hours = analysis.session_hours
     return {
         "orders": inputs.orders_sent,
         "cancels": inputs.cancels_sent,
+        "modifies": inputs.modifies_sent,
         "per_hour": requests / hours if hours > 0 else None,
         "notional_per_request": float(analysis.fills.notional.sum()) / requests if requests else None,
     }

@@ -32,7 +32,7 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
         ),
         (
             "requests",
-            f"{requests['orders']:,} orders + {requests['cancels']:,} cancels "
+            f"{requests['orders']:,} orders + {requests['cancels']:,} cancels + {requests['modifies']:,} modifies "
             f"({fmt_number(requests['per_hour'], ',.0f')}/h), "
             f"{fmt_number(requests['notional_per_request'], ',.2f')} quote traded per request",
         ),

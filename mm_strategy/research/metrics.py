@@ -33,7 +33,9 @@ METRIC_ALIASES = {
     "kill_events": KILL_EVENTS_COLUMN,
 }
 # Top-level sections of the report's metrics: any dotted path under one of these is a results column.
-METRIC_SECTIONS = ("session", "pnl", "fills", "markouts", "quoting", "position", "drawdown", "kill_events", "estimators")
+METRIC_SECTIONS = (
+    "session", "pnl", "fills", "markouts", "quoting", "requests", "position", "drawdown", "kill_events", "estimators"
+)
 
 
 def resolve_metric(name: str, field: str) -> str:
