@@ -7,6 +7,7 @@ priority says the taker consumed each whole level, ours included, on the way dow
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import msgspec
@@ -67,10 +68,12 @@ def _resting_spells(order):
     return spells
 
 
-def _checked_orders(config: str, catalog: Path, data_range: DataRange, strategy_overrides: dict | None = None) -> int:
+def _checked_orders(
+    config: str | Path, catalog: Path, data_range: DataRange, strategy_overrides: dict | None = None
+) -> int:
     """Orders a trade printed through while they rested, each asserted filled whole by then, at the price it rested
-    at."""
-    settings = load_venue_config(REPO_ROOT / "configs" / config)
+    at. ``config``: a shipped config's name, or a config file."""
+    settings = load_venue_config(config if isinstance(config, Path) else REPO_ROOT / "configs" / config)
     if strategy_overrides:
         strategy = msgspec.structs.replace(settings.strategy, config={**settings.strategy.config, **strategy_overrides})
         settings = msgspec.structs.replace(settings, strategy=strategy)
@@ -110,8 +113,14 @@ def test_a_stale_queue_count_does_not_block_the_fill(hl_captures, tmp_path):
     """Review finding: on SOL an ask had 1,613.88 counted ahead (the level at acceptance) when the prints through it
     came at a level of 0.1; a print sized to the visible book still filled nothing. The orders are those of the
     shipped config with symmetric requotes (deeper multiplier 1), the run in which the review found that ask: the
-    requote hysteresis keeps other orders, and on these 9 minutes none of them is printed through."""
+    requote hysteresis keeps other orders, and on these 9 minutes none of them is printed through. The priors are the
+    config's at the time (κ 14,200, A 0.45): the truncated-likelihood priors quote SOL wider, and no order of theirs
+    is printed through in these 9 minutes."""
     instrument = instrument_for("SOL")
     write_catalog([hl_loaders.parse_file(hl_captures / "hl_SOL_20250903.gz", instrument)], instrument, tmp_path / "c")
+    document = json.loads((REPO_ROOT / "configs" / "hyperliquid_sol.json").read_text())
+    document["priors"] = {"kappa_per_frac": 14_200.0, "a_per_s": 0.45, "sigma_frac_per_sqrt_s": 0.000171}
+    config = tmp_path / "hyperliquid_sol_review_priors.json"
+    config.write_text(json.dumps(document))
     symmetric = {"requote_tolerance_deeper_mult": 1.0}
-    assert _checked_orders("hyperliquid_sol.json", tmp_path / "c", DataRange(), symmetric) >= 1
+    assert _checked_orders(config, tmp_path / "c", DataRange(), symmetric) >= 1
