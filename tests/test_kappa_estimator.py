@@ -40,12 +40,12 @@ def model_draw(rng: np.random.Generator, kappa: float, n_beyond: int, coin: str,
 def fit_draws(kappa: float, n_beyond: int, coin: str, outliers: int) -> tuple[np.ndarray, np.ndarray]:
     """κ̂/κ and N̂(>touch)/n over the seeds: each draw through a window as the model keeps one (the 5 bp range)."""
     rng = np.random.default_rng(7)
-    touch = TICKS_BP[coin][0] * BP
+    touch = TICKS_BP[coin][0] * BP  # half a tick
     kappa_ratio, beyond_ratio = [], []
     for _ in range(SEEDS):
-        window = ArrivalDepths(1e6, PARAMS.depth_bin_bps, PARAMS.max_depth_bps)
+        window = ArrivalDepths(1e6, PARAMS.max_depth_bps)
         for depth in model_draw(rng, kappa, n_beyond, coin, outliers):
-            window.add(0, float(depth))
+            window.add(0, float(depth), touch)
         fit = window.fit(PARAMS.min_survivors)
         assert fit is not None
         kappa_ratio.append(fit.kappa_per_frac / kappa)

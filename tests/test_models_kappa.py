@@ -48,6 +48,7 @@ BP = 1e-4
 MID = 50_000.0
 PRIORS = InstrumentPriors(kappa_per_frac=20_000.0, a_per_s=0.03, sigma_frac_per_sqrt_s=4e-5)
 PARAMS = KappaParams()
+MAX_DEPTH = PARAMS.max_depth_bps * BP
 
 
 def priors(kappa: float = 20_000.0, a: float = 0.03) -> InstrumentPriors:
@@ -59,14 +60,18 @@ def exponential_depths(n: int, kappa: float) -> list[float]:
     return [-math.log(1.0 - (i + 0.5) / n) / kappa for i in range(n)]
 
 
+FINE_TICK = 0.01  # a book tick 2e-7 of MID (half-ticks of 0.001 bp): depths that are not on a coarser grid stay put
+
+
 def feed_trades(model: KappaModel, side: int, depths: list[float], t0_s: float = 1.0, step_s: float = 1.0) -> float:
     """One taker order per depth on `side`, each its own venue time, against a fixed mid (a book at the mid with it:
-    a trade measured from a book older than ``max_mid_age_s`` is skipped)."""
+    a trade measured from a book older than ``max_mid_age_s`` is skipped). The book's spread is ``FINE_TICK``: the
+    model counts depths in half-ticks of the book (``MarketArrivals.tick``), and these depths are not quantised."""
     buy = side == ASK
     t_s = t0_s
     for depth in depths:
         ts = T0 + round(t_s * S)
-        model.on_book(ts, MID - 1.0, MID + 1.0)
+        model.on_book(ts, MID - 0.5 * FINE_TICK, MID + 0.5 * FINE_TICK)
         model.on_trade(ts, MID * (1 + depth) if buy else MID * (1 - depth), MID, buy, ts)
         t_s += step_s
     return t_s
@@ -79,18 +84,19 @@ def test_fit_survival_hand_worked() -> None:
     # 10 arrivals at the touch (1 bp), then 8/4/2/1 at 2..5 bp: beyond the touch the counts halve per bp, a truncated
     # geometric whose mean the likelihood matches exactly at e^(−κ·1 bp) = 1/2, so κ = ln 2/1e-4 = 6931.47.
     # N' = 15 beyond the touch in a range of W = 4 bp: N(>1 bp) = 15/(1 − 2⁻⁴) = 16, N₀ = 16·2 = 32; the in-range
-    # survival points 15, 7, 3 (≥ 2 beyond) are 32·(2^(−x) − 2⁻⁵) exactly: R² 1
+    # survival points 15, 7, 3 (≥ 2 beyond) are 32·(2^(−x) − 2⁻⁵) exactly: R² 1. The histogram is in half-ticks of a
+    # 1 bp tick (index 2·bp): each depth's cell is (x − 1 bp, x], the bp below it
     counts = np.zeros(300, dtype=np.int64)
     sums = np.zeros(300)
     for bp, n in ((1, 10), (2, 8), (3, 4), (4, 2), (5, 1)):
-        counts[bp * 50] = n
-        sums[bp * 50] = n * bp * BP
-    fit = fit_survival(counts, sums, min_survivors=2)
+        counts[bp * 2] = n
+        sums[bp * 2] = n * bp * BP
+    fit = fit_survival(counts, sums, min_survivors=2, max_depth_frac=MAX_DEPTH)
     assert fit.kappa_per_frac == pytest.approx(math.log(2) / BP, rel=1e-9)
     assert math.exp(fit.ln_n0) == pytest.approx(32.0, rel=1e-9)
     assert fit.r2 == pytest.approx(1.0, abs=1e-12) and fit.points == 3
     # with min_survivors 4 only two points are left: no fit
-    assert fit_survival(counts, sums, min_survivors=4) is None
+    assert fit_survival(counts, sums, min_survivors=4, max_depth_frac=MAX_DEPTH) is None
 
 
 def test_arrivals_at_a_quotes_own_depth_do_not_fill_it() -> None:
@@ -100,9 +106,9 @@ def test_arrivals_at_a_quotes_own_depth_do_not_fill_it() -> None:
         counts = np.zeros(300, dtype=np.int64)
         sums = np.zeros(300)
         for bp, n in ((1, at_touch), (2, 3), (3, 2), (4, 1)):
-            counts[bp * 50] = n
-            sums[bp * 50] = n * bp * BP
-        return fit_survival(counts, sums, min_survivors=1)
+            counts[bp * 2] = n
+            sums[bp * 2] = n * bp * BP
+        return fit_survival(counts, sums, min_survivors=1, max_depth_frac=MAX_DEPTH)
 
     assert fit(10) == fit(1_000)
     assert fit(10).points == 3  # N(>1 bp) = 6, N(>2 bp) = 3, N(>3 bp) = 1: the touch's 10 are not survivors
@@ -114,9 +120,9 @@ def test_depths_that_do_not_fall_off_over_the_range_have_no_fit() -> None:
     counts = np.zeros(300, dtype=np.int64)
     sums = np.zeros(300)
     for bp, n in ((1, 9), (2, 3), (3, 3), (4, 3)):
-        counts[bp * 50] = n
-        sums[bp * 50] = n * bp * BP
-    assert fit_survival(counts, sums, min_survivors=2) is None
+        counts[bp * 2] = n
+        sums[bp * 2] = n * bp * BP
+    assert fit_survival(counts, sums, min_survivors=2, max_depth_frac=MAX_DEPTH) is None
 
 
 # --- arrivals ----------------------------------------------------------------------------------------------------
@@ -128,8 +134,8 @@ def test_book_crossings_are_moves_of_the_opposite_best_past_the_previous_mid() -
     market.on_book(T0 + S, 50_002.0, 50_004.0)  # best bid 2 above the previous mid: an ask-side arrival, 0.4 bp
     market.on_book(T0 + 2 * S, 50_000.0, 50_002.0)  # mid 50,003 → best ask 50,002 is 1 below it: bid side, 0.2 bp
     market.on_book(T0 + 3 * S, 50_000.0, 50_002.0)  # unchanged: nothing
-    (ask_ts, _, ask_depth), = market.crossings[ASK]._events
-    (bid_ts, _, bid_depth), = market.crossings[BID]._events
+    (ask_ts, _, ask_depth, _), = market.crossings[ASK]._events
+    (bid_ts, _, bid_depth, _), = market.crossings[BID]._events
     assert (ask_ts, bid_ts) == (T0 + S, T0 + 2 * S)
     assert ask_depth == pytest.approx(2 / 50_000) and bid_depth == pytest.approx(1 / 50_003)
 
@@ -143,8 +149,8 @@ def test_prints_of_one_taker_order_are_one_arrival_at_the_deepest_print() -> Non
     market.on_trade(sweep + 1, 49_999.0, MID, False, sweep)  # a sell at the same venue time: another order
     market.on_trade(sweep + 2, 50_001.0, MID, False, sweep + 2)  # a sell above the mid (stale mid): no depth
     market.flush()
-    assert [d for _, _, d in market.trades[ASK]._events] == [pytest.approx(3 / 50_000)]
-    assert [d for _, _, d in market.trades[BID]._events] == [pytest.approx(1 / 50_000)]
+    assert [d for _, _, d, _ in market.trades[ASK]._events] == [pytest.approx(3 / 50_000)]
+    assert [d for _, _, d, _ in market.trades[BID]._events] == [pytest.approx(1 / 50_000)]
 
 
 def test_no_depth_is_measured_from_a_book_older_than_max_mid_age() -> None:
@@ -158,8 +164,8 @@ def test_no_depth_is_measured_from_a_book_older_than_max_mid_age() -> None:
     market.on_book(T0 + 252 * S, 50_013.0, 50_015.0)  # 1 s later: best bid 2 above the 50,011 mid, 0.4 bp
     market.flush()
     assert market.stale_mid_skips == 2
-    assert [d for _, _, d in market.trades[ASK]._events] == [pytest.approx(2 / 50_011)]
-    assert [d for _, _, d in market.crossings[ASK]._events] == [pytest.approx(2 / 50_011)]
+    assert [d for _, _, d, _ in market.trades[ASK]._events] == [pytest.approx(2 / 50_011)]
+    assert [d for _, _, d, _ in market.crossings[ASK]._events] == [pytest.approx(2 / 50_011)]
 
 
 def test_a_print_or_best_price_exactly_at_the_mid_is_no_arrival() -> None:
@@ -177,12 +183,13 @@ def test_window_expires_arrivals_and_arrivals_beyond_the_fit_range_are_left_out(
     market = MarketArrivals(PARAMS)
     market.on_book(T0, 49_999.0, 50_001.0)
     arrivals = market.trades[ASK]
-    arrivals.add(T0, 1 * BP)
-    arrivals.add(T0 + 300 * S, 6 * BP)  # beyond max_depth_bps 5: not kept
-    arrivals.add(T0 + 300 * S, 2 * BP)
+    half_tick = 0.5 * market.tick / MID  # the book's tick, 2 (its spread), as a fraction
+    arrivals.add(T0, 1 * BP, half_tick)
+    arrivals.add(T0 + 300 * S, 6 * BP, half_tick)  # beyond max_depth_bps 5: not kept
+    arrivals.add(T0 + 300 * S, 2 * BP, half_tick)
     assert len(arrivals) == 2
     arrivals.expire(T0 + 600 * S)  # an arrival stamped t leaves at t + 600 s
-    assert [d for _, _, d in arrivals._events] == [2 * BP]
+    assert [d for _, _, d, _ in arrivals._events] == [2 * BP]
 
 
 def test_a_is_counted_over_observed_time_never_over_a_feed_gap() -> None:
@@ -332,7 +339,7 @@ def test_reliability_needs_ten_updates_then_three_points() -> None:
     # beyond 1, 2, 3 bp: 8, 4, 2 arrivals (3 points); the likelihood's κ, the same as a histogram fitted directly
     bid = model.estimate(T0 + round(t_s * S)).bid
     counts, sums = model.market.trades[BID].histogram()
-    assert bid.market.kappa_per_frac == fit_survival(counts, sums, PARAMS.min_survivors).kappa_per_frac
+    assert bid.market.kappa_per_frac == fit_survival(counts, sums, PARAMS.min_survivors, MAX_DEPTH).kappa_per_frac
     assert bid.market.kappa_per_frac == pytest.approx(reference_fit(counts, sums, PARAMS.min_survivors)[0], rel=1e-3)
     assert bid.reason is FitReason.OK and bid.kappa_per_frac == bid.market.kappa_per_frac
 
@@ -637,13 +644,13 @@ def test_fit_matches_the_brute_force_reference(bins: dict, min_survivors: int) -
     for i, (n, within) in bins.items():
         counts[i] = n
         sums[i] = n * (i + within) * BIN_FRAC
-    assert_fit_matches(fit_survival(counts, sums, min_survivors), reference_fit(counts, sums, min_survivors))
+    assert_fit_matches(fit_survival(counts, sums, min_survivors, MAX_DEPTH), reference_fit(counts, sums, min_survivors))
 
 
 def recounted(window) -> tuple[np.ndarray, np.ndarray]:
     """The window's histogram from scratch: its arrivals in the window binned again."""
     bins = np.array([i for _, i, _ in window._events], dtype=np.int64)
-    depths = np.array([d for _, _, d in window._events])
+    depths = np.array([d for _, _, d, _ in window._events])
     return np.bincount(bins, minlength=N_BINS), np.bincount(bins, weights=depths, minlength=N_BINS)
 
 
