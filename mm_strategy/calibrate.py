@@ -3,8 +3,8 @@
     python -m mm_strategy.calibrate --catalog DIR --instrument ID
 
 Prints the figures as a table on stderr and the config's top-level ``"priors"`` block as JSON on stdout:
-- κ and A: the kappa model's own market fit (``models/kappa.py``: the same arrivals, histogram and truncated
-  maximum likelihood, no second implementation), over the whole catalog, both sides pooled (one curve per
+- κ and A: the kappa model's own market fit (``models/kappa.py``: the same arrivals, half-tick histogram and
+  truncated maximum likelihood, no second implementation), over the whole catalog, both sides pooled (one curve per
   instrument: the arrivals of the two sides over twice the time). From trades when both sides have at least
   ``min_updates`` taker orders, else from book crossings. Each side's fit is shown too, with both sources when the
   catalog has trades;
@@ -12,7 +12,8 @@ Prints the figures as a table on stderr and the config's top-level ``"priors"`` 
   last mid), the prior being their median. Below ~10 s the half-tick bounce of the mid and its bursts bias σ
   (DESIGN §5: 1 s bipower read 2.7e-5 on BTC against 4.2e-5 realised at 10–60 s);
 - the typical spread (time-weighted median, bps and ticks) and the tick actually seen in the book (Hyperliquid's
-  5-significant-figure rule makes it coarser than the instrument's increment: 1 USD on BTC above 10k).
+  5-significant-figure rule makes it coarser than the instrument's increment: 1 USD on BTC above 10k): the kappa
+  model's own (``MarketArrivals.tick``), the tick its arrival depths were counted in, in half-ticks.
 
 Times are ``ts_init``, the clock the kappa actor feeds its model in a node; prints of one taker order are grouped by
 their shared venue ``ts_event``, as the actor does.

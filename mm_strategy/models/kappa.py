@@ -16,48 +16,65 @@ Market fit, from arrivals: an arrival is an aggressive move that reached some de
   own depth are not counted as filling it (queue-conservative, hftbacktest's "excluding those at the same price"):
   three quarters of BTC's taker orders stop at the touch, and counting them puts a kink at the touch that no
   exponential fits (R² 0.2–0.5 on the 2025-09-03 captures against 0.8–0.99 without it).
-- ``fit_survival``: arrival depths are histogrammed in ``depth_bin_bps`` bins (0.02 bp, finer than half a tick of
-  every coin traded: BTC's 1 USD at 111k is 0.09 bp); each occupied bin is one depth x_j, its arrivals' mean (j = 1..J
-  ascending, n_j arrivals). Depths are tick-quantised, so an arrival seen at x_j went beyond x_(j−1) and not beyond
-  x_j: its exponential depth lies in the cell (x_(j−1), x_j] (interval-censored), and N(>x_j) = N₀·e^(−κx_j) at
-  every depth seen, the points the curve is read at.
+- Depths are counted on the price grid, in half-ticks of the book's tick: k = round(depth/(½·tick/mid)) ≥ 1, as
+  |px − mid| is a whole number of half-ticks (the mid of a 1-tick spread is half a tick off the grid). Fixed-width
+  bins split the touch, ½·tick/mid, across two bins wherever it crosses a bin boundary: with 0.02 bp bins SOL at
+  208.33 fitted κ 22k, A 0.59, R² 0 (8.8k, 0.18 at 209), ETH at 4166.7 and 5000 34k–96k, BTC at 125k 50k (review).
+- The tick is learnt from the book (``MarketArrivals.tick``): the smallest step between distinct best prices (the
+  spread and each best's move) in the window, a sliding minimum, O(1) amortised per book update; when it changes the
+  windows are re-counted in the new tick (at the first books until a one-tick step shows, and where Hyperliquid's
+  5-significant-figure tick changes with the price level). Not the instrument's increment: the book's tick is
+  coarser on Hyperliquid (SOL 0.01 against 0.0001). Not passed in from the strategy's venue rules either: the
+  arrivals are measured on the book, whose tick the book itself shows, and the model and the actor stay free of
+  venue knowledge and wiring; ``calibrate.py`` feeds the same ``MarketArrivals``, so it counts in the same tick.
+  Before the first book with a spread there is no grid and arrivals are not counted.
+- ``fit_survival``: each occupied k is one depth x_k, its arrivals' mean (k₁ the shallowest, n_k arrivals), x_k/k
+  its half-tick. An arrival seen at x_k went beyond the previous depth of its grid and not beyond x_k: its
+  exponential depth lies in the cell (x_k − tick, x_k], clipped at the touch x₁ (interval-censored). Depths fall on
+  two interleaved grids, odd half-ticks while the spread is 1 tick and even ones otherwise (SOL: 19 of 70 arrivals
+  beyond the touch on even ones), so the cell is a tick deep, not the gap to the previous occupied depth: that read
+  an arrival 3 half-ticks out after one at 2 as in (2, 3] where it lies in (1, 3] (κ −17 % to −28 % on SOL's tick,
+  draws from the model with a quarter on the other grid; ``tests/test_kappa_estimator.py``).
 - The shallowest depth x₁ (the touch) is the origin: by memorylessness the depth beyond x₁ of the N' arrivals that
   went beyond it is exponential with the same κ, whatever the mass at x₁, which is left out (the kink above).
 - The fit covers the near range where we quote, depths below ``max_depth_bps`` (5 bp: 4–10 characteristic depths
-  of BTC, ETH and SOL, whose 1/κ is 0.5–1.2 bp); deeper arrivals are left out of κ and A alike (hftbacktest refits
+  of BTC, ETH and SOL, whose 1/κ is 0.6–1.0 bp); deeper arrivals are left out of κ and A alike (hftbacktest refits
   "the nearest range" too). The far tail is not exponential: sweeps measured from a mid up to 1.2 s stale put a
   dozen ETH taker orders 9–14 bp out on 2025-09-03, which as survivors floor N(>δ) and drag the ask's κ from 14.5k
   to 1.4k. The likelihood is conditioned on the range instead, so a shallow curve is not fitted steep (the
   regression this replaced counted N(>δ) in the range only, falling to 0 at 5 bp: +81 % on κ 3,000 drawn from the
-  model, +33 % on 5,000). With u = x − x₁, cells (a_j, a_j + h_j] for j = 2..J, W = x_J − x₁:
-      ℓ(κ) = Σ n_j·ln(e^(−κa_j) − e^(−κ(a_j+h_j))) − N'·ln(1 − e^(−κW))
-      ℓ'(κ) = −Σ n_j·a_j + Σ n_j·h_j/(e^(κh_j) − 1) − N'·W/(e^(κW) − 1) = 0.
-  ℓ'(0+) = N'·W/2 − Σ n_j·(a_j + h_j/2) must be > 0 (depths that fall off over the range; else no fit) and
-  ℓ'(∞) = −Σ n_j·a_j < 0: bracketed Newton (``_solve_kappa``), 3–5 evaluations of O(occupied bins).
-  The range ends at x_J, the deepest depth seen, not at ``max_depth_bps``: quantised depths stop at the last tick
-  below it (SOL's 0.49 bp ticks: 4.64 bp), which only the data shows; conditioning on 5 bp fitted SOL-like κ 3,000
-  21 % steep. Conditioning on the deepest depth seen costs −1 % to −2 % at 300 arrivals beyond the touch, −3 % to
-  −4 % at 60 (``tests/test_kappa_estimator.py``). A continuous truncated-exponential density on the quantised
-  depths reads the rounding up to the next tick as depth: −5 % to −12 % on BTC's ticks, −25 % to −47 % on SOL's.
-- A: the count beyond the touch over the range's share of the curve, N(>x₁) = N'/(1 − e^(−κW)); N₀ = N(>x₁)·e^(κx₁)
-  and A = N₀/T (λ(δ) = N(>δ)/T). ``min_survivors`` and 3 points: a fit needs 3 survival points, occupied depths
-  with ≥ ``min_survivors`` arrivals beyond them in the range, as the regression's rule was.
+  model, +33 % on 5,000). Each grid g's range ends at its last depth below ``max_depth_bps``, W_g beyond the touch
+  (known from the tick; the deepest depth seen, where it lies further, as when the mid moved), and N'_g of the
+  arrivals beyond the touch are on it. With u = x − x₁ and cells (a_k, a_k + h_k]:
+      ℓ(κ) = Σ n_k·ln(e^(−κa_k) − e^(−κ(a_k+h_k))) − Σ_g N'_g·ln(1 − e^(−κW_g))
+      ℓ'(κ) = −Σ n_k·a_k + Σ n_k·h_k/(e^(κh_k) − 1) − Σ_g N'_g·W_g/(e^(κW_g) − 1) = 0.
+  ℓ'(0+) = Σ_g N'_g·W_g/2 − Σ n_k·(a_k + h_k/2) must be > 0 (depths that fall off over the range; else no fit) and
+  ℓ'(∞) = −Σ n_k·a_k < 0: bracketed Newton (``_solve_kappa``), 3–5 evaluations of O(occupied depths). Ending the
+  range at the deepest depth seen instead read κ −7 % at 60 arrivals beyond the touch on BTC's ticks; with the
+  range known, draws from the model read 0.98–1.01 of κ at 300 arrivals beyond the touch and 0.99–1.02 at 60.
+  A continuous truncated-exponential density on the quantised depths reads the rounding up to the next tick as
+  depth: −5 % to −12 % on BTC's ticks, −25 % to −47 % on SOL's.
+- A: the count beyond the touch over the range's share of the curve, N(>x₁) = Σ_g N'_g/(1 − e^(−κW_g));
+  N₀ = N(>x₁)·e^(κx₁) and A = N₀/T (λ(δ) = N(>δ)/T). ``min_survivors`` and 3 points: a fit needs 3 survival points,
+  occupied depths with ≥ ``min_survivors`` arrivals beyond them in the range, as the regression's rule was.
 - R²: weighted (by N) R² of those points ln N(>x_j) against the fitted count beyond x_j in the range,
-  ln[N₀·(e^(−κx_j) − e^(−κx_J))], 1 − SS_res/SS_tot clamped to [0, 1]: the regression's R² (the share of ln N's
-  spread the curve explains) measured against the likelihood's curve instead of the least-squares line, so it is
-  lower where the survival is not exponential (the archive hour's crossings, heavier-tailed: 0.62 pooled, was 0.89).
+  ln Σ_g N'_g·(e^(−κu_j) − e^(−κW_g))/(1 − e^(−κW_g)), 1 − SS_res/SS_tot clamped to [0, 1]: the regression's R²
+  (the share of ln N's spread the curve explains) measured against the likelihood's curve instead of the
+  least-squares line, so it is lower where the survival is not exponential (the archive hour's crossings,
+  heavier-tailed: 0.40 pooled, was 0.89).
 - A depth must exceed ``MIN_DEPTH_FRAC``: prints and best prices exactly at the mid read 1e-16 through rounding.
 - Source per side: trades when the window holds ≥ ``min_updates`` trade arrivals on that side, else crossings.
-  Per-event work is O(1) (a histogram increment and the window's expiry); the fit runs when an estimate is read,
-  and is cached until an arrival enters or leaves the window (T only rescales A).
+  Per-event work is O(1) (a histogram increment, the window's expiry and the tick's sliding minimum); the fit runs
+  when an estimate is read, and is cached until an arrival enters or leaves the window (T only rescales A).
 
 Reliability, checked in this order, the first failure is the reason (DESIGN §5, the seed's check made two-sided):
 fewer than ``min_updates`` arrivals; no fit (< 3 points, or no decay over the range); R² < ``min_r2``; κ > ``reliability_ratio``·κ_prior; κ <
 κ_prior/``reliability_ratio``. A side with too few arrivals, no fit or a low R² publishes the instrument prior (κ and
-A: one curve); a good fit whose κ left the band publishes κ at the band's edge with the fit's A, the plausible κ
-nearest the fit, flagged ``at_band_edge`` (``KappaModel._side``); the strategy quotes the wider of that curve and the
-prior's (``inputs.py``). The band is on κ, the shape of the curve; A is a rate that moves
-with the market's activity, which is what it must track.
+A: one curve); a good fit whose κ left the band publishes κ at the band's edge, the plausible κ nearest the fit, with
+the A the likelihood gives the same arrivals at that κ (``SurvivalFit.ln_n0_at``: one curve, not the fit's A, which
+belongs to its own κ), flagged ``at_band_edge`` (``KappaModel._side``); the strategy quotes the wider of that curve
+and the prior's (``inputs.py``). The band is on κ, the shape of the curve; A is a rate that moves with the market's
+activity, which is what it must track.
 
 Own refinement, from our own resting spells (fills **and** non-fills, at the depths each order actually rested,
 ``actors/order_events.py``): exposure-based Poisson likelihood, Σ_fills ln λ(δ_i) − Σ_segments T_j·λ(δ_j).
@@ -74,14 +91,21 @@ Own refinement, from our own resting spells (fills **and** non-fills, at the dep
 
 Measured with the defaults (``python -m mm_strategy.calibrate``, whole file, both sides pooled; the online model's
 600 s windows per side in the kappa tests):
-- archive hour 2024-01-01 (BTC 42.7k, no trades): book crossings, κ 32.7k, A 0.031/s, R² 0.62 (bid 28.5k/0.040,
-  ask 52.0k/0.025); heavier-tailed than an exponential, so the likelihood follows the bulk near the touch where the
-  regression's line followed the tail (21.6k, R² 0.89). Online, 58 % of side-readings pass their checks once the
-  window is full (R² p10 0.74, κ 18k–53k p10–p90): a 600 s window holds only 10–60 crossings a side, a few ticks deep;
-- 2025-09-03, 9 min with trades (A over the observed seconds): BTC κ 16.6k, A 0.15/s, R² 0.98; ETH κ 12.1k,
-  A 0.10/s, R² 0.95; SOL κ 8.8k, A 0.18/s, R² 0.97. Online, every reading after the first 2 minutes is a trade fit
-  on both sides; all pass on BTC and ETH, SOL's bid fails its first 18 of 99 (4 depths beyond the touch, κ 1.2k).
-So κ is 3.5–13× the seed's 2,500 and A 4–26× below its 0.8/s.
+- archive hour 2024-01-01 (BTC 42.7k, no trades): book crossings, κ 37.0k, A 0.033/s, R² 0.40 (bid 31.3k/0.042,
+  ask 62.2k/0.028); heavier-tailed than an exponential, so the likelihood follows the bulk near the touch where the
+  regression's line followed the tail (21.6k, R² 0.89). Its spread is mostly 2 ticks: most crossings are one tick
+  past a mid on the tick grid, on the even half-ticks, one half-tick beyond the 1-tick spreads' touch, and their
+  own excess at one tick reads as depth (R² 0.62 with the 0.02 bp bins). Online, 46 % of side-readings pass their
+  checks once the window is full (R² p10 0.49, κ 19k–70k p10–p90): a 600 s window holds only 10–60 crossings a
+  side, a few ticks deep;
+- 2025-09-03, 9 min with trades (A over the observed seconds): BTC κ 16.0k, A 0.15/s, R² 0.98; ETH κ 14.7k,
+  A 0.098/s, R² 0.96; SOL κ 9.9k, A 0.19/s, R² 0.93. Replayed from their start, a reading a second, the first
+  ones have too few arrivals or no fit (BTC 85, ETH 111, SOL 148 of ~385 side-readings) and none is at the band's
+  edge (with the 0.02 bp bins, read at every event, the first 45 s held band-edge readings: SOL's ask 17, κ
+  1.39k–1.93k on 3–4 points, ETH 49, BTC 35); every reading after the first 2 minutes is a trade fit on both sides
+  and passes its checks (with the 0.02 bp bins SOL's bid failed its first 18 of 99, κ 1.2k on 4 depths beyond the
+  touch).
+So κ is 4–15× the seed's 2,500 and A 5–24× below its 0.8/s.
 """
 
 from __future__ import annotations
@@ -109,7 +133,7 @@ _NEWTON_MAX_ITER = 60
 _NEWTON_REL_TOL = 1e-10
 # A depth must exceed this to be an arrival: a print or best price exactly at the mid reads 1.4e-16 to 2.1e-16 through
 # the mid's rounding on the SOL and ETH captures (one such "arrival" shallower than SOL's touch put the 120 touch prints
-# inside the fit as a kink). The finest tick bundled, Binance BTC's 0.1 USD at 111k, is 9e-7: 10⁶× larger.
+# inside the fit as a kink). The finest tick bundled, Binance BTC's 0.1 USD at 62k, is 1.6e-6: 10⁶× larger.
 MIN_DEPTH_FRAC = 1e-12
 # Two price steps within this share of each other are one step (float noise of a decimal price step is ~1e-14 of it).
 _SAME_STEP_REL = 1e-6
@@ -135,8 +159,10 @@ class FitReason(StrEnum):
 @dataclass(frozen=True, slots=True)
 class KappaParams:
     """Window 600 s, reliability 3×/R² 0.3/10 updates from DESIGN §5; own-A strength 10 pseudo-fills (the seed's
-    λ₀ prior strength); histogram resolution and the survival cut-off chosen on the bundled data (module docstring).
-    The κ and A priors are the instrument's (``InstrumentPriors``), not parameters."""
+    λ₀ prior strength); the survival cut-off chosen on the bundled data (module docstring). Market arrivals are
+    counted in half-ticks of the book's tick; ``depth_bin_bps`` bins only our own resting exposure, which is read at
+    each bin's exposure-weighted mean depth, not censored. The κ and A priors are the instrument's
+    (``InstrumentPriors``), not parameters."""
 
     window_s: float = 600.0
     min_updates: int = 10
