@@ -23,7 +23,8 @@ Market fit, from arrivals: an arrival is an aggressive move that reached some de
 - The tick is learnt from the book (``MarketArrivals.tick``): the smallest step between distinct best prices (the
   spread and each best's move) in the window, a sliding minimum, O(1) amortised per book update; when it changes the
   windows are re-counted in the new tick (at the first books until a one-tick step shows, and where Hyperliquid's
-  5-significant-figure tick changes with the price level). Not the instrument's increment: the book's tick is
+  5-significant-figure tick changes with the price level: at once when it gets finer, one window after the last
+  finer step when it gets coarser, e.g. SOL up through 100). Not the instrument's increment: the book's tick is
   coarser on Hyperliquid (SOL 0.01 against 0.0001). Not passed in from the strategy's venue rules either: the
   arrivals are measured on the book, whose tick the book itself shows, and the model and the actor stay free of
   venue knowledge and wiring; ``calibrate.py`` feeds the same ``MarketArrivals``, so it counts in the same tick.
