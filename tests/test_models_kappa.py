@@ -144,6 +144,22 @@ def test_book_crossings_are_moves_of_the_opposite_best_past_the_previous_mid() -
     assert ask_depth == pytest.approx(2 / 50_000) and bid_depth == pytest.approx(1 / 50_003)
 
 
+def test_depths_are_counted_in_half_ticks_of_the_smallest_step_the_book_shows_in_the_window() -> None:
+    # The tick is the book's (Hyperliquid's SOL: 0.01 in the book, 0.0001 the instrument's increment): the spread and
+    # the best prices' moves. A 4-wide first spread reads as the tick until a 1-step shows; the window is then
+    # re-counted. A coarser tick takes over once the finer steps have left the window (600 s).
+    market = MarketArrivals(PARAMS)
+    market.on_book(T0, 49_998.0, 50_002.0)  # spread 4, mid 50,000
+    market.on_book(T0 + S, 50_002.0, 50_006.0)  # best bid 2 past the mid: half a tick of 4
+    assert market.tick == 4.0 and [k for _, k, _, _ in market.crossings[ASK]._events] == [1]
+    market.on_book(T0 + 2 * S, 50_003.0, 50_004.0)  # spread 1
+    assert market.tick == 1.0 and [k for _, k, _, _ in market.crossings[ASK]._events] == [4]
+    for t_s in range(3, 700, 2):  # 10-wide moves and spreads from then on
+        market.on_book(T0 + t_s * S, 50_010.0, 50_020.0)
+        market.on_book(T0 + (t_s + 1) * S, 50_000.0, 50_010.0)
+    assert market.tick == 10.0
+
+
 def test_prints_of_one_taker_order_are_one_arrival_at_the_deepest_print() -> None:
     market = MarketArrivals(PARAMS)
     market.on_book(T0, 49_999.0, 50_001.0)
