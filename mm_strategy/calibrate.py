@@ -3,8 +3,8 @@
     python -m mm_strategy.calibrate --catalog DIR --instrument ID
 
 Prints the figures as a table on stderr and the config's top-level ``"priors"`` block as JSON on stdout:
-- κ and A: the kappa model's own market fit (``models/kappa.py``: the same arrivals, histogram and truncated
-  maximum likelihood, no second implementation), over the whole catalog, both sides pooled (one curve per
+- κ and A: the kappa model's own market fit (``models/kappa.py``: the same arrivals, half-tick histogram and
+  truncated maximum likelihood, no second implementation), over the whole catalog, both sides pooled (one curve per
   instrument: the arrivals of the two sides over twice the time). From trades when both sides have at least
   ``min_updates`` taker orders, else from book crossings. Each side's fit is shown too, with both sources when the
   catalog has trades;
@@ -12,7 +12,8 @@ Prints the figures as a table on stderr and the config's top-level ``"priors"`` 
   last mid), the prior being their median. Below ~10 s the half-tick bounce of the mid and its bursts bias σ
   (DESIGN §5: 1 s bipower read 2.7e-5 on BTC against 4.2e-5 realised at 10–60 s);
 - the typical spread (time-weighted median, bps and ticks) and the tick actually seen in the book (Hyperliquid's
-  5-significant-figure rule makes it coarser than the instrument's increment: 1 USD on BTC above 10k).
+  5-significant-figure rule makes it coarser than the instrument's increment: 1 USD on BTC above 10k): the kappa
+  model's own (``MarketArrivals.tick``), the tick its arrival depths were counted in, in half-ticks.
 
 Times are ``ts_init``, the clock the kappa actor feeds its model in a node; prints of one taker order are grouped by
 their shared venue ``ts_event``, as the actor does.
@@ -89,6 +90,7 @@ class CurveFits:
     source: CurveSource
     sides: dict[tuple[int, CurveSource], IntensityFit | None]
     observed_s: float  # seconds with a fresh mid: the time the arrivals were counted over (per side)
+    tick: float  # the book's tick the arrivals were counted in (``MarketArrivals.tick``), at the price precision
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +99,6 @@ class Calibration:
     curves: CurveFits
     sigma_by_horizon: dict[float, float]
     spread_bps: float
-    tick: float
 
     @property
     def priors(self) -> InstrumentPriors:
@@ -203,13 +204,6 @@ def time_weighted_median(values: np.ndarray, ts_ns: np.ndarray) -> float:
     return float(values[:-1][order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
-def book_tick(data: CatalogData) -> float:
-    """The smallest step between distinct best prices seen, rounded to the instrument's price precision."""
-    prices = np.unique(np.round(np.concatenate([data.best_bid, data.best_ask]), data.instrument.price_precision))
-    steps = np.diff(prices)
-    return float(steps.min()) if len(steps) else float(data.instrument.price_increment)
-
-
 def fit_curves(data: CatalogData, params: KappaParams) -> CurveFits:
     """Feed the kappa model's arrivals in time order, with a window covering the whole catalog, and fit."""
     window_s = data.span_s + 1.0
@@ -226,9 +220,12 @@ def fit_curves(data: CatalogData, params: KappaParams) -> CurveFits:
     }
     both_trade = all(market.source_for(side, end_ns) is CurveSource.TRADES for side in (BID, ASK))
     source = CurveSource.TRADES if both_trade else CurveSource.BOOK_CROSSINGS
-    histograms = [market.arrivals(side, source).histogram() for side in (BID, ASK)]
-    counts = histograms[0][0] + histograms[1][0]
-    survival = fit_survival(counts, histograms[0][1] + histograms[1][1], params.min_survivors)
+    (bid_counts, bid_sums), (ask_counts, ask_sums) = (market.arrivals(side, source).histogram() for side in (BID, ASK))
+    size = max(len(bid_counts), len(ask_counts))  # one tick (one window of book steps): k means the same depth
+    counts = _padded(bid_counts, size) + _padded(ask_counts, size)
+    survival = fit_survival(
+        counts, _padded(bid_sums, size) + _padded(ask_sums, size), params.min_survivors, params.max_depth_bps / _BPS
+    )
     arrivals = int(counts.sum())
     if survival is None:
         raise CalibrationError(
@@ -236,7 +233,12 @@ def fit_curves(data: CatalogData, params: KappaParams) -> CurveFits:
             f"or depths that do not fall off over the range"
         )
     observed_s = market.span_s(end_ns)
-    return CurveFits(intensity(survival, 2.0 * observed_s, arrivals), source, sides, observed_s)
+    tick = round(market.tick, data.instrument.price_precision)
+    return CurveFits(intensity(survival, 2.0 * observed_s, arrivals), source, sides, observed_s, tick)
+
+
+def _padded(values: np.ndarray, size: int) -> np.ndarray:
+    return np.pad(values, (0, size - len(values)))
 
 
 def calibrate(catalog_path: Path, instrument_id: InstrumentId, params: KappaParams | None = None) -> Calibration:
@@ -247,7 +249,7 @@ def calibrate(catalog_path: Path, instrument_id: InstrumentId, params: KappaPara
     if not sigma:
         raise CalibrationError(f"{catalog_path}: {data.span_s:.0f} s of mids give no σ at 10–60 s horizons")
     spread_bps = time_weighted_median((data.best_ask - data.best_bid) / mids * _BPS, data.book_ts_ns)
-    return Calibration(data, fit_curves(data, params or KappaParams()), sigma, spread_bps, book_tick(data))
+    return Calibration(data, fit_curves(data, params or KappaParams()), sigma, spread_bps)
 
 
 def _fit_text(fit: IntensityFit | None) -> str:
@@ -264,15 +266,16 @@ FIT_RANGE_CHAR_DEPTHS = 4.0  # fewer characteristic depths 1/κ than this inside
 
 def report(cal: Calibration, catalog_path: Path, params: KappaParams) -> str:
     data, curves = cal.data, cal.curves
+    tick = curves.tick
     mids = data.mid
     median_mid = float(np.median(mids))
     lines = [
         f"{data.instrument.id} from {catalog_path}: {data.span_s:,.0f} s, {len(data.book_ts_ns):,} book updates, "
         f"{len(data.trades):,} trades",
-        f"mid {mids.min():,.6g}–{mids.max():,.6g} (median {median_mid:,.6g}); tick in the book {cal.tick:g} "
-        f"({cal.tick / median_mid * _BPS:.3f} bp; instrument increment {data.instrument.price_increment})",
+        f"mid {mids.min():,.6g}–{mids.max():,.6g} (median {median_mid:,.6g}); tick in the book {tick:g} "
+        f"({tick / median_mid * _BPS:.3f} bp; instrument increment {data.instrument.price_increment})",
         f"spread (time-weighted median) {cal.spread_bps:.3f} bp = "
-        f"{cal.spread_bps / _BPS * median_mid / cal.tick:.2f} ticks",
+        f"{cal.spread_bps / _BPS * median_mid / tick:.2f} ticks",
         "σ realised /√s: " + ", ".join(f"{h:g} s {s:.3g}" for h, s in cal.sigma_by_horizon.items()) + " → median",
         f"curve ({curves.source}, both sides pooled): {_fit_text(curves.pooled)}",
     ]

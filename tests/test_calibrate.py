@@ -18,6 +18,7 @@ from adapters.hyperliquid.meta import instrument_for
 from mm_strategy import calibrate
 from mm_strategy.models.kappa import CurveSource
 from mm_strategy.models.kappa import IntensityFit
+from mm_strategy.models.kappa import SurvivalFit
 from mm_strategy.models.priors import InstrumentPriors
 
 BTC = "BTC-USD-PERP.HYPERLIQUID"
@@ -52,12 +53,14 @@ def test_archive_hour_priors_from_book_crossings(archive_catalog, capsys) -> Non
     code, out, err = run(capsys, "--catalog", str(archive_catalog), "--instrument", BTC)
     assert code == 0
     priors = InstrumentPriors(**json.loads(out)["priors"])  # the block is the config's top-level "priors"
-    # no trades: the pooled book-crossing curve, κ 13× and A 1/26 of the seed's 2,500 and 0.8/s (the truncated
-    # likelihood; the regression read κ 21,600, A 0.0203, R² 0.893: its least-squares line followed these crossings'
-    # heavier tail, the likelihood the bulk near the touch, and its R² against that curve is lower);
+    # no trades: the pooled book-crossing curve, κ 15× and A 1/24 of the seed's 2,500 and 0.8/s (the truncated
+    # likelihood in half-ticks; with 0.02 bp bins and cells between consecutive depths κ 32,700, A 0.0312, R² 0.617;
+    # the regression read κ 21,600, A 0.0203, R² 0.893: its least-squares line followed these crossings' heavier
+    # tail, the likelihood the bulk near the touch, and its R² against that curve is lower: 0.396 now that the
+    # 2-tick spreads' crossings one tick out are read as beyond the 1-tick spreads' touch in cells a tick deep);
     # σ: realised 4.18–4.27e-5 at 10–60 s (DESIGN §5: 4.2e-5), its median
-    assert priors == InstrumentPriors(kappa_per_frac=32_700.0, a_per_s=0.0312, sigma_frac_per_sqrt_s=4.26e-5)
-    assert "curve (book_crossings, both sides pooled): κ 32,710 (1/κ 0.306 bp), A 0.0312/s, R² 0.617" in err
+    assert priors == InstrumentPriors(kappa_per_frac=37_000.0, a_per_s=0.0328, sigma_frac_per_sqrt_s=4.26e-5)
+    assert "curve (book_crossings, both sides pooled): κ 37,018 (1/κ 0.270 bp), A 0.0328/s, R² 0.396" in err
     # the tick the book actually moves by (5 significant figures: 1 USD), and the spread, 2 ticks (DESIGN §9)
     assert "tick in the book 1 (0.234 bp; instrument increment 0.1)" in err
     assert "spread (time-weighted median) 0.468 bp = 2.00 ticks" in err
@@ -68,8 +71,9 @@ def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, c
     code, out, err = run(capsys, "--catalog", str(eth_catalog), "--instrument", ETH)
     assert code == 0
     # A over the 241 s with a fresh mid, not the 9 minutes with their 250 s and 51 s outages (it read 0.0492);
-    # κ and A of the truncated likelihood (the regression, biased steep by the 5 bp range, read 15,600 and 0.111)
-    expected = {"kappa_per_frac": 12_100.0, "a_per_s": 0.1, "sigma_frac_per_sqrt_s": 9.39e-5}
+    # κ and A of the truncated likelihood in half-ticks (with 0.02 bp bins 12,100 and 0.1; the regression, biased
+    # steep by the 5 bp range, read 15,600 and 0.111)
+    expected = {"kappa_per_frac": 14_700.0, "a_per_s": 0.0983, "sigma_frac_per_sqrt_s": 9.39e-5}
     assert json.loads(out) == {"priors": expected}
     assert "curve (trades, both sides pooled)" in err and "bid book_crossings" in err  # both sources shown per side
     # 9 minutes, of which 241 s live: priors, but rough ones, and the command says so (reviewer)
@@ -78,8 +82,9 @@ def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, c
     # the same fit as the online model's: its market arrivals over the whole capture, each side
     cal = calibrate.calibrate(eth_catalog, InstrumentId.from_str(ETH))
     assert cal.curves.source is CurveSource.TRADES
-    for (side, source), fit in cal.curves.sides.items():  # κ 11.5k–18.5k, R² 0.93–0.97 (the regression: 14.5k–19.7k)
-        assert fit is not None and fit.r2 > 0.9 and 11_000 < fit.kappa_per_frac < 20_000
+    # κ 13.0k–18.5k, R² 0.885–0.970 (with 0.02 bp bins 11.5k–18.5k, R² 0.93–0.97; the regression: 14.5k–19.7k)
+    for (side, source), fit in cal.curves.sides.items():
+        assert fit is not None and fit.r2 > 0.88 and 11_000 < fit.kappa_per_frac < 20_000
     assert "tick in the book 0.1 (0.230 bp" in err and "spread (time-weighted median) 0.230 bp = 1.00 ticks" in err
 
 
@@ -148,13 +153,15 @@ def test_a_curve_from_a_handful_of_points_is_called_rough() -> None:
     """Reviewer: on the first 60 s of ETH calibrate printed κ 9,728 from 3 depth points (R² 0.996) without a word."""
     params = calibrate.KappaParams()
     few = calibrate.CurveFits(
-        pooled=IntensityFit(a_per_s=0.1, kappa_per_frac=9_728.0, r2=0.996, arrivals=9, points=3, span_s=120.0),
+        pooled=IntensityFit(a_per_s=0.1, kappa_per_frac=9_728.0, r2=0.996, arrivals=9, points=3, span_s=120.0,
+                            survival=SurvivalFit(2.5, 9_728.0, 0.996, 3, 2.3e-5, ((5, 4.6e-4),))),
         source=CurveSource.TRADES,
         sides={},
         observed_s=60.0,
+        tick=0.1,
     )
     warnings = calibrate.sample_warnings(few, params)
     assert any("rests on 9 arrivals and 3 depth points (R² 1.00)" in w for w in warnings)
     assert any("κ/A from 60 s of observed market" in w for w in warnings)
     enough = msgspec.structs.replace(few.pooled, arrivals=300, points=14, r2=0.9)
-    assert calibrate.sample_warnings(calibrate.CurveFits(enough, CurveSource.TRADES, {}, 3_600.0), params) == []
+    assert calibrate.sample_warnings(calibrate.CurveFits(enough, CurveSource.TRADES, {}, 3_600.0, 0.1), params) == []

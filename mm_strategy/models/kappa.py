@@ -16,48 +16,66 @@ Market fit, from arrivals: an arrival is an aggressive move that reached some de
   own depth are not counted as filling it (queue-conservative, hftbacktest's "excluding those at the same price"):
   three quarters of BTC's taker orders stop at the touch, and counting them puts a kink at the touch that no
   exponential fits (R² 0.2–0.5 on the 2025-09-03 captures against 0.8–0.99 without it).
-- ``fit_survival``: arrival depths are histogrammed in ``depth_bin_bps`` bins (0.02 bp, finer than half a tick of
-  every coin traded: BTC's 1 USD at 111k is 0.09 bp); each occupied bin is one depth x_j, its arrivals' mean (j = 1..J
-  ascending, n_j arrivals). Depths are tick-quantised, so an arrival seen at x_j went beyond x_(j−1) and not beyond
-  x_j: its exponential depth lies in the cell (x_(j−1), x_j] (interval-censored), and N(>x_j) = N₀·e^(−κx_j) at
-  every depth seen, the points the curve is read at.
+- Depths are counted on the price grid, in half-ticks of the book's tick: k = round(depth/(½·tick/mid)) ≥ 1, as
+  |px − mid| is a whole number of half-ticks (the mid of a 1-tick spread is half a tick off the grid). Fixed-width
+  bins split the touch, ½·tick/mid, across two bins wherever it crosses a bin boundary: with 0.02 bp bins SOL at
+  208.33 fitted κ 22k, A 0.59, R² 0 (8.8k, 0.18 at 209), ETH at 4166.7 and 5000 34k–96k, BTC at 125k 50k (review).
+- The tick is learnt from the book (``MarketArrivals.tick``): the smallest step between distinct best prices (the
+  spread and each best's move) in the window, a sliding minimum, O(1) amortised per book update; when it changes the
+  windows are re-counted in the new tick (at the first books until a one-tick step shows, and where Hyperliquid's
+  5-significant-figure tick changes with the price level: at once when it gets finer, one window after the last
+  finer step when it gets coarser, e.g. SOL up through 100). Not the instrument's increment: the book's tick is
+  coarser on Hyperliquid (SOL 0.01 against 0.0001). Not passed in from the strategy's venue rules either: the
+  arrivals are measured on the book, whose tick the book itself shows, and the model and the actor stay free of
+  venue knowledge and wiring; ``calibrate.py`` feeds the same ``MarketArrivals``, so it counts in the same tick.
+  Before the first book with a spread there is no grid and arrivals are not counted.
+- ``fit_survival``: each occupied k is one depth x_k, its arrivals' mean (k₁ the shallowest, n_k arrivals), x_k/k
+  its half-tick. An arrival seen at x_k went beyond the previous depth of its grid and not beyond x_k: its
+  exponential depth lies in the cell (x_k − tick, x_k], clipped at the touch x₁ (interval-censored). Depths fall on
+  two interleaved grids, odd half-ticks while the spread is 1 tick and even ones otherwise (SOL: 19 of 70 arrivals
+  beyond the touch on even ones), so the cell is a tick deep, not the gap to the previous occupied depth: that read
+  an arrival 3 half-ticks out after one at 2 as in (2, 3] where it lies in (1, 3] (κ −17 % to −28 % on SOL's tick,
+  draws from the model with a quarter on the other grid; ``tests/test_kappa_estimator.py``).
 - The shallowest depth x₁ (the touch) is the origin: by memorylessness the depth beyond x₁ of the N' arrivals that
   went beyond it is exponential with the same κ, whatever the mass at x₁, which is left out (the kink above).
 - The fit covers the near range where we quote, depths below ``max_depth_bps`` (5 bp: 4–10 characteristic depths
-  of BTC, ETH and SOL, whose 1/κ is 0.5–1.2 bp); deeper arrivals are left out of κ and A alike (hftbacktest refits
+  of BTC, ETH and SOL, whose 1/κ is 0.6–1.0 bp); deeper arrivals are left out of κ and A alike (hftbacktest refits
   "the nearest range" too). The far tail is not exponential: sweeps measured from a mid up to 1.2 s stale put a
   dozen ETH taker orders 9–14 bp out on 2025-09-03, which as survivors floor N(>δ) and drag the ask's κ from 14.5k
   to 1.4k. The likelihood is conditioned on the range instead, so a shallow curve is not fitted steep (the
   regression this replaced counted N(>δ) in the range only, falling to 0 at 5 bp: +81 % on κ 3,000 drawn from the
-  model, +33 % on 5,000). With u = x − x₁, cells (a_j, a_j + h_j] for j = 2..J, W = x_J − x₁:
-      ℓ(κ) = Σ n_j·ln(e^(−κa_j) − e^(−κ(a_j+h_j))) − N'·ln(1 − e^(−κW))
-      ℓ'(κ) = −Σ n_j·a_j + Σ n_j·h_j/(e^(κh_j) − 1) − N'·W/(e^(κW) − 1) = 0.
-  ℓ'(0+) = N'·W/2 − Σ n_j·(a_j + h_j/2) must be > 0 (depths that fall off over the range; else no fit) and
-  ℓ'(∞) = −Σ n_j·a_j < 0: bracketed Newton (``_solve_kappa``), 3–5 evaluations of O(occupied bins).
-  The range ends at x_J, the deepest depth seen, not at ``max_depth_bps``: quantised depths stop at the last tick
-  below it (SOL's 0.49 bp ticks: 4.64 bp), which only the data shows; conditioning on 5 bp fitted SOL-like κ 3,000
-  21 % steep. Conditioning on the deepest depth seen costs −1 % to −2 % at 300 arrivals beyond the touch, −3 % to
-  −4 % at 60 (``tests/test_kappa_estimator.py``). A continuous truncated-exponential density on the quantised
-  depths reads the rounding up to the next tick as depth: −5 % to −12 % on BTC's ticks, −25 % to −47 % on SOL's.
-- A: the count beyond the touch over the range's share of the curve, N(>x₁) = N'/(1 − e^(−κW)); N₀ = N(>x₁)·e^(κx₁)
-  and A = N₀/T (λ(δ) = N(>δ)/T). ``min_survivors`` and 3 points: a fit needs 3 survival points, occupied depths
-  with ≥ ``min_survivors`` arrivals beyond them in the range, as the regression's rule was.
+  model, +33 % on 5,000). Each grid g's range ends at its last depth below ``max_depth_bps``, W_g beyond the touch
+  (known from the tick; the deepest depth seen, where it lies further, as when the mid moved), and N'_g of the
+  arrivals beyond the touch are on it. With u = x − x₁ and cells (a_k, a_k + h_k]:
+      ℓ(κ) = Σ n_k·ln(e^(−κa_k) − e^(−κ(a_k+h_k))) − Σ_g N'_g·ln(1 − e^(−κW_g))
+      ℓ'(κ) = −Σ n_k·a_k + Σ n_k·h_k/(e^(κh_k) − 1) − Σ_g N'_g·W_g/(e^(κW_g) − 1) = 0.
+  ℓ'(0+) = Σ_g N'_g·W_g/2 − Σ n_k·(a_k + h_k/2) must be > 0 (depths that fall off over the range; else no fit) and
+  ℓ'(∞) = −Σ n_k·a_k < 0: bracketed Newton (``_solve_kappa``), 3–5 evaluations of O(occupied depths). Ending the
+  range at the deepest depth seen instead read κ −7 % at 60 arrivals beyond the touch on BTC's ticks; with the
+  range known, draws from the model read 0.98–1.01 of κ at 300 arrivals beyond the touch and 0.99–1.02 at 60.
+  A continuous truncated-exponential density on the quantised depths reads the rounding up to the next tick as
+  depth: −5 % to −12 % on BTC's ticks, −25 % to −47 % on SOL's.
+- A: the count beyond the touch over the range's share of the curve, N(>x₁) = Σ_g N'_g/(1 − e^(−κW_g));
+  N₀ = N(>x₁)·e^(κx₁) and A = N₀/T (λ(δ) = N(>δ)/T). ``min_survivors`` and 3 points: a fit needs 3 survival points,
+  occupied depths with ≥ ``min_survivors`` arrivals beyond them in the range, as the regression's rule was.
 - R²: weighted (by N) R² of those points ln N(>x_j) against the fitted count beyond x_j in the range,
-  ln[N₀·(e^(−κx_j) − e^(−κx_J))], 1 − SS_res/SS_tot clamped to [0, 1]: the regression's R² (the share of ln N's
-  spread the curve explains) measured against the likelihood's curve instead of the least-squares line, so it is
-  lower where the survival is not exponential (the archive hour's crossings, heavier-tailed: 0.62 pooled, was 0.89).
+  ln Σ_g N'_g·(e^(−κu_j) − e^(−κW_g))/(1 − e^(−κW_g)), 1 − SS_res/SS_tot clamped to [0, 1]: the regression's R²
+  (the share of ln N's spread the curve explains) measured against the likelihood's curve instead of the
+  least-squares line, so it is lower where the survival is not exponential (the archive hour's crossings,
+  heavier-tailed: 0.40 pooled, was 0.89).
 - A depth must exceed ``MIN_DEPTH_FRAC``: prints and best prices exactly at the mid read 1e-16 through rounding.
 - Source per side: trades when the window holds ≥ ``min_updates`` trade arrivals on that side, else crossings.
-  Per-event work is O(1) (a histogram increment and the window's expiry); the fit runs when an estimate is read,
-  and is cached until an arrival enters or leaves the window (T only rescales A).
+  Per-event work is O(1) (a histogram increment, the window's expiry and the tick's sliding minimum); the fit runs
+  when an estimate is read, and is cached until an arrival enters or leaves the window (T only rescales A).
 
 Reliability, checked in this order, the first failure is the reason (DESIGN §5, the seed's check made two-sided):
 fewer than ``min_updates`` arrivals; no fit (< 3 points, or no decay over the range); R² < ``min_r2``; κ > ``reliability_ratio``·κ_prior; κ <
 κ_prior/``reliability_ratio``. A side with too few arrivals, no fit or a low R² publishes the instrument prior (κ and
-A: one curve); a good fit whose κ left the band publishes κ at the band's edge with the fit's A, the plausible κ
-nearest the fit, flagged ``at_band_edge`` (``KappaModel._side``); the strategy quotes the wider of that curve and the
-prior's (``inputs.py``). The band is on κ, the shape of the curve; A is a rate that moves
-with the market's activity, which is what it must track.
+A: one curve); a good fit whose κ left the band publishes κ at the band's edge, the plausible κ nearest the fit, with
+the A the likelihood gives the same arrivals at that κ (``SurvivalFit.ln_n0_at``: one curve, not the fit's A, which
+belongs to its own κ), flagged ``at_band_edge`` (``KappaModel._side``); the strategy quotes the wider of that curve
+and the prior's (``inputs.py``). The band is on κ, the shape of the curve; A is a rate that moves with the market's
+activity, which is what it must track.
 
 Own refinement, from our own resting spells (fills **and** non-fills, at the depths each order actually rested,
 ``actors/order_events.py``): exposure-based Poisson likelihood, Σ_fills ln λ(δ_i) − Σ_segments T_j·λ(δ_j).
@@ -74,14 +92,21 @@ Own refinement, from our own resting spells (fills **and** non-fills, at the dep
 
 Measured with the defaults (``python -m mm_strategy.calibrate``, whole file, both sides pooled; the online model's
 600 s windows per side in the kappa tests):
-- archive hour 2024-01-01 (BTC 42.7k, no trades): book crossings, κ 32.7k, A 0.031/s, R² 0.62 (bid 28.5k/0.040,
-  ask 52.0k/0.025); heavier-tailed than an exponential, so the likelihood follows the bulk near the touch where the
-  regression's line followed the tail (21.6k, R² 0.89). Online, 58 % of side-readings pass their checks once the
-  window is full (R² p10 0.74, κ 18k–53k p10–p90): a 600 s window holds only 10–60 crossings a side, a few ticks deep;
-- 2025-09-03, 9 min with trades (A over the observed seconds): BTC κ 16.6k, A 0.15/s, R² 0.98; ETH κ 12.1k,
-  A 0.10/s, R² 0.95; SOL κ 8.8k, A 0.18/s, R² 0.97. Online, every reading after the first 2 minutes is a trade fit
-  on both sides; all pass on BTC and ETH, SOL's bid fails its first 18 of 99 (4 depths beyond the touch, κ 1.2k).
-So κ is 3.5–13× the seed's 2,500 and A 4–26× below its 0.8/s.
+- archive hour 2024-01-01 (BTC 42.7k, no trades): book crossings, κ 37.0k, A 0.033/s, R² 0.40 (bid 31.3k/0.042,
+  ask 62.2k/0.028); heavier-tailed than an exponential, so the likelihood follows the bulk near the touch where the
+  regression's line followed the tail (21.6k, R² 0.89). Its spread is mostly 2 ticks: most crossings are one tick
+  past a mid on the tick grid, on the even half-ticks, one half-tick beyond the 1-tick spreads' touch, and their
+  own excess at one tick reads as depth (R² 0.62 with the 0.02 bp bins). Online, 46 % of side-readings pass their
+  checks once the window is full (R² p10 0.49, κ 19k–70k p10–p90): a 600 s window holds only 10–60 crossings a
+  side, a few ticks deep;
+- 2025-09-03, 9 min with trades (A over the observed seconds): BTC κ 16.0k, A 0.15/s, R² 0.98; ETH κ 14.7k,
+  A 0.098/s, R² 0.96; SOL κ 9.9k, A 0.19/s, R² 0.93. Replayed from their start, a reading a second, the first
+  ones have too few arrivals or no fit (BTC 85, ETH 111, SOL 148 of ~385 side-readings) and none is at the band's
+  edge (with the 0.02 bp bins, read at every event, the first 45 s held band-edge readings: SOL's ask 17, κ
+  1.39k–1.93k on 3–4 points, ETH 49, BTC 35); every reading after the first 2 minutes is a trade fit on both sides
+  and passes its checks (with the 0.02 bp bins SOL's bid failed its first 18 of 99, κ 1.2k on 4 depths beyond the
+  touch).
+So κ is 4–15× the seed's 2,500 and A 5–24× below its 0.8/s.
 """
 
 from __future__ import annotations
@@ -109,8 +134,10 @@ _NEWTON_MAX_ITER = 60
 _NEWTON_REL_TOL = 1e-10
 # A depth must exceed this to be an arrival: a print or best price exactly at the mid reads 1.4e-16 to 2.1e-16 through
 # the mid's rounding on the SOL and ETH captures (one such "arrival" shallower than SOL's touch put the 120 touch prints
-# inside the fit as a kink). The finest tick bundled, Binance BTC's 0.1 USD at 111k, is 9e-7: 10⁶× larger.
+# inside the fit as a kink). The finest tick bundled, Binance BTC's 0.1 USD at 62k, is 1.6e-6: 10⁶× larger.
 MIN_DEPTH_FRAC = 1e-12
+# Two price steps within this share of each other are one step (float noise of a decimal price step is ~1e-14 of it).
+_SAME_STEP_REL = 1e-6
 
 
 class CurveSource(StrEnum):
@@ -133,8 +160,10 @@ class FitReason(StrEnum):
 @dataclass(frozen=True, slots=True)
 class KappaParams:
     """Window 600 s, reliability 3×/R² 0.3/10 updates from DESIGN §5; own-A strength 10 pseudo-fills (the seed's
-    λ₀ prior strength); histogram resolution and the survival cut-off chosen on the bundled data (module docstring).
-    The κ and A priors are the instrument's (``InstrumentPriors``), not parameters."""
+    λ₀ prior strength); the survival cut-off chosen on the bundled data (module docstring). Market arrivals are
+    counted in half-ticks of the book's tick; ``depth_bin_bps`` bins only our own resting exposure, which is read at
+    each bin's exposure-weighted mean depth, not censored. The κ and A priors are the instrument's
+    (``InstrumentPriors``), not parameters."""
 
     window_s: float = 600.0
     min_updates: int = 10
@@ -168,17 +197,29 @@ class KappaParams:
 
 class SurvivalFit(msgspec.Struct, frozen=True):
     """N(>δ) = e^ln_n0·e^(−kappa·δ), the truncated likelihood's curve; r2 over its `points` survival points;
-    A = e^ln_n0 / span."""
+    A = e^ln_n0 / span. `touch_frac` (x₁) and `truncations`, (N'_g, W_g) per depth grid, are what ln N₀ is made of,
+    kept so the same formula gives N₀ at another κ (`ln_n0_at`: the band's edge, ``KappaModel._side``)."""
 
     ln_n0: float
     kappa_per_frac: float
     r2: float
     points: int
+    touch_frac: float
+    truncations: tuple[tuple[int, float], ...]
+
+    def ln_n0_at(self, kappa_per_frac: float) -> float:
+        """ln N₀ of the maximum-likelihood curve given κ: N₀ = e^(κx₁)·Σ_g N'_g/(1 − e^(−κW_g))."""
+        return _ln_n0(self.truncations, self.touch_frac, kappa_per_frac)
+
+
+def _ln_n0(truncations: Sequence[tuple[int, float]], touch_frac: float, kappa_per_frac: float) -> float:
+    beyond_touch = sum(n / -math.expm1(-kappa_per_frac * width) for n, width in truncations)  # N(>x₁)
+    return math.log(beyond_touch) + kappa_per_frac * touch_frac
 
 
 class IntensityFit(msgspec.Struct, frozen=True):
     """A market fit of one side: λ(δ) = a_per_s·e^(−kappa_per_frac·δ), its R², how many arrivals and histogram
-    points back it, and the span of data (s) the rate is measured over."""
+    points back it, and the span of data (s) the rate is measured over; `survival` the fit it was read from."""
 
     a_per_s: float
     kappa_per_frac: float
@@ -186,6 +227,11 @@ class IntensityFit(msgspec.Struct, frozen=True):
     arrivals: int
     points: int
     span_s: float
+    survival: SurvivalFit
+
+    def a_per_s_at(self, kappa_per_frac: float) -> float:
+        """A of the maximum-likelihood curve given κ (the band's edge): N₀(κ)/span."""
+        return math.exp(self.survival.ln_n0_at(kappa_per_frac)) / self.span_s
 
 
 class SideCurve(msgspec.Struct, frozen=True):
@@ -216,7 +262,8 @@ class SideCurve(msgspec.Struct, frozen=True):
 
     @property
     def at_band_edge(self) -> bool:
-        """A good fit outside the band: κ published at the band's edge with the fit's A (``KappaModel._side``)."""
+        """A good fit outside the band: κ published at the band's edge with the likelihood's A at that κ
+        (``KappaModel._side``)."""
         return self.reason in _OUTSIDE_BAND
 
 
@@ -252,76 +299,95 @@ class KappaReading(msgspec.Struct, frozen=True):
 # --- the market fit ---------------------------------------------------------------------------------------------
 
 
-def fit_survival(counts: np.ndarray, depth_sums: np.ndarray, min_survivors: int) -> SurvivalFit | None:
-    """`survival_fit` of a histogram given as arrays (`counts[i]` arrivals in bin i with depths summing to
-    `depth_sums[i]`): the pooled sides of ``calibrate.py``."""
+def fit_survival(
+    counts: np.ndarray, depth_sums: np.ndarray, min_survivors: int, max_depth_frac: float
+) -> SurvivalFit | None:
+    """`survival_fit` of a histogram given as arrays (`counts[k]` arrivals k half-ticks deep with depths summing to
+    `depth_sums[k]`; `counts[0]` must be 0): the pooled sides of ``calibrate.py``."""
     counts_list = counts.tolist()
     return survival_fit(np.flatnonzero(counts).tolist(), counts_list, depth_sums.tolist(), sum(counts_list),
-                        min_survivors)
+                        min_survivors, max_depth_frac)
 
 
 def survival_fit(
     occupied: Sequence[int],
-    counts: Sequence[int],
-    depth_sums: Sequence[float],
+    counts: Sequence[int] | dict[int, int],
+    depth_sums: Sequence[float] | dict[int, float],
     total: int,
     min_survivors: int,
+    max_depth_frac: float,
     kappa_start: float | None = None,
 ) -> SurvivalFit | None:
     """The truncated, interval-censored maximum-likelihood curve of an arrival-depth histogram (module docstring).
 
-    `occupied`: the bins holding arrivals, ascending; `counts[i]` arrivals in bin i with depths summing to
-    `depth_sums[i]` (price fractions); `total` arrivals in all. Each occupied bin is one depth, its arrivals' mean.
-    None with fewer than 3 survival points (occupied depths with at least `min_survivors` arrivals beyond them, the
-    old fit's rule) or when the depths beyond the shallowest do not fall off over the range (ℓ'(0+) ≤ 0: no κ > 0
-    maximises the likelihood, and A = N'·e^(κx₁)/(1 − e^(−κW)) grows without bound as κ → 0).
+    `occupied`: the depths holding arrivals in half-ticks (k ≥ 1), ascending; `counts[k]` arrivals k half-ticks deep
+    with depths summing to `depth_sums[k]` (price fractions); `total` arrivals in all. Each occupied k is one depth
+    x_k, its arrivals' mean, and x_k/k its half-tick as a fraction. None with fewer than 3 survival points (occupied
+    depths with at least `min_survivors` arrivals beyond them, the old fit's rule) or when the depths beyond the
+    shallowest do not fall off over the range (ℓ'(0+) ≤ 0: no κ > 0 maximises the likelihood, and
+    A = N'·e^(κx₁)/(1 − e^(−κW)) grows without bound as κ → 0).
 
-    O(occupied bins) per likelihood evaluation, a handful of evaluations (bracketed Newton, `_solve_kappa`): this
+    O(occupied depths) per likelihood evaluation, a handful of evaluations (bracketed Newton, `_solve_kappa`): this
     runs at the estimate after every arrival a window gains or loses, so Newton starts from `kappa_start`, the
-    window's previous κ, when there is one (one arrival more or less moves it little: 3–4 evaluations, 4–5 cold;
-    50–100 µs for 20–60 occupied bins, the regression's one pass took 10–20).
+    window's previous κ, when there is one (one arrival more or less moves it little: 3–4 evaluations, 4–5 cold).
     """
     if len(occupied) < 3:
         return None
-    depths = [depth_sums[i] / counts[i] for i in occupied]
+    depths = [depth_sums[k] / counts[k] for k in occupied]
     x1 = depths[0]
     beyond = total - counts[occupied[0]]  # N': arrivals beyond the shallowest depth, in range
     points = 0
     left = beyond
-    for i in occupied[1:]:  # survival points, the shallowest ones: ≥ min_survivors arrivals beyond each
+    for k in occupied[1:]:  # survival points, the shallowest ones: ≥ min_survivors arrivals beyond each
         if left < min_survivors:
             break
         points += 1
-        left -= counts[i]
+        left -= counts[k]
     if points < 3:
         return None
-    # the cells (a, a + h] between consecutive occupied depths, measured from the shallowest; W = x_J − x₁
+    # each depth's cell (x_k − tick, x_k] clipped at the touch, measured from it as (a, a + h]: with 3 points the
+    # deepest depth is ≥ 3 half-ticks beyond the touch, so some a > 0 and ℓ'(∞) = −Σ n·a < 0
+    k1 = occupied[0]
     cells = []
     lower_sum = excess_sum = 0.0
-    a = 0.0
-    for k in range(1, len(occupied)):
-        n, u = counts[occupied[k]], depths[k] - x1
+    n_other = 0  # arrivals on the other half-tick grid than the touch's
+    deepest = [0.0, 0.0]  # per grid (0: the touch's), the deepest u seen
+    for j in range(1, len(occupied)):
+        k, x = occupied[j], depths[j]
+        a = max(x * (k - 2) / k - x1, 0.0)
+        u = x - x1
+        n = counts[k]
         cells.append((n, u - a))
         lower_sum += n * a
         excess_sum += n * u
-        a = u
-    width = a
-    if width <= 0.0 or (lower_sum + excess_sum) >= beyond * width:  # ℓ'(0+) = N'·W/2 − Σ n·(a + h/2) ≤ 0
+        grid = (k - k1) & 1
+        n_other += n * grid
+        deepest[grid] = max(deepest[grid], u)
+    # each grid's range ends at its last depth below max_depth (its arrivals' u ≤ W_g): known from the tick, where
+    # the deepest depth seen stops short of it (−7 % on κ at 60 arrivals on BTC's ticks)
+    half_tick = x1 / k1
+    k_last = math.ceil(max_depth_frac / half_tick) - 1  # k·half_tick < max_depth
+    truncations = []
+    for grid, n in ((0, beyond - n_other), (1, n_other)):
+        if n:
+            k_end = k_last if (k_last - k1) & 1 == grid else k_last - 1
+            truncations.append((n, max((k_end - k1) * half_tick, deepest[grid])))
+    # ℓ'(0+) = Σ_g N'_g·W_g/2 − Σ n·(a + h/2) ≤ 0: no decay over the range
+    if lower_sum + excess_sum >= sum(n * width for n, width in truncations):
         return None
-    kappa = _solve_kappa(cells, beyond, lower_sum, width, kappa_start or beyond / excess_sum)
-    ln_n0 = math.log(beyond) - math.log(-math.expm1(-kappa * width)) + kappa * x1
-    return SurvivalFit(
-        ln_n0=ln_n0, kappa_per_frac=kappa, r2=_r2_in_range(counts, occupied, depths, beyond, points, kappa, ln_n0),
-        points=points,
-    )
+    kappa = _solve_kappa(cells, truncations, lower_sum, kappa_start or beyond / excess_sum)
+    ln_n0 = _ln_n0(truncations, x1, kappa)
+    r2 = _r2_in_range(counts, occupied, depths, points, kappa, truncations)
+    return SurvivalFit(ln_n0, kappa, r2, points, x1, tuple(truncations))
 
 
 _MAX_EXPONENT = 700.0  # e^700 ≈ 1e304: beyond it h/(e^(κh) − 1) is 0 to double precision
 
 
-def _score(kappa: float, cells: Sequence[tuple[int, float]], beyond: int, lower_sum: float,
-           width: float) -> tuple[float, float]:
-    """(ℓ'(κ), ℓ''(κ)) of the module docstring's log-likelihood, ℓ' = −Σ n·a + Σ n·h/(e^(κh) − 1) − N'·W/(e^(κW) − 1)."""
+def _score(kappa: float, cells: Sequence[tuple[int, float]], truncations: Sequence[tuple[int, float]],
+           lower_sum: float) -> tuple[float, float]:
+    """(ℓ'(κ), ℓ''(κ)) of the module docstring's log-likelihood,
+    ℓ' = −Σ n·a + Σ n·h/(e^(κh) − 1) − Σ_g N'_g·W_g/(e^(κW_g) − 1)."""
     expm1 = math.expm1
     g = -lower_sum
     c = 0.0
@@ -331,24 +397,25 @@ def _score(kappa: float, cells: Sequence[tuple[int, float]], beyond: int, lower_
             q = expm1(z)
             g += n * h / q
             c -= n * h * h * (q + 1.0) / (q * q)
-    z = kappa * width
-    if z < _MAX_EXPONENT:
-        q = expm1(z)
-        g -= beyond * width / q
-        c += beyond * width * width * (q + 1.0) / (q * q)
+    for n, width in truncations:
+        z = kappa * width
+        if z < _MAX_EXPONENT:
+            q = expm1(z)
+            g -= n * width / q
+            c += n * width * width * (q + 1.0) / (q * q)
     return g, c
 
 
-def _solve_kappa(cells: Sequence[tuple[int, float]], beyond: int, lower_sum: float, width: float,
+def _solve_kappa(cells: Sequence[tuple[int, float]], truncations: Sequence[tuple[int, float]], lower_sum: float,
                  start: float) -> float:
-    """The root of ℓ'(κ), which is > 0 at 0+ (checked by the caller) and −Σ n·a < 0 as κ → ∞ (arrivals beyond the
-    first cell: 3 or more occupied depths): Newton from `start` (the window's previous κ, else the untruncated
-    continuous estimate, 1/mean excess), kept inside the bracket the signs so far give, bisecting (doubling while there is no upper end) when a
-    step would leave it or the curvature is not negative."""
+    """The root of ℓ'(κ), which is > 0 at 0+ (checked by the caller) and −Σ n·a < 0 as κ → ∞ (arrivals more than a
+    tick beyond the touch: 3 points): Newton from `start` (the window's previous κ, else the untruncated continuous
+    estimate, 1/mean excess), kept inside the bracket the signs so far give, bisecting (doubling while there is no
+    upper end) when a step would leave it or the curvature is not negative."""
     lo, hi = 0.0, math.inf
     kappa = start
     for _ in range(_NEWTON_MAX_ITER):
-        g, c = _score(kappa, cells, beyond, lower_sum, width)
+        g, c = _score(kappa, cells, truncations, lower_sum)
         if g == 0.0:
             return kappa
         if g > 0.0:
@@ -364,20 +431,24 @@ def _solve_kappa(cells: Sequence[tuple[int, float]], beyond: int, lower_sum: flo
     return kappa
 
 
-def _r2_in_range(counts: Sequence[int], occupied: Sequence[int], depths: Sequence[float], beyond: int, points: int,
-                 kappa: float, ln_n0: float) -> float:
+def _r2_in_range(counts: Sequence[int] | dict[int, int], occupied: Sequence[int], depths: Sequence[float],
+                 points: int, kappa: float, truncations: Sequence[tuple[int, float]]) -> float:
     """Weighted R² (weights N, clamped to [0, 1]) of the survival points ln N(>x_j) in the range against the fitted
-    curve's count beyond x_j in the range, ln[N₀·(e^(−κx_j) − e^(−κx_J))]: 1 − SS_res/SS_tot about the weighted
-    mean, the share of the points' spread the curve explains, as the old regression's R² was."""
-    x_far = depths[-1]
-    left = beyond
+    curve's count beyond x_j in the range, ln Σ_g N'_g·(e^(−κu_j) − e^(−κW_g))⁺/(1 − e^(−κW_g)), u_j = x_j − x₁:
+    1 − SS_res/SS_tot about the weighted mean, the share of the points' spread the curve explains, as the old
+    regression's R² was."""
+    x1 = depths[0]
+    left = sum(n for n, _ in truncations)
     ys, fits, weights = [], [], []
-    for k in range(points):
-        if k:
-            left -= counts[occupied[k]]
-        x = depths[k]
+    for j in range(points):
+        if j:
+            left -= counts[occupied[j]]
+        u = depths[j] - x1
         ys.append(math.log(left))
-        fits.append(ln_n0 - kappa * x + math.log(-math.expm1(-kappa * (x_far - x))))
+        fits.append(math.log(sum(
+            n * max(math.exp(-kappa * u) - math.exp(-kappa * width), 0.0) / -math.expm1(-kappa * width)
+            for n, width in truncations
+        )))
         weights.append(left)
     total_w = sum(weights)
     mean_y = sum(w * y for w, y in zip(weights, ys)) / total_w
@@ -387,26 +458,28 @@ def _r2_in_range(counts: Sequence[int], occupied: Sequence[int], depths: Sequenc
 
 
 class ArrivalDepths:
-    """Depths of one side's arrivals of one source in a trailing window, histogrammed for `survival_fit`.
+    """Depths of one side's arrivals of one source in a trailing window, histogrammed in half-ticks for
+    `survival_fit`.
 
     Depths at or beyond `max_depth_bps` are outside the fitted range and not kept. O(1) per arrival (expiry
-    included; a bin that becomes occupied or empty is an insertion in the short sorted list of occupied bins); the
-    fit is cached until an arrival enters or leaves the window.
+    included; a depth that becomes occupied or empty is an insertion in the short sorted list of occupied depths);
+    the fit is cached until an arrival enters or leaves the window. `retick` re-counts the window in a new tick:
+    O(window), only when the book's tick changes (``MarketArrivals``).
     """
 
     __slots__ = (
-        "_window_ns", "_bin_frac", "_n_bins", "_events", "_counts", "_depth_sums", "_occupied", "_fit", "_dirty",
+        "_window_ns", "_max_depth_frac", "_events", "_counts", "_depth_sums", "_occupied", "_fit", "_dirty",
         "version", "expires_at_ns",
     )
 
-    def __init__(self, window_s: float, depth_bin_bps: float, max_depth_bps: float) -> None:
+    def __init__(self, window_s: float, max_depth_bps: float) -> None:
         self._window_ns = round(window_s * _NS_PER_S)
-        self._bin_frac = depth_bin_bps / _BPS
-        self._n_bins = n_bins = math.floor(max_depth_bps / depth_bin_bps + 1e-9)
-        self._events: deque[tuple[int, int, float]] = deque()
-        self._counts = [0] * n_bins
-        self._depth_sums = [0.0] * n_bins
-        self._occupied: list[int] = []  # bins with counts > 0, ascending
+        self._max_depth_frac = max_depth_bps / _BPS
+        # (ts_ns, half-ticks k, depth, depth in half-ticks unrounded): the last to re-count in another tick
+        self._events: deque[tuple[int, int, float, float]] = deque()
+        self._counts: dict[int, int] = {}  # k -> arrivals k half-ticks deep (occupied k only)
+        self._depth_sums: dict[int, float] = {}
+        self._occupied: list[int] = []  # k with arrivals, ascending
         self._fit: SurvivalFit | None = None
         self._dirty = False
         self.version = 0  # bumped whenever the window's content changes
@@ -415,23 +488,29 @@ class ArrivalDepths:
     def __len__(self) -> int:
         return len(self._events)
 
-    def add(self, ts_ns: int, depth_frac: float) -> None:
-        """One arrival that went `depth_frac` (> 0) beyond the mid."""
+    def add(self, ts_ns: int, depth_frac: float, half_tick_frac: float) -> None:
+        """One arrival that went `depth_frac` (> 0) beyond the mid, where half a tick is `half_tick_frac` of it."""
         if ts_ns >= self.expires_at_ns:
             self.expire(ts_ns)
-        i = int(depth_frac / self._bin_frac)
-        if i >= self._n_bins:
+        if depth_frac >= self._max_depth_frac:
             return
         if not self._events:
             self.expires_at_ns = ts_ns + self._window_ns
-        self._events.append((ts_ns, i, depth_frac))
-        counts = self._counts
-        if not counts[i]:
-            insort(self._occupied, i)
-        counts[i] += 1
-        self._depth_sums[i] += depth_frac
+        steps = depth_frac / half_tick_frac
+        k = _half_ticks(steps)
+        self._events.append((ts_ns, k, depth_frac, steps))
+        self._count(k, depth_frac)
         self._dirty = True
         self.version += 1
+
+    def _count(self, k: int, depth_frac: float) -> None:
+        counts = self._counts
+        n = counts.get(k, 0)
+        if not n:
+            insort(self._occupied, k)
+            self._depth_sums[k] = 0.0
+        counts[k] = n + 1
+        self._depth_sums[k] += depth_frac
 
     def expire(self, now_ns: int) -> None:
         cutoff = now_ns - self._window_ns
@@ -440,14 +519,24 @@ class ArrivalDepths:
             return
         counts, depth_sums, occupied = self._counts, self._depth_sums, self._occupied
         while events and events[0][0] <= cutoff:
-            _, i, depth = events.popleft()
-            counts[i] -= 1
-            if counts[i]:
-                depth_sums[i] -= depth
+            _, k, depth, _ = events.popleft()
+            n = counts[k] - 1
+            if n:
+                counts[k] = n
+                depth_sums[k] -= depth
             else:
-                depth_sums[i] = 0.0
-                del occupied[bisect_left(occupied, i)]
+                del counts[k], depth_sums[k], occupied[bisect_left(occupied, k)]
         self.expires_at_ns = events[0][0] + self._window_ns if events else _NEVER
+        self._dirty = True
+        self.version += 1
+
+    def retick(self, ratio: float) -> None:
+        """Re-count the window after the tick became `ratio` × the one its arrivals were counted in."""
+        events = deque((ts, _half_ticks(steps / ratio), depth, steps / ratio) for ts, _, depth, steps in self._events)
+        self._events = events
+        self._counts, self._depth_sums, self._occupied = {}, {}, []
+        for _, k, depth, _ in events:
+            self._count(k, depth)
         self._dirty = True
         self.version += 1
 
@@ -455,14 +544,26 @@ class ArrivalDepths:
         if self._dirty:
             start = self._fit.kappa_per_frac if self._fit is not None else None
             self._fit = survival_fit(
-                self._occupied, self._counts, self._depth_sums, len(self._events), min_survivors, start
+                self._occupied, self._counts, self._depth_sums, len(self._events), min_survivors,
+                self._max_depth_frac, start,
             )
             self._dirty = False
         return self._fit
 
     def histogram(self) -> tuple[np.ndarray, np.ndarray]:
-        """(counts, depth sums) in the window: what `fit_survival` fits, for pooling sides (calibrate.py)."""
-        return np.array(self._counts, dtype=np.int64), np.array(self._depth_sums)
+        """(counts, depth sums) by half-ticks in the window, as long as its deepest k + 1: what `fit_survival`
+        fits, for pooling sides (calibrate.py)."""
+        size = self._occupied[-1] + 1 if self._occupied else 1
+        counts, sums = np.zeros(size, dtype=np.int64), np.zeros(size)
+        for k in self._occupied:
+            counts[k], sums[k] = self._counts[k], self._depth_sums[k]
+        return counts, sums
+
+
+def _half_ticks(steps: float) -> int:
+    """A depth's whole half-ticks: at least 1 (a depth > 0 is beyond the mid), the nearest integer to
+    |px − mid|/(tick/2), which is one up to float noise when the tick is the book's."""
+    return max(round(steps), 1)
 
 
 class MarketArrivals:
@@ -481,28 +582,34 @@ class MarketArrivals:
     """
 
     __slots__ = (
-        "params", "trades", "crossings", "windows", "_prev_mid", "_prev_book_ns", "_max_age_ns", "_observed",
-        "_pending", "_window_ns", "stale_mid_skips",
+        "params", "trades", "crossings", "windows", "_prev_mid", "_prev_bid", "_prev_ask", "_prev_book_ns",
+        "_max_age_ns", "_observed", "_pending", "_window_ns", "_steps", "tick", "stale_mid_skips",
     )
 
     def __init__(self, params: KappaParams) -> None:
         self.params = p = params
         self._window_ns = round(p.window_s * _NS_PER_S)
-        self.trades = tuple(ArrivalDepths(p.window_s, p.depth_bin_bps, p.max_depth_bps) for _ in range(2))
-        self.crossings = tuple(ArrivalDepths(p.window_s, p.depth_bin_bps, p.max_depth_bps) for _ in range(2))
+        self.trades = tuple(ArrivalDepths(p.window_s, p.max_depth_bps) for _ in range(2))
+        self.crossings = tuple(ArrivalDepths(p.window_s, p.max_depth_bps) for _ in range(2))
         self.windows = (*self.trades, *self.crossings)  # every market window, for `advance` and version keys
         self._prev_mid: float | None = None
+        self._prev_bid = self._prev_ask = 0.0
         self._prev_book_ns = 0
         self._max_age_ns = round(p.max_mid_age_s * _NS_PER_S)
         self.stale_mid_skips = 0
         self._observed: deque[list[int]] = deque()  # [start_ns, end_ns] of each stretch with a fresh mid
-        self._pending: list | None = None  # [ts_ns, taker_ts_ns, side, deepest depth] of the taker order in progress
+        # [ts_ns, taker_ts_ns, side, deepest depth, half-tick fraction] of the taker order in progress
+        self._pending: list | None = None
+        # (ts_ns, step) of the book's price steps in the window, increasing: the first is the smallest (the tick)
+        self._steps: deque[tuple[int, float]] = deque()
+        self.tick: float | None = None  # the book's tick in price, None until a book with a spread
 
     def on_book(self, ts_ns: int, best_bid: float, best_ask: float) -> None:
         if not (0.0 < best_bid < math.inf and 0.0 < best_ask < math.inf):
             raise ValueError(
                 f"MarketArrivals.on_book: best prices must be > 0 and finite, got {best_bid!r}, {best_ask!r}"
             )
+        self._learn_tick(ts_ns, best_bid, best_ask)
         prev = self._prev_mid
         if prev is not None:
             prev_ns = self._prev_book_ns
@@ -513,15 +620,50 @@ class MarketArrivals:
                 self._observed[-1][1] = ts_ns
             else:
                 self._observed.append([prev_ns, ts_ns])
-        if prev is not None:
+        if prev is not None and self.tick is not None:
+            half_tick = 0.5 * self.tick / prev
             ask_depth = (best_bid - prev) / prev
             if ask_depth > MIN_DEPTH_FRAC:
-                self.crossings[ASK].add(ts_ns, ask_depth)
+                self.crossings[ASK].add(ts_ns, ask_depth, half_tick)
             bid_depth = (prev - best_ask) / prev
             if bid_depth > MIN_DEPTH_FRAC:
-                self.crossings[BID].add(ts_ns, bid_depth)
+                self.crossings[BID].add(ts_ns, bid_depth, half_tick)
         self._prev_mid = 0.5 * (best_bid + best_ask)
+        self._prev_bid, self._prev_ask = best_bid, best_ask
         self._prev_book_ns = ts_ns
+
+    def _learn_tick(self, ts_ns: int, best_bid: float, best_ask: float) -> None:
+        """The book's tick: the smallest step between distinct best prices (the spread, and each best's move) in the
+        window, a sliding minimum (O(1) amortised). When it changes beyond float noise the windows are re-counted
+        in the new tick (``ArrivalDepths.retick``): at the first books, until a one-tick step is seen, and when the
+        price crosses a level where the venue's tick changes (Hyperliquid's 5 significant figures)."""
+        floor = MIN_DEPTH_FRAC * best_ask  # two floats of one price differ by less
+        step = best_ask - best_bid if best_ask - best_bid > floor else math.inf
+        if self._prev_mid is not None:
+            moved = abs(best_bid - self._prev_bid)
+            if floor < moved < step:
+                step = moved
+            moved = abs(best_ask - self._prev_ask)
+            if floor < moved < step:
+                step = moved
+        steps = self._steps
+        if step < math.inf:
+            while steps and steps[-1][1] >= step * (1.0 - _SAME_STEP_REL):
+                steps.pop()
+            steps.append((ts_ns, step))
+        cutoff = ts_ns - self._window_ns
+        while len(steps) > 1 and steps[0][0] <= cutoff:  # the last step seen stays the tick until another comes
+            steps.popleft()
+        if not steps:
+            return
+        tick, old = steps[0][1], self.tick
+        if old is None:
+            self.tick = tick
+        elif abs(tick - old) > _SAME_STEP_REL * old:
+            self.tick = tick
+            self.flush()  # the taker order in progress was measured in the old tick: count it before re-counting
+            for window in self.windows:
+                window.retick(tick / old)
 
     def on_trade(self, ts_ns: int, px: float, mid: float, aggressor_is_buy: bool, taker_ts_ns: int) -> None:
         if not (0.0 < mid < math.inf and 0.0 < px < math.inf):
@@ -529,21 +671,24 @@ class MarketArrivals:
         if self._prev_mid is not None and ts_ns - self._prev_book_ns > self._max_age_ns:  # `mid` is that book's
             self.stale_mid_skips += 1
             return
+        if self.tick is None:  # no book with a spread yet: the depth has no grid to be counted on
+            return
         side = ASK if aggressor_is_buy else BID
         depth = (px - mid) / mid if aggressor_is_buy else (mid - px) / mid
         pending = self._pending
         if pending is not None and pending[1] == taker_ts_ns and pending[2] == side:
             if depth > pending[3]:
                 pending[3] = depth
+                pending[4] = 0.5 * self.tick / mid
             return
         self.flush()
-        self._pending = [ts_ns, taker_ts_ns, side, depth]
+        self._pending = [ts_ns, taker_ts_ns, side, depth, 0.5 * self.tick / mid]
 
     def flush(self) -> None:
         """Close the taker order in progress (called before any read)."""
         pending, self._pending = self._pending, None
         if pending is not None and pending[3] > MIN_DEPTH_FRAC:
-            self.trades[pending[2]].add(pending[0], pending[3])
+            self.trades[pending[2]].add(pending[0], pending[3], pending[4])
 
     def span_s(self, now_ns: int) -> float:
         """Observed seconds in the window ending at ``now_ns``: the stretches between book updates at most
@@ -607,9 +752,10 @@ class MarketArrivals:
 
 
 def intensity(survival: SurvivalFit, span_s: float, arrivals: int) -> IntensityFit:
-    # positional, in field order (a_per_s, kappa_per_frac, r2, arrivals, points, span_s): built at every reading
+    # positional, in field order (a_per_s, kappa_per_frac, r2, arrivals, points, span_s, survival): built at every
+    # reading
     return IntensityFit(math.exp(survival.ln_n0) / span_s, survival.kappa_per_frac, survival.r2, arrivals,
-                        survival.points, span_s)
+                        survival.points, span_s, survival)
 
 
 _OUTSIDE_BAND = (FitReason.ABOVE_MAX, FitReason.BELOW_MIN)
@@ -970,13 +1116,16 @@ class KappaModel:
         if reason is FitReason.OK:
             base_a, base_kappa, base_source = fit.a_per_s, fit.kappa_per_frac, source
         elif reason in _OUTSIDE_BAND:
-            # A good fit whose κ left the band: κ at the band's edge (the plausible κ nearest the fit), the market's
-            # A. Not the prior alone: with the fee in the model (A' = A·e^(−κf)) GLFT's half-spread is U-shaped in κ,
-            # and a prior near its low is the tightest quote on offer exactly when the market differs most (review:
-            # SOL with sweeps 4× deeper, 2.57 bp from the prior where the band edge gave 3.97). The side is flagged
-            # and the strategy prices the edge against the prior (``inputs.py``): the wider of the two is quoted.
+            # A good fit whose κ left the band: κ at the band's edge (the plausible κ nearest the fit), and the A the
+            # likelihood gives the market's arrivals at that κ, N'·e^(κx₁)/(1 − e^(−κW))/T: one curve. The fit's own
+            # A belongs to its own κ: 1.7–2.2× too large at SOL's lower edge (review), a skew ≥ √2 too small. Not the
+            # prior alone: with the fee in the model (A' = A·e^(−κf)) GLFT's half-spread is U-shaped in κ, and a
+            # prior near its low is the tightest quote on offer exactly when the market differs most (review: SOL
+            # with sweeps 4× deeper, 2.57 bp from the prior where the band edge gave 3.97). The side is flagged and
+            # the strategy prices the edge against the prior (``inputs.py``): the wider of the two is quoted.
             ratio = p.reliability_ratio if reason is FitReason.ABOVE_MAX else 1.0 / p.reliability_ratio
-            base_a, base_kappa, base_source = fit.a_per_s, ratio * priors.kappa_per_frac, source
+            base_kappa = ratio * priors.kappa_per_frac
+            base_a, base_source = fit.a_per_s_at(base_kappa), source
         else:
             base_a, base_kappa, base_source = priors.a_per_s, priors.kappa_per_frac, CurveSource.PRIOR
         own = self._own[side]
