@@ -435,9 +435,9 @@ class GLFTMarketMaker(Strategy):
         """Trim new orders and amendments (deepest first) so position + the worst case of every working order + what
         this cycle adds stays within the cap: (levels to place, amendments to send, orders to cancel instead).
 
-        Orders just sent for cancellation still count: they may fill before the cancel lands. An amendment adds
-        what it grows the order by (its fills may come at the old size until it lands, so shrinking frees nothing
-        yet); one that does not fit is cancelled instead, as the order would have been without modifies.
+        Orders just sent for cancellation still count: they may fill before the cancel lands. An amendment adds its
+        whole new size: the venue replaces the order, and the old leaves may fill before it answers (as with cancel +
+        new); one that does not fit is cancelled instead, as the order would have been without modifies.
         """
         if not place and not amend:
             return [], [], []
@@ -454,7 +454,7 @@ class GLFTMarketMaker(Strategy):
                     room[item.side] -= item.size
                     placed.append(item)
                 continue
-            growth = max(item.level.size - item.order.leaves_qty, Decimal(0))
+            growth = item.level.size  # the old leg stays counted until the venue answers (``worst_leaves``)
             if growth <= room[item.level.side]:
                 room[item.level.side] -= growth
                 amended.append(item)
@@ -669,6 +669,8 @@ class GLFTMarketMaker(Strategy):
         replaces it, so a venue that refuses a modify for good costs one request, not one per cycle. A refusal for
         sending too much counts towards the kill switch as a rate-limited order does."""
         coid = event.client_order_id.value
+        if coid not in self._orders_by_id:
+            return  # the order filled or was cancelled while the modify was in flight, and is forgotten
         self._notes.amend_by_id.pop(coid, None)
         self._notes.modify_refused.add(coid)
         if _is_rate_limit(event.reason):
@@ -824,15 +826,19 @@ class _OrderNotes:
         self.modify_refused.discard(coid)
 
     def target(self, order: Order) -> QuoteLevel | None:
-        """Where a modify in flight moves the order (None without one, or one this process did not send)."""
-        return self.amend_by_id.get(order.client_order_id.value) if order.status == OrderStatus.PENDING_UPDATE else None
+        """Where a modify in flight moves the order (None without one, or one this process did not send). Kept until
+        the venue answers (OrderUpdated with a price, OrderModifyRejected) or the order ends, not by status: a fill or
+        a refused cancel meanwhile takes NautilusTrader's order out of PENDING_UPDATE (review)."""
+        return self.amend_by_id.get(order.client_order_id.value)
 
     def worst_leaves(self, order: Order) -> Decimal:
-        """What the order may still fill in the worst case: its leaves, or with a modify in flight the larger of its
-        old leaves (fills at the old price until the venue answers) and the new size."""
+        """What the order may still fill in the worst case: its leaves, or with a modify in flight its old leaves
+        *plus* the new size. Hyperliquid's modify is cancel-replace with the new resting size, so a fill of the old
+        leg the venue has not reported yet still leaves the whole new size resting (review; cancel + new counted the
+        same)."""
         leaves = order.leaves_qty.as_decimal()
         target = self.target(order)
-        return leaves if target is None else max(leaves, target.size)
+        return leaves if target is None else leaves + target.size
 
 
 def _amendable(order: Order, notes: _OrderNotes) -> bool:
@@ -850,6 +856,7 @@ def _amendable(order: Order, notes: _OrderNotes) -> bool:
         and order.venue_order_id is not None
         and coid in notes.level_by_id
         and coid not in notes.modify_refused
+        and coid not in notes.amend_by_id  # a refused cancel puts an order with a modify in flight back to ACCEPTED
     )
 
 
@@ -910,16 +917,14 @@ def _resting_views(orders: list[Order], notes: _OrderNotes) -> list[RestingOrder
 
 def _pending_leaves(orders: list[Order], notes: _OrderNotes) -> dict[OrderSide, Decimal]:
     """Per side, what working orders may fill beyond the ladder's levels: the leaves of every order being cancelled,
-    and of every order with a modify in flight what it may fill beyond the new size that holds its level (its old
-    leaves, when larger, may still fill before the venue answers)."""
+    and of every order with a modify in flight its old leaves: they may still fill before the venue answers, and the
+    new size then rests whole (Hyperliquid's modify is cancel-replace), holding the level."""
     pending = {OrderSide.BUY: Decimal(0), OrderSide.SELL: Decimal(0)}
     for order in orders:
         if order.is_pending_cancel:
             pending[order.side] += order.leaves_qty.as_decimal()
-        elif order.status == OrderStatus.PENDING_UPDATE:
-            target = notes.target(order)
-            target_size = Decimal(0) if target is None else target.size  # a modify not ours: all of it
-            pending[order.side] += max(order.leaves_qty.as_decimal() - target_size, Decimal(0))
+        elif notes.target(order) is not None or order.status == OrderStatus.PENDING_UPDATE:
+            pending[order.side] += order.leaves_qty.as_decimal()  # the old leg; the new size holds the level
     return pending
 
 

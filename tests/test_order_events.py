@@ -9,7 +9,9 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from nautilus_trader.model.events import OrderFilled
 from nautilus_trader.model.events import OrderUpdated
+from nautilus_trader.model.identifiers import TradeId
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 from nautilus_trader.test_kit.stubs.events import TestEventStubs
@@ -17,6 +19,7 @@ from nautilus_trader.test_kit.stubs.events import TestEventStubs
 from mm_strategy.actors import AdverseSelectionActor
 from mm_strategy.actors import AdverseSelectionActorConfig
 from mm_strategy.actors.order_events import LastSpellBounds
+from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.actors.order_events import own_fill
 from mm_strategy.actors.order_events import resting_spell
 from tests.test_actors import INSTRUMENT_ID
@@ -102,3 +105,20 @@ def test_a_fill_after_an_amendment_is_placed_at_the_mid_of_the_amendment() -> No
     actor.feed_fill(fill)
     actor.feed_fill(own_fill(plain.events[-1], plain))
     assert seen == [50_030.0, 50_000.0]  # the mid in force at the 6 s amendment; the unamended order's tags
+
+
+def test_a_late_fill_of_the_leg_before_an_amendment_is_no_fill_of_the_new_spell() -> None:
+    """Review: live, the venue may report a fill of the order's old price after the amendment landed (Hyperliquid's
+    modify is cancel-replace). Read as a fill of the spell at the new price it recorded a 2 bp fill after 0 s rested,
+    where the order had rested 10 bp deep; it is refused instead, and the spell at the new price stays censored."""
+    order, instrument = _order()  # a 49,950 bid accepted at 2 s
+    mids = _mids((0.0, 50_000.0))
+    _update(order, 5.0, price="49990.0")
+    stub = TestEventStubs.order_filled(
+        order, instrument, trade_id=TradeId("T-old-leg"), last_qty=Quantity.from_str("0.00400"),
+        last_px=Price.from_str("49950.0"), ts_event=5 * S,
+    )
+    late = OrderFilled.from_dict({**OrderFilled.to_dict(stub), "ts_init": 5 * S})
+    order.apply(late)
+    with pytest.raises(UnusableEvent, match="the leg before an amendment"):
+        resting_spell(late, order, mids)

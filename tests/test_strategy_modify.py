@@ -117,17 +117,25 @@ def _order(side: OrderSide, qty: str, status: str):
     return order
 
 
-def test_the_cap_counts_an_order_with_a_modify_in_flight_at_the_larger_of_its_old_and_new_size():
+def test_the_cap_counts_an_order_with_a_modify_in_flight_at_its_old_leaves_plus_its_new_size():
+    """Review: Hyperliquid's modify is cancel-replace with the new resting size, so a fill of the old leg the venue
+    has not reported yet still leaves the whole new size resting: the worst case is old leaves + new size, as cancel +
+    new counted (the larger of the two undercounted it). The modify is in flight until the venue answers, whatever
+    the order's status: a fill or a refused cancel meanwhile takes NautilusTrader's order out of PENDING_UPDATE."""
     notes = _OrderNotes()
     shrinking, growing = _order(OrderSide.BUY, "0.01000", "updating"), _order(OrderSide.BUY, "0.00500", "updating")
     notes.amend_by_id[shrinking.client_order_id.value] = QuoteLevel(OrderSide.BUY, Decimal(49_990), Decimal("0.005"), 0)
     notes.amend_by_id[growing.client_order_id.value] = QuoteLevel(OrderSide.BUY, Decimal(49_980), Decimal("0.01"), 1)
     cancelling, resting = _order(OrderSide.SELL, "0.01000", "cancelling"), _order(OrderSide.SELL, "0.00700", "resting")
-    orders = [shrinking, growing, cancelling, resting]
-    # every working order at its worst: 0.01 (old size) + 0.01 (new size) on the bids
-    assert _leaves_by_side(orders, notes) == {OrderSide.BUY: Decimal("0.02"), OrderSide.SELL: Decimal("0.017")}
-    # beyond the levels the ladder plans: the shrinking order's 0.005 over its new size, and the cancel in flight
-    assert _pending_leaves(orders, notes) == {OrderSide.BUY: Decimal("0.005"), OrderSide.SELL: Decimal("0.01")}
+    back_to_accepted = _order(OrderSide.SELL, "0.00300", "resting")  # its modify still in flight
+    notes.amend_by_id[back_to_accepted.client_order_id.value] = QuoteLevel(
+        OrderSide.SELL, Decimal(50_020), Decimal("0.004"), 2
+    )
+    orders = [shrinking, growing, cancelling, resting, back_to_accepted]
+    # every working order at its worst: bids (0.01 + 0.005) + (0.005 + 0.01); asks 0.01 + 0.007 + (0.003 + 0.004)
+    assert _leaves_by_side(orders, notes) == {OrderSide.BUY: Decimal("0.03"), OrderSide.SELL: Decimal("0.024")}
+    # beyond the levels the ladder plans: the old legs of the orders with a modify in flight, and the cancel in flight
+    assert _pending_leaves(orders, notes) == {OrderSide.BUY: Decimal("0.015"), OrderSide.SELL: Decimal("0.013")}
 
 
 def test_an_amendment_that_would_breach_the_cap_is_a_cancel_instead():
@@ -136,13 +144,17 @@ def test_an_amendment_that_would_breach_the_cap_is_a_cancel_instead():
     working = SimpleNamespace(leaves=lambda _: {OrderSide.BUY: Decimal("0.014"), OrderSide.SELL: Decimal(0)})
     strategy = SimpleNamespace(_cap=Decimal("0.02"), _order_events=0)
     top = QuoteLevel(OrderSide.BUY, Decimal(50_000), Decimal("0.005"), 0)
-    # room 0.02 − 0.014 = 0.006: the level-0 order (0.005) fits; growing the level-1 order by 0.006 then does not
+    # room 0.02 − 0.014 = 0.006: the level-0 order (0.005) fits; the amendment adds its whole new size 0.01 (the old
+    # leaves stay counted until the venue answers), which does not fit
     placed, amended, cancelled = GLFTMarketMaker._within_cap(
         strategy, (top,), (Amendment(small, level),), Decimal(0), working
     )
     assert (placed, amended, cancelled) == ([top], [], [small])
-    _, amended, _ = GLFTMarketMaker._within_cap(strategy, (), (Amendment(small, level),), Decimal(0), working)
-    assert amended == [Amendment(small, level)]  # growing by 0.006 fits the 0.006 of room
+    _, amended, cancelled = GLFTMarketMaker._within_cap(strategy, (), (Amendment(small, level),), Decimal(0), working)
+    assert (amended, cancelled) == ([], [small])  # 0.01 > 0.006 of room (counting only the growth, 0.006, fitted)
+    roomy = SimpleNamespace(_cap=Decimal("0.024"), _order_events=0)
+    _, amended, _ = GLFTMarketMaker._within_cap(roomy, (), (Amendment(small, level),), Decimal(0), working)
+    assert amended == [Amendment(small, level)]  # 0.024 − 0.014 = 0.01 of room: the new size fits
 
 
 def test_a_refused_modify_leaves_the_order_at_its_price_and_the_next_cycle_diffs_it_again(hl_btc_catalog, monkeypatch):

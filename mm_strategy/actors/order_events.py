@@ -238,7 +238,7 @@ def spell_bounds(event: SpellEnd, order: Order | None) -> SpellBounds | None:
     cannot be measured."""
     if order is None:
         return None
-    accepted, started_ns, filled_before = None, 0, False
+    accepted, started_ns, filled_before, amended = None, 0, False, False
     # the price in force before ``event``: the placement's, then each update's (one may leave it unchanged); a market
     # order has none
     px = order.init_event.options.get("price")
@@ -249,8 +249,8 @@ def spell_bounds(event: SpellEnd, order: Order | None) -> SpellBounds | None:
         if isinstance(e, OrderAccepted):
             if accepted is None:
                 accepted, started_ns = e, e.ts_init
-        elif isinstance(e, OrderUpdated):
-            started_ns = max(started_ns, e.ts_init)
+        elif isinstance(e, OrderUpdated):  # an amendment (price None: a size-only one): a new spell
+            started_ns, amended = max(started_ns, e.ts_init), True
             if e.price is not None:
                 px = e.price.as_double()
         elif isinstance(e, OrderFilled):
@@ -264,6 +264,9 @@ def spell_bounds(event: SpellEnd, order: Order | None) -> SpellBounds | None:
     if px is None:
         raise UnusableEvent("order without a limit price")
     filled = isinstance(event, OrderFilled)
+    if filled and amended and event.last_px.as_double() != px:
+        # live, a fill of the leg before an amendment reported after it: not a fill of the spell at the new price
+        raise UnusableEvent(f"fill at {event.last_px} while the order rested at {px}: the leg before an amendment")
     return SpellBounds(started_ns, side_sign(order.side), float(px), filled)
 
 
