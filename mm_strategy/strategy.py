@@ -11,8 +11,8 @@ Each book batch runs one quote cycle:
    own σ: ``models/fair_value.py``) → a ladder rounded to the venue's rules → a level-by-level diff against the resting
    orders, so an order that still sits at its own level's price keeps its queue position and one that does not is
    amended to its level's price and size with one modify (``_amendable`` says when a venue can take one); the cap is
-   pending-aware (every working order counts as filled, an order with a modify in flight at the larger of its old and
-   new size).
+   pending-aware (every working order counts as filled, an order with a modify in flight at its old leaves plus its
+   new size: Hyperliquid's modify is cancel-replace).
 
 Every report series is recorded on the engine clock (``self.clock``), never on an event's venue timestamp: venue
 time lags receive time and fills recovered by a resync are older still, so mixing them made series go backwards
@@ -507,7 +507,7 @@ class GLFTMarketMaker(Strategy):
     def _amend(self, amendments: list[Amendment]) -> None:
         """Each amendment as one ``ModifyOrder``, back to back (``_quote_cycle``). Its target is noted first: the
         order's ``OrderPendingUpdate`` reaches ``on_order_event`` inside ``modify_order``, and from then on the diff
-        sees the order at its target and the cap counts the larger of its old and new size (``_WorkingSet``)."""
+        sees the order at its target and the cap counts its old leaves plus its new size (``_OrderNotes.worst_leaves``)."""
         instrument = self._instrument
         for amendment in amendments:
             order = self._orders_by_id[amendment.order.order_id]
