@@ -17,6 +17,10 @@ from nautilus_trader.model.events import OrderModifyRejected
 from nautilus_trader.model.events import OrderUpdated
 from nautilus_trader.model.orders import Order
 
+from adapters.hyperliquid.schemas.exchange import ExchangeResponse
+from adapters.hyperliquid.schemas.exchange import ItemStatus
+from adapters.hyperliquid.schemas.exchange import ResponseBody
+from adapters.hyperliquid.schemas.exchange import StatusesData
 from tests.test_adapter_execution import manual_node
 from tests.test_adapter_execution import record_actions
 from tests.test_adapter_execution import rest_a_bid
@@ -149,3 +153,58 @@ async def test_a_modify_and_a_cancel_of_one_order_in_one_pass_end_cancelled(exch
     assert [a["type"] for a in received] == ["cancelByCloid", "batchModify"]
     assert targets == [[cloid_of(live, cancelled)], [cloid_of(live, modified)]]
     assert cloid_of(live, cancelled) not in {o.cloid for o in live.venue_open_orders()}
+
+
+def answer_batch_modify_with(live, statuses: list, reach_venue: bool) -> None:
+    """The client's next ``batchModify`` gets ``statuses`` as its answer: after the venue executed it
+    (``reach_venue``), or without the venue ever seeing it. Other actions pass through untouched."""
+    exchange = live.exec_client._exchange
+    post = exchange.post
+
+    async def answered(action, batch_length=1, on_sent=None):
+        if action["type"] != "batchModify":
+            return await post(action, batch_length, on_sent)
+        exchange.post = post  # once
+        if reach_venue:
+            await post(action, batch_length, on_sent)
+        elif on_sent is not None:
+            on_sent()
+        return ExchangeResponse("ok", ResponseBody("order", StatusesData(statuses)))
+
+    exchange.post = answered
+
+
+async def test_one_error_for_a_whole_batch_modify_rejects_every_modify(exchange_factory, node_factory):
+    """Pre-validation may answer a batch of n with a single error (schemas/exchange.py): every modify is refused
+    with that error and every order keeps its price, none left PENDING_UPDATE."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = await three_resting_bids(live, strategy)
+    answer_batch_modify_with(live, [ItemStatus(error="Insufficient margin to place order.")], reach_venue=False)
+    bid, _ = touch(live)
+    modify_back_to_back(live, strategy, orders, [bid - 15, bid - 35, bid - 55])
+    for order in orders:
+        kept = await outcome(live, order, OrderModifyRejected)
+        assert kept.events[-1].reason == "Insufficient margin to place order."
+        assert kept.status == OrderStatus.ACCEPTED and kept.price == order.price
+    assert sorted(o.limit_px for o in live.venue_open_orders()) == sorted(o.price.as_decimal() for o in orders)
+
+
+async def test_a_batch_modify_status_that_says_neither_oid_nor_error_is_looked_up_by_cloid(
+    exchange_factory, node_factory
+):
+    """A status the client cannot read as a new leg or a refusal (a bare string) says nothing about the modify.
+    The venue did replace the orders here: each is looked up by its cloid and updated to its new leg, where it
+    used to be rejected as not applied, the node then holding the old price of an order the venue had moved."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = await three_resting_bids(live, strategy)
+    answer_batch_modify_with(live, ["waitingForFill"] * 3, reach_venue=True)
+    live.exchange.faults.delay(0.5, channel="orderUpdates", count=None, seconds=5)  # the legs' news after the answer
+    bid, _ = touch(live)
+    prices = [bid - 15, bid - 35, bid - 55]
+    modify_back_to_back(live, strategy, orders, prices)
+    venue_oids = None
+    for order, price in zip(orders, prices):
+        updated = await outcome(live, order, OrderUpdated, timeout_s=10)
+        venue_oids = venue_oids or {str(o.oid) for o in live.venue_open_orders()}
+        assert updated.price.as_decimal() == price and updated.venue_order_id.value in venue_oids
+    assert sorted(o.limit_px for o in live.venue_open_orders()) == sorted(prices)

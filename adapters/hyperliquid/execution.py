@@ -829,18 +829,21 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             for state in states:
                 self._modify_answer(state, None, response.error)
             return
-        statuses = response.statuses()
-        if len(states) > 1 and len(statuses) == 1 and (error := _status_error(statuses[0])) is not None:
+        statuses = [status if _is_readable_modify(status) else None for status in response.statuses()]
+        if len(states) > 1 and len(statuses) == 1 and statuses[0] is not None and statuses[0].error is not None:
             for state in states:  # pre-validation answers the whole batch with one error
-                self._modify_answer(state, None, error)
+                self._modify_answer(state, None, statuses[0].error)
             return
         for index, state in enumerate(states):
-            if index >= len(statuses):
-                self._log.warning(f"no status for the modify of {state.client_order_id}; looking it up by cloid")
+            status = statuses[index] if index < len(statuses) else None
+            if status is None:
+                # No status, or one naming neither a new leg nor a refusal (a bare string such as "waitingForFill"):
+                # the venue may have replaced the order, so its record under the cloid decides. Read as a refusal,
+                # the old leg's cancel would then close an order the venue still holds under a new oid.
+                self._log.warning(f"no readable status for the modify of {state.client_order_id}; looking it up")
                 self._look_up_modify(state)
                 continue
-            status = statuses[index]
-            self._modify_answer(state, status.oid if isinstance(status, ItemStatus) else None, _status_error(status))
+            self._modify_answer(state, status.oid, status.error)
 
     def _modify_answer(self, state: OrderState, new_oid: int | None, error: str | None) -> None:
         self._run(state, state.on_modify_answer(new_oid, error, self._clock.timestamp_ns(), time.monotonic()))
@@ -1513,6 +1516,11 @@ def _refusals(response: ExchangeResponse) -> list[str]:
     if response.error is not None:
         return [response.error]
     return [error for status in response.statuses() if (error := _status_error(status)) is not None]
+
+
+def _is_readable_modify(status: ItemStatus | str) -> bool:
+    """A modify's status says what happened only as a new leg (resting or filled: its oid) or an error."""
+    return isinstance(status, ItemStatus) and (status.oid is not None or status.error is not None)
 
 
 def _status_error(status: ItemStatus | str) -> str | None:
