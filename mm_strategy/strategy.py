@@ -24,6 +24,7 @@ Risk checks that need no book event (staleness, equity for the loss limits) run 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter
 from datetime import timedelta
@@ -51,6 +52,7 @@ from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.model.events import OrderSubmitted
 from nautilus_trader.model.events import OrderUpdated
 from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import FIXED_PRECISION
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.orders import LimitOrder
 from nautilus_trader.model.orders import Order
@@ -788,16 +790,33 @@ def band_imbalance(
     levels a side (the venue's live book depth, ``VenueRules.live_book_levels``; None: every level in the band).
 
     Uncapped it is two cumulative-size queries to the engine's (Rust) book, so the cost does not grow with the
-    book's depth (Binance holds thousands of levels); capped, the top levels are read one by one."""
+    book's depth (Binance holds thousands of levels). Capped, the levels are read from the touch to one tick past
+    the band's edge (``_band_levels``): ``book.bids()`` copied every level of the book with its orders, 20 a side
+    on a Hyperliquid recording, to keep five (42 µs of a 310 µs cycle on the archive hour; now 19 µs)."""
     band_frac = band_bps / _BPS
     if max_levels is None:
         bid_size = book.get_quantity_for_price(Price(mid * (1.0 - band_frac), price_precision), OrderSide.SELL)
         ask_size = book.get_quantity_for_price(Price(mid * (1.0 + band_frac), price_precision), OrderSide.BUY)
     else:
         floor, ceiling = mid * (1.0 - band_frac), mid * (1.0 + band_frac)
-        bid_size = sum(lv.size() for lv in book.bids()[:max_levels] if lv.price.as_double() >= floor)
-        ask_size = sum(lv.size() for lv in book.asks()[:max_levels] if lv.price.as_double() <= ceiling)
+        bids = _band_levels(book, OrderSide.BUY, floor, price_precision)[:max_levels]
+        asks = _band_levels(book, OrderSide.SELL, ceiling, price_precision)[:max_levels]
+        bid_size = sum(size.as_double() for price, size in bids if price.as_double() >= floor)
+        ask_size = sum(size.as_double() for price, size in asks if price.as_double() <= ceiling)
     return size_imbalance(bid_size, ask_size)
+
+
+def _band_levels(book: OrderBook, side: OrderSide, edge_px: float, price_precision: int) -> list:
+    """(price, size) of ``side``'s levels from the touch out to at least ``edge_px``, best first: the levels an
+    order of the other side at one tick beyond the edge would cross, so a prefix of ``book.bids()``/``asks()``
+    holding every level at or inside the edge (the caller filters at the edge itself, in floats as before). The
+    size of an L2 (MBP) level is its one order's, the value ``BookLevel.size()`` gives."""
+    scale = 10**price_precision
+    if side == OrderSide.BUY:  # one tick below the edge, whatever the float error of the product
+        beyond = Price((math.floor(edge_px * scale) - 1) / scale, price_precision)
+        return book.get_all_crossed_levels(OrderSide.SELL, beyond, FIXED_PRECISION)
+    beyond = Price((math.ceil(edge_px * scale) + 1) / scale, price_precision)
+    return book.get_all_crossed_levels(OrderSide.BUY, beyond, FIXED_PRECISION)
 
 
 def control_topic(strategy_id: str) -> str:
