@@ -17,6 +17,7 @@ Kept free of the engine (plain Decimals and floats) so every rule is unit-tested
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -32,6 +33,8 @@ from mm_strategy.models.glft import to_tick_units
 from mm_strategy.models.risk import capped_addon_bps
 from mm_strategy.venue_rules import Passive
 from mm_strategy.venue_rules import VenueRules
+
+_ZERO = Decimal(0)  # compared with Decimals: an int operand is converted on every comparison
 
 
 class ModelInputs(msgspec.Struct, frozen=True):
@@ -227,7 +230,7 @@ def _sized_levels(
     full_size = round_size_down(order_size)  # every level's size while the budget holds a whole order
     for index, px in enumerate(prices):
         size = full_size if order_size <= remaining else round_size_down(remaining)
-        if size <= 0 or px * size < min_notional:
+        if size <= _ZERO or px * size < min_notional:
             break
         levels.append(QuoteLevel(side, px, size, index))
         remaining -= size
@@ -291,8 +294,14 @@ def requote_tolerance(
     cancels and replaces on every swing both ways (on the bundled data, 2x, with the reducing side left symmetric
     by the strategy, cuts orders plus cancels by 9-22 % with the same fills and markouts).
     """
-    inside_px = max(tick * Decimal(repr(tolerance_ticks)), Decimal(repr(half_spread_px * half_spread_frac)))
-    return RequoteTolerance(inside_px, inside_px * Decimal(repr(deeper_mult)))
+    inside_px = max(tick * _config_decimal(tolerance_ticks), Decimal(repr(half_spread_px * half_spread_frac)))
+    return RequoteTolerance(inside_px, inside_px * _config_decimal(deeper_mult))
+
+
+@functools.lru_cache(maxsize=16, typed=True)  # typed: 1 and 1.0 are different Decimals ("1", "1.0")
+def _config_decimal(value: float) -> Decimal:
+    """``Decimal(repr(value))`` of a config number, converted once: the tolerance asks for the same two every cycle."""
+    return Decimal(repr(value))
 
 
 def diff_quotes(
@@ -352,9 +361,6 @@ def diff_quotes(
     used_ids = {order.order_id for order in kept} | {a.order.order_id for a in amend}
     cancel = tuple(order for order in resting if order.order_id not in used_ids)
     return QuoteDiff(keep=tuple(kept), cancel=cancel, place=tuple(place), amend=tuple(amend))
-
-
-_ZERO = Decimal(0)
 
 
 def _nearest_keepable(

@@ -102,6 +102,7 @@ from mm_strategy.venue_rules import venue_rules_for
 _RISK_TIMER = "mm.risk"
 _STATUS_TIMER = "mm.status"
 _BPS = 1e4
+_ZERO = Decimal(0)  # the budgets' floor, built once
 # How long the loss limits wait for a venue-reported balance to book our last fill (``equity.FillBooking``): the
 # exec client reads the account 0.25 s after a fill; a few reads' worth, and the limits judge regardless.
 _BOOKING_GRACE_NS = 5_000_000_000
@@ -322,23 +323,25 @@ class GLFTMarketMaker(Strategy):
     def _quote_cycle(self, ts_ns: int, mid: float, imbalance: float, best_bid: Decimal, best_ask: Decimal) -> None:
         self.quote_cycles += 1
         position = self._net_position()
+        position_f = float(position)
         working = self._working()
-        plan = self.kill_switch.quote_plan(ts_ns, float(position))
+        plan = self.kill_switch.quote_plan(ts_ns, position_f)
         if plan.cancel_all:
             self._cancel_all(working)
             return
-        inputs = self._model_inputs(ts_ns, position, mid)
+        inputs = self._model_inputs(ts_ns, position_f, mid)
         lot = float(self.config.order_size)
-        q_lots = float(position) / lot
+        q_lots = position_f / lot
         tick = self._spec.rules.tick_at(best_bid)
         depths = glft_depths_bps(inputs, mid, float(tick), lot, q_lots, self._rules)
         self._check_skew(q_lots, depths)
         shift_bps = fair_value_shift_bps(imbalance, inputs.sigma_frac_per_sqrt_s, self.config.fair_value)
         centre = mid * (1.0 + shift_bps / _BPS)
-        bids, asks = self._desired_ladder(centre, best_bid, best_ask, position, working, depths, plan)
-        events = self.kill_switch.on_quote_cycle(ts_ns, float(position), _reducing_side_quoted(position, bids, asks))
+        reducing = reducing_side(position_f)
+        bids, asks = self._desired_ladder(centre, best_bid, best_ask, position, reducing, working, depths, plan)
+        events = self.kill_switch.on_quote_cycle(ts_ns, position_f, _reducing_side_quoted(position, bids, asks))
         self._handle_kill_events(events)
-        if events and self.kill_switch.quote_plan(ts_ns, float(position)) != plan:
+        if events and self.kill_switch.quote_plan(ts_ns, position_f) != plan:
             # the ladder was built under the plan before this trip (a halt has just cancelled everything): place
             # none of it; the next cycle (``_dirty`` is set) quotes under the new plan
             return
@@ -352,7 +355,6 @@ class GLFTMarketMaker(Strategy):
             config.requote_tolerance_deeper_mult,
         )
         tolerances = {OrderSide.BUY: tolerance, OrderSide.SELL: tolerance}
-        reducing = reducing_side(float(position))
         if reducing is not None:
             # The side that sheds inventory gets no hysteresis: the skew (or a reduce-only tighten) pulls it in to
             # buy fill probability, and keeping its old, deeper order would absorb that move (review).
@@ -374,9 +376,9 @@ class GLFTMarketMaker(Strategy):
         self._submit(orders)
         self._record_series(ts_ns, inputs, depths, shift_bps)
 
-    def _model_inputs(self, ts_ns: int, position: Decimal, mid: float) -> ModelInputs:
+    def _model_inputs(self, ts_ns: int, position: float, mid: float) -> ModelInputs:
         """Every model input from a fresh estimate, else its conservative fallback (``inputs.py``, logged once)."""
-        return self._inputs.resolve(self._estimates, ts_ns, float(position), mid)
+        return self._inputs.resolve(self._estimates, ts_ns, position, mid)
 
     def _desired_ladder(
         self,
@@ -384,13 +386,14 @@ class GLFTMarketMaker(Strategy):
         best_bid: Decimal,
         best_ask: Decimal,
         position: Decimal,
+        reducing: Side | None,
         working: _WorkingSet,
         depths: Depths,
         plan: QuotePlan,
     ) -> tuple[list[QuoteLevel], list[QuoteLevel]]:
-        """Ladder under the plan: sizes scaled per side, the reducing side tightened when reduce-only."""
+        """Ladder under the plan: sizes scaled per side, the reducing side (``reducing_side`` of the position)
+        tightened when reduce-only."""
         bid_depth, ask_depth = depths.bid_bps, depths.ask_bps
-        reducing = reducing_side(float(position))
         if reducing is Side.BID:
             bid_depth -= plan.reducing_tighten_bps
         elif reducing is Side.ASK:
@@ -427,8 +430,8 @@ class GLFTMarketMaker(Strategy):
         (``pending``: ``_WorkingSet.pending_leaves``)."""
         cap = self._cap
         return (
-            max(cap - position - pending[OrderSide.BUY], Decimal(0)),
-            max(cap + position - pending[OrderSide.SELL], Decimal(0)),
+            max(cap - position - pending[OrderSide.BUY], _ZERO),
+            max(cap + position - pending[OrderSide.SELL], _ZERO),
         )
 
     def _within_cap(
@@ -954,8 +957,8 @@ def _reduce_only_budgets(
     (``pending``: they may still fill). Without them, a long 0.01 with a 0.01 ask pending cancel kept a 0.01 ask for
     the ladder, and both filling flipped the position to −0.01 (review)."""
     return (
-        min(bid_budget, max(-position - pending[OrderSide.BUY], Decimal(0))),
-        min(ask_budget, max(position - pending[OrderSide.SELL], Decimal(0))),
+        min(bid_budget, max(-position - pending[OrderSide.BUY], _ZERO)),
+        min(ask_budget, max(position - pending[OrderSide.SELL], _ZERO)),
     )
 
 
