@@ -17,6 +17,7 @@ Kept free of the engine (plain Decimals and floats) so every rule is unit-tested
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from collections.abc import Sequence
@@ -29,9 +30,11 @@ from nautilus_trader.model.enums import OrderSide
 
 from mm_strategy.models.glft import glft_terms
 from mm_strategy.models.glft import to_tick_units
-from mm_strategy.models.risk import combine_addons_bps
+from mm_strategy.models.risk import capped_addon_bps
 from mm_strategy.venue_rules import Passive
 from mm_strategy.venue_rules import VenueRules
+
+_ZERO = Decimal(0)  # compared with Decimals: an int operand is converted on every comparison
 
 
 class ModelInputs(msgspec.Struct, frozen=True):
@@ -73,9 +76,12 @@ class Depths(msgspec.Struct, frozen=True):
 
 
 def _addon_bps(as_bps: float, informed_bps: float, rules: DepthRules) -> float:
-    addons = {"adverse_selection": as_bps, "informed_flow": informed_bps}
-    caps = {"adverse_selection": rules.as_addon_cap_bps, "informed_flow": rules.informed_addon_cap_bps}
-    return combine_addons_bps(addons, caps)
+    """``combine_addons_bps`` of the two add-ons with their caps, summed in the same order from 0.0."""
+    return (
+        0.0
+        + capped_addon_bps("adverse_selection", as_bps, rules.as_addon_cap_bps)
+        + capped_addon_bps("informed_flow", informed_bps, rules.informed_addon_cap_bps)
+    )
 
 
 def glft_depths_bps(inputs: ModelInputs, mid: float, tick: float, lot: float, q_lots: float, rules: DepthRules) -> Depths:
@@ -224,7 +230,7 @@ def _sized_levels(
     full_size = round_size_down(order_size)  # every level's size while the budget holds a whole order
     for index, px in enumerate(prices):
         size = full_size if order_size <= remaining else round_size_down(remaining)
-        if size <= 0 or px * size < min_notional:
+        if size <= _ZERO or px * size < min_notional:
             break
         levels.append(QuoteLevel(side, px, size, index))
         remaining -= size
@@ -288,8 +294,14 @@ def requote_tolerance(
     cancels and replaces on every swing both ways (on the bundled data, 2x, with the reducing side left symmetric
     by the strategy, cuts orders plus cancels by 9-22 % with the same fills and markouts).
     """
-    inside_px = max(tick * Decimal(repr(tolerance_ticks)), Decimal(repr(half_spread_px * half_spread_frac)))
-    return RequoteTolerance(inside_px, inside_px * Decimal(repr(deeper_mult)))
+    inside_px = max(tick * _config_decimal(tolerance_ticks), Decimal(repr(half_spread_px * half_spread_frac)))
+    return RequoteTolerance(inside_px, inside_px * _config_decimal(deeper_mult))
+
+
+@functools.lru_cache(maxsize=16, typed=True)  # typed: 1 and 1.0 are different Decimals ("1", "1.0")
+def _config_decimal(value: float) -> Decimal:
+    """``Decimal(repr(value))`` of a config number, converted once: the tolerance asks for the same two every cycle."""
+    return Decimal(repr(value))
 
 
 def diff_quotes(
@@ -329,32 +341,65 @@ def diff_quotes(
     amend: list[Amendment] = []
     place: list[QuoteLevel] = []
     for level in desired:
-        side, tolerance = level.side, tolerances[level.side]
-        sign = 1 if side == OrderSide.BUY else -1  # sign·price grows towards the centre
-        inner_px = desired_px.get((side, level.level - 1))
-        outer_px = desired_px.get((side, level.level + 1))
-        own = by_level.get((side, level.level), ())
-        nearest, nearest_px = None, Decimal(0)
-        for order in own:
-            towards_centre_px = sign * (order.price - level.price)  # < 0: deeper than the level
-            distance_px = abs(towards_centre_px)
-            if distance_px > (tolerance.deeper_px if towards_centre_px < 0 else tolerance.inside_px):
-                continue
-            if (inner_px is not None and sign * order.price >= sign * inner_px) or (
-                outer_px is not None and sign * order.price <= sign * outer_px
-            ):
-                continue  # at or past a neighbouring level's price
-            if (nearest is None or distance_px < nearest_px) and 0 < order.leaves_qty <= level.size:
-                nearest, nearest_px = order, distance_px
+        side, price, index = level.side, level.price, level.level
+        own = by_level.get((side, index))
+        if own is None:
+            place.append(level)
+            continue
+        nearest = _nearest_keepable(
+            own, level, tolerances[side], desired_px.get((side, index - 1)), desired_px.get((side, index + 1))
+        )
         if nearest is not None:
             kept.append(nearest)
             continue
         amendable = [o for o in own if o.amendable and o.reduce_only == reduce_only]
         if amendable:
-            order = min(amendable, key=lambda o: abs(o.price - level.price))  # min keeps the first of equals
+            order = min(amendable, key=lambda o: abs(o.price - price))  # min keeps the first of equals
             amend.append(Amendment(order, level))
         else:
             place.append(level)
     used_ids = {order.order_id for order in kept} | {a.order.order_id for a in amend}
     cancel = tuple(order for order in resting if order.order_id not in used_ids)
     return QuoteDiff(keep=tuple(kept), cancel=cancel, place=tuple(place), amend=tuple(amend))
+
+
+def _nearest_keepable(
+    own: Sequence[RestingOrder],
+    level: QuoteLevel,
+    tolerance: RequoteTolerance,
+    inner_px: Decimal | None,
+    outer_px: Decimal | None,
+) -> RestingOrder | None:
+    """Of the level's own orders, the nearest in price (the first of equally near ones) that ``diff_quotes`` may
+    keep for it, or None.
+
+    Written per side rather than with a sign factor: ``sign · price`` converted the int to a ``Decimal`` and built
+    a new one on every comparison (a fifth of the diff's time); mirrored comparisons of the same values decide the
+    same."""
+    price, size = level.price, level.size
+    buy = level.side == OrderSide.BUY
+    nearest, nearest_px = None, _ZERO
+    for order in own:
+        order_px = order.price
+        towards_centre_px = order_px - price if buy else price - order_px  # < 0: deeper than the level
+        if towards_centre_px < _ZERO:
+            distance_px = -towards_centre_px
+            if distance_px > tolerance.deeper_px:
+                continue
+        else:
+            distance_px = towards_centre_px
+            if distance_px > tolerance.inside_px:
+                continue
+        if buy:
+            past_neighbour = (inner_px is not None and order_px >= inner_px) or (
+                outer_px is not None and order_px <= outer_px
+            )
+        else:
+            past_neighbour = (inner_px is not None and order_px <= inner_px) or (
+                outer_px is not None and order_px >= outer_px
+            )
+        if past_neighbour:
+            continue  # at or past a neighbouring level's price
+        if (nearest is None or distance_px < nearest_px) and _ZERO < order.leaves_qty <= size:
+            nearest, nearest_px = order, distance_px
+    return nearest

@@ -24,6 +24,7 @@ Risk checks that need no book event (staleness, equity for the loss limits) run 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections import Counter
 from datetime import timedelta
@@ -51,6 +52,7 @@ from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.model.events import OrderSubmitted
 from nautilus_trader.model.events import OrderUpdated
 from nautilus_trader.model.instruments import Instrument
+from nautilus_trader.model.objects import FIXED_PRECISION
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.orders import LimitOrder
 from nautilus_trader.model.orders import Order
@@ -100,6 +102,7 @@ from mm_strategy.venue_rules import venue_rules_for
 _RISK_TIMER = "mm.risk"
 _STATUS_TIMER = "mm.status"
 _BPS = 1e4
+_ZERO = Decimal(0)  # the budgets' floor, built once
 # How long the loss limits wait for a venue-reported balance to book our last fill (``equity.FillBooking``): the
 # exec client reads the account 0.25 s after a fill; a few reads' worth, and the limits judge regardless.
 _BOOKING_GRACE_NS = 5_000_000_000
@@ -320,23 +323,25 @@ class GLFTMarketMaker(Strategy):
     def _quote_cycle(self, ts_ns: int, mid: float, imbalance: float, best_bid: Decimal, best_ask: Decimal) -> None:
         self.quote_cycles += 1
         position = self._net_position()
+        position_f = float(position)
         working = self._working()
-        plan = self.kill_switch.quote_plan(ts_ns, float(position))
+        plan = self.kill_switch.quote_plan(ts_ns, position_f)
         if plan.cancel_all:
             self._cancel_all(working)
             return
-        inputs = self._model_inputs(ts_ns, position, mid)
+        inputs = self._model_inputs(ts_ns, position_f, mid)
         lot = float(self.config.order_size)
-        q_lots = float(position) / lot
+        q_lots = position_f / lot
         tick = self._spec.rules.tick_at(best_bid)
         depths = glft_depths_bps(inputs, mid, float(tick), lot, q_lots, self._rules)
         self._check_skew(q_lots, depths)
         shift_bps = fair_value_shift_bps(imbalance, inputs.sigma_frac_per_sqrt_s, self.config.fair_value)
         centre = mid * (1.0 + shift_bps / _BPS)
-        bids, asks = self._desired_ladder(centre, best_bid, best_ask, position, working, depths, plan)
-        events = self.kill_switch.on_quote_cycle(ts_ns, float(position), _reducing_side_quoted(position, bids, asks))
+        reducing = reducing_side(position_f)
+        bids, asks = self._desired_ladder(centre, best_bid, best_ask, position, reducing, working, depths, plan)
+        events = self.kill_switch.on_quote_cycle(ts_ns, position_f, _reducing_side_quoted(position, bids, asks))
         self._handle_kill_events(events)
-        if events and self.kill_switch.quote_plan(ts_ns, float(position)) != plan:
+        if events and self.kill_switch.quote_plan(ts_ns, position_f) != plan:
             # the ladder was built under the plan before this trip (a halt has just cancelled everything): place
             # none of it; the next cycle (``_dirty`` is set) quotes under the new plan
             return
@@ -350,7 +355,6 @@ class GLFTMarketMaker(Strategy):
             config.requote_tolerance_deeper_mult,
         )
         tolerances = {OrderSide.BUY: tolerance, OrderSide.SELL: tolerance}
-        reducing = reducing_side(float(position))
         if reducing is not None:
             # The side that sheds inventory gets no hysteresis: the skew (or a reduce-only tighten) pulls it in to
             # buy fill probability, and keeping its old, deeper order would absorb that move (review).
@@ -372,9 +376,9 @@ class GLFTMarketMaker(Strategy):
         self._submit(orders)
         self._record_series(ts_ns, inputs, depths, shift_bps)
 
-    def _model_inputs(self, ts_ns: int, position: Decimal, mid: float) -> ModelInputs:
+    def _model_inputs(self, ts_ns: int, position: float, mid: float) -> ModelInputs:
         """Every model input from a fresh estimate, else its conservative fallback (``inputs.py``, logged once)."""
-        return self._inputs.resolve(self._estimates, ts_ns, float(position), mid)
+        return self._inputs.resolve(self._estimates, ts_ns, position, mid)
 
     def _desired_ladder(
         self,
@@ -382,13 +386,14 @@ class GLFTMarketMaker(Strategy):
         best_bid: Decimal,
         best_ask: Decimal,
         position: Decimal,
+        reducing: Side | None,
         working: _WorkingSet,
         depths: Depths,
         plan: QuotePlan,
     ) -> tuple[list[QuoteLevel], list[QuoteLevel]]:
-        """Ladder under the plan: sizes scaled per side, the reducing side tightened when reduce-only."""
+        """Ladder under the plan: sizes scaled per side, the reducing side (``reducing_side`` of the position)
+        tightened when reduce-only."""
         bid_depth, ask_depth = depths.bid_bps, depths.ask_bps
-        reducing = reducing_side(float(position))
         if reducing is Side.BID:
             bid_depth -= plan.reducing_tighten_bps
         elif reducing is Side.ASK:
@@ -425,8 +430,8 @@ class GLFTMarketMaker(Strategy):
         (``pending``: ``_WorkingSet.pending_leaves``)."""
         cap = self._cap
         return (
-            max(cap - position - pending[OrderSide.BUY], Decimal(0)),
-            max(cap + position - pending[OrderSide.SELL], Decimal(0)),
+            max(cap - position - pending[OrderSide.BUY], _ZERO),
+            max(cap + position - pending[OrderSide.SELL], _ZERO),
         )
 
     def _within_cap(
@@ -788,16 +793,33 @@ def band_imbalance(
     levels a side (the venue's live book depth, ``VenueRules.live_book_levels``; None: every level in the band).
 
     Uncapped it is two cumulative-size queries to the engine's (Rust) book, so the cost does not grow with the
-    book's depth (Binance holds thousands of levels); capped, the top levels are read one by one."""
+    book's depth (Binance holds thousands of levels). Capped, the levels are read from the touch to one tick past
+    the band's edge (``_band_levels``): ``book.bids()`` copied every level of the book with its orders, 20 a side
+    on a Hyperliquid recording, to keep five (42 µs of a 310 µs cycle on the archive hour; now 19 µs)."""
     band_frac = band_bps / _BPS
     if max_levels is None:
         bid_size = book.get_quantity_for_price(Price(mid * (1.0 - band_frac), price_precision), OrderSide.SELL)
         ask_size = book.get_quantity_for_price(Price(mid * (1.0 + band_frac), price_precision), OrderSide.BUY)
     else:
         floor, ceiling = mid * (1.0 - band_frac), mid * (1.0 + band_frac)
-        bid_size = sum(lv.size() for lv in book.bids()[:max_levels] if lv.price.as_double() >= floor)
-        ask_size = sum(lv.size() for lv in book.asks()[:max_levels] if lv.price.as_double() <= ceiling)
+        bids = _band_levels(book, OrderSide.BUY, floor, price_precision)[:max_levels]
+        asks = _band_levels(book, OrderSide.SELL, ceiling, price_precision)[:max_levels]
+        bid_size = sum(size.as_double() for price, size in bids if price.as_double() >= floor)
+        ask_size = sum(size.as_double() for price, size in asks if price.as_double() <= ceiling)
     return size_imbalance(bid_size, ask_size)
+
+
+def _band_levels(book: OrderBook, side: OrderSide, edge_px: float, price_precision: int) -> list:
+    """(price, size) of ``side``'s levels from the touch out to at least ``edge_px``, best first: the levels an
+    order of the other side at one tick beyond the edge would cross, so a prefix of ``book.bids()``/``asks()``
+    holding every level at or inside the edge (the caller filters at the edge itself, in floats as before). The
+    size of an L2 (MBP) level is its one order's, the value ``BookLevel.size()`` gives."""
+    scale = 10**price_precision
+    if side == OrderSide.BUY:  # one tick below the edge, whatever the float error of the product
+        beyond = Price((math.floor(edge_px * scale) - 1) / scale, price_precision)
+        return book.get_all_crossed_levels(OrderSide.SELL, beyond, FIXED_PRECISION)
+    beyond = Price((math.ceil(edge_px * scale) + 1) / scale, price_precision)
+    return book.get_all_crossed_levels(OrderSide.BUY, beyond, FIXED_PRECISION)
 
 
 def control_topic(strategy_id: str) -> str:
@@ -935,8 +957,8 @@ def _reduce_only_budgets(
     (``pending``: they may still fill). Without them, a long 0.01 with a 0.01 ask pending cancel kept a 0.01 ask for
     the ladder, and both filling flipped the position to −0.01 (review)."""
     return (
-        min(bid_budget, max(-position - pending[OrderSide.BUY], Decimal(0))),
-        min(ask_budget, max(position - pending[OrderSide.SELL], Decimal(0))),
+        min(bid_budget, max(-position - pending[OrderSide.BUY], _ZERO)),
+        min(ask_budget, max(position - pending[OrderSide.SELL], _ZERO)),
     )
 
 

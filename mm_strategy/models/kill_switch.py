@@ -415,7 +415,7 @@ class KillSwitch:
                 f"|position| {abs(position):.6g} > {cfg.max_position_kill_mult:g} x max_position "
                 f"{cfg.max_position:g} = {limit:.6g}",
             )
-        elif abs(position) <= cfg.max_position:
+        elif abs(position) <= cfg.max_position and Trigger.MAX_POSITION in self._active:  # detail only for an event
             events += self._clear(
                 Trigger.MAX_POSITION, f"|position| {abs(position):.6g} <= max_position {cfg.max_position:g}"
             )

@@ -220,13 +220,18 @@ def combine_addons_bps(addons: Mapping[str, float], caps: Mapping[str, float]) -
     for name, value in addons.items():
         if name not in caps:
             raise ValueError(f"spread add-on {name!r} has no cap (lesson E5: every add-on is capped)")
-        cap = caps[name]
-        if not (cap >= 0 and math.isfinite(cap)):
-            raise ValueError(f"spread add-on cap {name!r}: must be finite and >= 0, got {cap!r}")
-        if not math.isfinite(value):
-            raise ValueError(f"spread add-on {name!r}: must be finite, got {value!r}")
-        total += min(max(value, -cap), cap)
+        total += capped_addon_bps(name, value, caps[name])
     return total
+
+
+def capped_addon_bps(name: str, value: float, cap: float) -> float:
+    """One add-on clamped to ``±cap`` (``combine_addons_bps``), its cap and value checked the same way: the quote
+    cycle sums its two add-ons with this directly, without building two dicts per side and cycle."""
+    if not (cap >= 0 and math.isfinite(cap)):
+        raise ValueError(f"spread add-on cap {name!r}: must be finite and >= 0, got {cap!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"spread add-on {name!r}: must be finite, got {value!r}")
+    return min(max(value, -cap), cap)
 
 
 def check_skew(q: float, skew: float) -> str | None:
