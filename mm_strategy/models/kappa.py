@@ -354,7 +354,9 @@ def survival_fit(
     deepest = [0.0, 0.0]  # per grid (0: the touch's), the deepest u seen
     for j in range(1, len(occupied)):
         k, x = occupied[j], depths[j]
-        a = max(x * (k - 2) / k - x1, 0.0)
+        a = x * (k - 2) / k - x1
+        if a < 0.0:  # max(a, 0.0) without the call
+            a = 0.0
         u = x - x1
         n = counts[k]
         h = u - a
@@ -364,7 +366,8 @@ def survival_fit(
         excess_sum += n * u
         grid = (k - k1) & 1
         n_other += n * grid
-        deepest[grid] = max(deepest[grid], u)
+        if u > deepest[grid]:
+            deepest[grid] = u
     # each grid's range ends at its last depth below max_depth (its arrivals' u ≤ W_g): known from the tick, where
     # the deepest depth seen stops short of it (−7 % on κ at 60 arrivals on BTC's ticks)
     half_tick = x1 / k1
