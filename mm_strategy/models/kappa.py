@@ -454,19 +454,21 @@ def _r2_in_range(counts: Sequence[int] | dict[int, int], occupied: Sequence[int]
         (n, math.exp(-kappa * width), -math.expm1(-kappa * width)) for n, width in truncations
     ] + [(0, 0.0, 1.0)] * (2 - len(truncations))
     log, exp = math.log, math.exp
-    ys, fits, weights = [], [], []
-    for j in range(points):
-        if j:
-            left -= counts[occupied[j]]
-        decayed = exp(-kappa * (depths[j] - x1))
-        d0, d1 = decayed - tail0, decayed - tail1
-        ys.append(log(left))
-        fits.append(log(n0 * (0.0 if d0 < 0.0 else d0) / share0 + n1 * (0.0 if d1 < 0.0 else d1) / share1))
+    weights = [left]  # N(>x_j) in the range, the survival points' counts
+    for k in occupied[1:points]:
+        left -= counts[k]
         weights.append(left)
+    ys = [log(w) for w in weights]
+    fits = []
+    for x in depths[:points]:
+        decayed = exp(-kappa * (x - x1))
+        d0, d1 = decayed - tail0, decayed - tail1
+        fits.append(log(n0 * (0.0 if d0 < 0.0 else d0) / share0 + n1 * (0.0 if d1 < 0.0 else d1) / share1))
+    # the sums as before, of lists (sum() adds the same terms in the same order, compensated)
     total_w = sum(weights)
-    mean_y = sum(w * y for w, y in zip(weights, ys)) / total_w
-    ss_tot = sum(w * (y - mean_y) ** 2 for w, y in zip(weights, ys))
-    ss_res = sum(w * (y - f) ** 2 for w, y, f in zip(weights, ys, fits))
+    mean_y = sum([w * y for w, y in zip(weights, ys)]) / total_w
+    ss_tot = sum([w * (y - mean_y) ** 2 for w, y in zip(weights, ys)])
+    ss_res = sum([w * (y - f) ** 2 for w, y, f in zip(weights, ys, fits)])
     return min(max(1.0 - ss_res / ss_tot, 0.0), 1.0)
 
 
