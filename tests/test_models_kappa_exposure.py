@@ -4,6 +4,7 @@ Newton must land on the cold start's κ̂."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from mm_strategy.models.kappa import ExposurePoints
@@ -52,6 +53,60 @@ def test_rows_follow_adds_and_removals_through_reuse_and_growth() -> None:
     # 40 bins − 20 emptied + 7 that kept their second entry + 10 new; the free rows add nothing to the sums
     assert len(rows) == sum(1 for entries in live.values() if entries) == 37
     assert points.sums(20_000.0) == pytest.approx(ExposurePoints.of(*zip(*rows, strict=True)).sums(20_000.0), rel=1e-12)
+
+
+def test_rows_read_between_changes_hold_what_every_row_computed_gives() -> None:
+    """The rows are written when the points are read, only those that changed since: each read must hold, bit for
+    bit, what the vectorised computation of every row gives from the bins' running sums (mean depth T·δ/T, 0 with
+    no time left; T·δ² = T·δ·depth), through reads between adds, removals, row reuse and growth with unread
+    changes."""
+    bins = _ExposureBins()
+    sums: dict[int, list[float]] = {}  # bin -> running [T, T·δ], entry by entry as the bins keep them
+    live: dict[int, list[tuple[float, float]]] = {}
+
+    def add(i: int, t: float) -> None:
+        depth = (i + 0.37) * 0.02 * BP
+        bins.add(i, t, t * depth)
+        live.setdefault(i, []).append((t, t * depth))
+        running = sums.setdefault(i, [0.0, 0.0])
+        running[0] += t
+        running[1] += t * depth
+
+    def remove(i: int) -> None:
+        t, td = live[i].pop(0)
+        bins.remove(i, t, td)
+        if live[i]:
+            sums[i][0] -= t
+            sums[i][1] -= td
+        else:
+            del sums[i], live[i]
+
+    def check() -> None:
+        points = bins.points()
+        seconds, weighted = np.zeros(len(points.depths_frac)), np.zeros(len(points.depths_frac))
+        for i, (t, td) in sums.items():
+            seconds[bins._slot[i]], weighted[bins._slot[i]] = t, td
+        depths = np.zeros_like(seconds)
+        np.divide(weighted, seconds, out=depths, where=seconds > 0.0)
+        assert points.moments[0].tolist() == seconds.tolist() and points.moments[1].tolist() == weighted.tolist()
+        assert points.depths_frac.tolist() == depths.tolist()
+        assert points.moments[2].tolist() == (weighted * depths).tolist()
+
+    for i in range(10):
+        add(i, 0.3 + 0.1 * i)
+    check()
+    for i in range(10, 40):  # the arrays grow twice with changes not yet read
+        add(i, 1.7)
+    add(3, 0.25)
+    check()
+    for i in range(0, 40, 2):
+        remove(i)
+    check()
+    remove(3)
+    for i in range(200, 205):  # freed rows reused
+        add(i, 0.9)
+    check()
+    check()  # a read with nothing changed reads the same
 
 
 def test_warm_start_lands_on_the_cold_start_mode() -> None:

@@ -17,6 +17,7 @@ from nautilus_trader.model.objects import Quantity
 from nautilus_trader.test_kit.stubs.events import TestEventStubs
 
 from mm_strategy.actors import AdverseSelectionActor
+from mm_strategy.actors import order_events
 from mm_strategy.actors import AdverseSelectionActorConfig
 from mm_strategy.actors.order_events import LastSpellBounds
 from mm_strategy.actors.order_events import UnusableEvent
@@ -122,3 +123,28 @@ def test_a_late_fill_of_the_leg_before_an_amendment_is_no_fill_of_the_new_spell(
     order.apply(late)
     with pytest.raises(UnusableEvent, match="the leg before an amendment"):
         resting_spell(late, order, mids)
+
+
+def test_a_spell_end_read_from_the_kept_fold_is_the_one_a_full_read_gives(monkeypatch) -> None:
+    """``spell_bounds`` continues each open order's fold of events from its last spell end (issue 13): every answer,
+    through amendments, a question about an earlier event again, a fill and the cancel after it, must be the one a
+    read of the order's whole history gives, and a closed order is not kept."""
+    kept_folds = order_events._OrderFolds()
+    monkeypatch.setattr(order_events, "_FOLDS", kept_folds)
+
+    def fresh(event, order):
+        with monkeypatch.context() as m:
+            m.setattr(order_events, "_FOLDS", order_events._OrderFolds())
+            return order_events.spell_bounds(event, order)
+
+    order, instrument = _order()
+    asked = [_update(order, 3.0 + k, price=f"{49_960 + 5 * k}.0") for k in range(6)]
+    asked.insert(3, asked[1])  # an earlier event again: read afresh
+    for event in asked:
+        assert order_events.spell_bounds(event, order) == fresh(event, order)
+    fill = _fill(order, instrument, "0.00400", 10.0)
+    assert order_events.spell_bounds(fill, order) == fresh(fill, order)
+    assert order_events.spell_bounds(fill, order).filled
+    cancel = _cancel(order, 11.0)
+    assert order_events.spell_bounds(cancel, order) is None is fresh(cancel, order)  # after the first fill
+    assert order.is_closed and not kept_folds._folds

@@ -121,7 +121,7 @@ class CalibrationModel:
     read `estimate(ts_ns)`. The observed span starts at the first timestamp this controller sees (any call): create
     it when the strategy starts and pass event time (backtest) or clock time (live)."""
 
-    __slots__ = ("params", "_fills", "_as_fills", "_kappa_fills", "_progress")
+    __slots__ = ("params", "_fills", "_as_fills", "_kappa_fills", "_progress", "_memo")
 
     def __init__(self, params: CalibrationParams, priors: InstrumentPriors | None = None) -> None:
         self.params = p = params
@@ -129,6 +129,7 @@ class CalibrationModel:
         self._as_fills = 0
         self._kappa_fills = 0
         self._progress = calibration_progress(0, p.as_fills_full, 0, p.kappa_fills_full)  # of its inputs
+        self._memo: tuple[tuple, CalibrationReading] | None = None  # the last reading and what it was made of
 
     def on_fill(self, ts_ns: int) -> None:
         self._fills.add(ts_ns)
@@ -147,12 +148,22 @@ class CalibrationModel:
         self._progress = calibration_progress(as_fills_measured, p.as_fills_full, kappa_fills, p.kappa_fills_full)
 
     def estimate(self, ts_ns: int) -> CalibrationReading:
-        p = self.params
+        """The previous reading itself when none of its inputs changed (once the lookback is full, every read
+        between fills and progress changes): nothing to rebuild, and the actor skips comparing it again."""
         window = self._fills
         window.advance(ts_ns)
         span_s = window.span_s
-        expected = expected_fills(p.target_fills_per_hour, span_s)
         fills = window.count
+        key = (span_s, fills, self._progress, self._as_fills, self._kappa_fills)
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1]
+        reading = self._reading(span_s, fills)
+        self._memo = (key, reading)
+        return reading
+
+    def _reading(self, span_s: float, fills: int) -> CalibrationReading:
+        p = self.params
+        expected = expected_fills(p.target_fills_per_hour, span_s)
         ratio = fill_ratio(fills, expected, p.prior_fills)
         progress = self._progress
         return CalibrationReading(  # positional, in field order (estimated at every publication)

@@ -116,14 +116,18 @@ class TrailingEventWindow:
 
 def expected_fills(a_per_s: float, kappa_per_frac: float, exposure: Sequence[tuple[float, float]]) -> float:
     """Σ T·A·e^(−κ·max(δ, 0)) over (depth_frac, seconds) segments: the curve's fills for that exposure."""
-    return sum(seconds * a_per_s * math.exp(-kappa_per_frac * max(depth, 0.0)) for depth, seconds in exposure)
+    exp = math.exp
+    # `0.0 if depth < 0.0 else depth` is max(depth, 0.0) without the call (the same float, -0.0 and NaN included)
+    return sum([
+        seconds * a_per_s * exp(-kappa_per_frac * (0.0 if depth < 0.0 else depth)) for depth, seconds in exposure
+    ])
 
 
 class FillRateModel:
     """Feed `on_curve` (every published curve) and `on_spell` (every resting spell of our orders, once: E11);
     read `estimate(ts_ns)`."""
 
-    __slots__ = ("params", "_curves", "_observed", "_expected", "_spells")
+    __slots__ = ("params", "_curves", "_observed", "_expected", "_spells", "_memo")
 
     def __init__(self, params: FillRateParams, priors: InstrumentPriors) -> None:
         self.params = params
@@ -132,6 +136,7 @@ class FillRateModel:
         self._observed = TrailingEventWindow(params.window_s)
         self._expected = TrailingEventWindow(params.window_s)
         self._spells = 0
+        self._memo: tuple[tuple, FillRateReading] | None = None  # the last reading and what it was made of
 
     def on_curve(self, ts_ns: int, a_bid_per_s: float, kappa_bid: float, a_ask_per_s: float, kappa_ask: float) -> None:
         for value in (a_bid_per_s, kappa_bid, a_ask_per_s, kappa_ask):
@@ -154,8 +159,18 @@ class FillRateModel:
         self._spells += 1
 
     def estimate(self, ts_ns: int) -> FillRateReading:
+        """The previous reading itself when none of its inputs changed (a full window between spells and curves):
+        nothing to rebuild, and the actor skips comparing it again."""
         self._observed.advance(ts_ns)
         self._expected.advance(ts_ns)
+        key = (self._expected.span_s, self._observed.count, self._expected.total, self._curves, self._spells)
+        if self._memo is not None and self._memo[0] == key:
+            return self._memo[1]
+        reading = self._reading()
+        self._memo = (key, reading)
+        return reading
+
+    def _reading(self) -> FillRateReading:
         span_s = self._expected.span_s
         per_hour = 3600.0 / span_s if span_s > 0.0 else 0.0
         (a_bid, k_bid), (a_ask, k_ask) = self._curves

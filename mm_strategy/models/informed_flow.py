@@ -147,6 +147,7 @@ class InformedFlowModel:
         "_last_trade_ts_ns",
         "_orders_classified",
         "_orders_informed",
+        "_neutral",
     )
 
     def __init__(self, params: InformedFlowParams, priors: InstrumentPriors) -> None:
@@ -162,6 +163,7 @@ class InformedFlowModel:
         self._awaiting: deque[list] = deque(maxlen=params.max_awaiting_orders)
         self._last_mid = math.nan
         self._last_mid_ts_ns = -1
+        self._neutral: InformedFlowReading | None = None  # the last reading without trades in the window
         self._last_trade_ts_ns = -1
         self._orders_classified = 0
         self._orders_informed = 0
@@ -221,8 +223,15 @@ class InformedFlowModel:
     def estimate(self, ts_ns: int) -> InformedFlowReading:
         p = self.params
         has_trades = self._last_trade_ts_ns >= 0 and ts_ns - self._last_trade_ts_ns <= self._window_ns
-        if not has_trades:
-            return InformedFlowReading(0.0, 0.0, 0.0, False, 0.0, self._orders_classified, self._orders_informed)
+        if not has_trades:  # the same neutral reading until the counts change (every read on a trade-less tape)
+            neutral = self._neutral
+            if neutral is None or (neutral.orders_classified, neutral.orders_informed) != (
+                self._orders_classified, self._orders_informed
+            ):
+                neutral = self._neutral = InformedFlowReading(
+                    0.0, 0.0, 0.0, False, 0.0, self._orders_classified, self._orders_informed
+                )
+            return neutral
         prior = p.prior_uninformed_orders
         buy, sell, both = self._shares
         classified = self._orders_classified
