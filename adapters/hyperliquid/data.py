@@ -317,12 +317,13 @@ class HyperliquidDataClient(LiveMarketDataClient):
         stream = self._books.get(book.coin)
         if stream is None:
             return  # a push racing an unsubscribe
-        bids, asks = book.parse_levels()
         ts_event = event_ns(book.time, recv_ns)
         if book.time < stream.last_venue_ms:
+            book.parse_levels()  # a malformed level makes the frame malformed, stale or not
             self._log.warning(f"dropped a stale {book.coin} snapshot (venue time went back)")
             return
-        deltas = stream.differ.diff_batch(bids, asks, ts_event, recv_ns)  # raises before storing a bad book
+        bids, asks = book.levels
+        deltas = stream.differ.diff_raw_batch(bids, asks, ts_event, recv_ns)  # raises before storing a bad book
         stream.last_venue_ms = book.time
         stream.last_applied_s = time.monotonic()
         self._check_lag(book.coin, stream, recv_ns - ms_to_ns(book.time))
