@@ -49,7 +49,10 @@ def decode_only(differ: SnapshotDiffer, text: str) -> None:
     BOOK_FRAME_DECODER.decode(text)
 
 
-def frame_us(paths: dict[str, Callable[[SnapshotDiffer, str], OrderBookDeltas | None]], texts: list[str], rounds: int) -> dict[str, float]:
+FramePath = Callable[[SnapshotDiffer, str], OrderBookDeltas | None]
+
+
+def frame_us(paths: dict[str, FramePath], texts: list[str], rounds: int) -> dict[str, float]:
     """Best round of each path, the paths interleaved round by round (the machine is shared: load comes and goes)."""
     best_ns: dict[str, int] = {}
     for _ in range(rounds):
@@ -63,7 +66,7 @@ def frame_us(paths: dict[str, Callable[[SnapshotDiffer, str], OrderBookDeltas | 
     return {name: elapsed_ns / len(texts) / 1e3 for name, elapsed_ns in best_ns.items()}
 
 
-def outputs(path: Callable[[SnapshotDiffer, str], OrderBookDeltas | None], texts: list[str]) -> list[list[dict]]:
+def outputs(path: FramePath, texts: list[str]) -> list[list[dict]]:
     differ = SnapshotDiffer.for_instrument(default_instrument())
     batches = (path(differ, text) for text in texts)
     return [[] if batch is None else [OrderBookDelta.to_dict(d) for d in batch.deltas] for batch in batches]

@@ -14,8 +14,13 @@ from pathlib import Path
 
 import msgspec
 import pytest
+from nautilus_trader.model.data import BookOrder
 from nautilus_trader.model.data import OrderBookDelta
+from nautilus_trader.model.enums import BookAction
+from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.objects import Price
+from nautilus_trader.model.objects import Quantity
 
 from adapters.hyperliquid.book_diff import SnapshotDiffer
 from adapters.hyperliquid.recordings import iter_ws_messages
@@ -49,7 +54,8 @@ def respelled(book: L2Book, index: int) -> L2Book:
         return level
 
     bids, asks = book.levels
-    return L2Book(book.coin, book.time, ([respell(l, i) for i, l in enumerate(bids)], [respell(l, i) for i, l in enumerate(asks)]))
+    respelled_sides = ([respell(l, i) for i, l in enumerate(bids)], [respell(l, i) for i, l in enumerate(asks)])
+    return L2Book(book.coin, book.time, respelled_sides)
 
 
 def replay_both(frames: Iterator[L2Book], heartbeat: bool) -> int:
@@ -125,3 +131,22 @@ def test_a_repeated_price_is_checked_in_every_copy(archive_btc_hour):
         doubled.parse_levels()
     with pytest.raises(ValueError):
         differ.diff_raw_batch(*doubled.levels, 2, 2)
+
+
+def test_every_delta_is_the_one_the_plain_constructors_build(archive_btc_hour):
+    """``_build`` reads its attributes once per batch: each delta must still equal one built field by field."""
+    differ = SnapshotDiffer(INSTRUMENT_ID, 1, 5)
+    checked = 0
+    for index, book in enumerate(itertools.islice(books(archive_btc_hour), 1_000)):
+        batch = differ.diff_raw_batch(*book.levels, index, index + 1)
+        for delta in [] if batch is None else batch.deltas:
+            if delta.action == BookAction.CLEAR:
+                order = None
+            else:
+                size = Quantity(0, 5) if delta.action == BookAction.DELETE else Quantity(delta.order.size.as_double(), 5)
+                order = BookOrder(delta.order.side, Price(delta.order.price.as_double(), 1), size, 0)
+            plain = OrderBookDelta(INSTRUMENT_ID, delta.action, order, delta.flags, delta.sequence, index, index + 1)
+            assert OrderBookDelta.to_dict(plain) == OrderBookDelta.to_dict(delta)
+            checked += 1
+        assert batch is None or batch.deltas[-1].flags & RecordFlag.F_LAST
+    assert checked > 5_000

@@ -34,8 +34,11 @@ class RawLevel(Protocol):
     px: str
     sz: str
 
+
 Side = dict[str, str]
 """One side of a raw book, ``px`` string → ``sz`` string, best first."""
+Change = tuple[BookAction, OrderSide, float, float]
+"""One delta to build: ``(action, side, price, size)``."""
 
 
 class SnapshotDiffer:
@@ -170,7 +173,7 @@ class SnapshotDiffer:
 
     def _changed_deltas(
         self,
-        changes: list[tuple[BookAction, OrderSide, float, float]],
+        changes: list[Change],
         new_books: dict[OrderSide, dict[float, float]] | None,
         ts_event_ns: int,
         ts_init_ns: int,
@@ -193,7 +196,7 @@ class SnapshotDiffer:
 
     def _build(
         self,
-        changes: list[tuple[BookAction, OrderSide, float, float]],
+        changes: list[Change],
         flags: int,
         ts_event_ns: int,
         ts_init_ns: int,
@@ -201,8 +204,8 @@ class SnapshotDiffer:
         """The deltas; the sequence advances only once all of them are built (a failure leaves it unchanged).
 
         Attributes are read once per batch, not per delta: this runs for every live book frame."""
-        instrument_id, price_precision, size_precision = self._instrument_id, self._price_precision, self._size_precision
-        zero_size, first = self._zero_size, self._sequence + 1
+        instrument_id, price_precision = self._instrument_id, self._price_precision
+        size_precision, zero_size, first = self._size_precision, self._zero_size, self._sequence + 1
         last = len(changes) - 1
         deltas = [
             OrderBookDelta(
@@ -223,6 +226,7 @@ class SnapshotDiffer:
         ]
         self._sequence += len(deltas)
         return deltas
+
 
 def _check_levels(levels: Sequence[Level]) -> None:
     for price, size in levels:
@@ -245,7 +249,7 @@ def _prices_are_reprs(side: Side) -> bool:
     return all(repr(float(px)) == px for px in side)
 
 
-def _raw_changes(old_raw: tuple[Side, Side], new_raw: tuple[Side, Side]) -> list[tuple[BookAction, OrderSide, float, float]] | None:
+def _raw_changes(old_raw: tuple[Side, Side], new_raw: tuple[Side, Side]) -> list[Change] | None:
     """``_book_changes`` of the parsed books, from the strings: only new or changed levels are parsed and checked.
 
     Exact because every price string of ``old_raw`` is the repr of its float, and so must be each new price
@@ -269,7 +273,7 @@ def _raw_changes(old_raw: tuple[Side, Side], new_raw: tuple[Side, Side]) -> list
     return deletes + updates + adds
 
 
-def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[tuple[BookAction, OrderSide, float, float]]:
+def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[Change]:
     """A no-op UPDATE of the best bid: the venue re-sent an unchanged book, which proves the feed is alive.
 
     Without it a quiet but healthy market looks exactly like a dead feed to every staleness check downstream.
@@ -284,7 +288,7 @@ def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[tuple[
 def _book_changes(
     old_books: dict[OrderSide, dict[float, float]],
     new_books: dict[OrderSide, dict[float, float]],
-) -> list[tuple[BookAction, OrderSide, float, float]]:
+) -> list[Change]:
     """DELETEs, then UPDATEs, then ADDs (both sides each) that take ``old_books`` to ``new_books``."""
     deletes, updates, adds = [], [], []
     for side, new in new_books.items():
