@@ -9,6 +9,10 @@ strings (the live path: only changed levels parsed) and ``diff_batch`` on every 
 path, and the live one before issue 13). Both must give the same deltas; the figures are µs per frame, best round
 of ``--rounds``, with the decode alone and the deltas per frame. The live run (``tick_to_wire.py``) sees this
 work cache-cold, several times slower.
+
+Measured (issue 13, 2 shared cores): 5.8 deltas a frame (median 4; 536 of 5,587 frames change nothing); decode
+11 µs, decode + strings 44 µs, decode + floats 67 µs a frame. In the live node (``tick_to_wire.py``) frame → deltas
+went from p50 ~230 µs to ~185 µs.
 """
 
 from __future__ import annotations
