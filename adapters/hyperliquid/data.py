@@ -3,9 +3,9 @@
 - ``l2Book`` → ``OrderBookDeltas``. Every push is a full snapshot; ``SnapshotDiffer`` (the catalog loader's
   differ) turns it into the ADD/UPDATE/DELETE deltas from the previous one, so the live book, queue positions
   and fills behave exactly as in a backtest of a recording. Live, it diffs the venue's level strings and parses
-  only the levels that changed (``diff_raw_batch``: the same deltas as the loader's float diff). The first snapshot of a subscription, and the first
-  after every reconnect or stale-stream resubscribe, is emitted whole (CLEAR + ADDs, ``F_SNAPSHOT``): after a
-  gap only a fresh snapshot is known-good. ``F_LAST`` closes every batch.
+  only the levels that changed (``diff_raw_batch``: the same deltas as the loader's float diff). The first
+  snapshot of a subscription, and the first after every reconnect or stale-stream resubscribe, is emitted whole
+  (CLEAR + ADDs, ``F_SNAPSHOT``): after a gap only a fresh snapshot is known-good. ``F_LAST`` closes every batch.
 - ``bbo`` → ``QuoteTick`` (the venue pushes it when the top changes, as the loaders derive quotes).
 - ``trades`` → ``TradeTick``, deduplicated by ``(time, tid)``; the trades the venue back-fills on subscribing
   that predate the subscription are history and are dropped, as the loaders drop them.
