@@ -143,7 +143,8 @@ def test_every_delta_is_the_one_the_plain_constructors_build(archive_btc_hour):
             if delta.action == BookAction.CLEAR:
                 order = None
             else:
-                size = Quantity(0, 5) if delta.action == BookAction.DELETE else Quantity(delta.order.size.as_double(), 5)
+                deleted = delta.action == BookAction.DELETE
+                size = Quantity(0, 5) if deleted else Quantity(delta.order.size.as_double(), 5)
                 order = BookOrder(delta.order.side, Price(delta.order.price.as_double(), 1), size, 0)
             plain = OrderBookDelta(INSTRUMENT_ID, delta.action, order, delta.flags, delta.sequence, index, index + 1)
             assert OrderBookDelta.to_dict(plain) == OrderBookDelta.to_dict(delta)
