@@ -81,6 +81,18 @@ async def test_the_watchdog_measures_the_last_applied_frame(harness_factory):
     assert harness.client.stale_resubscribes >= 1
 
 
+async def test_a_stale_frame_with_a_bad_level_is_malformed_not_merely_stale(harness_factory):
+    """The live differ parses only changed levels, after the staleness check: a stale frame is still read whole."""
+    harness = await harness_factory()
+    await book_started(harness)
+    stale = current_book_frame(harness)
+    stale["data"]["time"] = 1
+    harness.client._on_frame(spoiled(stale, ("data", "levels", 0, 0, "px"), "nan"))
+    assert harness.client.malformed_frames == 1
+    harness.client._on_frame(json.dumps(stale))
+    assert harness.client.malformed_frames == 1
+
+
 async def test_frames_that_raise_anything_are_counted_malformed(harness_factory):
     """Defect 7: OverflowError (bbo ``time`` -1), decimal.InvalidOperation (``funding`` "") and RecursionError
     escaped the malformed-frame handling and were caught one level up, uncounted."""

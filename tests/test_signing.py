@@ -33,6 +33,7 @@ from adapters.hyperliquid.actions import decimal_to_wire
 from adapters.hyperliquid.actions import exchange_payload
 from adapters.hyperliquid.actions import float_to_int_for_hashing
 from adapters.hyperliquid.actions import float_to_wire
+from adapters.hyperliquid.actions import is_hex
 from adapters.hyperliquid.actions import limit_order_wire
 from adapters.hyperliquid.actions import modify_action
 from adapters.hyperliquid.actions import noop_action
@@ -731,6 +732,16 @@ def test_cloid_is_nautilus_scheme_and_deterministic(client_order_id):
     if client_order_id.isascii() and client_order_id:  # ClientOrderId takes non-empty ASCII only
         builtin = nautilus_pyo3.hyperliquid_cloid_from_client_order_id(nautilus_pyo3.ClientOrderId(client_order_id))
         assert cloid == builtin
+
+
+def test_is_hex_takes_exactly_the_ascii_hex_digits():
+    """Every code point alone, and the strings ``int(text, 16)`` or a lax regex would take (sign, space, newline,
+    underscore, ``0x``, Unicode digits): hex means non-empty and nothing but ``0-9a-fA-F``."""
+    hex_digits = set("0123456789abcdefABCDEF")
+    assert [c for c in map(chr, range(0x110000)) if is_hex(c)] == sorted(hex_digits)
+    for text in ("", "+ab", " ab", "ab ", "ab\n", "a_b", "0x1f", "٣٤", "ｆｆ", "1f" * 16 + "g"):
+        assert not is_hex(text), repr(text)
+    assert is_hex("0123456789abcdefABCDEF" * 3)
 
 
 def test_cloids_differ_between_ids():

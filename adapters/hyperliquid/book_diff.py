@@ -7,6 +7,7 @@ replays exactly the deltas live trading sees.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from nautilus_trader.model.data import BookOrder
 from nautilus_trader.model.data import OrderBookDelta
@@ -21,9 +22,23 @@ from nautilus_trader.model.objects import QUANTITY_MAX
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
+_CLEAR, _DELETE, _F_LAST = BookAction.CLEAR, BookAction.DELETE, RecordFlag.F_LAST
+
 Level = tuple[float, float]
 """One book level as ``(price, size)``; the differ keys levels by price, so equal prices must parse equal."""
 
+
+class RawLevel(Protocol):
+    """One level as the venue sends it (``schemas.market.BookLevel``): decimal strings, not yet parsed."""
+
+    px: str
+    sz: str
+
+
+Side = dict[str, str]
+"""One side of a raw book, ``px`` string → ``sz`` string, best first."""
+Change = tuple[BookAction, OrderSide, float, float]
+"""One delta to build: ``(action, side, price, size)``."""
 
 
 class SnapshotDiffer:
@@ -38,11 +53,14 @@ class SnapshotDiffer:
     never goes back, even across ``reset``. Identical snapshots give no deltas.
 
     Shared by the catalog loader and the live data client, so backtests see exactly the deltas live trading does.
-    Levels are ``(price, size)`` floats, already parsed; the caller owns parsing and timestamps.
+    ``diff`` takes levels already parsed to ``(price, size)`` floats (the loader); ``diff_raw_batch`` takes the venue's
+    raw level strings (the live feed) and gives exactly the deltas ``diff`` gives for their parsed floats, parsing
+    only the levels that changed (``_raw_changes``). The caller owns timestamps.
     """
 
     __slots__ = (
-        "_instrument_id", "_heartbeat", "_price_precision", "_size_precision", "_zero_size", "_books", "_sequence",
+        "_instrument_id", "_heartbeat", "_price_precision", "_size_precision", "_zero_size", "_books", "_raw",
+        "_sequence",
     )
 
     def __init__(
@@ -57,7 +75,9 @@ class SnapshotDiffer:
         self._price_precision = price_precision
         self._size_precision = size_precision
         self._zero_size = Quantity(0, size_precision)
+        # The last book: as floats, or as the venue's strings (every price the repr of its float), or both.
         self._books: dict[OrderSide, dict[float, float]] | None = None
+        self._raw: tuple[Side, Side] | None = None
         self._sequence = 0
 
     @classmethod
@@ -71,12 +91,13 @@ class SnapshotDiffer:
 
     def is_unchanged(self, bids: Sequence[Level], asks: Sequence[Level]) -> bool:
         """True when this snapshot equals the previous one (before ``diff`` records it)."""
-        books = self._books
+        books = self._float_books()
         return books is not None and books[OrderSide.BUY] == dict(bids) and books[OrderSide.SELL] == dict(asks)
 
     def reset(self) -> None:
         """Forget the book (e.g. after a reconnect), so the next snapshot is emitted whole as CLEAR + ADDs."""
         self._books = None
+        self._raw = None
 
     def diff(
         self,
@@ -93,15 +114,14 @@ class SnapshotDiffer:
         _check_levels(bids)
         _check_levels(asks)
         new_books = {OrderSide.BUY: dict(bids), OrderSide.SELL: dict(asks)}
-        old_books = self._books
+        old_books = self._float_books()
         if old_books is None:
             deltas = self._snapshot_deltas(new_books, ts_event_ns, ts_init_ns)
         else:
             changes = _book_changes(old_books, new_books)
-            if not changes and self._heartbeat:
-                changes = _heartbeat_change(new_books)
-            deltas = self._build(changes, 0, ts_event_ns, ts_init_ns)
+            deltas = self._changed_deltas(changes, new_books, ts_event_ns, ts_init_ns)
         self._books = new_books
+        self._raw = None
         return deltas
 
     def diff_batch(
@@ -114,6 +134,54 @@ class SnapshotDiffer:
         """``diff`` wrapped as one ``OrderBookDeltas`` event for the data engine; ``None`` when nothing changed."""
         deltas = self.diff(bids, asks, ts_event_ns, ts_init_ns)
         return OrderBookDeltas(self._instrument_id, deltas) if deltas else None
+
+    def diff_raw_batch(
+        self,
+        bids: Sequence[RawLevel],
+        asks: Sequence[RawLevel],
+        ts_event_ns: int,
+        ts_init_ns: int,
+    ) -> OrderBookDeltas | None:
+        """``diff`` of the venue's raw levels, as one ``OrderBookDeltas`` event; ``None`` when nothing changed.
+
+        Validation is ``diff``'s: a level unchanged since the last book was valid then; a new or changed one is
+        parsed and checked here, before anything is stored. When a new price string is not the repr of its float
+        (``_raw_changes``), the whole snapshot is parsed and diffed as floats."""
+        new_raw = ({level.px: level.sz for level in bids}, {level.px: level.sz for level in asks})
+        old_raw = self._raw
+        repeats_a_price = len(new_raw[0]) != len(bids) or len(new_raw[1]) != len(asks)  # each copy is checked
+        changes = None if old_raw is None or repeats_a_price else _raw_changes(old_raw, new_raw)
+        if changes is None:
+            deltas = self.diff(_parsed(bids), _parsed(asks), ts_event_ns, ts_init_ns)
+            if _prices_are_reprs(new_raw[0]) and _prices_are_reprs(new_raw[1]):
+                self._raw = new_raw
+        else:
+            deltas = self._changed_deltas(changes, None, ts_event_ns, ts_init_ns)
+            self._raw = new_raw
+            self._books = None
+        return OrderBookDeltas(self._instrument_id, deltas) if deltas else None
+
+    def _float_books(self) -> dict[OrderSide, dict[float, float]] | None:
+        """The last book as floats; from its strings when only those were kept (exact: each price is a repr)."""
+        if self._books is None and self._raw is not None:
+            bids, asks = self._raw
+            self._books = {
+                OrderSide.BUY: {float(px): float(sz) for px, sz in bids.items()},
+                OrderSide.SELL: {float(px): float(sz) for px, sz in asks.items()},
+            }
+        return self._books
+
+    def _changed_deltas(
+        self,
+        changes: list[Change],
+        new_books: dict[OrderSide, dict[float, float]] | None,
+        ts_event_ns: int,
+        ts_init_ns: int,
+    ) -> list[OrderBookDelta]:
+        """The deltas of a later snapshot; a heartbeat when nothing changed and the differ sends them."""
+        if not changes and self._heartbeat:  # nothing changed: the old book is the new one
+            changes = _heartbeat_change(new_books if new_books is not None else self._float_books())
+        return self._build(changes, 0, ts_event_ns, ts_init_ns)
 
     def _snapshot_deltas(
         self,
@@ -128,43 +196,84 @@ class SnapshotDiffer:
 
     def _build(
         self,
-        changes: list[tuple[BookAction, OrderSide, float, float]],
+        changes: list[Change],
         flags: int,
         ts_event_ns: int,
         ts_init_ns: int,
     ) -> list[OrderBookDelta]:
-        """The deltas; the sequence advances only once all of them are built (a failure leaves it unchanged)."""
-        deltas = []
+        """The deltas; the sequence advances only once all of them are built (a failure leaves it unchanged).
+
+        Attributes are read once per batch, not per delta: this runs for every live book frame."""
+        instrument_id, price_precision = self._instrument_id, self._price_precision
+        size_precision, zero_size, first = self._size_precision, self._zero_size, self._sequence + 1
         last = len(changes) - 1
-        for index, (action, side, price, size) in enumerate(changes):
-            deltas.append(
-                OrderBookDelta(
-                    self._instrument_id,
-                    action,
-                    self._order(action, side, price, size),
-                    flags | RecordFlag.F_LAST if index == last else flags,
-                    self._sequence + index + 1,
-                    ts_event_ns,
-                    ts_init_ns,
+        deltas = [
+            OrderBookDelta(
+                instrument_id,
+                action,
+                None if action == _CLEAR else BookOrder(
+                    side,
+                    Price(price, price_precision),
+                    zero_size if action == _DELETE else Quantity(size, size_precision),
+                    0,
                 ),
+                flags if index != last else flags | _F_LAST,
+                first + index,
+                ts_event_ns,
+                ts_init_ns,
             )
+            for index, (action, side, price, size) in enumerate(changes)
+        ]
         self._sequence += len(deltas)
         return deltas
-
-    def _order(self, action: BookAction, side: OrderSide, price: float, size: float) -> BookOrder | None:
-        if action == BookAction.CLEAR:
-            return None
-        quantity = self._zero_size if action == BookAction.DELETE else Quantity(size, self._size_precision)
-        return BookOrder(side, Price(price, self._price_precision), quantity, 0)
 
 
 def _check_levels(levels: Sequence[Level]) -> None:
     for price, size in levels:
-        if not (0 < price <= PRICE_MAX and 0 < size <= QUANTITY_MAX):  # False for nan and inf as well
-            raise ValueError(f"book level ({price}, {size}) is not a representable positive price and size")
+        _check_level(price, size)
 
 
-def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[tuple[BookAction, OrderSide, float, float]]:
+def _check_level(price: float, size: float) -> None:
+    if not (0 < price <= PRICE_MAX and 0 < size <= QUANTITY_MAX):  # False for nan and inf as well
+        raise ValueError(f"book level ({price}, {size}) is not a representable positive price and size")
+
+
+def _parsed(levels: Sequence[RawLevel]) -> list[Level]:
+    return [(float(level.px), float(level.sz)) for level in levels]
+
+
+def _prices_are_reprs(side: Side) -> bool:
+    """Whether every price string is ``repr`` of its own float (the venue's ``"42304.0"``, ``"0.0123"``).
+
+    Distinct such strings are distinct floats, so a book of them diffs by string exactly as by float."""
+    return all(repr(float(px)) == px for px in side)
+
+
+def _raw_changes(old_raw: tuple[Side, Side], new_raw: tuple[Side, Side]) -> list[Change] | None:
+    """``_book_changes`` of the parsed books, from the strings: only new or changed levels are parsed and checked.
+
+    Exact because every price string of ``old_raw`` is the repr of its float, and so must be each new price
+    (else ``None``: the caller diffs the floats): strings and floats then key the same levels in the same order.
+    A changed size string is compared as a float, as ``_book_changes`` does. Raises ``ValueError`` for a new
+    level that ``diff`` would refuse."""
+    deletes, updates, adds = [], [], []
+    for side, old, new in ((OrderSide.BUY, old_raw[0], new_raw[0]), (OrderSide.SELL, old_raw[1], new_raw[1])):
+        if old == new:
+            continue
+        deletes.extend([(BookAction.DELETE, side, float(px), 0.0) for px in old if px not in new])
+        for px, sz, old_sz in [(px, sz, old.get(px)) for px, sz in new.items() if old.get(px) != sz]:
+            price, size = float(px), float(sz)
+            _check_level(price, size)
+            if old_sz is None:
+                if repr(price) != px:
+                    return None
+                adds.append((BookAction.ADD, side, price, size))
+            elif size != float(old_sz):
+                updates.append((BookAction.UPDATE, side, price, size))
+    return deletes + updates + adds
+
+
+def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[Change]:
     """A no-op UPDATE of the best bid: the venue re-sent an unchanged book, which proves the feed is alive.
 
     Without it a quiet but healthy market looks exactly like a dead feed to every staleness check downstream.
@@ -179,7 +288,7 @@ def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[tuple[
 def _book_changes(
     old_books: dict[OrderSide, dict[float, float]],
     new_books: dict[OrderSide, dict[float, float]],
-) -> list[tuple[BookAction, OrderSide, float, float]]:
+) -> list[Change]:
     """DELETEs, then UPDATEs, then ADDs (both sides each) that take ``old_books`` to ``new_books``."""
     deletes, updates, adds = [], [], []
     for side, new in new_books.items():

@@ -2,9 +2,10 @@
 
 - ``l2Book`` → ``OrderBookDeltas``. Every push is a full snapshot; ``SnapshotDiffer`` (the catalog loader's
   differ) turns it into the ADD/UPDATE/DELETE deltas from the previous one, so the live book, queue positions
-  and fills behave exactly as in a backtest of a recording. The first snapshot of a subscription, and the first
-  after every reconnect or stale-stream resubscribe, is emitted whole (CLEAR + ADDs, ``F_SNAPSHOT``): after a
-  gap only a fresh snapshot is known-good. ``F_LAST`` closes every batch.
+  and fills behave exactly as in a backtest of a recording. Live, it diffs the venue's level strings and parses
+  only the levels that changed (``diff_raw_batch``: the same deltas as the loader's float diff). The first
+  snapshot of a subscription, and the first after every reconnect or stale-stream resubscribe, is emitted whole
+  (CLEAR + ADDs, ``F_SNAPSHOT``): after a gap only a fresh snapshot is known-good. ``F_LAST`` closes every batch.
 - ``bbo`` → ``QuoteTick`` (the venue pushes it when the top changes, as the loaders derive quotes).
 - ``trades`` → ``TradeTick``, deduplicated by ``(time, tid)``; the trades the venue back-fills on subscribing
   that predate the subscription are history and are dropped, as the loaders drop them.
@@ -317,12 +318,13 @@ class HyperliquidDataClient(LiveMarketDataClient):
         stream = self._books.get(book.coin)
         if stream is None:
             return  # a push racing an unsubscribe
-        bids, asks = book.parse_levels()
         ts_event = event_ns(book.time, recv_ns)
         if book.time < stream.last_venue_ms:
+            book.parse_levels()  # a malformed level makes the frame malformed, stale or not
             self._log.warning(f"dropped a stale {book.coin} snapshot (venue time went back)")
             return
-        deltas = stream.differ.diff_batch(bids, asks, ts_event, recv_ns)  # raises before storing a bad book
+        bids, asks = book.levels
+        deltas = stream.differ.diff_raw_batch(bids, asks, ts_event, recv_ns)  # raises before storing a bad book
         stream.last_venue_ms = book.time
         stream.last_applied_s = time.monotonic()
         self._check_lag(book.coin, stream, recv_ns - ms_to_ns(book.time))

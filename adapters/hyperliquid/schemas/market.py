@@ -76,7 +76,10 @@ class ActiveAssetCtx(msgspec.Struct, frozen=True):
     ctx: AssetCtx
 
 
-class BookLevel(msgspec.Struct, frozen=True):
+class BookLevel(msgspec.Struct, frozen=True, gc=False):
+    """Untracked by the garbage collector (it holds only strings and an int, so it can be in no cycle): a book
+    frame decodes 40 of them, which would otherwise count towards the collections that pause the node."""
+
     px: str
     sz: str
     n: int | None = None
