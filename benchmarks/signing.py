@@ -10,9 +10,9 @@ the action dict (msgpack + keccak are included everywhere):
 - eth-account, plain: what the official Python SDK does: ``msgpack.packb``, ``encode_typed_data`` of the
   phantom agent, ``LocalAccount.sign_message``.
 
-The floor is a bare coincurve sign of a keccak of the same bytes (the msgpack + nonce + vault bytes the action
-hash covers): one hash and one signature, against our three hashes (action, phantom agent, EIP-712 digest) and one
-signature. Goal (issue 13): the fast path ≤ 2× that floor, measured in the same run.
+The floor is a bare coincurve sign of a keccak (the same C keccak, ``hashing.py``) of the same bytes (the msgpack +
+nonce + vault bytes the action hash covers): one hash and one signature, against our three hashes (action, phantom
+agent, EIP-712 digest) and one signature. Goal (issue 13): the fast path ≤ 2× that floor, measured in the same run.
 
 Prints the median over several rounds, in µs per call. No assertions: numbers depend on the machine.
 
@@ -37,13 +37,13 @@ import eth_keys  # noqa: E402
 import msgpack  # noqa: E402
 from eth_account import Account  # noqa: E402
 from eth_account.messages import encode_typed_data  # noqa: E402
-from eth_hash.auto import keccak  # noqa: E402
 
 from adapters.hyperliquid.actions import cloid_from_client_order_id  # noqa: E402
 from adapters.hyperliquid.actions import limit_order_wire  # noqa: E402
 from adapters.hyperliquid.actions import order_action  # noqa: E402
 from adapters.hyperliquid.actions import usd_send_action  # noqa: E402
 from adapters.hyperliquid.credentials import HyperliquidSigner  # noqa: E402
+from adapters.hyperliquid.hashing import keccak  # noqa: E402
 from adapters.hyperliquid.signing import USER_SIGNED_TYPES  # noqa: E402
 from adapters.hyperliquid.signing import action_hash  # noqa: E402
 from adapters.hyperliquid.signing import action_msgpack  # noqa: E402

@@ -747,3 +747,18 @@ def test_is_hex_takes_exactly_the_ascii_hex_digits():
 def test_cloids_differ_between_ids():
     cloids = {cloid_from_client_order_id(f"O-{i}") for i in range(1_000)}
     assert len(cloids) == 1_000
+
+
+def test_keccak_is_the_pre_standard_keccak256_not_sha3():
+    """The C backend (``hashing.py``) hashes with Keccak's original padding, as Ethereum and the venue do (SHA3-256
+    of the same bytes differs), and agrees with pycryptodome's, which it replaces."""
+    import hashlib
+
+    from adapters.hyperliquid.hashing import keccak
+
+    empty = bytes.fromhex("c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470")
+    assert keccak(b"") == empty and keccak(b"") != hashlib.sha3_256(b"").digest()
+    from Crypto.Hash import keccak as pycryptodome_keccak  # the backend eth-hash would pick by itself
+
+    typehash = b"Agent(string source,bytes32 connectionId)"
+    assert keccak(typehash) == pycryptodome_keccak.new(digest_bits=256, data=typehash).digest()

@@ -16,7 +16,7 @@ from decimal import Decimal
 from decimal import InvalidOperation
 from typing import Any
 
-from eth_hash.auto import keccak
+from adapters.hyperliquid.hashing import keccak
 
 # --------------------------------------------------------------------------------------------------------------
 # Wire formatting of numbers: the string that is posted is the string that is hashed

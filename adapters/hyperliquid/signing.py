@@ -27,9 +27,9 @@ import coincurve
 import msgspec
 from eth_abi.exceptions import EncodingError
 from eth_account.messages import encode_typed_data
-from eth_hash.auto import keccak
 
 from adapters.hyperliquid.actions import lower_address
+from adapters.hyperliquid.hashing import keccak
 
 
 class InvalidSignatureError(ValueError):
