@@ -10,7 +10,7 @@ ARCHIVE := $(SHARED)/vigil-hypertrace/hyperliquid_samples/hyperliquid-archive/ma
 HL_CSV := $(SHARED)/hl-collector-csv/recordings
 WS26 := $(SHARED)/hftbacktest/examples/hyperliquid/btcusd_20250126.gz
 
-.PHONY: setup backtest test bench day fuzz faults live clean catalogs catalog-binance compare sweep calibrate signals heldout
+.PHONY: setup backtest test bench fingerprint day fuzz faults live clean catalogs catalog-binance compare sweep calibrate signals heldout
 
 $(VENV)/.installed: pyproject.toml
 	PY312=$$(bash scripts/find_python312.sh) && echo "using $$PY312" && "$$PY312" -m venv $(VENV)
@@ -84,6 +84,10 @@ test: setup
 
 bench: $(CATALOG)/.built data/catalog_hl_btc/.built
 	$(PY) benchmarks/backtest_throughput.py --catalog $(CATALOG) --catalog data/catalog_hl_btc
+
+# Identical results across a change: `make fingerprint SAVE=before.json`, change, `make fingerprint COMPARE=before.json`.
+fingerprint: catalogs
+	$(PY) benchmarks/fingerprint.py $(if $(SAVE),--save $(SAVE)) $(if $(COMPARE),--compare $(COMPARE))
 
 # Scale test: the archive hour replayed 24 times (data/scale_test_day_btc) streamed through the full stack.
 day: $(CATALOG)/.built
