@@ -155,14 +155,14 @@ async def test_a_modify_and_a_cancel_of_one_order_in_one_pass_end_cancelled(exch
     assert cloid_of(live, cancelled) not in {o.cloid for o in live.venue_open_orders()}
 
 
-def answer_batch_modify_with(live, statuses: list, reach_venue: bool) -> None:
-    """The client's next ``batchModify`` gets ``statuses`` as its answer: after the venue executed it
+def answer_action_with(live, action_type: str, statuses: list, reach_venue: bool) -> None:
+    """The client's next ``action_type`` action gets ``statuses`` as its answer: after the venue executed it
     (``reach_venue``), or without the venue ever seeing it. Other actions pass through untouched."""
     exchange = live.exec_client._exchange
     post = exchange.post
 
     async def answered(action, batch_length=1, on_sent=None):
-        if action["type"] != "batchModify":
+        if action["type"] != action_type:
             return await post(action, batch_length, on_sent)
         exchange.post = post  # once
         if reach_venue:
@@ -179,7 +179,7 @@ async def test_one_error_for_a_whole_batch_modify_rejects_every_modify(exchange_
     with that error and every order keeps its price, none left PENDING_UPDATE."""
     live, strategy = await manual_node(exchange_factory, node_factory)
     orders = await three_resting_bids(live, strategy)
-    answer_batch_modify_with(live, [ItemStatus(error="Insufficient margin to place order.")], reach_venue=False)
+    answer_action_with(live, "batchModify", [ItemStatus(error="Insufficient margin to place order.")], reach_venue=False)
     bid, _ = touch(live)
     modify_back_to_back(live, strategy, orders, [bid - 15, bid - 35, bid - 55])
     for order in orders:
@@ -197,7 +197,7 @@ async def test_a_batch_modify_status_that_says_neither_oid_nor_error_is_looked_u
     used to be rejected as not applied, the node then holding the old price of an order the venue had moved."""
     live, strategy = await manual_node(exchange_factory, node_factory)
     orders = await three_resting_bids(live, strategy)
-    answer_batch_modify_with(live, ["waitingForFill"] * 3, reach_venue=True)
+    answer_action_with(live, "batchModify", ["waitingForFill"] * 3, reach_venue=True)
     live.exchange.faults.delay(0.5, channel="orderUpdates", count=None, seconds=5)  # the legs' news after the answer
     bid, _ = touch(live)
     prices = [bid - 15, bid - 35, bid - 55]

@@ -27,6 +27,7 @@ from tests.test_adapter_execution import record_actions
 from tests.test_adapter_execution import rest_a_bid
 from tests.test_adapter_execution import settled
 from tests.test_adapter_execution import touch
+from tests.test_batch_modify import answer_action_with
 from tests.test_live_support import exchange_factory  # noqa: F401  (fixture)
 from tests.test_live_support import live_settings
 from tests.test_live_support import node_factory  # noqa: F401  (fixture)
@@ -217,3 +218,18 @@ def test_an_order_the_node_closed_emits_no_second_cancel_unless_a_fill_reopened_
     late = fill_news("0.4", "t1")
     assert reopened.on_fill(late) == [Filled(late)] and not reopened.terminal, "CANCELED -> PARTIALLY_FILLED"
     assert reopened.on_news(news(NewsKind.CANCELED, leg_filled="0.4"), now_s=0.0) == [Canceled(TS)]
+
+
+async def test_an_order_status_naming_neither_oid_nor_error_is_looked_up_at_once(exchange_factory, node_factory):
+    """The venue placed the order but answered with a status that is neither a resting/filled oid nor an error
+    (a bare string): the client looks the order up by its cloid at once. It used to log the status and leave the
+    order SUBMITTED until the stream's news or Nautilus's in-flight check (5 s) came."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    answer_action_with(live, "order", ["waitingForFill"], reach_venue=True)
+    live.exchange.faults.delay(5.0, channel="orderUpdates", count=None, seconds=10)  # no news to fall back on
+    bid, _ = touch(live)
+    order = strategy.limit(OrderSide.BUY, bid - 30)
+    strategy.submit_order(order)
+    accepted = await settled(live, order, OrderStatus.ACCEPTED, timeout_s=2)
+    [resting] = live.venue_open_orders()
+    assert accepted.venue_order_id.value == str(resting.oid) and resting.limit_px == bid - 30

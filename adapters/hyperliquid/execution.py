@@ -566,10 +566,12 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._run(state, state.on_place_answer(None, reason or "order batch refused", ts_now))
             return
         for state, status in zip(states, statuses):
-            if isinstance(status, ItemStatus) and (status.oid is not None or status.error is not None):
+            if _is_readable_item(status):
                 self._run(state, state.on_place_answer(status.oid, status.error, ts_now))
-            else:
-                self._log.warning(f"unexpected order status {status!r} for {state.client_order_id}")
+            else:  # neither an oid nor a refusal: the venue's record decides now, not the in-flight check in 5 s
+                self._log.warning(f"unexpected order status {status!r} for {state.client_order_id}; looking it up")
+                reason = f"unreadable order status {status!r}"
+                self.create_task(self._resolve_unknown(state, reason), log_msg=f"resolve {state.client_order_id}")
 
     async def _resolve_unknown(self, state: OrderState, reason: str) -> None:
         """After a lost answer: the venue's record of the cloid decides; never resubmit. An order the venue does
@@ -830,7 +832,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             for state in states:
                 self._modify_answer(state, None, response.error)
             return
-        statuses = [status if _is_readable_modify(status) else None for status in response.statuses()]
+        statuses = [status if _is_readable_item(status) else None for status in response.statuses()]
         if len(states) > 1 and len(statuses) == 1 and statuses[0] is not None and statuses[0].error is not None:
             for state in states:  # pre-validation answers the whole batch with one error
                 self._modify_answer(state, None, statuses[0].error)
@@ -1519,8 +1521,8 @@ def _refusals(response: ExchangeResponse) -> list[str]:
     return [error for status in response.statuses() if (error := _status_error(status)) is not None]
 
 
-def _is_readable_modify(status: ItemStatus | str) -> bool:
-    """A modify's status says what happened only as a new leg (resting or filled: its oid) or an error."""
+def _is_readable_item(status: ItemStatus | str) -> bool:
+    """An order's or a modify's status says what happened only as an oid (resting or filled) or an error."""
     return isinstance(status, ItemStatus) and (status.oid is not None or status.error is not None)
 
 
