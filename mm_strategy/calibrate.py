@@ -125,21 +125,24 @@ def load_catalog(catalog_path: Path, instrument_id: InstrumentId) -> CatalogData
     return market_data(instruments[0], deltas, trades)
 
 
+def two_sided_books(instrument: Instrument, deltas: Iterable[OrderBookDelta]) -> Iterator[tuple[int, OrderBook]]:
+    """The book after each whole batch of ``deltas`` (the one flagged last) with both sides, and the batch's
+    ``ts_init``: what the actors see. The same ``OrderBook`` is yielded each time, updated in place."""
+    book = OrderBook(instrument.id, BookType.L2_MBP)
+    for delta in deltas:
+        book.apply_delta(delta)
+        if delta.flags & RecordFlag.F_LAST and book.best_bid_price() is not None and book.best_ask_price() is not None:
+            yield delta.ts_init, book
+
+
 def market_data(instrument: Instrument, deltas: Iterable[OrderBookDelta], trades: Iterable[TradeTick]) -> CatalogData:
     """Replay book deltas through a NautilusTrader ``OrderBook`` (best prices after each batch, as the actors see
     the book) and keep the trades that name their aggressor."""
-    book = OrderBook(instrument.id, BookType.L2_MBP)
     ts, bids, asks = [], [], []
-    for delta in deltas:
-        book.apply_delta(delta)
-        if not delta.flags & RecordFlag.F_LAST:
-            continue
-        bid, ask = book.best_bid_price(), book.best_ask_price()
-        if bid is None or ask is None:
-            continue
-        ts.append(delta.ts_init)
-        bids.append(bid.as_double())
-        asks.append(ask.as_double())
+    for ts_init, book in two_sided_books(instrument, deltas):
+        ts.append(ts_init)
+        bids.append(book.best_bid_price().as_double())
+        asks.append(book.best_ask_price().as_double())
     if len(ts) < 2:
         raise CalibrationError(f"{len(ts)} two-sided book update(s) for {instrument.id}, need 2 or more")
     kept = [

@@ -20,12 +20,11 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 from nautilus_trader.model.book import OrderBook
-from nautilus_trader.model.enums import BookType
 from nautilus_trader.model.enums import OrderSide
-from nautilus_trader.model.enums import RecordFlag
 
 from adapters.hyperliquid import loaders
 from adapters.hyperliquid.meta import instrument_for
+from mm_strategy.calibrate import two_sided_books
 from mm_strategy.models.risk import combine_addons_bps
 from mm_strategy.quoting import DepthRules
 from mm_strategy.quoting import QuoteLevel
@@ -54,16 +53,9 @@ def _reference_band_imbalance(book: OrderBook, mid: float, band_bps: float, max_
 def test_capped_band_imbalance_is_bit_identical_on_every_real_book(hl_captures, coin):
     instrument = instrument_for(coin)
     result = loaders.parse_file(hl_captures / f"hl_{coin}_20250903.gz", instrument)
-    book = OrderBook(instrument.id, BookType.L2_MBP)
     checked = 0
-    for delta in result.deltas:
-        book.apply_delta(delta)
-        if not delta.flags & RecordFlag.F_LAST:
-            continue
-        bid, ask = book.best_bid_price(), book.best_ask_price()
-        if bid is None or ask is None:
-            continue
-        mid = (bid.as_double() + ask.as_double()) / 2.0
+    for _, book in two_sided_books(instrument, result.deltas):
+        mid = (book.best_bid_price().as_double() + book.best_ask_price().as_double()) / 2.0
         for band_bps, levels in ((5.0, 5), (0.5, 5), (5.0, 20), (0.2, 3)):
             fast = band_imbalance(book, mid, band_bps, instrument.price_precision, levels)
             assert fast == _reference_band_imbalance(book, mid, band_bps, levels), (checked, band_bps, levels)
