@@ -151,3 +151,19 @@ def test_every_delta_is_the_one_the_plain_constructors_build(archive_btc_hour):
             checked += 1
         assert batch is None or batch.deltas[-1].flags & RecordFlag.F_LAST
     assert checked > 5_000
+
+
+def test_a_heartbeat_names_the_new_frames_first_bid_as_the_float_diff_does():
+    """The same levels re-sent in another order change nothing, and the heartbeat (a no-op UPDATE of the first bid)
+    must name the new frame's first bid on both paths: the string path used to name the old frame's (review)."""
+    instrument_id = InstrumentId.from_str("BTC-USD-PERP.HYPERLIQUID")
+    first = ([BookLevel("100.0", "1.0", 1), BookLevel("99.0", "2.0", 1)], [BookLevel("101.0", "1.0", 1)])
+    reordered = ([BookLevel("99.0", "2.0", 1), BookLevel("100.0", "1.0", 1)], [BookLevel("101.0", "1.0", 1)])
+    floats, strings = SnapshotDiffer(instrument_id, 1, 3, True), SnapshotDiffer(instrument_id, 1, 3, True)
+    for bids, asks in (first, reordered):
+        by_float = floats.diff_batch(
+            [(float(b.px), float(b.sz)) for b in bids], [(float(a.px), float(a.sz)) for a in asks], 1, 1
+        )
+        by_string = strings.diff_raw_batch(bids, asks, 1, 1)
+    assert [str(d.order.price) for d in by_float.deltas] == ["99.0"]
+    assert delta_dicts(by_string.deltas) == delta_dicts(by_float.deltas)

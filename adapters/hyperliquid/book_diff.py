@@ -156,7 +156,7 @@ class SnapshotDiffer:
             if _prices_are_reprs(new_raw[0]) and _prices_are_reprs(new_raw[1]):
                 self._raw = new_raw
         else:
-            deltas = self._changed_deltas(changes, None, ts_event_ns, ts_init_ns)
+            deltas = self._changed_deltas(changes, _best_bid_book(new_raw[0]), ts_event_ns, ts_init_ns)
             self._raw = new_raw
             self._books = None
         return OrderBookDeltas(self._instrument_id, deltas) if deltas else None
@@ -174,13 +174,14 @@ class SnapshotDiffer:
     def _changed_deltas(
         self,
         changes: list[Change],
-        new_books: dict[OrderSide, dict[float, float]] | None,
+        new_books: dict[OrderSide, dict[float, float]],
         ts_event_ns: int,
         ts_init_ns: int,
     ) -> list[OrderBookDelta]:
-        """The deltas of a later snapshot; a heartbeat when nothing changed and the differ sends them."""
-        if not changes and self._heartbeat:  # nothing changed: the old book is the new one
-            changes = _heartbeat_change(new_books if new_books is not None else self._float_books())
+        """The deltas of a later snapshot; a heartbeat (from ``new_books``' first bid) when nothing changed and the
+        differ sends them."""
+        if not changes and self._heartbeat:
+            changes = _heartbeat_change(new_books)
         return self._build(changes, 0, ts_event_ns, ts_init_ns)
 
     def _snapshot_deltas(
@@ -236,6 +237,13 @@ def _check_levels(levels: Sequence[Level]) -> None:
 def _check_level(price: float, size: float) -> None:
     if not (0 < price <= PRICE_MAX and 0 < size <= QUANTITY_MAX):  # False for nan and inf as well
         raise ValueError(f"book level ({price}, {size}) is not a representable positive price and size")
+
+
+def _best_bid_book(bids: Side) -> dict[OrderSide, dict[float, float]]:
+    """The new frame's first bid, all a heartbeat needs (``_heartbeat_change``): the venue may list the same levels
+    in another order, and the float diff names the new frame's first bid, not the old one's."""
+    first = next(iter(bids.items()), None)
+    return {OrderSide.BUY: {} if first is None else {float(first[0]): float(first[1])}}
 
 
 def _parsed(levels: Sequence[RawLevel]) -> list[Level]:
