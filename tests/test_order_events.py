@@ -148,3 +148,14 @@ def test_a_spell_end_read_from_the_kept_fold_is_the_one_a_full_read_gives(monkey
     cancel = _cancel(order, 11.0)
     assert order_events.spell_bounds(cancel, order) is None is fresh(cancel, order)  # after the first fill
     assert order.is_closed and not kept_folds._folds
+
+
+def test_a_fill_after_a_size_only_amendment_is_a_fill_of_its_spell_at_the_placed_price() -> None:
+    """An order amended in size alone keeps the price it was placed at, which the order's initial event holds as a
+    string: compared with the fill's float price it never matched, and every such fill was refused as one of the
+    leg before the amendment (review)."""
+    order, instrument = _order()  # a 49,950 bid accepted at 2 s
+    mids = _mids((0.0, 50_000.0))
+    _update(order, 3.0, quantity="0.00800")
+    spell = resting_spell(_fill(order, instrument, "0.00100", 4.0), order, mids)
+    assert spell.filled and spell.rested_s == 1.0 and spell.ts_ns == 4 * S

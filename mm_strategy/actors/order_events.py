@@ -253,7 +253,7 @@ def spell_bounds(event: SpellEnd, order: Order | None) -> SpellBounds | None:
     if filled and fold.amended and event.last_px.as_double() != px:
         # live, a fill of the leg before an amendment reported after it: not a fill of the spell at the new price
         raise UnusableEvent(f"fill at {event.last_px} while the order rested at {px}: the leg before an amendment")
-    return SpellBounds(fold.started_ns, side_sign(order.side), float(px), filled)
+    return SpellBounds(fold.started_ns, side_sign(order.side), px, filled)
 
 
 class _EventsFold:
@@ -271,7 +271,8 @@ class _EventsFold:
         self.started_ns = 0
         self.filled_before = False
         self.amended = False
-        self.px = order.init_event.options.get("price")
+        placed_px = order.init_event.options.get("price")  # a string in the event's options: compared as a float
+        self.px = None if placed_px is None else float(placed_px)
 
     def up_to(self, events: list, event_id: Any) -> bool:
         """Fold ``events[scanned:]`` up to the one with ``event_id``, which is left out (the next fold starts at it);
