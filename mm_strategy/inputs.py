@@ -27,13 +27,13 @@ side that sheds it in faster: more conservative on both sides. Neither term alon
 a BTC reading (30.1k, 0.128) loses to the prior by 0.009 bp and the skew falls from 1.04 to 0.46 bp/lot; by the
 skew the reading (12.6k, 0.177) loses and the flat half-spread falls by 0.12 bp.
 
-A *fresh* side at the reliability band's edge (``KappaEstimate.*_at_band_edge``: a good market fit that left the
-3× band around the prior, published at the band's edge with the likelihood's A at that κ, ``models/kappa.py``) is
+A *fresh* side at the reliability band's edge (``KappaEstimate.*_at_band_edge``: a good market fit that left the 3×
+band around the prior, published at the band's edge with the likelihood's A at that κ, ``models/kappa.py``) is
 contested the same way: the edge is the plausible κ nearest the fit, but whether it quotes wider than the prior
-depends on where the prior sits on the U. With the priors calibrated from the 2025-09-03 captures, a fit 3.5× steeper than the prior
-quotes wider at the edge than the prior for BTC, tighter for ETH and SOL, whose priors (12.1k, 8.8k) lie well left
-of the bottom (``test_models_kappa``: a fit outside the band). Priced against each other, an out-of-band fit is never
-quoted tighter than the prior: an unreliable curve is no reason to tighten.
+depends on where the prior sits on the U. With the priors calibrated from the 2025-09-03 captures, a fit 3.5×
+steeper than the prior quotes wider at the edge than the prior for BTC, tighter for ETH and SOL, whose priors
+(14.7k, 9.9k) lie well left of the bottom (``test_models_kappa``: a fit outside the band). Priced against each
+other, an out-of-band fit is never quoted tighter than the prior: an unreliable curve is no reason to tighten.
 
 The choice depends on σ, γ (with the position) and the mid, so a contested side (stale, its last curve not the
 prior's) is priced again when they or the multiplier change; a fresh or settled side never is, and fresh cycles
