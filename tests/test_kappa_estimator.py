@@ -1,7 +1,8 @@
 """The market fit's κ and A on draws from its own model (simulated draws, not market data: a statistical property of
 the estimator, ``models/kappa.py``): arrivals whose depth beyond the touch is exponential, rounded up to the next tick
 (BTC's 0.09 bp and SOL's 0.49 bp), three quarters of them at the touch, kept below the 5 bp fit range, with and
-without a dozen stale-mid outliers 9–14 bp out; and a quarter of them on the other half-tick grid.
+without a dozen stale-mid outliers 9–14 bp out; and arrivals whose depth from the mid is exponential, rounded up to
+the half-tick grid of a 1-tick spread or, for a share of them, a 2-tick spread's.
 
 The weighted regression of ln N(>δ) this estimator replaced counted N(>δ) in the range only, so it fell to 0 at 5 bp
 and a shallow curve fitted steep. On these draws (300 arrivals beyond the touch, 200 seeds) its mean κ read, as a
