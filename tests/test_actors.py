@@ -325,10 +325,11 @@ def test_market_data_alone(market_only) -> None:
     kappas = received["KappaEstimate"]
     assert {(k.source, k.book_reason) for k in kappas[:3]} == {("prior", "too_few_updates")}
     assert all(k.own_fill_count == 0 for k in kappas)
-    # measured in these 10 minutes: the bid side fits from about 6 minutes on (349 of 908), the ask side never does
+    # measured in these 10 minutes: the bid side fits from about 6 minutes on (129 of 908; 349 when the 2-tick
+    # spreads' crossings at their own touch were read as depth beyond the 1-tick touch), the ask side never does
     assert {k.source for k in kappas} == {"prior", "bid:book_crossings,ask:prior"}
     fitted = [k for k in kappas if k.source != "prior"]
-    assert len(fitted) > 200 and all(k.kappa_bid != 20_000.0 and k.book_reason != "ok" for k in fitted)
+    assert len(fitted) > 100 and all(k.kappa_bid != 20_000.0 and k.book_reason != "ok" for k in fitted)
     assert all(
         (k.kappa_bid, k.kappa_ask, k.a_per_s_bid, k.a_per_s_ask) == (20_000.0, 20_000.0, 0.03, 0.03)
         for k in kappas if k.source == "prior"

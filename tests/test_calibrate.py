@@ -53,14 +53,14 @@ def test_archive_hour_priors_from_book_crossings(archive_catalog, capsys) -> Non
     code, out, err = run(capsys, "--catalog", str(archive_catalog), "--instrument", BTC)
     assert code == 0
     priors = InstrumentPriors(**json.loads(out)["priors"])  # the block is the config's top-level "priors"
-    # no trades: the pooled book-crossing curve, κ 15× and A 1/24 of the seed's 2,500 and 0.8/s (the truncated
+    # no trades: the pooled book-crossing curve, κ 10× and A 1/44 of the seed's 2,500 and 0.8/s (the truncated
     # likelihood in half-ticks; with 0.02 bp bins and cells between consecutive depths κ 32,700, A 0.0312, R² 0.617;
     # the regression read κ 21,600, A 0.0203, R² 0.893: its least-squares line followed these crossings' heavier
-    # tail, the likelihood the bulk near the touch, and its R² against that curve is lower: 0.396 now that the
-    # 2-tick spreads' crossings one tick out are read as beyond the 1-tick spreads' touch in cells a tick deep);
-    # σ: realised 4.18–4.27e-5 at 10–60 s (DESIGN §5: 4.2e-5), its median
-    assert priors == InstrumentPriors(kappa_per_frac=37_000.0, a_per_s=0.0328, sigma_frac_per_sqrt_s=4.26e-5)
-    assert "curve (book_crossings, both sides pooled): κ 37,018 (1/κ 0.270 bp), A 0.0328/s, R² 0.396" in err
+    # tail, the likelihood the bulk near the touch, and its R² against that curve is lower: 0.734, 0.396 when the
+    # 2-tick spreads' crossings one tick out, at their own touch, were read as beyond the 1-tick spreads' touch, κ
+    # 37,018, A 0.0328); σ: realised 4.18–4.27e-5 at 10–60 s (DESIGN §5: 4.2e-5), its median
+    assert priors == InstrumentPriors(kappa_per_frac=25_000.0, a_per_s=0.018, sigma_frac_per_sqrt_s=4.26e-5)
+    assert "curve (book_crossings, both sides pooled): κ 24,997 (1/κ 0.400 bp), A 0.0180/s, R² 0.734" in err
     # the tick the book actually moves by (5 significant figures: 1 USD), and the spread, 2 ticks (DESIGN §9)
     assert "tick in the book 1 (0.234 bp; instrument increment 0.1)" in err
     assert "spread (time-weighted median) 0.468 bp = 2.00 ticks" in err
@@ -72,8 +72,8 @@ def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, c
     assert code == 0
     # A over the 241 s with a fresh mid, not the 9 minutes with their 250 s and 51 s outages (it read 0.0492);
     # κ and A of the truncated likelihood in half-ticks (with 0.02 bp bins 12,100 and 0.1; the regression, biased
-    # steep by the 5 bp range, read 15,600 and 0.111)
-    expected = {"kappa_per_frac": 14_700.0, "a_per_s": 0.0983, "sigma_frac_per_sqrt_s": 9.39e-5}
+    # steep by the 5 bp range, read 15,600 and 0.111; 14,700 and 0.0983 with the 2-tick spreads' touch read as depth)
+    expected = {"kappa_per_frac": 13_900.0, "a_per_s": 0.0923, "sigma_frac_per_sqrt_s": 9.39e-5}
     assert json.loads(out) == {"priors": expected}
     assert "curve (trades, both sides pooled)" in err and "bid book_crossings" in err  # both sources shown per side
     # 9 minutes, of which 241 s live: priors, but rough ones, and the command says so (reviewer)

@@ -31,22 +31,29 @@ Market fit, from arrivals: an arrival is an aggressive move that reached some de
   Before the first book with a spread there is no grid and arrivals are not counted.
 - ``fit_survival``: each occupied k is one depth x_k, its arrivals' mean (k₁ the shallowest, n_k arrivals), x_k/k
   its half-tick. An arrival seen at x_k went beyond the previous depth of its grid and not beyond x_k: its
-  exponential depth lies in the cell (x_k − tick, x_k], clipped at the touch x₁ (interval-censored). Depths fall on
-  two interleaved grids, odd half-ticks while the spread is 1 tick and even ones otherwise (SOL: 19 of 70 arrivals
+  exponential depth lies in the cell (x_k − tick, x_k], clipped at its grid's touch (interval-censored). Depths fall
+  on two interleaved grids, odd half-ticks while the spread is 1 tick and even ones otherwise (SOL: 19 of 70 arrivals
   beyond the touch on even ones), so the cell is a tick deep, not the gap to the previous occupied depth: that read
   an arrival 3 half-ticks out after one at 2 as in (2, 3] where it lies in (1, 3] (κ −17 % to −28 % on SOL's tick,
   draws from the model with a quarter on the other grid; ``tests/test_kappa_estimator.py``).
 - The shallowest depth x₁ (the touch) is the origin: by memorylessness the depth beyond x₁ of the N' arrivals that
-  went beyond it is exponential with the same κ, whatever the mass at x₁, which is left out (the kink above).
+  went beyond it is exponential with the same κ, whatever the mass at x₁, which is left out (the kink above). The
+  other grid's shallowest depth, x₁ + ½ tick (k₁ + 1: the touch of a 2-tick spread when x₁ is a 1-tick spread's), is
+  that grid's touch, left out the same way, and the grid's depths are measured beyond it (its origin o = ½ tick
+  beyond x₁; o = 0 on the touch's grid). Nothing on that grid was left out at x₁, and its shallowest depth holds
+  depths from the mid in (0, 1 tick], not (½ tick, 1 tick]: conditioning it on D > x₁ as the touch's grid counted
+  the 2-tick spreads' touch prints as depth beyond the touch, κ +3 % to +24 % and A up to +46 % on draws from the
+  model itself with 10–50 % of the arrivals during 2-tick spreads (0.99–1.01 with its own touch).
 - The fit covers the near range where we quote, depths below ``max_depth_bps`` (5 bp: 4–10 characteristic depths
   of BTC, ETH and SOL, whose 1/κ is 0.6–1.0 bp); deeper arrivals are left out of κ and A alike (hftbacktest refits
   "the nearest range" too). The far tail is not exponential: sweeps measured from a mid up to 1.2 s stale put a
   dozen ETH taker orders 9–14 bp out on 2025-09-03, which as survivors floor N(>δ) and drag the ask's κ from 14.5k
   to 1.4k. The likelihood is conditioned on the range instead, so a shallow curve is not fitted steep (the
   regression this replaced counted N(>δ) in the range only, falling to 0 at 5 bp: +81 % on κ 3,000 drawn from the
-  model, +33 % on 5,000). Each grid g's range ends at its last depth below ``max_depth_bps``, W_g beyond the touch
+  model, +33 % on 5,000). Each grid g's range ends at its last depth below ``max_depth_bps``, W_g beyond its touch
   (known from the tick; the deepest depth seen, where it lies further, as when the mid moved), and N'_g of the
-  arrivals beyond the touch are on it. With u = x − x₁ and cells (a_k, a_k + h_k]:
+  arrivals beyond its touch are on it. With u = x − x₁ − o_g and cells (a_k, a_k + h_k] (both beyond the grid's
+  touch, W_g too):
       ℓ(κ) = Σ n_k·ln(e^(−κa_k) − e^(−κ(a_k+h_k))) − Σ_g N'_g·ln(1 − e^(−κW_g))
       ℓ'(κ) = −Σ n_k·a_k + Σ n_k·h_k/(e^(κh_k) − 1) − Σ_g N'_g·W_g/(e^(κW_g) − 1) = 0.
   ℓ'(0+) = Σ_g N'_g·W_g/2 − Σ n_k·(a_k + h_k/2) must be > 0 (depths that fall off over the range; else no fit) and
@@ -55,14 +62,15 @@ Market fit, from arrivals: an arrival is an aggressive move that reached some de
   range known, draws from the model read 0.98–1.01 of κ at 300 arrivals beyond the touch and 0.99–1.02 at 60.
   A continuous truncated-exponential density on the quantised depths reads the rounding up to the next tick as
   depth: −5 % to −12 % on BTC's ticks, −25 % to −47 % on SOL's.
-- A: the count beyond the touch over the range's share of the curve, N(>x₁) = Σ_g N'_g/(1 − e^(−κW_g));
+- A: the count beyond each grid's touch over the range's share of the curve, taken back to x₁,
+  N(>x₁) = Σ_g N'_g·e^(κo_g)/(1 − e^(−κW_g));
   N₀ = N(>x₁)·e^(κx₁) and A = N₀/T (λ(δ) = N(>δ)/T). ``min_survivors`` and 3 points: a fit needs 3 survival points,
   occupied depths with ≥ ``min_survivors`` arrivals beyond them in the range, as the regression's rule was.
 - R²: weighted (by N) R² of those points ln N(>x_j) against the fitted count beyond x_j in the range,
-  ln Σ_g N'_g·(e^(−κu_j) − e^(−κW_g))/(1 − e^(−κW_g)), 1 − SS_res/SS_tot clamped to [0, 1]: the regression's R²
-  (the share of ln N's spread the curve explains) measured against the likelihood's curve instead of the
-  least-squares line, so it is lower where the survival is not exponential (the archive hour's crossings,
-  heavier-tailed: 0.40 pooled, was 0.89).
+  ln Σ_g N'_g·(e^(−κ·(u_j − o_g)⁺) − e^(−κW_g))/(1 − e^(−κW_g)), u_j = x_j − x₁, 1 − SS_res/SS_tot clamped to
+  [0, 1]: the regression's R² (the share of ln N's spread the curve explains) measured against the likelihood's
+  curve instead of the least-squares line, so it is lower where the survival is not exponential (the archive hour's
+  crossings, heavier-tailed: 0.73 pooled, was 0.89).
 - A depth must exceed ``MIN_DEPTH_FRAC``: prints and best prices exactly at the mid read 1e-16 through rounding.
 - Source per side: trades when the window holds ≥ ``min_updates`` trade arrivals on that side, else crossings.
   Per-event work is O(1) (a histogram increment, the window's expiry and the tick's sliding minimum); the fit runs
@@ -92,21 +100,23 @@ Own refinement, from our own resting spells (fills **and** non-fills, at the dep
 
 Measured with the defaults (``python -m mm_strategy.calibrate``, whole file, both sides pooled; the online model's
 600 s windows per side in the kappa tests):
-- archive hour 2024-01-01 (BTC 42.7k, no trades): book crossings, κ 37.0k, A 0.033/s, R² 0.40 (bid 31.3k/0.042,
-  ask 62.2k/0.028); heavier-tailed than an exponential, so the likelihood follows the bulk near the touch where the
+- archive hour 2024-01-01 (BTC 42.7k, no trades): book crossings, κ 25.0k, A 0.018/s, R² 0.73 (bid 20.5k/0.023,
+  ask 48.0k/0.017); heavier-tailed than an exponential, so the likelihood follows the bulk near the touch where the
   regression's line followed the tail (21.6k, R² 0.89). Its spread is mostly 2 ticks: most crossings are one tick
-  past a mid on the tick grid, on the even half-ticks, one half-tick beyond the 1-tick spreads' touch, and their
-  own excess at one tick reads as depth (R² 0.62 with the 0.02 bp bins). Online, 46 % of side-readings pass their
-  checks once the window is full (R² p10 0.49, κ 19k–70k p10–p90): a 600 s window holds only 10–60 crossings a
-  side, a few ticks deep;
-- 2025-09-03, 9 min with trades (A over the observed seconds): BTC κ 16.0k, A 0.15/s, R² 0.98; ETH κ 14.7k,
-  A 0.098/s, R² 0.96; SOL κ 9.9k, A 0.19/s, R² 0.93. Replayed from their start, a reading a second, the first
+  past a mid on the tick grid, at the 2-tick spreads' touch, which fills no quote there and is left out; read as
+  depth beyond the 1-tick spreads' touch they made that touch's kink (κ 37.0k, A 0.033/s, R² 0.40; bid 31.3k/0.042,
+  ask 62.2k/0.028). Online, 29 % of side-readings pass their checks once the window is full (R² p10 0.45, κ
+  14k–69k p10–p90): a 600 s window holds only 10–60 crossings a side, most at a touch, and half the side-readings
+  have fewer than 3 depths beyond the touches (46 % passed with that touch read as depth);
+- 2025-09-03, 9 min with trades (A over the observed seconds): BTC κ 15.7k, A 0.15/s, R² 0.97; ETH κ 13.9k,
+  A 0.092/s, R² 0.94; SOL κ 8.1k, A 0.16/s, R² 0.96 (16.0k/0.149, 14.7k/0.098, 9.9k/0.186 with the 2-tick
+  spreads' touch read as depth). Replayed from their start, a reading a second, the first
   ones have too few arrivals or no fit (BTC 85, ETH 111, SOL 148 of ~385 side-readings) and none is at the band's
   edge (with the 0.02 bp bins, read at every event, the first 45 s held band-edge readings: SOL's ask 17, κ
   1.39k–1.93k on 3–4 points, ETH 49, BTC 35); every reading after the first 2 minutes is a trade fit on both sides
   and passes its checks (with the 0.02 bp bins SOL's bid failed its first 18 of 99, κ 1.2k on 4 depths beyond the
   touch).
-So κ is 4–15× the seed's 2,500 and A 5–24× below its 0.8/s.
+So κ is 3–10× the seed's 2,500 and A 5–44× below its 0.8/s.
 """
 
 from __future__ import annotations
@@ -197,23 +207,27 @@ class KappaParams:
 
 class SurvivalFit(msgspec.Struct, frozen=True):
     """N(>δ) = e^ln_n0·e^(−kappa·δ), the truncated likelihood's curve; r2 over its `points` survival points;
-    A = e^ln_n0 / span. `touch_frac` (x₁) and `truncations`, (N'_g, W_g) per depth grid, are what ln N₀ is made of,
-    kept so the same formula gives N₀ at another κ (`ln_n0_at`: the band's edge, ``KappaModel._side``)."""
+    A = e^ln_n0 / span. `touch_frac` (x₁) and `truncations`, (N'_g, o_g, W_g) per depth grid (its arrivals beyond its
+    touch, the touch's depth beyond x₁ and the range's width beyond the touch), are what ln N₀ is made of, kept so the
+    same formula gives N₀ at another κ (`ln_n0_at`: the band's edge, ``KappaModel._side``)."""
 
     ln_n0: float
     kappa_per_frac: float
     r2: float
     points: int
     touch_frac: float
-    truncations: tuple[tuple[int, float], ...]
+    truncations: tuple[tuple[int, float, float], ...]
 
     def ln_n0_at(self, kappa_per_frac: float) -> float:
-        """ln N₀ of the maximum-likelihood curve given κ: N₀ = e^(κx₁)·Σ_g N'_g/(1 − e^(−κW_g))."""
+        """ln N₀ of the maximum-likelihood curve given κ: N₀ = e^(κx₁)·Σ_g N'_g·e^(κo_g)/(1 − e^(−κW_g))."""
         return _ln_n0(self.truncations, self.touch_frac, kappa_per_frac)
 
 
-def _ln_n0(truncations: Sequence[tuple[int, float]], touch_frac: float, kappa_per_frac: float) -> float:
-    beyond_touch = sum(n / -math.expm1(-kappa_per_frac * width) for n, width in truncations)  # N(>x₁)
+def _ln_n0(truncations: Sequence[tuple[int, float, float]], touch_frac: float, kappa_per_frac: float) -> float:
+    # N(>x₁): each grid's count beyond its touch, N'_g/(1 − e^(−κW_g)), taken back to x₁ by e^(κo_g) (1 on the
+    # touch's grid, so one grid's N₀ is the same float as before the other grid had a touch of its own)
+    beyond_touch = sum(n * math.exp(kappa_per_frac * origin) / -math.expm1(-kappa_per_frac * width)
+                       for n, origin, width in truncations)
     return math.log(beyond_touch) + kappa_per_frac * touch_frac
 
 
@@ -322,10 +336,11 @@ def survival_fit(
 
     `occupied`: the depths holding arrivals in half-ticks (k ≥ 1), ascending; `counts[k]` arrivals k half-ticks deep
     with depths summing to `depth_sums[k]` (price fractions); `total` arrivals in all. Each occupied k is one depth
-    x_k, its arrivals' mean, and x_k/k its half-tick as a fraction. None with fewer than 3 survival points (occupied
-    depths with at least `min_survivors` arrivals beyond them, the old fit's rule) or when the depths beyond the
-    shallowest do not fall off over the range (ℓ'(0+) ≤ 0: no κ > 0 maximises the likelihood, and
-    A = N'·e^(κx₁)/(1 − e^(−κW)) grows without bound as κ → 0).
+    x_k, its arrivals' mean, and x_k/k its half-tick as a fraction; the shallowest, k₁, and k₁ + 1 are the two
+    grids' touches, whose arrivals fill no quote there and are left out. None with fewer than 3 survival points
+    (occupied depths with at least `min_survivors` arrivals beyond them, the old fit's rule) or when the depths beyond
+    the touches do not fall off over the range (ℓ'(0+) ≤ 0: no κ > 0 maximises the likelihood, and
+    A = Σ_g N'_g·e^(κ(x₁+o_g))/(1 − e^(−κW_g)) grows without bound as κ → 0).
 
     O(occupied depths) per likelihood evaluation, a handful of evaluations (bracketed Newton, `_solve_kappa`): this
     runs at the estimate after every arrival a window gains or loses, so Newton starts from `kappa_start`, the
@@ -333,9 +348,15 @@ def survival_fit(
     """
     if len(occupied) < 3:
         return None
+    k1 = occupied[0]
+    if occupied[1] == k1 + 1:  # the other grid's touch: left out as the touch's arrivals are
+        total -= counts[k1 + 1]
+        occupied = [k1, *occupied[2:]]
+        if len(occupied) < 3:
+            return None
     depths = [depth_sums[k] / counts[k] for k in occupied]
     x1 = depths[0]
-    beyond = total - counts[occupied[0]]  # N': arrivals beyond the shallowest depth, in range
+    beyond = total - counts[k1]  # N': arrivals beyond each grid's touch, in range
     points = 0
     left = beyond
     for k in occupied[1:]:  # survival points, the shallowest ones: ≥ min_survivors arrivals beyond each
@@ -345,40 +366,42 @@ def survival_fit(
         left -= counts[k]
     if points < 3:
         return None
-    # each depth's cell (x_k − tick, x_k] clipped at the touch, measured from it as (a, a + h]: with 3 points the
-    # deepest depth is ≥ 3 half-ticks beyond the touch, so some a > 0 and ℓ'(∞) = −Σ n·a < 0
-    k1 = occupied[0]
+    # each depth's cell (x_k − tick, x_k] clipped at its grid's touch, measured from it as (a, a + h]: the touch's
+    # grid from x₁, the other from x₁ + ½ tick. With 3 points the deepest depth is ≥ 3 half-ticks beyond x₁, so some
+    # a > 0 and ℓ'(∞) = −Σ n·a < 0
+    half_tick = x1 / k1
+    origins = (0.0, half_tick)  # per grid (0: the touch's), its touch beyond x₁
     cells = []
     lower_sum = excess_sum = 0.0
     n_other = 0  # arrivals on the other half-tick grid than the touch's
-    deepest = [0.0, 0.0]  # per grid (0: the touch's), the deepest u seen
+    deepest = [0.0, 0.0]  # per grid, the deepest u seen
     for j in range(1, len(occupied)):
         k, x = occupied[j], depths[j]
-        a = x * (k - 2) / k - x1
+        grid = (k - k1) & 1
+        origin = origins[grid]
+        a = x * (k - 2) / k - x1 - origin
         if a < 0.0:  # max(a, 0.0) without the call
             a = 0.0
-        u = x - x1
+        u = x - x1 - origin
         n = counts[k]
         h = u - a
         nh = n * h
         cells.append((h, nh, nh * h))
         lower_sum += n * a
         excess_sum += n * u
-        grid = (k - k1) & 1
         n_other += n * grid
         if u > deepest[grid]:
             deepest[grid] = u
     # each grid's range ends at its last depth below max_depth (its arrivals' u ≤ W_g): known from the tick, where
     # the deepest depth seen stops short of it (−7 % on κ at 60 arrivals on BTC's ticks)
-    half_tick = x1 / k1
     k_last = math.ceil(max_depth_frac / half_tick) - 1  # k·half_tick < max_depth
     truncations = []
     for grid, n in ((0, beyond - n_other), (1, n_other)):
         if n:
             k_end = k_last if (k_last - k1) & 1 == grid else k_last - 1
-            truncations.append((n, max((k_end - k1) * half_tick, deepest[grid])))
+            truncations.append((n, origins[grid], max((k_end - k1 - grid) * half_tick, deepest[grid])))
     # ℓ'(0+) = Σ_g N'_g·W_g/2 − Σ n·(a + h/2) ≤ 0: no decay over the range
-    if lower_sum + excess_sum >= sum(n * width for n, width in truncations):
+    if lower_sum + excess_sum >= sum(n * width for n, _, width in truncations):
         return None
     kappa = _solve_kappa(cells, truncations, lower_sum, kappa_start or beyond / excess_sum)
     ln_n0 = _ln_n0(truncations, x1, kappa)
@@ -414,7 +437,7 @@ def _score(kappa: float, cells: Sequence[tuple[float, float, float]], ranges: Se
     return g, c
 
 
-def _solve_kappa(cells: Sequence[tuple[float, float, float]], truncations: Sequence[tuple[int, float]],
+def _solve_kappa(cells: Sequence[tuple[float, float, float]], truncations: Sequence[tuple[int, float, float]],
                  lower_sum: float, start: float) -> float:
     """The root of ℓ'(κ), which is > 0 at 0+ (checked by the caller) and −Σ n·a < 0 as κ → ∞ (arrivals more than a
     tick beyond the touch: 3 points): Newton from `start` (the window's previous κ, else the untruncated continuous
@@ -422,7 +445,7 @@ def _solve_kappa(cells: Sequence[tuple[float, float, float]], truncations: Seque
     upper end) when a step would leave it or the curvature is not negative."""
     lo, hi = 0.0, math.inf
     kappa = start
-    ranges = [(width, n * width, n * width * width) for n, width in truncations]
+    ranges = [(width, n * width, n * width * width) for n, _, width in truncations]
     for _ in range(_NEWTON_MAX_ITER):
         g, c = _score(kappa, cells, ranges, lower_sum)
         if g == 0.0:
@@ -441,18 +464,19 @@ def _solve_kappa(cells: Sequence[tuple[float, float, float]], truncations: Seque
 
 
 def _r2_in_range(counts: Sequence[int] | dict[int, int], occupied: Sequence[int], depths: Sequence[float],
-                 points: int, kappa: float, truncations: Sequence[tuple[int, float]]) -> float:
+                 points: int, kappa: float, truncations: Sequence[tuple[int, float, float]]) -> float:
     """Weighted R² (weights N, clamped to [0, 1]) of the survival points ln N(>x_j) in the range against the fitted
-    curve's count beyond x_j in the range, ln Σ_g N'_g·(e^(−κu_j) − e^(−κW_g))⁺/(1 − e^(−κW_g)), u_j = x_j − x₁:
+    curve's count beyond x_j in the range, ln Σ_g N'_g·(e^(−κ·(u_j − o_g)⁺) − e^(−κW_g))⁺/(1 − e^(−κW_g)),
+    u_j = x_j − x₁ (all of a grid's arrivals are beyond a point short of its touch):
     1 − SS_res/SS_tot about the weighted mean, the share of the points' spread the curve explains, as the old
     regression's R² was."""
     x1 = depths[0]
-    left = sum(n for n, _ in truncations)
-    # per grid (one or two): N'_g, e^(−κW_g) and 1 − e^(−κW_g), the same at every point. The count beyond is the two
-    # grids' terms added once, the float sum() gave them; a grid with no arrivals adds +0.0, which changes nothing
-    (n0, tail0, share0), (n1, tail1, share1) = [
-        (n, math.exp(-kappa * width), -math.expm1(-kappa * width)) for n, width in truncations
-    ] + [(0, 0.0, 1.0)] * (2 - len(truncations))
+    left = sum(n for n, _, _ in truncations)
+    # per grid (one or two): N'_g, o_g, e^(−κW_g) and 1 − e^(−κW_g), the same at every point. The count beyond is the
+    # two grids' terms added once, the float sum() gave them; a grid with no arrivals adds +0.0, which changes nothing
+    (n0, origin0, tail0, share0), (n1, origin1, tail1, share1) = [
+        (n, origin, math.exp(-kappa * width), -math.expm1(-kappa * width)) for n, origin, width in truncations
+    ] + [(0, 0.0, 0.0, 1.0)] * (2 - len(truncations))
     log, exp = math.log, math.exp
     weights = [left]  # N(>x_j) in the range, the survival points' counts
     for k in occupied[1:points]:
@@ -461,8 +485,9 @@ def _r2_in_range(counts: Sequence[int] | dict[int, int], occupied: Sequence[int]
     ys = [log(w) for w in weights]
     fits = []
     for x in depths[:points]:
-        decayed = exp(-kappa * (x - x1))
-        d0, d1 = decayed - tail0, decayed - tail1
+        u = x - x1
+        d0 = exp(-kappa * (u - origin0 if u > origin0 else 0.0)) - tail0
+        d1 = exp(-kappa * (u - origin1 if u > origin1 else 0.0)) - tail1
         fits.append(log(n0 * (0.0 if d0 < 0.0 else d0) / share0 + n1 * (0.0 if d1 < 0.0 else d1) / share1))
     # the sums as before, of lists (sum() adds the same terms in the same order, compensated)
     total_w = sum(weights)
