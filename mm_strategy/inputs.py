@@ -32,7 +32,7 @@ band around the prior, published at the band's edge with the likelihood's A at t
 contested the same way: the edge is the plausible κ nearest the fit, but whether it quotes wider than the prior
 depends on where the prior sits on the U. With the priors calibrated from the 2025-09-03 captures, a fit 3.5×
 steeper than the prior quotes wider at the edge than the prior for BTC, tighter for ETH and SOL, whose priors
-(14.7k, 9.9k) lie well left of the bottom (``test_models_kappa``: a fit outside the band). Priced against each
+(13.9k, 8.1k) lie well left of the bottom (``test_models_kappa``: a fit outside the band). Priced against each
 other, an out-of-band fit is never quoted tighter than the prior: an unreliable curve is no reason to tighten.
 
 The choice depends on σ, γ (with the position) and the mid, so a contested side (stale, its last curve not the
