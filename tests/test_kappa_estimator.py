@@ -19,6 +19,7 @@ import pytest
 
 from mm_strategy.models.kappa import ArrivalDepths
 from mm_strategy.models.kappa import KappaParams
+from mm_strategy.models.kappa import SurvivalFit
 
 BP = 1e-4
 PARAMS = KappaParams()
@@ -38,17 +39,23 @@ def model_draw(rng: np.random.Generator, kappa: float, n_beyond: int, coin: str,
     return depths
 
 
+def window_fit(depths: np.ndarray, half_tick: float) -> SurvivalFit:
+    """The fit of one draw's depths (fractions) put through a window as the model keeps one (the 5 bp range)."""
+    window = ArrivalDepths(1e6, PARAMS.max_depth_bps)
+    for depth in depths:
+        window.add(0, float(depth), half_tick)
+    fit = window.fit(PARAMS.min_survivors)
+    assert fit is not None
+    return fit
+
+
 def fit_draws(kappa: float, n_beyond: int, coin: str, outliers: int) -> tuple[np.ndarray, np.ndarray]:
     """κ̂/κ and N̂(>touch)/n over the seeds: each draw through a window as the model keeps one (the 5 bp range)."""
     rng = np.random.default_rng(7)
     touch = TICKS_BP[coin][0] * BP  # half a tick
     kappa_ratio, beyond_ratio = [], []
     for _ in range(SEEDS):
-        window = ArrivalDepths(1e6, PARAMS.max_depth_bps)
-        for depth in model_draw(rng, kappa, n_beyond, coin, outliers):
-            window.add(0, float(depth), touch)
-        fit = window.fit(PARAMS.min_survivors)
-        assert fit is not None
+        fit = window_fit(model_draw(rng, kappa, n_beyond, coin, outliers), touch)
         kappa_ratio.append(fit.kappa_per_frac / kappa)
         beyond_ratio.append(math.exp(fit.ln_n0 - fit.kappa_per_frac * touch) / n_beyond)
     return np.array(kappa_ratio), np.array(beyond_ratio)
@@ -94,11 +101,7 @@ def fit_two_spread_draws(kappa: float, half_tick: float, two_tick_share: float, 
     rng = np.random.default_rng(11)
     kappa_ratio, a_ratio = [], []
     for _ in range(SEEDS):
-        window = ArrivalDepths(1e6, PARAMS.max_depth_bps)
-        for depth in two_spread_draw(rng, kappa, half_tick, two_tick_share, n):
-            window.add(0, float(depth), half_tick)
-        fit = window.fit(PARAMS.min_survivors)
-        assert fit is not None
+        fit = window_fit(two_spread_draw(rng, kappa, half_tick, two_tick_share, n), half_tick)
         kappa_ratio.append(fit.kappa_per_frac / kappa)
         a_ratio.append(math.exp(fit.ln_n0) / n)
     return np.array(kappa_ratio), np.array(a_ratio)
