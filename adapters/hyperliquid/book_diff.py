@@ -119,7 +119,9 @@ class SnapshotDiffer:
             deltas = self._snapshot_deltas(new_books, ts_event_ns, ts_init_ns)
         else:
             changes = _book_changes(old_books, new_books)
-            deltas = self._changed_deltas(changes, new_books, ts_event_ns, ts_init_ns)
+            if not changes and self._heartbeat:
+                changes = _heartbeat_change(new_books)
+            deltas = self._build(changes, 0, ts_event_ns, ts_init_ns)
         self._books = new_books
         self._raw = None
         return deltas
@@ -156,7 +158,9 @@ class SnapshotDiffer:
             if _prices_are_reprs(new_raw[0]) and _prices_are_reprs(new_raw[1]):
                 self._raw = new_raw
         else:
-            deltas = self._changed_deltas(changes, _best_bid_book(new_raw[0]), ts_event_ns, ts_init_ns)
+            if not changes and self._heartbeat:  # built only then: the new frame's first bid, as ``diff`` names
+                changes = _heartbeat_change(_best_bid_book(new_raw[0]))
+            deltas = self._build(changes, 0, ts_event_ns, ts_init_ns)
             self._raw = new_raw
             self._books = None
         return OrderBookDeltas(self._instrument_id, deltas) if deltas else None
@@ -170,19 +174,6 @@ class SnapshotDiffer:
                 OrderSide.SELL: {float(px): float(sz) for px, sz in asks.items()},
             }
         return self._books
-
-    def _changed_deltas(
-        self,
-        changes: list[Change],
-        new_books: dict[OrderSide, dict[float, float]],
-        ts_event_ns: int,
-        ts_init_ns: int,
-    ) -> list[OrderBookDelta]:
-        """The deltas of a later snapshot; a heartbeat (from ``new_books``' first bid) when nothing changed and the
-        differ sends them."""
-        if not changes and self._heartbeat:
-            changes = _heartbeat_change(new_books)
-        return self._build(changes, 0, ts_event_ns, ts_init_ns)
 
     def _snapshot_deltas(
         self,
