@@ -679,7 +679,7 @@ class GLFTMarketMaker(Strategy):
         self._notes.amend_by_id.pop(coid, None)
         self._notes.modify_refused.add(coid)
         if _is_rate_limit(event.reason):
-            self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), "rate_limit"))
+            self._venue_error(event, "rate_limit")
 
     def on_order_canceled(self, event: OrderCanceled) -> None:
         self._forget(event.client_order_id.value)
@@ -693,14 +693,17 @@ class GLFTMarketMaker(Strategy):
         self._forget(event.client_order_id.value)
         if event.due_post_only:
             return  # the book moved under a post-only order: normal for a maker, not an error
-        kind = "rate_limit" if _is_rate_limit(event.reason) else "reject"
-        self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), kind))
+        self._venue_error(event, "rate_limit" if _is_rate_limit(event.reason) else "reject")
 
     def on_order_denied(self, event: OrderDenied) -> None:
         """Refused before it left the node (NautilusTrader's risk engine): counted like a venue rejection."""
         self._forget(event.client_order_id.value)
-        kind = "rate_limit" if _is_rate_limit(event.reason) else "reject"
-        self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), kind))
+        self._venue_error(event, "rate_limit" if _is_rate_limit(event.reason) else "reject")
+
+    def _venue_error(self, event: OrderRejected | OrderDenied | OrderModifyRejected, kind: str) -> None:
+        """To the kill switch, with the answer it came in: the events one venue answer gives a batch's orders share
+        their ``ts_event`` (``KillSwitch.on_error``)."""
+        self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), kind, event.ts_event))
 
     def on_order_filled(self, event: OrderFilled) -> None:
         coid = event.client_order_id.value

@@ -310,6 +310,21 @@ def test_rate_limit_errors_reduce_until_the_window_clears():
     assert cleared.detail == "3 rate_limit errors in the last 60 s <= max 3"
 
 
+def test_the_rate_limit_errors_of_one_venue_answer_count_once():
+    """One answer refusing a batch of six orders for sending too much is one rate-limit error, not six (which alone
+    exceeded the limit of 3); rejects still count per order."""
+    switch = fresh_switch()
+    for answer_s in (1, 10, 20):
+        for _ in range(6):  # the six orders of one batch, refused by one answer
+            assert switch.on_error(at(answer_s), "rate_limit", answer=at(answer_s)) == []
+    event = only(switch.on_error(at(30), "rate_limit", answer=at(30)))
+    assert event.trigger == Trigger.RATE_LIMIT and event.detail == "4 rate_limit errors in the last 60 s > max 3"
+    rejects = fresh_switch()
+    for _ in range(20):
+        assert rejects.on_error(at(1), "reject", answer=at(1)) == []
+    assert only(rejects.on_error(at(1), "reject", answer=at(1))).trigger == Trigger.REJECTS
+
+
 def test_errors_leave_their_window_while_no_reason_is_active():
     # the usual input finds nothing to roll, end or forget; errors below the limit must still expire meanwhile
     switch = fresh_switch()

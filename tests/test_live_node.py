@@ -16,6 +16,7 @@ import sys
 from decimal import Decimal
 
 from nautilus_trader.model.events import OrderFilled
+from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from adapters.hyperliquid.actions import cloid_from_client_order_id
@@ -82,6 +83,26 @@ async def test_glft_quotes_fills_reconcile_and_shut_down_cleanly(exchange_factor
     assert_clean_shutdown(live)
     assert live.data_client.malformed_frames == live.exec_client.malformed_frames == 0
     assert (tmp_path / "raw.gz").stat().st_size > 0, "the market feed was recorded"
+
+
+async def test_a_batch_refused_for_its_request_budget_is_one_rate_limit_error(exchange_factory, node_factory):
+    """An account without request budget: our client refuses every ``order`` batch with one answer, which rejects
+    each of its orders. The kill switch's rate-limit rule (> 3 in 60 s → REDUCING) must count answers, not orders:
+    it used to trip on the very first batch of four or more orders."""
+    exchange = await exchange_factory(speed=REPLAY_SPEED, address_initial_buffer=0)
+    live = await node_factory(exchange, live_settings())
+    trips = lambda: [e for e in live.strategy.recorder.kill_events if e.trigger == "rate_limit" and not e.cleared]
+    await wait_for(lambda: trips(), 30, "the rate-limit trip")
+    refusals = [
+        e for o in live.node.cache.orders() for e in o.events
+        if isinstance(e, OrderRejected) and "request budget" in e.reason and e.ts_event <= trips()[0].ts_ns
+    ]
+    answers = {e.ts_event for e in refusals}
+    assert len(refusals) > len(answers), "the batches held several orders each"
+    assert len(answers) == 4, f"tripped after {len(answers)} refused answers ({len(refusals)} orders), not 4"
+    assert trips()[0].detail == "4 rate_limit errors in the last 60 s > max 3"
+    await live.stop()
+    assert live.venue_open_orders() == []
 
 
 async def test_fills_during_a_user_stream_gap_are_recovered_once(exchange_factory, node_factory):
