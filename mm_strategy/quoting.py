@@ -34,7 +34,7 @@ from mm_strategy.models.risk import capped_addon_bps
 from mm_strategy.venue_rules import Passive
 from mm_strategy.venue_rules import VenueRules
 
-_ZERO = Decimal(0)  # compared with Decimals: an int operand is converted on every comparison
+ZERO = Decimal(0)  # compared with Decimals: an int operand is converted on every comparison (quoting and budgets)
 
 
 class ModelInputs(msgspec.Struct, frozen=True):
@@ -230,7 +230,7 @@ def _sized_levels(
     full_size = round_size_down(order_size)  # every level's size while the budget holds a whole order
     for index, px in enumerate(prices):
         size = full_size if order_size <= remaining else round_size_down(remaining)
-        if size <= _ZERO or px * size < min_notional:
+        if size <= ZERO or px * size < min_notional:
             break
         levels.append(QuoteLevel(side, px, size, index))
         remaining -= size
@@ -378,11 +378,11 @@ def _nearest_keepable(
     same."""
     price, size = level.price, level.size
     buy = level.side == OrderSide.BUY
-    nearest, nearest_px = None, _ZERO
+    nearest, nearest_px = None, ZERO
     for order in own:
         order_px = order.price
         towards_centre_px = order_px - price if buy else price - order_px  # < 0: deeper than the level
-        if towards_centre_px < _ZERO:
+        if towards_centre_px < ZERO:
             distance_px = -towards_centre_px
             if distance_px > tolerance.deeper_px:
                 continue
@@ -400,6 +400,6 @@ def _nearest_keepable(
             )
         if past_neighbour:
             continue  # at or past a neighbouring level's price
-        if (nearest is None or distance_px < nearest_px) and _ZERO < order.leaves_qty <= size:
+        if (nearest is None or distance_px < nearest_px) and ZERO < order.leaves_qty <= size:
             nearest, nearest_px = order, distance_px
     return nearest

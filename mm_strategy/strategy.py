@@ -92,6 +92,7 @@ from mm_strategy.quoting import LadderSpec
 from mm_strategy.quoting import ModelInputs
 from mm_strategy.quoting import QuoteLevel
 from mm_strategy.quoting import RestingOrder
+from mm_strategy.quoting import ZERO
 from mm_strategy.quoting import build_ladder
 from mm_strategy.quoting import diff_quotes
 from mm_strategy.quoting import glft_depths_bps
@@ -102,7 +103,6 @@ from mm_strategy.venue_rules import venue_rules_for
 _RISK_TIMER = "mm.risk"
 _STATUS_TIMER = "mm.status"
 _BPS = 1e4
-_ZERO = Decimal(0)  # the budgets' floor, built once
 # How long the loss limits wait for a venue-reported balance to book our last fill (``equity.FillBooking``): the
 # exec client reads the account 0.25 s after a fill; a few reads' worth, and the limits judge regardless.
 _BOOKING_GRACE_NS = 5_000_000_000
@@ -430,8 +430,8 @@ class GLFTMarketMaker(Strategy):
         (``pending``: ``_WorkingSet.pending_leaves``)."""
         cap = self._cap
         return (
-            max(cap - position - pending[OrderSide.BUY], _ZERO),
-            max(cap + position - pending[OrderSide.SELL], _ZERO),
+            max(cap - position - pending[OrderSide.BUY], ZERO),
+            max(cap + position - pending[OrderSide.SELL], ZERO),
         )
 
     def _within_cap(
@@ -960,8 +960,8 @@ def _reduce_only_budgets(
     (``pending``: they may still fill). Without them, a long 0.01 with a 0.01 ask pending cancel kept a 0.01 ask for
     the ladder, and both filling flipped the position to −0.01 (review)."""
     return (
-        min(bid_budget, max(-position - pending[OrderSide.BUY], _ZERO)),
-        min(ask_budget, max(position - pending[OrderSide.SELL], _ZERO)),
+        min(bid_budget, max(-position - pending[OrderSide.BUY], ZERO)),
+        min(ask_budget, max(position - pending[OrderSide.SELL], ZERO)),
     )
 
 
