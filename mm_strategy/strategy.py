@@ -701,9 +701,10 @@ class GLFTMarketMaker(Strategy):
         self._venue_error(event, "rate_limit" if _is_rate_limit(event.reason) else "reject")
 
     def _venue_error(self, event: OrderRejected | OrderDenied | OrderModifyRejected, kind: str) -> None:
-        """To the kill switch, with the answer it came in: the events one venue answer gives a batch's orders share
-        their ``ts_event`` (``KillSwitch.on_error``)."""
-        self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), kind, event.ts_event))
+        """To the kill switch, with the answer and cause it came with: the events one venue answer gives a batch's
+        orders share their ``ts_event`` (``KillSwitch.on_error``)."""
+        answer = (event.ts_event, event.reason)
+        self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), kind, answer))
 
     def on_order_filled(self, event: OrderFilled) -> None:
         coid = event.client_order_id.value

@@ -9,7 +9,10 @@ strategy issuing the modifies back to back in one synchronous block, as a requot
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
+
+import msgspec
 
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
@@ -17,6 +20,7 @@ from nautilus_trader.model.events import OrderModifyRejected
 from nautilus_trader.model.events import OrderUpdated
 from nautilus_trader.model.orders import Order
 
+from adapters.hyperliquid.execution import NOT_PLACED_GRACE_S
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
 from adapters.hyperliquid.schemas.exchange import ItemStatus
 from adapters.hyperliquid.schemas.exchange import ResponseBody
@@ -100,7 +104,8 @@ async def test_a_lost_batch_modify_answer_is_resolved_per_order_by_cloid(exchang
         updated = await outcome(live, order, OrderUpdated, timeout_s=10)
         assert updated.price.as_decimal() == price and updated.status == OrderStatus.ACCEPTED
         assert updated.venue_order_id.value in {str(o.oid) for o in live.venue_open_orders()}, "the new leg, by cloid"
-    kept = await outcome(live, orders[2], OrderModifyRejected, timeout_s=10)
+    # the venue's record still shows its old leg: looked up again after the grace (NOT_PLACED_GRACE_S) first
+    kept = await outcome(live, orders[2], OrderModifyRejected, timeout_s=10 + NOT_PLACED_GRACE_S + 3)
     assert kept.status == OrderStatus.ACCEPTED and kept.price == orders[2].price
     assert [a["type"] for a in received] == ["batchModify"], "one batch, nothing resent"
 
@@ -208,3 +213,77 @@ async def test_a_batch_modify_status_that_says_neither_oid_nor_error_is_looked_u
         venue_oids = venue_oids or {str(o.oid) for o in live.venue_open_orders()}
         assert updated.price.as_decimal() == price and updated.venue_order_id.value in venue_oids
     assert sorted(o.limit_px for o in live.venue_open_orders()) == sorted(prices)
+
+
+async def test_a_refused_batch_modify_is_one_answer_for_the_kill_switch(exchange_factory, node_factory):
+    """One error for the whole batch: every modify is refused at the one time the answer came, so the strategy's
+    kill switch counts one refusal (``KillSwitch.on_error``), not one per order (each used to get its own time)."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = await three_resting_bids(live, strategy)
+    answer_action_with(live, "batchModify", [ItemStatus(error="Too many cumulative requests sent")], reach_venue=False)
+    bid, _ = touch(live)
+    modify_back_to_back(live, strategy, orders, [bid - 15, bid - 35, bid - 55])
+    refusals = [(await outcome(live, order, OrderModifyRejected)).events[-1] for order in orders]
+    assert len({event.ts_event for event in refusals}) == 1, [event.ts_event for event in refusals]
+
+
+async def test_a_batch_modify_waits_for_the_address_budget_as_orders_do(exchange_factory, node_factory):
+    """With the address request budget used up the client refuses new orders itself (a limited address may send
+    one action per 10 s); a modify counts on that budget as an order does and is refused the same way, in one
+    answer, without reaching the venue. It used to be posted all the same."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = await three_resting_bids(live, strategy)
+    received = record_actions(live)
+    client = live.exec_client
+    client._budget.update(10_000, 10_000)
+    client._budget_read_s = float("inf")  # no re-read from the venue during the test
+    bid, _ = touch(live)
+    modify_back_to_back(live, strategy, orders, [bid - 15, bid - 35, bid - 55])
+    refusals = [(await outcome(live, order, OrderModifyRejected)).events[-1] for order in orders]
+    assert all("request budget exhausted" in event.reason for event in refusals)
+    assert len({event.ts_event for event in refusals}) == 1
+    assert received == [], "nothing posted"
+    assert sorted(o.limit_px for o in live.venue_open_orders()) == sorted(o.price.as_decimal() for o in orders)
+
+
+async def test_a_lost_modify_answer_the_venue_executes_late_applies_the_new_legs(exchange_factory, node_factory):
+    """The venue takes a batchModify but executes it 0.3 s later while the socket that posted it drops: the
+    look-up right after the loss still shows the old legs. Rejected then, the late modify closed each order in the
+    node (its old leg's CANCELED) while its new leg rested at the venue unmanaged (review). The look-up is now
+    repeated after the grace an order gets, and the node ends on the venue's new legs."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = [await rest_a_bid(live, strategy, 40 + 10 * i) for i in range(2)]
+    live.exchange.faults.delay(0.3, action="batchModify", count=1)
+    bid, _ = touch(live)
+    prices = [bid - 15, bid - 25]
+    modify_back_to_back(live, strategy, orders, prices)
+    await asyncio.sleep(0.05)
+    assert await live.exchange.drop_ws_connections(abrupt=True) >= 1
+    for order, price in zip(orders, prices):
+        updated = await outcome(live, order, OrderUpdated, timeout_s=15)
+        assert updated.status == OrderStatus.ACCEPTED and updated.price.as_decimal() == price
+    venue = {o.cloid: o for o in live.venue_open_orders()}
+    for order in orders:
+        resting = venue[cloid_of(live, order)]
+        assert str(resting.oid) == live.node.cache.order(order.client_order_id).venue_order_id.value
+
+
+async def test_another_leg_live_at_the_venue_of_an_order_closed_by_venue_news_is_cancelled(
+    exchange_factory, node_factory
+):
+    """News of a leg the node never saw, live under the cloid of an order venue news closed (a modify rejected as
+    lost that the venue executed after all), is a stray: nothing manages it, so it is cancelled at the venue by
+    cloid. It used to be taken for a resync's stale snapshot of the closed order and left resting."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    order = await rest_a_bid(live, strategy, 40)
+    client = live.exec_client
+    record = (await client._info.order_status(client.user, cloid_of(live, order))).order
+    strategy.cancel_order(live.node.cache.order(order.client_order_id))
+    await settled(live, order, OrderStatus.CANCELED)
+    received = record_actions(live)
+    other_leg = msgspec.structs.replace(record.order, oid=record.order.oid + 1_000_000)
+    client._on_order_update(msgspec.structs.replace(record, order=other_leg, status="open"))
+    await wait_for(lambda: any(a["type"] == "cancelByCloid" for a in received), 5, "the stray's cancel")
+    (cancel,) = [a for a in received if a["type"] == "cancelByCloid"]
+    assert [c["cloid"] for c in cancel["cancels"]] == [cloid_of(live, order)]
+    assert live.node.cache.order(order.client_order_id).status == OrderStatus.CANCELED

@@ -125,6 +125,10 @@ async def test_orders_the_venue_took_after_the_node_rejected_them_are_cancelled_
     assert await live.exchange.drop_ws_connections(abrupt=True) >= 1
     for order in (resting, taker):
         await settled(live, order, OrderStatus.REJECTED, timeout_s=10)
+    rejections = [live.node.cache.order(order.client_order_id).events[-1] for order in (resting, taker)]
+    # one lost request: both rejected at the time its answer was lost, with its reason (one refusal for the kill
+    # switch, KillSwitch.on_error); each used to get the time of its own look-up
+    assert len({(event.ts_event, event.reason) for event in rejections}) == 1, rejections
 
     cloid = cloid_from_client_order_id(resting.client_order_id.value)
     await wait_for(lambda: len(live.account.fills) == 1, 10, "the venue to execute the late action")

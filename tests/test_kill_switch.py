@@ -310,19 +310,25 @@ def test_rate_limit_errors_reduce_until_the_window_clears():
     assert cleared.detail == "3 rate_limit errors in the last 60 s <= max 3"
 
 
-def test_the_rate_limit_errors_of_one_venue_answer_count_once():
+def test_the_errors_of_one_venue_answer_with_one_cause_count_once():
     """One answer refusing a batch of six orders for sending too much is one rate-limit error, not six (which alone
-    exceeded the limit of 3); rejects still count per order."""
+    exceeded the limit of 3); the same for a whole batch rejected for one cause. Orders refused each for its own
+    reason within one answer count each."""
     switch = fresh_switch()
     for answer_s in (1, 10, 20):
         for _ in range(6):  # the six orders of one batch, refused by one answer
-            assert switch.on_error(at(answer_s), "rate_limit", answer=at(answer_s)) == []
-    event = only(switch.on_error(at(30), "rate_limit", answer=at(30)))
+            assert switch.on_error(at(answer_s), "rate_limit", answer=(at(answer_s), "429")) == []
+    event = only(switch.on_error(at(30), "rate_limit", answer=(at(30), "429")))
     assert event.trigger == Trigger.RATE_LIMIT and event.detail == "4 rate_limit errors in the last 60 s > max 3"
     rejects = fresh_switch()
-    for _ in range(20):
-        assert rejects.on_error(at(1), "reject", answer=at(1)) == []
-    assert only(rejects.on_error(at(1), "reject", answer=at(1))).trigger == Trigger.REJECTS
+    for answer_s in range(1, 21):
+        for _ in range(8):  # a lost batch of eight orders, never placed
+            assert rejects.on_error(at(answer_s), "reject", answer=(at(answer_s), "not placed")) == []
+    assert only(rejects.on_error(at(21), "reject", answer=(at(21), "not placed"))).trigger == Trigger.REJECTS
+    own_reasons = fresh_switch()
+    for k in range(20):  # one answer, twenty orders each refused for its own reason
+        assert own_reasons.on_error(at(1), "reject", answer=(at(1), f"order {k}: bad price")) == []
+    assert only(own_reasons.on_error(at(1), "reject", answer=(at(1), "order 20: bad price"))).trigger == Trigger.REJECTS
 
 
 def test_errors_leave_their_window_while_no_reason_is_active():

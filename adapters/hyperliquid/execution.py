@@ -458,7 +458,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if not batch:
             return
         if not await self._budget_allows(len(batch)):
-            reason = f"address request budget exhausted ({self._budget.used}/{self._budget.cap}); cancels still allowed"
+            reason = self._budget_refusal()
             for state in self._submitted(batch):
                 self._run(state, state.on_place_answer(None, reason, ts_now))
             return
@@ -536,13 +536,13 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         return round_price(touch.as_decimal() * factor, instrument.size_precision, rounding)
 
     def _on_submit_error(self, states: list[OrderState], error: HyperliquidHttpError) -> None:
+        ts_now = self._clock.timestamp_ns()
         if error.outcome_unknown:
             self._log.warning(f"order outcome unknown ({error}); looking the orders up by cloid")
             for state in states:
-                self.create_task(self._resolve_unknown(state, str(error)), log_msg=f"resolve {state.client_order_id}")
+                self._look_up_order(state, str(error), ts_now)
             return
         self._log_if_not_sent(error, f"order action for {len(states)} orders")
-        ts_now = self._clock.timestamp_ns()
         for state in states:
             self._run(state, state.on_place_answer(None, error.message, ts_now))
 
@@ -570,13 +570,19 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._run(state, state.on_place_answer(status.oid, status.error, ts_now))
             else:  # neither an oid nor a refusal: the venue's record decides now, not the in-flight check in 5 s
                 self._log.warning(f"unexpected order status {status!r} for {state.client_order_id}; looking it up")
-                reason = f"unreadable order status {status!r}"
-                self.create_task(self._resolve_unknown(state, reason), log_msg=f"resolve {state.client_order_id}")
+                self._look_up_order(state, f"unreadable order status {status!r}", ts_now)
 
-    async def _resolve_unknown(self, state: OrderState, reason: str) -> None:
+    def _look_up_order(self, state: OrderState, reason: str, ts_answer: int) -> None:
+        self.create_task(self._resolve_unknown(state, reason, ts_answer), log_msg=f"resolve {state.client_order_id}")
+
+    async def _resolve_unknown(self, state: OrderState, reason: str, ts_answer: int | None = None) -> None:
         """After a lost answer: the venue's record of the cloid decides; never resubmit. An order the venue does
         not know is looked up once more after a grace before it is rejected as never placed (if the venue takes it
-        later all the same, its news makes it a stray that is cancelled there: :meth:`_check_stray`)."""
+        later all the same, its news makes it a stray that is cancelled there: :meth:`_check_stray`).
+
+        ``ts_answer``: when the answer was lost (or unreadable). The batch's orders found never placed are rejected
+        at that one time, each after its own look-up: one lost request, one answer for the kill switch, which would
+        otherwise count a lost batch of eight orders as eight rejects (``KillSwitch.on_error``)."""
         try:
             response = await self._info.order_status(self._user, state.cloid)
             if response.order is None and not state.accepted and await wait_or_stop(self._stopping, NOT_PLACED_GRACE_S):
@@ -585,7 +591,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             self._log.error(f"cannot look up {state.client_order_id} ({error}); the in-flight check will retry")
             return
         if response.order is None:
-            self._run(state, state.on_not_placed(f"not placed: {reason}", self._clock.timestamp_ns()))
+            ts_ns = self._clock.timestamp_ns() if ts_answer is None else ts_answer
+            self._run(state, state.on_not_placed(f"not placed: {reason}", ts_ns))
         else:
             self._apply_lookup(state, response.order)
 
@@ -698,14 +705,18 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             retry_s = min(2 * retry_s, LOOKUP_RETRY_MAX_S)
         return None
 
-    def _check_stray(self, state: OrderState) -> bool:
-        """Called when the venue shows the order live: if the node holds it closed (rejected as never placed after
-        a lost answer, or cancelled by Nautilus's in-flight check after a cancel it could not confirm), nothing
-        manages it any more, so cancel it at the venue by cloid. True if it is such a stray."""
+    def _check_stray(self, state: OrderState, live_oid: int | None = None) -> bool:
+        """Called when the venue shows the order live (as ``live_oid`` when known): if the node holds it closed
+        (rejected as never placed after a lost answer, cancelled by Nautilus's in-flight check after a cancel it
+        could not confirm, or closed by venue news while the venue shows another leg of it live: a modify rejected
+        as lost that the venue executed after all), nothing manages it any more, so cancel it at the venue by cloid.
+        True if it is such a stray."""
         if not state.closed_without_venue:
             order = self._cache.order(state.client_order_id)
-            if state.terminal or order is None or not order.is_closed:
-                return False  # open, or closed by venue news (a resync's snapshot read just before may list it)
+            if order is None or not order.is_closed:
+                return False
+            if state.terminal and live_oid in (None, state.oid):
+                return False  # closed by venue news (a resync's snapshot read just before may still list it)
             state.closed_by_node()
             self._index(state)
         if state.cloid in self._stray_cancels:
@@ -813,6 +824,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if not batch:
             return
         states = [state for state, _ in batch]
+        if not await self._budget_allows(len(batch)):  # a modify counts on the address budget as a new order does
+            self._refuse_modifies(states, self._budget_refusal(), self._clock.timestamp_ns())
+            return
         action = actions.batch_modify_action([(state.cloid, wire) for state, wire in batch])
         try:
             response = await self._exchange.post(action, len(batch))
@@ -823,19 +837,18 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                     self._look_up_modify(state)
             else:
                 self._log_if_not_sent(error, f"modify of {len(states)} orders")
-                for state in states:
-                    self._modify_answer(state, None, str(error))
+                self._refuse_modifies(states, str(error), self._clock.timestamp_ns())
             return
         self._budget.spend(len(batch))
+        # One time for the whole answer: its refusals are one answer's (the kill switch counts them once, by it)
+        ts_answer = self._clock.timestamp_ns()
         if response.error is not None:
             self._note_budget_error(response.error)
-            for state in states:
-                self._modify_answer(state, None, response.error)
+            self._refuse_modifies(states, response.error, ts_answer)
             return
         statuses = [status if _is_readable_item(status) else None for status in response.statuses()]
         if len(states) > 1 and len(statuses) == 1 and statuses[0] is not None and statuses[0].error is not None:
-            for state in states:  # pre-validation answers the whole batch with one error
-                self._modify_answer(state, None, statuses[0].error)
+            self._refuse_modifies(states, statuses[0].error, ts_answer)  # pre-validation: one error for the batch
             return
         for index, state in enumerate(states):
             status = statuses[index] if index < len(statuses) else None
@@ -846,25 +859,40 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._log.warning(f"no readable status for the modify of {state.client_order_id}; looking it up")
                 self._look_up_modify(state)
                 continue
-            self._modify_answer(state, status.oid, status.error)
+            self._modify_answer(state, status.oid, status.error, ts_answer)
 
-    def _modify_answer(self, state: OrderState, new_oid: int | None, error: str | None) -> None:
-        self._run(state, state.on_modify_answer(new_oid, error, self._clock.timestamp_ns(), time.monotonic()))
+    def _refuse_modifies(self, states: list[OrderState], reason: str, ts_answer: int) -> None:
+        for state in states:
+            self._modify_answer(state, None, reason, ts_answer)
+
+    def _modify_answer(self, state: OrderState, new_oid: int | None, error: str | None, ts_ns: int) -> None:
+        self._run(state, state.on_modify_answer(new_oid, error, ts_ns, time.monotonic()))
 
     def _look_up_modify(self, state: OrderState) -> None:
         self.create_task(self._resolve_modify(state), log_msg=f"resolve modify of {state.client_order_id}")
 
     async def _resolve_modify(self, state: OrderState) -> None:
-        """After a lost modify answer: the venue's latest order under the cloid shows whether it was replaced."""
+        """After a lost modify answer: the venue's latest order under the cloid shows whether it was replaced. A
+        record still showing the old leg is read again after ``NOT_PLACED_GRACE_S``, as for a lost order: the venue
+        may still be executing the action (a WS post whose socket dropped in flight). Rejected at once, the modify
+        executed later would close the order in the node (the old leg's CANCELED) while its new leg rests at the
+        venue (review: for an hour, until the closed order was pruned)."""
         try:
             response = await self._info.order_status(self._user, state.cloid)
+            if self._shows_old_leg(state, response) and await wait_or_stop(self._stopping, NOT_PLACED_GRACE_S):
+                response = await self._info.order_status(self._user, state.cloid)
         except HyperliquidHttpError as error:
             reason = f"modify outcome unknown and the look-up failed ({error})"
-            self._modify_answer(state, None, reason)
+            self._modify_answer(state, None, reason, self._clock.timestamp_ns())
             self._request_resync("a modify's outcome could not be looked up")
             return
         news = _news(response.order) if response.order is not None else None
         self._run(state, state.on_modify_lookup(news, self._clock.timestamp_ns(), time.monotonic()))
+
+    @staticmethod
+    def _shows_old_leg(state: OrderState, response: OrderStatusResponse) -> bool:
+        """The modify is still unresolved and the venue's record names no other leg than the current one."""
+        return state.modify is not None and (response.order is None or response.order.order.oid == state.oid)
 
     # -- emitting (the only place events are generated) --------------------------------------------------
 
@@ -1046,7 +1074,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             self._log.warning(f"unknown order status {update.status!r} for {state.client_order_id}")
             return
         if news.kind is NewsKind.OPEN and news.oid not in state.replaced_oids:
-            self._check_stray(state)
+            self._check_stray(state, news.oid)
         self._run(state, state.on_news(news, time.monotonic()))
 
     def _process_fill(self, fill: UserFill, snapshot: bool) -> bool:
@@ -1355,6 +1383,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 f"address request budget low: {limit.nRequestsUsed}/{limit.nRequestsCap} used "
                 f"(the cap grows by 1 per USDC traded)"
             )
+
+    def _budget_refusal(self) -> str:
+        return f"address request budget exhausted ({self._budget.used}/{self._budget.cap}); cancels still allowed"
 
     async def _budget_allows(self, n_orders: int) -> bool:
         if self._budget.allows(n_orders):

@@ -49,6 +49,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Hashable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC
@@ -234,7 +235,7 @@ class KillSwitch:
         self._fills_ns: dict[Side, deque[tuple[int, str | None]]] = {side: deque() for side in Side}  # (ts, key)
         self._same_event_ns = round(config.burst_same_event_s * NS_PER_S)
         self._errors_ns: dict[ErrorKind, deque[int]] = {kind: deque() for kind in ErrorKind}
-        self._last_limited_answer: int | None = None  # the venue answer of the last rate-limit error (``on_error``)
+        self._last_answer: dict[ErrorKind, Hashable | None] = {kind: None for kind in ErrorKind}  # ``on_error``
         self._stuck_since_ns: int | None = None  # first quote cycle without a reducing quote, while it lasts
         self._calm_plan: tuple[float, QuotePlan] | None = None  # (position, plan) with no reason active
 
@@ -457,18 +458,20 @@ class KillSwitch:
             )
         return events
 
-    def on_error(self, ts_ns: int, kind: ErrorKind | str, answer: int | None = None) -> list[KillEvent]:
+    def on_error(self, ts_ns: int, kind: ErrorKind | str, answer: Hashable | None = None) -> list[KillEvent]:
         """A venue error: too many rate-limit errors or rejects within their window → REDUCING (§A.8, E7).
 
-        ``answer`` names the venue answer the error came in (the event's ``ts_event``: one answer's events share it).
-        A rate limit refuses a request, not its orders: the one answer to a batch of ten orders refuses all ten, and
-        counted per order it alone would exceed the limit of 3 (one 429 → REDUCING). So the rate-limit errors of one
-        answer count once. Rejects still count per order: each order's refusal is its own."""
+        ``answer`` names the venue answer and the cause the error came with (the strategy gives the event's
+        ``ts_event``, which one answer's events share, and its reason). The errors of one answer with one cause count
+        once: a refusal of the request (a rate limit, the address budget, a bad nonce, a signature, a batch never
+        placed) refuses every order the batch carried, and counted per order one refused batch of ten orders would
+        exceed the rate-limit rule's 3 (one 429 → REDUCING) and half of the rejects rule's 20. Orders an answer refuses
+        each for its own reason still count each."""
         kind = ErrorKind(kind)
-        if kind is ErrorKind.RATE_LIMIT and answer is not None:
-            if answer == self._last_limited_answer:
+        if answer is not None:
+            if answer == self._last_answer[kind]:
                 return self._advance(ts_ns)
-            self._last_limited_answer = answer
+            self._last_answer[kind] = answer
         self._errors_ns[kind].append(ts_ns)  # before advancing, so a full window is not cleared then re-tripped
         events = self._advance(ts_ns)
         trigger, max_errors, window_s = self._error_rule(kind)
