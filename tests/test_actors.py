@@ -198,7 +198,7 @@ class CountingFillRateActor(FillRateActor):
 
 
 class CountingCalibrationActor(CalibrationActor):
-    model_cls = counting(CalibrationModel, "on_fill")
+    model_cls = counting(CalibrationModel, "on_fill", "on_spell")
 
 
 class CountingWarmupActor(WarmupActor):
@@ -362,14 +362,16 @@ def test_warmup_force_starts_after_30_s_of_data_without_fills(market_only) -> No
     assert not any(s.is_warm for s in states if s.ts_init < first_warm.ts_init)
 
 
-def test_calibration_falls_to_the_floor_without_fills(market_only) -> None:
-    # ratio = (0 + 2)/(expected + 2) with expected = 60/h·span: 1 at the start (no evidence), ≤ 0.6 from
-    # span ≥ 80 s; progress stays 0 (no markouts, κ own_confidence 0), so γ_mult = the 0.6 floor from then on
+def test_calibration_does_not_tighten_without_quotes_of_ours(market_only) -> None:
+    # expected fills accrue over the seconds our orders rested (models/calibration.py): a strategy that never
+    # quotes gives none, so ratio = (0 + 2)/(0 + 2) = 1 for all 10 minutes. Until the quant review it accrued over
+    # the elapsed time and this run fell to the 0.6 floor from 80 s: tightening on no evidence, as across a feed gap.
     states = market_only.received["CalibrationState"]
-    assert states[0].half_spread_mult == 1.0 and states[0].progress == 0.0
-    t0 = states[0].ts_init
-    after_80_s = [s for s in states if s.ts_init - t0 >= 81 * S]
-    assert after_80_s and all(s.half_spread_mult == pytest.approx(0.6) and s.progress == 0.0 for s in after_80_s)
+    assert (states[-1].ts_init - states[0].ts_init) / S > 500
+    assert all(
+        (s.half_spread_mult, s.expected_fills_in_window, s.fill_ratio, s.progress) == (1.0, 0.0, 1.0, 0.0)
+        for s in states
+    )
 
 
 def test_fills_move_the_estimators(quoting) -> None:
@@ -397,10 +399,10 @@ def test_fills_move_the_estimators(quoting) -> None:
     assert fill_rate.observations > 100 and fill_rate.is_warm and fill_rate.observed_fills_per_hour > 100
     assert fill_rate.expected_fills_per_hour > 0.0
     # calibration: fills above target keep the fill ratio ≥ 1 and markouts + κ confidence drive progress to 1,
-    # so γ_mult ends at 1; γ_mult only moves off the 0.6 floor (the market_only run) because of fills
+    # so the multiplier ends at 1; the quoter's orders rested ≈ 520 of the 600 s: expected 60/h · 521 s = 8.69
     calibration = quoting.last("CalibrationState")
     assert calibration.progress == 1.0 and calibration.half_spread_mult == 1.0
-    assert calibration.fills_in_window == fills
+    assert calibration.fills_in_window == fills and 8.0 < calibration.expected_fills_in_window < 10.0
     warm = quoting.last("WarmupState")
     assert warm.is_warm and not warm.forced and warm.progress == 1.0 and warm.uplift == 1.0
     assert warm.kappa_fills == fills and warm.floor_observations == fills
@@ -443,6 +445,7 @@ def test_each_order_event_reaches_each_model_exactly_once(catalog) -> None:
     assert calls["CountingKappaActor"]["on_spell"] == filled_spells + censored_spells
     assert calls["CountingAdverseSelectionActor"]["on_fill"] == fills
     assert calls["CountingCalibrationActor"]["on_fill"] == fills
+    assert calls["CountingCalibrationActor"]["on_spell"] == filled_spells + censored_spells
     assert calls["CountingWarmupActor"]["on_fill"] == fills
     assert calls["CountingFillRateActor"]["on_spell"] == filled_spells + censored_spells
 
@@ -460,7 +463,10 @@ def test_orders_without_placement_tags_are_skipped_not_fatal(catalog) -> None:
     assert set(run.actors["FillRateActor"].skipped) == {"order without placement tags (not placed by our strategy)"}
     # the fill itself still counts where no placement mid is needed
     assert run.actors["WarmupActor"].model.estimate(0).kappa_fills == fills
-    assert not run.actors["CalibrationActor"].skipped
+    calibration = run.actors["CalibrationActor"]
+    assert calibration.model.estimate(0).fills_in_window == fills
+    # their resting time is not ours to count either (the spells the calibration's quoting time comes from)
+    assert set(calibration.skipped) == {"order without placement tags (not placed by our strategy)"}
 
 
 # --- resting spells ------------------------------------------------------------------------------------------------
@@ -880,7 +886,8 @@ def test_order_events_through_the_engine_reach_only_the_actors_that_learn_from_t
     assert sum(isinstance(e, OrderFilled) for o in cache.orders() for e in o.events) == 1
     for name in ("Kappa", "FillRate"):
         assert by_name[name].model.calls == {"on_spell": 3}
-    for name in ("AdverseSelection", "Calibration", "Warmup"):
+    assert by_name["Calibration"].model.calls == {"on_fill": 1, "on_spell": 3}
+    for name in ("AdverseSelection", "Warmup"):
         assert by_name[name].model.calls == {"on_fill": 1}
     assert not any(actor.skipped for actor in by_name.values())
 
@@ -890,8 +897,8 @@ def test_order_events_through_the_engine_reach_only_the_actors_that_learn_from_t
     fills, cancels = f"events.fills.{IID}", f"events.cancels.{IID}"
     expected = {
         "Kappa": {fills, cancels, "events.order.*"}, "FillRate": {fills, cancels, "events.order.*"},
-        "AdverseSelection": {fills}, "Calibration": {fills}, "Warmup": {fills}, "Volatility": set(),
-        "InformedFlow": set(),
+        "Calibration": {fills, cancels, "events.order.*"}, "AdverseSelection": {fills}, "Warmup": {fills},
+        "Volatility": set(), "InformedFlow": set(),
     }
     assert {name: order_topics(actor) for name, actor in by_name.items()} == expected
     for actor in by_name.values():

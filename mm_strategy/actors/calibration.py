@@ -1,4 +1,8 @@
-"""``CalibrationActor``: our fills, plus the κ and AS estimates as progress inputs → ``CalibrationState``.
+"""``CalibrationActor``: our fills and resting spells, plus the κ and AS estimates as progress inputs →
+``CalibrationState``.
+
+The spells give the seconds we quoted, per side, which the expected fill count accrues over (model docstring): a
+feed gap, the time before the first quote and pulled quotes are no quoting time.
 
 Progress uses ``KappaEstimate.fills_since_start`` and ``AdverseSelectionEstimate.fills_measured``: both count only
 this process's real fills, so a restored κ or AS model cannot mark calibration done (lesson E2). Until the first of each
@@ -11,12 +15,16 @@ from nautilus_trader.core.data import Data
 
 from mm_strategy.actors.base import EstimatorActor
 from mm_strategy.actors.base import EstimatorActorConfig
+from mm_strategy.actors.order_events import BUY
 from mm_strategy.actors.order_events import OwnFill
+from mm_strategy.actors.order_events import RestingSpell
 from mm_strategy.messages import AdverseSelectionEstimate
 from mm_strategy.messages import CalibrationState
 from mm_strategy.messages import KappaEstimate
 from mm_strategy.models.calibration import CalibrationModel
 from mm_strategy.models.calibration import CalibrationParams
+from mm_strategy.models.kappa import ASK
+from mm_strategy.models.kappa import BID
 
 
 class CalibrationActorConfig(EstimatorActorConfig, frozen=True):
@@ -27,6 +35,7 @@ class CalibrationActor(EstimatorActor):
     model_cls = CalibrationModel
     message_cls = CalibrationState
     uses_fills = True
+    uses_spells = True
     estimate_inputs = (KappaEstimate, AdverseSelectionEstimate)
 
     def __init__(self, config: CalibrationActorConfig) -> None:
@@ -41,6 +50,9 @@ class CalibrationActor(EstimatorActor):
 
     def feed_fill(self, fill: OwnFill) -> None:
         self.model.on_fill(fill.ts_ns)
+
+    def feed_spell(self, spell: RestingSpell) -> None:
+        self.model.on_spell(spell.ts_ns, BID if spell.side == BUY else ASK, spell.rested_s)
 
     def feed_estimate(self, ts_ns: int, estimate: Data) -> None:
         if isinstance(estimate, KappaEstimate):

@@ -6,24 +6,38 @@ as the estimators calibrate. The multiplier acts on the half-spread, which is mo
 original lowered γ instead, but the GLFT half-spread is not monotone in γ (c1 = ln(1 + γΔ/κ)/(γΔ) falls with γ
 while the σ term rises), so "lower γ to attract fills" can widen quotes (issue 10, defect 7). Equations (DESIGN §5), with every choice pinned down:
 
-    span_s    = min(lookback_s, now − first timestamp seen)                 (event time, never "1 s per cycle")
-    expected  = target_fills_per_hour · span_s / 3600                       (the seed's window-normalisation fix)
+    quoted_s  = ½·(bid seconds + ask seconds) in the last lookback_s with an order of ours resting on that side
+    expected  = target_fills_per_hour · quoted_s / 3600                     (the seed's window-normalisation fix)
     ratio     = (fills_in_window + prior_fills) / (expected + prior_fills)
     m         = max(min(ratio, 1), min_half_spread_mult)
     progress  = ½·min(as_fills_measured / as_fills_full, 1) + ½·min(kappa_fills / kappa_fills_full, 1)
     half_spread_mult = m + (1 − m)·progress
 
 Choices and why:
-- **expected over the observed span, not the full lookback.** The seed compared the window count with an hourly
-  target (4× too hungry at 900 s); fixing that with the full lookback still leaves the first 15 minutes biased:
-  at the target rate, 7.5 min in, 7.5 fills against an expected 15 reads as half the target. Over the observed span
-  the ratio is unbiased from the first second.
+- **expected over the seconds we quoted, not the full lookback nor the elapsed time.** The seed compared the
+  window count with an hourly target (4× too hungry at 900 s); fixing that with the full lookback still leaves the
+  first 15 minutes biased: at the target rate, 7.5 min in, 7.5 fills against an expected 15 reads as half the
+  target. The elapsed time since start fixed that but counted seconds in which nothing of ours rested as quoting
+  time without fills: across the HL captures' 250 s feed gap ETH's multiplier fell from 0.80 to 0.68, so the first
+  quotes after the gap were 12 % tighter on the GLFT part, when the market was least known (quant review); the
+  same held before the first quote and whenever quotes were pulled or halted. Fills only come from resting orders,
+  so only resting time is evidence: the seconds covered by our resting spells (``actors/order_events.py``: accepted
+  → first fill, cancel, expiry or amendment), per side, as a union (the ladder's levels rest together), a side's
+  second counting ½ because the target is for a two-sided quote: one-sided quoting (a reduce-only zone) expects
+  half the fills. Into a feed gap our orders still rest until the stale-book kill switch pulls them (6.6 s into
+  each ETH gap), and live they can be filled there: those seconds count (ETH now 0.80 → 0.775 across the gap).
+  A spell reaches the model when it ends, so its seconds count from then: the strategy amends or cancels its
+  orders often enough that this lags by 1–2 s at the median and 10–23 s at most on the captures, which delays the
+  start-up tightening by as much and no more (BTC and SOL still reach the floor about 80 s in). A filled spell the
+  book crossed before its fill event is counted up to the crossing but placed as ending at the event (off by the
+  fill's delivery lag). Why not a book-freshness rule like ``kappa.MarketArrivals``' observed stretches: it would
+  exclude the feed gap, but not the time before the first quote, nor quotes pulled for any other reason.
 - **prior_fills (default 2)**: the ratio is the posterior mean of (fill rate / target) under a Gamma prior centred on
   the target with `prior_fills` pseudo-fills. Without it, 0 fills in the first 10 s (expected 0.17, and a 85 %
   chance of seeing none *at* the target rate) gives ratio 0 and the floor multiplier: the controller would conclude
   the market is dead from no evidence. With 2 pseudo-fills: ratio 0.92 after 10 s without fills, the floor after
-  80 s without fills (expected 1.33), and (15 + 2)/(15 + 2) = 1 on target. `prior_fills = 0` is the seed's
-  formula exactly; with nothing observed yet (span 0) the ratio is then taken as 1.
+  80 s of quoting without fills (expected 1.33), and (15 + 2)/(15 + 2) = 1 on target. `prior_fills = 0` is the seed's
+  formula exactly; with nothing quoted yet (quoted_s 0) the ratio is then taken as 1.
 - **progress**: the inventory's definition (§B6), linear in each input and capped. The inputs must be cold-start
   counts of this process (lesson E2): AS `fills_measured` counts markouts since start, and the κ part counts
   `KappaEstimate.fills_since_start`, the filled resting spells the intensity curve has learned from since start
@@ -43,14 +57,18 @@ are cold-start counts (E2); `to_state`/`restore` exist for the common interface.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import msgspec
 
 from mm_strategy.models.fill_rate import TrailingEventWindow
+from mm_strategy.models.kappa import ASK
+from mm_strategy.models.kappa import BID
 from mm_strategy.models.priors import InstrumentPriors
 
 STATE_VERSION = 1
+_NS_PER_S = 1_000_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +105,14 @@ class CalibrationReading(msgspec.Struct, frozen=True):
     fills_in_window: int
     expected_fills_in_window: float
     fill_ratio: float
-    span_s: float
+    quoted_s: float
     as_fills_measured: int
     kappa_fills: int
 
 
-def expected_fills(target_fills_per_hour: float, span_s: float) -> float:
-    """Fills the target rate predicts over `span_s` seconds (the seed's fix: per window, not per hour)."""
-    return target_fills_per_hour * span_s / 3600.0
+def expected_fills(target_fills_per_hour: float, quoted_s: float) -> float:
+    """Fills the target rate predicts over `quoted_s` seconds of quoting (the seed's fix: per window, not per hour)."""
+    return target_fills_per_hour * quoted_s / 3600.0
 
 
 def fill_ratio(fills: int, expected: float, prior_fills: float) -> float:
@@ -116,23 +134,69 @@ def tightening_mult(ratio: float, progress: float, min_half_spread_mult: float) 
     return m + (1.0 - m) * progress
 
 
-class CalibrationModel:
-    """Feed `on_fill` for every own fill (once, E11) and `on_progress_inputs` whenever the AS / κ estimates change;
-    read `estimate(ts_ns)`. The observed span starts at the first timestamp this controller sees (any call): create
-    it when the strategy starts and pass event time (backtest) or clock time (live)."""
+class CoveredTime:
+    """How many seconds of a trailing window a union of intervals covers (one side's resting spells, which overlap
+    when the ladder rests several levels). Intervals are kept merged and sorted; one that ended before the window is
+    dropped, so a side quoted without a break is one interval."""
 
-    __slots__ = ("params", "_fills", "_as_fills", "_kappa_fills", "_progress", "_memo")
+    __slots__ = ("_window_ns", "_intervals")
+
+    def __init__(self, window_s: float) -> None:
+        self._window_ns = round(window_s * _NS_PER_S)
+        self._intervals: deque[tuple[int, int]] = deque()
+
+    def add(self, start_ns: int, end_ns: int) -> None:
+        intervals = self._intervals
+        later = []  # wholly after this one (an end that arrived out of order): put back untouched
+        while intervals and intervals[-1][0] > end_ns:
+            later.append(intervals.pop())
+        while intervals and intervals[-1][1] >= start_ns:  # touching or overlapping: merge
+            start, end = intervals.pop()
+            start_ns, end_ns = min(start, start_ns), max(end, end_ns)
+        intervals.append((start_ns, end_ns))
+        intervals.extend(reversed(later))
+
+    def seconds(self, now_ns: int) -> float:
+        """Covered seconds in (now − window, now]."""
+        window_start = now_ns - self._window_ns
+        intervals = self._intervals
+        while intervals and intervals[0][1] <= window_start:
+            intervals.popleft()
+        covered_ns = 0
+        for start, end in intervals:
+            covered_ns += max(min(end, now_ns) - max(start, window_start), 0)
+        return covered_ns / _NS_PER_S
+
+
+class CalibrationModel:
+    """Feed `on_fill` for every own fill and `on_spell` for every resting spell of our orders (each once, E11), and
+    `on_progress_inputs` whenever the AS / κ estimates change; read `estimate(ts_ns)`. Pass event time (backtest)
+    or clock time (live), the clock the spells are stamped in."""
+
+    __slots__ = ("params", "_fills", "_quoted", "_now_ns", "_as_fills", "_kappa_fills", "_progress", "_memo")
 
     def __init__(self, params: CalibrationParams, priors: InstrumentPriors | None = None) -> None:
         self.params = p = params
         self._fills = TrailingEventWindow(p.lookback_s)
+        self._quoted = (CoveredTime(p.lookback_s), CoveredTime(p.lookback_s))  # by side: BID, ASK
+        self._now_ns = 0  # the latest timestamp seen: time only moves forward
         self._as_fills = 0
         self._kappa_fills = 0
         self._progress = calibration_progress(0, p.as_fills_full, 0, p.kappa_fills_full)  # of its inputs
         self._memo: tuple[tuple, CalibrationReading] | None = None  # the last reading and what it was made of
 
     def on_fill(self, ts_ns: int) -> None:
+        self._advance(ts_ns)
         self._fills.add(ts_ns)
+
+    def on_spell(self, ts_ns: int, side: int, rested_s: float) -> None:
+        """A resting spell of ours on `side` (BID/ASK) that ended at `ts_ns` after `rested_s` seconds."""
+        if side != BID and side != ASK:
+            raise ValueError(f"CalibrationModel.on_spell: side must be BID (0) or ASK (1), got {side!r}")
+        if not 0.0 <= rested_s < math.inf:
+            raise ValueError(f"CalibrationModel.on_spell: rested_s must be >= 0 and finite, got {rested_s!r}")
+        self._advance(ts_ns)
+        self._quoted[side].add(ts_ns - round(rested_s * _NS_PER_S), ts_ns)
 
     def on_progress_inputs(self, ts_ns: int, as_fills_measured: int, kappa_fills: int) -> None:
         """AS markouts measured and κ's filled spells, both since this process started (module docstring)."""
@@ -141,29 +205,37 @@ class CalibrationModel:
                 "CalibrationModel.on_progress_inputs: fill counts must be >= 0, "
                 f"got as_fills_measured={as_fills_measured!r}, kappa_fills={kappa_fills!r}"
             )
-        self._fills.advance(ts_ns)
+        self._advance(ts_ns)
         self._as_fills = as_fills_measured
         self._kappa_fills = kappa_fills
         p = self.params
         self._progress = calibration_progress(as_fills_measured, p.as_fills_full, kappa_fills, p.kappa_fills_full)
 
     def estimate(self, ts_ns: int) -> CalibrationReading:
-        """The previous reading itself when none of its inputs changed (once the lookback is full, every read
-        between fills and progress changes): nothing to rebuild, and the actor skips comparing it again."""
-        window = self._fills
-        window.advance(ts_ns)
-        span_s = window.span_s
-        fills = window.count
-        key = (span_s, fills, self._progress, self._as_fills, self._kappa_fills)
+        """The previous reading itself when none of its inputs changed (every read between spells, fills and
+        progress changes, while no quoted stretch is leaving the window): nothing to rebuild, and the actor skips
+        comparing it again."""
+        now_ns = self._advance(ts_ns)
+        bid, ask = self._quoted
+        quoted_s = 0.5 * (bid.seconds(now_ns) + ask.seconds(now_ns))
+        fills = self._fills.count
+        key = (quoted_s, fills, self._progress, self._as_fills, self._kappa_fills)
         if self._memo is not None and self._memo[0] == key:
             return self._memo[1]
-        reading = self._reading(span_s, fills)
+        reading = self._reading(quoted_s, fills)
         self._memo = (key, reading)
         return reading
 
-    def _reading(self, span_s: float, fills: int) -> CalibrationReading:
+    def _advance(self, ts_ns: int) -> int:
+        """Move the fill window to `ts_ns`; the latest time seen (an older timestamp does not rewind it)."""
+        if ts_ns > self._now_ns:
+            self._now_ns = ts_ns
+        self._fills.advance(ts_ns)
+        return self._now_ns
+
+    def _reading(self, quoted_s: float, fills: int) -> CalibrationReading:
         p = self.params
-        expected = expected_fills(p.target_fills_per_hour, span_s)
+        expected = expected_fills(p.target_fills_per_hour, quoted_s)
         ratio = fill_ratio(fills, expected, p.prior_fills)
         progress = self._progress
         return CalibrationReading(  # positional, in field order (estimated at every publication)
@@ -172,7 +244,7 @@ class CalibrationModel:
             fills,  # fills_in_window
             expected,  # expected_fills_in_window
             ratio,  # fill_ratio
-            span_s,  # span_s
+            quoted_s,  # quoted_s
             self._as_fills,  # as_fills_measured
             self._kappa_fills,  # kappa_fills
         )
