@@ -23,7 +23,7 @@ swept at any depth, or reached by a book crossing it, is measured by what it los
 
 Statistics (inventory §B5, DESIGN §5): per horizon (500 ms primary, 2/10/60 s extra), EWMAs with α = 0.12 of
 - AS_h per side (bid = our buys, ask = our sells) and over all fills (the markout, positive = profit, is −AS_h);
-- AS_h per side (bid = our buys, ask = our sells) and over all fills (the markout, positive = profit, is −AS_h);
+- the placement AS, −s·(m(t+h) − m_placement)/m_placement·1e4, over fills whose placement mid is known: it includes
   our depth and is for the report, never for the add-on.
 An EWMA starts at its first observation; 0.0 is reported until then (check the counts).
 
