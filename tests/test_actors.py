@@ -390,8 +390,8 @@ def test_fills_move_the_estimators(quoting) -> None:
     fewer_side = min(primary.fills_bid, primary.fills_ask)
     assert primary.fills_bid + primary.fills_ask == fills and fewer_side > 0
     assert markouts.fills_measured == fills and markouts.confidence == pytest.approx(min(fewer_side / 50, 1.0))
-    # measured from the mid at fill (the actor's last book mid): book-crossing fills come after the mid reached our
-    # price, so the move after the fill is small, while the placement markout (report only) adds our depth to it
+    # measured from the fill price: book-crossing fills come after the mid reached our price, so the move after the
+    # fill is small, while the placement markout (report only) adds our depth to it
     assert primary.fills_placement == fills
     assert abs(primary.as_bps_total) < primary.placement_as_bps_total
     # fill rate vs the curve: ≈ 40 fills in 10 min at the touch, against what the curve expects at our depths
@@ -455,7 +455,7 @@ def test_orders_without_placement_tags_are_skipped_not_fatal(catalog) -> None:
     fills = run.fills()
     assert fills > 0
     assert set(run.actors["KappaActor"].skipped) == {"order without placement tags (not placed by our strategy)"}
-    # adverse selection measures from the mid at fill: only the report's placement markout needs the tags
+    # adverse selection measures from the fill price: only the report's placement markout needs the tags
     assert not run.actors["AdverseSelectionActor"].skipped
     markouts = run.actors["AdverseSelectionActor"].model.estimate(0)
     assert markouts.fills_measured + markouts.fills_pending == fills
@@ -761,20 +761,20 @@ def test_trades_the_kappa_model_cannot_place_are_skipped_and_counted() -> None:
     }
 
 
-def test_a_fill_before_any_book_mid_is_skipped_by_adverse_selection() -> None:
-    """The add-on measures from the mid at fill, the actor's last book mid: without one the fill is unusable."""
+def test_a_fill_before_any_book_mid_is_measured_by_adverse_selection() -> None:
+    """The add-on measures from the fill price, so a fill needs no earlier book mid; the mids after it resolve it."""
     actor = _registered(AdverseSelectionActor(AdverseSelectionActorConfig(instrument_id=INSTRUMENT_ID, priors=PRIORS)))
     actor.start()
     order, instrument = _order()
     actor.cache.add_order(order)
     _publish_as_the_engine(actor.msgbus, _fill(order, instrument, "0.01000", 3.0))
-    assert actor.skipped == {"fill before any book mid: no mid at fill to measure from": 1}
-    assert actor.model.estimate(3 * S).fills_pending == 0
+    assert not actor.skipped
+    assert actor.model.estimate(3 * S).fills_pending == 1
 
 
 def test_a_fill_a_resync_recovered_late_is_not_measured_by_adverse_selection() -> None:
     """Reviewer finding: live, a fill recovered by a resync arrives up to a minute after it happened; the mid then
-    is a minute's drift away from the mid at fill. Off the live stream (lag < 10 s) it is measured as before."""
+    is a minute's drift away from the fill. Off the live stream (lag < 10 s) it is measured as before."""
     actor = _registered(AdverseSelectionActor(AdverseSelectionActorConfig(instrument_id=INSTRUMENT_ID, priors=PRIORS)))
     actor.start()
     _book_at(actor, 1.0)
@@ -784,7 +784,7 @@ def test_a_fill_a_resync_recovered_late_is_not_measured_by_adverse_selection() -
         fill = _fill(order, instrument, "0.01000", 70.0)
         fill = OrderFilled.from_dict({**OrderFilled.to_dict(fill), "ts_event": round((70.0 - lag_s) * S)})
         _publish_as_the_engine(actor.msgbus, fill)
-        assert actor.skipped == {"fill delivered late (a resync recovered it): the mid at fill is unknown": skipped}
+        assert actor.skipped == {"fill delivered late (a resync recovered it): its horizons' mids went by": skipped}
     assert actor.model.estimate(70 * S).fills_pending == 1  # the one off the live stream
 
 

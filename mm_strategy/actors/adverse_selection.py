@@ -1,14 +1,13 @@
 """``AdverseSelectionActor``: book mids and our fills → ``AdverseSelectionEstimate``.
 
-The model measures each fill's adverse move from the mid at fill, which is this actor's last book mid when the fill
-event arrives (``EstimatorActor._last_mid``: the mid of the last book batch before the fill, on the same engine-clock
-``ts_init`` timeline as the fill). The fill's placement mid goes along for the report's placement markout only:
-the tags' (``OwnFill.placement_mid``), or for an order the strategy amended the book mid in force at its last
-amendment (``OwnFill.amended_ns``), which this actor keeps its own ``MidHistory`` for (an amendment is a new
-placement at a new price; tags cannot change). Fills of untagged orders are still measured. A fill before any book
-mid cannot be measured and is skipped (counted and logged once by the base class), and so is a fill delivered late (live, recovered by a
-resync up to a minute after it happened): the mid when it arrives is not the mid at fill, and measured from it the
-move would be a minute's drift, not the fill's adverse selection.
+The model measures each fill's adverse move from its fill price (models/adverse_selection.py says why not from a
+mid); this actor feeds it every book mid, which resolves the markouts. The fill's placement mid goes along for the
+report's placement markout only: the tags' (``OwnFill.placement_mid``), or for an order the strategy amended the
+book mid in force at its last amendment (``OwnFill.amended_ns``), which this actor keeps its own ``MidHistory`` for
+(an amendment is a new placement at a new price; tags cannot change). Fills of untagged orders are still measured.
+A fill delivered late (live, recovered by a resync up to a minute after it happened) is skipped: the mids at its
+horizons went by before it arrived, and measured from the mids after its arrival the move would be a minute's drift,
+not the fill's adverse selection.
 """
 
 from __future__ import annotations
@@ -48,11 +47,8 @@ class AdverseSelectionActor(EstimatorActor):
 
     def feed_fill(self, fill: OwnFill) -> None:
         if fill.delivered_late:
-            raise UnusableEvent("fill delivered late (a resync recovered it): the mid at fill is unknown")
-        fill_mid = self._last_mid
-        if fill_mid is None:
-            raise UnusableEvent("fill before any book mid: no mid at fill to measure from")
+            raise UnusableEvent("fill delivered late (a resync recovered it): its horizons' mids went by")
         placement_mid = fill.placement_mid
         if fill.amended_ns is not None and placement_mid is not None:
             placement_mid = self._placement_mids.mid_at(fill.amended_ns)
-        self.model.on_fill(fill.ts_ns, fill.side, fill.px, fill.qty, fill_mid, placement_mid)
+        self.model.on_fill(fill.ts_ns, fill.side, fill.px, fill.qty, placement_mid)

@@ -1,36 +1,40 @@
-"""Adverse selection of our own fills: the mid's move *after* each fill, from the mid at fill.
+"""Adverse selection of our own fills: the mid's move *after* each fill, from the fill price.
 
 Definition, used everywhere (lesson E10, inventory §B5 sign bug; one sign, one anchor):
 
-    AS_h = −s · (m(t_fill + h) − m_fill) / m_fill · 1e4   [bps]
+    AS_h = −s · (m(t_fill + h) − p) / p · 1e4   [bps]   (= −markout, mm_anchors §5)
 
-- s = +1 for our buy (a bid fill), −1 for our sell (an ask fill); positive = adverse (we bought and the mid fell).
-- m_fill is the mid at fill: the last book mid before the fill event, given by the caller (the actor's last mid).
-- m(t_fill + h) is the first mid observed at or after t_fill + h.
+- s = +1 for our buy (a bid fill), −1 for our sell (an ask fill); positive = adverse (we bought and the mid fell
+  below our price): the fill lost AS_h bps by h. This is the Glosten–Milgrom quantity: the spread must cover the
+  expected loss to informed flow.
+- p is our fill price; m(t_fill + h) is the first mid observed at or after t_fill + h.
 
-Why the mid at fill and not the mid at placement (issue 10 defect 3): a markout from the placement mid contains our
-own quoted depth (the book had to come to our price to fill us). Fed back into the quote, it made the add-on grow on
-itself: a constant 1.5 bps post-fill move drove the depth 5 → 20 → 53 bps (the cap) after 10/50/100 fills. The move
-after the fill does not depend on where we quoted, so the add-on built on it is stationary for a stationary market.
-(The §B5 "tautology" note was about using the mid at fill as the anchor of the *whole* markout, which drops the
-move that brought the price to us; that move is kept below as the placement markout, for the report.)
+Why the fill price (issue 10 defect 3, then the quant review of the mid-at-fill anchor): the add-on must not hold our
+own quoted depth, or fed back into the quote it grows on itself. The placement mid holds all of it (a constant
+1.5 bps post-fill move drove the depth 5 → 20 → 53 bps, the cap, after 10/50/100 fills). The last book mid before
+the fill holds it too whenever a trade sweeps through our order (the book only shows the trade after the fill): on
+the HL BTC capture, edges from that mid and from the placement mid averaged 2.91 and 3.06 bps, and all 10 fills,
+which made +0.72 bps at 0.5 s, counted as informed; fed back, the add-on reached 12 bps after 100 fills per side.
+The first mid after the fill (the book showing the trade) is no better on book snapshots ~1.2 s apart: it folds up
+to 0.4 s of genuine post-fill move into the anchor, and the sweep's own jump through our price (0.2–1.0 bps on four
+of the five bundled datasets), the loss the add-on exists to cover, is never counted. From the fill price, quoting
+wider gives a better fill price and a smaller AS, never a larger one, so the add-on fed back is stable: an order
+swept at any depth, or reached by a book crossing it, is measured by what it lost after filling.
 
 Statistics (inventory §B5, DESIGN §5): per horizon (500 ms primary, 2/10/60 s extra), EWMAs with α = 0.12 of
-- AS_h per side (bid = our buys, ask = our sells) and over all fills;
-- the markout MO_h = s·(m(t+h) − p)/m_fill·1e4 (mm_anchors §5, positive = profit; = edge at fill − AS_h);
+- AS_h per side (bid = our buys, ask = our sells) and over all fills (the markout, positive = profit, is −AS_h);
 - the placement AS, −s·(m(t+h) − m_placement)/m_placement·1e4, over fills whose placement mid is known: it includes
   our depth and is for the report, never for the add-on.
 An EWMA starts at its first observation; 0.0 is reported until then (check the counts).
 
-Add-on per side (Glosten–Milgrom, adverse moves only): a fill is *informed* when its primary-horizon AS is adverse
-and above threshold = `informed_threshold_sigmas`·σ_prior·√h (2σ of the mid's own move over h, from the
-instrument prior, so the threshold means the same on every coin and pure noise almost never counts; a favourable
-move never counts). P(informed) per side is the EWMA of that indicator, E[adverse move | informed] the EWMA of AS over
-informed fills, and add-on = min(cap, confidence · P(informed) · E[adverse move | informed]) with the side's own
-confidence = min(1, fills measured on that side / warmup_fills): both EWMAs start at a side's first observation, so
-a confidence pooled over both sides let one side's first fill set its add-on at full weight once the other side
-had 50 (the reported ``confidence`` is the smaller of the two). Bounded by the cap and by the largest post-fill
-moves seen.
+Add-on per side (Glosten–Milgrom, losses only): a fill is *informed* when by the primary horizon it lost more than
+threshold = `informed_threshold_sigmas`·σ_prior·√h (2σ of the mid's own move over h, from the instrument prior, so
+the threshold means the same on every coin and pure noise almost never counts; a profitable fill never counts).
+P(informed) per side is the EWMA of that indicator, E[loss | informed] the EWMA of AS over informed fills, and
+add-on = min(cap, confidence · P(informed) · E[loss | informed]) with the side's own confidence = min(1, fills
+measured on that side / warmup_fills): both EWMAs start at a side's first observation, so a confidence pooled over
+both sides let one side's first fill set its add-on at full weight once the other side had 50 (the reported
+``confidence`` is the smaller of the two). Bounded by the cap and by the largest losses seen.
 
 `fills_measured` counts primary-horizon markouts since this process started, never restored ones (lesson E2): a
 restored model keeps its EWMAs but its add-on confidence, and any cold-start gate on fills_measured, start at zero.
@@ -51,7 +55,7 @@ _BPS = 1e4
 BUY = 1
 SELL = -1
 _SIDES = (BUY, SELL)  # index 0 = bid (our buys), 1 = ask (our sells)
-STATE_VERSION = 2
+STATE_VERSION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,14 +94,13 @@ class AdverseSelectionParams:
 
 
 class HorizonMarkout(msgspec.Struct, frozen=True):
-    """EWMAs at one horizon (module docstring). as_* (from the mid at fill) and placement_as_bps_total positive =
-    adverse; markout_bps_total positive = profit. fills_placement counts fills with a known placement mid."""
+    """EWMAs at one horizon (module docstring). as_* (from the fill price, = −markout) and placement_as_bps_total
+    positive = adverse. fills_placement counts fills with a known placement mid."""
 
     horizon_s: float
     as_bps_bid: float
     as_bps_ask: float
     as_bps_total: float
-    markout_bps_total: float
     placement_as_bps_total: float
     fills_bid: int
     fills_ask: int
@@ -136,7 +139,7 @@ def ewma(prev: float | None, x: float, alpha: float) -> float:
 
 
 def spread_addon_bps(p_informed: float, informed_move_bps: float, confidence: float, cap_bps: float) -> float:
-    """Glosten–Milgrom add-on = confidence·P(informed)·E[adverse move | informed], clamped to [0, cap]."""
+    """Glosten–Milgrom add-on = confidence·P(informed)·E[loss | informed], clamped to [0, cap]."""
     return min(max(confidence * p_informed * informed_move_bps, 0.0), cap_bps)
 
 
@@ -153,14 +156,13 @@ def _finite_positive(x: float) -> bool:
 
 
 class _HorizonStats:
-    """Post-fill AS EWMAs per side ([bid, ask]) and overall, markout and placement-AS EWMAs, at one horizon."""
+    """Post-fill AS EWMAs per side ([bid, ask]) and overall, and the placement-AS EWMA, at one horizon."""
 
     __slots__ = (
         "horizon_s",
         "as_side",
         "count_side",
         "as_total",
-        "markout_total",
         "placement_total",
         "count_placement",
     )
@@ -170,15 +172,13 @@ class _HorizonStats:
         self.as_side: list[float | None] = [None, None]
         self.count_side = [0, 0]
         self.as_total: float | None = None
-        self.markout_total: float | None = None
         self.placement_total: float | None = None
         self.count_placement = 0
 
-    def observe(self, i: int, as_bps: float, markout_bps: float, placement_as_bps: float, alpha: float) -> None:
+    def observe(self, i: int, as_bps: float, placement_as_bps: float, alpha: float) -> None:
         self.as_side[i] = ewma(self.as_side[i], as_bps, alpha)
         self.count_side[i] += 1
         self.as_total = ewma(self.as_total, as_bps, alpha)
-        self.markout_total = ewma(self.markout_total, markout_bps, alpha)
         if placement_as_bps == placement_as_bps:  # not NaN: placement mid known
             self.placement_total = ewma(self.placement_total, placement_as_bps, alpha)
             self.count_placement += 1
@@ -190,7 +190,6 @@ class _HorizonStats:
             as_bps_bid=bid or 0.0,
             as_bps_ask=ask or 0.0,
             as_bps_total=self.as_total or 0.0,
-            markout_bps_total=self.markout_total or 0.0,
             placement_as_bps_total=self.placement_total or 0.0,
             fills_bid=self.count_side[0],
             fills_ask=self.count_side[1],
@@ -204,7 +203,6 @@ class _HorizonStats:
         self.as_side = list(state["as_side"])
         self.count_side = [int(c) for c in state["count_side"]]
         self.as_total = state["as_total"]
-        self.markout_total = state["markout_total"]
         self.placement_total = state["placement_total"]
         self.count_placement = int(state["count_placement"])
 
@@ -246,8 +244,8 @@ class AdverseSelectionModel:
         horizons_s = (p.measurement_horizon_s, *p.extra_horizons_s)
         self._stats = [_HorizonStats(h) for h in horizons_s]
         self._horizons_ns = [round(h * _NS_PER_S) for h in horizons_s]
-        # per horizon: (due_ns, side index, fill_mid, fill_px, placement_mid or NaN)
-        self._pending: list[deque[tuple[int, int, float, float, float]]] = [deque() for _ in horizons_s]
+        # per horizon: (due_ns, side index, fill_px, placement_mid or NaN)
+        self._pending: list[deque[tuple[int, int, float, float]]] = [deque() for _ in horizons_s]
         self._max_delay_ns = round(p.max_resolution_delay_s * _NS_PER_S)
         self._p_informed: list[float | None] = [None, None]
         self._informed_move: list[float | None] = [None, None]
@@ -257,22 +255,20 @@ class AdverseSelectionModel:
         self._dropped = 0
         self._reading: AdverseSelectionReading | None = None  # cached until a fill, a markout or a drop changes it
 
-    def on_fill(
-        self, ts_ns: int, side: int, fill_px: float, qty: float, fill_mid: float, placement_mid: float | None
-    ) -> None:
+    def on_fill(self, ts_ns: int, side: int, fill_px: float, qty: float, placement_mid: float | None) -> None:
         """Queue one fill for markout at every horizon.
 
-        `side` is BUY (+1, our bid filled) or SELL (−1, our ask filled); `fill_mid` the last book mid before the
-        fill; `placement_mid` the mid when the order was placed, None when unknown (only the report's placement AS
-        needs it). `qty` is checked but does not weight the EWMAs: DESIGN/§B5 define a per-fill average, and partial
-        fills of one order each count.
+        `side` is BUY (+1, our bid filled) or SELL (−1, our ask filled); `fill_px` the anchor of every AS (module
+        docstring); `placement_mid` the mid when the order was placed, None when unknown (only the report's placement
+        AS needs it). `qty` is checked but does not weight the EWMAs: DESIGN/§B5 define a per-fill average, and
+        partial fills of one order each count.
         """
         i = _side_index(side)
         placement_ok = placement_mid is None or _finite_positive(placement_mid)
-        if not (_finite_positive(fill_px) and _finite_positive(qty) and _finite_positive(fill_mid) and placement_ok):
+        if not (_finite_positive(fill_px) and _finite_positive(qty) and placement_ok):
             raise ValueError(
-                "AdverseSelectionModel.on_fill: fill_px, qty, fill_mid and placement_mid (when given) must be > 0 and "
-                f"finite, got {fill_px!r}, {qty!r}, {fill_mid!r}, {placement_mid!r}"
+                "AdverseSelectionModel.on_fill: fill_px, qty and placement_mid (when given) must be > 0 and finite, "
+                f"got {fill_px!r}, {qty!r}, {placement_mid!r}"
             )
         anchor = math.nan if placement_mid is None else placement_mid
         self._reading = None
@@ -281,7 +277,7 @@ class AdverseSelectionModel:
             if len(queue) >= cap:
                 queue.popleft()
                 self._dropped += 1
-            queue.append((ts_ns + horizon_ns, i, fill_mid, fill_px, anchor))
+            queue.append((ts_ns + horizon_ns, i, fill_px, anchor))
 
     def on_mid(self, ts_ns: int, mid: float) -> None:
         """Resolve every markout due at or before ts_ns with this mid (the first one at or after its horizon)."""
@@ -291,20 +287,19 @@ class AdverseSelectionModel:
         for k, queue in enumerate(self._pending):
             while queue and queue[0][0] <= ts_ns:
                 self._reading = None
-                due_ns, i, fill_mid, fill_px, placement_mid = queue.popleft()
+                due_ns, i, fill_px, placement_mid = queue.popleft()
                 if ts_ns - due_ns > self._max_delay_ns:
                     self._dropped += 1
                     continue
                 side = _SIDES[i]
-                as_bps = adverse_selection_bps(side, fill_mid, mid)
-                markout_bps = side * (mid - fill_px) / fill_mid * _BPS
+                as_bps = adverse_selection_bps(side, fill_px, mid)
                 placement_as_bps = adverse_selection_bps(side, placement_mid, mid)  # NaN when unknown
-                self._stats[k].observe(i, as_bps, markout_bps, placement_as_bps, alpha)
+                self._stats[k].observe(i, as_bps, placement_as_bps, alpha)
                 if k == 0:
                     self._observe_informed(i, as_bps, alpha)
 
     def _observe_informed(self, i: int, as_bps: float, alpha: float) -> None:
-        informed = as_bps > self.informed_threshold_bps  # adverse and large: a favourable move never counts
+        informed = as_bps > self.informed_threshold_bps  # a loss above threshold: a profitable fill never counts
         self._p_informed[i] = ewma(self._p_informed[i], 1.0 if informed else 0.0, alpha)
         if informed:
             self._informed_move[i] = ewma(self._informed_move[i], as_bps, alpha)
@@ -358,7 +353,8 @@ class AdverseSelectionModel:
     @classmethod
     def restore(cls, params: AdverseSelectionParams, priors: InstrumentPriors, state: dict) -> AdverseSelectionModel:
         """EWMAs come back (horizons absent from `state` start empty); fills_measured, hence confidence, restarts at
-        0 (lesson E2). Version 1 states (placement-anchored AS) are refused: their EWMAs hold our own depth."""
+        0 (lesson E2). Older states are refused: their EWMAs hold our own depth (version 1 measured from the
+        placement mid, version 2 from the last mid before the fill)."""
         if state.get("version") != STATE_VERSION:
             raise ValueError(f"AdverseSelectionModel.restore: unsupported state version {state.get('version')!r}")
         model = cls(params, priors)
