@@ -17,6 +17,9 @@ from nautilus_trader.model.events import OrderFilled
 from adapters.hyperliquid.actions import cloid_from_client_order_id
 from adapters.hyperliquid.local_exchange import test_account_address as funded_account_address
 from adapters.hyperliquid.order_state import Canceled
+from adapters.hyperliquid.schemas.exchange import ExchangeResponse
+from adapters.hyperliquid.schemas.exchange import ResponseBody
+from adapters.hyperliquid.schemas.exchange import StatusesData
 from adapters.hyperliquid.order_state import Filled
 from adapters.hyperliquid.order_state import NewsKind
 from mm_strategy.node_config import replace_venue_live
@@ -237,3 +240,53 @@ async def test_an_order_status_naming_neither_oid_nor_error_is_looked_up_at_once
     accepted = await settled(live, order, OrderStatus.ACCEPTED, timeout_s=2)
     [resting] = live.venue_open_orders()
     assert accepted.venue_order_id.value == str(resting.oid) and resting.limit_px == bid - 30
+
+
+def answer_with_first_status_only(live, action_type: str) -> None:
+    """The venue executes the client's next ``action_type`` action, but its answer keeps only the first item's
+    status (a truncated answer that is not pre-validation's one error for the whole batch)."""
+    exchange = live.exec_client._exchange
+    post = exchange.post
+
+    async def truncated(action, batch_length=1, on_sent=None):
+        response = await post(action, batch_length, on_sent)
+        if action["type"] != action_type:
+            return response
+        exchange.post = post  # once
+        return ExchangeResponse("ok", ResponseBody(response.response.type, StatusesData(response.statuses()[:1])))
+
+    exchange.post = truncated
+
+
+async def test_orders_an_answer_has_no_status_for_are_looked_up_not_rejected(exchange_factory, node_factory):
+    """Three orders placed by the venue, the answer naming only the first: the other two are looked up by cloid
+    and accepted. They used to be rejected with the first's success as the batch's 'error', then found resting at
+    the venue and cancelled there as strays: two requests and a quote lost."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    received = record_actions(live)
+    live.exchange.faults.delay(5.0, channel="orderUpdates", count=None, seconds=10)  # no news to fall back on
+    answer_with_first_status_only(live, "order")
+    bid, _ = touch(live)
+    orders = [strategy.limit(OrderSide.BUY, bid - 30 - 10 * i) for i in range(3)]
+    strategy.submit_order_list(strategy.order_factory.create_list(orders))
+    for order in orders:
+        await settled(live, order, OrderStatus.ACCEPTED, timeout_s=4)
+    venue_oids = {str(o.oid) for o in live.venue_open_orders()}
+    assert {live.node.cache.order(o.client_order_id).venue_order_id.value for o in orders} == venue_oids
+    await asyncio.sleep(0.5)
+    assert [a["type"] for a in received] == ["order"], "no stray cancels"
+
+
+async def test_cancels_an_answer_has_no_status_for_are_confirmed_from_the_venue(exchange_factory, node_factory):
+    """Two cancels executed by the venue, the answer naming only the first: the second order's record at the
+    venue says it is cancelled. It used to get a cancel rejection ('no answer for this cancel') for a cancel that
+    happened, and stay open in the node until the stream's news."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = [await rest_a_bid(live, strategy, 40 + 10 * i) for i in range(2)]
+    live.exchange.faults.delay(5.0, channel="orderUpdates", count=None, seconds=10)  # no news to fall back on
+    answer_with_first_status_only(live, "cancelByCloid")
+    strategy.cancel_orders([live.node.cache.order(o.client_order_id) for o in orders])
+    for order in orders:
+        cancelled = await settled(live, order, OrderStatus.CANCELED, timeout_s=4)
+        assert not any(type(e).__name__ == "OrderCancelRejected" for e in cancelled.events)
+    assert live.venue_open_orders() == []

@@ -560,17 +560,21 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._run(state, state.on_place_answer(None, response.error, ts_now))
             return
         statuses = response.statuses()
-        if len(statuses) < len(states):  # pre-validation answers the whole batch with one error
+        if _refuses_whole_batch(statuses, len(states)):  # pre-validation answers the whole batch with one error
             reason = _status_error(statuses[0]) if statuses else "empty answer to an order action"
             for state in states:
-                self._run(state, state.on_place_answer(None, reason or "order batch refused", ts_now))
+                self._run(state, state.on_place_answer(None, reason, ts_now))
             return
-        for state, status in zip(states, statuses):
-            if _is_readable_item(status):
+        for index, state in enumerate(states):
+            status = statuses[index] if index < len(statuses) else None
+            if status is not None and _is_readable_item(status):
                 self._run(state, state.on_place_answer(status.oid, status.error, ts_now))
-            else:  # neither an oid nor a refusal: the venue's record decides now, not the in-flight check in 5 s
-                self._log.warning(f"unexpected order status {status!r} for {state.client_order_id}; looking it up")
-                self._look_up_order(state, f"unreadable order status {status!r}", ts_now)
+            else:
+                # No status (an answer shorter than the batch whose statuses placed orders: not one error for the
+                # whole batch), or one with neither an oid nor a refusal: the venue's record decides now, not the
+                # in-flight check in 5 s. Rejected, an order the venue placed would rest there as a stray.
+                self._log.warning(f"no readable status {status!r} for {state.client_order_id}; looking it up")
+                self._look_up_order(state, f"no readable order status ({status!r})", ts_now)
 
     def _look_up_order(self, state: OrderState, reason: str, ts_answer: int) -> None:
         self.create_task(self._resolve_unknown(state, reason, ts_answer), log_msg=f"resolve {state.client_order_id}")
@@ -659,9 +663,16 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._emit_cancel_rejected(state, response.error)
             return
         statuses = response.statuses()
+        if _refuses_whole_batch(statuses, len(states)):  # pre-validation: one error for the whole batch
+            for state in states:
+                self._emit_cancel_rejected(state, _status_error(statuses[0]) if statuses else "empty answer")
+            return
         for index, state in enumerate(states):
             status = statuses[index] if index < len(statuses) else None
-            error = _status_error(status) if status is not None else "no answer for this cancel"
+            if status is None:  # a shorter answer than the batch: the venue's record says whether it was cancelled
+                self._confirm_cancel(state, 0.0, "no answer for this cancel")
+                continue
+            error = _status_error(status)
             if error is None:
                 # The stream's CANCELED carries the remaining size (fills first); the look-up covers a lost one.
                 self._confirm_cancel(state, CANCEL_CONFIRM_S, None)
@@ -1550,6 +1561,12 @@ def _refusals(response: ExchangeResponse) -> list[str]:
     if response.error is not None:
         return [response.error]
     return [error for status in response.statuses() if (error := _status_error(status)) is not None]
+
+
+def _refuses_whole_batch(statuses: list[ItemStatus | str], n_items: int) -> bool:
+    """Pre-validation refuses a batch of several items with one error and no other status; any other answer
+    shorter than its batch still settled the items it has statuses for."""
+    return len(statuses) < n_items and (not statuses or (len(statuses) == 1 and _status_error(statuses[0]) is not None))
 
 
 def _is_readable_item(status: ItemStatus | str) -> bool:
