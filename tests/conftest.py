@@ -69,11 +69,22 @@ def archive_catalog(archive_btc_hour, tmp_path_factory) -> Path:
     return path
 
 
+def _capture_catalog(hl_captures: Path, tmp_path_factory, coin: str) -> Path:
+    """A 9-minute capture with trades (SOURCES §6) as a user builds its catalog (``catalog_cli``)."""
+    from adapters.hyperliquid import catalog_cli
+
+    path = tmp_path_factory.mktemp(f"catalog_hl_{coin.lower()}")
+    assert catalog_cli.main([str(hl_captures / f"hl_{coin}_20250903.gz"), "--coin", coin, "--catalog", str(path)]) == 0
+    return path
+
+
 @pytest.fixture(scope="session")
 def hl_btc_catalog(hl_captures, tmp_path_factory) -> Path:
     """The 9-minute BTC capture with trades as a catalog, once per session (tests only read it)."""
-    from adapters.hyperliquid import catalog_cli
+    return _capture_catalog(hl_captures, tmp_path_factory, "BTC")
 
-    path = tmp_path_factory.mktemp("catalog_hl_btc")
-    assert catalog_cli.main([str(hl_captures / "hl_BTC_20250903.gz"), "--coin", "BTC", "--catalog", str(path)]) == 0
-    return path
+
+@pytest.fixture(scope="session")
+def hl_eth_catalog(hl_captures, tmp_path_factory) -> Path:
+    """The 9-minute ETH capture (it holds a 250 s feed gap), once per session (tests only read it)."""
+    return _capture_catalog(hl_captures, tmp_path_factory, "ETH")

@@ -11,9 +11,6 @@ from pathlib import Path
 import pytest
 from nautilus_trader.model.identifiers import InstrumentId
 
-from adapters.catalog import write_catalog
-from adapters.hyperliquid import loaders
-from adapters.hyperliquid.meta import instrument_for
 
 from mm_strategy.actors.calibration import CalibrationActor
 from mm_strategy.actors.calibration import CalibrationActorConfig
@@ -196,20 +193,11 @@ def test_quoting_time_is_per_side_and_counts_overlapping_spells_once() -> None:
         ctl.on_spell(at(41), BID, -1.0)
 
 
-@pytest.fixture(scope="module")
-def eth_capture_catalog(hl_captures, tmp_path_factory) -> Path:
-    """The 9-minute ETH capture (SOURCES §6): it holds the 250 s feed gap the review measured."""
-    instrument = instrument_for("ETH")
-    path = tmp_path_factory.mktemp("hl_eth") / "catalog"
-    write_catalog([loaders.parse_file(hl_captures / "hl_ETH_20250903.gz", instrument)], instrument, path)
-    return path
-
-
-def test_the_first_eth_quotes_after_the_feed_gap_are_not_tightened_by_it(eth_capture_catalog) -> None:
+def test_the_first_eth_quotes_after_the_feed_gap_are_not_tightened_by_it(hl_eth_catalog) -> None:
     # The shipped ETH config on the capture: the half-spread multiplier the quote cycles used (calibration × warmup
     # uplift) at the last cycle before the 250 s gap and the first after it. Before the fix 0.797 → 0.684 (−14 %);
     # now 0.800 → 0.775: the −3 % left are the ~7 s our orders rested into the gap until the stale-book pull.
-    outcome = run_backtest(load_venue_config(REPO_ROOT / "configs" / "hyperliquid_eth.json"), eth_capture_catalog)
+    outcome = run_backtest(load_venue_config(REPO_ROOT / "configs" / "hyperliquid_eth.json"), hl_eth_catalog)
     ts_ns, mults = outcome.engine.trader.strategies()[0].recorder.series["half_spread_mult"]
     outcome.node.dispose()
     gaps_s = [(b - a) / S for a, b in zip(ts_ns, ts_ns[1:])]
