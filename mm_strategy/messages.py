@@ -81,9 +81,10 @@ class FillRateEstimate(Data):
 
 @customdataclass
 class AdverseSelectionEstimate(Data):
-    """``as_bps_*``: EWMA of the mid's move in the 500 ms after each of our fills, from our fill price (= −markout),
-    positive = adverse (bid = our buys). ``spread_addon_bps_*`` = confidence·P(informed)·E[loss | informed] per side,
-    capped, counting fills that lost more than the threshold only (models/adverse_selection.py)."""
+    """``as_bps_*``: EWMA of what each of our fills lost by 500 ms after it, the mid then against our fill price
+    (= −markout: with no move, minus the fill's edge), positive = adverse (bid = our buys).
+    ``spread_addon_bps_*`` = confidence·P(informed)·E[loss | informed] per side, capped, counting fills that lost
+    more than the threshold only (models/adverse_selection.py)."""
 
     instrument_id: InstrumentId
     as_bps_bid: float = 0.0

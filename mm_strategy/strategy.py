@@ -27,6 +27,7 @@ import json
 import math
 import os
 from collections import Counter
+from collections.abc import Hashable
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -51,6 +52,7 @@ from nautilus_trader.model.events import OrderPendingUpdate
 from nautilus_trader.model.events import OrderRejected
 from nautilus_trader.model.events import OrderSubmitted
 from nautilus_trader.model.events import OrderUpdated
+from nautilus_trader.model.identifiers import OrderListId
 from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import FIXED_PRECISION
 from nautilus_trader.model.objects import Price
@@ -701,9 +703,8 @@ class GLFTMarketMaker(Strategy):
         self._venue_error(event, "rate_limit" if _is_rate_limit(event.reason) else "reject")
 
     def _venue_error(self, event: OrderRejected | OrderDenied | OrderModifyRejected, kind: str) -> None:
-        """To the kill switch, with the answer and cause it came with: the events one venue answer gives a batch's
-        orders share their ``ts_event`` (``KillSwitch.on_error``)."""
-        answer = (event.ts_event, event.reason)
+        order = self.cache.order(event.client_order_id) if type(event) is OrderDenied else None
+        answer = refusal_answer(event, order.order_list_id if order is not None else None)
         self._handle_kill_events(self.kill_switch.on_error(self.clock.timestamp_ns(), kind, answer))
 
     def on_order_filled(self, event: OrderFilled) -> None:
@@ -982,8 +983,24 @@ def _reducing_side_quoted(position: Decimal, bids: list[QuoteLevel], asks: list[
     return True
 
 
+def refusal_answer(
+    event: OrderRejected | OrderDenied | OrderModifyRejected, order_list_id: OrderListId | None
+) -> tuple[Hashable, str]:
+    """What one refusal answers to, with its cause, for the kill switch, which counts one answer with one cause once
+    (``KillSwitch.on_error``). The events one venue answer gives a batch's orders share their ``ts_event``.
+    NautilusTrader's risk engine denies an order list's orders one by one, each at its own clock read live (at one
+    time in a backtest, whose clock stands still within an event): a denial answers to its list."""
+    if type(event) is OrderDenied and order_list_id is not None:
+        return order_list_id, event.reason
+    return event.ts_event, event.reason
+
+
 def _is_rate_limit(reason: str) -> bool:
     """A refusal for sending too much: the venue's 429/"too many", a rate limit (NautilusTrader's risk engine denies
-    past ``max_order_submit_rate``), or the exhausted address request budget our Hyperliquid client refuses on."""
+    past ``max_order_submit_rate`` and refuses modifies past ``max_order_modify_rate``), or the exhausted address
+    request budget our Hyperliquid client refuses on."""
     text = (reason or "").lower()
-    return any(mark in text for mark in ("429", "too many", "rate limit", "order_submit_rate", "request budget"))
+    return any(mark in text for mark in _RATE_LIMIT_MARKS)
+
+
+_RATE_LIMIT_MARKS = ("429", "too many", "rate limit", "order_submit_rate", "order_modify_rate", "request budget")

@@ -25,6 +25,9 @@ from adapters.hyperliquid.schemas.exchange import ExchangeResponse
 from adapters.hyperliquid.schemas.exchange import ItemStatus
 from adapters.hyperliquid.schemas.exchange import ResponseBody
 from adapters.hyperliquid.schemas.exchange import StatusesData
+from mm_strategy.models.kill_switch import KillSwitch
+from mm_strategy.models.risk import RiskConfig
+from mm_strategy.strategy import refusal_answer
 from tests.test_adapter_execution import manual_node
 from tests.test_adapter_execution import record_actions
 from tests.test_adapter_execution import rest_a_bid
@@ -225,9 +228,13 @@ async def test_a_refused_batch_modify_is_one_answer_for_the_kill_switch(exchange
     modify_back_to_back(live, strategy, orders, [bid - 15, bid - 35, bid - 55])
     refusals = [(await outcome(live, order, OrderModifyRejected)).events[-1] for order in orders]
     assert len({event.ts_event for event in refusals}) == 1, [event.ts_event for event in refusals]
+    # what the strategy's kill switch makes of them: one rate-limit error, within a limit of one
+    switch = KillSwitch(RiskConfig(max_position=1.0, capital_usd=10_000.0, max_rate_limit_errors=1))
+    for event in refusals:
+        assert switch.on_error(event.ts_event, "rate_limit", refusal_answer(event, None)) == []
 
 
-async def test_a_batch_modify_waits_for_the_address_budget_as_orders_do(exchange_factory, node_factory):
+async def test_a_batch_modify_is_refused_by_the_exhausted_address_budget_as_orders_are(exchange_factory, node_factory):
     """With the address request budget used up the client refuses new orders itself (a limited address may send
     one action per 10 s); a modify counts on that budget as an order does and is refused the same way, in one
     answer, without reaching the venue. It used to be posted all the same."""

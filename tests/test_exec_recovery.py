@@ -17,7 +17,9 @@ from nautilus_trader.model.events import OrderFilled
 from adapters.hyperliquid.actions import cloid_from_client_order_id
 from adapters.hyperliquid.local_exchange import test_account_address as funded_account_address
 from adapters.hyperliquid.order_state import Canceled
+from adapters.hyperliquid.constants import MISSING_ORDER_ERROR
 from adapters.hyperliquid.schemas.exchange import ExchangeResponse
+from adapters.hyperliquid.schemas.exchange import ItemStatus
 from adapters.hyperliquid.schemas.exchange import ResponseBody
 from adapters.hyperliquid.schemas.exchange import StatusesData
 from adapters.hyperliquid.order_state import Filled
@@ -290,3 +292,31 @@ async def test_cancels_an_answer_has_no_status_for_are_confirmed_from_the_venue(
         cancelled = await settled(live, order, OrderStatus.CANCELED, timeout_s=4)
         assert not any(type(e).__name__ == "OrderCancelRejected" for e in cancelled.events)
     assert live.venue_open_orders() == []
+
+
+async def test_an_empty_answer_to_an_order_batch_is_looked_up_not_rejected(exchange_factory, node_factory):
+    """No status at all is no refusal: the venue placed both orders, and the look-ups find them. They used to be
+    rejected ('empty answer'), then cancelled at the venue as strays."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    live.exchange.faults.delay(5.0, channel="orderUpdates", count=None, seconds=10)  # no news to fall back on
+    answer_action_with(live, "order", [], reach_venue=True)
+    bid, _ = touch(live)
+    orders = [strategy.limit(OrderSide.BUY, bid - 30 - 10 * i) for i in range(2)]
+    strategy.submit_order_list(strategy.order_factory.create_list(orders))
+    for order in orders:
+        await settled(live, order, OrderStatus.ACCEPTED, timeout_s=4)
+    assert len(live.venue_open_orders()) == 2
+
+
+async def test_one_missing_order_status_for_a_cancel_batch_is_confirmed_per_order(exchange_factory, node_factory):
+    """A batch of cancels answered with one 'never placed, already canceled, or filled' status: that error names an
+    order, not the batch, so each order is settled from the venue's record (both cancelled here), not every cancel
+    refused as one batch error."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    orders = [await rest_a_bid(live, strategy, 40 + 10 * i) for i in range(2)]
+    live.exchange.faults.delay(5.0, channel="orderUpdates", count=None, seconds=10)  # no news to fall back on
+    answer_action_with(live, "cancelByCloid", [ItemStatus(error=MISSING_ORDER_ERROR)], reach_venue=True)
+    strategy.cancel_orders([live.node.cache.order(o.client_order_id) for o in orders])
+    for order in orders:
+        cancelled = await settled(live, order, OrderStatus.CANCELED, timeout_s=4)
+        assert not any(type(e).__name__ == "OrderCancelRejected" for e in cancelled.events)

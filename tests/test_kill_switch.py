@@ -325,6 +325,10 @@ def test_the_errors_of_one_venue_answer_with_one_cause_count_once():
         for _ in range(8):  # a lost batch of eight orders, never placed
             assert rejects.on_error(at(answer_s), "reject", answer=(at(answer_s), "not placed")) == []
     assert only(rejects.on_error(at(21), "reject", answer=(at(21), "not placed"))).trigger == Trigger.REJECTS
+    interleaved = fresh_switch()
+    for _ in range(8):  # three lost batches of eight whose orders' look-ups end in turns: A, B, C, A, B, C, ...
+        for batch in "ABC":  # 24 rejections, 3 answers: no trip (> 20)
+            assert interleaved.on_error(at(5), "reject", answer=(at(1), f"not placed: batch {batch}")) == []
     own_reasons = fresh_switch()
     for k in range(20):  # one answer, twenty orders each refused for its own reason
         assert own_reasons.on_error(at(1), "reject", answer=(at(1), f"order {k}: bad price")) == []
@@ -551,3 +555,32 @@ def test_todays_limits_start_and_peak_survive_restore():
 def test_restore_rejects_an_unknown_state_version():
     with pytest.raises(ValueError, match="version"):
         KillSwitch.restore(CONFIG, {"version": 99}, T0)
+
+
+def test_a_denied_order_list_is_one_answer_whatever_times_its_denials_carry():
+    """NautilusTrader's risk engine denies a list's orders one by one, live each at its own clock read: the list is
+    the answer. A venue answer's events share their time; modify refusals of one order list in two answers differ."""
+    from nautilus_trader.core.uuid import UUID4
+    from nautilus_trader.model.events import OrderDenied
+    from nautilus_trader.model.events import OrderModifyRejected
+    from nautilus_trader.model.identifiers import AccountId
+    from nautilus_trader.model.identifiers import ClientOrderId
+    from nautilus_trader.model.identifiers import InstrumentId
+    from nautilus_trader.model.identifiers import OrderListId
+    from nautilus_trader.model.identifiers import StrategyId
+    from nautilus_trader.model.identifiers import TraderId
+    from nautilus_trader.model.identifiers import VenueOrderId
+
+    from mm_strategy.strategy import refusal_answer
+
+    ids = (TraderId("MM-001"), StrategyId("S-001"), InstrumentId.from_str("BTC-USD-PERP.HYPERLIQUID"))
+    reason = "OrderList OL-1 DENIED: max notional"
+    denials = [OrderDenied(*ids, ClientOrderId(f"O-{k}"), reason, UUID4(), at(1) + k) for k in range(3)]
+    assert len({refusal_answer(event, OrderListId("OL-1")) for event in denials}) == 1
+    assert len({refusal_answer(event, None) for event in denials}) == 3, "single orders: their own times"
+    modifies = [
+        OrderModifyRejected(*ids, ClientOrderId(f"O-{k}"), VenueOrderId("1"), AccountId("HL-1"), "429", UUID4(),
+                            at(k), at(k))
+        for k in range(2)
+    ]
+    assert len({refusal_answer(event, OrderListId("OL-1")) for event in modifies}) == 2

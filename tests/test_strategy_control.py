@@ -318,6 +318,7 @@ def test_control_verbs_are_read_without_case_or_blanks(archive_catalog, command)
     [
         ("429 Too Many Requests", True),
         ("Exceeded MAX_ORDER_SUBMIT_RATE", True),  # NautilusTrader's risk engine (an OrderDenied)
+        ("Exceeded MAX_ORDER_MODIFY_RATE", True),  # its throttled modify (an OrderModifyRejected)
         ("address request budget exhausted (10000/10000); cancels still allowed", True),  # our Hyperliquid client
         ("Order has invalid price.", False),
     ],

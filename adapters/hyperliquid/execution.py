@@ -560,10 +560,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._run(state, state.on_place_answer(None, response.error, ts_now))
             return
         statuses = response.statuses()
-        if _refuses_whole_batch(statuses, len(states)):  # pre-validation answers the whole batch with one error
-            reason = _status_error(statuses[0]) if statuses else "empty answer to an order action"
+        if (batch_error := _batch_error(statuses, len(states))) is not None:
             for state in states:
-                self._run(state, state.on_place_answer(None, reason, ts_now))
+                self._run(state, state.on_place_answer(None, batch_error, ts_now))
             return
         for index, state in enumerate(states):
             status = statuses[index] if index < len(statuses) else None
@@ -663,9 +662,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._emit_cancel_rejected(state, response.error)
             return
         statuses = response.statuses()
-        if _refuses_whole_batch(statuses, len(states)):  # pre-validation: one error for the whole batch
+        batch_error = _batch_error(statuses, len(states))
+        if batch_error is not None and batch_error != MISSING_ORDER_ERROR:  # that one names its order: below
             for state in states:
-                self._emit_cancel_rejected(state, _status_error(statuses[0]) if statuses else "empty answer")
+                self._emit_cancel_rejected(state, batch_error)
             return
         for index, state in enumerate(states):
             status = statuses[index] if index < len(statuses) else None
@@ -693,9 +693,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             if response is None:
                 return
             venue = response.order
-            if venue is not None and venue.status in (STATUS_OPEN, STATUS_TRIGGERED) and self._check_stray(state):
+            live = venue is not None and venue.status in (STATUS_OPEN, STATUS_TRIGGERED)
+            if live and self._check_stray(state, venue.order.oid):
                 return  # closed by the node meanwhile: cancelled at the venue instead
-            if venue is None or venue.status in (STATUS_OPEN, STATUS_TRIGGERED):
+            if venue is None or live:
                 self._emit_cancel_rejected(state, refusal or "cancel acknowledged but the order is still open")
             else:
                 self._apply_lookup(state, venue)
@@ -778,7 +779,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         every callback scheduled after it (the I/O the loop polls next included), never on a timer. Another
         command of this client within the step (a cancel, an order list) flushes first, so the wire keeps the
         commands' order: a requote's modifies go out before its new orders, and a modify then a cancel of the
-        same order reach the venue in that order, as when each modify was its own action. (From a strategy, a
+        same order reach the venue in that order, as when each modify was its own action (except with the address
+        budget used up: the modifies then wait for its re-read, when one is due, and are refused; a cancel sent
+        meanwhile may go first, which changes nothing, the modifies being refused anyway). (From a strategy, a
         cancel issued with modifies reaches the client before them: Nautilus sends cancels straight to the
         execution engine and modifies through the risk engine's queue, which denies a modify of an order then
         pending cancel. Either way each order's rules hold: a modify of an order closed or not yet accepted is
@@ -857,10 +860,11 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             self._note_budget_error(response.error)
             self._refuse_modifies(states, response.error, ts_answer)
             return
-        statuses = [status if _is_readable_item(status) else None for status in response.statuses()]
-        if len(states) > 1 and len(statuses) == 1 and statuses[0] is not None and statuses[0].error is not None:
-            self._refuse_modifies(states, statuses[0].error, ts_answer)  # pre-validation: one error for the batch
+        raw_statuses = response.statuses()
+        if (batch_error := _batch_error(raw_statuses, len(states))) is not None:
+            self._refuse_modifies(states, batch_error, ts_answer)
             return
+        statuses = [status if _is_readable_item(status) else None for status in raw_statuses]
         for index, state in enumerate(states):
             status = statuses[index] if index < len(statuses) else None
             if status is None:
@@ -1563,10 +1567,13 @@ def _refusals(response: ExchangeResponse) -> list[str]:
     return [error for status in response.statuses() if (error := _status_error(status)) is not None]
 
 
-def _refuses_whole_batch(statuses: list[ItemStatus | str], n_items: int) -> bool:
-    """Pre-validation refuses a batch of several items with one error and no other status; any other answer
-    shorter than its batch still settled the items it has statuses for."""
-    return len(statuses) < n_items and (not statuses or (len(statuses) == 1 and _status_error(statuses[0]) is not None))
+def _batch_error(statuses: list[ItemStatus | str], n_items: int) -> str | None:
+    """Pre-validation's one error for a whole batch of several items (one status, an error), else None. Any other
+    answer shorter than its batch (none, a success, an unreadable string) leaves the items without a status to the
+    venue's record: read as refused, an order the venue placed would rest there as a stray."""
+    if n_items > 1 and len(statuses) == 1 and isinstance(statuses[0], ItemStatus) and statuses[0].error is not None:
+        return statuses[0].error
+    return None
 
 
 def _is_readable_item(status: ItemStatus | str) -> bool:

@@ -1,4 +1,4 @@
-"""Adverse selection of our own fills: the mid's move *after* each fill, from the fill price.
+"""Adverse selection of our own fills: what each fill lost by h after it, the mid then against our fill price.
 
 Definition, used everywhere (lesson E10, inventory §B5 sign bug; one sign, one anchor):
 

@@ -30,8 +30,10 @@ Choices and why:
   orders often enough that this lags by 1–2 s at the median and 10–23 s at most on the captures, which delays the
   start-up tightening by as much and no more (BTC and SOL still reach the floor about 80 s in). A filled spell the
   book crossed before its fill event is counted up to the crossing but placed as ending at the event (off by the
-  fill's delivery lag). Why not a book-freshness rule like ``kappa.MarketArrivals``' observed stretches: it would
-  exclude the feed gap, but not the time before the first quote, nor quotes pulled for any other reason.
+  fill's delivery lag). A spell ends at its order's first fill, so a partly filled order that rests on adds no
+  seconds after that fill (fewer expected fills: less tightening, the safe side). Why not a book-freshness rule
+  like ``kappa.MarketArrivals``' observed stretches: it would exclude the feed gap, but not the time before the
+  first quote, nor quotes pulled for any other reason.
 - **prior_fills (default 2)**: the ratio is the posterior mean of (fill rate / target) under a Gamma prior centred on
   the target with `prior_fills` pseudo-fills. Without it, 0 fills in the first 10 s (expected 0.17, and a 85 %
   chance of seeing none *at* the target rate) gives ratio 0 and the floor multiplier: the controller would conclude

@@ -235,7 +235,8 @@ class KillSwitch:
         self._fills_ns: dict[Side, deque[tuple[int, str | None]]] = {side: deque() for side in Side}  # (ts, key)
         self._same_event_ns = round(config.burst_same_event_s * NS_PER_S)
         self._errors_ns: dict[ErrorKind, deque[int]] = {kind: deque() for kind in ErrorKind}
-        self._last_answer: dict[ErrorKind, Hashable | None] = {kind: None for kind in ErrorKind}  # ``on_error``
+        # per kind, the answers (``on_error``) of the errors in the window, with their times
+        self._answers: dict[ErrorKind, dict[Hashable, int]] = {kind: {} for kind in ErrorKind}
         self._stuck_since_ns: int | None = None  # first quote cycle without a reducing quote, while it lasts
         self._calm_plan: tuple[float, QuotePlan] | None = None  # (position, plan) with no reason active
 
@@ -461,17 +462,19 @@ class KillSwitch:
     def on_error(self, ts_ns: int, kind: ErrorKind | str, answer: Hashable | None = None) -> list[KillEvent]:
         """A venue error: too many rate-limit errors or rejects within their window → REDUCING (§A.8, E7).
 
-        ``answer`` names the venue answer and the cause the error came with (the strategy gives the event's
-        ``ts_event``, which one answer's events share, and its reason). The errors of one answer with one cause count
-        once: a refusal of the request (a rate limit, the address budget, a bad nonce, a signature, a batch never
-        placed) refuses every order the batch carried, and counted per order one refused batch of ten orders would
-        exceed the rate-limit rule's 3 (one 429 → REDUCING) and half of the rejects rule's 20. Orders an answer refuses
-        each for its own reason still count each."""
+        ``answer`` names the answer and the cause the error came with (``strategy.refusal_answer``: the event's
+        ``ts_event``, which one venue answer's events share, or a denied order list; and its reason). The errors of
+        one answer with one cause count once, however their events interleave with another answer's (the look-ups
+        of two lost batches end in turns): a refusal of the request (a rate limit, the address budget, a bad nonce,
+        a signature, a batch never placed) refuses every order the batch carried, and counted per order one refused
+        batch of ten orders would exceed the rate-limit rule's 3 (one 429 → REDUCING) and half of the rejects rule's
+        20. Orders an answer refuses each for its own reason still count each."""
         kind = ErrorKind(kind)
         if answer is not None:
-            if answer == self._last_answer[kind]:
+            answers = self._answers[kind]
+            if answer in answers:  # the same answer's events may come interleaved with another's (look-ups)
                 return self._advance(ts_ns)
-            self._last_answer[kind] = answer
+            answers[answer] = ts_ns
         self._errors_ns[kind].append(ts_ns)  # before advancing, so a full window is not cleared then re-tripped
         events = self._advance(ts_ns)
         trigger, max_errors, window_s = self._error_rule(kind)
@@ -607,7 +610,11 @@ class KillSwitch:
             if not times and not self._active:
                 continue  # nothing to expire and nothing to clear (the usual case, once per input)
             trigger, max_errors, window_s = self._error_rule(kind)
-            _drop_older(times, self._now_ns - round(window_s * NS_PER_S))
+            cutoff_ns = self._now_ns - round(window_s * NS_PER_S)
+            _drop_older(times, cutoff_ns)
+            answers = self._answers[kind]
+            for answer in [answer for answer, ts_ns in answers.items() if ts_ns <= cutoff_ns]:
+                del answers[answer]
             if len(times) <= max_errors and trigger in self._active:
                 events += self._clear(
                     trigger, f"{len(times)} {kind} errors in the last {window_s:g} s <= max {max_errors}"
