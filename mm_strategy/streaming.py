@@ -32,6 +32,8 @@ from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
+from mm_strategy.book_checkpoints import CheckpointsAsDiffs
+
 NS_PER_S = 1_000_000_000
 _F_LAST = int(RecordFlag.F_LAST)
 _FULL_COLLECTION_NEVER = 2**31 - 1  # the oldest generation's threshold: young collections between full ones
@@ -67,10 +69,11 @@ class StreamingBacktestNode(BacktestNode):
             return
         window_start, last = span
         window_ns = self._window_ns or last - window_start + 1
+        checkpoints = CheckpointsAsDiffs()  # the run's book, across its windows
         while window_start <= last:
             window_end = min(window_start + window_ns - 1, last)
             with _collector_paused():
-                loaded = self._load_window(engine, data_configs, window_start, window_end)
+                loaded = self._load_window(engine, data_configs, window_start, window_end, checkpoints)
             window_start = window_end + 1
             if not loaded:  # a gap in the data: nothing to replay (an empty run would reset the clocks)
                 continue
@@ -80,15 +83,22 @@ class StreamingBacktestNode(BacktestNode):
         engine.end()
 
     def _load_window(
-        self, engine: BacktestEngine, data_configs: list[BacktestDataConfig], window_start: int, window_end: int
+        self,
+        engine: BacktestEngine,
+        data_configs: list[BacktestDataConfig],
+        window_start: int,
+        window_end: int,
+        checkpoints: CheckpointsAsDiffs,
     ) -> bool:
-        """Load ``[window_start, window_end]`` into the engine in the one-shot load's order; False when empty."""
+        """Load ``[window_start, window_end]`` into the engine in the one-shot load's order, every full-book snapshot
+        after the run's first as the diff it amounts to (``book_checkpoints``); False when empty."""
         loaded = False
         for config in data_configs:
             result = self.load_data_config(config, start=window_start, end=window_end)
             if result.data:
                 if result.data_cls is OrderBookDelta:
                     result.data.sort(key=_written_order)
+                    result.data[:] = checkpoints.rewrite(result.data)
                 self._load_engine_data(engine=engine, result=result, sort=False)
                 loaded = True
         if loaded:

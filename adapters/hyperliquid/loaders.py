@@ -255,8 +255,9 @@ class _RecordingParser:
     def _maybe_checkpoint(self, ts_init_ns: int) -> None:
         """Every ``checkpoint_s`` re-emit the whole book (CLEAR + ADDs) instead of a diff.
 
-        A backtest that starts mid-file needs a full book to start from; a checkpoint is one. Checkpoints cost a
-        queue-position reset for resting orders (a CLEAR), hence a long default interval.
+        A backtest that starts mid-file needs a full book to start from; a checkpoint is one. A run replays every
+        checkpoint after its first book as the diff it amounts to (``mm_strategy.book_checkpoints``): as a CLEAR it
+        zeroed the queue ahead of every resting order in NautilusTrader's matching engine.
         """
         if self._last_checkpoint_ns is None:
             self._last_checkpoint_ns = ts_init_ns
