@@ -86,9 +86,12 @@ class BacktestSettings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     that lag plus the trip newer (median 448–517 ms on the bundled Hyperliquid data). ``feed_lag_ms`` None
     measures it: the median over the run's book batches (``backtest.feed_lag_ms``); 0 where the loader capped
     venue times at receive times (the Binance recording), which then leaves only ``latency_ms`` (the run info says
-    so). NautilusTrader runs a command when the first event at or after its due time arrives, after that event's
-    book is applied, so the effective latency is rounded up to the next book or trade: ~610 ms median on the
-    Hyperliquid captures for a 498 ms setting (~300 ms for the old 50 ms, which mostly met the priced book)."""
+    so). NautilusTrader runs a command when the first data point at or after its due time arrives, after that
+    point is applied: the exchange takes a book batch one delta at a time (``buffer_deltas`` batches only what the
+    data engine hands the strategy), so a command can be released after a batch's first delta, and its order meets
+    the rest of that batch (as venue time orders them: no bias). The effective latency is rounded up to the next
+    delta or trade: ~610 ms median on the Hyperliquid captures for a 498 ms setting (~300 ms for the old 50 ms, which
+    mostly met the priced book)."""
 
     starting_balance_usd: float = 10_000.0
     default_leverage: float = 10.0
