@@ -22,6 +22,11 @@ from nautilus_trader.model.objects import QUANTITY_MAX
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
+from mm_strategy.book_changes import Books
+from mm_strategy.book_changes import Change
+from mm_strategy.book_changes import book_changes
+from mm_strategy.book_changes import heartbeat_change
+
 _CLEAR, _DELETE, _F_LAST = BookAction.CLEAR, BookAction.DELETE, RecordFlag.F_LAST
 
 Level = tuple[float, float]
@@ -37,8 +42,6 @@ class RawLevel(Protocol):
 
 Side = dict[str, str]
 """One side of a raw book, ``px`` string → ``sz`` string, best first."""
-Change = tuple[BookAction, OrderSide, float, float]
-"""One delta to build: ``(action, side, price, size)``."""
 
 
 class SnapshotDiffer:
@@ -76,7 +79,7 @@ class SnapshotDiffer:
         self._size_precision = size_precision
         self._zero_size = Quantity(0, size_precision)
         # The last book: as floats, or as the venue's strings (every price the repr of its float), or both.
-        self._books: dict[OrderSide, dict[float, float]] | None = None
+        self._books: Books | None = None
         self._raw: tuple[Side, Side] | None = None
         self._sequence = 0
 
@@ -118,9 +121,9 @@ class SnapshotDiffer:
         if old_books is None:
             deltas = self._snapshot_deltas(new_books, ts_event_ns, ts_init_ns)
         else:
-            changes = _book_changes(old_books, new_books)
+            changes = book_changes(old_books, new_books)
             if not changes and self._heartbeat:
-                changes = _heartbeat_change(new_books)
+                changes = heartbeat_change(new_books)
             deltas = self._build(changes, 0, ts_event_ns, ts_init_ns)
         self._books = new_books
         self._raw = None
@@ -159,13 +162,13 @@ class SnapshotDiffer:
                 self._raw = new_raw
         else:
             if not changes and self._heartbeat:  # built only then: the new frame's first bid, as ``diff`` names
-                changes = _heartbeat_change(_best_bid_book(new_raw[0]))
+                changes = heartbeat_change(_best_bid_book(new_raw[0]))
             deltas = self._build(changes, 0, ts_event_ns, ts_init_ns)
             self._raw = new_raw
             self._books = None
         return OrderBookDeltas(self._instrument_id, deltas) if deltas else None
 
-    def _float_books(self) -> dict[OrderSide, dict[float, float]] | None:
+    def _float_books(self) -> Books | None:
         """The last book as floats; from its strings when only those were kept (exact: each price is a repr)."""
         if self._books is None and self._raw is not None:
             bids, asks = self._raw
@@ -177,7 +180,7 @@ class SnapshotDiffer:
 
     def _snapshot_deltas(
         self,
-        books: dict[OrderSide, dict[float, float]],
+        books: Books,
         ts_event_ns: int,
         ts_init_ns: int,
     ) -> list[OrderBookDelta]:
@@ -230,8 +233,8 @@ def _check_level(price: float, size: float) -> None:
         raise ValueError(f"book level ({price}, {size}) is not a representable positive price and size")
 
 
-def _best_bid_book(bids: Side) -> dict[OrderSide, dict[float, float]]:
-    """The new frame's first bid, all a heartbeat needs (``_heartbeat_change``): the venue may list the same levels
+def _best_bid_book(bids: Side) -> Books:
+    """The new frame's first bid, all a heartbeat needs (``heartbeat_change``): the venue may list the same levels
     in another order, and the float diff names the new frame's first bid, not the old one's."""
     first = next(iter(bids.items()), None)
     return {OrderSide.BUY: {} if first is None else {float(first[0]): float(first[1])}}
@@ -249,11 +252,11 @@ def _prices_are_reprs(side: Side) -> bool:
 
 
 def _raw_changes(old_raw: tuple[Side, Side], new_raw: tuple[Side, Side]) -> list[Change] | None:
-    """``_book_changes`` of the parsed books, from the strings: only new or changed levels are parsed and checked.
+    """``book_changes`` of the parsed books, from the strings: only new or changed levels are parsed and checked.
 
     Exact because every price string of ``old_raw`` is the repr of its float, and so must be each new price
     (else ``None``: the caller diffs the floats): strings and floats then key the same levels in the same order.
-    A changed size string is compared as a float, as ``_book_changes`` does. Raises ``ValueError`` for a new
+    A changed size string is compared as a float, as ``book_changes`` does. Raises ``ValueError`` for a new
     level that ``diff`` would refuse."""
     deletes, updates, adds = [], [], []
     for side, old, new in ((OrderSide.BUY, old_raw[0], new_raw[0]), (OrderSide.SELL, old_raw[1], new_raw[1])):
@@ -268,35 +271,5 @@ def _raw_changes(old_raw: tuple[Side, Side], new_raw: tuple[Side, Side]) -> list
                     return None
                 adds.append((BookAction.ADD, side, price, size))
             elif size != float(old_sz):
-                updates.append((BookAction.UPDATE, side, price, size))
-    return deletes + updates + adds
-
-
-def _heartbeat_change(books: dict[OrderSide, dict[float, float]]) -> list[Change]:
-    """A no-op UPDATE of the best bid: the venue re-sent an unchanged book, which proves the feed is alive.
-
-    Without it a quiet but healthy market looks exactly like a dead feed to every staleness check downstream.
-    """
-    bids = books[OrderSide.BUY]
-    if not bids:
-        return []
-    price = next(iter(bids))
-    return [(BookAction.UPDATE, OrderSide.BUY, price, bids[price])]
-
-
-def _book_changes(
-    old_books: dict[OrderSide, dict[float, float]],
-    new_books: dict[OrderSide, dict[float, float]],
-) -> list[Change]:
-    """DELETEs, then UPDATEs, then ADDs (both sides each) that take ``old_books`` to ``new_books``."""
-    deletes, updates, adds = [], [], []
-    for side, new in new_books.items():
-        old = old_books[side]
-        deletes.extend((BookAction.DELETE, side, price, 0.0) for price in old if price not in new)
-        for price, size in new.items():
-            old_size = old.get(price)
-            if old_size is None:
-                adds.append((BookAction.ADD, side, price, size))
-            elif old_size != size:
                 updates.append((BookAction.UPDATE, side, price, size))
     return deletes + updates + adds

@@ -342,7 +342,7 @@ def parse_file(
 
     ``checkpoint_s`` > 0 re-emits a full snapshot that often (see ``_RecordingParser._maybe_checkpoint``);
     0 gives pure diffs after the first snapshot. ``heartbeat`` turns each repeated snapshot into one no-op
-    UPDATE, so the catalog keeps the feed's liveness (see ``_heartbeat_change``).
+    UPDATE, so the catalog keeps the feed's liveness (see ``book_changes.heartbeat_change``).
 
     Raises ``RecordingError`` (a ``ValueError`` naming the file and line) on input it cannot read.
     """
