@@ -995,12 +995,12 @@ def refusal_answer(
     return event.ts_event, event.reason
 
 
+_RATE_LIMIT_MARKS = ("429", "too many", "rate limit", "order_submit_rate", "order_modify_rate", "request budget")
+
+
 def _is_rate_limit(reason: str) -> bool:
     """A refusal for sending too much: the venue's 429/"too many", a rate limit (NautilusTrader's risk engine denies
     past ``max_order_submit_rate`` and refuses modifies past ``max_order_modify_rate``), or the exhausted address
     request budget our Hyperliquid client refuses on."""
     text = (reason or "").lower()
     return any(mark in text for mark in _RATE_LIMIT_MARKS)
-
-
-_RATE_LIMIT_MARKS = ("429", "too many", "rate limit", "order_submit_rate", "order_modify_rate", "request budget")

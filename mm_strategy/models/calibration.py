@@ -175,13 +175,12 @@ class CalibrationModel:
     `on_progress_inputs` whenever the AS / κ estimates change; read `estimate(ts_ns)`. Pass event time (backtest)
     or clock time (live), the clock the spells are stamped in."""
 
-    __slots__ = ("params", "_fills", "_quoted", "_now_ns", "_as_fills", "_kappa_fills", "_progress", "_memo")
+    __slots__ = ("params", "_fills", "_quoted", "_as_fills", "_kappa_fills", "_progress", "_memo")
 
     def __init__(self, params: CalibrationParams, priors: InstrumentPriors | None = None) -> None:
         self.params = p = params
         self._fills = TrailingEventWindow(p.lookback_s)
         self._quoted = (CoveredTime(p.lookback_s), CoveredTime(p.lookback_s))  # by side: BID, ASK
-        self._now_ns = 0  # the latest timestamp seen: time only moves forward
         self._as_fills = 0
         self._kappa_fills = 0
         self._progress = calibration_progress(0, p.as_fills_full, 0, p.kappa_fills_full)  # of its inputs
@@ -230,10 +229,8 @@ class CalibrationModel:
 
     def _advance(self, ts_ns: int) -> int:
         """Move the fill window to `ts_ns`; the latest time seen (an older timestamp does not rewind it)."""
-        if ts_ns > self._now_ns:
-            self._now_ns = ts_ns
         self._fills.advance(ts_ns)
-        return self._now_ns
+        return self._fills.now_ns
 
     def _reading(self, quoted_s: float, fills: int) -> CalibrationReading:
         p = self.params

@@ -104,6 +104,11 @@ class TrailingEventWindow:
         return len(self._events)
 
     @property
+    def now_ns(self) -> int:
+        """The latest timestamp seen (0 before any)."""
+        return self._now_ns
+
+    @property
     def total(self) -> float:
         return self._total
 
