@@ -288,13 +288,15 @@ class GLFTMarketMaker(Strategy):
     def on_order_book_deltas(self, deltas: OrderBookDeltas) -> None:
         book: OrderBook = self.cache.order_book(self.config.instrument_id)
         best_bid, best_ask = book.best_bid_price(), book.best_ask_price()
-        if best_bid is None or best_ask is None:
-            return
-        # Engine clock time (receive time in a replay, local time live): the clock of fills, timers and
-        # staleness. Venue time lags it by the feed latency (0.1–2.9 s on the bundled hour).
+        # Engine clock time (receive time in a replay, local time live): the clock of fills and timers. Venue time
+        # lags it by the feed latency (0.1–2.9 s on the bundled hour); the kill switch measures a book's age from it.
         ts_ns = self.clock.timestamp_ns()
+        if best_bid is None or best_ask is None:
+            # an empty or one-sided book is an invalid one: quotes are pulled now, not at the stale timer 5 s later
+            self._handle_kill_events(self.kill_switch.on_book(ts_ns, math.nan, math.nan))
+            return
         bid_f, ask_f = best_bid.as_double(), best_ask.as_double()
-        self._handle_kill_events(self.kill_switch.on_book(ts_ns, bid_f, ask_f))
+        self._handle_kill_events(self.kill_switch.on_book(ts_ns, bid_f, ask_f, deltas.ts_event))
         if bid_f >= ask_f:
             return
         mid = (bid_f + ask_f) / 2.0
@@ -572,7 +574,7 @@ class GLFTMarketMaker(Strategy):
         now = event.ts_event
         events = self.kill_switch.check_staleness(now) + self._limit_checks(now)
         self._handle_kill_events(events)
-        self._persist(now)
+        self._persist(now)  # after the cancels: a state file that cannot be written must not hold them back
         if not events and self.kill_switch.quote_plan(now, float(self._net_position())).cancel_all:
             # Quotes pulled or halted: no quote cycle runs on a dead or crossed feed, so a cancel the venue
             # refused (the order is back to ACCEPTED) or one that was lost is sent again here, every tick.
@@ -600,9 +602,9 @@ class GLFTMarketMaker(Strategy):
             return
         self._dirty = True
         self._log_kill_events(events)
-        self._persist(events[-1].ts_ns)
         if self.kill_switch.quote_plan(events[-1].ts_ns, float(self._net_position())).cancel_all:
             self._cancel_all(self._working())
+        self._persist(events[-1].ts_ns)
 
     def _log_kill_events(self, events: list[KillEvent]) -> None:
         for event in events:
@@ -629,19 +631,28 @@ class GLFTMarketMaker(Strategy):
         if saved is not None and saved[0] == anchor:
             if state["peak_equity_usd"] == saved[1] or now_ns - self._saved_peak_ns < _PEAK_SAVE_NS:
                 return
-        self._save_to_file()
+        if not self._save_to_file():
+            return
         self._saved_state = (anchor, state["peak_equity_usd"])
         self._saved_peak_ns = now_ns
 
-    def _save_to_file(self) -> None:
-        """Atomically: a crash while writing leaves the previous file, never a truncated one that stops the next
-        start."""
+    def _save_to_file(self) -> bool:
+        """Write the state file atomically (a crash while writing leaves the previous file, never a truncated one
+        that stops the next start); whether it is on disk. A file that cannot be written (a full or read-only disk, a
+        state path under a file) is logged as an error each time it is tried (``_persist`` tries again at the next
+        risk tick), not raised: raised, it stopped the risk timer before its cancels and ``on_stop`` before the node
+        stopped (review: a halt on such a disk left 4–6 quotes at the venue for 40 s)."""
         if self.config.state_path:
             path = Path(self.config.state_path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(path.name + ".partial")
-            partial.write_bytes(self.on_save()["kill_switch"])
-            os.replace(partial, path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                partial = path.with_name(path.name + ".partial")
+                partial.write_bytes(self.on_save()["kill_switch"])
+                os.replace(partial, path)
+            except OSError as error:
+                self.log.error(f"kill switch state not saved to {path}: {error!r}")
+                return False
+        return True
 
     # -- order events ----------------------------------------------------------------------------------
 
@@ -651,10 +662,24 @@ class GLFTMarketMaker(Strategy):
         # Requests, counted as they go (the cache forgets closed orders: ``backtest.purge_settings``)
         if type(event) is OrderSubmitted:
             self.orders_sent += 1
+            self._cancel_if_pulled(event)
         elif type(event) is OrderPendingCancel:
             self.cancels_sent += 1
         elif type(event) is OrderPendingUpdate:
             self.modifies_sent += 1
+
+    def _cancel_if_pulled(self, event: OrderSubmitted) -> None:
+        """A quote submitted while quotes are pulled or halted is cancelled as soon as it is SUBMITTED: ``_cancel``
+        skips it while INITIALIZED (its cancel could overtake it live), so a trip between its creation and its
+        submission left it to rest until the next risk tick, up to ``risk_check_interval_s`` (review: orders queued
+        behind a halt rested 0.41 s with books flowing, > 4 s with a slower risk tick). Live, the submit has passed
+        the risk engine by now, so the cancel cannot reach the client first. Only quotes (post-only): not the
+        position close ``on_stop`` may send."""
+        order = self.cache.order(event.client_order_id)
+        if order is None or not order.is_post_only:
+            return
+        if self.kill_switch.quote_plan(self.clock.timestamp_ns(), float(self._net_position())).cancel_all:
+            self.cancel_orders([order])
 
     def on_order_accepted(self, event: OrderAccepted) -> None:
         self._record_quotes()

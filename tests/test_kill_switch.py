@@ -148,6 +148,31 @@ def test_stale_book_pulls_at_5_s_and_halts_at_30_s_then_clears_on_data():
     assert switch.state is KillState.ACTIVE and not switch.pull_quotes
 
 
+def test_books_that_arrive_on_time_but_were_made_long_ago_are_stale():
+    """A feed that keeps its cadence while the venue's books lag (an API node behind the chain) is as stale as a
+    silent one: the age of the newest valid book is measured from the venue's time of the book (review: 8 s behind,
+    the switch stayed ACTIVE while 6 orders rested at prices the venue had left)."""
+    switch = fresh_switch()
+    assert switch.on_book(at(1), 42_700.0, 42_701.0, book_ts_ns=at(0.5)) == []  # 0.5 s of feed latency: fresh
+    pulled = only(switch.on_book(at(9), 42_700.0, 42_701.0, book_ts_ns=at(3.5)))  # made 5.5 s before it landed
+    assert (pulled.trigger, pulled.cleared, pulled.detail) == (
+        Trigger.STALE_BOOK, False, "newest valid book made 5.50 s ago >= 5 s"
+    )
+    assert switch.pull_quotes
+    assert switch.on_book(at(9.5), 42_700.0, 42_701.0, book_ts_ns=at(4.0)) == []  # still 5.5 s behind: no clear
+    assert switch.check_staleness(at(10)) == [] and switch.pull_quotes  # the timer reads the same age
+    halted = only(switch.check_staleness(at(34.5)))
+    assert (halted.trigger, halted.to_state) == (Trigger.STALE_BOOK_HALT, KillState.HALTED)
+    cleared = switch.on_book(at(35), 42_700.0, 42_701.0, book_ts_ns=at(34.2))  # caught up
+    assert [(e.trigger, e.cleared) for e in cleared] == [(Trigger.STALE_BOOK, True), (Trigger.STALE_BOOK_HALT, True)]
+    assert not switch.pull_quotes and switch.state is KillState.ACTIVE
+    # a venue time after the local clock (clock skew) counts as made now, and an older book never rolls it back
+    assert switch.on_book(at(36), 42_700.0, 42_701.0, book_ts_ns=at(37)) == []
+    assert switch.on_book(at(36.5), 42_700.0, 42_701.0, book_ts_ns=at(30)) == []
+    assert switch.check_staleness(at(40.9)) == [] and not switch.pull_quotes
+
+
+
 def test_feed_that_never_starts_halts():
     switch = KillSwitch(CONFIG)
     assert switch.check_staleness(at(0)) == []

@@ -13,8 +13,9 @@ valid and fresh again (a quote cannot be priced off a crossed or stale book, §A
 trigger               condition (defaults)                            effect    kind       clears when
 ====================  ==============================================  ========  =========  ======================
 crossed_book          bid ≥ ask, or a side not finite and > 0         pull      transient  next valid book
-stale_book            no valid book for ≥ stale_pull_s (5 s)          pull      transient  next valid book
-stale_book_halt       no valid book for ≥ stale_halt_s (30 s)         HALTED    transient  next valid book
+stale_book            newest valid book ≥ stale_pull_s (5 s) old      pull      transient  a fresher valid book
+                      (by the venue's time of the book)
+stale_book_halt       newest valid book ≥ stale_halt_s (30 s) old     HALTED    transient  a fresher valid book
 rate_limit            > max_rate_limit_errors (3) in 60 s             REDUCING  transient  window back to ≤ 3
 rejects               > max_rejects (20) in 60 s                      REDUCING  transient  window back to ≤ 20
 burst_bid, burst_ask  ≥ burst_events (4) same-side aggressor events   pause     transient  side_pause_s (20 s)
@@ -325,19 +326,44 @@ class KillSwitch:
 
     # -- inputs ----------------------------------------------------------------------------------------
 
-    def on_book(self, ts_ns: int, best_bid: float, best_ask: float) -> list[KillEvent]:
-        """A top of book: a crossed or invalid one pulls quotes (§A.9.2); a valid one clears staleness."""
+    def on_book(
+        self, ts_ns: int, best_bid: float, best_ask: float, book_ts_ns: int | None = None
+    ) -> list[KillEvent]:
+        """A top of book: a crossed or invalid one pulls quotes (§A.9.2); a valid one clears staleness unless it is
+        itself stale.
+
+        ``book_ts_ns`` is when the venue made the book (default ``ts_ns``; never later than it). A feed that keeps
+        its cadence but delivers books the venue made seconds ago (an API node behind the chain) is as stale as a
+        silent one, and was quoted against for as long as the lag lasted (review: 8 s behind, 6 orders rested and
+        20 quote cycles ran at prices the venue had left): the age of the newest valid book is measured from the
+        venue's time, here and at every ``check_staleness``. On the bundled data books land 0.5 s (median) to 2.9 s
+        after their venue time, and the newest book is at most 3.4 s old when the next arrives: under ``stale_pull_s``.
+        """
         events = self._advance(ts_ns)
         problem = _book_problem(best_bid, best_ask)
         if problem is not None:
             return events + self._trip(Trigger.CROSSED_BOOK, problem)
-        cleared = [t for t in _BOOK_TRIGGERS if t in self._active] if self._active else ()
-        if cleared:  # the detail is written only for an event (almost every book clears nothing)
-            since = "" if self._last_book_ns is None else f" after {(ts_ns - self._last_book_ns) / NS_PER_S:.2f} s"
+        made_ns = ts_ns if book_ts_ns is None or book_ts_ns > ts_ns else book_ts_ns
+        previous_ns = self._last_book_ns
+        if previous_ns is None or made_ns > previous_ns:
+            self._last_book_ns = made_ns
+        age_s = (ts_ns - self._last_book_ns) / NS_PER_S
+        if self._active and (cleared := [t for t in _BOOK_TRIGGERS if t in self._active and self._fresh_for(t, age_s)]):
+            # the detail is written only for an event (almost every book clears nothing)
+            since = "" if previous_ns is None else f" after {(ts_ns - previous_ns) / NS_PER_S:.2f} s"
             for trigger in cleared:
                 events += self._clear(trigger, f"valid book {best_bid} / {best_ask}{since}")
-        self._last_book_ns = ts_ns
+        if age_s >= self._config.stale_pull_s:
+            events += self._stale(age_s, "newest valid book made")
         return events
+
+    def _fresh_for(self, trigger: Trigger, age_s: float) -> bool:
+        """Whether a valid book ``age_s`` old clears ``trigger``."""
+        if trigger is Trigger.STALE_BOOK:
+            return age_s < self._config.stale_pull_s
+        if trigger is Trigger.STALE_BOOK_HALT:
+            return age_s < self._config.stale_halt_s
+        return True
 
     def check_staleness(self, ts_ns: int) -> list[KillEvent]:
         """Timer check: ≥ stale_pull_s without a valid book pulls quotes, ≥ stale_halt_s halts (§A.9.1, E13).
@@ -348,14 +374,15 @@ class KillSwitch:
         if self._staleness_anchor_ns is None:
             self._staleness_anchor_ns = ts_ns
         last_ns = self._last_book_ns if self._last_book_ns is not None else self._staleness_anchor_ns
-        age_s = (ts_ns - last_ns) / NS_PER_S
+        return events + self._stale((ts_ns - last_ns) / NS_PER_S, "last valid book")
+
+    def _stale(self, age_s: float, what: str) -> list[KillEvent]:
         cfg = self._config
+        events = []
         if age_s >= cfg.stale_pull_s:
-            events += self._trip(Trigger.STALE_BOOK, f"last valid book {age_s:.2f} s ago >= {cfg.stale_pull_s:g} s")
+            events += self._trip(Trigger.STALE_BOOK, f"{what} {age_s:.2f} s ago >= {cfg.stale_pull_s:g} s")
         if age_s >= cfg.stale_halt_s:
-            events += self._trip(
-                Trigger.STALE_BOOK_HALT, f"last valid book {age_s:.2f} s ago >= {cfg.stale_halt_s:g} s"
-            )
+            events += self._trip(Trigger.STALE_BOOK_HALT, f"{what} {age_s:.2f} s ago >= {cfg.stale_halt_s:g} s")
         return events
 
     def on_pnl(self, ts_ns: int, equity_usd: float) -> list[KillEvent]:
