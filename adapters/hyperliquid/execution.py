@@ -889,15 +889,21 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         record still showing the old leg is read again after ``NOT_PLACED_GRACE_S``, as for a lost order: the venue
         may still be executing the action (a WS post whose socket dropped in flight). Rejected at once, the modify
         executed later would close the order in the node (the old leg's CANCELED) while its new leg rests at the
-        venue (review: for an hour, until the closed order was pruned)."""
-        try:
-            response = await self._info.order_status(self._user, state.cloid)
-            if self._shows_old_leg(state, response) and await wait_or_stop(self._stopping, NOT_PLACED_GRACE_S):
-                response = await self._info.order_status(self._user, state.cloid)
-        except HyperliquidHttpError as error:
-            reason = f"modify outcome unknown and the look-up failed ({error})"
-            self._modify_answer(state, None, reason, self._clock.timestamp_ns())
-            self._request_resync("a modify's outcome could not be looked up")
+        venue (review: for an hour, until the closed order was pruned).
+
+        A look-up that fails is retried with the capped backoff until the venue answers, as a cancel's confirmation
+        is; the modify stays in flight meanwhile (a further modify of the order is refused, a cancel goes). Rejected
+        on the failure, as it was, the node kept the old leg's oid and price for good when the venue had replaced the
+        order: the new leg's own news (a resync's open orders, the look-up of the old oid gone from them) is an OPEN
+        under the order's cloid, which changes nothing once no modify is pending (review: a resync after the outage
+        left the node on the old leg's price while the venue rested the new one)."""
+        response = await self._look_up_until_answered(state)
+        if response is not None and self._shows_old_leg(state, response):
+            if await wait_or_stop(self._stopping, NOT_PLACED_GRACE_S):
+                response = await self._look_up_until_answered(state)
+        if response is None:  # settled by other news meanwhile, or the client is stopping
+            if state.modify is not None:
+                self._modify_answer(state, None, "modify outcome unknown: not looked up", self._clock.timestamp_ns())
             return
         news = _news(response.order) if response.order is not None else None
         self._run(state, state.on_modify_lookup(news, self._clock.timestamp_ns(), time.monotonic()))
