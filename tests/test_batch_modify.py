@@ -294,3 +294,34 @@ async def test_another_leg_live_at_the_venue_of_an_order_closed_by_venue_news_is
     (cancel,) = [a for a in received if a["type"] == "cancelByCloid"]
     assert [c["cloid"] for c in cancel["cancels"]] == [cloid_of(live, order)]
     assert live.node.cache.order(order.client_order_id).status == OrderStatus.CANCELED
+
+
+async def test_a_lost_modify_answer_whose_look_up_fails_at_first_ends_on_the_venues_new_leg(
+    exchange_factory, node_factory
+):
+    """The venue executes the modify; its answer and the stream's news of the new leg are lost, and /info answers
+    429 for 8 s, so the first look-up by cloid fails. The modify used to be rejected then, and the node kept the
+    old leg's oid and price for good: the new leg's later news (a resync's open orders, the look-ups of the old oid
+    gone from them) is an OPEN under the order's own cloid, which changed nothing. The look-up is now retried with
+    its backoff until /info answers, and the node ends on the venue's new leg."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    order = await rest_a_bid(live, strategy, 40)
+    faults = live.exchange.faults
+    faults.drop(action="batchModify", phase="response", count=1)
+    faults.drop(channel="orderUpdates", count=None, seconds=3)
+    faults.http_429(seconds=8)
+    bid, _ = touch(live)
+    modify_back_to_back(live, strategy, [order], [bid - 25])
+    await wait_for(lambda: live.exec_client._poster.inflight == 1, 2, "the modify posted")
+    assert await live.exchange.drop_ws_connections(abrupt=True) >= 1  # its answer lost: the outcome is unknown
+    (resting,) = live.venue_open_orders()
+    assert resting.limit_px == bid - 25 and str(resting.oid) != order.venue_order_id.value, "the venue modified it"
+
+    def node_on_the_new_leg() -> bool:
+        cached = live.node.cache.order(order.client_order_id)
+        return cached.venue_order_id.value == str(resting.oid) and cached.price.as_decimal() == bid - 25
+
+    await wait_for(node_on_the_new_leg, 30, "the node on the venue's new leg")
+    cached = live.node.cache.order(order.client_order_id)
+    assert cached.status == OrderStatus.ACCEPTED
+    assert not any(isinstance(event, OrderModifyRejected) for event in cached.events)

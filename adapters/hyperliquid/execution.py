@@ -163,6 +163,9 @@ LOOKUP_RETRY_MAX_S = 8.0
 # After a lost answer, a cloid the venue does not know yet is looked up once more after this long before the order
 # is taken as never placed: the venue may still be executing an action it received (a socket lost mid-post).
 NOT_PLACED_GRACE_S = 2.0
+# With the address budget used up, its count is re-read at most this often: the period of the one action per 10 s
+# the venue still allows a limited address.
+BUDGET_REREAD_LIMITED_S = 10.0
 # Fills the venue reported (a cancel's or a status's size) that the stream has not delivered after this long
 # trigger a resync; still missing after it, they are given up (a cancel held for them then closes the order).
 FILLS_OVERDUE_S = 5.0
@@ -232,6 +235,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._pruned: OrderedDict[str, float] = OrderedDict()  # cloid -> when its state was dropped, oldest first
         self._budget = AddressBudget()
         self._budget_read_s = 0.0
+        self._budget_rereading = False  # a re-read started by a refusal is in flight (_budget_allows)
         self._fills_read_ms = 0  # the newest fill time a complete resync read returned; 0 = none yet
         self._session_start_ms = 0
         self._resync_lock = asyncio.Lock()
@@ -330,7 +334,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     async def _cancel_venue_orders(self, open_orders: list) -> ExchangeResponse:
         """One ``cancel`` action (by oid) for these venue open orders, all of loaded coins."""
         pairs = [(self._asset_of_coin(order.coin), order.oid) for order in open_orders]
-        return await self._exchange.post(actions.cancel_action(pairs), len(pairs))
+        return await self._post(actions.cancel_action(pairs), len(pairs))
 
     def _user_subscriptions(self) -> list[dict[str, Any]]:
         return [
@@ -457,7 +461,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             batch.append((order, cloid, wire))
         if not batch:
             return
-        if not await self._budget_allows(len(batch)):
+        if not self._budget_allows(len(batch)):
             reason = self._budget_refusal()
             for state in self._submitted(batch):
                 self._run(state, state.on_place_answer(None, reason, ts_now))
@@ -470,7 +474,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 state.submit_in_flight = True
 
         try:
-            response = await self._exchange.post(actions.order_action([w for _, _, w in batch]), len(batch), on_sent)
+            response = await self._post(actions.order_action([w for _, _, w in batch]), len(batch), on_sent)
         except HyperliquidHttpError as error:
             if not states:  # failed before the write (signing): the orders are submitted, then settled below
                 states.extend(self._submitted(batch))
@@ -479,7 +483,6 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         finally:
             for state in states:
                 state.submit_in_flight = False
-        self._budget.spend(len(batch))
         self._apply_place_response(states, response)
 
     def _submitted(self, batch: list[tuple[Order, str, dict[str, Any]]]) -> list[OrderState]:
@@ -555,7 +558,6 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     def _apply_place_response(self, states: list[OrderState], response: ExchangeResponse) -> None:
         ts_now = self._clock.timestamp_ns()
         if response.error is not None:
-            self._note_budget_error(response.error)
             for state in states:
                 self._run(state, state.on_place_answer(None, response.error, ts_now))
             return
@@ -647,7 +649,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             return
         pairs = [(self._asset(state.instrument_id), state.cloid) for state in states]
         try:
-            response = await self._exchange.post(actions.cancel_by_cloid_action(pairs), len(pairs))
+            response = await self._post(actions.cancel_by_cloid_action(pairs), len(pairs))
         except HyperliquidHttpError as error:
             self._log_if_not_sent(error, f"cancel of {len(states)} orders")
             for state in states:
@@ -656,7 +658,6 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 else:
                     self._emit_cancel_rejected(state, str(error))
             return
-        self._budget.spend(len(pairs))
         if response.error is not None:
             for state in states:
                 self._emit_cancel_rejected(state, response.error)
@@ -742,7 +743,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         async def cancel() -> None:
             try:
                 pairs = [(self._asset(state.instrument_id), state.cloid)]
-                refused = _refusals(await self._exchange.post(actions.cancel_by_cloid_action(pairs), 1))
+                refused = _refusals(await self._post(actions.cancel_by_cloid_action(pairs), 1))
                 if refused:
                     self._log.warning(f"stray cancel of cloid {state.cloid}: {refused[0]}")
             except HyperliquidHttpError as error:
@@ -779,11 +780,10 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         every callback scheduled after it (the I/O the loop polls next included), never on a timer. Another
         command of this client within the step (a cancel, an order list) flushes first, so the wire keeps the
         commands' order: a requote's modifies go out before its new orders, and a modify then a cancel of the
-        same order reach the venue in that order, as when each modify was its own action (except with the address
-        budget used up: the modifies then wait for its re-read, when one is due, and are refused; a cancel sent
-        meanwhile may go first, which changes nothing, the modifies being refused anyway). (From a strategy, a
-        cancel issued with modifies reaches the client before them: Nautilus sends cancels straight to the
-        execution engine and modifies through the risk engine's queue, which denies a modify of an order then
+        same order reach the venue in that order, as when each modify was its own action (with the address budget
+        used up the modifies are refused at once, never held for its re-read: :meth:`_budget_allows`). (From a
+        strategy, a cancel issued with modifies reaches the client before them: Nautilus sends cancels straight to
+        the execution engine and modifies through the risk engine's queue, which denies a modify of an order then
         pending cancel. Either way each order's rules hold: a modify of an order closed or not yet accepted is
         rejected here, and one the venue refuses because a cancel overtook it is rejected, the held CANCELED
         then closing the order.)
@@ -838,12 +838,12 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if not batch:
             return
         states = [state for state, _ in batch]
-        if not await self._budget_allows(len(batch)):  # a modify counts on the address budget as a new order does
+        if not self._budget_allows(len(batch)):  # a modify counts on the address budget as a new order does
             self._refuse_modifies(states, self._budget_refusal(), self._clock.timestamp_ns())
             return
         action = actions.batch_modify_action([(state.cloid, wire) for state, wire in batch])
         try:
-            response = await self._exchange.post(action, len(batch))
+            response = await self._post(action, len(batch))
         except HyperliquidHttpError as error:
             if error.outcome_unknown:
                 self._log.warning(f"modify outcome unknown ({error}); looking {len(states)} orders up by cloid")
@@ -853,11 +853,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._log_if_not_sent(error, f"modify of {len(states)} orders")
                 self._refuse_modifies(states, str(error), self._clock.timestamp_ns())
             return
-        self._budget.spend(len(batch))
         # One time for the whole answer: its refusals are one answer's (the kill switch counts them once, by it)
         ts_answer = self._clock.timestamp_ns()
         if response.error is not None:
-            self._note_budget_error(response.error)
             self._refuse_modifies(states, response.error, ts_answer)
             return
         raw_statuses = response.statuses()
@@ -891,15 +889,21 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         record still showing the old leg is read again after ``NOT_PLACED_GRACE_S``, as for a lost order: the venue
         may still be executing the action (a WS post whose socket dropped in flight). Rejected at once, the modify
         executed later would close the order in the node (the old leg's CANCELED) while its new leg rests at the
-        venue (review: for an hour, until the closed order was pruned)."""
-        try:
-            response = await self._info.order_status(self._user, state.cloid)
-            if self._shows_old_leg(state, response) and await wait_or_stop(self._stopping, NOT_PLACED_GRACE_S):
-                response = await self._info.order_status(self._user, state.cloid)
-        except HyperliquidHttpError as error:
-            reason = f"modify outcome unknown and the look-up failed ({error})"
-            self._modify_answer(state, None, reason, self._clock.timestamp_ns())
-            self._request_resync("a modify's outcome could not be looked up")
+        venue (review: for an hour, until the closed order was pruned).
+
+        A look-up that fails is retried with the capped backoff until the venue answers, as a cancel's confirmation
+        is; the modify stays in flight meanwhile (a further modify of the order is refused, a cancel goes). Rejected
+        on the failure, as it was, the node kept the old leg's oid and price for good when the venue had replaced the
+        order: the new leg's own news (a resync's open orders, the look-up of the old oid gone from them) is an OPEN
+        under the order's cloid, which changes nothing once no modify is pending (review: a resync after the outage
+        left the node on the old leg's price while the venue rested the new one)."""
+        response = await self._look_up_until_answered(state)
+        if response is not None and self._shows_old_leg(state, response):
+            if await wait_or_stop(self._stopping, NOT_PLACED_GRACE_S):
+                response = await self._look_up_until_answered(state)
+        if response is None:  # settled by other news meanwhile, or the client is stopping
+            if state.modify is not None:
+                self._modify_answer(state, None, "modify outcome unknown: not looked up", self._clock.timestamp_ns())
             return
         news = _news(response.order) if response.order is not None else None
         self._run(state, state.on_modify_lookup(news, self._clock.timestamp_ns(), time.monotonic()))
@@ -1283,7 +1287,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         for instrument in self._provider.list_all():
             action = actions.update_leverage_action(self._provider.asset_of(instrument), True, self._config.leverage)
             try:
-                response = await self._exchange.post(action)
+                response = await self._post(action)
             except HyperliquidHttpError as error:
                 self._log.error(f"updateLeverage {instrument.id} failed: {error}")
                 continue
@@ -1301,7 +1305,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     async def _set_dead_man_switch(self, deadline_ms: int | None) -> bool:
         """Arm (or with ``None`` clear) the venue's scheduled cancel of every open order."""
         try:
-            response = await self._exchange.post(actions.schedule_cancel_action(deadline_ms))
+            response = await self._post(actions.schedule_cancel_action(deadline_ms))
         except HyperliquidHttpError as error:
             self._log.warning(f"scheduleCancel failed: {error}")
             return False
@@ -1402,17 +1406,56 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     def _budget_refusal(self) -> str:
         return f"address request budget exhausted ({self._budget.used}/{self._budget.cap}); cancels still allowed"
 
-    async def _budget_allows(self, n_orders: int) -> bool:
-        if self._budget.allows(n_orders):
-            return True
-        if time.monotonic() - self._budget_read_s > 10.0:  # the venue allows one action per 10 s when limited
-            await self._read_budget()
-        return self._budget.allows(n_orders)
+    def _budget_allows(self, n_requests: int) -> bool:
+        """Whether ``n_requests`` new orders or modifies may go, from the count held now; never waits.
 
-    def _note_budget_error(self, error: str) -> None:
-        if error.startswith(ADDRESS_LIMIT_PREFIX) and self._budget.cap is not None:
-            self._budget.update(self._budget.cap, self._budget.cap)
-            self._log.error(f"venue address limit reached: {error}")
+        With the count exhausted the action is refused at once, and a re-read of the venue's count is started in
+        the background when one is due (none in flight, none for ``BUDGET_REREAD_LIMITED_S``), so the NEXT action
+        sees it. Why not wait for that read before deciding: the orders of a submit would stay INITIALIZED for the
+        read's round trip (no ``OrderSubmitted`` yet), and a strategy leaves INITIALIZED orders out of its cancels
+        (their submit may still be queued behind the cancel), so quotes pulled then (a kill switch) went out after
+        the pull. Refusing at once costs at most the one action a fresh count would have let through (the cap grew
+        with volume traded meanwhile); the strategy requotes on its next cycle. Reads are as many as before: one per
+        10 s at most while limited."""
+        if self._budget.allows(n_requests):
+            return True
+        if not self._budget_rereading and time.monotonic() - self._budget_read_s > BUDGET_REREAD_LIMITED_S:
+            self._budget_rereading = True
+            self.create_task(self._reread_budget(), log_msg="address budget re-read")
+        return False
+
+    async def _reread_budget(self) -> None:
+        try:
+            await self._read_budget()
+        finally:
+            self._budget_rereading = False
+
+    async def _post(
+        self, action: dict[str, Any], batch_length: int = 1, on_sent: Callable[[], None] | None = None
+    ) -> ExchangeResponse:
+        """Every action goes out here, so the address budget's count follows the venue's one rule between reads:
+        an action the venue may have executed counts its ``batch_length`` (orders, cancels or modifies; 1 for any
+        other action), whatever its answer, and whether cancel or order (cancels only have a higher cap, against
+        the same ``nRequestsUsed``). So an answer counts, and so does a lost one (outcome unknown: most likely
+        executed; an over-count is corrected by the next read, an under-count would be refused by the venue). An
+        action refused for the address limit itself, or never sent (signing failed, a 4xx or 429 at the door), was
+        not executed and does not count; the limit refusal shows the count at the cap at least."""
+        try:
+            response = await self._exchange.post(action, batch_length, on_sent)
+        except HyperliquidHttpError as error:
+            if error.outcome_unknown:
+                self._budget.spend(batch_length)
+            raise
+        if response.error is not None and response.error.startswith(ADDRESS_LIMIT_PREFIX):
+            self._note_address_limit(response.error)
+        else:
+            self._budget.spend(batch_length)
+        return response
+
+    def _note_address_limit(self, error: str) -> None:
+        self._log.error(f"venue address limit reached: {error}")
+        if self._budget.cap is not None:
+            self._budget.update(max(self._budget.used, self._budget.cap), self._budget.cap)
 
     def _now_ms(self) -> int:
         return self._clock.timestamp_ns() // 1_000_000
