@@ -97,7 +97,8 @@ class AddressBudget:
         return None if self.cap is None else self.cap - self.used
 
     def allows(self, n_requests: int) -> bool:
-        """False when ``n_requests`` new orders would exceed the cap (cancels have more room and always pass)."""
+        """False when ``n_requests`` new orders or modifies would exceed the cap. Cancels are not asked: they count in
+        ``used`` too (the venue reports one count) but have their own, higher cap, so the client always sends them."""
         remaining = self.remaining
         return remaining is None or remaining >= n_requests
 
