@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import aiohttp
+
 from tests.test_live_support import BTC_ID
 from tests.test_live_support import exchange_factory  # noqa: F401
 from tests.test_live_support import live_settings
@@ -68,4 +70,29 @@ async def test_quotes_submitted_after_a_halt_are_cancelled_without_waiting_for_a
     await wait_for(lambda: halted_at, 20, "a cycle that places orders")
     await asyncio.sleep(1.0)
     assert live.venue_open_orders() == []
+    await live.stop()
+
+
+async def test_a_lost_market_socket_empties_the_book_and_pulls_quotes_at_once(exchange_factory, node_factory):
+    """Reconnects refused for seconds: the node kept the last book, and its quotes rested on it until the 5 s
+    stale pull (review: 6 quotes for 6 s). Emptied at the loss, the book is invalid to the kill switch at once; the
+    first book after the reconnect is emitted whole and quoting resumes."""
+    exchange = await exchange_factory(speed=1.0)
+    live = await node_factory(exchange, live_settings())
+    await wait_for(lambda: len(live.venue_open_orders()) >= 2, 20, "quotes resting")
+    ws = live.data_client.ws
+    reopen = ws._open
+
+    async def refused():
+        raise aiohttp.ClientConnectionError("market ws endpoint down")
+
+    ws._open = refused
+    lost_at = time.monotonic()
+    await ws._ws.close()
+    await wait_for(lambda: live.venue_open_orders() == [], 2, "quotes pulled at the loss")
+    assert time.monotonic() - lost_at < 2.0
+    assert live.strategy.kill_switch.pull_quotes
+    assert live.node.cache.order_book(BTC_ID).best_bid_price() is None
+    ws._open = reopen
+    await wait_for(lambda: len(live.venue_open_orders()) >= 2, 20, "quoting again after the reconnect")
     await live.stop()

@@ -102,6 +102,14 @@ class SnapshotDiffer:
         self._books = None
         self._raw = None
 
+    def clear(self, ts_ns: int) -> OrderBookDeltas:
+        """Forget the book and return the one CLEAR that empties the node's copy of it: for a feed known to be
+        down, whose last book would otherwise be quoted against as if it were current. The next snapshot is emitted
+        whole."""
+        self.reset()
+        changes = [(_CLEAR, OrderSide.NO_ORDER_SIDE, 0.0, 0.0)]
+        return OrderBookDeltas(self._instrument_id, self._build(changes, RecordFlag.F_SNAPSHOT, ts_ns, ts_ns))
+
     def diff(
         self,
         bids: Sequence[Level],

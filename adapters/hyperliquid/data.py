@@ -133,7 +133,9 @@ class HyperliquidDataClient(LiveMarketDataClient):
         self._provider = instrument_provider
         self._http = http_client
         self._config = config
-        self._ws = HyperliquidWebSocketClient.for_config(config, self._on_frame, self._log, self._on_reconnected)
+        self._ws = HyperliquidWebSocketClient.for_config(
+            config, self._on_frame, self._log, self._on_reconnected, self._on_disconnected
+        )
         self._books: dict[str, _BookStream] = {}
         self._trades: dict[str, _TradeStream] = {}
         self._quote_coins: set[str] = set()
@@ -178,6 +180,21 @@ class HyperliquidDataClient(LiveMarketDataClient):
         if self._recorder is not None:
             self._recorder.close()
             self._log.info(f"recorded {self._recorder.frames} frames to {self._recorder.path}")
+
+    def _on_disconnected(self) -> None:
+        """The market socket is lost: every subscribed book is emptied at once (one CLEAR each), so the strategy
+        pulls its quotes (an empty book is an invalid one to its kill switch) and no actor reads a frozen book from
+        the cache. Kept, the last book was quoted against until the 5 s stale pull (review: 6 quotes rested 6 s on a
+        socket whose reconnects were refused for 12 s). The first book after the reconnect is emitted whole."""
+        if self._stopping.is_set():
+            return  # a clean stop: the node cancels its orders itself
+        now_ns = self._clock.timestamp_ns()
+        for stream in self._books.values():
+            clear = stream.differ.clear(now_ns)
+            stream.restart()
+            self._handle_data(clear)
+        if self._books:
+            self._log.warning(f"market data socket lost: {len(self._books)} book(s) emptied until it is back")
 
     async def _on_reconnected(self) -> None:
         for stream in self._books.values():
