@@ -59,7 +59,7 @@ class RunTask:
     source: str  # names the config and parameter set in errors
     priors_source: str  # PRIORS_CONFIG or PRIORS_BEFORE_WINDOW: recorded in the row
     priors_note: str  # the window calibration's sample warnings ("" when none, or with the config's priors)
-    code_version: str  # provenance, recorded in the row and compared on resume (not part of the run id)
+    code_version: str  # the plan's, compared on resume (not part of the run id); rows record the worker's (runner)
     catalog_fingerprint: str
 
 
