@@ -42,7 +42,8 @@ $(BINANCE_CATALOG)/.built: $(VENV)/.installed
 catalog-binance: $(BINANCE_CATALOG)/.built
 
 # Sweeps: the 9 minutes of BTC with trades, with a full-book checkpoint every 15 s so walk-forward windows can
-# start on any 15 s boundary (a backtest must start on a full book).
+# start on any 15 s boundary (a backtest must start on a full book). Each window's runs quote with priors fitted on
+# the data before it (walk_forward.priors: before_window): the config's were fitted on all 9 minutes.
 SWEEP_CATALOG := data/sweep_hl_btc_cp15
 $(SWEEP_CATALOG)/.built: $(VENV)/.installed
 	$(PY) -m adapters.hyperliquid.catalog_cli $(HL_CSV)/hl_BTC_20250903.gz --coin BTC --catalog $(SWEEP_CATALOG) --checkpoint-s 15

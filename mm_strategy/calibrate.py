@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from nautilus_trader.model.book import OrderBook
 from nautilus_trader.model.data import OrderBookDelta
 from nautilus_trader.model.data import TradeTick
@@ -51,6 +52,7 @@ from mm_strategy.models.kappa import MarketArrivals
 from mm_strategy.models.kappa import fit_survival
 from mm_strategy.models.kappa import intensity
 from mm_strategy.models.priors import InstrumentPriors
+from mm_strategy.models.priors import PriorsFit
 
 _NS_PER_S = 1_000_000_000
 _BPS = 1e4
@@ -81,6 +83,21 @@ class CatalogData:
     def span_s(self) -> float:
         return float(self.book_ts_ns[-1] - self.book_ts_ns[0]) / _NS_PER_S
 
+    def fitted_on(self, catalog: str) -> PriorsFit:
+        """The stamp of priors fitted on this data: its first and last ``ts_init``, books and trades alike."""
+        first, last = int(self.book_ts_ns[0]), int(self.book_ts_ns[-1])
+        if self.trades:
+            first, last = min(first, self.trades[0][0]), max(last, self.trades[-1][0])
+        return PriorsFit(catalog=catalog, start=utc_iso(first), end=utc_iso(last))
+
+    def before(self, cut_ns: int) -> CatalogData:
+        """The books and trades stamped strictly before ``cut_ns``: what a walk-forward window starting there may
+        be calibrated on (the books are the same as replaying only the earlier deltas: a batch counts once its
+        last delta has arrived)."""
+        books = int(np.searchsorted(self.book_ts_ns, cut_ns, side="left"))
+        trades = [trade for trade in self.trades if trade[0] < cut_ns]
+        return CatalogData(self.instrument, self.book_ts_ns[:books], self.best_bid[:books], self.best_ask[:books], trades)
+
 
 @dataclass(frozen=True, slots=True)
 class CurveFits:
@@ -99,6 +116,7 @@ class Calibration:
     curves: CurveFits
     sigma_by_horizon: dict[float, float]
     spread_bps: float
+    catalog: str  # where the data came from, for the priors' ``fitted_on`` stamp
 
     @property
     def priors(self) -> InstrumentPriors:
@@ -106,7 +124,13 @@ class Calibration:
             kappa_per_frac=_sig3(self.curves.pooled.kappa_per_frac),
             a_per_s=_sig3(self.curves.pooled.a_per_s),
             sigma_frac_per_sqrt_s=_sig3(float(np.median(list(self.sigma_by_horizon.values())))),
+            fitted_on=self.data.fitted_on(self.catalog),
         )
+
+
+def utc_iso(ts_ns: int) -> str:
+    """A nanosecond time as UTC ISO 8601 at full precision (``pd.Timestamp`` reads it back exactly)."""
+    return pd.Timestamp(ts_ns, unit="ns", tz="UTC").isoformat()
 
 
 def _sig3(x: float) -> float:
@@ -143,8 +167,6 @@ def market_data(instrument: Instrument, deltas: Iterable[OrderBookDelta], trades
         ts.append(ts_init)
         bids.append(book.best_bid_price().as_double())
         asks.append(book.best_ask_price().as_double())
-    if len(ts) < 2:
-        raise CalibrationError(f"{len(ts)} two-sided book update(s) for {instrument.id}, need 2 or more")
     kept = [
         (trade.ts_init, trade.ts_event, trade.price.as_double(), trade.aggressor_side == AggressorSide.BUYER)
         for trade in trades
@@ -245,14 +267,22 @@ def _padded(values: np.ndarray, size: int) -> np.ndarray:
 
 
 def calibrate(catalog_path: Path, instrument_id: InstrumentId, params: KappaParams | None = None) -> Calibration:
-    data = load_catalog(catalog_path, instrument_id)
+    return calibrate_data(load_catalog(catalog_path, instrument_id), str(catalog_path), params)
+
+
+def calibrate_data(data: CatalogData, catalog: str, params: KappaParams | None = None) -> Calibration:
+    """The fit on ``data`` read from ``catalog`` (all of it, or :meth:`CatalogData.before` a time)."""
+    where = catalog if len(data.book_ts_ns) == 0 else f"{catalog} up to {utc_iso(int(data.book_ts_ns[-1]))}"
+    books = len(data.book_ts_ns)
+    if books < 2:
+        raise CalibrationError(f"{where}: {books} two-sided book update(s) for {data.instrument.id}, need 2 or more")
     mids = data.mid
     sigma = {h: realised_sigma(data.book_ts_ns, mids, h) for h in SIGMA_HORIZONS_S}
     sigma = {h: s for h, s in sigma.items() if math.isfinite(s) and s > 0.0}
     if not sigma:
-        raise CalibrationError(f"{catalog_path}: {data.span_s:.0f} s of mids give no σ at 10–60 s horizons")
+        raise CalibrationError(f"{where}: {data.span_s:.0f} s of mids give no σ at 10–60 s horizons")
     spread_bps = time_weighted_median((data.best_ask - data.best_bid) / mids * _BPS, data.book_ts_ns)
-    return Calibration(data, fit_curves(data, params or KappaParams()), sigma, spread_bps)
+    return Calibration(data, fit_curves(data, params or KappaParams()), sigma, spread_bps, catalog)
 
 
 def _fit_text(fit: IntensityFit | None) -> str:
@@ -301,22 +331,32 @@ MIN_FIT_POINTS = 5  # depth points under which an R² says little (3 points fit 
 MIN_SIGMA_RETURNS = 10  # independent returns at the longest σ horizon under which σ is a rough guess
 
 
+def untrusted_curve(curves: CurveFits, params: KappaParams) -> str | None:
+    """Why the pooled curve is one the online model itself would not trust (``kappa.reliability``'s arrival count
+    and R², and a minimum of depth points), or None."""
+    pooled = curves.pooled
+    if pooled.arrivals >= params.min_updates and pooled.points >= MIN_FIT_POINTS and pooled.r2 >= params.min_r2:
+        return None
+    return (
+        f"the curve rests on {pooled.arrivals} arrivals and {pooled.points} depth points (R² {pooled.r2:.2f}); "
+        f"the online model trusts a fit from {params.min_updates} arrivals with R² ≥ {params.min_r2:g}, and "
+        f"under {MIN_FIT_POINTS} points R² means little"
+    )
+
+
 def sample_warnings(curves: CurveFits, params: KappaParams) -> list[str]:
     """What makes these priors a rough guess: less observed market than the online window they stand in for, a
     curve the online model itself would not trust (``kappa.reliability``'s counts and R²), too few σ returns."""
     warnings = []
-    pooled, observed_s = curves.pooled, curves.observed_s
+    observed_s = curves.observed_s
     if observed_s < params.window_s:
         warnings.append(
             f"κ/A from {observed_s:,.0f} s of observed market (feed outages left out), less than the kappa model's "
             f"{params.window_s:g} s window: recalibrate on more data when there is some"
         )
-    if pooled.arrivals < params.min_updates or pooled.points < MIN_FIT_POINTS or pooled.r2 < params.min_r2:
-        warnings.append(
-            f"the curve rests on {pooled.arrivals} arrivals and {pooled.points} depth points (R² {pooled.r2:.2f}); "
-            f"the online model trusts a fit from {params.min_updates} arrivals with R² ≥ {params.min_r2:g}, and "
-            f"under {MIN_FIT_POINTS} points R² means little"
-        )
+    untrusted = untrusted_curve(curves, params)
+    if untrusted is not None:
+        warnings.append(untrusted)
     returns = observed_s / max(SIGMA_HORIZONS_S)
     if returns < MIN_SIGMA_RETURNS:
         warnings.append(
@@ -325,15 +365,20 @@ def sample_warnings(curves: CurveFits, params: KappaParams) -> list[str]:
     return warnings
 
 
-def priors_json(priors: InstrumentPriors) -> str:
-    block = {
-        "priors": {
-            "kappa_per_frac": priors.kappa_per_frac,
-            "a_per_s": priors.a_per_s,
-            "sigma_frac_per_sqrt_s": priors.sigma_frac_per_sqrt_s,
-        }
+def priors_block(priors: InstrumentPriors) -> dict:
+    """The config's ``"priors"`` value (with ``fitted_on`` when the priors carry the stamp)."""
+    block: dict = {
+        "kappa_per_frac": priors.kappa_per_frac,
+        "a_per_s": priors.a_per_s,
+        "sigma_frac_per_sqrt_s": priors.sigma_frac_per_sqrt_s,
     }
-    return json.dumps(block, indent=2)
+    if priors.fitted_on is not None:
+        block["fitted_on"] = dataclasses.asdict(priors.fitted_on)
+    return block
+
+
+def priors_json(priors: InstrumentPriors) -> str:
+    return json.dumps({"priors": priors_block(priors)}, indent=2)
 
 
 def _parse_args(argv: list[str] | None) -> argparse.Namespace:

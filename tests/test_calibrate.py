@@ -52,7 +52,10 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
 def test_archive_hour_priors_from_book_crossings(archive_catalog, capsys) -> None:
     code, out, err = run(capsys, "--catalog", str(archive_catalog), "--instrument", BTC)
     assert code == 0
-    priors = InstrumentPriors(**json.loads(out)["priors"])  # the block is the config's top-level "priors"
+    block = json.loads(out)["priors"]  # the config's top-level "priors", stamped with the data it was fitted on
+    assert block.pop("fitted_on") == {"catalog": str(archive_catalog), "start": "2024-01-01T12:00:01.138942031+00:00",
+                                      "end": "2024-01-01T12:59:59.800198746+00:00"}
+    priors = InstrumentPriors(**block)
     # no trades: the pooled book-crossing curve, κ 10× and A 1/44 of the seed's 2,500 and 0.8/s (the truncated
     # likelihood in half-ticks; with 0.02 bp bins and cells between consecutive depths κ 32,700, A 0.0312, R² 0.617;
     # the regression read κ 21,600, A 0.0203, R² 0.893: its least-squares line followed these crossings' heavier
@@ -74,7 +77,9 @@ def test_eth_capture_priors_from_trades_with_the_kappa_models_fit(eth_catalog, c
     # κ and A of the truncated likelihood in half-ticks (with 0.02 bp bins 12,100 and 0.1; the regression, biased
     # steep by the 5 bp range, read 15,600 and 0.111; 14,700 and 0.0983 with the 2-tick spreads' touch read as depth)
     expected = {"kappa_per_frac": 13_900.0, "a_per_s": 0.0923, "sigma_frac_per_sqrt_s": 9.39e-5}
-    assert json.loads(out) == {"priors": expected}
+    fitted_on = {"catalog": str(eth_catalog), "start": "2025-09-03T12:55:12.796357900+00:00",
+                 "end": "2025-09-03T13:04:14.869114600+00:00"}  # the first and last ts_init it read
+    assert json.loads(out) == {"priors": expected | {"fitted_on": fitted_on}}
     assert "curve (trades, both sides pooled)" in err and "bid book_crossings" in err  # both sources shown per side
     # 9 minutes, of which 241 s live: priors, but rough ones, and the command says so (reviewer)
     assert "WARNING: κ/A from 241 s of observed market (feed outages left out), less than the kappa model's 600 s" in err
@@ -146,7 +151,9 @@ def test_the_shipped_configs_priors_are_what_calibrate_fits_on_the_bundled_captu
     code, out, _ = run(capsys, "--catalog", str(tmp_path / "c"), "--instrument", instrument.id.value)
     assert code == 0
     shipped = json.loads((Path(__file__).resolve().parents[1] / "configs" / f"hyperliquid_{coin.lower()}.json").read_text())
-    assert json.loads(out)["priors"] == shipped["priors"]
+    fitted = json.loads(out)["priors"]
+    assert fitted.pop("fitted_on")["catalog"] == str(tmp_path / "c")  # where the priors came from (not in the config)
+    assert fitted == shipped["priors"]
 
 
 def test_a_curve_from_a_handful_of_points_is_called_rough() -> None:

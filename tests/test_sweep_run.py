@@ -16,7 +16,6 @@ import pytest
 
 import run_backtest
 import run_sweep as run_sweep_cli
-from mm_strategy.research import plan as plan_module
 from mm_strategy.node_config import load_venue_config
 from mm_strategy.research.local_pool import run_local
 from mm_strategy.research.overrides import apply_overrides
@@ -214,7 +213,7 @@ def test_no_best_config_without_enough_fills_or_with_a_tie_and_the_command_says_
     assert outcome.board["params_json"].tolist() == sorted(outcome.board["params_json"])  # listed by parameters
 
 
-def test_resume_runs_again_rows_of_other_code_or_another_catalog_build(catalog, tmp_path, monkeypatch, capsys):
+def test_resume_runs_again_rows_of_other_code_or_another_catalog_build(catalog, tmp_path, capsys):
     own_catalog = tmp_path / "catalog"
     shutil.copytree(catalog, own_catalog)  # copy2 keeps the modification times: the same fingerprint
     spec = write_spec(tmp_path / "one.json", own_catalog,
@@ -226,12 +225,14 @@ def test_resume_runs_again_rows_of_other_code_or_another_catalog_build(catalog, 
     assert row["code_version"] == code_version() and row["catalog_fingerprint"] == catalog_fingerprint(own_catalog)
     assert run_sweep(spec, out, workers=1, progress=False).executed == 0
 
-    monkeypatch.setattr(plan_module, "code_version", lambda: "another-commit")
+    # a row of other code: its worker recorded the version it ran (not the plan's, which a monkeypatch here could
+    # fake, but the worker computes its own)
+    ResultsTable(out).append(row.to_dict() | {"code_version": "another-commit"})
     again = run_sweep(spec, out, workers=1, progress=False)
     assert again.executed == 1 and again.stale.startswith("1 finished run(s) whose code_version differs")
-    assert f"recorded {row['code_version']}, now another-commit" in again.stale
+    assert f"recorded another-commit, now {row['code_version']}" in again.stale
     assert "code_version differs" in capsys.readouterr().err  # said before running, not only at the end
-    assert ResultsTable(out).load()["code_version"].tolist() == ["another-commit"]  # replaced, not added
+    assert ResultsTable(out).load()["code_version"].tolist() == [row["code_version"]]  # replaced, not added
 
     data_file = next(own_catalog.rglob("*.parquet"))
     os.utime(data_file, ns=(data_file.stat().st_atime_ns, data_file.stat().st_mtime_ns + 1))  # a rebuilt catalog

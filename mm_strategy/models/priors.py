@@ -16,6 +16,17 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PriorsFit:
+    """Where priors were fitted (``python -m mm_strategy.calibrate`` writes it): the catalog and the first and last
+    ``ts_init`` it read, UTC ISO. A backtest on that stretch with these priors has seen its own future, so a sweep
+    refuses to score such windows out of sample (``mm_strategy.research``)."""
+
+    catalog: str
+    start: str
+    end: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class InstrumentPriors:
     """λ(δ) = A·e^(−κδ) with δ a price fraction from the mid, and σ of the mid per √s.
 
@@ -25,6 +36,7 @@ class InstrumentPriors:
     kappa_per_frac: float
     a_per_s: float
     sigma_frac_per_sqrt_s: float
+    fitted_on: PriorsFit | None = None  # None: set by hand, or fitted before the stamp existed
 
     def __post_init__(self) -> None:
         for name in ("kappa_per_frac", "a_per_s", "sigma_frac_per_sqrt_s"):

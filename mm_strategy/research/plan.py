@@ -7,7 +7,13 @@ unknown path or an invalid value fails here, naming the parameter and the field,
 Each run has a content id (a hash of its config name, parameter set, config document, catalog and window), so a
 resumed sweep skips exactly the runs whose inputs did not change, even after the spec was edited. What the id
 cannot see, the code and the catalog's files, each run carries as provenance (see :mod:`.provenance`): computed
-once here for the whole sweep, written into every row, and compared on resume.
+once here for the whole sweep and compared on resume (each row records the code version its worker ran, see
+:mod:`.runner`).
+
+Priors: with ``walk_forward.priors: before_window`` each window's runs get the priors fitted on the data before
+the window (see :mod:`.window_priors`), part of their document and so of their run id; a window without them has
+no runs and is listed in ``SweepPlan.left_out``. Otherwise the config's priors must not have been fitted on the
+windows scored out of sample (its ``priors.fitted_on`` stamp).
 """
 
 from __future__ import annotations
@@ -25,8 +31,13 @@ from mm_strategy.research.overrides import OverrideError
 from mm_strategy.research.overrides import apply_overrides
 from mm_strategy.research.provenance import catalog_fingerprint
 from mm_strategy.research.provenance import code_version
+from mm_strategy.research.spec import PRIORS_BEFORE_WINDOW
+from mm_strategy.research.spec import PRIORS_CONFIG
 from mm_strategy.research.spec import SpecError
 from mm_strategy.research.spec import SweepSpec
+from mm_strategy.research.window_priors import WindowPriors
+from mm_strategy.research.window_priors import check_not_fitted_on
+from mm_strategy.research.window_priors import priors_before_windows
 from mm_strategy.research.windows import Window
 from mm_strategy.research.windows import plan_windows
 
@@ -44,9 +55,11 @@ class RunTask:
     window: int
     start_ns: int
     end_ns: int
-    document: dict  # the overridden config document
+    document: dict  # the overridden config document (with the window's priors under before_window)
     source: str  # names the config and parameter set in errors
-    code_version: str  # provenance, recorded in the row and compared on resume (not part of the run id)
+    priors_source: str  # PRIORS_CONFIG or PRIORS_BEFORE_WINDOW: recorded in the row
+    priors_note: str  # the window calibration's sample warnings ("" when none, or with the config's priors)
+    code_version: str  # the plan's, compared on resume (not part of the run id); rows record the worker's (runner)
     catalog_fingerprint: str
 
 
@@ -57,6 +70,7 @@ class SweepPlan:
     parameter_sets: list[dict[str, object]]
     windows: dict[str, list[Window]]  # dataset name → its windows
     base_documents: dict[str, dict]  # config as named → its document, for the winning-config writer
+    left_out: dict[tuple[str, int], str]  # (dataset, window) without runs → why (no priors fitted before it)
 
 
 def plan_sweep(spec: SweepSpec) -> SweepPlan:
@@ -69,7 +83,9 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
     tasks: list[RunTask] = []
     version = code_version()
     fingerprints: dict[str, str] = {}
-    for config, base in bases.items():
+    refit = spec.walk_forward is not None and spec.walk_forward.priors == PRIORS_BEFORE_WINDOW
+    window_priors: dict[str, dict[int, WindowPriors]] = {}  # dataset → window → priors: fitted once per window
+    for c, (config, base) in enumerate(bases.items()):
         for d, dataset in enumerate(spec.datasets):
             field = f"datasets[{d}]"
             with_dataset = _overridden(base, dataset.overrides, f"{config} with {field}.overrides", f"{field}.overrides")
@@ -84,14 +100,22 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
             catalog = str(dataset.catalog.resolve())
             if catalog not in fingerprints:
                 fingerprints[catalog] = catalog_fingerprint(Path(catalog))
+            if refit and dataset.name not in window_priors:
+                window_priors[dataset.name] = priors_before_windows(Path(catalog), instrument_id, dataset_windows, field)
+            elif not refit:
+                check_not_fitted_on(with_dataset, dataset_windows, f"configs[{c}] ({config})", f"{field} ({dataset.name})")
             for params in sets:
                 pid = params_id(params)
                 source = f"{config} with parameters {json.dumps(params, sort_keys=True)}"
                 document = _overridden(with_dataset, params, source, "parameters")
                 for window in dataset_windows:
+                    fitted = window_priors[dataset.name][window.index] if refit else None
+                    if fitted is not None and fitted.block is None:
+                        continue  # no priors fitted before this window: left out, never run on the config's
+                    run_document = document if fitted is None else _with_priors(document, fitted, source, window)
                     tasks.append(
                         RunTask(
-                            run_id=run_id(config, params, document, catalog, window),
+                            run_id=run_id(config, params, run_document, catalog, window),
                             config=config,
                             params_id=pid,
                             params=params,
@@ -100,13 +124,22 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
                             window=window.index,
                             start_ns=window.start_ns,
                             end_ns=window.end_ns,
-                            document=document,
+                            document=run_document,
                             source=source,
+                            priors_source=PRIORS_BEFORE_WINDOW if refit else PRIORS_CONFIG,
+                            priors_note=fitted.note if fitted is not None else "",
                             code_version=version,
                             catalog_fingerprint=fingerprints[catalog],
                         )
                     )
-    return SweepPlan(spec, tasks, sets, windows, bases)
+    left_out = {(name, index): fitted.note for name, by_window in window_priors.items()
+                for index, fitted in by_window.items() if fitted.block is None}
+    return SweepPlan(spec, tasks, sets, windows, bases, left_out)
+
+
+def _with_priors(document: dict, fitted: WindowPriors, source: str, window: Window) -> dict:
+    return _overridden(document, {"priors": fitted.block}, f"{source} with the priors fitted before window "
+                       f"{window.index}", "walk_forward.priors")
 
 
 def read_config_document(path: Path, field: str) -> dict:

@@ -6,7 +6,8 @@ parameters, catalog path, window), not the code or the data behind the path. So 
 - ``code_version``: the git commit of the repository the package runs from, and when the working tree differs
   from it, ``+dirty.<hash>`` of that difference (``git diff HEAD`` plus untracked, not ignored ``.py`` files), so
   two different uncommitted states never look alike. Without git (or outside a checkout), ``src.<hash>`` of the
-  package sources the workers run (``mm_strategy`` and ``adapters``). Computed once per sweep.
+  package sources the workers run (``mm_strategy`` and ``adapters``). Computed by the plan (the version to compare
+  rows with on resume) and again by each worker as it runs (the version the row records, see ``runner``).
 - ``catalog_fingerprint``: a hash of the catalog's data files (relative name, size, modification time): a rebuilt
   or extended catalog under the same path is a different input.
 

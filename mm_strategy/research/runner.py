@@ -29,6 +29,7 @@ from mm_strategy.research.metrics import run_metrics
 from mm_strategy.research.plan import RunTask
 from mm_strategy.research.provenance import CATALOG_FINGERPRINT
 from mm_strategy.research.provenance import CODE_VERSION
+from mm_strategy.research.provenance import code_version
 from mm_strategy.session_report import session_inputs
 
 PARAM_PREFIX = "param."
@@ -41,7 +42,7 @@ def execute_run(task: RunTask, log_path: str | None = None) -> dict:
     """Run one backtest and return its row. The engine's log goes to ``log_path`` (the local pool names one so it
     can still read the log when the process dies) or to a temporary file of its own."""
     started = time.perf_counter()
-    row = task_columns(task) | {"host": socket.gethostname(), "pid": os.getpid()}
+    row = task_columns(task) | {"host": socket.gethostname(), "pid": os.getpid(), CODE_VERSION: ran_version(task)}
     log = Path(log_path) if log_path is not None else new_log_file()
     with _stderr_to(log):
         try:
@@ -56,6 +57,16 @@ def execute_run(task: RunTask, log_path: str | None = None) -> dict:
     row["run_wall_s"] = time.perf_counter() - started
     row["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # Linux: KiB
     return row
+
+
+def ran_version(task: RunTask) -> str:
+    """The code version this run executes, read in the worker: the plan's is from when the sweep started, and the
+    worker imports the strategy and its models from disk now, so an edit during the sweep would run under the old
+    label and a resumed sweep would reuse the row. When the two differ, the run mixed the code the forkserver
+    preloaded at the start with files read after the edit: recorded as ``plan>now``, which equals no version, so
+    the next invocation runs it again."""
+    now = code_version()
+    return now if now == task.code_version else f"{task.code_version}>{now}"
 
 
 def new_log_file() -> Path:
@@ -89,6 +100,9 @@ def task_columns(task: RunTask) -> dict:
         "window": task.window,
         "window_start": _iso(task.start_ns),
         "window_end": _iso(task.end_ns),
+        "priors_source": task.priors_source,
+        "priors_json": json.dumps(task.document.get("priors"), sort_keys=True),
+        "priors_note": task.priors_note,
         CODE_VERSION: task.code_version,
         CATALOG_FINGERPRINT: task.catalog_fingerprint,
     }

@@ -9,7 +9,8 @@
   should hold in each window, not on average. It is ranked by a noise-aware objective,
   ``score_mean − rank_penalty_se · score_se``, where ``score_se`` is the standard error of the mean over its runs
   (every dataset and window; 0 with a single run, which has no spread to measure): a candidate whose mean comes
-  from one lucky window ranks below a steady one with a slightly lower mean.
+  from one lucky window ranks below a steady one with a slightly lower mean. A top candidate with fewer than 2
+  scored runs is no winner (see :func:`choose_winner`).
 - candidates whose objectives are equal (to rounding) are tied: the leaderboard orders them by config and
   parameters (never by the order rows were read) and says so in ``tied``; a tie at the top, or no feasible
   candidate, means there is no winner, and :func:`choose_winner` says why.
@@ -30,10 +31,14 @@ from mm_strategy.research.spec import SweepSpec
 
 CANDIDATE_KEYS = ["config", "params_id"]
 TIE_ORDER = ["config", "params_json"]  # how equal candidates are listed: by what they are, reproducibly
-# Scores equal to this tolerance are ties: two candidates with the same fills can differ by float rounding only.
+# Scores equal to this tolerance are ties. Absolute, in score units (USD for net_pnl): two candidates with the same
+# fills differ by fee rounding only (review session 9, window 3: the same 4 fills, spread capture and inventory,
+# fees $0.000005 apart, decided the fold), up to ~1e-6 USD a fill; 1e-4 covers 100 such fills and is far below
+# any PnL difference worth choosing on.
 TIE_RTOL = 1e-9
-TIE_ATOL = 1e-12
-OBJECTIVE_DECIMALS = 12  # = TIE_ATOL: digits below it are rounding noise
+TIE_ATOL = 1e-4
+OBJECTIVE_DECIMALS = 12  # digits below this are float noise: rounded off so mean − SE of [x, 0, 0, 0, 0] reads 0
+MIN_SCORED_RUNS = 2  # a winner's standard error needs two runs; one run's score may be its luck
 TIE_SHOWN = 3  # tied candidates named in the no-winner message
 # Shown on the leaderboard next to the score (means over a candidate's successful runs).
 BOARD_METRICS = ("net_pnl", "spread_capture", "markout_5s_bps", "fills_per_hour", "two_sided_frac", "sharpe_per_min")
@@ -79,7 +84,7 @@ def leaderboard(scored: pd.DataFrame, rank_penalty_se: float) -> pd.DataFrame:
         params_json=("params_json", "first"),
         **{column: (column, "first") for column in param_columns},
     )
-    board["score_se"] = board.pop("score_std") / np.sqrt(board.pop("scored_runs"))
+    board["score_se"] = board.pop("score_std") / np.sqrt(board["scored_runs"])
     objective = board["score_mean"] - rank_penalty_se * board["score_se"].fillna(0.0)
     # mean − SE of [x, 0, 0, 0, 0] is exactly 0, computed as ±1e-17: rounded at the tie tolerance so it reads as 0
     board["objective"] = objective.round(OBJECTIVE_DECIMALS) + 0.0  # + 0.0 turns -0.0 into 0.0
@@ -118,7 +123,15 @@ class WinnerChoice:
 
 
 def choose_winner(board: pd.DataFrame, scored: pd.DataFrame, spec: SweepSpec) -> WinnerChoice:
-    """The top candidate when it is feasible and not tied; otherwise no winner, and why."""
+    """The top candidate when it is feasible, not tied and scored on at least ``MIN_SCORED_RUNS`` runs; otherwise
+    no winner, and why.
+
+    One run has no spread to measure, so its objective is its score with no noise penalty (the review's Binance
+    sweep of 6 candidates once each wrote a winner at $1.77 whose per-minute PnL gave ±$1.9, with #2 at $1.30).
+    A standard error from the run's own per-minute PnL was the alternative; it was not taken: 5–10 minutes of a
+    run give 5–10 autocorrelated points (inventory carries over), the resulting SE is itself noise, and it would
+    rank candidates on two different kinds of error. More windows (``walk_forward``) or datasets give the real one.
+    """
     if board.empty:
         return WinnerChoice(None, "no candidate qualifies: the sweep has no runs")
     top = board.iloc[0]
@@ -129,6 +142,11 @@ def choose_winner(board: pd.DataFrame, scored: pd.DataFrame, spec: SweepSpec) ->
         names = "; ".join(tied["params_json"].head(TIE_SHOWN)) + ("; ..." if len(tied) > TIE_SHOWN else "")
         return WinnerChoice(None, f"no winner: the top {len(tied)} candidates tie at objective {top['objective']:.6g} "
                                   f"({names}); the runs cannot tell them apart")
+    if int(top["scored_runs"]) < MIN_SCORED_RUNS:
+        return WinnerChoice(None, f"no winner: the top candidate ({top['params_json']}, objective "
+                                  f"{top['objective']:.6g}) has {int(top['scored_runs'])} scored run(s), so its "
+                                  f"standard error is unknown and its lead may be one run's luck; score it on "
+                                  f"{MIN_SCORED_RUNS} or more windows (walk_forward) or datasets")
     return WinnerChoice(top, f"rank 1 of {len(board)}: objective {top['objective']:.6g} (mean {top['score_mean']:.6g}, "
                              f"standard error {_fmt(top['score_se'])} over {int(top['runs'])} run(s))")
 

@@ -26,6 +26,7 @@ from mm_strategy.research.local_pool import run_local
 from mm_strategy.research.plan import RunTask
 from mm_strategy.research.plan import SweepPlan
 from mm_strategy.research.plan import plan_sweep
+from mm_strategy.research.provenance import CODE_VERSION
 from mm_strategy.research.provenance import PROVENANCE_COLUMNS
 from mm_strategy.research.provenance import stale_fields
 from mm_strategy.research.ray_pool import require_ray
@@ -37,6 +38,7 @@ from mm_strategy.research.runner import STATUS_OK
 from mm_strategy.research.scoring import choose_winner
 from mm_strategy.research.scoring import leaderboard
 from mm_strategy.research.scoring import score_runs
+from mm_strategy.research.spec import PRIORS_BEFORE_WINDOW
 from mm_strategy.research.spec import load_spec
 from mm_strategy.research.walkforward import describe_summary
 from mm_strategy.research.walkforward import summary as walk_forward_summary
@@ -137,7 +139,7 @@ def analyse(spec_path, out_dir: Path, plan: SweepPlan, table: ResultsTable, exec
     frame = table.load({task.run_id for task in plan.tasks})
     scored = score_runs(frame, spec)
     board = leaderboard(scored, spec.rank_penalty_se)
-    walk = walk_forward_table(scored) if spec.walk_forward is not None and not scored.empty else None
+    walk = walk_forward_table(scored, plan.left_out) if spec.walk_forward is not None and not scored.empty else None
     choice = choose_winner(board, scored, spec)
     best_config = out_dir / BEST_CONFIG
     if choice.row is None:
@@ -151,13 +153,14 @@ def analyse(spec_path, out_dir: Path, plan: SweepPlan, table: ResultsTable, exec
     if walk is not None:
         walk.to_csv(out_dir / "walk_forward.csv", index=False)
     failed = int((~scored["ok"]).sum()) if not scored.empty else 0
-    info = run_information(spec_path, plan, executed, failed, wall_s, where, walk, best_config, choice.reason, stale)
+    info = run_information(spec_path, plan, scored, executed, failed, wall_s, where, walk, best_config, choice.reason,
+                           stale)
     report = write_sweep_report(out_dir / "report.html", f"Parameter sweep: {spec.name}", info, scored, board, walk)
     return SweepOutcome(out_dir, plan, executed, len(plan.tasks) - executed, failed, wall_s, scored, board, walk,
                         best_config, choice.reason, stale, report)
 
 
-def run_information(spec_path, plan: SweepPlan, executed: int, failed: int, wall_s: float, where: str,
+def run_information(spec_path, plan: SweepPlan, scored: pd.DataFrame, executed: int, failed: int, wall_s: float, where: str,
                     walk: pd.DataFrame | None, best_config: Path | None, verdict: str,
                     stale: str | None) -> list[tuple[str, str]]:
     spec = plan.spec
@@ -169,7 +172,7 @@ def run_information(spec_path, plan: SweepPlan, executed: int, failed: int, wall
         ("candidates", f"{len(plan.parameter_sets) * len(spec.configs)}"),
         ("windows", windows),
         ("runs", f"{len(plan.tasks)} ({executed} run now on {where}, {len(plan.tasks) - executed} from earlier)"),
-        ("code version", plan.tasks[0].code_version if plan.tasks else "n/a"),
+        ("code version", _code_versions(scored)),
         ("failed runs", str(failed)),
         ("wall time (this invocation)", f"{wall_s:.1f} s"),
         ("rank by", " + ".join(f"{w:g}·{c}" for c, w in spec.rank_weights.items())
@@ -178,8 +181,29 @@ def run_information(spec_path, plan: SweepPlan, executed: int, failed: int, wall
         ("winner", verdict),
         ("winning config", str(best_config) if best_config else "none written"),
     ]
+    if spec.walk_forward is not None:
+        rows.append(("priors", _priors_description(plan)))
     if stale is not None:
         rows.append(("ran again", stale))
     if walk is not None:
         rows.append(("walk-forward (mean over steps)", describe_summary(walk_forward_summary(walk))))
     return rows
+
+
+def _code_versions(scored: pd.DataFrame) -> str:
+    """The code version the runs executed (each worker records its own), with counts when they differ."""
+    if scored.empty or CODE_VERSION not in scored.columns:
+        return "n/a"
+    counts = scored[CODE_VERSION].fillna("none").value_counts()
+    if len(counts) == 1:
+        return str(counts.index[0])
+    return "; ".join(f"{version}: {n} run(s)" for version, n in counts.items()) + " (differing runs run again next time)"
+
+
+def _priors_description(plan: SweepPlan) -> str:
+    """Which priors the runs quoted with, and the windows left out for want of them."""
+    if plan.spec.walk_forward.priors != PRIORS_BEFORE_WINDOW:
+        return "the config's (walk_forward.priors: config)"
+    text = "fitted on each dataset's data before each window (walk_forward.priors: before_window; in each row)"
+    left_out = "; ".join(f"{dataset} window {window}: {why}" for (dataset, window), why in sorted(plan.left_out.items()))
+    return f"{text}; left out: {left_out}" if left_out else text

@@ -11,10 +11,14 @@ above out-of-sample, or an out-of-sample rank no better than chance, is what ove
 The summary (means of in-sample and out-of-sample score, OOS rank) is over the steps that measure something, the
 same steps for every mean; ``left_out`` says why a step is not among them: nothing feasible in-sample (no choice),
 every feasible candidate tied in-sample (a choice by lot: on windows without fills all score 0, and such steps
-made a sweep look robust, in-sample 0 = out-of-sample 0), or the chosen candidate's out-of-sample run failed.
+made a sweep look robust, in-sample 0 = out-of-sample 0), the chosen candidate's out-of-sample run failed, or
+either window has no runs because no priors could be fitted on the data before it (``walk_forward.priors:
+before_window``, see :mod:`.window_priors`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -27,15 +31,22 @@ NET_PNL = METRIC_ALIASES["net_pnl"]
 NO_CHOICE = "no feasible in-sample candidate"
 ALL_TIED = "every feasible in-sample candidate tied"
 OOS_FAILED = "the chosen candidate failed out of sample"
-LEFT_OUT_REASONS = (NO_CHOICE, ALL_TIED, OOS_FAILED)
+NO_PRIORS = "no priors fitted before a window"
+LEFT_OUT_REASONS = (NO_CHOICE, ALL_TIED, OOS_FAILED, NO_PRIORS)
 
 
-def walk_forward_table(scored: pd.DataFrame) -> pd.DataFrame:
+def walk_forward_table(scored: pd.DataFrame, windows_left_out: Collection[tuple[str, int]] = ()) -> pd.DataFrame:
+    """One row per step k → k+1 of each dataset; ``windows_left_out``: (dataset, window) pairs planned without runs
+    (``SweepPlan.left_out``), whose steps are listed as left out rather than skipped silently."""
     rows = []
-    for dataset, runs in scored.groupby("dataset", sort=True):
-        windows = sorted(int(w) for w in runs["window"].unique())
+    datasets = sorted(set(scored["dataset"]) | {dataset for dataset, _ in windows_left_out})
+    for dataset in datasets:
+        runs = scored[scored["dataset"] == dataset]
+        missing = {window for name, window in windows_left_out if name == dataset}
+        windows = sorted({int(w) for w in runs["window"].unique()} | missing)
         for k, k_next in zip(windows, windows[1:], strict=False):
-            rows.append(_step(dataset, runs[runs["window"] == k], runs[runs["window"] == k_next], k, k_next))
+            row = _step(dataset, runs[runs["window"] == k], runs[runs["window"] == k_next], k, k_next)
+            rows.append(row | {"left_out": NO_PRIORS} if {k, k_next} & missing else row)
     return pd.DataFrame(rows)
 
 
@@ -70,9 +81,9 @@ def _step(dataset: str, in_runs: pd.DataFrame, out_runs: pd.DataFrame, k: int, k
     row = {
         "dataset": dataset,
         "in_sample_window": k,
-        "in_sample_start": in_runs["window_start"].iloc[0],
+        "in_sample_start": _first(in_runs, "window_start"),
         "out_of_sample_window": k_next,
-        "out_of_sample_start": out_runs["window_start"].iloc[0],
+        "out_of_sample_start": _first(out_runs, "window_start"),
         "config": None,
         "params_id": None,
         "params_json": None,
@@ -116,6 +127,11 @@ def _step(dataset: str, in_runs: pd.DataFrame, out_runs: pd.DataFrame, k: int, k
         "oos_rank": _mid_rank(ranked, oos["score"]),
     }
     return row
+
+
+def _first(runs: pd.DataFrame, column: str) -> object:
+    """The column's first value, or None for a window without runs."""
+    return runs[column].iloc[0] if not runs.empty else None
 
 
 def _mid_rank(scores: pd.Series, score: float) -> float:
