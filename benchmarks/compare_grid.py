@@ -119,6 +119,10 @@ def _or_nan(value: float | None) -> float:
     return math.nan if value is None else value
 
 
+def _is_nan(value: float | int) -> bool:
+    return isinstance(value, float) and math.isnan(value)
+
+
 def requests_sent(cache, strategy_id) -> tuple[int, int]:
     """(orders, cancels) a strategy without our request counters sent, from the cache: every order it submitted,
     and every cancel request (each leaves an ``OrderPendingCancel`` on its order)."""
@@ -232,7 +236,10 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
 
 
 def format_row(dataset: str, name: str, score: Score) -> str:
-    cells = "".join(f"{getattr(score, f):>{w}{fmt}}" for f, (_, w, fmt) in zip(Score.__dataclass_fields__, COLUMNS))
+    cells = "".join(
+        f"{'n/a':>{w}}" if _is_nan(getattr(score, f)) else f"{getattr(score, f):>{w}{fmt}}"
+        for f, (_, w, fmt) in zip(Score.__dataclass_fields__, COLUMNS)
+    )
     return f"{dataset:<30}{name:<10}{cells}"
 
 
@@ -291,9 +298,9 @@ def main(argv: list[str] | None = None) -> int:
         " fills counts the backtest's one per trade print. live: fills/h and 2-sided% over the time the feed was live"
         " (the data's outages, the same for both); kills leave out stale-book trips on feed outages. net_exit: net"
         " less flattening the final position (taker fee + half the final spread). ±se: the 5 s markout's standard"
-        " error, fills whose 5 s windows overlap one cluster; cl: the clusters (nan below 5). req/h: order + cancel"
-        " + modify requests an"
-        " hour; $/req: fill notional traded per request (Hyperliquid grants 1 request per USDC traded after 10,000)"
+        " error, fills whose 5 s windows overlap one cluster (n/a below 5 clusters); cl: those clusters. req/h:"
+        " order + cancel + modify requests an hour; $/req: fill notional traded per request (Hyperliquid grants 1"
+        " request per USDC traded after 10,000)"
     )
     return 0
 
