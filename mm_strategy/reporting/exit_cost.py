@@ -3,8 +3,8 @@
 On the Hyperliquid ETH capture the shipped config ends 0.5 ETH long (≈ $2,180): its net $4.50 is $4.42 of
 inventory marked at the mid, and closing it with a taker order pays the 4.5 bp taker fee (≈ $0.98) plus half the
 spread. ``net_after_exit = net − |q_T|·(m_T·taker_fee + spread_T/2)`` charges that, so a sweep can rank runs that
-end flat against runs that end holding inventory on the same footing. Book depth beyond the touch is not charged:
-the bundled positions (≤ 0.5 ETH, 0.06 BTC) are a fraction of the touch size.
+end flat against runs that end holding inventory on the same footing. Depth beyond the touch is not charged: a
+position larger than the touch would pay more than this.
 """
 
 from __future__ import annotations
