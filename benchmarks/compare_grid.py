@@ -47,6 +47,7 @@ from mm_strategy.equity import equity_usd  # noqa: E402
 from mm_strategy.node_config import VenueInstrumentConfig  # noqa: E402
 from mm_strategy.node_config import load_venue_config  # noqa: E402
 from mm_strategy.reporting import compute_metrics  # noqa: E402
+from mm_strategy.reporting.exit_cost import exit_terms  # noqa: E402
 from mm_strategy.reporting.metrics import FEED_DOWN_TRIGGER  # noqa: E402
 from mm_strategy.reporting.inputs import FillRecord  # noqa: E402
 from mm_strategy.session_report import requests_of  # noqa: E402
@@ -63,8 +64,9 @@ DEFAULT_DATASETS = (
     ("binance 5.7 min BTCUSDT", "configs/binance_btcusdt.json", "data/catalog_binance_btcusdt"),
 )
 COLUMNS = (
-    ("fills", 6, "d"), ("events", 7, "d"), ("fills/h", 8, ".0f"), ("live", 6, ".0f"), ("net", 9, ".3f"), ("spread", 8, ".3f"), ("fees", 7, ".3f"),
-    ("mo5s bp", 8, ".2f"), ("±se", 6, ".2f"), ("2-sided%", 9, ".1f"), ("max|q|", 9, ".4g"), ("kills", 6, "d"), ("req/h", 7, ",.0f"),
+    ("fills", 6, "d"), ("events", 7, "d"), ("fills/h", 8, ".0f"), ("live", 6, ".0f"), ("net", 9, ".3f"),
+    ("net_exit", 9, ".3f"), ("spread", 8, ".3f"), ("fees", 7, ".3f"), ("mo5s bp", 8, ".2f"), ("±se", 6, ".2f"),
+    ("cl", 4, "d"), ("2-sided%", 9, ".1f"), ("max|q|", 9, ".4g"), ("kills", 6, "d"), ("req/h", 7, ",.0f"),
     ("$/req", 7, ".2f"),
 )
 
@@ -76,10 +78,12 @@ class Score:
     fills_per_hour: float
     fills_per_hour_live_feed: float
     net: float
+    net_after_exit: float
     spread: float
     fees: float
     markout_5s_bps: float
     markout_5s_se_bps: float
+    markout_5s_se_clusters: int
     two_sided_pct: float
     max_abs_q: float
     kills: int
@@ -96,10 +100,12 @@ class Score:
             fills_per_hour=metrics["fills"]["fills_per_hour"] or 0.0,
             fills_per_hour_live_feed=metrics["fills"]["fills_per_hour_live_feed"] or 0.0,
             net=pnl["net"],
+            net_after_exit=_or_nan(pnl["net_after_exit"]),
             spread=pnl["spread_capture"],
             fees=pnl["fees"],
             markout_5s_bps=_or_nan(at_5s["markout_bps"]),
             markout_5s_se_bps=_or_nan(at_5s["markout_se_bps"]),
+            markout_5s_se_clusters=at_5s["markout_se_clusters"],
             two_sided_pct=100 * metrics["quoting"]["two_sided_frac_live_feed"],
             max_abs_q=metrics["position"]["max_abs"],
             # trips other than the stale-book pull and halt, which fire on the capture's real recorder outages
@@ -111,6 +117,10 @@ class Score:
 
 def _or_nan(value: float | None) -> float:
     return math.nan if value is None else value
+
+
+def _is_nan(value: float | int) -> bool:
+    return isinstance(value, float) and math.isnan(value)
 
 
 def requests_sent(cache, strategy_id) -> tuple[int, int]:
@@ -194,7 +204,9 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
     start = settings.backtest.starting_balance_usd
     mid = strategy.recorder.mid[-1]
     final = equity_usd(ours.engine.portfolio, ours.engine.cache, strategy.config.instrument_id, mid)
-    our_inputs = replace(strategy.recorder.to_report_inputs(start, final, {}), **requests_of(strategy))
+    # both strategies would flatten into the same final book at the same taker fee
+    exit_fields = exit_terms(ours.engine.cache, strategy.config.instrument_id)
+    our_inputs = replace(strategy.recorder.to_report_inputs(start, final, {}), **requests_of(strategy), **exit_fields)
     ours_score = Score.of(compute_metrics(our_inputs))
     ours.node.dispose()
 
@@ -216,6 +228,7 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
         kill_events=[e for e in our_inputs.kill_events if e.trigger == FEED_DOWN_TRIGGER],
         orders_sent=grid_orders,
         cancels_sent=grid_cancels,
+        **exit_fields,
     )
     grid_score = Score.of(compute_metrics(grid_inputs))
     grid.node.dispose()
@@ -223,7 +236,10 @@ def compare(config: Path, catalog: Path) -> tuple[Score, Score]:
 
 
 def format_row(dataset: str, name: str, score: Score) -> str:
-    cells = "".join(f"{getattr(score, f):>{w}{fmt}}" for f, (_, w, fmt) in zip(Score.__dataclass_fields__, COLUMNS))
+    cells = "".join(
+        f"{'n/a':>{w}}" if _is_nan(getattr(score, f)) else f"{getattr(score, f):>{w}{fmt}}"
+        for f, (_, w, fmt) in zip(Score.__dataclass_fields__, COLUMNS)
+    )
     return f"{dataset:<30}{name:<10}{cells}"
 
 
@@ -278,11 +294,13 @@ def main(argv: list[str] | None = None) -> int:
     print(f"total net: GLFT {totals['ours']:+.3f}, grid {totals['grid']:+.3f} (quote currency: USDC, USDT); on data "
           f"with trades: GLFT {with_trades['ours']:+.3f}, grid {with_trades['grid']:+.3f}")
     print(
-        "events: fills counted as the venue reports them, one per (order, time); fills counts the backtest's"
-        " one per trade print. live: fills/h and 2-sided% over the time the feed was live (the data's outages, the"
-        " same for both); kills leave out stale-book trips on feed outages. ±se: the 5 s markout's standard error,"
-        " fills of one stamp (one sweep) counted as one observation. req/h: order + cancel + modify requests an"
-        " hour; $/req: fill notional traded per request (Hyperliquid grants 1 request per USDC traded after 10,000)"
+        "events: independent fill events, a same-side burst (fills <= 20 ms apart, one taker sweep) counted once;"
+        " fills counts the backtest's one per trade print. live: fills/h and 2-sided% over the time the feed was live"
+        " (the data's outages, the same for both); kills leave out stale-book trips on feed outages. net_exit: net"
+        " less flattening the final position (taker fee + half the final spread). ±se: the 5 s markout's standard"
+        " error, fills whose 5 s windows overlap one cluster (n/a below 5 clusters); cl: those clusters. req/h:"
+        " order + cancel + modify requests an hour; $/req: fill notional traded per request (Hyperliquid grants 1"
+        " request per USDC traded after 10,000)"
     )
     return 0
 

@@ -181,7 +181,7 @@ def markout_curve_chart(analysis: Analysis, metrics: dict, theme: dict) -> go.Fi
 def markout_table_chart(analysis: Analysis, metrics: dict, theme: dict) -> go.Figure:
     markouts = metrics["markouts"]
     keys = list(next(iter(markouts["by_group"].values()))["horizons"])
-    header = ["group", "fills", "fills/h", "edge", *(f"MO {k}" for k in keys)]
+    header = ["group", "fills", "fills/h", "edge", *(f"MO {k} ± se (fills; clusters)" for k in keys)]
     header += [f"AS {k}" for k in TABLE_MARKOUT_AS_HORIZONS]
     rows = []
     for group, stats in markouts["by_group"].items():
@@ -194,7 +194,7 @@ def markout_table_chart(analysis: Analysis, metrics: dict, theme: dict) -> go.Fi
                 fmt_number(stats["edge_bps"], "+.2f"),
                 *(
                     f"{fmt_number(horizons[k]['markout_bps'], '+.2f')} ± {fmt_number(horizons[k]['markout_se_bps'], '.2f')}"
-                    f" ({horizons[k]['fills']})"
+                    f" ({horizons[k]['fills']}; {horizons[k]['markout_se_clusters']} cl)"
                     for k in keys
                 ),
                 *(fmt_number(horizons[k]["adverse_selection_bps"], "+.2f") for k in TABLE_MARKOUT_AS_HORIZONS),

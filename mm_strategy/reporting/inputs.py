@@ -73,6 +73,10 @@ class ReportInputs:
     - ``orders_sent``/``cancels_sent``/``modifies_sent``: the order, cancel and modify requests the strategy sent,
       each order, cancel or modify of a batch once (as Hyperliquid's address budget counts them: 1 request per USDC
       traded, after 10,000).
+    - ``taker_fee_frac``/``final_spread``: the instrument's taker fee (fraction of notional) and the market's best
+      ask − best bid at the end (quote currency): what flattening the final position would cost
+      (``pnl.net_after_exit``). None when unknown (:func:`mm_strategy.reporting.exit_cost.exit_terms` reads both
+      from the engine).
     """
 
     instrument_id: str
@@ -92,6 +96,8 @@ class ReportInputs:
     orders_sent: int = 0
     cancels_sent: int = 0
     modifies_sent: int = 0
+    taker_fee_frac: float | None = None
+    final_spread: float | None = None
 
     def __post_init__(self) -> None:
         self.mid_ts_ns = np.asarray(self.mid_ts_ns, dtype=np.int64)
@@ -112,6 +118,10 @@ class ReportInputs:
             raise ValueError("mids must be positive and finite")
         if not (math.isfinite(self.starting_equity) and self.starting_equity > 0):
             raise ValueError(f"starting_equity must be positive and finite, was {self.starting_equity}")
+        if self.taker_fee_frac is not None and not math.isfinite(self.taker_fee_frac):
+            raise ValueError(f"taker_fee_frac must be finite, was {self.taker_fee_frac}")
+        if self.final_spread is not None and not (math.isfinite(self.final_spread) and self.final_spread >= 0):
+            raise ValueError(f"final_spread must be finite and >= 0, was {self.final_spread}")
 
 
 def _require_series(name: str, ts_ns: np.ndarray, values: np.ndarray) -> None:

@@ -18,10 +18,13 @@ t_i + h ≤ the last mid time: a later fill has no mid at its horizon yet, so it
 and counted in ``excluded_past_end`` rather than measured against a stale mid.
 
 Aggregates are weighted by notional q_i·p_i, which makes a weighted markout in bps equal to the markout PnL
-divided by the traded notional. Each weighted markout carries its standard error (``markout_se_bps``), clustered by
-fill time: the fills one aggressive order makes across our levels share a stamp and one later mid, so they are one
-observation, not several. With 2–14 fills a run, a markout of −1.6 bps can sit within one error of 0, and
-comparisons between runs need that said.
+divided by the traded notional. Each weighted markout carries its standard error (``markout_se_bps``) and the number
+of clusters it rests on (``markout_se_clusters``). At horizon h, fills whose [t, t+h] windows overlap are one
+cluster (:mod:`.clusters`): they share the mid path over the overlap, so they are one observation, not several. On
+the Binance capture the 16 fills of the shipped config are 5 clusters at 5 s, and the 5 s markout's error is
+1.85 bps where counting each stamp as independent said 1.03. Below ``MIN_SE_CLUSTERS`` clusters the error itself is
+too unreliable to print and is None: with C clusters it has C − 1 degrees of freedom, so at C = 4 a 95 % interval
+is ± 3.2 errors wide, not ± 2.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mm_strategy.reporting.clusters import chain_labels
 from mm_strategy.reporting.timeline import NS_PER_S
 from mm_strategy.reporting.timeline import FillArrays
 from mm_strategy.reporting.timeline import mid_asof
 
 BPS = 1e4
 MARKOUT_HORIZONS_S: tuple[float, ...] = (0.5, 1.0, 5.0, 30.0, 60.0)
+MIN_SE_CLUSTERS = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,21 +90,19 @@ def weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
     return float((values[ok] * weights[ok]).sum() / total_weight) if total_weight > 0 else float("nan")
 
 
-def clustered_se(values: np.ndarray, weights: np.ndarray, clusters: np.ndarray) -> float:
-    """Standard error of the weighted mean over the finite values, clustered (the sandwich form with the small-sample
-    factor C/(C − 1)): nan with fewer than two clusters, where no spread can be measured."""
+def clustered_se(values: np.ndarray, weights: np.ndarray, clusters: np.ndarray) -> tuple[float | None, int]:
+    """(standard error, clusters) of the weighted mean over the finite values, clustered (the sandwich form with the
+    small-sample factor C/(C − 1)). The error is None below ``MIN_SE_CLUSTERS`` clusters (module docstring)."""
     ok = np.isfinite(values)
     values, weights, clusters = values[ok], weights[ok], clusters[ok]
-    total_weight = weights.sum()
-    if total_weight <= 0:
-        return float("nan")
-    mean = (values * weights).sum() / total_weight
     ids, inverse = np.unique(clusters, return_inverse=True)
-    if len(ids) < 2:
-        return float("nan")
-    per_cluster = np.bincount(inverse, weights=weights * (values - mean))
     n = len(ids)
-    return float(np.sqrt((per_cluster**2).sum() * n / (n - 1)) / total_weight)
+    total_weight = weights.sum()
+    if n < MIN_SE_CLUSTERS or total_weight <= 0:
+        return None, n
+    mean = (values * weights).sum() / total_weight
+    per_cluster = np.bincount(inverse, weights=weights * (values - mean))
+    return float(np.sqrt((per_cluster**2).sum() * n / (n - 1)) / total_weight), n
 
 
 def markout_group(markouts: FillMarkouts, fills: FillArrays, mask: np.ndarray, session_hours: float) -> dict:
@@ -109,9 +112,12 @@ def markout_group(markouts: FillMarkouts, fills: FillArrays, mask: np.ndarray, s
     for j, horizon_s in enumerate(markouts.horizons_s):
         measured = mask & ~markouts.past_end[:, j]
         placement = markouts.placement_markout_bps[measured, j]
+        overlapping = chain_labels(fills.ts_ns[measured], round(horizon_s * NS_PER_S))
+        se_bps, se_clusters = clustered_se(markouts.markout_bps[measured, j], weights[measured], overlapping)
         horizons[horizon_key(horizon_s)] = {
             "markout_bps": weighted_mean(markouts.markout_bps[measured, j], weights[measured]),
-            "markout_se_bps": clustered_se(markouts.markout_bps[measured, j], weights[measured], fills.ts_ns[measured]),
+            "markout_se_bps": se_bps,
+            "markout_se_clusters": se_clusters,
             "adverse_selection_bps": weighted_mean(markouts.adverse_selection_bps[measured, j], weights[measured]),
             "fills": int(measured.sum()),
             "excluded_past_end": int((mask & markouts.past_end[:, j]).sum()),

@@ -11,6 +11,8 @@ PnL split (quote currency), with m_T the last mid and m(t_i) the mid at or befor
 - inventory PnL       = gross − spread capture = Σ s·q·(m_T − m(t_i)) : the mark-to-market of the inventory
   each fill left us with, from its fill mid to the end
 - net                 = spread capture + inventory − fees + funding
+- net_after_exit      = net − exit_cost, exit_cost = |q_T|·(m_T·taker_fee + spread_T/2): the cost to flatten the
+  final position with a taker order (:mod:`.exit_cost`); None when the position is open and the costs unknown
 - equity_change       = final_equity − starting_equity (from the account, when known)
 - reconciliation_error = net − equity_change : ≈ 0 when our fills, fees and funding explain the account; a
   non-zero value means a missed fill, a fee booked differently, or an unrecorded cash flow.
@@ -27,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from mm_strategy.reporting.clusters import fill_event_count
+from mm_strategy.reporting.exit_cost import exit_cost
 from mm_strategy.reporting.inputs import ReportInputs
 from mm_strategy.reporting.markouts import FillMarkouts
 from mm_strategy.reporting.markouts import fill_markouts
@@ -160,6 +164,7 @@ def pnl_metrics(analysis: Analysis) -> dict:
     fill_count = analysis.fills.ts_ns.size
     inputs = analysis.inputs
     equity_change = None if inputs.final_equity is None else inputs.final_equity - inputs.starting_equity
+    to_exit = exit_cost(float(final.position[-1]), float(inputs.mid[-1]), inputs.taker_fee_frac, inputs.final_spread)
     return {
         "spread_capture": spread,
         "inventory": inventory,
@@ -167,6 +172,8 @@ def pnl_metrics(analysis: Analysis) -> dict:
         "funding": funding,
         "gross_trading": spread + inventory,
         "net": net,
+        "exit_cost": to_exit,
+        "net_after_exit": None if to_exit is None else net - to_exit,
         "net_per_fill": net / fill_count if fill_count else None,
         "net_per_notional_bps": net / notional * 1e4 if notional > 0 else None,
         "starting_equity": inputs.starting_equity,
@@ -184,12 +191,13 @@ def fill_metrics(analysis: Analysis) -> dict:
     nothing can fill then, and half the bundled 9-minute capture is outage.
 
     ``count`` counts fill records. A backtest fills one resting order once per trade print at or through its price,
-    so one taker sweep through our level can read as 7 fills where the venue reports one match per taker order;
-    ``fill_events`` counts distinct (order, time) pairs, the venue's count, and ``orders_filled`` the orders.
+    and one taker sweeps several of our levels, so one taker decision can read as 7 fills; ``fill_events`` counts
+    the independent events a sweep's ``min_fill_events`` gates on: one per same-side burst (:mod:`.clusters`, fills
+    ≤ 20 ms apart; the Binance capture's 16 fills are 5 bursts). ``orders_filled`` counts the orders.
     """
     fills = analysis.fills
     count = int(fills.ts_ns.size)
-    events = len({(f.order_id, f.ts_ns) for f in analysis.inputs.fills})
+    events = fill_event_count(fills.ts_ns, fills.sign)
     hours = analysis.session_hours
     fills_per_hour = count / hours if hours > 0 else None
     down_ns = sum(end - start for start, end in analysis.feed_down_ns)

@@ -6,7 +6,8 @@ SUMMARY_MARKOUT_HORIZON = "5s"
 
 
 def summary_rows(metrics: dict) -> list[tuple[str, str]]:
-    """Fills, volume, requests, net PnL and its split, reconciliation, 5 s markout, uptime, position, drawdown, kill events."""
+    """Fills, volume, requests, net PnL (its split, after exit), reconciliation, 5 s markout, uptime, position,
+    drawdown, kill events."""
     fills, pnl, requests = metrics["fills"], metrics["pnl"], metrics["requests"]
     markout = metrics["markouts"]["by_group"]["all"]["horizons"][SUMMARY_MARKOUT_HORIZON]
     quoting, position, drawdown = metrics["quoting"], metrics["position"], metrics["drawdown"]
@@ -41,11 +42,13 @@ def summary_rows(metrics: dict) -> list[tuple[str, str]]:
         ("  inventory", _money(pnl["inventory"])),
         ("  fees (paid +)", _money(pnl["fees"])),
         ("  funding", _money(pnl["funding"])),
+        ("net after exit", f"{_money(pnl['net_after_exit'])} (exit cost {_money(pnl['exit_cost'])}: "
+         f"final position at the taker fee + half the final spread)"),
         ("equity change / recon err", reconciliation),
         (
             f"markout {SUMMARY_MARKOUT_HORIZON}",
             f"{fmt_number(markout['markout_bps'], '+.2f')} ± {fmt_number(markout['markout_se_bps'], '.2f')} bps "
-            f"(n={markout['fills']}, "
+            f"(n={markout['fills']} fills in {markout['markout_se_clusters']} clusters, "
             f"{markout['excluded_past_end']} past end), AS {fmt_number(markout['adverse_selection_bps'], '+.2f')} bps",
         ),
         ("two-sided", f"{_pct(quoting['two_sided_frac'])} of quoting time ({_pct(quoting['none_frac'])} none)"),
