@@ -16,6 +16,7 @@ from mm_strategy.reporting import ReportInputs
 from mm_strategy.reporting import ReportPaths
 from mm_strategy.reporting import summary_table
 from mm_strategy.reporting import write_report
+from mm_strategy.reporting.exit_cost import exit_terms
 
 
 @dataclass
@@ -39,7 +40,7 @@ def session_inputs(strategy, portfolio, cache, starting_equity: float, run_info:
         "intensity_curve_source": ", ".join(f"{k} {100 * v:.0f}%" for k, v in sources.items()) or "none received",
     }
     inputs = recorder.to_report_inputs(starting_equity=starting_equity, final_equity=equity, run_info=run_info)
-    return replace(inputs, **requests_of(strategy))
+    return replace(inputs, **requests_of(strategy), **exit_terms(cache, strategy.config.instrument_id))
 
 
 def requests_of(strategy) -> dict[str, int]:

@@ -1,12 +1,11 @@
 """Shared by the report tests on real data: one shipped config backtested on one bundled catalog, as report inputs.
 
-The inputs are built the way a sweep builds them (``session_inputs``: the strategy's recorder, the engine's account),
-plus the exit terms (``exit_terms``: the instrument's taker fee and the final book's spread).
+The inputs are built the way a sweep, ``run_backtest.py`` and a live report build them (``session_inputs``: the
+strategy's recorder, the engine's account, the exit terms: the instrument's taker fee and the final book's spread).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ import pytest
 from mm_strategy.backtest import run_backtest
 from mm_strategy.node_config import load_venue_config
 from mm_strategy.reporting import ReportInputs
-from mm_strategy.reporting.exit_cost import exit_terms
 from mm_strategy.session_report import session_inputs
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -30,7 +28,6 @@ def real_session_inputs(config_name: str, catalog_name: str) -> ReportInputs:
     try:
         engine = outcome.engine
         strategy = engine.trader.strategies()[0]
-        inputs = session_inputs(strategy, engine.portfolio, engine.cache, settings.backtest.starting_balance_usd, {})
-        return replace(inputs, **exit_terms(engine.cache, strategy.config.instrument_id))
+        return session_inputs(strategy, engine.portfolio, engine.cache, settings.backtest.starting_balance_usd, {})
     finally:
         outcome.node.dispose()
