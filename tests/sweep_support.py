@@ -28,11 +28,23 @@ def build_catalog(hl_captures: Path, path: Path) -> Path:
     return path
 
 
+def mechanics_config(folder: Path) -> Path:
+    """The shipped BTC config without its priors' ``fitted_on`` stamp, written into ``folder``. The sweep tests walk
+    forward over the very capture those priors were fitted on, a look-ahead the planner refuses
+    (``test_research_priors.py``); they test the machinery, not a trading choice, with the same priors."""
+    document = json.loads(BASE_CONFIG.read_text())
+    del document["priors"]["fitted_on"]
+    path = folder / BASE_CONFIG.name
+    path.write_text(json.dumps(document, indent=2))
+    return path
+
+
 def write_spec(path: Path, catalog: Path, **fields) -> Path:
-    """A JSON spec on the shipped BTC config and the catalog; ``fields`` replace or add top-level entries."""
+    """A JSON spec on the shipped BTC config (``mechanics_config``) and the catalog; ``fields`` replace or add
+    top-level entries."""
     spec = {
         "name": "test",
-        "configs": [str(BASE_CONFIG)],
+        "configs": [str(mechanics_config(path.parent))],
         "datasets": [{"catalog": str(catalog), "name": "hl_btc"}],
         **fields,
     }

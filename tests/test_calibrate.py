@@ -152,7 +152,10 @@ def test_the_shipped_configs_priors_are_what_calibrate_fits_on_the_bundled_captu
     assert code == 0
     shipped = json.loads((Path(__file__).resolve().parents[1] / "configs" / f"hyperliquid_{coin.lower()}.json").read_text())
     fitted = json.loads(out)["priors"]
-    assert fitted.pop("fitted_on")["catalog"] == str(tmp_path / "c")  # where the priors came from (not in the config)
+    stamp, shipped_stamp = fitted.pop("fitted_on"), shipped["priors"].pop("fitted_on")
+    assert stamp["catalog"] == str(tmp_path / "c")  # a temporary catalog here; the config names the bundled one
+    assert (stamp["start"], stamp["end"]) == (shipped_stamp["start"], shipped_stamp["end"])  # the same data
+    assert shipped_stamp["catalog"] == f"data/catalog_hl_{coin.lower()}"
     assert fitted == shipped["priors"]
 
 

@@ -101,12 +101,12 @@ def test_walk_forward_chooses_on_each_window_and_scores_the_next(swept):
     assert (swept.out_dir / "walk_forward.csv").exists() and (swept.out_dir / "leaderboard.csv").exists()
 
 
-def test_winning_config_is_accepted_unchanged_by_run_backtest(swept, catalog, tmp_path):
+def test_winning_config_is_accepted_unchanged_by_run_backtest(swept, walk_spec, catalog, tmp_path):
     assert swept.best_config is not None and swept.verdict.startswith("rank 1 of 2")
     best = swept.board.iloc[0]
     assert best[f"param.{LEVELS}"] == 2 and best["tied"] == 1
     written = json.loads(swept.best_config.read_text())
-    base = json.loads(BASE_CONFIG.read_text())
+    base = json.loads((walk_spec.parent / BASE_CONFIG.name).read_text())  # the config the spec swept
     assert written == apply_overrides(base, {LEVELS: int(best[f"param.{LEVELS}"])})  # nothing else changed
     assert load_venue_config(swept.best_config).strategy.config["num_levels"] == best[f"param.{LEVELS}"]
     out = tmp_path / "report"
