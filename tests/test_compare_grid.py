@@ -62,3 +62,15 @@ def test_a_dataset_that_cannot_run_fails_before_any_backtest_naming_why(btc_capt
     missing = f"{REPO_ROOT / 'configs' / 'hyperliquid_btc.json'}:{tmp_path / 'typo'}"
     assert compare_grid.main(["--dataset", missing]) == 2
     assert f"dataset error: {tmp_path / 'typo'} holds no book data" in capsys.readouterr().err
+
+
+def test_a_dataset_the_priors_were_fitted_on_is_marked_in_sample():
+    """The shipped configs' priors are fits of the bundled captures (their ``fitted_on`` stamp): figures on those
+    captures are in-sample for κ, A and σ, and a held-out file judged with ``make heldout`` must not be one of them."""
+    data = Path(__file__).resolve().parents[1] / "data"
+    configs = Path(__file__).resolve().parents[1] / "configs"
+    if not (data / "catalog_hl_eth").exists() or not (data / "catalog").exists():
+        pytest.skip("bundled catalogs absent: run `make catalogs`")
+    assert compare_grid.priors_in_sample(configs / "hyperliquid_eth.json", data / "catalog_hl_eth")
+    # the archive hour is BTC of 2024-01; the BTC priors were fitted on the 2025-09-03 capture
+    assert not compare_grid.priors_in_sample(configs / "hyperliquid_btc.json", data / "catalog")
