@@ -149,28 +149,40 @@ def test_stale_book_pulls_at_5_s_and_halts_at_30_s_then_clears_on_data():
 
 
 def test_books_that_arrive_on_time_but_were_made_long_ago_are_stale():
-    """A feed that keeps its cadence while the venue's books lag (an API node behind the chain) is as stale as a
-    silent one: the age of the newest valid book is measured from the venue's time of the book (review: 8 s behind,
-    the switch stayed ACTIVE while 6 orders rested at prices the venue had left)."""
+    """A feed that keeps its cadence while the venue's books fall behind (an API node behind the chain) is as stale
+    as a silent one (review: 8 s behind, the switch stayed ACTIVE while 6 orders rested at prices the venue had
+    left). What counts is the lag beyond the feed's least lag of the last 10 minutes, which holds the base latency
+    and any constant offset between this host's clock and the venue's."""
     switch = fresh_switch()
-    assert switch.on_book(at(1), 42_700.0, 42_701.0, book_ts_ns=at(0.5)) == []  # 0.5 s of feed latency: fresh
-    pulled = only(switch.on_book(at(9), 42_700.0, 42_701.0, book_ts_ns=at(3.5)))  # made 5.5 s before it landed
+    skew_s = 4.6  # this host's clock ahead of the venue's: every book looks 4.6 s older than it is
+    for t in (1.0, 1.5, 2.0, 2.5):
+        assert switch.on_book(at(t), 42_700.0, 42_701.0, book_ts_ns=at(t - skew_s - 0.5)) == []  # 0.5 s latency
+    assert switch.on_book(at(3.0), 42_700.0, 42_701.0, book_ts_ns=at(3.0 - skew_s - 2.9)) == []  # a 2.9 s lag: fine
+    assert not switch.pull_quotes
+    pulled = only(switch.on_book(at(9), 42_700.0, 42_701.0, book_ts_ns=at(9 - skew_s - 8.2)))  # the venue 7.7 s behind
     assert (pulled.trigger, pulled.cleared, pulled.detail) == (
-        Trigger.STALE_BOOK, False, "newest valid book made 5.50 s ago >= 5 s"
+        Trigger.STALE_BOOK, False, "book made 12.80 s before it landed, beyond the feed's least lag 5.10 s by 7.70 s >= 5 s"
     )
     assert switch.pull_quotes
-    assert switch.on_book(at(9.5), 42_700.0, 42_701.0, book_ts_ns=at(4.0)) == []  # still 5.5 s behind: no clear
-    assert switch.check_staleness(at(10)) == [] and switch.pull_quotes  # the timer reads the same age
-    halted = only(switch.check_staleness(at(34.5)))
+    assert switch.on_book(at(9.5), 42_700.0, 42_701.0, book_ts_ns=at(9.5 - skew_s - 8.2)) == []  # still late: no clear
+    assert switch.check_staleness(at(10)) == [] and switch.pull_quotes
+    # no book on time since 3 s: the timer halts at 30 s of it, as for a silent feed
+    halted = only(switch.check_staleness(at(33.5)))
     assert (halted.trigger, halted.to_state) == (Trigger.STALE_BOOK_HALT, KillState.HALTED)
-    cleared = switch.on_book(at(35), 42_700.0, 42_701.0, book_ts_ns=at(34.2))  # caught up
+    cleared = switch.on_book(at(34), 42_700.0, 42_701.0, book_ts_ns=at(34 - skew_s - 0.6))  # caught up
     assert [(e.trigger, e.cleared) for e in cleared] == [(Trigger.STALE_BOOK, True), (Trigger.STALE_BOOK_HALT, True)]
     assert not switch.pull_quotes and switch.state is KillState.ACTIVE
-    # a venue time after the local clock (clock skew) counts as made now, and an older book never rolls it back
-    assert switch.on_book(at(36), 42_700.0, 42_701.0, book_ts_ns=at(37)) == []
-    assert switch.on_book(at(36.5), 42_700.0, 42_701.0, book_ts_ns=at(30)) == []
-    assert switch.check_staleness(at(40.9)) == [] and not switch.pull_quotes
 
+
+def test_the_least_lag_is_forgotten_after_ten_minutes():
+    """The floor is a trailing minimum: a host clock that steps (an NTP correction) moves it within 10 minutes."""
+    switch = fresh_switch()
+    assert switch.on_book(at(1), 42_700.0, 42_701.0, book_ts_ns=at(0.9)) == []  # 0.1 s
+    for t in range(2, 602, 10):  # the host clock stepped 6 s ahead: pulled while the 0.1 s lag is in the window
+        switch.on_book(at(t), 42_700.0, 42_701.0, book_ts_ns=at(t - 6.1))
+    assert switch.pull_quotes
+    cleared = switch.on_book(at(605), 42_700.0, 42_701.0, book_ts_ns=at(605 - 6.1))  # the 0.1 s lag left the window
+    assert [(e.trigger, e.cleared) for e in cleared][0] == (Trigger.STALE_BOOK, True) and not switch.pull_quotes
 
 
 def test_feed_that_never_starts_halts():

@@ -13,9 +13,10 @@ valid and fresh again (a quote cannot be priced off a crossed or stale book, §A
 trigger               condition (defaults)                            effect    kind       clears when
 ====================  ==============================================  ========  =========  ======================
 crossed_book          bid ≥ ask, or a side not finite and > 0         pull      transient  next valid book
-stale_book            newest valid book ≥ stale_pull_s (5 s) old      pull      transient  a fresher valid book
-                      (by the venue's time of the book)
-stale_book_halt       newest valid book ≥ stale_halt_s (30 s) old     HALTED    transient  a fresher valid book
+stale_book            no valid book for ≥ stale_pull_s (5 s), or one  pull      transient  next valid book on time
+                      that landed ≥ stale_pull_s later than the
+                      feed's least lag in 10 min (venue time)
+stale_book_halt       the same for ≥ stale_halt_s (30 s)              HALTED    transient  next valid book on time
 rate_limit            > max_rate_limit_errors (3) in 60 s             REDUCING  transient  window back to ≤ 3
 rejects               > max_rejects (20) in 60 s                      REDUCING  transient  window back to ≤ 20
 burst_bid, burst_ask  ≥ burst_events (4) same-side aggressor events   pause     transient  side_pause_s (20 s)
@@ -131,6 +132,10 @@ RULES: dict[Trigger, tuple[Effect, Persistence]] = {
 
 _BURST_TRIGGER = {Side.BID: Trigger.BURST_BID, Side.ASK: Trigger.BURST_ASK}
 _BOOK_TRIGGERS = (Trigger.CROSSED_BOOK, Trigger.STALE_BOOK, Trigger.STALE_BOOK_HALT)  # a valid book clears them
+_CROSSED_ONLY = (Trigger.CROSSED_BOOK,)  # what a valid book that landed late clears
+# The feed's base lag (latency plus any clock offset) is the least lag of this long a trailing window (``on_book``)
+LAG_FLOOR_WINDOW_S = 600.0
+_LAG_FLOOR_WINDOW_NS = round(LAG_FLOOR_WINDOW_S * NS_PER_S)
 _NO_SIDES: frozenset[Side] = frozenset()
 
 
@@ -225,8 +230,9 @@ class KillSwitch:
         self._active: dict[Trigger, ActiveReason] = {}
         self._events: list[KillEvent] = []
         self._now_ns = 0
-        self._last_book_ns: int | None = None
+        self._last_book_ns: int | None = None  # when the last valid book that was not late arrived
         self._staleness_anchor_ns: int | None = None
+        self._lags: deque[tuple[int, int]] = deque()  # (ts_ns, venue-to-arrival lag): increasing lags, for the floor
         self._day: int | None = None  # UTC days since the epoch of the anchors below
         self._day_start_equity_usd = math.nan
         self._peak_equity_usd = math.nan
@@ -329,44 +335,55 @@ class KillSwitch:
     def on_book(
         self, ts_ns: int, best_bid: float, best_ask: float, book_ts_ns: int | None = None
     ) -> list[KillEvent]:
-        """A top of book: a crossed or invalid one pulls quotes (§A.9.2); a valid one clears staleness unless it is
-        itself stale.
+        """A top of book: a crossed or invalid one pulls quotes (§A.9.2); a valid one clears staleness unless it
+        arrived late.
 
-        ``book_ts_ns`` is when the venue made the book (default ``ts_ns``; never later than it). A feed that keeps
-        its cadence but delivers books the venue made seconds ago (an API node behind the chain) is as stale as a
-        silent one, and was quoted against for as long as the lag lasted (review: 8 s behind, 6 orders rested and
-        20 quote cycles ran at prices the venue had left): the age of the newest valid book is measured from the
-        venue's time, here and at every ``check_staleness``. On the bundled data books land 0.5 s (median) to 2.9 s
-        after their venue time, and the newest book is at most 3.4 s old when the next arrives: under ``stale_pull_s``.
+        ``book_ts_ns`` is when the venue made the book (default ``ts_ns``). A feed that keeps its cadence but delivers
+        books the venue made seconds ago (an API node behind the chain) is as stale as a silent one, and was quoted
+        against for as long as the lag lasted (review: 8 s behind, 6 orders rested and 20 quote cycles ran at prices
+        the venue had left). The lag that counts is the excess over the least lag of the last
+        ``LAG_FLOOR_WINDOW_S``: that floor holds the feed's base latency and any constant offset between this host's
+        clock and the venue's, which the engine clock (receive time, the clock of every other check here) must not
+        turn into a pull (a host 2 s ahead would otherwise pull on the bundled data's normal 2.9 s lags). A venue
+        already lagging when the feed starts, or lagging for longer than the floor's window, is not seen here; the
+        data client logs every book that lands more than its ``book_lag_secs`` after its venue time.
         """
         events = self._advance(ts_ns)
         problem = _book_problem(best_bid, best_ask)
         if problem is not None:
             return events + self._trip(Trigger.CROSSED_BOOK, problem)
-        made_ns = ts_ns if book_ts_ns is None or book_ts_ns > ts_ns else book_ts_ns
-        previous_ns = self._last_book_ns
-        if previous_ns is None or made_ns > previous_ns:
-            self._last_book_ns = made_ns
-        age_s = (ts_ns - self._last_book_ns) / NS_PER_S
-        if self._active and (cleared := [t for t in _BOOK_TRIGGERS if t in self._active and self._fresh_for(t, age_s)]):
-            # the detail is written only for an event (almost every book clears nothing)
-            since = "" if previous_ns is None else f" after {(ts_ns - previous_ns) / NS_PER_S:.2f} s"
+        excess_s = 0.0 if book_ts_ns is None else self._excess_lag_s(ts_ns, book_ts_ns)
+        late = excess_s >= self._config.stale_pull_s
+        # a late book is still a valid one (it clears a crossed book), but not a fresh one
+        clears = _CROSSED_ONLY if late else _BOOK_TRIGGERS
+        cleared = [t for t in clears if t in self._active] if self._active else ()
+        if cleared:  # the detail is written only for an event (almost every book clears nothing)
+            since = "" if self._last_book_ns is None else f" after {(ts_ns - self._last_book_ns) / NS_PER_S:.2f} s"
             for trigger in cleared:
                 events += self._clear(trigger, f"valid book {best_bid} / {best_ask}{since}")
-        if age_s >= self._config.stale_pull_s:
-            events += self._stale(age_s, "newest valid book made")
-        return events
+        if not late:
+            self._last_book_ns = ts_ns
+            return events
+        floor_s = self._lags[0][1] / NS_PER_S
+        what = f"book made {excess_s + floor_s:.2f} s before it landed, beyond the feed's least lag {floor_s:.2f} s by"
+        return events + self._stale(excess_s, what)
 
-    def _fresh_for(self, trigger: Trigger, age_s: float) -> bool:
-        """Whether a valid book ``age_s`` old clears ``trigger``."""
-        if trigger is Trigger.STALE_BOOK:
-            return age_s < self._config.stale_pull_s
-        if trigger is Trigger.STALE_BOOK_HALT:
-            return age_s < self._config.stale_halt_s
-        return True
+    def _excess_lag_s(self, ts_ns: int, book_ts_ns: int) -> float:
+        """How much later than the least lag of the last ``LAG_FLOOR_WINDOW_S`` this book landed (a sliding
+        minimum: O(1) amortised)."""
+        lag_ns = ts_ns - book_ts_ns
+        lags = self._lags
+        cutoff_ns = ts_ns - _LAG_FLOOR_WINDOW_NS
+        while lags and lags[0][0] < cutoff_ns:
+            lags.popleft()
+        while lags and lags[-1][1] >= lag_ns:
+            lags.pop()
+        lags.append((ts_ns, lag_ns))
+        return (lag_ns - lags[0][1]) / NS_PER_S
 
     def check_staleness(self, ts_ns: int) -> list[KillEvent]:
-        """Timer check: ≥ stale_pull_s without a valid book pulls quotes, ≥ stale_halt_s halts (§A.9.1, E13).
+        """Timer check: ≥ stale_pull_s without a valid book that landed on time (``on_book``) pulls quotes,
+        ≥ stale_halt_s halts (§A.9.1, E13).
 
         Before the first book the clock starts at the first check, so a feed that never starts also halts.
         """
@@ -374,15 +391,16 @@ class KillSwitch:
         if self._staleness_anchor_ns is None:
             self._staleness_anchor_ns = ts_ns
         last_ns = self._last_book_ns if self._last_book_ns is not None else self._staleness_anchor_ns
-        return events + self._stale((ts_ns - last_ns) / NS_PER_S, "last valid book")
+        return events + self._stale((ts_ns - last_ns) / NS_PER_S, "last valid book", " ago")
 
-    def _stale(self, age_s: float, what: str) -> list[KillEvent]:
+    def _stale(self, age_s: float, what: str, after: str = "") -> list[KillEvent]:
+        """Trip the stale pull and halt that ``age_s`` reaches, with the detail "<what> <age_s> s<after> >= <limit> s"."""
         cfg = self._config
         events = []
         if age_s >= cfg.stale_pull_s:
-            events += self._trip(Trigger.STALE_BOOK, f"{what} {age_s:.2f} s ago >= {cfg.stale_pull_s:g} s")
+            events += self._trip(Trigger.STALE_BOOK, f"{what} {age_s:.2f} s{after} >= {cfg.stale_pull_s:g} s")
         if age_s >= cfg.stale_halt_s:
-            events += self._trip(Trigger.STALE_BOOK_HALT, f"{what} {age_s:.2f} s ago >= {cfg.stale_halt_s:g} s")
+            events += self._trip(Trigger.STALE_BOOK_HALT, f"{what} {age_s:.2f} s{after} >= {cfg.stale_halt_s:g} s")
         return events
 
     def on_pnl(self, ts_ns: int, equity_usd: float) -> list[KillEvent]:
