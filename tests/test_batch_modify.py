@@ -275,6 +275,23 @@ async def test_a_lost_modify_answer_the_venue_executes_late_applies_the_new_legs
         assert str(resting.oid) == live.node.cache.order(order.client_order_id).venue_order_id.value
 
 
+async def news_of_another_leg_after_a_cancel(live, strategy, before_news=lambda: None):
+    """A bid rested and cancelled, then stream news of another leg live under its cloid (a stray); waits for the
+    client's cancel of it. ``before_news`` runs once the cancel settled. Returns the order and the actions the venue
+    received from then on."""
+    order = await rest_a_bid(live, strategy, 40)
+    client = live.exec_client
+    record = (await client._info.order_status(client.user, cloid_of(live, order))).order
+    strategy.cancel_order(live.node.cache.order(order.client_order_id))
+    await settled(live, order, OrderStatus.CANCELED)
+    before_news()
+    received = record_actions(live)
+    other_leg = msgspec.structs.replace(record.order, oid=record.order.oid + 1_000_000)
+    client._on_order_update(msgspec.structs.replace(record, order=other_leg, status="open"))
+    await wait_for(lambda: any(a["type"] == "cancelByCloid" for a in received), 5, "the stray's cancel")
+    return order, received
+
+
 async def test_another_leg_live_at_the_venue_of_an_order_closed_by_venue_news_is_cancelled(
     exchange_factory, node_factory
 ):
@@ -282,15 +299,7 @@ async def test_another_leg_live_at_the_venue_of_an_order_closed_by_venue_news_is
     lost that the venue executed after all), is a stray: nothing manages it, so it is cancelled at the venue by
     cloid. It used to be taken for a resync's stale snapshot of the closed order and left resting."""
     live, strategy = await manual_node(exchange_factory, node_factory)
-    order = await rest_a_bid(live, strategy, 40)
-    client = live.exec_client
-    record = (await client._info.order_status(client.user, cloid_of(live, order))).order
-    strategy.cancel_order(live.node.cache.order(order.client_order_id))
-    await settled(live, order, OrderStatus.CANCELED)
-    received = record_actions(live)
-    other_leg = msgspec.structs.replace(record.order, oid=record.order.oid + 1_000_000)
-    client._on_order_update(msgspec.structs.replace(record, order=other_leg, status="open"))
-    await wait_for(lambda: any(a["type"] == "cancelByCloid" for a in received), 5, "the stray's cancel")
+    order, received = await news_of_another_leg_after_a_cancel(live, strategy)
     (cancel,) = [a for a in received if a["type"] == "cancelByCloid"]
     assert [c["cloid"] for c in cancel["cancels"]] == [cloid_of(live, order)]
     assert live.node.cache.order(order.client_order_id).status == OrderStatus.CANCELED

@@ -3,6 +3,7 @@ venue would accept, at our order size, and both sides of the table come from one
 
 from __future__ import annotations
 
+import json
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -72,5 +73,22 @@ def test_a_dataset_the_priors_were_fitted_on_is_marked_in_sample():
     if not (data / "catalog_hl_eth").exists() or not (data / "catalog").exists():
         pytest.skip("bundled catalogs absent: run `make catalogs`")
     assert compare_grid.priors_in_sample(configs / "hyperliquid_eth.json", data / "catalog_hl_eth")
-    # the archive hour is BTC of 2024-01; the BTC priors were fitted on the 2025-09-03 capture
+    # the archive hour is BTC of 2024-01; the BTC priors were fitted on the 2025-09-03 capture (data before the fit)
     assert not compare_grid.priors_in_sample(configs / "hyperliquid_btc.json", data / "catalog")
+
+
+def test_data_after_the_priors_fit_is_out_of_sample(tmp_path):
+    data = Path(__file__).resolve().parents[1] / "data"
+    if not (data / "catalog_hl_eth").exists():
+        pytest.skip("bundled catalogs absent: run `make catalogs`")
+    document = json.loads((Path(__file__).resolve().parents[1] / "configs" / "hyperliquid_eth.json").read_text())
+    fitted_on = document["priors"]["fitted_on"]
+    config = tmp_path / "eth.json"
+    # fitted the day before the capture: the capture is then held out
+    document["priors"]["fitted_on"] = fitted_on | {"start": "2025-09-02T12:00:00+00:00", "end": "2025-09-02T13:00:00+00:00"}
+    config.write_text(json.dumps(document))
+    assert not compare_grid.priors_in_sample(config, data / "catalog_hl_eth")
+    # ending one second into the capture: overlapping
+    document["priors"]["fitted_on"] = fitted_on | {"end": "2025-09-03T12:55:13.8+00:00"}
+    config.write_text(json.dumps(document))
+    assert compare_grid.priors_in_sample(config, data / "catalog_hl_eth")

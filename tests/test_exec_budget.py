@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 
-import msgspec
 from nautilus_trader.model.enums import OrderSide
 from nautilus_trader.model.enums import OrderStatus
 from nautilus_trader.model.events import OrderCancelRejected
@@ -26,7 +25,7 @@ from tests.test_adapter_execution import record_actions
 from tests.test_adapter_execution import rest_a_bid
 from tests.test_adapter_execution import settled
 from tests.test_adapter_execution import touch
-from tests.test_batch_modify import cloid_of
+from tests.test_batch_modify import news_of_another_leg_after_a_cancel
 from tests.test_exec_recovery import crashed_with_two_orders
 from tests.test_live_support import LiveNode
 from tests.test_live_support import exchange_factory  # noqa: F401  (fixture)
@@ -131,16 +130,7 @@ async def test_a_stray_cancel_counts_as_the_venue_counts_it(exchange_factory, no
     """An order the node closed shows live at the venue under another leg: the client cancels it there by cloid
     (``_check_stray``). That cancel used to be left out of the client's count."""
     live, strategy = await manual_node(exchange_factory, node_factory)
-    order = await rest_a_bid(live, strategy, 40)
-    client = live.exec_client
-    record = (await client._info.order_status(client.user, cloid_of(live, order))).order
-    strategy.cancel_order(live.node.cache.order(order.client_order_id))
-    await settled(live, order, OrderStatus.CANCELED)
-    align_counts(live)
-    received = record_actions(live)
-    other_leg = msgspec.structs.replace(record.order, oid=record.order.oid + 1_000_000)
-    client._on_order_update(msgspec.structs.replace(record, order=other_leg, status="open"))
-    await wait_for(lambda: any(a["type"] == "cancelByCloid" for a in received), 5, "the stray's cancel")
+    await news_of_another_leg_after_a_cancel(live, strategy, before_news=lambda: align_counts(live))
     await counts_agree(live, "the stray's cancel")
 
 

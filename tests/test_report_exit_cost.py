@@ -47,3 +47,10 @@ def test_a_flat_end_costs_nothing_and_an_open_one_with_unknown_costs_is_unmeasur
     assert (open_end["pnl"]["exit_cost"], open_end["pnl"]["net_after_exit"]) == (None, None)
     with pytest.raises(ValueError, match="final_spread"):
         inputs([(0, 100.0)], [], final_spread=math.nan)
+
+
+def test_a_position_that_sums_back_to_float_dust_is_flat():
+    """0.1 + 0.2 − 0.3 is 5.6e-17 in floats: a flat session, even when the final book (and so the spread) is unknown."""
+    dust = compute_metrics(inputs([(0, 100.0), (10, 100.0)], [
+        fill(1, "BUY", 99.0, qty=0.1), fill(2, "BUY", 99.0, qty=0.2), fill(3, "SELL", 101.0, qty=0.3)]))
+    assert dust["pnl"]["exit_cost"] == 0.0 and dust["pnl"]["net_after_exit"] == dust["pnl"]["net"]

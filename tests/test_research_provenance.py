@@ -9,6 +9,7 @@ import dataclasses
 from mm_strategy.research.plan import plan_sweep
 from mm_strategy.research.provenance import CODE_VERSION
 from mm_strategy.research.provenance import code_version
+from mm_strategy.research.provenance import source_version
 from mm_strategy.research.runner import execute_run
 from mm_strategy.research.spec import load_spec
 from tests.sweep_support import build_catalog
@@ -22,6 +23,7 @@ def test_a_run_records_the_code_version_its_worker_ran(hl_captures, tmp_path):
     current = code_version()
     assert task.code_version == current
     assert execute_run(task)[CODE_VERSION] == current
-    # planned before an edit, run after it: labelled as both, which no plan's version equals (runs again on resume)
-    edited = execute_run(dataclasses.replace(task, code_version="0123456789ab"))
-    assert edited["status"] == "ok" and edited[CODE_VERSION] == f"0123456789ab>{current}"
+    # planned before an edit of the package sources, run after it: labelled as both, which no plan's version equals
+    # (runs again on resume)
+    edited = execute_run(dataclasses.replace(task, source_version="src.0123456789ab"))
+    assert edited["status"] == "ok" and edited[CODE_VERSION] == f"{current}>{source_version()}"

@@ -63,3 +63,15 @@ def test_fee_rounding_does_not_decide_a_walk_forward_step_or_the_leaderboard():
     board = leaderboard(scored, spec.rank_penalty_se)
     assert board["tied"].tolist() == [2, 2]
     assert choose_winner(board, scored, spec).reason.startswith("no winner: the top 2 candidates tie")
+
+
+def test_a_tie_is_the_candidates_equal_to_its_best_not_a_chain_of_neighbours():
+    """1.0, 0.99992 and 0.99984: each within 1e-4 of its neighbour, but the ends 1.6e-4 apart. The walk-forward step
+    ties the first two with the best (``same_score``), and so must the leaderboard."""
+    rows = [{"params_id": p, "window": w, "pnl.net": net}
+            for w in (0, 1) for p, net in (("A", 1.0), ("B", 0.99992), ("C", 0.99984))]
+    spec = _spec()
+    scored = score_runs(_results(rows), spec)
+    assert walk_forward_table(scored)["in_sample_tied"].tolist() == [2]
+    board = leaderboard(scored, spec.rank_penalty_se)
+    assert board["params_id"].tolist() == ["A", "B", "C"] and board["tied"].tolist() == [2, 2, 1]

@@ -15,7 +15,9 @@ the bundled captures' same-aggressor trade prints (each side's sorted stamps, co
   come in 5 bursts with inner gaps ≤ 3.8 ms and 15–30 s between bursts.
 
 20 ms sits above every in-sweep gap (the valley's far side on Binance) and below Hyperliquid's block spacing; 50 ms
-would merge a fifth of Binance's independent same-side arrivals (3,430 → 2,735 bursts over the capture).
+would merge a fifth of Binance's independent same-side arrivals (3,430 → 2,735 bursts over the capture). The kill
+switch's burst pause groups a sweep's fills with its own ``RiskConfig.burst_same_event_s`` (10 ms, a risk setting
+a run may change); both sit above the 3.8 ms in-sweep gaps, so on the bundled data they count the same sweeps.
 
 Markout clusters. The horizon-h markouts of two fills whose [t, t+h] windows overlap share the mid path over the
 overlap, so their errors are correlated: chaining fills while the next one starts within h of the previous gives

@@ -25,11 +25,16 @@ def exit_terms(cache, instrument_id) -> dict[str, float | None]:
     }
 
 
+FLAT_TOLERANCE = 1e-9  # in base units: far below any venue's size step (Hyperliquid's finest is 1e-5 BTC)
+
+
 def exit_cost(
     position: float, last_mid: float, taker_fee_frac: float | None, final_spread: float | None
 ) -> float | None:
-    """|q|·(m·taker_fee + spread/2) in quote currency: 0 when flat, None when an open position's costs are unknown."""
-    if position == 0.0:
+    """|q|·(m·taker_fee + spread/2) in quote currency: 0 when flat, None when an open position's costs are unknown.
+    Flat to ``FLAT_TOLERANCE``: the position is a float sum of fills (0.1 + 0.2 − 0.3 leaves 5.6e-17), and a flat
+    session whose final book was empty (a lost feed) must not read as an open one of unknown cost."""
+    if abs(position) < FLAT_TOLERANCE:
         return 0.0
     if taker_fee_frac is None or final_spread is None:
         return None

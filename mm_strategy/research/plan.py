@@ -31,6 +31,7 @@ from mm_strategy.research.overrides import OverrideError
 from mm_strategy.research.overrides import apply_overrides
 from mm_strategy.research.provenance import catalog_fingerprint
 from mm_strategy.research.provenance import code_version
+from mm_strategy.research.provenance import source_version
 from mm_strategy.research.spec import PRIORS_BEFORE_WINDOW
 from mm_strategy.research.spec import PRIORS_CONFIG
 from mm_strategy.research.spec import SpecError
@@ -60,6 +61,7 @@ class RunTask:
     priors_source: str  # PRIORS_CONFIG or PRIORS_BEFORE_WINDOW: recorded in the row
     priors_note: str  # the window calibration's sample warnings ("" when none, or with the config's priors)
     code_version: str  # the plan's, compared on resume (not part of the run id); rows record the worker's (runner)
+    source_version: str  # the plan's hash of the package sources, which the worker checks it runs (runner)
     catalog_fingerprint: str
 
 
@@ -81,7 +83,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
     windows: dict[str, list[Window]] = {}
     instruments: dict[str, str] = {}
     tasks: list[RunTask] = []
-    version = code_version()
+    version, sources = code_version(), source_version()
     fingerprints: dict[str, str] = {}
     refit = spec.walk_forward is not None and spec.walk_forward.priors == PRIORS_BEFORE_WINDOW
     window_priors: dict[str, dict[int, WindowPriors]] = {}  # dataset → window → priors: fitted once per window
@@ -129,6 +131,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
                             priors_source=PRIORS_BEFORE_WINDOW if refit else PRIORS_CONFIG,
                             priors_note=fitted.note if fitted is not None else "",
                             code_version=version,
+                            source_version=sources,
                             catalog_fingerprint=fingerprints[catalog],
                         )
                     )

@@ -7,7 +7,7 @@ parameters, catalog path, window), not the code or the data behind the path. So 
   from it, ``+dirty.<hash>`` of that difference (``git diff HEAD`` plus untracked, not ignored ``.py`` files), so
   two different uncommitted states never look alike. Without git (or outside a checkout), ``src.<hash>`` of the
   package sources the workers run (``mm_strategy`` and ``adapters``). Computed by the plan (the version to compare
-  rows with on resume) and again by each worker as it runs (the version the row records, see ``runner``).
+  rows with on resume); each worker checks that the package sources it runs are the plan's (``runner``).
 - ``catalog_fingerprint``: a hash of the catalog's data files (relative name, size, modification time): a rebuilt
   or extended catalog under the same path is a different input.
 
@@ -39,12 +39,12 @@ def code_version(repo: Path = REPO_ROOT) -> str:
     """The commit (+ a hash of uncommitted changes), or a hash of the package sources when git cannot say."""
     try:
         if Path(_git(repo, "rev-parse", "--show-toplevel").decode().strip()).resolve() != repo.resolve():
-            return _source_version(repo)  # e.g. installed into a virtualenv that happens to sit inside a checkout
+            return source_version(repo)  # e.g. installed into a virtualenv that happens to sit inside a checkout
         commit = _git(repo, "rev-parse", "HEAD").decode().strip()
         diff = _git(repo, "diff", "HEAD", "--binary")
         untracked = _git(repo, "ls-files", "--others", "--exclude-standard", "-z", "--", "*.py").decode().split("\0")
     except (OSError, subprocess.SubprocessError):
-        return _source_version(repo)
+        return source_version(repo)
     untracked_files = [repo / name for name in untracked if name]
     if not diff and not untracked_files:
         return commit[:HASH_CHARS]
@@ -71,7 +71,9 @@ def _git(repo: Path, *args: str) -> bytes:
     return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=True, timeout=GIT_TIMEOUT_S).stdout
 
 
-def _source_version(repo: Path) -> str:
+def source_version(repo: Path = REPO_ROOT) -> str:
+    """``src.<hash>`` of the package sources a worker imports to run a backtest (``SOURCE_PACKAGES``): what decides
+    whether a run executed the planned code, whatever else in the checkout changed and with or without git."""
     digest = hashlib.sha256()
     _hash_files(digest, repo, (p for package in SOURCE_PACKAGES for p in (repo / package).rglob("*.py")))
     return f"src.{digest.hexdigest()[:HASH_CHARS]}"

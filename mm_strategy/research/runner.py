@@ -29,7 +29,7 @@ from mm_strategy.research.metrics import run_metrics
 from mm_strategy.research.plan import RunTask
 from mm_strategy.research.provenance import CATALOG_FINGERPRINT
 from mm_strategy.research.provenance import CODE_VERSION
-from mm_strategy.research.provenance import code_version
+from mm_strategy.research.provenance import source_version
 from mm_strategy.session_report import session_inputs
 
 PARAM_PREFIX = "param."
@@ -60,13 +60,14 @@ def execute_run(task: RunTask, log_path: str | None = None) -> dict:
 
 
 def ran_version(task: RunTask) -> str:
-    """The code version this run executes, read in the worker: the plan's is from when the sweep started, and the
-    worker imports the strategy and its models from disk now, so an edit during the sweep would run under the old
-    label and a resumed sweep would reuse the row. When the two differ, the run mixed the code the forkserver
-    preloaded at the start with files read after the edit: recorded as ``plan>now``, which equals no version, so
-    the next invocation runs it again."""
-    now = code_version()
-    return now if now == task.code_version else f"{task.code_version}>{now}"
+    """The code version this run executes, checked in the worker: the plan's is from when the sweep started, and the
+    worker imports the strategy and its models from disk now, so an edit of them during the sweep would run under
+    the old label and a resumed sweep would reuse the row. Only the package sources a worker imports count (an edit
+    of a test or a document changes nothing that runs, and a Ray node without git hashes the same files): when they
+    differ from the plan's, the run mixed the code the forkserver preloaded at the start with files read after the
+    edit, recorded as ``plan>src.<now>``, which equals no version, so the next invocation runs it again."""
+    now = source_version()
+    return task.code_version if now == task.source_version else f"{task.code_version}>{now}"
 
 
 def new_log_file() -> Path:
