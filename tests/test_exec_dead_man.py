@@ -13,10 +13,19 @@ from __future__ import annotations
 import asyncio
 import time
 
+from nautilus_trader.model.enums import OrderStatus
+from nautilus_trader.model.events import OrderCancelRejected
+
 from adapters.hyperliquid.constants import MIN_DEAD_MAN_SWITCH_SECS
 from adapters.hyperliquid.execution import CANCEL_UNCONFIRMED_S
 from adapters.hyperliquid.execution import DEAD_MAN_CHECK_PERIOD_S
 from adapters.hyperliquid.execution import DEAD_MAN_LEAD_MARGIN_S
+from adapters.hyperliquid.schemas.exchange import ItemStatus
+from tests.test_adapter_execution import manual_node
+from tests.test_adapter_execution import rest_a_bid
+from tests.test_adapter_execution import settled
+from tests.test_batch_modify import answer_action_with
+from tests.test_live_support import BTC_ID
 from tests.test_live_support import exchange_factory  # noqa: F401  (fixture)
 from tests.test_live_support import live_settings
 from tests.test_live_support import node_factory  # noqa: F401  (fixture)
@@ -80,3 +89,30 @@ async def test_a_halt_whose_cancels_work_never_brings_the_switch_forward(exchang
         ahead_ms = live.account.schedule_cancel_ms - exchange.clock.now_ms()
         assert ahead_ms > window_ms // 2, f"the switch was brought forward to {ahead_ms} ms"
         await asyncio.sleep(0.1)
+
+
+async def test_an_order_modified_after_its_cancel_was_refused_no_longer_holds_the_switch(
+    exchange_factory, node_factory
+):
+    """A refused cancel starts the clock, but a modify of the same order says the node wants it live after all:
+    the switch keeps its refreshed deadline and the venue keeps the order (manual clock: the deadline is compared
+    with the one set before, not with the venue's time)."""
+    live, strategy = await manual_node(exchange_factory, node_factory)
+    order = await rest_a_bid(live, strategy, below=50)
+    await wait_for(lambda: live.account.schedule_cancel_ms is not None, 5, "the dead-man switch armed")
+    armed_ms = live.account.schedule_cancel_ms
+    answer_action_with(live, "cancelByCloid", [ItemStatus(error="Cancel refused (test)")], reach_venue=False)
+    strategy.cancel_order(order)
+    await wait_for(
+        lambda: any(isinstance(e, OrderCancelRejected) for e in live.node.cache.order(order.client_order_id).events),
+        5,
+        "the cancel refused",
+    )
+    order = await settled(live, order, OrderStatus.ACCEPTED)
+    instrument = live.node.cache.instrument(BTC_ID)
+    new_price = instrument.make_price(order.price.as_double() - 1)
+    strategy.modify_order(order, price=new_price)
+    await wait_for(lambda: live.node.cache.order(order.client_order_id).price == new_price, 5, "the modify")
+    await asyncio.sleep(CANCEL_UNCONFIRMED_S + 2 * DEAD_MAN_CHECK_PERIOD_S + 0.5)
+    assert live.account.schedule_cancel_ms >= armed_ms, "the switch was brought forward for an order kept live"
+    assert len(live.venue_open_orders()) == 1
