@@ -33,8 +33,10 @@ with (``_apply_account_fees``).
 
 One node trades an account. On connect, before the dead-man switch (``scheduleCancel``) is armed, every open
 order the node's cache does not hold is cancelled (a crashed session's, whose in-memory cache is gone). The switch
-is refreshed while running; a clean disconnect cancels every open order at the venue and clears the switch only
-once none is left.
+is refreshed while running, except while a cancel the node asked for stays unconfirmed: then the venue's cancel is
+the node's backstop, so it is brought forward to the venue's minimum lead, never postponed
+(:meth:`HyperliquidExecutionClient._keep_dead_man_switch`). A clean disconnect cancels every open order at the
+venue and clears the switch only once none is left.
 
 A node quotes for days (thousands of orders an hour), so the client forgets an order's state once the order has
 been terminal for ``closed_order_retention_secs`` with nothing left to settle (:meth:`_prune_states`, at each
@@ -101,6 +103,7 @@ from adapters.hyperliquid.config import HyperliquidExecClientConfig
 from adapters.hyperliquid.constants import ADDRESS_LIMIT_PREFIX
 from adapters.hyperliquid.constants import HYPERLIQUID_ACCOUNT_ID
 from adapters.hyperliquid.constants import HYPERLIQUID_CLIENT_ID
+from adapters.hyperliquid.constants import MIN_DEAD_MAN_SWITCH_SECS
 from adapters.hyperliquid.constants import MISSING_ORDER_ERROR
 from adapters.hyperliquid.constants import STATUS_FILLED
 from adapters.hyperliquid.constants import STATUS_OPEN
@@ -170,6 +173,22 @@ BUDGET_REREAD_LIMITED_S = 10.0
 # trigger a resync; still missing after it, they are given up (a cancel held for them then closes the order).
 FILLS_OVERDUE_S = 5.0
 HOUSEKEEPING_PERIOD_S = 1.0
+# A cancel the node asked for that the venue has neither answered as done (success, or the order no longer open) nor
+# closed by its news within this long is taken as not working: the dead-man switch is then no longer refreshed and
+# its deadline is brought forward to the venue's minimum (_keep_dead_man_switch). A working cancel is settled by its
+# answer (well under 1 s on a WS post) or by the stream's CANCELED; this is the grace the client already gives the
+# stream before it asks the venue for the order's record (CANCEL_CONFIRM_S), and the venue's cancel comes only the
+# minimum lead later, so a cancel that recovers within that lead costs no trigger (the venue allows 10 a day).
+CANCEL_UNCONFIRMED_S = CANCEL_CONFIRM_S
+# How often the dead-man loop checks the node's cancels (one dict scan; a venue read only when one is overdue).
+DEAD_MAN_CHECK_PERIOD_S = 1.0
+# A deadline brought forward is set this far beyond the venue's minimum lead, for the action's transit and the
+# clocks' skew: one set below the minimum on arrival is refused (and retried at the next check).
+DEAD_MAN_LEAD_MARGIN_S = 1.0
+# While a cancel is overdue, the venue's open orders (``frontendOpenOrders``: 20 weight of the IP's 1200 a minute)
+# are read at most this often to settle the ones the venue shows closed: the switch's minimum lead, the soonest the
+# venue's own cancel can change what a read would show.
+DEAD_MAN_READ_PERIOD_S = MIN_DEAD_MAN_SWITCH_SECS
 # Resync reads fills from this far before the newest fill its previous read returned (times are inclusive and
 # fills are deduplicated; the overlap also covers a fill the venue had not yet listed when it was read).
 RESYNC_OVERLAP_MS = 2_000
@@ -229,6 +248,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._by_oid: dict[int, OrderState] = {}  # every oid an order has had
         self._awaiting: set[str] = set()  # cloids of orders with venue fills not received yet
         self._stray_cancels: set[str] = set()  # cloids of node-closed orders with a venue cancel in flight
+        # The orders the node asked the venue to cancel and when it first asked, until the venue confirms each gone
+        # (its answer, its news, or its open orders) or the node modifies it instead: see _keep_dead_man_switch.
+        self._cancels_asked: dict[ClientOrderId, tuple[OrderState, float]] = {}
         # Bounded; older ones are in the states' trade ids, and a pruned state leaves its own here (_forget).
         self._seen_trades = parsing.RecentKeys(_FILL_IDS_KEPT)
         self._terminal: deque[tuple[float, str]] = deque()  # (terminal since, cloid), oldest first: see _index
@@ -647,6 +669,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         states = [state for state in candidates if state is not None and not state.terminal]
         if not states:
             return
+        self._note_cancels_asked(states)
         pairs = [(self._asset(state.instrument_id), state.cloid) for state in states]
         try:
             response = await self._post(actions.cancel_by_cloid_action(pairs), len(pairs))
@@ -674,6 +697,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._confirm_cancel(state, 0.0, "no answer for this cancel")
                 continue
             error = _status_error(status)
+            if error is None or error == MISSING_ORDER_ERROR:
+                self._cancels_asked.pop(state.client_order_id, None)  # no longer open at the venue either way
             if error is None:
                 # The stream's CANCELED carries the remaining size (fills first); the look-up covers a lost one.
                 self._confirm_cancel(state, CANCEL_CONFIRM_S, None)
@@ -741,11 +766,14 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         )
 
         async def cancel() -> None:
+            self._note_cancels_asked([state])
             try:
                 pairs = [(self._asset(state.instrument_id), state.cloid)]
                 refused = _refusals(await self._post(actions.cancel_by_cloid_action(pairs), 1))
                 if refused:
                     self._log.warning(f"stray cancel of cloid {state.cloid}: {refused[0]}")
+                if not refused or refused[0] == MISSING_ORDER_ERROR:
+                    self._cancels_asked.pop(state.client_order_id, None)
             except HyperliquidHttpError as error:
                 self._log.warning(f"stray cancel of cloid {state.cloid} failed ({error}); the next resync retries")
             finally:
@@ -765,6 +793,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     def _queue_modify(self, command: ModifyOrder) -> None:
         """Hold ``command`` for this pass's ``batchModify`` (see :meth:`_flush_modifies` for when it goes)."""
         self._pending_modifies.append(command)
+        self._cancels_asked.pop(command.client_order_id, None)  # the node wants the order live again
         if self._modify_flush is None:
             self._modify_flush = self._loop.call_soon(self._flush_modifies)
 
@@ -1297,10 +1326,83 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._log.info(f"{instrument.id}: cross leverage {self._config.leverage}x")
 
     async def _keep_dead_man_switch(self) -> None:
+        """Keep the venue's scheduled cancel ``dead_man_switch_secs`` ahead, refreshed every
+        ``dead_man_switch_refresh_secs``, except while a cancel the node asked for has stayed unconfirmed for
+        ``CANCEL_UNCONFIRMED_S``: the node wants an order gone and its cancels are not taking effect (lost, refused),
+        so the switch is the only cancel that may still work. Then the deadline is never moved later, and one
+        further away than the venue's minimum lead is brought forward to it; once the node's cancels are confirmed
+        again (or the venue's own cancel closed the orders) the refresh resumes at once. Review: a halted node whose
+        ``cancelByCloid`` requests were lost kept 6 quotes resting 22 s and postponed the switch halfway.
+
+        ``deadline_ms``: the venue's deadline as last set by this loop; None when unknown (not set yet, or the
+        last setting failed), which a bring-forward then sets rather than trusting. A deadline that has passed
+        is not re-armed while the cancels stay unconfirmed: the venue has cancelled, and re-arming at its minimum
+        lead would spend its 10 triggers a day on a node that cannot read back what happened."""
+        deadline_ms: int | None = None
+        held = False  # the refresh is held back by unconfirmed cancels
+        refresh_at_s = 0.0
+        read_at_s = 0.0
         while True:
-            await self._set_dead_man_switch(self._now_ms() + int(self._config.dead_man_switch_secs * 1000))
-            if not await wait_or_stop(self._stopping, self._config.dead_man_switch_refresh_secs):
+            now_s = time.monotonic()
+            unconfirmed, read = await self._unconfirmed_cancels(now_s, read_due=now_s >= read_at_s)
+            if self._stopping.is_set():
+                return  # the disconnect owns the switch now (its sweep clears it once nothing is left)
+            if read:
+                read_at_s = now_s + DEAD_MAN_READ_PERIOD_S
+            now_ms = self._now_ms()
+            if unconfirmed:
+                held = True
+                soonest_ms = now_ms + int((MIN_DEAD_MAN_SWITCH_SECS + DEAD_MAN_LEAD_MARGIN_S) * 1000)
+                if deadline_ms is None or deadline_ms > soonest_ms:
+                    self._log.warning(
+                        f"{unconfirmed} cancels unconfirmed for over {CANCEL_UNCONFIRMED_S:.0f} s: dead-man switch "
+                        f"brought forward to {soonest_ms - now_ms} ms from now, no longer refreshed"
+                    )
+                    deadline_ms = soonest_ms if await self._set_dead_man_switch(soonest_ms) else None
+            elif held or now_s >= refresh_at_s:
+                if held:
+                    self._log.warning("the node's cancels are confirmed again: dead-man switch refreshed")
+                    held = False
+                target_ms = now_ms + int(self._config.dead_man_switch_secs * 1000)
+                deadline_ms = target_ms if await self._set_dead_man_switch(target_ms) else None
+                refresh_at_s = now_s + self._config.dead_man_switch_refresh_secs
+            if not await wait_or_stop(self._stopping, DEAD_MAN_CHECK_PERIOD_S):
                 return
+
+    def _note_cancels_asked(self, states: list[OrderState]) -> None:
+        """Start the unconfirmed-cancel clock of these orders, unless already running (a cancel asked again after
+        a refusal or a loss keeps the first ask's time)."""
+        now_s = time.monotonic()
+        for state in states:
+            self._cancels_asked.setdefault(state.client_order_id, (state, now_s))
+
+    async def _unconfirmed_cancels(self, now_s: float, read_due: bool) -> tuple[int, bool]:
+        """How many cancels the node asked for over ``CANCEL_UNCONFIRMED_S`` ago are still unconfirmed, and
+        whether the venue's open orders were read to tell. Settled first: the orders closed by venue news (not
+        the ones only Nautilus closed, which may still rest at the venue). If some are overdue and ``read_due``,
+        the venue's open orders settle every asked order they do not list; an unreadable venue leaves them
+        unconfirmed (the node is blind and its cancels unconfirmed: the switch is its backstop)."""
+        self._settle_cancels(lambda state, _: state.terminal and not state.closed_without_venue)
+        overdue_before_s = now_s - CANCEL_UNCONFIRMED_S
+
+        def overdue() -> int:
+            return sum(asked_s < overdue_before_s for _, asked_s in self._cancels_asked.values())
+
+        if not read_due or not overdue():
+            return overdue(), False
+        try:
+            open_cloids = {order.cloid for order in await self._info.frontend_open_orders(self._user)}
+        except HyperliquidHttpError as error:
+            self._log.warning(f"cannot read the open orders to confirm the node's cancels: {error}")
+            return overdue(), True
+        self._settle_cancels(lambda state, asked_s: asked_s <= now_s and state.cloid not in open_cloids)
+        return overdue(), True
+
+    def _settle_cancels(self, settled: Callable[[OrderState, float], bool]) -> None:
+        """Forget the asked cancels ``settled(state, asked_s)`` says the venue has carried out."""
+        for coid, (state, asked_s) in list(self._cancels_asked.items()):
+            if settled(state, asked_s):
+                del self._cancels_asked[coid]
 
     async def _set_dead_man_switch(self, deadline_ms: int | None) -> bool:
         """Arm (or with ``None`` clear) the venue's scheduled cancel of every open order."""
