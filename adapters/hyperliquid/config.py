@@ -69,13 +69,16 @@ class HyperliquidDataClientConfig(LiveDataClientConfig, frozen=True):
 class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     """Execution for one account.
 
-    ``account_address`` is the master (or sub-account) the orders trade for; leave it unset when the key is the
-    account's own. With an agent (API) wallet the key is the agent's and ``account_address`` must be the master,
-    otherwise queries and user streams see an empty account (protocol §9.5). The key comes from the environment
+    ``account_address`` is the master account the orders trade for; leave it unset when the key is the account's
+    own. With an agent (API) wallet the key is the agent's and ``account_address`` must be the master, otherwise
+    queries and user streams see an empty account (protocol §9.5). A sub-account or a vault is not supported: the
+    venue acts for it only on actions that sign and post its address as ``vaultAddress``, which this client never
+    sends, so its orders would land on the signer's master while queries and streams watched the sub-account. The key comes from the environment
     variable ``private_key_env`` or from ``private_key_file`` (exactly one).
 
     ``dead_man_switch_secs``: keep a venue ``scheduleCancel`` that far ahead, refreshed every
-    ``dead_man_switch_refresh_secs``, so a crashed or partitioned node has its orders cancelled by the venue;
+    ``dead_man_switch_refresh_secs`` (not while a cancel the node asked for stays unconfirmed: then its deadline is
+    brought forward to the venue's minimum, ``execution._keep_dead_man_switch``), so a crashed or partitioned node has its orders cancelled by the venue;
     ``None`` disables it. Each refresh is an action against the address request budget (every 20 s ≈ 4,300 a
     day, next to a new account's 10,000 buffer), hence not more often. ``cancel_all_on_disconnect`` sweeps the
     venue's open orders on a clean stop and only then clears the schedule. ``market_order_slippage_bps``: MARKET
