@@ -68,6 +68,7 @@ def test_key_comes_from_the_named_variable_or_file_and_never_shows(monkeypatch, 
     from_env = load_signer(HyperliquidExecClientConfig(private_key_env="MY_HL_KEY", **LOCAL))
     key_file = tmp_path / "key"
     key_file.write_text(TEST_ACCOUNT_KEY + "\n")
+    key_file.chmod(0o600)  # from_file refuses a key file its group or others can read
     from_file = load_signer(HyperliquidExecClientConfig(private_key_env=None, private_key_file=str(key_file), **LOCAL))
     assert from_env.address == from_file.address
     secret = TEST_ACCOUNT_KEY[2:]

@@ -674,6 +674,7 @@ def test_from_env_default_variable(monkeypatch):
 def test_from_file(tmp_path):
     key_file = tmp_path / "agent.key"
     key_file.write_text(TEST_KEY + "\n")
+    key_file.chmod(0o600)  # from_file refuses a key file its group or others can read
     assert HyperliquidSigner.from_file(key_file).address == Account.from_key(TEST_KEY).address.lower()
 
     missing = tmp_path / "missing.key"

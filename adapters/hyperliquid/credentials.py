@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import ctypes
 import os
+import stat
 from collections.abc import Iterable
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import coincurve
@@ -35,6 +35,8 @@ class PrivateKeyError(ValueError):
 
 
 _CONSTRUCT = object()
+# Permission bits of the group and of others: a key file with any of them set is refused.
+_SHARED_MODE_BITS = 0o077
 
 
 class HyperliquidSigner:
@@ -64,10 +66,23 @@ class HyperliquidSigner:
 
     @classmethod
     def from_file(cls, path: str | os.PathLike[str]) -> HyperliquidSigner:
-        """Load the key from a file holding only ``0x`` + 64 hex (surrounding whitespace allowed)."""
+        """Load the key from a file holding only ``0x`` + 64 hex (surrounding whitespace allowed).
+
+        A file that its group or others may read, write or execute (``mode & 0o077``) is refused before a byte
+        is read, as ssh refuses such a private key: any other account on the host could already have taken the
+        key, and a warning in a trading node's log is easily missed while the key stays exposed. The fix is one
+        ``chmod 600``. The mode is taken from the opened file, so a swap of the path between check and read
+        cannot slip past it."""
         source = f"private key file {os.fspath(path)}"
         try:
-            key = _parse_private_key(Path(path).read_text(encoding="utf-8"))
+            with open(path, "rb") as file:
+                mode = os.fstat(file.fileno()).st_mode
+                if mode & _SHARED_MODE_BITS:
+                    raise PrivateKeyError(
+                        f"{source} is accessible to its group or others (mode {stat.S_IMODE(mode):04o}): it must be "
+                        f"private to its owner, chmod 600 {os.fspath(path)}"
+                    )
+                key = _parse_private_key(file.read().decode("utf-8"))
         except (OSError, UnicodeDecodeError) as error:
             reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
             raise PrivateKeyError(f"cannot read {source}: {reason}") from None

@@ -11,8 +11,10 @@ re-attach to it). The post saves aiohttp's HTTP request handling on the order pa
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import msgspec
@@ -35,13 +37,27 @@ _ADDS_EXPOSURE = frozenset({"order", "modify", "batchModify"})
 
 class HyperliquidExchangeEndpoints:
     """Signs and sends actions for one signer. Its nonces come from the process-wide counter of the signer's
-    address (``nonces.nonce_manager_for``), shared with every other client signing with the same key."""
+    address (``nonces.nonce_manager_for``), shared with every other client signing with the same key.
 
-    def __init__(self, client: HyperliquidHttpClient, signer: HyperliquidSigner, is_mainnet: bool) -> None:
+    ``nonce_state_dir``: save the signer's nonce under ``<nonce_state_dir>/<mainnet|testnet>/`` and lock the signer
+    for this process, so a restart never signs below a nonce already used and a second process on the key fails
+    at start (``NonceFileLockedError``, or ``NonceWindowError`` for a saved nonce the venue's window excludes);
+    the network is part of the path because mainnet and testnet keep separate nonces. None: in memory only."""
+
+    def __init__(
+        self,
+        client: HyperliquidHttpClient,
+        signer: HyperliquidSigner,
+        is_mainnet: bool,
+        nonce_state_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
         self._client = client
         self._signer = signer
         self._is_mainnet = is_mainnet
-        self._nonces = nonce_manager_for(signer.address)
+        network_dir = None
+        if nonce_state_dir is not None:
+            network_dir = Path(nonce_state_dir) / ("mainnet" if is_mainnet else "testnet")
+        self._nonces = nonce_manager_for(signer.address, network_dir)
         self._poster: WsActionPoster | None = None
         self.posted_by_rest = 0
 
