@@ -134,6 +134,36 @@ def test_saved_nonce_covers_every_signed_nonce_and_is_written_once_per_reserve(t
     assert saved.read() == manager.last  # a clean stop saves the exact last nonce, not the reservation
 
 
+def test_a_closed_counter_signs_no_more(tmp_path):
+    """Once closed, the signer may be another process's: even a nonce below the reservation is refused."""
+    manager = NonceManager(Clock(T_MS), saved=NonceFile(tmp_path, SIGNER))
+    manager.next_nonce()
+    manager.close()
+    with pytest.raises(NonceFileError, match="closed"):
+        manager.next_nonce()
+
+
+def test_a_failed_save_is_logged_and_signing_goes_on(tmp_path, monkeypatch):
+    """A full disk must not block cancels: the failure is logged once per reservation and retried at the next."""
+    errors = []
+    monkeypatch.setattr(nonces, "_log", type("Log", (), {"error": staticmethod(errors.append)}))
+    saved = NonceFile(tmp_path, SIGNER)
+
+    def disk_full(self, nonce):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(NonceFile, "write", disk_full)
+    clock = Clock(T_MS)
+    manager = NonceManager(clock, saved=saved, reserve_ms=5_000)
+    signed = []
+    for _ in range(100):  # 10 s at 10 actions/s
+        signed.append(manager.next_nonce())
+        clock.now_ms += 100
+    assert signed == list(range(T_MS, T_MS + 10_000, 100))
+    assert len(errors) == 2 and "No space left on device" in errors[0] and f"{SIGNER}.nonce" in errors[0]
+    saved.close()
+
+
 def test_a_saved_nonce_beyond_the_venue_window_refuses_to_start(tmp_path):
     """Saved a day ahead of the clock: every nonce above it is outside the venue's window, so starting would only
     sign refused actions. The error names the file; the lock is released (the operator may fix and retry)."""
@@ -179,7 +209,8 @@ def test_a_second_process_on_the_same_signer_fails_fast(tmp_path):
     )
     try:
         assert holder.stdout.readline() == "held\n"
-        with pytest.raises(NonceFileLockedError, match=f"{SIGNER} is already signing in another process \\(pid {holder.pid}"):
+        expected = f"{SIGNER} is already signing in another process \\(pid {holder.pid}"
+        with pytest.raises(NonceFileLockedError, match=expected):
             NonceFile(tmp_path, SIGNER)
     finally:
         holder.communicate("")
@@ -203,7 +234,8 @@ def test_one_counter_per_signer_in_a_process(tmp_path):
     signer = HyperliquidSigner.from_key(KEY)
     endpoints = HyperliquidExchangeEndpoints(None, signer, is_mainnet=False, nonce_state_dir=tmp_path)
     try:
-        assert HyperliquidExchangeEndpoints(None, signer, is_mainnet=False, nonce_state_dir=tmp_path)._nonces is endpoints._nonces
+        again = HyperliquidExchangeEndpoints(None, signer, is_mainnet=False, nonce_state_dir=tmp_path)
+        assert again._nonces is endpoints._nonces
         with pytest.raises(ValueError, match="one signer needs one counter"):
             nonces.nonce_manager_for(signer.address, tmp_path / "elsewhere")
         with pytest.raises(ValueError, match="one signer needs one counter"):

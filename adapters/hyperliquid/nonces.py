@@ -80,10 +80,19 @@ class NonceManager:
     def next_nonce(self) -> int:
         nonce = max(self._clock_ms(), self._last + 1)
         if nonce > self._reserved and self._saved is not None:
-            self._saved.write(nonce + self._reserve_ms)  # raises once closed: the signer may be another's now
-            self._reserved = nonce + self._reserve_ms
+            self._reserve(self._saved, nonce + self._reserve_ms)
         self._last = nonce
         return nonce
+
+    def _reserve(self, saved: NonceFile, nonce: int) -> None:
+        """Save ``nonce`` before any nonce up to it is signed. A closed file raises (``NonceFileError``): the signer
+        may be another process's now. A failed write (a full disk, say) is logged and signing goes on: refusing
+        would block cancels now to protect a restart that may never come; the next reservation tries again."""
+        try:
+            saved.write(nonce)
+        except OSError as error:
+            _log.error(f"cannot save the nonce to {saved.path} ({error}): a restart may reuse nonces until it works")
+        self._reserved = nonce
 
     @property
     def last(self) -> int:
@@ -102,6 +111,7 @@ class NonceManager:
         if self._last > 0:
             self._saved.write(self._last)
         self._saved.close()
+        self._reserved = 0  # so the next nonce must reserve, which the closed file refuses
 
 
 def _start_above(saved: NonceFile, now_ms: int) -> int:
