@@ -15,18 +15,23 @@ import sys
 import textwrap
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from adapters.hyperliquid import nonces
+from adapters.hyperliquid.constants import HYPERLIQUID
 from adapters.hyperliquid.credentials import HyperliquidSigner
 from adapters.hyperliquid.credentials import PrivateKeyError
 from adapters.hyperliquid.http.exchange import HyperliquidExchangeEndpoints
 from adapters.hyperliquid.local_exchange.nonces import NonceStore
+from adapters.hyperliquid.node import VenueTarget
+from adapters.hyperliquid.node import live_clients
 from adapters.hyperliquid.nonce_file import NonceFile
 from adapters.hyperliquid.nonce_file import NonceFileError
 from adapters.hyperliquid.nonce_file import NonceFileLockedError
 from adapters.hyperliquid.nonces import NonceManager
 from adapters.hyperliquid.nonces import NonceWindowError
+from mm_strategy.node_config import load_venue_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 T_MS = 1_764_786_000_000  # venue (block) time at the start of each scenario
@@ -274,3 +279,13 @@ def test_a_key_file_others_can_access_is_refused(tmp_path, mode):
     assert KEY[2:10] not in message
     key_file.chmod(0o600)
     assert HyperliquidSigner.from_file(key_file).address == HyperliquidSigner.from_key(KEY).address
+
+
+def test_the_live_node_keeps_its_nonces_under_its_state_dir(tmp_path):
+    """One home for where a live node keeps state (``live.state_dir``): the nonces go under it, and without it they
+    stay in memory as before."""
+    settings = load_venue_config(Path(__file__).resolve().parents[1] / "configs" / "hyperliquid_btc.json")
+    target = VenueTarget.local("http://127.0.0.1:1")
+    assert live_clients(settings, target).exec_configs[HYPERLIQUID].nonce_state_dir is None
+    with_state = msgspec.structs.replace(settings, live=msgspec.structs.replace(settings.live, state_dir=str(tmp_path)))
+    assert live_clients(with_state, target).exec_configs[HYPERLIQUID].nonce_state_dir == str(tmp_path / "nonces")

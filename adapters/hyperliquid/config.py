@@ -99,6 +99,10 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     the states of the last hour, not of every order ever. It must be at least the execution engine's
     ``purge_closed_orders_buffer_mins`` (``mm_strategy.backtest.PURGE_AFTER_MINS``, 60): while the cache holds a
     closed order its state stays too, for stray checks and fill deduplication against what the order holds.
+    ``nonce_state_dir``: save the signer's last nonce under ``<dir>/<mainnet|testnet>/<address>.nonce`` and lock the
+    signer to this process (``nonces``, ``nonce_file``); the live node sets it to ``<live.state_dir>/nonces``. None
+    keeps nonces in memory only: a restart after the host clock ran ahead or stepped back is then refused by the
+    venue (it keeps each signer's 100 highest nonces), and two processes on one key race each other's nonces.
     """
 
     environment: str = "mainnet"
@@ -123,6 +127,7 @@ class HyperliquidExecClientConfig(LiveExecClientConfig, frozen=True):
     ws_post_timeout_secs: float = 10.0
     cancel_unknown_orders_on_connect: bool = True
     closed_order_retention_secs: float = 3600.0
+    nonce_state_dir: str | None = None
 
     def __post_init__(self) -> None:
         _validate_transport(self)

@@ -129,6 +129,8 @@ class HyperliquidLiveExecClientFactory(LiveExecClientFactory):
     ) -> HyperliquidExecutionClient:
         http = _http_client(config)
         info = HyperliquidInfoEndpoints(http)
-        exchange = HyperliquidExchangeEndpoints(http, load_signer(config), config.endpoints().is_mainnet)
+        exchange = HyperliquidExchangeEndpoints(
+            http, load_signer(config), config.endpoints().is_mainnet, nonce_state_dir=config.nonce_state_dir
+        )
         provider = shared_provider(config, http, msgbus)
         return HyperliquidExecutionClient(loop, http, info, exchange, msgbus, cache, clock, provider, config, name=name)

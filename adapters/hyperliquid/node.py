@@ -112,6 +112,7 @@ def live_clients(settings: VenueInstrumentConfig, target: VenueTarget, record_pa
         account_address=own.account_address,
         leverage=own.leverage,
         cancel_unknown_orders_on_connect=own.cancel_unknown_orders_on_connect,
+        nonce_state_dir=str(Path(settings.live.state_dir) / "nonces") if settings.live.state_dir else None,
         **key_source,
         **endpoints,
     )
