@@ -4,6 +4,7 @@ rejection with the venue's own text, cancels, modifies, the dead man's switch, a
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from decimal import Decimal
 
 from adapters.hyperliquid import actions
@@ -266,6 +267,7 @@ async def test_modify_is_cancel_replace_keeping_the_cloid(alice, rest):
 
 
 async def test_schedule_cancel_is_a_dead_mans_switch(exchange, alice, rest):
+    exchange.venue.config = replace(exchange.venue.config, schedule_cancel_min_volume_usd=0)  # $1M traded live
     bid, _ = await touch(rest)
     await alice.order(True, bid - 3, "0.01")
     await alice.order(True, bid - 4, "0.01")

@@ -102,6 +102,7 @@ from adapters.hyperliquid import actions
 from adapters.hyperliquid import parsing
 from adapters.hyperliquid.config import HyperliquidExecClientConfig
 from adapters.hyperliquid.constants import ADDRESS_LIMIT_PREFIX
+from adapters.hyperliquid.constants import DEAD_MAN_VOLUME_PREFIX
 from adapters.hyperliquid.constants import HYPERLIQUID_ACCOUNT_ID
 from adapters.hyperliquid.constants import HYPERLIQUID_CLIENT_ID
 from adapters.hyperliquid.constants import MIN_DEAD_MAN_SWITCH_SECS
@@ -256,6 +257,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._seen_trades = parsing.RecentKeys(_FILL_IDS_KEPT)
         self._terminal: deque[tuple[float, str]] = deque()  # (terminal since, cloid), oldest first: see _index
         self._pruned: OrderedDict[str, float] = OrderedDict()  # cloid -> when its state was dropped, oldest first
+        self._dead_man_armed = False  # a scheduleCancel deadline is set at the venue (as far as its answers say)
+        self._dead_man_refused: str | None = None  # the venue's volume refusal: no switch for this account
         self._budget = AddressBudget()
         self._budget_read_s = 0.0
         self._budget_rereading = False  # a re-read started by a refusal is in flight (_budget_allows)
@@ -324,7 +327,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._stopping.set()
         if self._config.cancel_all_on_disconnect:
             await self._sweep_open_orders()
-        elif self._config.dead_man_switch_secs is not None:
+        elif self._dead_man_armed:
             await self._set_dead_man_switch(None)
         # Fills still in flight on the stream when it closes would be lost: read them before closing.
         await self._resync_or_log("disconnect")
@@ -1414,6 +1417,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 target_ms = now_ms + int(self._config.dead_man_switch_secs * 1000)
                 deadline_ms = target_ms if await self._set_dead_man_switch(target_ms) else None
                 refresh_at_s = now_s + self._config.dead_man_switch_refresh_secs
+            if self._dead_man_refused is not None:
+                return  # the venue will not set one for this account (volume): refreshing would only repeat that
             if not await wait_or_stop(self._stopping, DEAD_MAN_CHECK_PERIOD_S):
                 return
 
@@ -1453,16 +1458,30 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 del self._cancels_asked[coid]
 
     async def _set_dead_man_switch(self, deadline_ms: int | None) -> bool:
-        """Arm (or with ``None`` clear) the venue's scheduled cancel of every open order."""
+        """Arm (or with ``None`` clear) the venue's scheduled cancel of every open order. The venue refuses both to
+        an account that has traded under $1M ("Cannot set scheduled cancel time until enough volume traded…"): that
+        is an error, logged once, and the switch is given up (the node trades without one)."""
         try:
             response = await self._post(actions.schedule_cancel_action(deadline_ms))
         except HyperliquidHttpError as error:
             self._log.warning(f"scheduleCancel failed: {error}")
             return False
+        if response.error is not None and response.error.startswith(DEAD_MAN_VOLUME_PREFIX):
+            if self._dead_man_refused is None:
+                self._log.error(f"NO dead-man switch: the venue refuses it to this account ({response.error})")
+            self._dead_man_refused = response.error
+            return False
         if response.error is not None:
             self._log.warning(f"scheduleCancel refused: {response.error}")
             return False
+        self._dead_man_armed = deadline_ms is not None
         return True
+
+    def _dead_man_fate(self) -> str:
+        """What becomes of the orders left open at shutdown, for its messages."""
+        if self._dead_man_armed:
+            return "the dead-man switch stays armed"
+        return "NO dead-man switch is armed: they stay open at the venue"
 
     async def _sweep_open_orders(self) -> None:
         """Clean stop: cancel whatever is still open at the venue (ours or not), then clear the dead-man switch
@@ -1478,11 +1497,11 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._log.info(f"shutdown: cancelled {len(cancellable)} open orders ({outcome})")
                 open_orders = await self._info.frontend_open_orders(self._user)
         except HyperliquidHttpError as error:
-            self._log.error(f"shutdown sweep failed ({error}); the dead-man switch stays armed")
+            self._log.error(f"shutdown sweep failed ({error}); {self._dead_man_fate()}")
             return
         if open_orders:
-            self._log.error(f"{len(open_orders)} orders still open after the sweep; the dead-man switch stays armed")
-        elif self._config.dead_man_switch_secs is not None and await self._set_dead_man_switch(None):
+            self._log.error(f"{len(open_orders)} orders still open after the sweep; {self._dead_man_fate()}")
+        elif self._dead_man_armed and await self._set_dead_man_switch(None):
             self._log.info("no open orders left; dead-man switch cleared")
 
     def _asset_of_coin(self, coin: str) -> int | None:

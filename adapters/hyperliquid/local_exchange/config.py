@@ -81,6 +81,10 @@ class LocalExchangeConfig:
     # A modify whose new order is refused has cancelled the old one (the cancel half runs first; live answer
     # "Error placing new order during modify: <reason>").
     modify_refusal_cancels_old: bool = True
+    # scheduleCancel (set or clear) is refused until the account has traded this much (live: "Cannot set scheduled
+    # cancel time until enough volume traded. Required: $1000000. Traded: $12066.75."). Tests of the dead-man
+    # switch set 0.
+    schedule_cancel_min_volume_usd: Decimal = Decimal(1_000_000)
     # Funding (reference §6.5) is off unless an hourly rate is given.
     funding_rate_hourly: Decimal | None = None
     default_leverage: int = 20

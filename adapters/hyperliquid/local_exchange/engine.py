@@ -48,6 +48,7 @@ _HOUR_MS = 3_600_000
 _STALE_TRADE_MS = 2_000
 _ORDERS_KEPT = 50_000  # closed orders beyond this are forgotten, oldest first (orderStatus → unknownOid)
 _TAKER_TIFS = ("Ioc", "FrontendMarket")
+_CENT = Decimal("0.01")
 
 
 class Venue:
@@ -455,6 +456,11 @@ class Venue:
         return status
 
     def schedule_cancel(self, account: Account, time_ms: int | None, now_ms: int) -> None:
+        """Arm or (``time_ms`` None) clear the dead-man switch; both are refused below the volume gate, as live."""
+        required = self.config.schedule_cancel_min_volume_usd
+        if account.cum_vlm < required:
+            traded = account.cum_vlm.quantize(_CENT)
+            raise ActionError(errors.SCHEDULE_CANCEL_VOLUME.format(required=plain(required), traded=plain(traded)))
         if time_ms is None:
             account.schedule_cancel_ms = None
             return

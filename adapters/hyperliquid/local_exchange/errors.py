@@ -31,6 +31,9 @@ ADDRESS_RATE_LIMIT = (
     "Too many cumulative requests sent ({used} > {cap}) for cumulative volume traded ${volume}. "
     "Place taker orders to free up 1 request per USDC traded."
 )
+SCHEDULE_CANCEL_VOLUME = (
+    "Cannot set scheduled cancel time until enough volume traded. Required: ${required}. Traded: ${traded}."
+)
 
 # Unverified texts (no live capture available offline).
 NONCE_TOO_LOW = "Invalid nonce: nonce {nonce} is lower than the lowest of the 100 highest nonces used"
