@@ -175,16 +175,16 @@ async def test_rejections_carry_the_venue_text_and_impossible_orders_are_denied(
     strategy.submit_order(crossing)
     crossing = await settled(live, crossing, OrderStatus.REJECTED)
     assert crossing.last_event.due_post_only
-    assert crossing.last_event.reason == f"Post only order would have immediately matched, bbo was {bid:.0f}@{ask:.0f}."
+    assert crossing.last_event.reason == f"Post only order would have immediately matched, bbo was {bid:.0f}@{ask:.0f}. asset=0"
 
     reduce_only = strategy.limit(OrderSide.SELL, ask + 10, reduce_only=True)
     strategy.submit_order(reduce_only)
     reduce_only = await settled(live, reduce_only, OrderStatus.REJECTED)
-    assert reduce_only.last_event.reason == "Reduce only order would increase position." and not reduce_only.last_event.due_post_only
+    assert reduce_only.last_event.reason == "Reduce only order would increase position. asset=0" and not reduce_only.last_event.due_post_only
 
     too_big = strategy.limit(OrderSide.BUY, bid - 10, size=Decimal(100))
     strategy.submit_order(too_big)
-    assert (await settled(live, too_big, OrderStatus.REJECTED)).last_event.reason == "Insufficient margin to place order."
+    assert (await settled(live, too_big, OrderStatus.REJECTED)).last_event.reason == "Insufficient margin to place order. asset=0"
 
     off_tick = strategy.limit(OrderSide.BUY, bid - Decimal("10.5"))
     strategy.submit_order(off_tick)

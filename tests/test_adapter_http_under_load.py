@@ -41,7 +41,8 @@ async def test_a_heavy_request_is_served_in_its_turn_not_starved_by_light_ones()
 
 
 async def test_an_action_that_waited_behind_later_ones_is_signed_when_it_goes(exchange_factory):
-    exchange = await exchange_factory(manual_clock=True, ip_weight_per_min=None)
+    # scheduleCancel needs $1M traded live
+    exchange = await exchange_factory(manual_clock=True, ip_weight_per_min=None, schedule_cancel_min_volume_usd=0)
     client = HyperliquidHttpClient(exchange.url, WeightLimiter(per_minute=10**9), timeout_secs=5, max_retries=3)
     endpoints = HyperliquidExchangeEndpoints(client, HyperliquidSigner.from_key(TEST_ACCOUNT_KEY), is_mainnet=False)
     exchange.faults.http_429(count=1)  # the first request is refused at the door and goes to the back

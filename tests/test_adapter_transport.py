@@ -109,7 +109,7 @@ def test_address_budget():
 
 
 async def test_lost_action_answers_are_unknown_outcomes_and_not_resent(exchange_factory):
-    exchange = await exchange_factory(manual_clock=True)
+    exchange = await exchange_factory(manual_clock=True, schedule_cancel_min_volume_usd=0)  # its scheduleCancel needs $1M traded live
     client = HyperliquidHttpClient(exchange.url, WeightLimiter(), timeout_secs=5, max_retries=3)
     endpoints = HyperliquidExchangeEndpoints(client, credentials.HyperliquidSigner.from_key(TEST_ACCOUNT_KEY), is_mainnet=False)
     executed: list[str] = []

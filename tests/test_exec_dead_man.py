@@ -38,7 +38,7 @@ _VENUE_CANCEL_BY_S = CANCEL_UNCONFIRMED_S + DEAD_MAN_CHECK_PERIOD_S + MIN_DEAD_M
 
 
 async def _quoting_node(exchange_factory, node_factory):
-    exchange = await exchange_factory(speed=1.0)
+    exchange = await exchange_factory(speed=1.0, schedule_cancel_min_volume_usd=0)  # the switch needs $1M traded live
     live = await node_factory(exchange, live_settings())
     await wait_for(lambda: len(live.venue_open_orders()) >= 2, 20, "quotes resting")
     await wait_for(lambda: live.account.schedule_cancel_ms is not None, 5, "the dead-man switch armed")
@@ -97,7 +97,7 @@ async def test_an_order_modified_after_its_cancel_was_refused_no_longer_holds_th
     """A refused cancel starts the clock, but a modify of the same order says the node wants it live after all:
     the switch keeps its refreshed deadline and the venue keeps the order (manual clock: the deadline is compared
     with the one set before, not with the venue's time)."""
-    live, strategy = await manual_node(exchange_factory, node_factory)
+    live, strategy = await manual_node(exchange_factory, node_factory, schedule_cancel_min_volume_usd=0)
     order = await rest_a_bid(live, strategy, below=50)
     await wait_for(lambda: live.account.schedule_cancel_ms is not None, 5, "the dead-man switch armed")
     armed_ms = live.account.schedule_cancel_ms

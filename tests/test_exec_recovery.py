@@ -188,7 +188,7 @@ async def test_orders_unknown_at_connect_are_kept_when_the_config_says_so(exchan
 async def crashed_with_two_orders(exchange_factory, node_factory):
     """A node with a bid and an ask resting, stopped as a crash stops it: sockets close, nothing is cancelled and
     the dead-man switch stays armed."""
-    live, strategy = await manual_node(exchange_factory, node_factory)
+    live, strategy = await manual_node(exchange_factory, node_factory, schedule_cancel_min_volume_usd=0)  # the switch needs $1M traded live
     bid, ask = touch(live)
     for order in (strategy.limit(OrderSide.BUY, bid - 30), strategy.limit(OrderSide.SELL, ask + 30)):
         strategy.submit_order(order)

@@ -65,7 +65,7 @@ def assert_clean_shutdown(live: LiveNode) -> None:
 
 
 async def test_glft_quotes_fills_reconcile_and_shut_down_cleanly(exchange_factory, node_factory, tmp_path):
-    exchange = await exchange_factory(speed=REPLAY_SPEED)
+    exchange = await exchange_factory(speed=REPLAY_SPEED, schedule_cancel_min_volume_usd=0)  # the switch needs $1M traded live
     live = await node_factory(exchange, live_settings(**FAST_FILLS), record_path=tmp_path / "raw.gz")
 
     await wait_for(lambda: len(live.venue_open_orders()) >= 2, 15, "quotes resting at the venue")

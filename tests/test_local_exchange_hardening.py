@@ -17,6 +17,7 @@ from adapters.hyperliquid.local_exchange import exchange as exchange_module
 from adapters.hyperliquid.local_exchange.errors import BadRequest
 from adapters.hyperliquid.local_exchange.schema import parse_envelope
 from tests.test_local_exchange_support import MISSING_ORDER
+from tests.test_local_exchange_support import btc_error
 from tests.test_local_exchange_support import alice  # noqa: F401  (fixture)
 from tests.test_local_exchange_support import exchange  # noqa: F401  (fixture)
 from tests.test_local_exchange_support import http  # noqa: F401  (fixture)
@@ -85,7 +86,7 @@ async def test_each_order_of_a_batch_gets_its_own_status(exchange, alice, rest):
         wire(True, bid - 10, "0.01"), wire(True, bid - 11, "0.01"), wire(True, bid - 12, "1e30")
     )
     assert [list(status) for status in statuses] == [["resting"], ["resting"], ["error"]]
-    assert statuses[2]["error"] == errors.INVALID_SIZE
+    assert statuses[2]["error"] == btc_error(errors.INVALID_SIZE)
     open_oids = {order["oid"] for order in await rest.info("openOrders", user=alice.address)}
     assert open_oids == {statuses[0]["resting"]["oid"], statuses[1]["resting"]["oid"]}
 
@@ -93,12 +94,12 @@ async def test_each_order_of_a_batch_gets_its_own_status(exchange, alice, rest):
 @pytest.mark.parametrize("sz", ["1e29", "99999999999999999999999999999.5", "12345678901234567890123456789012345678"])
 async def test_sizes_beyond_decimal_precision_are_invalid_sizes(exchange, alice, rest, sz):
     bid, _ = await touch(rest)
-    assert await alice.order(True, bid - 10, sz) == {"error": errors.INVALID_SIZE}
+    assert await alice.order(True, bid - 10, sz) == {"error": btc_error(errors.INVALID_SIZE)}
 
 
 async def test_prices_beyond_decimal_precision_are_rejected_per_order(exchange, alice, rest):
-    assert await alice.order(True, "1234567890123456789012345678901.5", "0.01") == {"error": errors.TICK}
-    assert await alice.order(True, "1234567890123456789012345678901.55", "0.01") == {"error": errors.INVALID_PRICE}
+    assert await alice.order(True, "1234567890123456789012345678901.5", "0.01") == {"error": btc_error(errors.TICK)}
+    assert await alice.order(True, "1234567890123456789012345678901.55", "0.01") == {"error": btc_error(errors.INVALID_PRICE)}
     cancel = await alice.act(actions.cancel_action([(0, 1)]))
     assert cancel["response"]["data"]["statuses"] == [{"error": MISSING_ORDER}], "the exchange still answers"
 

@@ -4,6 +4,7 @@ rejection with the venue's own text, cancels, modifies, the dead man's switch, a
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from decimal import Decimal
 
 from adapters.hyperliquid import actions
@@ -11,6 +12,7 @@ from adapters.hyperliquid import signing
 from adapters.hyperliquid.local_exchange import AccountConfig
 from tests.test_local_exchange_support import BTC
 from tests.test_local_exchange_support import MISSING_ORDER
+from tests.test_local_exchange_support import btc_error
 from tests.test_local_exchange_support import OK_DEFAULT
 from tests.test_local_exchange_support import START_USDC
 from tests.test_local_exchange_support import Rest
@@ -96,7 +98,7 @@ async def test_ioc_walks_the_displayed_levels_and_consumes_them(exchange, alice,
     assert fills[0]["hash"] == fills[1]["hash"], "one transaction"
     # Our taker does not move the replayed book, but what it took stays taken until the next snapshot.
     again = await alice.order(True, asks[0][0], "0.01", tif="Ioc")
-    assert again == {"error": "Order could not immediately match against any resting orders."}
+    assert again == {"error": btc_error("Order could not immediately match against any resting orders.")}
     assert (await rest.info("l2Book", coin="BTC")) == book
 
 
@@ -132,7 +134,7 @@ async def test_rejections_carry_the_venue_texts(venue_factory, http):
         (alice.order(True, bid - 100, "0.01", "Ioc"), "Order could not immediately match against any resting orders."),
     ]
     for call, text in cases:
-        assert await call == {"error": text}
+        assert await call == {"error": btc_error(text)}
     history = await rest.info("historicalOrders", user=alice.address)
     assert [h["status"] for h in history][::-1] == [
         "tickRejected", "tickRejected", "rejected", "minTradeNtlRejected", "badAloPxRejected", "badAloPxRejected",
@@ -150,7 +152,7 @@ async def test_rejections_carry_the_venue_texts(venue_factory, http):
         wire(True, bid - 2),
         wire(True, "42651.5"),
     )
-    assert list(batch[0]) == ["resting"] and batch[1] == {"error": "Price must be divisible by tick size."}
+    assert list(batch[0]) == ["resting"] and batch[1] == {"error": btc_error("Price must be divisible by tick size.")}
 
 
 async def test_signature_failures_name_the_recovered_address(alice, rest):
@@ -251,18 +253,21 @@ async def test_modify_is_cancel_replace_keeping_the_cloid(alice, rest):
     assert current["oid"] != old and current["cloid"] == CLOID
     assert (Decimal(current["limitPx"]), current["sz"]) == (bid - 2, "0.02")
     assert (await rest.info("orderStatus", user=alice.address, oid=old))["order"]["status"] == "canceled"
-    # batchModify by cloid answers like an order action; a modify that would cross leaves the order alone.
-    crossing = wire(True, bid + 50, "0.02", cloid=CLOID)
-    body = await alice.act(actions.batch_modify_action([(CLOID, crossing)]))
-    assert body["response"]["data"]["statuses"][0]["error"].startswith("Post only order would have immediately matched")
-    assert [o["oid"] for o in await rest.info("openOrders", user=alice.address)] == [current["oid"]]
+    # batchModify by cloid answers like an order action.
     body = await alice.act(actions.batch_modify_action([(CLOID, wire(True, bid - 5, "0.02", cloid=CLOID))]))
     assert body["response"]["type"] == "order" and list(body["response"]["data"]["statuses"][0]) == ["resting"]
+    # A modify whose new order would cross has still cancelled the old one, as live (its cancel half runs first).
+    crossing = wire(True, bid + 50, "0.02", cloid=CLOID)
+    body = await alice.act(actions.batch_modify_action([(CLOID, crossing)]))
+    error = body["response"]["data"]["statuses"][0]["error"]
+    assert error.startswith("Error placing new order during modify: Post only order would have immediately matched")
+    assert await rest.info("openOrders", user=alice.address) == []
     missing = await alice.act(actions.modify_action(1, new_wire))
-    assert missing == {"status": "err", "response": MISSING_ORDER}
+    assert missing == {"status": "err", "response": "Cannot modify canceled or filled order"}
 
 
 async def test_schedule_cancel_is_a_dead_mans_switch(exchange, alice, rest):
+    exchange.venue.config = replace(exchange.venue.config, schedule_cancel_min_volume_usd=0)  # $1M traded live
     bid, _ = await touch(rest)
     await alice.order(True, bid - 3, "0.01")
     await alice.order(True, bid - 4, "0.01")
@@ -350,9 +355,9 @@ async def test_margin_counts_resting_orders_and_nets_bids_against_asks(venue_fac
     bid, ask = await touch(rest)
     # 100 USDC at the default 20x carries 2000 USDC of worst-case exposure: one 0.04 BTC bid (~1709 USDC).
     assert "resting" in await carol.order(True, bid - 1, "0.04")
-    assert await carol.order(True, bid - 2, "0.04") == {"error": "Insufficient margin to place order."}
+    assert await carol.order(True, bid - 2, "0.04") == {"error": btc_error("Insufficient margin to place order.")}
     assert "resting" in await carol.order(False, ask + 1, "0.04"), "an ask nets against the bid"
-    assert await carol.order(False, ask + 2, "0.01") == {"error": "Insufficient margin to place order."}
+    assert await carol.order(False, ask + 2, "0.01") == {"error": btc_error("Insufficient margin to place order.")}
 
 
 async def test_reduce_only_gtc_larger_than_the_position_cancels_the_rest(alice, rest):

@@ -32,7 +32,12 @@ from adapters.hyperliquid.local_exchange import LocalExchangeConfig
 BTC = 0  # asset id = index in meta.universe (§6.1); BTC is first in the captured universe
 START_USDC = Decimal(100_000)
 OK_DEFAULT = {"status": "ok", "response": {"type": "default"}}
-MISSING_ORDER = "Order was never placed, already canceled, or filled."
+MISSING_ORDER = "Order was never placed, already canceled, or filled. asset=0"  # BTC's cancel error, as live
+
+
+def btc_error(text: str) -> str:
+    """A per-order error for BTC (asset 0) as the venue answers it live: with its `` asset=N`` suffix."""
+    return f"{text} asset=0"
 
 
 def wire(is_buy: bool, px: Decimal | str, sz: Decimal | str = "0.01", tif: str = "Alo", **kw: Any) -> dict:

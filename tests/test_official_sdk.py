@@ -46,6 +46,7 @@ async def venue() -> Any:
         manual_clock=True,
         accounts=(AccountConfig(wallet.address, Decimal(100_000)),),
         funding_rate_hourly=Decimal("0.0000125"),
+        schedule_cancel_min_volume_usd=Decimal(0),  # the SDK's scheduleCancel call needs $1M traded live
     )
     exchange = LocalExchange(config)
     await exchange.start()

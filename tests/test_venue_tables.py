@@ -63,3 +63,18 @@ def test_the_texts_the_client_matches_are_the_texts_the_exchange_answers():
     address_limit = errors.ADDRESS_RATE_LIMIT.format(used=10_001, cap=10_000, volume=Decimal("0.00"))
     assert address_limit.startswith(constants.ADDRESS_LIMIT_PREFIX)
     assert constants.MAX_FILLS_PER_RESPONSE == local_info.MAX_FILLS
+
+
+def test_the_client_reads_the_venue_texts_with_their_asset_suffix():
+    """Live, every per-order and per-cancel error ends in `` asset=N`` (captures: "Order was never placed, already
+    canceled, or filled. asset=4"); the client must still recognise them."""
+    assert parsing.is_missing_order("Order was never placed, already canceled, or filled. asset=4")
+    assert parsing.is_missing_order(errors.MISSING_ORDER) and not parsing.is_missing_order(None)
+    assert not parsing.is_missing_order("Order was never placed, already canceled, or filled. asset=4 (retry)")
+    assert parsing.venue_error_text(f"{errors.REDUCE_ONLY} asset=3") == errors.REDUCE_ONLY
+    assert parsing.is_post_only_reject("Post only order would have immediately matched, bbo was 64143@64144. asset=0")
+    refused_modify = errors.MODIFY_NEW_ORDER_FAILED.format(reason=errors.BAD_ALO_PX.format(bid="2440.1", ask="2440.2"))
+    assert refused_modify.startswith(constants.MODIFY_NEW_ORDER_FAILED_PREFIX)
+    assert parsing.modify_canceled_old_order(refused_modify)
+    assert not parsing.modify_canceled_old_order(errors.MODIFY_DEAD_ORDER)
+    assert errors.OVER_WEIGHT_LIMIT.format(limit=weights.MAX_ACTION_ITEMS) == "Signed action over weight limit of 200."

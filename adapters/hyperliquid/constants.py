@@ -40,7 +40,11 @@ MIN_DEAD_MAN_SWITCH_SECS: Final = 5.0
 # Venue texts matched by the execution client (protocol §3.8).
 POST_ONLY_REJECT_PREFIX: Final = "Post only order would have immediately matched"
 MISSING_ORDER_ERROR: Final = "Order was never placed, already canceled, or filled."
+# A modify whose new order the venue refused: its cancel half has already taken the old order off the book.
+MODIFY_NEW_ORDER_FAILED_PREFIX: Final = "Error placing new order during modify: "
 ADDRESS_LIMIT_PREFIX: Final = "Too many cumulative requests sent"
+# scheduleCancel (the dead-man switch) is refused to an account that has traded less than $1M.
+DEAD_MAN_VOLUME_PREFIX: Final = "Cannot set scheduled cancel time until enough volume traded"
 
 # Order statuses (protocol §2.9); the open-ended rest is classified by suffix.
 STATUS_OPEN: Final = "open"

@@ -51,6 +51,7 @@ import time
 from collections import Counter
 from collections import OrderedDict
 from collections import deque
+from collections.abc import Awaitable
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -101,10 +102,10 @@ from adapters.hyperliquid import actions
 from adapters.hyperliquid import parsing
 from adapters.hyperliquid.config import HyperliquidExecClientConfig
 from adapters.hyperliquid.constants import ADDRESS_LIMIT_PREFIX
+from adapters.hyperliquid.constants import DEAD_MAN_VOLUME_PREFIX
 from adapters.hyperliquid.constants import HYPERLIQUID_ACCOUNT_ID
 from adapters.hyperliquid.constants import HYPERLIQUID_CLIENT_ID
 from adapters.hyperliquid.constants import MIN_DEAD_MAN_SWITCH_SECS
-from adapters.hyperliquid.constants import MISSING_ORDER_ERROR
 from adapters.hyperliquid.constants import STATUS_FILLED
 from adapters.hyperliquid.constants import STATUS_OPEN
 from adapters.hyperliquid.constants import STATUS_TRIGGERED
@@ -146,6 +147,7 @@ from adapters.hyperliquid.schemas.ws import WsMessage
 from adapters.hyperliquid.websocket.client import HyperliquidWebSocketClient
 from adapters.hyperliquid.websocket.client import wait_or_stop
 from adapters.hyperliquid.websocket.post import WsActionPoster
+from adapters.hyperliquid.weights import MAX_ACTION_ITEMS
 from mm_strategy.messages import FundingPayment
 from mm_strategy.messages import data_topic
 
@@ -255,6 +257,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._seen_trades = parsing.RecentKeys(_FILL_IDS_KEPT)
         self._terminal: deque[tuple[float, str]] = deque()  # (terminal since, cloid), oldest first: see _index
         self._pruned: OrderedDict[str, float] = OrderedDict()  # cloid -> when its state was dropped, oldest first
+        self._dead_man_armed = False  # a scheduleCancel deadline is set at the venue (as far as its answers say)
+        self._dead_man_refused: str | None = None  # the venue's volume refusal: no switch for this account
         self._budget = AddressBudget()
         self._budget_read_s = 0.0
         self._budget_rereading = False  # a re-read started by a refusal is in flight (_budget_allows)
@@ -323,7 +327,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._stopping.set()
         if self._config.cancel_all_on_disconnect:
             await self._sweep_open_orders()
-        elif self._config.dead_man_switch_secs is not None:
+        elif self._dead_man_armed:
             await self._set_dead_man_switch(None)
         # Fills still in flight on the stream when it closes would be lost: read them before closing.
         await self._resync_or_log("disconnect")
@@ -349,14 +353,18 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 f"cancelling {order.coin} {order.side} {order.sz} @ {order.limitPx} (oid {order.oid}, cloid "
                 f"{order.cloid}): open at the venue but unknown to this node (left by a previous session?)"
             )
-        refused = _refusals(await self._cancel_venue_orders(unknown))
+        refused = await self._cancel_venue_orders(unknown)
         if refused:
             self._log.error(f"cancelling unknown open orders: {refused}")
 
-    async def _cancel_venue_orders(self, open_orders: list) -> ExchangeResponse:
-        """One ``cancel`` action (by oid) for these venue open orders, all of loaded coins."""
-        pairs = [(self._asset_of_coin(order.coin), order.oid) for order in open_orders]
-        return await self._post(actions.cancel_action(pairs), len(pairs))
+    async def _cancel_venue_orders(self, open_orders: list) -> list[str]:
+        """Cancel these venue open orders, all of loaded coins, by oid (one ``cancel`` action per
+        ``MAX_ACTION_ITEMS``, one after the other); returns what the venue refused."""
+        refused: list[str] = []
+        for part in _parts(open_orders):
+            pairs = [(self._asset_of_coin(order.coin), order.oid) for order in part]
+            refused += _refusals(await self._post(actions.cancel_action(pairs), len(pairs)))
+        return refused
 
     def _user_subscriptions(self) -> list[dict[str, Any]]:
         return [
@@ -444,6 +452,18 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         self._flush_modifies()
         self._start_now(self._cancel_all_orders(command), f"cancel_all_orders {command.instrument_id}")
 
+    async def _in_parts(self, items: list, send: Callable[[list], Awaitable[None]], action_type: str) -> None:
+        """Send ``items`` (orders, cancels or modifies) with ``send``, one signed action per ``MAX_ACTION_ITEMS``:
+        the venue refuses a longer action whole ("Signed action over weight limit of 200."). The parts start at
+        once, in order, each settling its own items from its own answer."""
+        if len(items) <= MAX_ACTION_ITEMS:
+            await send(items)
+            return
+        parts = _parts(items)
+        await asyncio.gather(
+            *(self._start_now(send(part), f"{action_type} part {n + 1}/{len(parts)}") for n, part in enumerate(parts))
+        )
+
     def _start_now(self, coroutine, name: str) -> asyncio.Task:
         """``create_task`` with an eager start: the coroutine runs in this call up to its first real wait (the
         venue's answer), then continues as a task tracked and reported like NautilusTrader's own. The order
@@ -465,6 +485,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         await self._submit(list(command.order_list.orders))
 
     async def _submit(self, orders: list[Order]) -> None:
+        await self._in_parts(orders, self._submit_part, "order")
+
+    async def _submit_part(self, orders: list[Order]) -> None:
         """Deny what the venue would refuse anyway, then send the rest as ONE ``order`` action. Only what the wire
         needs comes before the post: the orders' states and their ``OrderSubmitted`` events follow once it is
         written (``_submitted``), still before any answer can be handled, so they cost the post nothing. A post
@@ -670,6 +693,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         if not states:
             return
         self._note_cancels_asked(states)
+        await self._in_parts(states, self._cancel_part, "cancelByCloid")
+
+    async def _cancel_part(self, states: list[OrderState]) -> None:
         pairs = [(self._asset(state.instrument_id), state.cloid) for state in states]
         try:
             response = await self._post(actions.cancel_by_cloid_action(pairs), len(pairs))
@@ -687,7 +713,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             return
         statuses = response.statuses()
         batch_error = _batch_error(statuses, len(states))
-        if batch_error is not None and batch_error != MISSING_ORDER_ERROR:  # that one names its order: below
+        if batch_error is not None and not parsing.is_missing_order(batch_error):  # that one names its order: below
             for state in states:
                 self._emit_cancel_rejected(state, batch_error)
             return
@@ -697,12 +723,12 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 self._confirm_cancel(state, 0.0, "no answer for this cancel")
                 continue
             error = _status_error(status)
-            if error is None or error == MISSING_ORDER_ERROR:
+            if error is None or parsing.is_missing_order(error):
                 self._cancels_asked.pop(state.client_order_id, None)  # no longer open at the venue either way
             if error is None:
                 # The stream's CANCELED carries the remaining size (fills first); the look-up covers a lost one.
                 self._confirm_cancel(state, CANCEL_CONFIRM_S, None)
-            elif error == MISSING_ORDER_ERROR:
+            elif parsing.is_missing_order(error):
                 # Filled or cancelled already, its news possibly still in flight: the venue's record decides.
                 self._confirm_cancel(state, 0.0, error)
             else:
@@ -729,13 +755,13 @@ class HyperliquidExecutionClient(LiveExecutionClient):
 
         self.create_task(confirm(), log_msg=f"confirm cancel of {state.client_order_id}")
 
-    async def _look_up_until_answered(self, state: OrderState) -> OrderStatusResponse | None:
-        """The venue's record of the order, retried with a capped backoff while the look-up fails; None once the
-        order is settled by other news or the client stops."""
+    async def _look_up_until_answered(self, state: OrderState, oid: int | None = None) -> OrderStatusResponse | None:
+        """The venue's record of the order (of its leg ``oid`` if given, else of its cloid's latest), retried with a
+        capped backoff while the look-up fails; None once the order is settled by other news or the client stops."""
         retry_s = LOOKUP_RETRY_FIRST_S
         while not state.terminal:
             try:
-                return await self._info.order_status(self._user, state.cloid)
+                return await self._info.order_status(self._user, state.cloid if oid is None else oid)
             except HyperliquidHttpError as error:
                 self._log.warning(f"cannot look up {state.client_order_id} ({error}); again in {retry_s:.1f} s")
             if not await wait_or_stop(self._stopping, retry_s):
@@ -772,7 +798,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 refused = _refusals(await self._post(actions.cancel_by_cloid_action(pairs), 1))
                 if refused:
                     self._log.warning(f"stray cancel of cloid {state.cloid}: {refused[0]}")
-                if not refused or refused[0] == MISSING_ORDER_ERROR:
+                if not refused or parsing.is_missing_order(refused[0]):
                     self._cancels_asked.pop(state.client_order_id, None)
             except HyperliquidHttpError as error:
                 self._log.warning(f"stray cancel of cloid {state.cloid} failed ({error}); the next resync retries")
@@ -817,9 +843,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         rejected here, and one the venue refuses because a cancel overtook it is rejected, the held CANCELED
         then closing the order.)
 
-        Hyperliquid publishes no cap on a ``batchModify``'s length (its IP weight grows by 1 per 40 modifies, one
-        request per modify on the address budget, as for an ``order`` batch), and orders of several assets share
-        one action (each order wire carries its asset), so a pass's modifies are never split."""
+        Orders of several assets share one action (each order wire carries its asset); a pass of more than
+        ``MAX_ACTION_ITEMS`` modifies goes as several actions, as any batch does (:meth:`_in_parts`)."""
         if self._modify_flush is not None:
             self._modify_flush.cancel()
             self._modify_flush = None
@@ -859,6 +884,9 @@ class HyperliquidExecutionClient(LiveExecutionClient):
         return state, wire
 
     async def _modify(self, commands: list[ModifyOrder]) -> None:
+        await self._in_parts(commands, self._modify_part, "batchModify")
+
+    async def _modify_part(self, commands: list[ModifyOrder]) -> None:
         """Post the modifies that can go as one ``batchModify`` and settle each from its own status (positional,
         as for an ``order`` batch). A lost answer is resolved per order by its cloid; a failure before the write
         (signing) rejects every modify of the batch, the orders staying as they were."""
@@ -908,7 +936,30 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             self._modify_answer(state, None, reason, ts_answer)
 
     def _modify_answer(self, state: OrderState, new_oid: int | None, error: str | None, ts_ns: int) -> None:
+        old_oid, pending = state.oid, state.modify is not None
         self._run(state, state.on_modify_answer(new_oid, error, ts_ns, time.monotonic()))
+        if pending and parsing.modify_canceled_old_order(error) and not state.closed and old_oid is not None:
+            self._confirm_old_leg_canceled(state, old_oid)
+
+    def _confirm_old_leg_canceled(self, state: OrderState, old_oid: int) -> None:
+        """The venue refused a modify's new order after its cancel half took the old leg off the book ("Error
+        placing new order during modify: Post only order would have immediately matched…", the usual requote
+        failure at the touch). The old leg's CANCELED on the stream closes the order (after its fills); if the stream
+        lost it, the venue's record of that oid does, ``CANCEL_CONFIRM_S`` later. By oid, not cloid: the cloid may
+        name the refused new order. Without this the node would hold open a quote the venue no longer has."""
+
+        async def confirm() -> None:
+            if not await wait_or_stop(self._stopping, CANCEL_CONFIRM_S) or state.closed:
+                return
+            response = await self._look_up_until_answered(state, old_oid)
+            if response is None or state.oid != old_oid:
+                return  # settled by other news, or the client is stopping
+            if response.order is None:
+                self._log.warning(f"{state.client_order_id}: the venue has no record of oid {old_oid}")
+                return
+            self._apply_lookup(state, response.order)
+
+        self.create_task(confirm(), log_msg=f"confirm old leg of {state.client_order_id} canceled")
 
     def _look_up_modify(self, state: OrderState) -> None:
         self.create_task(self._resolve_modify(state), log_msg=f"resolve modify of {state.client_order_id}")
@@ -989,7 +1040,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
     def _emit_cancel_rejected(self, state: OrderState, reason: str) -> None:
         if state.terminal:
             return
-        if reason != MISSING_ORDER_ERROR:
+        if not parsing.is_missing_order(reason):
             self._log.warning(f"cancel of {state.client_order_id} refused: {reason}")
         self.generate_order_cancel_rejected(
             state.strategy_id,
@@ -1163,7 +1214,7 @@ class HyperliquidExecutionClient(LiveExecutionClient):
 
         async def cancel() -> None:
             try:
-                refused = _refusals(await self._cancel_venue_orders([update.order]))
+                refused = await self._cancel_venue_orders([update.order])
                 if refused:
                     self._log.warning(f"cancel of pruned cloid {update.order.cloid}: {refused[0]}")
             except HyperliquidHttpError as error:
@@ -1366,6 +1417,8 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 target_ms = now_ms + int(self._config.dead_man_switch_secs * 1000)
                 deadline_ms = target_ms if await self._set_dead_man_switch(target_ms) else None
                 refresh_at_s = now_s + self._config.dead_man_switch_refresh_secs
+            if self._dead_man_refused is not None:
+                return  # the venue will not set one for this account (volume): refreshing would only repeat that
             if not await wait_or_stop(self._stopping, DEAD_MAN_CHECK_PERIOD_S):
                 return
 
@@ -1405,16 +1458,30 @@ class HyperliquidExecutionClient(LiveExecutionClient):
                 del self._cancels_asked[coid]
 
     async def _set_dead_man_switch(self, deadline_ms: int | None) -> bool:
-        """Arm (or with ``None`` clear) the venue's scheduled cancel of every open order."""
+        """Arm (or with ``None`` clear) the venue's scheduled cancel of every open order. The venue refuses both to
+        an account that has traded under $1M ("Cannot set scheduled cancel time until enough volume traded…"): that
+        is an error, logged once, and the switch is given up (the node trades without one)."""
         try:
             response = await self._post(actions.schedule_cancel_action(deadline_ms))
         except HyperliquidHttpError as error:
             self._log.warning(f"scheduleCancel failed: {error}")
             return False
+        if response.error is not None and response.error.startswith(DEAD_MAN_VOLUME_PREFIX):
+            if self._dead_man_refused is None:
+                self._log.error(f"NO dead-man switch: the venue refuses it to this account ({response.error})")
+            self._dead_man_refused = response.error
+            return False
         if response.error is not None:
             self._log.warning(f"scheduleCancel refused: {response.error}")
             return False
+        self._dead_man_armed = deadline_ms is not None
         return True
+
+    def _dead_man_fate(self) -> str:
+        """What becomes of the orders left open at shutdown, for its messages."""
+        if self._dead_man_armed:
+            return "the dead-man switch stays armed"
+        return "NO dead-man switch is armed: they stay open at the venue"
 
     async def _sweep_open_orders(self) -> None:
         """Clean stop: cancel whatever is still open at the venue (ours or not), then clear the dead-man switch
@@ -1423,17 +1490,18 @@ class HyperliquidExecutionClient(LiveExecutionClient):
             open_orders = await self._info.frontend_open_orders(self._user)
             cancellable = [o for o in open_orders if self._asset_of_coin(o.coin) is not None]
             if cancellable:
-                response = await self._cancel_venue_orders(cancellable)
+                refused = await self._cancel_venue_orders(cancellable)
                 # No CANCELED from here: a fill may still be in flight. The disconnect's resync that follows looks
                 # up every order gone from the venue and closes it after its fills.
-                self._log.info(f"shutdown: cancelled {len(cancellable)} open orders ({response.error or 'ok'})")
+                outcome = f"{len(refused)} refused, first: {refused[0]}" if refused else "ok"
+                self._log.info(f"shutdown: cancelled {len(cancellable)} open orders ({outcome})")
                 open_orders = await self._info.frontend_open_orders(self._user)
         except HyperliquidHttpError as error:
-            self._log.error(f"shutdown sweep failed ({error}); the dead-man switch stays armed")
+            self._log.error(f"shutdown sweep failed ({error}); {self._dead_man_fate()}")
             return
         if open_orders:
-            self._log.error(f"{len(open_orders)} orders still open after the sweep; the dead-man switch stays armed")
-        elif self._config.dead_man_switch_secs is not None and await self._set_dead_man_switch(None):
+            self._log.error(f"{len(open_orders)} orders still open after the sweep; {self._dead_man_fate()}")
+        elif self._dead_man_armed and await self._set_dead_man_switch(None):
             self._log.info("no open orders left; dead-man switch cleared")
 
     def _asset_of_coin(self, coin: str) -> int | None:
@@ -1710,6 +1778,11 @@ def _refusals(response: ExchangeResponse) -> list[str]:
     if response.error is not None:
         return [response.error]
     return [error for status in response.statuses() if (error := _status_error(status)) is not None]
+
+
+def _parts(items: list) -> list[list]:
+    """``items`` in slices of at most ``MAX_ACTION_ITEMS``, the venue's cap on one signed action."""
+    return [items[start : start + MAX_ACTION_ITEMS] for start in range(0, len(items), MAX_ACTION_ITEMS)]
 
 
 def _batch_error(statuses: list[ItemStatus | str], n_items: int) -> str | None:

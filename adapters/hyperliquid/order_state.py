@@ -17,7 +17,8 @@ arrival order can be tested directly (``tests/test_order_state.py``). The rules:
 - A modify is the venue's cancel-replace: a new oid under the same cloid, with the size that was sent. Whichever
   arrives first applies the new leg (one OrderUpdated with the new oid): the REST answer, stream news about the
   new oid, a fill on it, or a look-up (nautilus #3827, #3972, #4270). The old leg's CANCELED is dropped unless the
-  modify fails. The order's quantity becomes the fills of earlier legs plus the new leg's size, so a fill on the
+  modify fails: a modify whose new order the venue refused has still cancelled the old leg (its cancel half runs
+  first), so the order gets OrderModifyRejected, then CANCELED. The order's quantity becomes the fills of earlier legs plus the new leg's size, so a fill on the
   old leg racing the modify never turns into an overfill (nautilus #4154); an old-leg fill learnt only after the
   switch raises the quantity by as much.
 - A lost answer leaves the outcome to the venue's record of the cloid (a look-up); nothing is resent.
@@ -261,7 +262,9 @@ class OrderState:
         return leg_size
 
     def on_modify_answer(self, new_oid: int | None, error: str | None, ts_ns: int, now_s: float) -> list[Effect]:
-        """The venue's answer to the modify: the new leg's oid, or an error (the old leg is untouched)."""
+        """The venue's answer to the modify: the new leg's oid, or an error. An error leaves the old leg as it was,
+        except "Error placing new order during modify: …", whose cancel half has closed it: that leg's CANCELED (held
+        here if it came first, else still to come or looked up by the caller) then closes the order."""
         pending = self.modify
         if pending is None:
             return []  # applied already, by stream news or a fill on the new leg

@@ -9,6 +9,7 @@ caller logs it instead of guessing.
 from __future__ import annotations
 
 import math
+import re
 from collections import OrderedDict
 from collections.abc import Hashable
 from decimal import Decimal
@@ -23,6 +24,8 @@ from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.model.objects import Price
 from nautilus_trader.model.objects import Quantity
 
+from adapters.hyperliquid.constants import MISSING_ORDER_ERROR
+from adapters.hyperliquid.constants import MODIFY_NEW_ORDER_FAILED_PREFIX
 from adapters.hyperliquid.constants import POST_ONLY_REJECT_PREFIX
 from adapters.hyperliquid.constants import STATUS_FILLED
 from adapters.hyperliquid.constants import STATUS_OPEN
@@ -129,6 +132,25 @@ def is_rejected_status(status: str) -> bool:
 
 def is_post_only_reject(reason: str) -> bool:
     return reason.startswith(POST_ONLY_REJECT_PREFIX)
+
+
+_ASSET_SUFFIX = re.compile(r" asset=\d+$")
+
+
+def venue_error_text(error: str) -> str:
+    """A per-item venue error without the `` asset=N`` every live order and cancel error ends with ("Order was
+    never placed, already canceled, or filled. asset=4"): the text to compare with the documented strings."""
+    return _ASSET_SUFFIX.sub("", error)
+
+
+def is_missing_order(error: str | None) -> bool:
+    """The venue's answer for a cancel of an order it does not hold open (never placed, cancelled or filled)."""
+    return error is not None and venue_error_text(error) == MISSING_ORDER_ERROR
+
+
+def modify_canceled_old_order(error: str | None) -> bool:
+    """A modify refused after its cancel half ran: the new order failed and the old one is gone from the book."""
+    return error is not None and error.startswith(MODIFY_NEW_ORDER_FAILED_PREFIX)
 
 
 def price(text: str, instrument: Instrument) -> Price:

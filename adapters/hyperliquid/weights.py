@@ -14,6 +14,9 @@ from __future__ import annotations
 from typing import Final
 
 IP_WEIGHT_PER_MIN: Final = 1200
+# One signed action holds at most this many orders, cancels or modifies: a cancel of 201 oids is refused whole with
+# "Signed action over weight limit of 200." (live capture), so the client splits longer batches.
+MAX_ACTION_ITEMS: Final = 200
 INFO_WEIGHT_2: Final = frozenset(
     {"l2Book", "allMids", "clearinghouseState", "orderStatus", "spotClearinghouseState", "exchangeStatus"},
 )

@@ -74,9 +74,17 @@ class LocalExchangeConfig:
     gtc_partial_fill_status: str = "resting"
     # Modify is cancel-replace; the two orderUpdates can arrive in either order (reference §3.4).
     modify_cancel_first: bool = True
-    # Live per-item errors have been seen with an " asset=N" suffix (python-sdk#290, testnet captures);
-    # the documented strings have none.
-    error_asset_suffix: bool = False
+    # Every live per-order and per-cancel error ends in " asset=N" ("Order was never placed, already canceled, or
+    # filled. asset=4", "Post only order would have immediately matched, bbo was 64143@64144. asset=0"); the
+    # documented strings have none.
+    error_asset_suffix: bool = True
+    # A modify whose new order is refused has cancelled the old one (the cancel half runs first; live answer
+    # "Error placing new order during modify: <reason>").
+    modify_refusal_cancels_old: bool = True
+    # scheduleCancel (set or clear) is refused until the account has traded this much (live: "Cannot set scheduled
+    # cancel time until enough volume traded. Required: $1000000. Traded: $12066.75."). Tests of the dead-man
+    # switch set 0.
+    schedule_cancel_min_volume_usd: Decimal = Decimal(1_000_000)
     # Funding (reference §6.5) is off unless an hourly rate is given.
     funding_rate_hourly: Decimal | None = None
     default_leverage: int = 20

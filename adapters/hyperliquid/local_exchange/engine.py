@@ -48,6 +48,7 @@ _HOUR_MS = 3_600_000
 _STALE_TRADE_MS = 2_000
 _ORDERS_KEPT = 50_000  # closed orders beyond this are forgotten, oldest first (orderStatus → unknownOid)
 _TAKER_TIFS = ("Ioc", "FrontendMarket")
+_CENT = Decimal("0.01")
 
 
 class Venue:
@@ -347,10 +348,12 @@ class Venue:
         self._remember(order)
         order.status, order.status_ts = rejection.status, now_ms
         self.outbox.order_update(order.user, order.update_wire())
-        text = rejection.text
-        if self.config.error_asset_suffix:
-            text = f"{text} asset={self.markets[order.coin].asset}"
-        return {"error": text}
+        return self._item_error(rejection.text, self.markets[order.coin].asset)
+
+    def _item_error(self, text: str, asset: int) -> dict[str, Any]:
+        """One order's or cancel's error: live, each ends in `` asset=N`` (captures of rejected orders and of
+        cancels of dead orders, 2024-2026)."""
+        return {"error": f"{text} asset={asset}" if self.config.error_asset_suffix else text}
 
     def _remember(self, order: Order) -> None:
         """Keep every order for orderStatus/historicalOrders, bounded: oldest closed ones go first."""
@@ -412,7 +415,7 @@ class Venue:
         market = self.market_for_asset(asset)
         order = self.find_order(account.address, oid_or_cloid)
         if order is None or not order.is_open or order.coin != market.coin:
-            return {"error": errors.MISSING_ORDER}
+            return self._item_error(errors.MISSING_ORDER, asset)
         self._close(order, "canceled", now_ms)
         return "success"
 
@@ -425,16 +428,22 @@ class Venue:
         tx_hash: str,
     ) -> dict[str, Any]:
         """Cancel-replace: the old oid is canceled and a new oid keeps the cloid. A new order that fails
-        validation leaves the old one untouched."""
+        validation has already lost the old one on the real venue (its cancel half runs first): the old order is
+        closed as canceled and the answer is ``Error placing new order during modify: <reason>`` (live captures,
+        e.g. a post-only new order at the touch), unless ``modify_refusal_cancels_old`` is off. The modify texts
+        carry no `` asset=N`` suffix in those captures."""
         old = self.find_order(account.address, target)
         market = self.market_for_asset(wire["a"])
         if old is None or not old.is_open or old.coin != market.coin:
-            return {"error": errors.MISSING_ORDER}
+            return {"error": errors.MODIFY_DEAD_ORDER}
         new = self.new_order_from_wire(account, wire, now_ms, wire.get("c", old.cloid))
         try:
             self.validate(account, market, new, replacing=old)
         except OrderRejected as rejection:
-            return {"error": rejection.text}
+            if not self.config.modify_refusal_cancels_old:
+                return {"error": rejection.text}
+            self._close(old, "canceled", now_ms)
+            return {"error": errors.MODIFY_NEW_ORDER_FAILED.format(reason=rejection.text)}
         if self.config.modify_cancel_first:
             self._close(old, "canceled", now_ms)
             self.outbox.seal()
@@ -447,6 +456,11 @@ class Venue:
         return status
 
     def schedule_cancel(self, account: Account, time_ms: int | None, now_ms: int) -> None:
+        """Arm or (``time_ms`` None) clear the dead-man switch; both are refused below the volume gate, as live."""
+        required = self.config.schedule_cancel_min_volume_usd
+        if account.cum_vlm < required:
+            traded = account.cum_vlm.quantize(_CENT)
+            raise ActionError(errors.SCHEDULE_CANCEL_VOLUME.format(required=plain(required), traded=plain(traded)))
         if time_ms is None:
             account.schedule_cancel_ms = None
             return

@@ -19,6 +19,8 @@ BAD_ALO_PX = "Post only order would have immediately matched, bbo was {bid}@{ask
 IOC_CANCEL = "Order could not immediately match against any resting orders."
 NO_LIQUIDITY = "No liquidity available for market order."
 MISSING_ORDER = "Order was never placed, already canceled, or filled."
+MODIFY_DEAD_ORDER = "Cannot modify canceled or filled order"  # whole-request for modify, per item in batchModify
+MODIFY_NEW_ORDER_FAILED = "Error placing new order during modify: {reason}"
 
 # Whole-request errors (documented or seen live).
 UNKNOWN_SIGNER = "L1 error: User or API Wallet {address} does not exist."
@@ -28,6 +30,9 @@ VAULT_NOT_REGISTERED = "Vault not registered: {address}"
 ADDRESS_RATE_LIMIT = (
     "Too many cumulative requests sent ({used} > {cap}) for cumulative volume traded ${volume}. "
     "Place taker orders to free up 1 request per USDC traded."
+)
+SCHEDULE_CANCEL_VOLUME = (
+    "Cannot set scheduled cancel time until enough volume traded. Required: ${required}. Traded: ${traded}."
 )
 
 # Unverified texts (no live capture available offline).
@@ -42,6 +47,10 @@ INVALID_LEVERAGE = "Invalid leverage value."
 ISOLATED_UNSUPPORTED = "Isolated margin is not supported by the local exchange."
 CHAIN_MISMATCH = "Invalid hyperliquidChain {chain}."
 EMPTY_BATCH = "Empty batch."
+
+# Whole-request error for an action of more than MAX_ACTION_ITEMS orders, cancels or modifies (seen live: a cancel
+# of 201 oids).
+OVER_WEIGHT_LIMIT = "Signed action over weight limit of {limit}."
 
 # HTTP-level texts, in the style of the venue's axum JSON extractor (reference §3.8.3).
 PARSE_JSON = "Failed to parse the request body as JSON: {detail}"

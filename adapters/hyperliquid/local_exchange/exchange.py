@@ -1,8 +1,8 @@
 """``POST /exchange`` (and WS ``post`` actions): authenticate, check nonce and budget, then act.
 
 Order of checks, cheapest first: expiry and the nonce's time window (no signer needed), then signature → signer,
-signer → account (itself or an approved agent's master), the signer's nonce set, the account's address budget,
-then the action. Any failure before the action is a whole-request ``{"status":"err","response":…}``; per-order
+signer → account (itself or an approved agent's master), the signer's nonce set, the item cap (200 a signed action),
+the account's address budget, then the action. Any failure before the action is a whole-request ``{"status":"err","response":…}``; per-order
 problems come back in ``statuses``.
 """
 
@@ -25,6 +25,7 @@ from adapters.hyperliquid.signing import USER_SIGNED_TYPES
 from adapters.hyperliquid.signing import InvalidSignatureError
 from adapters.hyperliquid.signing import recover_l1_signer
 from adapters.hyperliquid.signing import recover_user_signed_signer
+from adapters.hyperliquid.weights import MAX_ACTION_ITEMS
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,8 @@ class ActionHandler:
         nonce_error = self.nonces.check(signer, envelope.nonce, now_ms)
         if nonce_error is not None:
             raise ActionError(nonce_error)
+        if envelope.batch_length > MAX_ACTION_ITEMS:
+            raise ActionError(errors.OVER_WEIGHT_LIMIT.format(limit=MAX_ACTION_ITEMS))
         budget_error = check_address_budget(
             account, envelope.action_type, envelope.batch_length, self.config.address_initial_buffer, now_ms
         )
