@@ -8,6 +8,7 @@ import time
 
 import aiohttp
 
+from adapters.hyperliquid.data import DISCONNECT_GRACE_S
 from tests.test_live_support import BTC_ID
 from tests.test_live_support import exchange_factory  # noqa: F401
 from tests.test_live_support import live_settings
@@ -75,8 +76,8 @@ async def test_quotes_submitted_after_a_halt_are_cancelled_without_waiting_for_a
 
 async def test_a_lost_market_socket_empties_the_book_and_pulls_quotes_at_once(exchange_factory, node_factory):
     """Reconnects refused for seconds: the node kept the last book, and its quotes rested on it until the 5 s
-    stale pull (review: 6 quotes for 6 s). Emptied at the loss, the book is invalid to the kill switch at once; the
-    first book after the reconnect is emitted whole and quoting resumes."""
+    stale pull (review: 6 quotes for 6 s). Emptied once the socket has stayed down for the grace, the book is invalid
+    to the kill switch at once; the first book after the reconnect is emitted whole and quoting resumes."""
     exchange = await exchange_factory(speed=1.0)
     live = await node_factory(exchange, live_settings())
     await wait_for(lambda: len(live.venue_open_orders()) >= 2, 20, "quotes resting")
@@ -89,10 +90,24 @@ async def test_a_lost_market_socket_empties_the_book_and_pulls_quotes_at_once(ex
     ws._open = refused
     lost_at = time.monotonic()
     await ws._ws.close()
-    await wait_for(lambda: live.venue_open_orders() == [], 2, "quotes pulled at the loss")
-    assert time.monotonic() - lost_at < 2.0
+    await wait_for(lambda: live.venue_open_orders() == [], 3, "quotes pulled after the grace")
+    assert DISCONNECT_GRACE_S <= time.monotonic() - lost_at < 3.0  # the stale pull would take 5 s
     assert live.strategy.kill_switch.pull_quotes
     assert live.node.cache.order_book(BTC_ID).best_bid_price() is None
     ws._open = reopen
     await wait_for(lambda: len(live.venue_open_orders()) >= 2, 20, "quoting again after the reconnect")
+    await live.stop()
+
+
+async def test_a_market_socket_back_within_the_grace_keeps_the_quotes(exchange_factory, node_factory):
+    """A quick reconnect (the common case) costs no cancel and re-placement of every quote."""
+    exchange = await exchange_factory(speed=1.0)
+    live = await node_factory(exchange, live_settings())
+    await wait_for(lambda: len(live.venue_open_orders()) >= 2, 20, "quotes resting")
+    reconnects = live.data_client.ws.reconnects
+    await live.data_client.ws._ws.close()
+    await wait_for(lambda: live.data_client.ws.reconnects > reconnects, 5, "the market socket back")
+    await asyncio.sleep(DISCONNECT_GRACE_S + 0.5)
+    kinds = [str(e.trigger) for e in live.strategy.recorder.kill_events]
+    assert "crossed_book" not in kinds, kinds
     await live.stop()
