@@ -484,7 +484,10 @@ async def run_fault_suite(
 ) -> SuiteResult:
     os.environ[KEY_ENV] = TEST_ACCOUNT_KEY
     started_s = time.monotonic()
-    exchange = LocalExchange(LocalExchangeConfig(speed=config.replay_speed, fund_test_account=True))
+    # an account past the venue's $1M volume gate for scheduleCancel: the faults also exercise the dead-man refresh
+    exchange = LocalExchange(
+        LocalExchangeConfig(speed=config.replay_speed, fund_test_account=True, schedule_cancel_min_volume_usd=Decimal(0))
+    )
     await exchange.start()
     settings = suite_settings(config.log_level)
     node = build_node(node_config(settings, VenueTarget.local(exchange.url)), loop=asyncio.get_running_loop())
