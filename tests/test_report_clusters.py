@@ -3,7 +3,7 @@ windows overlap, reports its cluster count, and is None below 5 clusters.
 
 Before the fix the shipped Binance config's 16 fills were 16 "fill events" (distinct (order, time) pairs: one
 sweep's prints through our levels arrive µs–ms apart) and the 5 s markout read 2.59 ± 1.03 bp (t 2.5) with every
-stamp its own cluster. The reviewer's independent computation (/tmp/review_research/se.py, from the engine's own
+stamp its own cluster. The reviewer's independent computation (a scratch script over the engine's own
 fills): 5 bursts, 5 clusters of overlapping 5 s windows, 2.588 ± 1.845 (t 1.4); at 1 s ± 1.151.
 """
 
