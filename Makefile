@@ -93,6 +93,7 @@ fingerprint: catalogs
 # Scale test: the archive hour replayed 24 times (data/scale_test_day_btc) streamed through the full stack.
 day: $(CATALOG)/.built
 	$(PY) benchmarks/day_of_data.py
+	$(PY) benchmarks/window_setup.py
 
 fuzz: setup
 	$(PY) benchmarks/fuzz_frames.py

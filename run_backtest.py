@@ -46,7 +46,7 @@ def _lag_source(settings, lag_ms: float) -> str:
 
 
 def has_book_data(catalog: Path) -> bool:
-    from mm_strategy.backtest import BOOK_DELTA_DIRS
+    from mm_strategy.book_columns import BOOK_DELTA_DIRS
 
     return any((catalog / "data" / kind).exists() for kind in BOOK_DELTA_DIRS)
 

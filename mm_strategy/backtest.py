@@ -13,8 +13,6 @@ from pathlib import Path
 import msgspec
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 from nautilus_trader.backtest.node import BacktestNode
 from nautilus_trader.backtest.results import BacktestResult
 from nautilus_trader.common.config import ImportableActorConfig
@@ -30,7 +28,6 @@ from nautilus_trader.config import ImportableFillModelConfig
 from nautilus_trader.config import ImportableLatencyModelConfig
 from nautilus_trader.config import RiskEngineConfig
 from nautilus_trader.model.data import OrderBookDelta
-from nautilus_trader.model.enums import BookAction
 from nautilus_trader.model.enums import RecordFlag
 from nautilus_trader.model.data import QuoteTick
 from nautilus_trader.model.data import TradeTick
@@ -39,6 +36,8 @@ from nautilus_trader.model.instruments import Instrument
 from nautilus_trader.persistence.catalog import ParquetDataCatalog
 from nautilus_trader.trading.config import ImportableStrategyConfig
 
+from mm_strategy.book_columns import last_snapshot_ns
+from mm_strategy.book_columns import read_columns
 from mm_strategy.node_config import logs_info
 from mm_strategy.node_config import quiet_above_info
 from mm_strategy.node_config import BacktestSettings
@@ -55,8 +54,6 @@ STREAM_WINDOW_S = 3600.0
 # setting too): otherwise a day of the archive's quoting holds 45k orders in 15k order lists and 110k account states
 # (one per order event: the margin account recomputes), 13 MB an hour for the run's whole length.
 PURGE_AFTER_MINS = 60
-# Where a ParquetDataCatalog keeps book deltas (the folder name differs between NautilusTrader's writers).
-BOOK_DELTA_DIRS = ("order_book_deltas", "order_book_delta")
 
 
 def purge_settings() -> dict[str, int]:
@@ -79,16 +76,15 @@ def align_to_snapshot(catalog_path: Path, instrument_id: InstrumentId, data_rang
     """Move ``start`` back to the last full-book snapshot (CLEAR) at or before it.
 
     Diffs only make sense on top of a book: a replay that started between snapshots would build a partial,
-    wrong book. The loaders write a checkpoint snapshot every few minutes for this.
+    wrong book. The loaders write a checkpoint snapshot every few minutes for this. Found from the catalog's columns
+    (``book_columns.py``): every run of a sweep aligns its window, and the data before it can be days long.
     """
     if data_range.start is None:
         return data_range
-    catalog = ParquetDataCatalog(str(catalog_path))
-    before = catalog.order_book_deltas(instrument_ids=[instrument_id.value], end=data_range.start.value)
-    clears = [d.ts_init for d in before if d.action == BookAction.CLEAR]
-    if not clears:
+    snapshot_ns = last_snapshot_ns(catalog_path, instrument_id, data_range.start.value)
+    if snapshot_ns is None:
         raise ValueError(f"no full-book snapshot at or before {data_range.start} in {catalog_path}")
-    return DataRange(start=pd.Timestamp(clears[-1], tz="UTC"), end=data_range.end)
+    return DataRange(start=pd.Timestamp(snapshot_ns, tz="UTC"), end=data_range.end)
 
 
 def catalog_instrument(catalog_path: Path, instrument_id: InstrumentId) -> Instrument:
@@ -105,21 +101,13 @@ def catalog_instrument(catalog_path: Path, instrument_id: InstrumentId) -> Instr
 def feed_lag_ms(catalog_path: Path, instrument_id: InstrumentId, data_range: DataRange = DataRange()) -> float:
     """Median receive − venue time of the catalog's book batches in the range, in ms (0 with none).
 
-    Read from the parquet columns alone (no data objects), so it costs milliseconds even for a day of data."""
-    data = Path(catalog_path) / "data"
-    paths = sorted(p for kind in BOOK_DELTA_DIRS for p in (data / kind / instrument_id.value).glob("*.parquet"))
-    columns = [pq.read_table(path, columns=["ts_event", "ts_init", "flags"]) for path in paths]
-    if not columns:
-        return 0.0
-    table = pa.concat_tables(columns)
-    ts_event = table["ts_event"].to_numpy().astype(np.int64)
-    ts_init = table["ts_init"].to_numpy().astype(np.int64)
-    batch_end = (table["flags"].to_numpy() & RecordFlag.F_LAST) != 0
-    if data_range.start is not None:
-        batch_end &= ts_init >= data_range.start.value
-    if data_range.end is not None:
-        batch_end &= ts_init <= data_range.end.value
-    lags_ns = ts_init[batch_end] - ts_event[batch_end]
+    Read from the columns of the files that meet the range alone (``book_columns.py``), so it costs milliseconds
+    whatever the catalog holds outside it."""
+    start_ns = data_range.start.value if data_range.start is not None else None
+    end_ns = data_range.end.value if data_range.end is not None else None
+    columns = read_columns(catalog_path, instrument_id, ["ts_event", "flags"], start_ns, end_ns)
+    batch_end = (columns["flags"] & RecordFlag.F_LAST) != 0
+    lags_ns = columns["ts_init"][batch_end] - columns["ts_event"][batch_end]
     return float(np.median(lags_ns)) / 1e6 if lags_ns.size else 0.0
 
 

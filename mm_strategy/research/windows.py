@@ -24,6 +24,7 @@ from nautilus_trader.persistence.catalog import ParquetDataCatalog
 
 from mm_strategy.backtest import DataRange
 from mm_strategy.backtest import align_to_snapshot
+from mm_strategy.book_columns import read_columns
 from mm_strategy.research.spec import Dataset
 from mm_strategy.research.spec import SpecError
 from mm_strategy.research.spec import WalkForward
@@ -67,7 +68,7 @@ def plan_windows(dataset: Dataset, instrument_id: str, walk_forward: WalkForward
         raise SpecError(f"{field}: start {_utc(start_ns)} is not before end {_utc(end_ns)}")
     if walk_forward is None:
         return [Window(0, _aligned_start(catalog_path, instrument_id, start_ns, field), end_ns)]
-    data_ts_ns, checkpoints_ns = _data_times(catalog, instrument_id, start_ns, end_ns)
+    data_ts_ns, checkpoints_ns = data_times(catalog_path, instrument_id, start_ns, end_ns)
     windows = walk_forward_windows(data_ts_ns, checkpoints_ns, end_ns, walk_forward)
     if len(windows) < 2:
         raise SpecError(
@@ -112,13 +113,12 @@ def walk_forward_windows(
         cursor = end
 
 
-def _data_times(catalog: ParquetDataCatalog, instrument_id: str, start_ns: int, end_ns: int):
-    deltas = catalog.order_book_deltas(instrument_ids=[instrument_id], start=start_ns, end=end_ns)
-    data_ts_ns = np.fromiter((d.ts_init for d in deltas), dtype=np.int64, count=len(deltas))
-    checkpoints_ns = np.unique(
-        np.fromiter((d.ts_init for d in deltas if d.action == BookAction.CLEAR), dtype=np.int64),
-    )
-    return data_ts_ns, checkpoints_ns
+def data_times(catalog_path: Path, instrument_id: str, start_ns: int, end_ns: int):
+    """Book arrival times and full-book snapshot times in ``[start_ns, end_ns]``, from the catalog's columns
+    (``book_columns.py``): a walk-forward over days of data needs two integer columns, not the deltas as objects."""
+    columns = read_columns(catalog_path, InstrumentId.from_str(instrument_id), ["action"], start_ns, end_ns)
+    data_ts_ns = columns["ts_init"]
+    return data_ts_ns, np.unique(data_ts_ns[columns["action"] == int(BookAction.CLEAR)])
 
 
 def _aligned_start(catalog_path: Path, instrument_id: str, start_ns: int, field: str) -> int:
