@@ -31,6 +31,7 @@ from mm_strategy.research.overrides import OverrideError
 from mm_strategy.research.overrides import apply_overrides
 from mm_strategy.research.provenance import catalog_fingerprint
 from mm_strategy.research.provenance import code_version
+from mm_strategy.research.provenance import source_stamp
 from mm_strategy.research.provenance import source_version
 from mm_strategy.research.spec import PRIORS_BEFORE_WINDOW
 from mm_strategy.research.spec import PRIORS_CONFIG
@@ -62,6 +63,7 @@ class RunTask:
     priors_note: str  # the window calibration's sample warnings ("" when none, or with the config's priors)
     code_version: str  # the plan's, compared on resume (not part of the run id); rows record the worker's (runner)
     source_version: str  # the plan's hash of the package sources, which the worker checks it runs (runner)
+    source_stamp: str  # their names, sizes and times when the plan hashed them (provenance.source_stamp)
     catalog_fingerprint: str
 
 
@@ -83,6 +85,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
     windows: dict[str, list[Window]] = {}
     instruments: dict[str, str] = {}
     tasks: list[RunTask] = []
+    stamp = source_stamp()  # before the hash: an edit in between leaves a stamp no worker matches
     version, sources = code_version(), source_version()
     fingerprints: dict[str, str] = {}
     refit = spec.walk_forward is not None and spec.walk_forward.priors == PRIORS_BEFORE_WINDOW
@@ -132,6 +135,7 @@ def plan_sweep(spec: SweepSpec) -> SweepPlan:
                             priors_note=fitted.note if fitted is not None else "",
                             code_version=version,
                             source_version=sources,
+                            source_stamp=stamp,
                             catalog_fingerprint=fingerprints[catalog],
                         )
                     )

@@ -29,6 +29,7 @@ from mm_strategy.research.metrics import run_metrics
 from mm_strategy.research.plan import RunTask
 from mm_strategy.research.provenance import CATALOG_FINGERPRINT
 from mm_strategy.research.provenance import CODE_VERSION
+from mm_strategy.research.provenance import source_stamp
 from mm_strategy.research.provenance import source_version
 from mm_strategy.session_report import session_inputs
 
@@ -65,7 +66,10 @@ def ran_version(task: RunTask) -> str:
     the old label and a resumed sweep would reuse the row. Only the package sources a worker imports count (an edit
     of a test or a document changes nothing that runs, and a Ray node without git hashes the same files): when they
     differ from the plan's, the run mixed the code the forkserver preloaded at the start with files read after the
-    edit, recorded as ``plan>src.<now>``, which equals no version, so the next invocation runs it again."""
+    edit, recorded as ``plan>src.<now>``, which equals no version, so the next invocation runs it again. Sources
+    still carrying the plan's stamp (names, sizes, times) are the plan's, and are not read again."""
+    if source_stamp() == task.source_stamp:
+        return task.code_version
     now = source_version()
     return task.code_version if now == task.source_version else f"{task.code_version}>{now}"
 
