@@ -200,19 +200,23 @@ def _side_prices(
     limit_px: Decimal,
     rules: VenueRules,
 ) -> list[Decimal]:
-    """Rounded, post-only-safe, strictly monotone prices for one side (best first)."""
-    sign = -1.0 if side == OrderSide.BUY else 1.0
-    direction = Passive.DOWN if side == OrderSide.BUY else Passive.UP
+    """Rounded, post-only-safe, strictly monotone prices for one side (best first): each price stays strictly
+    passive of its bound, the other side's touch for the first level and the level before for the others."""
+    buy = side == OrderSide.BUY
+    sign = -1.0 if buy else 1.0
+    direction = Passive.DOWN if buy else Passive.UP
+    round_price = rules.round_price
     prices: list[Decimal] = []
+    bound = limit_px
     for offset in offsets_bps:
-        raw = centre * (1.0 + sign * (depth0_bps + offset) * 1e-4)
-        px = rules.round_price(raw, direction)
-        bound = limit_px if not prices else prices[-1]
-        if side == OrderSide.BUY and px >= bound:
-            px = rules.round_price(bound - rules.tick_at(bound), Passive.DOWN)
-        elif side == OrderSide.SELL and px <= bound:
-            px = rules.round_price(bound + rules.tick_at(bound), Passive.UP)
+        px = round_price(centre * (1.0 + sign * (depth0_bps + offset) * 1e-4), direction)
+        if buy:
+            if px >= bound:
+                px = round_price(bound - rules.tick_at(bound), Passive.DOWN)
+        elif px <= bound:
+            px = round_price(bound + rules.tick_at(bound), Passive.UP)
         prices.append(px)
+        bound = px
     return prices
 
 

@@ -27,6 +27,7 @@ import json
 import math
 import os
 from collections import Counter
+from collections.abc import Callable
 from collections.abc import Hashable
 from datetime import timedelta
 from decimal import Decimal
@@ -161,6 +162,11 @@ class GLFTMarketMaker(Strategy):
         self._last_estimate_ns: dict[type, int] = {}
         self._dirty = True
         self._intensity_sources: Counter[str] = Counter()
+        # A cycle often reads what the one before read (an event that moved nothing these depend on): each answers
+        # again without recomputing then (``_LastCall``)
+        self._depths = _LastCall(glft_depths_bps)
+        self._tolerance = _LastCall(requote_tolerance)
+        self._diff = _LastCall(diff_quotes)
         self.quote_cycles = 0
         self.orders_sent = 0  # requests (the report's), counted in ``on_order_event``
         self.cancels_sent = 0
@@ -337,7 +343,7 @@ class GLFTMarketMaker(Strategy):
         lot = float(self.config.order_size)
         q_lots = position_f / lot
         tick = self._spec.rules.tick_at(best_bid)
-        depths = glft_depths_bps(inputs, mid, float(tick), lot, q_lots, self._rules)
+        depths = self._depths(inputs, mid, float(tick), lot, q_lots, self._rules)
         self._check_skew(q_lots, depths)
         shift_bps = fair_value_shift_bps(imbalance, inputs.sigma_frac_per_sqrt_s, self.config.fair_value)
         centre = mid * (1.0 + shift_bps / _BPS)
@@ -351,7 +357,7 @@ class GLFTMarketMaker(Strategy):
             return
         half_spread_px = mid * 1e-4 * min(depths.half_spread_bid_bps, depths.half_spread_ask_bps)
         config = self.config
-        tolerance = requote_tolerance(
+        tolerance = self._tolerance(
             tick,
             half_spread_px,
             config.requote_tolerance_ticks,
@@ -363,7 +369,7 @@ class GLFTMarketMaker(Strategy):
             # The side that sheds inventory gets no hysteresis: the skew (or a reduce-only tighten) pulls it in to
             # buy fill probability, and keeping its old, deeper order would absorb that move (review).
             tolerances[OrderSide.BUY if reducing is Side.BID else OrderSide.SELL] = tolerance.symmetric()
-        diff = diff_quotes(bids + asks, working.resting(self._order_events), tolerances, plan.reduce_only)
+        diff = self._diff(bids + asks, working.resting(self._order_events), tolerances, plan.reduce_only)
         if diff.place or diff.amend or diff.cancel:  # most cycles keep every order: nothing to send
             self._send(diff, mid, position, working, plan.reduce_only)
         self._record_series(ts_ns, inputs, depths, shift_bps)
@@ -873,6 +879,31 @@ def control_topic(strategy_id: str) -> str:
 
 def _seconds(value_s: float) -> timedelta:
     return timedelta(seconds=value_s)
+
+
+class _LastCall:
+    """A pure function with its last call remembered: called again with equal arguments, it answers the last result.
+
+    About a fifth of the quote cycles read the same mid, model inputs and working orders as the cycle before (an
+    order or estimate event that changed nothing the cycle reads sets ``_dirty`` too), and their depths, requote
+    tolerance and diff are then the last cycle's. Equal is ``==``: a Decimal argument equal in value but written with
+    other digits (1 and 1.0) is answered with the result computed from the other, so only results that are read by
+    value (compared, or turned into prices and sizes) may come from here; and 0.0 == -0.0, where a ±0 position (the
+    one float that could differ so) adds ±0 to a positive half-spread, the same depth.
+    """
+
+    __slots__ = ("_function", "_args", "_result")
+
+    def __init__(self, function: Callable) -> None:
+        self._function = function
+        self._args: tuple | None = None
+        self._result = None
+
+    def __call__(self, *args):
+        if args != self._args:
+            self._result = self._function(*args)
+            self._args = args  # after the call: arguments that raised are met again
+        return self._result
 
 
 class _OrderNotes:
