@@ -362,8 +362,11 @@ def diff_quotes(
             amend.append(Amendment(order, level))
         else:
             place.append(level)
-    used_ids = {order.order_id for order in kept} | {a.order.order_id for a in amend}
-    cancel = tuple(order for order in resting if order.order_id not in used_ids)
+    if len(kept) == len(resting):  # every order kept (each for its own level, which the ladder holds once): most cycles
+        cancel: tuple[RestingOrder, ...] = ()
+    else:
+        used_ids = {order.order_id for order in kept} | {a.order.order_id for a in amend}
+        cancel = tuple(order for order in resting if order.order_id not in used_ids)
     return QuoteDiff(keep=tuple(kept), cancel=cancel, place=tuple(place), amend=tuple(amend))
 
 
