@@ -91,13 +91,13 @@ from mm_strategy.order_tags import read_placement
 from mm_strategy.quoting import Amendment
 from mm_strategy.quoting import DepthRules
 from mm_strategy.quoting import Depths
+from mm_strategy.quoting import LadderBuilder
 from mm_strategy.quoting import LadderSpec
 from mm_strategy.quoting import ModelInputs
 from mm_strategy.quoting import QuoteDiff
 from mm_strategy.quoting import QuoteLevel
 from mm_strategy.quoting import RestingOrder
 from mm_strategy.quoting import ZERO
-from mm_strategy.quoting import build_ladder
 from mm_strategy.quoting import diff_quotes
 from mm_strategy.quoting import glft_depths_bps
 from mm_strategy.quoting import requote_tolerance
@@ -142,6 +142,7 @@ class GLFTMarketMaker(Strategy):
         self._instrument: Instrument | None = None
         self._spec: LadderSpec | None = None
         self._rules: DepthRules | None = None
+        self._ladder: LadderBuilder | None = None
         self._estimates: LatestEstimates | None = None
         self._inputs: InputResolver | None = None
         self._orders_by_id: dict[str, Order] = {}
@@ -167,6 +168,8 @@ class GLFTMarketMaker(Strategy):
         # in 85 % of the cycles (the tolerance moves with the mid), which cost what the rest saved.
         self._depths = _LastCall(glft_depths_bps)
         self._tolerance = _LastCall(requote_tolerance)
+        self._bid_decimal = _TouchDecimal()
+        self._ask_decimal = _TouchDecimal()
         self.quote_cycles = 0
         self.orders_sent = 0  # requests (the report's), counted in ``on_order_event``
         self.cancels_sent = 0
@@ -186,6 +189,7 @@ class GLFTMarketMaker(Strategy):
             level_spacing_ratio=self.config.level_spacing_ratio,
             rules=venue_rules_for(self._instrument, self.config.venue_rules),
         )
+        self._ladder = LadderBuilder(self._spec)
         config = self.config
         self._rules = DepthRules(
             half_spread_mult=config.half_spread_mult,
@@ -317,7 +321,7 @@ class GLFTMarketMaker(Strategy):
             return
         self._last_top = top
         self._dirty = False
-        self._quote_cycle(ts_ns, mid, imbalance, best_bid.as_decimal(), best_ask.as_decimal())
+        self._quote_cycle(ts_ns, mid, imbalance, self._bid_decimal(best_bid), self._ask_decimal(best_ask))
 
     def _band_imbalance(self, book: OrderBook, mid: float) -> float:
         """Size imbalance within ``fair_value.band_bps`` of the mid, over no more levels than the venue's live feed
@@ -417,7 +421,7 @@ class GLFTMarketMaker(Strategy):
         bid_budget, ask_budget = self._side_budgets(position, pending)
         if plan.reduce_only:
             bid_budget, ask_budget = _reduce_only_budgets(bid_budget, ask_budget, position, pending)
-        return build_ladder(
+        return self._ladder.build(
             centre=centre,
             best_bid=best_bid,
             best_ask=best_ask,
@@ -427,7 +431,6 @@ class GLFTMarketMaker(Strategy):
             ask_size=self._scaled_size(plan.ask_size_mult),
             bid_budget=bid_budget,
             ask_budget=ask_budget,
-            spec=self._spec,
         )
 
     def _scaled_size(self, mult: float) -> Decimal:
@@ -904,6 +907,26 @@ class _LastCall:
             self._result = self._function(*args)
             self._args = args  # after the call: arguments that raised are met again
         return self._result
+
+
+class _TouchDecimal:
+    """``Price.as_decimal`` of one side's best price, converted again only when its raw value changes.
+
+    The conversion divides a Decimal (1.2 µs) and a new top mostly moves one side. Keyed on ``Price.raw``, the fixed-
+    point integer the Decimal is made from, not on the ``Price``: ``Price.__eq__`` converts both sides to Decimals."""
+
+    __slots__ = ("_raw", "_decimal")
+
+    def __init__(self) -> None:
+        self._raw: int | None = None
+        self._decimal = Decimal(0)
+
+    def __call__(self, price: Price) -> Decimal:
+        raw = price.raw
+        if raw != self._raw:
+            self._decimal = price.as_decimal()
+            self._raw = raw
+        return self._decimal
 
 
 class _OrderNotes:
