@@ -21,9 +21,11 @@ def equity_usd(portfolio, cache, instrument_id: InstrumentId, mark_mid: float | 
     equity = balance.as_double() if balance is not None else 0.0
     if mark_mid is None:
         return equity
-    mark = Price(mark_mid, instrument.price_precision)
-    for position in cache.positions_open(instrument_id=instrument_id):
-        equity += position.unrealized_pnl(mark).as_double()
+    positions = cache.positions_open(instrument_id=instrument_id)
+    if positions:  # the mark is built only to value a position (the risk timer asks every second, mostly flat)
+        mark = Price(mark_mid, instrument.price_precision)
+        for position in positions:
+            equity += position.unrealized_pnl(mark).as_double()
     return equity
 
 

@@ -25,20 +25,26 @@ class LatestEstimates:
         self._staleness_ns = staleness_ns
         self._log = log
         self._latest: dict[type, Data] = {}
+        # the engine time up to which each latest estimate is fresh (``ts_init`` + the limit): ``fresh`` is asked six
+        # times a quote cycle, and ``ts_init`` of a custom data class is a Python property
+        self._fresh_until_ns: dict[type, int] = {}
         self._on_prior: set[type] = set()
         self.prior_cycles: Counter[str] = Counter()
 
     def update(self, estimate: Data) -> None:
-        self._latest[type(estimate)] = estimate
+        cls = type(estimate)
+        self._latest[cls] = estimate
+        self._fresh_until_ns[cls] = estimate.ts_init + self._staleness_ns
 
     def last(self, cls: type[T]) -> T | None:
         """The latest ``cls`` estimate whatever its age (for the conservative fallback), None if none arrived."""
         return self._latest.get(cls)
 
     def fresh(self, cls: type[T], now_ns: int) -> T | None:
-        """The latest ``cls`` estimate if it is younger than the staleness limit, else None (use the prior)."""
+        """The latest ``cls`` estimate if it is younger than the staleness limit, else None (use the prior): an age
+        ``now_ns − ts_init`` within the limit is ``now_ns`` within ``ts_init`` + the limit (integers: exact)."""
         estimate = self._latest.get(cls)
-        if estimate is not None and now_ns - estimate.ts_init <= self._staleness_ns:
+        if estimate is not None and now_ns <= self._fresh_until_ns[cls]:
             if cls in self._on_prior:
                 self._on_prior.discard(cls)
                 self._log(f"{cls.__name__}: fresh estimate again, leaving the prior")

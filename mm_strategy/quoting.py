@@ -200,19 +200,23 @@ def _side_prices(
     limit_px: Decimal,
     rules: VenueRules,
 ) -> list[Decimal]:
-    """Rounded, post-only-safe, strictly monotone prices for one side (best first)."""
-    sign = -1.0 if side == OrderSide.BUY else 1.0
-    direction = Passive.DOWN if side == OrderSide.BUY else Passive.UP
+    """Rounded, post-only-safe, strictly monotone prices for one side (best first): each price stays strictly
+    passive of its bound, the other side's touch for the first level and the level before for the others."""
+    buy = side == OrderSide.BUY
+    sign = -1.0 if buy else 1.0
+    direction = Passive.DOWN if buy else Passive.UP
+    round_price = rules.round_price
     prices: list[Decimal] = []
+    bound = limit_px
     for offset in offsets_bps:
-        raw = centre * (1.0 + sign * (depth0_bps + offset) * 1e-4)
-        px = rules.round_price(raw, direction)
-        bound = limit_px if not prices else prices[-1]
-        if side == OrderSide.BUY and px >= bound:
-            px = rules.round_price(bound - rules.tick_at(bound), Passive.DOWN)
-        elif side == OrderSide.SELL and px <= bound:
-            px = rules.round_price(bound + rules.tick_at(bound), Passive.UP)
+        px = round_price(centre * (1.0 + sign * (depth0_bps + offset) * 1e-4), direction)
+        if buy:
+            if px >= bound:
+                px = round_price(bound - rules.tick_at(bound), Passive.DOWN)
+        elif px <= bound:
+            px = round_price(bound + rules.tick_at(bound), Passive.UP)
         prices.append(px)
+        bound = px
     return prices
 
 
@@ -257,14 +261,48 @@ def build_ladder(
     touch rather than crossing. ``*_budget`` is how much more the side may add without breaching the
     position cap in the worst case (every working order filling).
     """
-    offsets = spec.offsets_bps
-    bid_prices = _side_prices(OrderSide.BUY, centre, bid_depth_bps, offsets, best_ask, spec.rules)
-    ask_prices = _side_prices(OrderSide.SELL, centre, ask_depth_bps, offsets, best_bid, spec.rules)
-    bids = _sized_levels(OrderSide.BUY, bid_prices, bid_size, bid_budget, spec)
-    asks = _sized_levels(OrderSide.SELL, ask_prices, ask_size, ask_budget, spec)
-    if bids and asks and bids[0].price >= asks[0].price:
-        raise AssertionError(f"ladder crossed itself: bid {bids[0].price} >= ask {asks[0].price}")
-    return bids, asks
+    return LadderBuilder(spec).build(
+        centre, best_bid, best_ask, bid_depth_bps, ask_depth_bps, bid_size, ask_size, bid_budget, ask_budget
+    )
+
+
+class LadderBuilder:
+    """``build_ladder`` for a strategy's successive quote cycles: when both sides round to the prices of the last
+    call, with the same sizes and budgets, the last ladder is the answer and is not sized again (on the archive hour
+    about half the cycles: the mid moves by less than the rounding). The sizing reads prices, sizes and budgets by
+    value only, so equal arguments give the same levels."""
+
+    def __init__(self, spec: LadderSpec) -> None:
+        self.spec = spec
+        self._sized_from: tuple | None = None
+        self._ladder: tuple[list[QuoteLevel], list[QuoteLevel]] = ([], [])
+
+    def build(
+        self,
+        centre: float,
+        best_bid: Decimal,
+        best_ask: Decimal,
+        bid_depth_bps: float,
+        ask_depth_bps: float,
+        bid_size: Decimal,
+        ask_size: Decimal,
+        bid_budget: Decimal,
+        ask_budget: Decimal,
+    ) -> tuple[list[QuoteLevel], list[QuoteLevel]]:
+        """``build_ladder`` with this builder's spec (its docstring); the lists returned are not to be changed."""
+        spec = self.spec
+        offsets = spec.offsets_bps
+        bid_prices = _side_prices(OrderSide.BUY, centre, bid_depth_bps, offsets, best_ask, spec.rules)
+        ask_prices = _side_prices(OrderSide.SELL, centre, ask_depth_bps, offsets, best_bid, spec.rules)
+        sized_from = (bid_prices, ask_prices, bid_size, ask_size, bid_budget, ask_budget)
+        if sized_from != self._sized_from:
+            bids = _sized_levels(OrderSide.BUY, bid_prices, bid_size, bid_budget, spec)
+            asks = _sized_levels(OrderSide.SELL, ask_prices, ask_size, ask_budget, spec)
+            if bids and asks and bids[0].price >= asks[0].price:
+                raise AssertionError(f"ladder crossed itself: bid {bids[0].price} >= ask {asks[0].price}")
+            self._ladder = bids, asks
+            self._sized_from = sized_from
+        return self._ladder
 
 
 class RequoteTolerance(msgspec.Struct, frozen=True):
@@ -358,8 +396,11 @@ def diff_quotes(
             amend.append(Amendment(order, level))
         else:
             place.append(level)
-    used_ids = {order.order_id for order in kept} | {a.order.order_id for a in amend}
-    cancel = tuple(order for order in resting if order.order_id not in used_ids)
+    if len(kept) == len(resting):  # every order kept (each for its own level, which the ladder holds once): most cycles
+        cancel: tuple[RestingOrder, ...] = ()
+    else:
+        used_ids = {order.order_id for order in kept} | {a.order.order_id for a in amend}
+        cancel = tuple(order for order in resting if order.order_id not in used_ids)
     return QuoteDiff(keep=tuple(kept), cancel=cancel, place=tuple(place), amend=tuple(amend))
 
 

@@ -537,12 +537,14 @@ class KillSwitch:
         HALTED or pulled are not counted, since the missing quote is then deliberate.
         """
         events = self._advance(ts_ns)
-        if self.state is KillState.HALTED or self.pull_quotes:
+        if self._active and (self.state is KillState.HALTED or self.pull_quotes):
             return events
         cfg = self._config
         u = utilisation(position, cfg.max_position)
         if reducing_side_quoted or u < cfg.stuck_min_position_frac or position == 0.0:
             self._stuck_since_ns = None
+            if Trigger.INVENTORY_STUCK_WARN not in self._active:
+                return events  # nothing to clear: nearly every cycle
             return events + self._clear(Trigger.INVENTORY_STUCK_WARN, "reducing side quoted again")
         if self._stuck_since_ns is None:
             self._stuck_since_ns = ts_ns
