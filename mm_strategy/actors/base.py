@@ -56,7 +56,9 @@ import math
 import os
 from collections import Counter
 from collections.abc import Callable
+from itertools import compress
 from operator import attrgetter
+from operator import ne
 from pathlib import Path
 from typing import Any
 from typing import ClassVar
@@ -84,6 +86,7 @@ from mm_strategy.actors.order_events import SpellEnd
 from mm_strategy.actors.order_events import UnusableEvent
 from mm_strategy.actors.order_events import own_fill
 from mm_strategy.actors.order_events import resting_spell
+from mm_strategy.messages import data_topic
 from mm_strategy.messages import data_type
 from mm_strategy.models.priors import InstrumentPriors
 
@@ -149,7 +152,12 @@ def changed_materially(values: tuple, last: tuple | None, change_frac: float) ->
     if values == last:
         return False
     if change_frac == 0.0:
-        return not all(map(_same_value, values, last))
+        # Only the fields that differ are looked at (found at C level, usually one or two): a change unless each of
+        # them is NaN on both sides. The same answer as ``_same_value`` field by field, without a call per field.
+        for value, old in compress(zip(values, last), map(ne, values, last)):
+            if value == value or old == old:
+                return True
+        return False
     for value, old in zip(values, last):
         if type(value) is float and type(old) is float and math.isfinite(value) and math.isfinite(old):
             if abs(value - old) > change_frac * abs(old):
@@ -206,7 +214,7 @@ class EstimatorActor(Actor):
         self.model = self.model_cls(config.params, config.priors)
         self.skipped: Counter[str] = Counter()
         self._instrument_id = config.instrument_id
-        self._data_type = data_type(self.message_cls, config.instrument_id)
+        self._topic = data_topic(self.message_cls, config.instrument_id)  # what subscribe_data(data_type) listens on
         self._interval_ns = config.publish_interval_ms * _NS_PER_MS
         self._heartbeat_ns = config.heartbeat_ms * _NS_PER_MS
         self._change_frac = config.publish_change_frac
@@ -303,7 +311,8 @@ class EstimatorActor(Actor):
             self._skip("on_order_book_deltas", UnusableEvent("book without both sides: no mid"))
             return
         self._last_mid = mid
-        ts_model = deltas.ts_init if self._uses_own_orders else deltas.ts_event
+        ts_event = deltas.ts_event
+        ts_model = deltas.ts_init if self._uses_own_orders else ts_event
         if self._mids is not None:
             self._mids.add(ts_model, mid)
         if self._feed_book is not None:
@@ -311,8 +320,8 @@ class EstimatorActor(Actor):
                 self._feed_book(ts_model, book, mid)
             except ValueError as exc:
                 self._skip("feed_book", exc)
-        if deltas.ts_event >= self._next_read_ns:
-            self._read(deltas.ts_event, ts_model)
+        if ts_event >= self._next_read_ns:
+            self._read(ts_event, ts_model)
 
     def on_trade_tick(self, tick: TradeTick) -> None:
         try:
@@ -364,21 +373,21 @@ class EstimatorActor(Actor):
         self._next_read_ns = ts_event + self._interval_ns
         self.reads += 1
         reading = self.model.estimate(ts_model)
-        if reading is self._last_reading and ts_event < self._next_heartbeat_ns:
+        heartbeat_due = ts_event >= self._next_heartbeat_ns
+        if reading is self._last_reading and not heartbeat_due:
             return
         self._last_reading = reading
         values = self._reading_values(reading)
-        last = self._last_values
-        if ts_event < self._next_heartbeat_ns and (
-            values == last or not changed_materially(values, last, self._change_frac)
-        ):
+        if not heartbeat_due and not changed_materially(values, self._last_values, self._change_frac):
             return
         self._next_heartbeat_ns = ts_event + self._heartbeat_ns
         self._last_values = values
         self.published += 1
         # positional: ts_event, ts_init, then the fields in declaration order (instrument_id first, __init_subclass__)
         message = self.message_cls(ts_event, self.clock.timestamp_ns(), self._instrument_id, *values)
-        self.publish_data(self._data_type, message)
+        # What ``publish_data(data_type(...), message)`` does once its checks pass (the type is ours, and a running
+        # actor is registered): publish on the data type's topic, here worked out once instead of on every message.
+        self.msgbus.publish(self._topic, message)
 
     def _guarded(self, hook: Callable[..., None], *args: Any) -> None:
         try:

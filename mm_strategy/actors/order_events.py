@@ -152,10 +152,10 @@ class MidHistory:
         end = bisect_left(ts, t1_ns, i)
         out = []
         t = t0_ns
-        for j in range(i, end):
-            t_next = ts[j + 1] if j + 1 < end else t1_ns
+        # each mid in force from its sample (or t0) to the next sample (or t1)
+        for mid, t_next in zip(mids[i:end], ts[i + 1 : end] + [t1_ns]):
             if t_next > t:
-                out.append((mids[j], (t_next - t) / _NS_PER_S))
+                out.append((mid, (t_next - t) / _NS_PER_S))
                 t = t_next
         return out
 
@@ -372,27 +372,22 @@ def resting_spell(
     bounds = bounds_of(event, order)
     if bounds is None:
         return None
-    end_mid = mids.mid_before(event.ts_init)
+    end_ns = event.ts_init
+    end_mid = mids.mid_before(end_ns)
     if end_mid is None:
         raise UnusableEvent("no book mid before the order's end: the depth it rested at is unknown")
     side, px, filled = bounds.side, bounds.px, bounds.filled
-    rested = mids.segments(bounds.accepted_ns, event.ts_init)
-    segments = tuple((depth_bps(side, px, mid), seconds) for mid, seconds in rested)
-    rested_s = max(event.ts_init - bounds.accepted_ns, 0) / _NS_PER_S
+    rested = mids.segments(bounds.accepted_ns, end_ns)
+    segments = tuple([(depth_bps(side, px, mid), seconds) for mid, seconds in rested])
+    rested_s = max(end_ns - bounds.accepted_ns, 0) / _NS_PER_S
     end_depth = depth_bps(side, px, end_mid)
     if filled and (reached := _first_reached(segments)) is not None:
         # The book went through the order's price before its fill event arrived (a trade stamped after the book
         # update that shows it, or a fill recovered by a resync): the spell ended when the book reached it. Kept,
         # the rest would add exposure at depth ≤ 0 (weight e^0 = 1) and steepen κ.
         segments = segments[:reached]
-        rested_s = sum(seconds for _, seconds in segments)
+        rested_s = sum([seconds for _, seconds in segments])
         end_depth = segments[-1][0]
-    return RestingSpell(
-        ts_ns=event.ts_init,
-        side=side,
-        depth_bps=sum(d * s for d, s in segments) / rested_s if rested_s > 0.0 else end_depth,
-        end_depth_bps=end_depth,
-        rested_s=rested_s,
-        filled=filled,
-        segments=segments,
-    )
+    mean_depth = sum([d * s for d, s in segments]) / rested_s if rested_s > 0.0 else end_depth
+    # positional, in field order: ts_ns, side, depth_bps, end_depth_bps, rested_s, filled, segments
+    return RestingSpell(end_ns, side, mean_depth, end_depth, rested_s, filled, segments)

@@ -139,23 +139,31 @@ def tightening_mult(ratio: float, progress: float, min_half_spread_mult: float) 
 class CoveredTime:
     """How many seconds of a trailing window a union of intervals covers (one side's resting spells, which overlap
     when the ladder rests several levels). Intervals are kept merged and sorted; one that ended before the window is
-    dropped, so a side quoted without a break is one interval."""
+    dropped, so a side quoted without a break is one interval.
 
-    __slots__ = ("_window_ns", "_intervals")
+    The kept intervals' summed length is kept with them (``_total_ns``, whole nanoseconds: exact in any order), so
+    a read at or after every kept end, the model's case, clips only the first interval instead of walking them all
+    (issue 13: read at every book batch, with tens of intervals after a stretch of requotes)."""
+
+    __slots__ = ("_window_ns", "_intervals", "_total_ns")
 
     def __init__(self, window_s: float) -> None:
         self._window_ns = round(window_s * _NS_PER_S)
         self._intervals: deque[tuple[int, int]] = deque()
+        self._total_ns = 0  # Σ (end − start) over ``_intervals``
 
     def add(self, start_ns: int, end_ns: int) -> None:
         intervals = self._intervals
         later = []  # wholly after this one (an end that arrived out of order): put back untouched
         while intervals and intervals[-1][0] > end_ns:
             later.append(intervals.pop())
+        total_ns = self._total_ns
         while intervals and intervals[-1][1] >= start_ns:  # touching or overlapping: merge
             start, end = intervals.pop()
+            total_ns -= end - start
             start_ns, end_ns = min(start, start_ns), max(end, end_ns)
         intervals.append((start_ns, end_ns))
+        self._total_ns = total_ns + (end_ns - start_ns)
         intervals.extend(reversed(later))
 
     def seconds(self, now_ns: int) -> float:
@@ -163,7 +171,12 @@ class CoveredTime:
         window_start = now_ns - self._window_ns
         intervals = self._intervals
         while intervals and intervals[0][1] <= window_start:
-            intervals.popleft()
+            start, end = intervals.popleft()
+            self._total_ns -= end - start
+        if intervals and intervals[-1][1] <= now_ns:
+            # Every interval ends by now, and only the first can start before the window (the rest start after its
+            # end, which is inside the window): the total less the first one's part before the window.
+            return (self._total_ns - max(window_start - intervals[0][0], 0)) / _NS_PER_S
         covered_ns = 0
         for start, end in intervals:
             covered_ns += max(min(end, now_ns) - max(start, window_start), 0)
